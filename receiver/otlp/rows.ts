@@ -1,0 +1,90 @@
+/**
+ * What the decoders hand to the rest of the receiver: OTLP records flattened to one object per log
+ * record or span, each pointing at its (shared) resource and scope. Both wire formats decode to these.
+ *
+ * Conventions, so that protobuf and JSON of the same records produce identical rows (idempotency hashes
+ * rows, see storage/fingerprint.ts):
+ * - 64-bit nanosecond times are decimal strings ('0' when unset): exact, and what COPY wants.
+ * - Trace and span ids are lowercase hex ('' when absent); validate.ts checks their length.
+ * - Attribute maps are plain objects: int64 becomes a number when it is a safe integer and a decimal
+ *   string otherwise, bytes become base64, arrays and kvlists nest.
+ */
+
+export type Attributes = Record<string, unknown>;
+
+export interface Resource {
+  attributes: Attributes;
+  schemaUrl: string;
+  droppedAttributesCount: number;
+}
+
+export interface Scope {
+  name: string;
+  version: string;
+  attributes: Attributes;
+  schemaUrl: string;
+}
+
+export interface LogRow {
+  resource: Resource;
+  scope: Scope;
+  timeUnixNano: string;
+  observedTimeUnixNano: string;
+  severityNumber: number;
+  severityText: string;
+  /** A string body as is; any other AnyValue as its JSON; null when absent. */
+  body: string | null;
+  attributes: Attributes;
+  droppedAttributesCount: number;
+  flags: number;
+  traceId: string;
+  spanId: string;
+  eventName: string;
+}
+
+export interface SpanEvent {
+  timeUnixNano: string;
+  name: string;
+  attributes: Attributes;
+  droppedAttributesCount: number;
+}
+
+export interface SpanLink {
+  traceId: string;
+  spanId: string;
+  traceState: string;
+  attributes: Attributes;
+  droppedAttributesCount: number;
+  flags: number;
+}
+
+export interface SpanRow {
+  resource: Resource;
+  scope: Scope;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  traceState: string;
+  flags: number;
+  name: string;
+  /** OTLP Span.SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
+  kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: Attributes;
+  droppedAttributesCount: number;
+  events: SpanEvent[];
+  droppedEventsCount: number;
+  links: SpanLink[];
+  droppedLinksCount: number;
+  /** OTLP Status.StatusCode: 0 unset, 1 ok, 2 error. */
+  statusCode: number;
+  statusMessage: string;
+}
+
+export type Signal = 'logs' | 'traces';
+
+/** A request body that is not a valid OTLP message: answered 400 with this message. */
+export class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+}

@@ -1,0 +1,27 @@
+/**
+ * The seam between pipemon and a PostgreSQL driver. Everything above it (migrations, the writer, the
+ * query API) is shared by the embedded database (PGlite) and a PostgreSQL server (pg).
+ */
+
+export interface QueryResult<R> {
+  rows: R[];
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+export interface Transaction extends Queryable {
+  /** COPY ... FROM STDIN (FORMAT csv) of `csv` into `table (columns)`. */
+  copyCsv(table: string, columns: readonly string[], csv: string): Promise<void>;
+}
+
+export interface Database extends Queryable {
+  /** Runs `fn` in BEGIN ... COMMIT on one connection; ROLLBACK and rethrow when it throws. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /** Human-readable location for messages: the data directory or host:port/database. */
+  readonly description: string;
+  /** Write transactions worth running at once: overlapping two hides Node's share of the work. */
+  readonly writeConcurrency: number;
+}

@@ -1,0 +1,160 @@
+/**
+ * Versioned schema migrations, applied in order at start by migrate.ts. Never edit a released
+ * migration: add the next one.
+ *
+ * Every key and index starts with tenant_id so that the data tables can be distributed by tenant
+ * (Citus) when one server is not enough. logs and spans are range-partitioned by day on `ts`
+ * (partitions.ts creates them on demand), so retention is a partition drop.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tenants, keys, logs, spans, pipeline runs and stages',
+    sql: `
+CREATE TABLE tenants (
+  tenant_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- A key reads pm_<tenant_id>_<key_id>_<secret>; only the SHA-256 of the whole key is stored.
+CREATE TABLE api_keys (
+  tenant_id integer NOT NULL REFERENCES tenants,
+  key_id text NOT NULL,
+  key_hash bytea NOT NULL,
+  scopes text[] NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  revoked_at timestamptz,
+  PRIMARY KEY (tenant_id, key_id)
+);
+
+-- Close to the OTLP data model (and the Collector's ClickHouse otel_logs table).
+-- fingerprint: a hash of the record's content, so that a resent record conflicts instead of
+-- being stored twice. pipeline, run_id and stage are copied out of the attributes for queries.
+CREATE TABLE logs (
+  tenant_id integer NOT NULL,
+  ts timestamptz NOT NULL,
+  fingerprint uuid NOT NULL,
+  time_unix_nano bigint NOT NULL,
+  observed_time_unix_nano bigint NOT NULL,
+  severity_number smallint NOT NULL,
+  severity_text text NOT NULL,
+  service_name text NOT NULL,
+  event_name text NOT NULL,
+  body text,
+  trace_id text,
+  span_id text,
+  flags integer NOT NULL,
+  pipeline text,
+  run_id text,
+  stage text,
+  attributes jsonb NOT NULL,
+  dropped_attributes_count integer NOT NULL,
+  resource_attributes jsonb NOT NULL,
+  resource_schema_url text NOT NULL,
+  scope_name text NOT NULL,
+  scope_version text NOT NULL,
+  scope_attributes jsonb NOT NULL,
+  scope_schema_url text NOT NULL,
+  PRIMARY KEY (tenant_id, ts, fingerprint)
+) PARTITION BY RANGE (ts);
+CREATE INDEX logs_trace ON logs (tenant_id, trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX logs_run ON logs (tenant_id, run_id, ts) WHERE run_id IS NOT NULL;
+CREATE INDEX logs_pipeline ON logs (tenant_id, pipeline, ts) WHERE pipeline IS NOT NULL;
+
+-- ts is the span's start: a resent span carries the same start, so the key conflicts.
+CREATE TABLE spans (
+  tenant_id integer NOT NULL,
+  ts timestamptz NOT NULL,
+  trace_id text NOT NULL,
+  span_id text NOT NULL,
+  parent_span_id text,
+  trace_state text NOT NULL,
+  flags integer NOT NULL,
+  name text NOT NULL,
+  kind smallint NOT NULL,
+  start_time_unix_nano bigint NOT NULL,
+  end_time_unix_nano bigint NOT NULL,
+  duration_ns bigint NOT NULL,
+  status_code smallint NOT NULL,
+  status_message text NOT NULL,
+  service_name text NOT NULL,
+  pipeline text,
+  run_id text,
+  stage text,
+  attributes jsonb NOT NULL,
+  events jsonb NOT NULL,
+  links jsonb NOT NULL,
+  dropped_attributes_count integer NOT NULL,
+  dropped_events_count integer NOT NULL,
+  dropped_links_count integer NOT NULL,
+  resource_attributes jsonb NOT NULL,
+  resource_schema_url text NOT NULL,
+  scope_name text NOT NULL,
+  scope_version text NOT NULL,
+  scope_attributes jsonb NOT NULL,
+  scope_schema_url text NOT NULL,
+  PRIMARY KEY (tenant_id, ts, trace_id, span_id)
+) PARTITION BY RANGE (ts);
+CREATE INDEX spans_trace ON spans (tenant_id, trace_id);
+
+-- Derived in the same transaction as the records they come from (derive.ts).
+CREATE TABLE pipeline_runs (
+  tenant_id integer NOT NULL,
+  run_id text NOT NULL,
+  pipeline text NOT NULL,
+  service_name text,
+  state text NOT NULL CHECK (state IN ('running', 'ended')),
+  result text CHECK (result IN ('success', 'failure', 'error', 'timeout', 'cancellation', 'skip')),
+  started_at timestamptz,
+  ended_at timestamptz,
+  duration_seconds double precision,
+  last_seen_at timestamptz NOT NULL,
+  rows_read bigint,
+  rows_written bigint,
+  rows_rejected bigint,
+  error_type text,
+  error_message text,
+  target_namespace text,
+  target_collection text,
+  source_system text,
+  trace_id text,
+  attributes jsonb NOT NULL,
+  PRIMARY KEY (tenant_id, run_id)
+);
+CREATE INDEX pipeline_runs_pipeline ON pipeline_runs (tenant_id, pipeline, started_at DESC);
+CREATE INDEX pipeline_runs_started ON pipeline_runs (tenant_id, started_at DESC);
+CREATE INDEX pipeline_runs_running ON pipeline_runs (tenant_id, pipeline) WHERE state = 'running';
+
+CREATE TABLE pipeline_stages (
+  tenant_id integer NOT NULL,
+  run_id text NOT NULL,
+  stage_run_id text NOT NULL,
+  stage text NOT NULL,
+  pipeline text NOT NULL,
+  state text NOT NULL CHECK (state IN ('running', 'ended')),
+  result text CHECK (result IN ('success', 'failure', 'error', 'timeout', 'cancellation', 'skip')),
+  started_at timestamptz,
+  ended_at timestamptz,
+  duration_seconds double precision,
+  rows_read bigint,
+  rows_written bigint,
+  rows_rejected bigint,
+  error_type text,
+  error_message text,
+  target_namespace text,
+  target_collection text,
+  span_id text,
+  attributes jsonb NOT NULL,
+  PRIMARY KEY (tenant_id, run_id, stage_run_id)
+);
+`,
+  },
+];

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/setup/postgres-server.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Suites that start servers and PostgreSQL instances share 2 cores; run files one at a time.
+    fileParallelism: false,
+  },
+});
