@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+/**
+ * The pipemon command: `serve` runs the receiver, `keys` manages API keys.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createKey, listKeys, revokeKey, SCOPES, type Scope } from '../receiver/keys.js';
+import { startReceiver } from '../receiver/serve.js';
+import { openDatabase } from '../receiver/storage/open.js';
+
+const USAGE = `usage:
+  pipemon serve [--port 4318] [--host 127.0.0.1] [--data-dir ./.pipemon] [--retention-days 30]
+                [--max-body-bytes N] [--max-queue-bytes N]
+  pipemon keys create --tenant NAME --scopes ingest,read
+  pipemon keys list
+  pipemon keys revoke KEY_ID
+
+Storage: PostgreSQL at $DATABASE_URL when set, else the embedded database in --data-dir.`;
+
+class UsageError extends Error {}
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+const STORAGE_OPTIONS = { 'data-dir': { type: 'string', default: './.pipemon' } } as const;
+
+function storage(values: { 'data-dir': string }) {
+  return { databaseUrl: process.env.DATABASE_URL || undefined, dataDir: path.resolve(values['data-dir']) };
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...STORAGE_OPTIONS,
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'retention-days': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
+      'max-queue-bytes': { type: 'string' },
+    },
+  });
+  const options = {
+    ...storage(values),
+    host: values.host,
+    port: integer('port', values.port),
+    retentionDays: integer('retention-days', values['retention-days']),
+    maxBodyBytes: integer('max-body-bytes', values['max-body-bytes']),
+    maxQueueBytes: integer('max-queue-bytes', values['max-queue-bytes']),
+  };
+  const receiver = await startReceiver(options);
+  const where = options.databaseUrl ? receiver.db.description : `embedded database in ${receiver.db.description}`;
+  console.log(`pipemon receiver listening on ${receiver.url} (${where})`);
+  if (receiver.defaultKey) {
+    console.log(`
+Created tenant "default" with an ingest+read API key (saved in ${path.join(options.dataDir, 'default-api-key')}):
+
+  ${receiver.defaultKey}
+
+Point any OpenTelemetry SDK or Collector at this receiver with:
+
+  export OTEL_EXPORTER_OTLP_ENDPOINT=${receiver.url}
+  export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
+  export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer ${receiver.defaultKey}"
+`);
+  }
+  const stop = (signal: string) => {
+    console.log(`pipemon: ${signal}: finishing accepted requests, then exiting`);
+    receiver.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`pipemon: shutdown failed: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function keys(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { ...STORAGE_OPTIONS, tenant: { type: 'string' }, scopes: { type: 'string', default: 'ingest,read' } },
+  });
+  const db = await openDatabase(storage(values));
+  try {
+    if (action === 'create') {
+      if (!values.tenant) throw new UsageError('keys create needs --tenant NAME');
+      const scopes = values.scopes.split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+      if (unknown.length > 0 || scopes.length === 0) {
+        throw new UsageError(`--scopes must list some of ${SCOPES.join(', ')}; unknown: ${unknown.join(', ') || '(none given)'}`);
+      }
+      const created = await createKey(db, values.tenant, scopes as Scope[]);
+      console.log(`Key ${created.keyId} for tenant "${values.tenant}" (scopes ${scopes.join(',')}). It is shown only once:\n\n  ${created.key}\n`);
+    } else if (action === 'list') {
+      const rows = await listKeys(db);
+      console.log(['KEY ID', 'TENANT', 'SCOPES', 'CREATED', 'REVOKED'].join('\t'));
+      for (const key of rows) {
+        console.log([key.keyId, key.tenant, key.scopes.join(','), iso(key.createdAt), key.revokedAt ? iso(key.revokedAt) : '-'].join('\t'));
+      }
+    } else if (action === 'revoke') {
+      const id = positionals[0];
+      if (!id) throw new UsageError('keys revoke needs a KEY_ID (see pipemon keys list)');
+      if (!(await revokeKey(db, id))) throw new UsageError(`no key with id "${id}" (see pipemon keys list)`);
+      console.log(`Key ${id} revoked.`);
+    } else {
+      throw new UsageError(`unknown keys action "${action ?? ''}"`);
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+function iso(value: Date | string): string {
+  return new Date(value).toISOString();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...args] = argv;
+  if (command === 'serve') return serve(args);
+  if (command === 'keys') return keys(args);
+  if (command === undefined || command === 'help' || command === '--help') {
+    console.log(USAGE);
+    return;
+  }
+  throw new UsageError(`unknown command "${command}"`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError || (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    console.error(`pipemon: ${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  console.error(`pipemon: ${(error as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,232 @@
+/**
+ * Pipeline runs and stages derived from the records that carry the pipeline vocabulary: the
+ * `pipeline.run.*` / `pipeline.stage.*` log records of the pipemon SDK, and any span with `cicd.pipeline.*`
+ * attributes (a run is the span without a task name; a stage, the span with one), so that other
+ * emitters of `cicd.*` spans (the Collector's GitHub and GitLab receivers) show up too.
+ *
+ * A run's log records and its span describe the same run; facts from either are merged (merge() here
+ * within a batch, the upsert in write-batch.ts across batches), and every merge is idempotent, so
+ * records arriving twice or out of order converge to the same row.
+ */
+import { ATTR, EVENT, isResult, type Result, type RunState } from '../sdk/vocabulary.js';
+import type { Attributes, LogRow, SpanRow } from './otlp/rows.js';
+import { logTimeNanos, nanosToMs } from './validate.js';
+
+interface CommonFacts {
+  runId: string;
+  pipeline: string;
+  state: RunState;
+  result: Result | null;
+  startedAtMs: number | null;
+  endedAtMs: number | null;
+  durationSeconds: number | null;
+  rowsRead: number | null;
+  rowsWritten: number | null;
+  rowsRejected: number | null;
+  errorType: string | null;
+  errorMessage: string | null;
+  targetNamespace: string | null;
+  targetCollection: string | null;
+  attributes: Attributes;
+}
+
+export interface RunFacts extends CommonFacts {
+  serviceName: string | null;
+  sourceSystem: string | null;
+  traceId: string | null;
+  lastSeenMs: number;
+}
+
+export interface StageFacts extends CommonFacts {
+  stageRunId: string;
+  stage: string;
+  spanId: string | null;
+}
+
+/** The facts one record contributes: a stage record also makes its run visible. */
+export interface Derived {
+  run: RunFacts | null;
+  stage: StageFacts | null;
+}
+
+const SPAN_KIND_SERVER = 2;
+const STATUS_ERROR = 2;
+const SEVERITY_ERROR = 17;
+
+function lookup(attributes: Attributes, resource: Attributes, key: string): unknown {
+  return attributes[key] ?? resource[key];
+}
+
+function text(value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  return typeof value === 'string' ? value : String(value);
+}
+
+function count(value: unknown): number | null {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
+  return Number.isFinite(n) && n >= 0 ? Math.trunc(n) : null;
+}
+
+function seconds(value: unknown): number | null {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+function common(
+  get: (key: string) => unknown,
+  runId: string,
+  pipeline: string,
+  state: RunState,
+  result: Result | null,
+  attributes: Attributes,
+): CommonFacts {
+  return {
+    runId,
+    pipeline,
+    state,
+    result,
+    startedAtMs: null,
+    endedAtMs: null,
+    durationSeconds: seconds(get(ATTR.durationSeconds)),
+    rowsRead: count(get(ATTR.rowsRead)),
+    rowsWritten: count(get(ATTR.rowsWritten)),
+    rowsRejected: count(get(ATTR.rowsRejected)),
+    errorType: text(get(ATTR.errorType)) ?? text(get(ATTR.exceptionType)),
+    errorMessage: text(get(ATTR.exceptionMessage)),
+    targetNamespace: text(get(ATTR.dbNamespace)),
+    targetCollection: text(get(ATTR.dbCollection)),
+    attributes,
+  };
+}
+
+function runFacts(base: CommonFacts, get: (key: string) => unknown, traceId: string, lastSeenMs: number): RunFacts {
+  return {
+    ...base,
+    serviceName: text(get(ATTR.serviceName)),
+    sourceSystem: text(get(ATTR.sourceSystem)),
+    traceId: traceId || null,
+    lastSeenMs,
+  };
+}
+
+/** A run placeholder for a stage record: the run shows as running until its own end arrives. */
+function runOfStage(stage: StageFacts, get: (key: string) => unknown, traceId: string, lastSeenMs: number): RunFacts {
+  const base = common(() => undefined, stage.runId, stage.pipeline, 'running', null, {});
+  return runFacts(base, (key) => (key === ATTR.serviceName ? get(key) : undefined), traceId, lastSeenMs);
+}
+
+const RUN_EVENTS: ReadonlySet<string> = new Set([EVENT.runStart, EVENT.runHeartbeat, EVENT.runEnd]);
+const STAGE_EVENTS: ReadonlySet<string> = new Set([EVENT.stageStart, EVENT.stageEnd]);
+/** Event names that drive derivation; write-batch.ts asks the database to return only these. */
+export const DERIVING_EVENTS: readonly string[] = [...RUN_EVENTS, ...STAGE_EVENTS];
+
+export function deriveFromLog(row: LogRow): Derived {
+  if (!RUN_EVENTS.has(row.eventName) && !STAGE_EVENTS.has(row.eventName)) return { run: null, stage: null };
+  const get = (key: string) => lookup(row.attributes, row.resource.attributes, key);
+  const pipeline = text(get(ATTR.pipelineName));
+  const runId = text(get(ATTR.runId));
+  if (pipeline === null || runId === null) return { run: null, stage: null };
+  const atMs = nanosToMs(logTimeNanos(row));
+  const ended = row.eventName === EVENT.runEnd || row.eventName === EVENT.stageEnd;
+  const started = row.eventName === EVENT.runStart || row.eventName === EVENT.stageStart;
+
+  if (RUN_EVENTS.has(row.eventName)) {
+    const result = ended ? endResult(get(ATTR.runResult), row.severityNumber >= SEVERITY_ERROR) : null;
+    const base = common(get, runId, pipeline, ended ? 'ended' : 'running', result, row.attributes);
+    const run = runFacts(base, get, row.traceId, atMs);
+    if (started) run.startedAtMs = atMs;
+    if (ended) run.endedAtMs = atMs;
+    return { run, stage: null };
+  }
+  const stageName = text(get(ATTR.stageName));
+  if (stageName === null) return { run: null, stage: null };
+  const result = ended ? endResult(get(ATTR.stageResult) ?? get(ATTR.runResult), row.severityNumber >= SEVERITY_ERROR) : null;
+  const stage: StageFacts = {
+    ...common(get, runId, pipeline, ended ? 'ended' : 'running', result, row.attributes),
+    stageRunId: text(get(ATTR.stageRunId)) ?? (row.spanId || stageName),
+    stage: stageName,
+    spanId: row.spanId || null,
+  };
+  if (started) stage.startedAtMs = atMs;
+  if (ended) stage.endedAtMs = atMs;
+  return { run: runOfStage(stage, get, row.traceId, atMs), stage };
+}
+
+export function deriveFromSpan(row: SpanRow): Derived {
+  const get = (key: string) => lookup(row.attributes, row.resource.attributes, key);
+  const pipeline = text(get(ATTR.pipelineName));
+  if (pipeline === null) return { run: null, stage: null };
+  const stageName = text(get(ATTR.stageName));
+  const runId = text(get(ATTR.runId)) ?? row.traceId;
+  const failed = row.statusCode === STATUS_ERROR;
+  const exception = row.events.find((event) => event.name === 'exception')?.attributes ?? {};
+  const startedAtMs = nanosToMs(row.startTimeUnixNano);
+  const endedAtMs = row.endTimeUnixNano === '0' ? null : nanosToMs(row.endTimeUnixNano);
+  const durationSeconds =
+    endedAtMs === null ? null : Number(BigInt(row.endTimeUnixNano) - BigInt(row.startTimeUnixNano)) / 1e9;
+  const state: RunState = endedAtMs === null ? 'running' : 'ended';
+
+  const fill = (facts: CommonFacts, resultKey: string) => {
+    facts.result = state === 'ended' ? endResult(get(resultKey), failed) : null;
+    facts.startedAtMs = startedAtMs;
+    facts.endedAtMs = endedAtMs;
+    facts.durationSeconds = durationSeconds;
+    if (failed || facts.result !== 'success') {
+      facts.errorType ??= text(exception[ATTR.exceptionType]);
+      facts.errorMessage ??= text(exception[ATTR.exceptionMessage]) ?? text(row.statusMessage);
+    }
+  };
+
+  if (stageName === null) {
+    // Only the run's root (a SERVER span, or one without a parent) is the run itself.
+    if (row.kind !== SPAN_KIND_SERVER && row.parentSpanId !== '') return { run: null, stage: null };
+    const run = runFacts(common(get, runId, pipeline, state, null, row.attributes), get, row.traceId, endedAtMs ?? startedAtMs);
+    fill(run, ATTR.runResult);
+    return { run, stage: null };
+  }
+  const stage: StageFacts = {
+    ...common(get, runId, pipeline, state, null, row.attributes),
+    stageRunId: text(get(ATTR.stageRunId)) ?? row.spanId,
+    stage: stageName,
+    spanId: row.spanId,
+  };
+  fill(stage, ATTR.stageResult);
+  return { run: runOfStage(stage, get, row.traceId, endedAtMs ?? startedAtMs), stage };
+}
+
+/** An explicit result wins; otherwise an error status or severity means failure. */
+function endResult(explicit: unknown, failed: boolean): Result {
+  if (isResult(explicit)) return explicit;
+  return failed ? 'failure' : 'success';
+}
+
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
+}
+
+function latest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
+}
+
+/**
+ * Two sets of facts about one run or stage as one. Ended wins over running; a value beats a null; the
+ * later record's value beats the earlier's. write-batch.ts applies the same rules in its upsert.
+ */
+export function merge<F extends RunFacts | StageFacts>(a: F, b: F): F {
+  const [older, newer] = (a.endedAtMs ?? 0) <= (b.endedAtMs ?? 0) ? [a, b] : [b, a];
+  const merged = { ...older } as F;
+  for (const [key, value] of Object.entries(newer)) {
+    if (value !== null) (merged as unknown as Record<string, unknown>)[key] = value;
+  }
+  merged.state = a.state === 'ended' || b.state === 'ended' ? 'ended' : 'running';
+  merged.startedAtMs = earliest(a.startedAtMs, b.startedAtMs);
+  merged.endedAtMs = latest(a.endedAtMs, b.endedAtMs);
+  merged.attributes = { ...older.attributes, ...newer.attributes };
+  if (merged.durationSeconds === null && merged.startedAtMs !== null && merged.endedAtMs !== null) {
+    merged.durationSeconds = (merged.endedAtMs - merged.startedAtMs) / 1000;
+  }
+  if ('lastSeenMs' in merged) {
+    (merged as RunFacts).lastSeenMs = Math.max((a as RunFacts).lastSeenMs, (b as RunFacts).lastSeenMs);
+  }
+  return merged;
+}

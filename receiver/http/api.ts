@@ -1,0 +1,126 @@
+/**
+ * The JSON query API under /api/v1: every route needs the `read` scope and sees only its key's tenant.
+ */
+import express, { type Request, type Response } from 'express';
+import { RESULTS, isResult } from '../../sdk/vocabulary.js';
+import { CursorError, getRun, getTrace, listLogs, listRuns } from '../query.js';
+import type { Queryable } from '../storage/database.js';
+import { describeDatabaseError, isTransient } from '../storage/errors.js';
+import type { Tenant } from '../storage/write-batch.js';
+import type { Authenticate } from './auth.js';
+import { HttpError, RETRY_AFTER_SECONDS } from './errors.js';
+
+const SEVERITY_NAMES: Record<string, number> = { TRACE: 1, DEBUG: 5, INFO: 9, WARN: 13, WARNING: 13, ERROR: 17, FATAL: 21 };
+const TRACE_ID = /^[0-9a-f]{32}$/;
+
+type Query = Request['query'];
+
+function param(query: Query, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') throw new HttpError(400, `query parameter "${name}" must be given once`);
+  return value;
+}
+
+function time(query: Query, name: string): Date | undefined {
+  const value = param(query, name);
+  if (value === undefined) return undefined;
+  // RFC 3339, or Unix milliseconds as Grafana's ${__from} gives them.
+  const date = /^\d+$/.test(value) ? new Date(Number(value)) : new Date(value);
+  if (Number.isNaN(date.getTime())) throw new HttpError(400, `"${name}" must be an RFC 3339 time or Unix milliseconds, got "${value}"`);
+  return date;
+}
+
+function limit(query: Query): number {
+  const value = param(query, 'limit');
+  if (value === undefined) return 100;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new HttpError(400, `"limit" must be an integer from 1 to 1000, got "${value}"`);
+  return n;
+}
+
+function severity(query: Query): number | undefined {
+  const value = param(query, 'severity_min');
+  if (value === undefined) return undefined;
+  const n = /^\d+$/.test(value) ? Number(value) : SEVERITY_NAMES[value.toUpperCase()];
+  if (n === undefined || n < 1 || n > 24) {
+    throw new HttpError(400, `"severity_min" must be 1-24 or one of ${Object.keys(SEVERITY_NAMES).join(', ')}, got "${value}"`);
+  }
+  return n;
+}
+
+function traceId(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const id = value.toLowerCase();
+  if (!TRACE_ID.test(id)) throw new HttpError(400, `trace id must be 32 hex characters, got "${value}"`);
+  return id;
+}
+
+function sendError(res: Response, caught: unknown): void {
+  let error: HttpError;
+  if (caught instanceof HttpError) error = caught;
+  else if (caught instanceof CursorError) error = new HttpError(400, caught.message);
+  else if (isTransient(caught)) {
+    error = new HttpError(503, `database unavailable (${describeDatabaseError(caught)}): retry later`, {
+      'Retry-After': String(RETRY_AFTER_SECONDS.unavailable),
+    });
+  } else error = new HttpError(500, `query failed: ${describeDatabaseError(caught)}`);
+  res.set(error.headers).status(error.status).json({ error: error.message });
+}
+
+export function createApiRouter(db: Queryable, authenticate: Authenticate): express.Router {
+  const router = express.Router();
+  const route = (handler: (req: Request, tenant: Tenant) => Promise<unknown>) => async (req: Request, res: Response) => {
+    try {
+      const tenant = await authenticate(req, 'read');
+      const body = await handler(req, tenant);
+      if (body === null) throw new HttpError(404, `${req.path} not found for this tenant`);
+      res.json(body);
+    } catch (error) {
+      sendError(res, error);
+    }
+  };
+
+  router.get(
+    '/logs',
+    route((req, tenant) =>
+      listLogs(
+        db,
+        tenant.id,
+        {
+          pipeline: param(req.query, 'pipeline'),
+          runId: param(req.query, 'run_id'),
+          traceId: traceId(param(req.query, 'trace_id')),
+          severityMin: severity(req.query),
+          since: time(req.query, 'since'),
+          until: time(req.query, 'until'),
+        },
+        limit(req.query),
+        param(req.query, 'cursor'),
+      ),
+    ),
+  );
+  router.get(
+    '/runs',
+    route((req, tenant) => {
+      const result = param(req.query, 'result');
+      if (result !== undefined && !isResult(result)) throw new HttpError(400, `unknown result "${result}": use one of ${RESULTS.join(', ')}`);
+      return listRuns(
+        db,
+        tenant.id,
+        { pipeline: param(req.query, 'pipeline'), result, since: time(req.query, 'since'), until: time(req.query, 'until') },
+        limit(req.query),
+        param(req.query, 'cursor'),
+      );
+    }),
+  );
+  router.get(
+    '/runs/:runId',
+    route((req, tenant) => getRun(db, tenant.id, String(req.params.runId))),
+  );
+  router.get(
+    '/traces/:traceId',
+    route((req, tenant) => getTrace(db, tenant.id, traceId(String(req.params.traceId))!)),
+  );
+  return router;
+}

@@ -1,0 +1,229 @@
+/**
+ * Every Prometheus metric the receiver exports, on its own registry. Names follow prometheus.io
+ * practice (base units, `_total`, `_timestamp_seconds`); labels are bounded: never a run id, and at
+ * most `maxPipelines` distinct pipeline (and stage, error type) values per metric, past which a value
+ * is reported as OVERFLOW_LABEL.
+ *
+ * Pipeline counters move only for rows the writer actually committed, so a resent batch counts once.
+ */
+import client from 'prom-client';
+import type { Database } from './storage/database.js';
+import type { Signal } from './otlp/rows.js';
+import type { Result } from '../sdk/vocabulary.js';
+
+export const OVERFLOW_LABEL = '__overflow__';
+
+/** Pipelines run for seconds to hours: prom-client's web buckets (5 ms to 10 s) would say nothing. */
+const PIPELINE_SECONDS_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400];
+const REQUEST_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface RunEnded {
+  tenant: string;
+  pipeline: string;
+  result: Result;
+  durationSeconds: number | null;
+  errorType: string | null;
+  endedAtMs: number | null;
+}
+
+export interface StageEnded {
+  tenant: string;
+  pipeline: string;
+  stage: string;
+  result: Result;
+  durationSeconds: number | null;
+  rows: { read: number | null; written: number | null; rejected: number | null };
+}
+
+/** What one committed batch changed, applied to the metrics after COMMIT. */
+export interface Committed {
+  signal: Signal;
+  accepted: number;
+  duplicates: number;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(options: { maxPipelines?: number } = {}) {
+  const maxValues = options.maxPipelines ?? 500;
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'pipemon_' });
+
+  const seen = new Map<string, Set<string>>();
+  /** The label value to use for `value` in `metric`: itself until the metric holds maxValues of them. */
+  function bounded(metric: string, value: string): string {
+    let values = seen.get(metric);
+    if (!values) seen.set(metric, (values = new Set()));
+    if (values.has(value)) return value;
+    if (values.size >= maxValues) return OVERFLOW_LABEL;
+    values.add(value);
+    return value;
+  }
+
+  const counter = (name: string, help: string, labelNames: string[]) =>
+    new client.Counter({ name, help, labelNames, registers: [registry] });
+
+  const accepted = counter('pipemon_receiver_accepted_records_total', 'Records committed to the database.', ['signal']);
+  const duplicates = counter(
+    'pipemon_receiver_duplicate_records_total',
+    'Records received again (a client resent after a lost response) and not stored twice.',
+    ['signal'],
+  );
+  const refused = counter(
+    'pipemon_receiver_refused_records_total',
+    'Records refused as invalid: the client was told not to retry them.',
+    ['signal', 'reason'],
+  );
+  const failed = counter(
+    'pipemon_receiver_failed_records_total',
+    'Records answered 503 (database unavailable or writer memory budget full): the client retries them.',
+    ['signal', 'reason'],
+  );
+  const requestDuration = new client.Histogram({
+    name: 'pipemon_receiver_request_duration_seconds',
+    help: 'OTLP request duration from the first byte to the response, by signal and HTTP status code.',
+    labelNames: ['signal', 'code'],
+    buckets: REQUEST_SECONDS_BUCKETS,
+    registers: [registry],
+  });
+  const batchRecords = new client.Histogram({
+    name: 'pipemon_writer_batch_records',
+    help: 'Records per group-commit transaction.',
+    buckets: [1, 10, 100, 1000, 2500, 5000, 10000, 25000, 50000],
+    registers: [registry],
+  });
+  const commitDuration = new client.Histogram({
+    name: 'pipemon_writer_commit_duration_seconds',
+    help: 'Duration of one group-commit transaction, BEGIN to COMMIT.',
+    buckets: REQUEST_SECONDS_BUCKETS,
+    registers: [registry],
+  });
+  const queueBytes = new client.Gauge({
+    name: 'pipemon_writer_queue_bytes',
+    help: 'Request bytes held by the writer (read, not yet acknowledged).',
+    registers: [registry],
+  });
+  const queueLimitBytes = new client.Gauge({
+    name: 'pipemon_writer_queue_limit_bytes',
+    help: 'The writer memory budget: past it, requests are answered 503.',
+    registers: [registry],
+  });
+  const databaseErrors = counter('pipemon_database_errors_total', 'Failed database transactions by kind.', ['kind']);
+
+  const runs = counter('pipemon_pipeline_runs_total', 'Pipeline runs ended, by result.', ['tenant', 'pipeline', 'result']);
+  const runDuration = new client.Histogram({
+    name: 'pipemon_pipeline_run_duration_seconds',
+    help: 'Duration of ended pipeline runs.',
+    labelNames: ['tenant', 'pipeline', 'result'],
+    buckets: PIPELINE_SECONDS_BUCKETS,
+    registers: [registry],
+  });
+  const stageDuration = new client.Histogram({
+    name: 'pipemon_pipeline_stage_duration_seconds',
+    help: 'Duration of ended pipeline stages.',
+    labelNames: ['tenant', 'pipeline', 'stage', 'result'],
+    buckets: PIPELINE_SECONDS_BUCKETS,
+    registers: [registry],
+  });
+  const rows = counter('pipemon_pipeline_rows_total', 'Rows processed by ended stages, by kind (read, written, rejected).', [
+    'tenant',
+    'pipeline',
+    'stage',
+    'kind',
+  ]);
+  const errors = counter('pipemon_pipeline_errors_total', 'Pipeline runs ended in failure, error or timeout, by error.type.', [
+    'tenant',
+    'pipeline',
+    'error_type',
+  ]);
+  const lastSuccess = new client.Gauge({
+    name: 'pipemon_pipeline_last_success_timestamp_seconds',
+    help: 'When the last successful run of the pipeline ended (Unix seconds). Alert on time() minus this.',
+    labelNames: ['tenant', 'pipeline'],
+    registers: [registry],
+  });
+  let database: Database | null = null;
+  new client.Gauge({
+    name: 'pipemon_pipeline_runs_in_progress',
+    help: 'Pipeline runs started and not yet ended, read from the database at scrape time.',
+    labelNames: ['tenant', 'pipeline'],
+    registers: [registry],
+    // prom-client awaits collect() on each scrape; a database error keeps the previous values.
+    async collect() {
+      if (!database) return;
+      const running = await database
+        .query<{ tenant: string; pipeline: string; n: number }>(
+          `SELECT t.name AS tenant, r.pipeline, count(*)::int AS n
+             FROM pipeline_runs r JOIN tenants t USING (tenant_id)
+            WHERE r.state = 'running' GROUP BY t.name, r.pipeline`,
+        )
+        .catch(() => null);
+      if (!running) return;
+      this.reset();
+      for (const row of running.rows) this.inc({ tenant: row.tenant, pipeline: bounded('in_progress', row.pipeline) }, row.n);
+    },
+  });
+
+  const lastSuccessValues = new Map<string, number>();
+  function setLastSuccess(tenant: string, pipeline: string, endedAtMs: number): void {
+    const labels = { tenant, pipeline: bounded('last_success', pipeline) };
+    const seconds = endedAtMs / 1000;
+    // A late-arriving older run must not move the gauge backwards.
+    const key = `${labels.tenant}\u0000${labels.pipeline}`;
+    if (seconds <= (lastSuccessValues.get(key) ?? 0)) return;
+    lastSuccessValues.set(key, seconds);
+    lastSuccess.set(labels, seconds);
+  }
+
+  return {
+    registry,
+    queueLimitBytes,
+    queueBytes,
+    requestDuration,
+    batchRecords,
+    commitDuration,
+    databaseErrors,
+
+    committed({ signal, accepted: n, duplicates: d }: Committed): void {
+      if (n > 0) accepted.inc({ signal }, n);
+      if (d > 0) duplicates.inc({ signal }, d);
+    },
+    refused(signal: Signal, reasons: Map<string, number>): void {
+      for (const [reason, n] of reasons) refused.inc({ signal, reason }, n);
+    },
+    failed(signal: Signal, reason: 'overloaded' | 'database_unavailable' | 'database_error', n: number): void {
+      if (n > 0) failed.inc({ signal, reason }, n);
+    },
+    runEnded(run: RunEnded): void {
+      const pipeline = bounded('runs', run.pipeline);
+      runs.inc({ tenant: run.tenant, pipeline, result: run.result });
+      if (run.durationSeconds !== null) runDuration.observe({ tenant: run.tenant, pipeline, result: run.result }, run.durationSeconds);
+      if (run.result === 'failure' || run.result === 'error' || run.result === 'timeout') {
+        errors.inc({ tenant: run.tenant, pipeline, error_type: bounded('error_types', run.errorType ?? run.result) });
+      }
+      if (run.result === 'success' && run.endedAtMs !== null) setLastSuccess(run.tenant, run.pipeline, run.endedAtMs);
+    },
+    stageEnded(stage: StageEnded): void {
+      const pipeline = bounded('stages', stage.pipeline);
+      const name = bounded('stage_names', stage.stage);
+      if (stage.durationSeconds !== null) {
+        stageDuration.observe({ tenant: stage.tenant, pipeline, stage: name, result: stage.result }, stage.durationSeconds);
+      }
+      for (const kind of ['read', 'written', 'rejected'] as const) {
+        const n = stage.rows[kind];
+        if (n !== null && n > 0) rows.inc({ tenant: stage.tenant, pipeline, stage: name, kind }, n);
+      }
+    },
+    /** Restores last-success gauges and reads runs in progress at each scrape from the database. */
+    async attachDatabase(db: Database): Promise<void> {
+      const last = await db.query<{ tenant: string; pipeline: string; ended_ms: string }>(
+        `SELECT t.name AS tenant, r.pipeline, (extract(epoch FROM max(r.ended_at)) * 1000)::bigint AS ended_ms
+           FROM pipeline_runs r JOIN tenants t USING (tenant_id)
+          WHERE r.result = 'success' AND r.ended_at IS NOT NULL
+          GROUP BY t.name, r.pipeline`,
+      );
+      for (const row of last.rows) setLastSuccess(row.tenant, row.pipeline, Number(row.ended_ms));
+      database = db;
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Starting and stopping a receiver. Start: open the database (migrated), create the first key on an
+ * empty database, restore metrics, then listen. Stop: stop accepting, let every accepted request
+ * finish and COMMIT, then close the database, so a SIGTERM loses nothing that was acknowledged.
+ */
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { bootstrapDefaultKey, createKeyVerifier } from './keys.js';
+import { createMetrics } from './metrics.js';
+import { createAuthenticate } from './http/auth.js';
+import { createApp } from './http/app.js';
+import type { Database } from './storage/database.js';
+import { openDatabase } from './storage/open.js';
+import { createPartitionManager } from './storage/partitions.js';
+import { createWriter } from './writer.js';
+
+export interface ReceiverOptions {
+  host?: string;
+  port?: number;
+  /** PostgreSQL server; without it, the embedded database in dataDir. */
+  databaseUrl?: string;
+  /** Embedded database directory; undefined with no databaseUrl means in memory (tests). */
+  dataDir?: string;
+  retentionDays?: number;
+  maxBodyBytes?: number;
+  /** The writer's memory budget in request bytes. */
+  maxQueueBytes?: number;
+  maxPipelines?: number;
+}
+
+export interface Receiver {
+  url: string;
+  db: Database;
+  /** The key created on first start with an empty database, else null. */
+  defaultKey: string | null;
+  close(): Promise<void>;
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 4318,
+  retentionDays: 30,
+  maxBodyBytes: 64 * 1024 * 1024,
+  maxQueueBytes: 256 * 1024 * 1024,
+} as const;
+
+const HOUR_MS = 3_600_000;
+const SHUTDOWN_DEADLINE_MS = 30_000;
+
+export async function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {
+  const settings = { ...DEFAULTS, ...stripUndefined(options) };
+  const db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir });
+  try {
+    const defaultKey = await bootstrapDefaultKey(db, options.dataDir);
+    const metrics = createMetrics({ maxPipelines: options.maxPipelines });
+    await metrics.attachDatabase(db);
+    const partitions = createPartitionManager();
+    const dropOld = () => partitions.dropOlderThan(db, settings.retentionDays).catch(() => undefined);
+    await dropOld();
+    const retention = setInterval(dropOld, HOUR_MS).unref();
+
+    const writer = createWriter({ db, partitions, metrics, budgetBytes: settings.maxQueueBytes });
+    const app = createApp({
+      db,
+      writer,
+      metrics,
+      authenticate: createAuthenticate(createKeyVerifier(db)),
+      maxBodyBytes: settings.maxBodyBytes,
+      retentionDays: settings.retentionDays,
+    });
+    let active = 0;
+    const server = createServer((req, res) => {
+      active++;
+      res.on('close', () => active--);
+      app(req, res);
+    });
+    // Slow or stalled uploads must not hold memory forever.
+    server.requestTimeout = 120_000;
+    server.headersTimeout = 30_000;
+    await listen(server, settings.port, settings.host);
+    const { port } = server.address() as AddressInfo;
+
+    let closing: Promise<void> | null = null;
+    return {
+      url: `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`,
+      db,
+      defaultKey,
+      close() {
+        closing ??= (async () => {
+          server.close();
+          server.closeIdleConnections();
+          const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
+          while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+          await writer.close();
+          server.closeAllConnections();
+          clearInterval(retention);
+          await db.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`port ${port} on ${host} is already in use: stop the other process or pass --port`)
+          : error,
+      );
+    });
+    server.listen(port, host, () => resolve());
+  });
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

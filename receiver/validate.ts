@@ -1,0 +1,102 @@
+/**
+ * Per-record checks after decoding. A record that fails is left out and counted; the rest of the
+ * request is stored and the client gets an OTLP partial success (which it must not retry), so one bad
+ * record never costs a batch.
+ */
+import type { LogRow, SpanRow } from './otlp/rows.js';
+
+export interface Validated<R> {
+  valid: R[];
+  rejected: number;
+  /** Empty when nothing was rejected; otherwise counts per reason, for partial_success.error_message. */
+  message: string;
+  /** Rejected record counts by reason, for metrics. */
+  reasons: Map<string, number>;
+}
+
+export interface TimeWindow {
+  /** Oldest accepted record time (ms): older ones would land in an already-dropped partition. */
+  oldestMs: number;
+  /** Newest accepted record time (ms): far-future times would create partitions nobody drops. */
+  newestMs: number;
+}
+
+const HEX_TRACE_ID = /^[0-9a-f]{32}$/;
+const HEX_SPAN_ID = /^[0-9a-f]{16}$/;
+const ZERO_ID = /^0+$/;
+
+/** Milliseconds of a decimal nanosecond string; 0 for '0'. Exact enough for partitioning. */
+export function nanosToMs(nanos: string): number {
+  return nanos.length > 6 ? Number(nanos.slice(0, -6)) : 0;
+}
+
+/** The time a log record is filed under: its event time, or when it was observed. */
+export function logTimeNanos(row: LogRow): string {
+  return row.timeUnixNano !== '0' ? row.timeUnixNano : row.observedTimeUnixNano;
+}
+
+// Problems are short, fixed phrases: they are also metric label values.
+function spanIdProblem(traceId: string, spanId: string): string | null {
+  if (!HEX_TRACE_ID.test(traceId) || ZERO_ID.test(traceId)) return 'invalid trace_id (must be 16 non-zero bytes)';
+  if (!HEX_SPAN_ID.test(spanId) || ZERO_ID.test(spanId)) return 'invalid span_id (must be 8 non-zero bytes)';
+  return null;
+}
+
+function timeProblem(nanos: string, window: TimeWindow): string | null {
+  if (nanos === '0') return 'no timestamp (time_unix_nano and observed_time_unix_nano are 0)';
+  const ms = nanosToMs(nanos);
+  if (ms < window.oldestMs) return 'timestamp older than the retention window';
+  if (ms > window.newestMs) return 'timestamp too far in the future';
+  return null;
+}
+
+function logProblem(row: LogRow, window: TimeWindow): string | null {
+  if (row.traceId !== '' || row.spanId !== '') {
+    // A log may carry a trace id without a span id (spec: span_id is optional).
+    if (!HEX_TRACE_ID.test(row.traceId) || ZERO_ID.test(row.traceId)) return 'invalid trace_id (must be 16 non-zero bytes)';
+    if (row.spanId !== '' && !HEX_SPAN_ID.test(row.spanId)) return 'invalid span_id (must be 8 bytes)';
+  }
+  if (row.severityNumber < 0 || row.severityNumber > 24) return 'severity_number out of range 0-24';
+  return timeProblem(logTimeNanos(row), window);
+}
+
+function spanProblem(row: SpanRow, window: TimeWindow): string | null {
+  const ids = spanIdProblem(row.traceId, row.spanId);
+  if (ids) return ids;
+  if (row.parentSpanId !== '' && !HEX_SPAN_ID.test(row.parentSpanId)) return 'invalid parent_span_id (must be 8 bytes)';
+  if (row.kind < 0 || row.kind > 5) return 'kind out of range 0-5';
+  if (row.endTimeUnixNano !== '0' && BigInt(row.endTimeUnixNano) < BigInt(row.startTimeUnixNano)) {
+    return 'end_time_unix_nano before start_time_unix_nano';
+  }
+  return timeProblem(row.startTimeUnixNano, window);
+}
+
+function validate<R>(rows: R[], problem: (row: R) => string | null, noun: string): Validated<R> {
+  const valid: R[] = [];
+  const reasons = new Map<string, number>();
+  for (const row of rows) {
+    const reason = problem(row);
+    if (reason === null) valid.push(row);
+    else reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
+  const rejected = rows.length - valid.length;
+  const message =
+    rejected === 0
+      ? ''
+      : `${rejected} ${noun} rejected: ` + [...reasons].map(([reason, n]) => `${n} with ${reason}`).join('; ');
+  return { valid, rejected, message, reasons };
+}
+
+export function validateLogs(rows: LogRow[], window: TimeWindow): Validated<LogRow> {
+  return validate(rows, (row) => logProblem(row, window), 'log records');
+}
+
+export function validateSpans(rows: SpanRow[], window: TimeWindow): Validated<SpanRow> {
+  return validate(rows, (row) => spanProblem(row, window), 'spans');
+}
+
+/** The accepted window for record times given the retention: from the oldest kept day to a week ahead. */
+export function timeWindow(retentionDays: number, nowMs = Date.now()): TimeWindow {
+  const day = 86_400_000;
+  return { oldestMs: Math.floor(nowMs / day) * day - (retentionDays - 1) * day, newestMs: nowMs + 7 * day };
+}
