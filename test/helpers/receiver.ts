@@ -1,0 +1,135 @@
+/**
+ * A receiver per test suite, on each storage backend, with keys and OTLP request builders made by the
+ * official OpenTelemetry SDK serializers (the bytes real exporters send).
+ */
+import { gzipSync } from 'node:zlib';
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { JsonLogsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type LogRecord } from '@opentelemetry/sdk-logs';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Attributes as OtelAttributes } from '@opentelemetry/api';
+import { createKey, startReceiver, type Receiver, type ReceiverOptions, type Scope } from '../../receiver/index.js';
+import { backends } from './backends.js';
+
+export { SeverityNumber, SpanKind };
+
+export interface TestReceiver {
+  receiver: Receiver;
+  url: string;
+  key: string;
+  keyFor(tenant: string, scopes: Scope[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The backends as receiver options: embedded in memory, and a fresh database on the test server. */
+export function receiverBackends(): { name: string; options: () => Promise<ReceiverOptions> }[] {
+  return backends().map((backend) => ({ name: backend.name, options: async () => ({ databaseUrl: await backend.databaseUrl() }) }));
+}
+
+export async function startTestReceiver(options: ReceiverOptions): Promise<TestReceiver> {
+  const receiver = await startReceiver({ port: 0, ...options });
+  const keyFor = async (tenant: string, scopes: Scope[]) => (await createKey(receiver.db, tenant, scopes)).key;
+  return { receiver, url: receiver.url, key: await keyFor('acme', ['ingest', 'read']), keyFor, close: () => receiver.close() };
+}
+
+export interface LogSpec {
+  body?: string;
+  severityNumber?: SeverityNumber;
+  severityText?: string;
+  attributes?: OtelAttributes;
+  eventName?: string;
+  timestampMs?: number;
+}
+
+const RESOURCE = resourceFromAttributes({ 'service.name': 'orders-etl', 'deployment.environment.name': 'test' });
+
+/** Log records as the OpenTelemetry logs SDK makes them. */
+export function makeLogRecords(specs: LogSpec[]): LogRecord[] {
+  const exporter = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({ resource: RESOURCE, processors: [new SimpleLogRecordProcessor(exporter)] });
+  const logger = provider.getLogger('pipemon-test', '1.0.0');
+  for (const spec of specs) {
+    logger.emit({
+      body: spec.body,
+      severityNumber: spec.severityNumber ?? SeverityNumber.INFO,
+      severityText: spec.severityText ?? 'INFO',
+      attributes: spec.attributes,
+      eventName: spec.eventName,
+      timestamp: spec.timestampMs,
+    });
+  }
+  return exporter.getFinishedLogRecords() as LogRecord[];
+}
+
+export function logsRequest(specs: LogSpec[], format: 'protobuf' | 'json' = 'protobuf'): Buffer {
+  const records = makeLogRecords(specs);
+  const bytes = format === 'protobuf' ? ProtobufLogsSerializer.serializeRequest(records) : JsonLogsSerializer.serializeRequest(records);
+  return Buffer.from(bytes!);
+}
+
+export interface SpanSpec {
+  name: string;
+  kind?: SpanKind;
+  attributes?: OtelAttributes;
+  error?: Error;
+  children?: SpanSpec[];
+}
+
+export function tracesRequest(roots: SpanSpec[], format: 'protobuf' | 'json' = 'protobuf'): Buffer {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ resource: RESOURCE, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer('pipemon-test', '1.0.0');
+  const emit = (spec: SpanSpec, parent?: ReturnType<typeof tracer.startSpan>) => {
+    const context = parent ? trace.setSpan(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+    const span = tracer.startSpan(spec.name, { kind: spec.kind ?? SpanKind.INTERNAL, attributes: spec.attributes }, context);
+    for (const child of spec.children ?? []) emit(child, span);
+    if (spec.error) {
+      span.recordException(spec.error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: spec.error.message });
+    }
+    span.end();
+  };
+  roots.forEach((root) => emit(root));
+  const spans = exporter.getFinishedSpans();
+  const bytes = format === 'protobuf' ? ProtobufTraceSerializer.serializeRequest(spans) : JsonTraceSerializer.serializeRequest(spans);
+  return Buffer.from(bytes!);
+}
+
+
+export interface PostOptions {
+  key?: string | null;
+  contentType?: string;
+  encoding?: 'gzip';
+  headers?: Record<string, string>;
+  method?: string;
+}
+
+export async function post(url: string, path: string, body: Buffer | string, options: PostOptions = {}) {
+  const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/x-protobuf', ...options.headers };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  let payload: Buffer | string = body;
+  if (options.encoding === 'gzip') {
+    payload = gzipSync(body);
+    headers['content-encoding'] = 'gzip';
+  }
+  const response = await fetch(url + path, { method: options.method ?? 'POST', headers, body: payload });
+  return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
+}
+
+export async function getJson<T = any>(url: string, path: string, key: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(url + path, { headers: { 'x-api-key': key } });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+/** Polls until `check` returns a value (or the deadline passes), for things that happen after a 200. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,283 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import {
+  SeverityNumber,
+  SpanKind,
+  eventually,
+  getJson,
+  logsRequest,
+  post,
+  receiverBackends,
+  startTestReceiver,
+  tracesRequest,
+  type TestReceiver,
+} from './helpers/receiver.js';
+
+const JSON_TYPE = 'application/json';
+
+describe.each(receiverBackends())('receiver on $name', (backend) => {
+  let r: TestReceiver;
+  beforeAll(async () => {
+    r = await startTestReceiver({ ...(await backend.options()), maxBodyBytes: 1024 * 1024 });
+  });
+  afterAll(() => r?.close());
+
+  async function logsOf(query: string, key = r.key) {
+    const { status, body } = await getJson(r.url, `/api/v1/logs?${query}`, key);
+    expect(status).toBe(200);
+    return body.items as any[];
+  }
+
+  async function metric(name: string, labels: string): Promise<number> {
+    const text = await (await fetch(`${r.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  }
+
+  it('stores what the official OpenTelemetry exporters send, attribute for attribute', async () => {
+    const resource = resourceFromAttributes({ 'service.name': 'exporter-test', 'service.version': '2.1.0' });
+    const headers = { Authorization: `Bearer ${r.key}` };
+    for (const [name, Exporter] of [['proto', ProtoLogExporter], ['json', JsonLogExporter]] as const) {
+      const provider = new LoggerProvider({
+        resource,
+        processors: [new BatchLogRecordProcessor(new Exporter({ url: `${r.url}/v1/logs`, headers }))],
+      });
+      provider.getLogger('exporter-scope', '0.9.0').emit({
+        body: `loaded orders via ${name}`,
+        severityNumber: SeverityNumber.WARN,
+        severityText: 'WARN',
+        eventName: 'orders.loaded',
+        attributes: { via: name, 'rows.count': 1234, ratio: 0.25, ok: true, tags: ['a', 'b'], 'big.int': 2 ** 40 },
+      });
+      await provider.forceFlush();
+      await provider.shutdown();
+    }
+    for (const name of ['proto', 'json']) {
+      const logs = (await logsOf('limit=100')).filter((log) => log.attributes.via === name);
+      expect(logs).toHaveLength(1);
+      expect(logs[0]).toMatchObject({
+        body: `loaded orders via ${name}`,
+        severity_number: SeverityNumber.WARN,
+        severity_text: 'WARN',
+        event_name: 'orders.loaded',
+        service_name: 'exporter-test',
+        attributes: { via: name, 'rows.count': 1234, ratio: 0.25, ok: true, tags: ['a', 'b'], 'big.int': 2 ** 40 },
+        resource: { attributes: { 'service.name': 'exporter-test', 'service.version': '2.1.0' } },
+        scope: { name: 'exporter-scope', version: '0.9.0' },
+      });
+      expect(logs[0].time_unix_nano).toMatch(/^\d{19}$/);
+    }
+
+    for (const [name, Exporter] of [['proto', ProtoTraceExporter], ['json', JsonTraceExporter]] as const) {
+      const provider = new BasicTracerProvider({
+        resource,
+        spanProcessors: [new BatchSpanProcessor(new Exporter({ url: `${r.url}/v1/traces`, headers }))],
+      });
+      const span = provider.getTracer('exporter-scope').startSpan(`load ${name}`, { kind: SpanKind.CLIENT, attributes: { via: name, n: 7 } });
+      span.addEvent('checkpoint', { at: 3 });
+      const traceId = span.spanContext().traceId;
+      span.end();
+      await provider.forceFlush();
+      await provider.shutdown();
+      const { status, body } = await getJson(r.url, `/api/v1/traces/${traceId}`, r.key);
+      expect(status).toBe(200);
+      expect(body.spans).toHaveLength(1);
+      expect(body.spans[0]).toMatchObject({
+        trace_id: traceId,
+        span_id: span.spanContext().spanId,
+        name: `load ${name}`,
+        kind: 3,
+        attributes: { via: name, n: 7 },
+        events: [{ name: 'checkpoint', attributes: { at: 3 } }],
+        resource: { attributes: { 'service.name': 'exporter-test' } },
+      });
+    }
+  });
+
+  it('answers an empty request with 200', async () => {
+    expect((await post(r.url, '/v1/logs', Buffer.alloc(0), { key: r.key })).status).toBe(200);
+    expect((await post(r.url, '/v1/traces', '{}', { key: r.key, contentType: JSON_TYPE })).status).toBe(200);
+  });
+
+  it('stores a resent batch once, in either encoding, and counts it once', async () => {
+    const now = Date.now();
+    const specs = Array.from({ length: 50 }, (_, i) => ({ body: `resend ${i}`, attributes: { batch: 'resend' }, timestampMs: now - 60_000 + i }));
+    const before = await metric('pipemon_receiver_accepted_records_total', 'signal="logs"');
+    // The same records sent three times: as protobuf, gzipped protobuf and JSON.
+    const bodies = [logsRequest(specs), logsRequest(specs), logsRequest(specs, 'json')];
+    expect((await post(r.url, '/v1/logs', bodies[0]!, { key: r.key })).status).toBe(200);
+    expect((await post(r.url, '/v1/logs', bodies[1]!, { key: r.key, encoding: 'gzip' })).status).toBe(200);
+    expect((await post(r.url, '/v1/logs', bodies[2]!, { key: r.key, contentType: JSON_TYPE })).status).toBe(200);
+    const stored = (await logsOf('limit=1000')).filter((log) => log.attributes.batch === 'resend');
+    expect(stored).toHaveLength(50);
+    expect((await metric('pipemon_receiver_accepted_records_total', 'signal="logs"')) - before).toBe(50);
+    expect(await metric('pipemon_receiver_duplicate_records_total', 'signal="logs"')).toBeGreaterThanOrEqual(100);
+
+    const spans = tracesRequest([{ name: 'resent span', attributes: { batch: 'resend' } }]);
+    for (let i = 0; i < 3; i++) expect((await post(r.url, '/v1/traces', spans, { key: r.key })).status).toBe(200);
+    expect(await metric('pipemon_receiver_duplicate_records_total', 'signal="traces"')).toBe(2);
+  });
+
+  it('stores the valid records and reports the invalid ones as a partial success', async () => {
+    const now = `${Date.now()}000000`;
+    const body = JSON.stringify({
+      resourceLogs: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'partial' } }] },
+          scopeLogs: [
+            {
+              logRecords: [
+                { timeUnixNano: now, body: { stringValue: 'good one' }, attributes: [{ key: 'case', value: { stringValue: 'partial' } }] },
+                { timeUnixNano: now, traceId: 'abcd', body: { stringValue: 'short trace id' } },
+                { body: { stringValue: 'no time at all' } },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const response = await post(r.url, '/v1/logs', body, { key: r.key, contentType: JSON_TYPE });
+    expect(response.status).toBe(200);
+    const answer = JSON.parse(response.body.toString());
+    expect(answer.partialSuccess.rejectedLogRecords).toBe('2');
+    expect(answer.partialSuccess.errorMessage).toMatch(/trace_id/);
+    expect(answer.partialSuccess.errorMessage).toMatch(/no timestamp/);
+    const stored = (await logsOf('limit=1000')).filter((log) => log.attributes.case === 'partial');
+    expect(stored.map((log) => log.body)).toEqual(['good one']);
+  });
+
+  describe('refuses bad requests with a clear status and keeps serving', () => {
+    const valid = () => logsRequest([{ body: 'still serving' }]);
+    const cases: [string, () => Promise<Awaited<ReturnType<typeof post>>>, number, RegExp][] = [
+      ['PUT on an OTLP path', () => post(r.url, '/v1/logs', '', { key: r.key, method: 'PUT' }), 405, /use POST/],
+      ['no API key', () => post(r.url, '/v1/logs', valid(), { key: null }), 401, /missing API key/],
+      ['an unknown API key', () => post(r.url, '/v1/logs', valid(), { key: 'pm_1_000000000000_' + '0'.repeat(64) }), 401, /unknown or revoked/],
+      ['a malformed key', () => post(r.url, '/v1/logs', valid(), { key: 'hunter2' }), 401, /unknown or revoked/],
+      ['text/plain', () => post(r.url, '/v1/logs', 'hello', { key: r.key, contentType: 'text/plain' }), 415, /Content-Type/],
+      ['malformed protobuf', () => post(r.url, '/v1/logs', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1]), { key: r.key }), 400, /protobuf/],
+      ['truncated protobuf', () => post(r.url, '/v1/logs', valid().subarray(0, 40), { key: r.key }), 400, /truncated|protobuf/],
+      ['invalid JSON', () => post(r.url, '/v1/logs', '{"resourceLogs": [', { key: r.key, contentType: JSON_TYPE }), 400, /JSON/],
+      ['JSON of the wrong types', () => post(r.url, '/v1/logs', '{"resourceLogs": {"a": 1}}', { key: r.key, contentType: JSON_TYPE }), 400, /resourceLogs/],
+      ['an unknown encoding', () => post(r.url, '/v1/logs', valid(), { key: r.key, headers: { 'content-encoding': 'br' } }), 400, /Content-Encoding/],
+      ['invalid gzip', () => post(r.url, '/v1/logs', valid(), { key: r.key, headers: { 'content-encoding': 'gzip' } }), 400, /gzip/],
+      ['a body over the limit', () => post(r.url, '/v1/logs', Buffer.alloc(2 * 1024 * 1024), { key: r.key }), 413, /exceeds the limit/],
+      [
+        'a gzip bomb',
+        () => post(r.url, '/v1/logs', gzipSync(Buffer.alloc(200 * 1024 * 1024)), { key: r.key, headers: { 'content-encoding': 'gzip' } }),
+        413,
+        /once decompressed/,
+      ],
+    ];
+    it.each(cases)('%s', async (_name, send, status, message) => {
+      const response = await send();
+      expect(response.status).toBe(status);
+      const text = response.headers.get('content-type')?.includes('json')
+        ? JSON.parse(response.body.toString()).message
+        : response.body.toString('latin1');
+      expect(text).toMatch(message);
+      expect((await post(r.url, '/v1/logs', valid(), { key: r.key })).status).toBe(200);
+    });
+  });
+
+  it('keeps tenants apart: a key reads and writes only its own tenant', async () => {
+    const other = await r.keyFor('globex', ['ingest', 'read']);
+    expect((await post(r.url, '/v1/logs', logsRequest([{ body: 'globex secret', attributes: { tenant: 'globex' } }]), { key: other })).status).toBe(200);
+    expect((await logsOf('limit=1000', other)).map((log) => log.body)).toEqual(['globex secret']);
+    expect((await logsOf('limit=1000')).filter((log) => log.body === 'globex secret')).toHaveLength(0);
+    const readOnly = await r.keyFor('globex', ['read']);
+    expect((await post(r.url, '/v1/logs', logsRequest([{ body: 'x' }]), { key: readOnly })).status).toBe(403);
+    const ingestOnly = await r.keyFor('globex', ['ingest']);
+    expect((await getJson(r.url, '/api/v1/logs', ingestOnly)).status).toBe(403);
+  });
+
+  it('pages through logs with a cursor, newest first, without repeats', async () => {
+    const base = Date.now() - 3_600_000;
+    await post(r.url, '/v1/logs', logsRequest(Array.from({ length: 25 }, (_, i) => ({ body: `page ${i}`, attributes: { [ATTR.pipelineName]: 'pager' }, timestampMs: base + i }))), { key: r.key });
+    const seen: string[] = [];
+    let cursor = '';
+    for (let page = 0; page < 5; page++) {
+      const { body } = await getJson(r.url, `/api/v1/logs?pipeline=pager&limit=10${cursor ? `&cursor=${cursor}` : ''}`, r.key);
+      seen.push(...body.items.map((log: any) => log.body));
+      if (!body.next_cursor) break;
+      cursor = body.next_cursor;
+    }
+    expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => `page ${24 - i}`));
+    expect((await getJson(r.url, '/api/v1/logs?cursor=garbage', r.key)).status).toBe(400);
+    expect((await getJson(r.url, '/api/v1/logs?severity_min=LOUD', r.key)).status).toBe(400);
+  });
+
+  it('derives pipeline runs and stages from records and spans, and counts them once', async () => {
+    const run = { [ATTR.pipelineName]: 'orders', [ATTR.runId]: 'run-1' };
+    const started = Date.now() - 120_000;
+    await post(r.url, '/v1/logs', logsRequest([{ eventName: EVENT.runStart, body: 'run started', attributes: run, timestampMs: started }]), { key: r.key });
+    const running = await getJson(r.url, '/api/v1/runs/run-1', r.key);
+    expect(running.body).toMatchObject({ run_id: 'run-1', pipeline: 'orders', state: 'running', result: null });
+
+    const ends = logsRequest([
+      {
+        eventName: EVENT.stageEnd,
+        attributes: { ...run, [ATTR.stageName]: 'extract', [ATTR.stageResult]: 'success', [ATTR.rowsRead]: 100, [ATTR.rowsWritten]: 98, [ATTR.rowsRejected]: 2, [ATTR.dbCollection]: 'orders_raw', [ATTR.durationSeconds]: 30 },
+        timestampMs: started + 30_000,
+      },
+      { eventName: EVENT.runEnd, attributes: { ...run, [ATTR.runResult]: 'success', [ATTR.durationSeconds]: 60, [ATTR.rowsWritten]: 98 }, timestampMs: started + 60_000 },
+    ]);
+    for (let i = 0; i < 2; i++) expect((await post(r.url, '/v1/logs', ends, { key: r.key })).status).toBe(200);
+    const ended = await getJson(r.url, '/api/v1/runs/run-1', r.key);
+    expect(ended.body).toMatchObject({ state: 'ended', result: 'success', duration_seconds: 60, rows: { written: 98 } });
+    expect(ended.body.stages).toHaveLength(1);
+    expect(ended.body.stages[0]).toMatchObject({ stage: 'extract', result: 'success', rows: { read: 100, written: 98, rejected: 2 }, target: { collection: 'orders_raw' } });
+    expect(await metric('pipemon_pipeline_runs_total', 'tenant="acme",pipeline="orders",result="success"')).toBe(1);
+    expect(await metric('pipemon_pipeline_rows_total', 'tenant="acme",pipeline="orders",stage="extract",kind="read"')).toBe(100);
+    expect(await metric('pipemon_pipeline_last_success_timestamp_seconds', 'tenant="acme",pipeline="orders"')).toBeCloseTo((started + 60_000) / 1000, 0);
+
+    // A run known only from its spans: a failed SERVER span with a failed stage child.
+    const spans = tracesRequest([
+      {
+        name: 'run nightly',
+        kind: SpanKind.SERVER,
+        attributes: { [ATTR.pipelineName]: 'nightly', [ATTR.runId]: 'run-2' },
+        error: new TypeError('column "amount" does not exist'),
+        children: [{ name: 'load', attributes: { [ATTR.pipelineName]: 'nightly', [ATTR.runId]: 'run-2', [ATTR.stageName]: 'load' }, error: new TypeError('boom') }],
+      },
+    ]);
+    expect((await post(r.url, '/v1/traces', spans, { key: r.key })).status).toBe(200);
+    const failed = await getJson(r.url, '/api/v1/runs/run-2', r.key);
+    expect(failed.body).toMatchObject({ pipeline: 'nightly', state: 'ended', result: 'failure', error: { type: 'TypeError', message: 'column "amount" does not exist' } });
+    expect(failed.body.stages[0]).toMatchObject({ stage: 'load', result: 'failure' });
+    const listed = await getJson(r.url, '/api/v1/runs?result=failure', r.key);
+    expect(listed.body.items.map((run: any) => run.run_id)).toEqual(['run-2']);
+    expect(await metric('pipemon_pipeline_errors_total', 'tenant="acme",pipeline="nightly",error_type="TypeError"')).toBe(1);
+    expect(await metric('pipemon_pipeline_runs_in_progress', 'tenant="acme",pipeline="orders"')).toBe(0);
+  });
+
+  it('serves health, readiness and Prometheus metrics', async () => {
+    expect((await fetch(`${r.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${r.url}/readyz`)).status).toBe(200);
+    const text = await (await fetch(`${r.url}/metrics`)).text();
+    expect(text).toMatch(/pipemon_writer_commit_duration_seconds_bucket/);
+    expect(text).toMatch(/pipemon_pipeline_run_duration_seconds_bucket\{.*le="3600"/);
+  });
+});
+
+describe.each(receiverBackends())('receiver under memory pressure on $name', (backend) => {
+  it('answers 503 with Retry-After when the writer budget is full, and serves again after', async () => {
+    const r = await startTestReceiver({ ...(await backend.options()), maxQueueBytes: 64 * 1024 });
+    try {
+      const big = logsRequest(Array.from({ length: 2000 }, (_, i) => ({ body: `big ${i}`.padEnd(100, '.') })));
+      const refused = await post(r.url, '/v1/logs', big, { key: r.key });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect((await post(r.url, '/v1/logs', logsRequest([{ body: 'small' }]), { key: r.key })).status).toBe(200);
+    } finally {
+      await r.close();
+    }
+  });
+});
