@@ -1,0 +1,711 @@
+import { describe, expect, it } from 'vitest';
+import protobuf from 'protobufjs';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type SpanContext } from '@opentelemetry/api';
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  JsonLogsSerializer,
+  JsonTraceSerializer,
+  ProtobufLogsSerializer,
+  ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
+import {
+  decodeLogsJson,
+  decodeTracesJson,
+  encodeExportResponseJson,
+  encodeStatusJson,
+} from '../receiver/otlp/json.js';
+import {
+  decodeLogsProtobuf,
+  decodeTracesProtobuf,
+  encodeExportResponseProtobuf,
+  encodeStatusProtobuf,
+} from '../receiver/otlp/protobuf.js';
+import { DecodeError } from '../receiver/otlp/rows.js';
+
+// The OTLP messages (opentelemetry-proto v1), enums as int32 (same wire form), for protobufjs.
+const root = protobuf.parse(`
+syntax = "proto3";
+package otlp;
+message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3;
+  double double_value = 4; ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7; } }
+message ArrayValue { repeated AnyValue values = 1; }
+message KeyValueList { repeated KeyValue values = 1; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+message InstrumentationScope { string name = 1; string version = 2; repeated KeyValue attributes = 3;
+  uint32 dropped_attributes_count = 4; }
+message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
+message ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; }
+message ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2; string schema_url = 3; }
+message ScopeLogs { InstrumentationScope scope = 1; repeated LogRecord log_records = 2; string schema_url = 3; }
+message LogRecord { fixed64 time_unix_nano = 1; fixed64 observed_time_unix_nano = 11; int32 severity_number = 2;
+  string severity_text = 3; AnyValue body = 5; repeated KeyValue attributes = 6; uint32 dropped_attributes_count = 7;
+  fixed32 flags = 8; bytes trace_id = 9; bytes span_id = 10; string event_name = 12; }
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
+message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
+message Span { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; bytes parent_span_id = 4;
+  fixed32 flags = 16; string name = 5; int32 kind = 6; fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8;
+  repeated KeyValue attributes = 9; uint32 dropped_attributes_count = 10; repeated Event events = 11;
+  uint32 dropped_events_count = 12; repeated Link links = 13; uint32 dropped_links_count = 14; Status status = 15;
+  message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3;
+    uint32 dropped_attributes_count = 4; }
+  message Link { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; repeated KeyValue attributes = 4;
+    uint32 dropped_attributes_count = 5; fixed32 flags = 6; } }
+message Status { string message = 2; int32 code = 3; }
+message ExportLogsServiceResponse { ExportLogsPartialSuccess partial_success = 1; }
+message ExportLogsPartialSuccess { int64 rejected_log_records = 1; string error_message = 2; }
+message ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
+message ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
+message RpcStatus { int32 code = 1; string message = 2; }
+`).root;
+
+function encode(type: string, object: Record<string, unknown>): Uint8Array {
+  const t = root.lookupType(`otlp.${type}`);
+  return t.encode(t.fromObject(object)).finish();
+}
+
+function decode(type: string, bytes: Uint8Array): Record<string, unknown> {
+  const t = root.lookupType(`otlp.${type}`);
+  return t.toObject(t.decode(bytes), { longs: String });
+}
+
+// Raw protobuf, for what no well-behaved encoder writes.
+function varint(n: number | bigint): number[] {
+  let v = BigInt.asUintN(64, BigInt(n));
+  const out: number[] = [];
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return out;
+}
+const tag = (field: number, wire: number): number[] => varint((field << 3) | wire);
+const len = (field: number, bytes: ArrayLike<number>): number[] => [...tag(field, 2), ...varint(bytes.length), ...Array.from(bytes)];
+const str = (field: number, s: string): number[] => len(field, Buffer.from(s));
+/** An ExportLogsServiceRequest holding one LogRecord with these raw fields. */
+const logsRequest = (record: number[]): Uint8Array => Uint8Array.from(len(1, len(2, len(2, record))));
+const keyValue = (key: string, value: number[]): number[] => [...str(1, key), ...len(2, value)];
+
+/** Deterministic PRNG (mulberry32), so fuzz failures reproduce. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected an error');
+}
+
+/** Decoding returns rows or throws a DecodeError: never anything else. */
+function decodesOrRefuses(fn: () => unknown): void {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+  }
+}
+
+const TRACE_ID = '5b8efff798038103d269b633813fc60c';
+const SPAN_ID = 'eee19b7ec3c1b174';
+const resource = resourceFromAttributes(
+  { 'service.name': 'orders-etl', 'service.version': '1.4.2', 'host.name': 'worker-3', 'process.pid': 4242 },
+  { schemaUrl: 'https://opentelemetry.io/schemas/1.26.0' },
+);
+
+function sdkLogRecords() {
+  const exporter = new InMemoryLogRecordExporter();
+  const provider = new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor({ exporter })] });
+  const logger = provider.getLogger('pipemon-test', '0.1.0', { schemaUrl: 'https://opentelemetry.io/schemas/1.25.0' });
+  const spanContext: SpanContext = { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED };
+  logger.emit({
+    timestamp: [1_700_000_000, 123_456_789],
+    observedTimestamp: [1_700_000_001, 5],
+    severityNumber: SeverityNumber.WARN,
+    severityText: 'WARN',
+    body: 'batch 17 loaded with 3 rejects',
+    eventName: 'batch.loaded',
+    context: trace.setSpanContext(ROOT_CONTEXT, spanContext),
+    attributes: {
+      'pipeline.name': 'orders',
+      'batch.size': 500,
+      'batch.ratio': 0.25,
+      'batch.retried': false,
+      'batch.tags': ['eu', 'nightly'],
+      'batch.destination': { table: 'orders', rows: 497 },
+      'batch.checksum': new Uint8Array([1, 2, 3, 250]),
+      'batch.offset': 2 ** 60,
+      'batch.delta': -42,
+    },
+  });
+  logger.emit({ timestamp: [1_700_000_002, 0], observedTimestamp: [1_700_000_002, 1], body: { event: 'x', count: 3 } });
+  logger.emit({ timestamp: [1_700_000_003, 0], observedTimestamp: [1_700_000_003, 0] });
+  return exporter.getFinishedLogRecords();
+}
+
+function sdkSpans() {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const tracer = provider.getTracer('pipemon-test', '0.1.0');
+  const parent = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: TRACE_ID,
+    spanId: SPAN_ID,
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+  });
+  const span = tracer.startSpan(
+    'load orders',
+    {
+      kind: SpanKind.SERVER,
+      startTime: [1_700_000_000, 1],
+      attributes: { 'db.system': 'postgresql', 'db.rows': 497 },
+      links: [
+        {
+          context: { traceId: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', spanId: 'bbbbbbbbbbbbbbbb', traceFlags: TraceFlags.NONE },
+          attributes: { 'link.reason': 'retry' },
+        },
+      ],
+    },
+    parent,
+  );
+  span.addEvent('batch.flushed', { rows: 250 }, [1_700_000_000, 500_000_000]);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: '3 rows rejected' });
+  span.end([1_700_000_001, 999_999_999]);
+  return exporter.getFinishedSpans();
+}
+
+describe('protobuf decoding', () => {
+  it('decodes log records serialized by the OpenTelemetry JS exporter field for field', () => {
+    const rows = decodeLogsProtobuf(ProtobufLogsSerializer.serializeRequest(sdkLogRecords())!);
+    const expectedResource = {
+      attributes: { 'service.name': 'orders-etl', 'service.version': '1.4.2', 'host.name': 'worker-3', 'process.pid': 4242 },
+      schemaUrl: 'https://opentelemetry.io/schemas/1.26.0',
+      droppedAttributesCount: 0,
+    };
+    const expectedScope = { name: 'pipemon-test', version: '0.1.0', attributes: {}, schemaUrl: 'https://opentelemetry.io/schemas/1.25.0' };
+    expect(rows).toEqual([
+      {
+        resource: expectedResource,
+        scope: expectedScope,
+        timeUnixNano: '1700000000123456789',
+        observedTimeUnixNano: '1700000001000000005',
+        severityNumber: 13,
+        severityText: 'WARN',
+        body: 'batch 17 loaded with 3 rejects',
+        attributes: {
+          'pipeline.name': 'orders',
+          'batch.size': 500,
+          'batch.ratio': 0.25,
+          'batch.retried': false,
+          'batch.tags': ['eu', 'nightly'],
+          'batch.destination': { table: 'orders', rows: 497 },
+          'batch.checksum': 'AQID+g==',
+          'batch.offset': '1152921504606846976',
+          'batch.delta': -42,
+        },
+        droppedAttributesCount: 0,
+        flags: 1,
+        traceId: TRACE_ID,
+        spanId: SPAN_ID,
+        eventName: 'batch.loaded',
+      },
+      {
+        resource: expectedResource,
+        scope: expectedScope,
+        timeUnixNano: '1700000002000000000',
+        observedTimeUnixNano: '1700000002000000001',
+        severityNumber: 0,
+        severityText: '',
+        body: '{"event":"x","count":3}',
+        attributes: {},
+        droppedAttributesCount: 0,
+        flags: 0,
+        traceId: '',
+        spanId: '',
+        eventName: '',
+      },
+      expect.objectContaining({ timeUnixNano: '1700000003000000000', body: null }),
+    ]);
+  });
+
+  it('decodes spans serialized by the OpenTelemetry JS exporter field for field', () => {
+    const rows = decodeTracesProtobuf(ProtobufTraceSerializer.serializeRequest(sdkSpans())!);
+    expect(rows).toHaveLength(1);
+    const row = rows[0]!;
+    expect(row.resource.attributes['service.name']).toBe('orders-etl');
+    expect(row.scope).toEqual({ name: 'pipemon-test', version: '0.1.0', attributes: {}, schemaUrl: '' });
+    expect({ ...row, resource: undefined, scope: undefined, spanId: undefined }).toEqual({
+      resource: undefined,
+      scope: undefined,
+      spanId: undefined,
+      traceId: TRACE_ID,
+      parentSpanId: SPAN_ID,
+      traceState: '',
+      flags: 0x301, // sampled, has-is-remote, is-remote
+      name: 'load orders',
+      kind: 2,
+      startTimeUnixNano: '1700000000000000001',
+      endTimeUnixNano: '1700000001999999999',
+      attributes: { 'db.system': 'postgresql', 'db.rows': 497 },
+      droppedAttributesCount: 0,
+      events: [{ timeUnixNano: '1700000000500000000', name: 'batch.flushed', attributes: { rows: 250 }, droppedAttributesCount: 0 }],
+      droppedEventsCount: 0,
+      links: [
+        {
+          traceId: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+          spanId: 'bbbbbbbbbbbbbbbb',
+          traceState: '',
+          attributes: { 'link.reason': 'retry' },
+          droppedAttributesCount: 0,
+          flags: 0x100,
+        },
+      ],
+      droppedLinksCount: 0,
+      statusCode: 2,
+      statusMessage: '3 rows rejected',
+    });
+    expect(row.spanId).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('shares one resource and one scope object among the rows of a ResourceLogs and a ScopeLogs', () => {
+    const rows = decodeLogsProtobuf(ProtobufLogsSerializer.serializeRequest(sdkLogRecords())!);
+    expect(rows[1]!.resource).toBe(rows[0]!.resource);
+    expect(rows[2]!.scope).toBe(rows[0]!.scope);
+  });
+
+  it('gives records without resource or scope empty ones, and unset fields their defaults', () => {
+    const rows = decodeLogsProtobuf(logsRequest([]));
+    expect(rows).toEqual([
+      {
+        resource: { attributes: {}, schemaUrl: '', droppedAttributesCount: 0 },
+        scope: { name: '', version: '', attributes: {}, schemaUrl: '' },
+        timeUnixNano: '0',
+        observedTimeUnixNano: '0',
+        severityNumber: 0,
+        severityText: '',
+        body: null,
+        attributes: {},
+        droppedAttributesCount: 0,
+        flags: 0,
+        traceId: '',
+        spanId: '',
+        eventName: '',
+      },
+    ]);
+    expect(decodeTracesProtobuf(Uint8Array.from(len(1, len(2, len(2, [])))))[0]).toMatchObject({
+      traceId: '',
+      startTimeUnixNano: '0',
+      kind: 0,
+      events: [],
+      links: [],
+      statusCode: 0,
+    });
+  });
+
+  it('decodes an empty request to no rows', () => {
+    expect(decodeLogsProtobuf(new Uint8Array(0))).toEqual([]);
+    expect(decodeTracesProtobuf(new Uint8Array(0))).toEqual([]);
+  });
+
+  it('reads fixed64 times exactly, up to 2^64 - 1', () => {
+    for (const time of ['1', '9007199254740991', '9007199254740993', '1700000000123456789', '18446744073709551615']) {
+      const bytes = encode('ExportLogsServiceRequest', {
+        resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: time, observedTimeUnixNano: time }] }] }],
+      });
+      expect(decodeLogsProtobuf(bytes)[0]).toMatchObject({ timeUnixNano: time, observedTimeUnixNano: time });
+    }
+  });
+
+  it('reads a record whose fields arrive out of order, with the resource after its scope logs', () => {
+    const record = [...str(3, 'INFO'), ...tag(1, 1), 1, 0, 0, 0, 0, 0, 0, 0, ...tag(2, 0), ...varint(9)];
+    const bytes = Uint8Array.from(
+      len(1, [...len(2, [...len(2, record), ...len(1, str(1, 'etl'))]), ...len(1, len(1, keyValue('service.name', str(1, 'a'))))]),
+    );
+    const [row] = decodeLogsProtobuf(bytes);
+    expect(row).toMatchObject({ severityText: 'INFO', timeUnixNano: '1', severityNumber: 9 });
+    expect(row!.resource.attributes).toEqual({ 'service.name': 'a' });
+    expect(row!.scope.name).toBe('etl');
+  });
+
+  it('keeps a repeated attribute key once, with its last value, and "__proto__" as an ordinary key', () => {
+    const [row] = decodeLogsProtobuf(
+      logsRequest([
+        ...len(6, keyValue('k', str(1, 'first'))),
+        ...len(6, keyValue('k', str(1, 'last'))),
+        ...len(6, keyValue('__proto__', len(6, len(1, keyValue('polluted', [...tag(2, 0), 1]))))),
+      ]),
+    );
+    expect(Object.keys(row!.attributes)).toEqual(['k', '__proto__']);
+    expect(row!.attributes.k).toBe('last');
+    expect(Object.getPrototypeOf(row!.attributes)).toBe(Object.prototype);
+    expect(JSON.stringify(row!.attributes)).toBe('{"k":"last","__proto__":{"polluted":true}}');
+  });
+
+  it('strips U+0000 and decodes invalid UTF-8 to U+FFFD exactly as TextDecoder does', () => {
+    const next = random(7);
+    const decoder = new TextDecoder();
+    for (let i = 0; i < 3000; i++) {
+      const bytes = Array.from({ length: Math.floor(next() * 24) }, () =>
+        next() < 0.5 ? Math.floor(next() * 128) : 0x80 + Math.floor(next() * 128),
+      );
+      const [row] = decodeLogsProtobuf(logsRequest(len(3, bytes)));
+      expect(row!.severityText).toBe(decoder.decode(Uint8Array.from(bytes)).replaceAll('\0', ''));
+    }
+    expect(decodeLogsProtobuf(logsRequest(str(3, 'a\0b\0')))[0]!.severityText).toBe('ab');
+  });
+
+  it('skips unknown fields of every wire type, groups included, and known fields it does not keep', () => {
+    const unknown = [
+      ...tag(50, 0), ...varint(2n ** 64n - 1n),
+      ...tag(51, 1), 1, 2, 3, 4, 5, 6, 7, 8,
+      ...str(52, 'ignored'),
+      ...tag(53, 5), 1, 2, 3, 4,
+      // a group holding every wire type and a nested group
+      ...tag(54, 3), ...tag(1, 0), 5, ...tag(2, 5), 0, 0, 0, 0, ...tag(3, 3), ...tag(4, 2), 0, ...tag(3, 4), ...tag(54, 4),
+    ];
+    const [row] = decodeLogsProtobuf(
+      logsRequest([
+        ...unknown,
+        ...str(3, 'WARN'),
+        ...unknown,
+        ...len(6, [...keyValue('a', [...str(1, 'x'), ...tag(8, 0), 3]), ...tag(3, 0), 7]), // strindex fields (profiles only)
+        ...len(6, keyValue('b', [...tag(8, 0), 3])),
+      ]),
+    );
+    expect(row).toMatchObject({ severityText: 'WARN', attributes: { a: 'x', b: null } });
+  });
+
+  it('refuses groups that are not closed, or closed by another field', () => {
+    expect(() => decodeLogsProtobuf(logsRequest([...tag(54, 3), ...tag(1, 0), 5]))).toThrow(/group of field 54 in LogRecord .* has no end-group/);
+    expect(() => decodeLogsProtobuf(logsRequest([...tag(54, 3), ...tag(55, 4)]))).toThrow(/end-group of field 55 in LogRecord/);
+    expect(() => decodeLogsProtobuf(logsRequest([...tag(55, 4)]))).toThrow(/end-group of field 55 in LogRecord .* closes no group/);
+    const deep = [...Array(40).fill(tag(60, 3)).flat(), ...Array(40).fill(tag(60, 4)).flat()];
+    expect(() => decodeLogsProtobuf(logsRequest(deep))).toThrow(/nested deeper than 32/);
+  });
+
+  it('refuses a known field with the wrong wire type', () => {
+    expect(() => decodeLogsProtobuf(logsRequest([...tag(3, 0), 1]))).toThrow(
+      'invalid protobuf: field 3 of LogRecord at byte 6 has wire type 0, expected 2',
+    );
+    expect(() => decodeLogsProtobuf(logsRequest([...tag(1, 0), 1]))).toThrow(/field 1 of LogRecord .* wire type 0, expected 1/);
+    expect(() => decodeTracesProtobuf(Uint8Array.from(len(1, len(2, len(2, [...tag(16, 0), 1])))))).toThrow(
+      /field 16 of Span .* wire type 0, expected 5/,
+    );
+    expect(() => decodeLogsProtobuf(Uint8Array.from(tag(1, 0)))).toThrow(/field 1 of ExportLogsServiceRequest/);
+  });
+
+  it('refuses invalid wire types and field number 0', () => {
+    expect(() => decodeLogsProtobuf(logsRequest([...tag(60, 6)]))).toThrow(/field 60 of LogRecord .* invalid wire type 6/);
+    expect(() => decodeLogsProtobuf(logsRequest([...tag(60, 7)]))).toThrow(/invalid wire type 7/);
+    expect(() => decodeLogsProtobuf(logsRequest([0, 1]))).toThrow(/field number 0 in LogRecord/);
+  });
+
+  it('names the field, message and offset when a value runs past the end of its message', () => {
+    const record = [...tag(3, 2), 40, ...Array(12).fill(0x61)];
+    expect(() => decodeLogsProtobuf(logsRequest(record))).toThrow(
+      'truncated protobuf: field 3 of LogRecord at byte 8 needs 40 bytes, 12 remain',
+    );
+    expect(() => decodeLogsProtobuf(logsRequest([...tag(1, 1), 1, 2, 3]))).toThrow(
+      'truncated protobuf: field 1 of LogRecord at byte 7 needs 8 bytes, 3 remain',
+    );
+    expect(() => decodeLogsProtobuf(logsRequest([...tag(2, 0), 0x80]))).toThrow(
+      'truncated protobuf: varint in field 2 of LogRecord at byte 7 runs past the end',
+    );
+  });
+
+  it('refuses varints longer than 64 bits', () => {
+    expect(() => decodeLogsProtobuf(logsRequest([...tag(2, 0), ...Array(10).fill(0xff), 1]))).toThrow(/longer than 64 bits/);
+    expect(() => decodeLogsProtobuf(logsRequest([...tag(2, 0), ...Array(9).fill(0xff), 2]))).toThrow(/longer than 64 bits/);
+    expect(() => decodeLogsProtobuf(logsRequest([...Array(5).fill(0xff), 0x01]))).toThrow(/tag of LogRecord .* longer than 32 bits/);
+  });
+
+  it('refuses AnyValue nested deeper than 32 levels', () => {
+    const nested = (levels: number): number[] => (levels === 1 ? str(1, 'leaf') : len(5, len(1, nested(levels - 1))));
+    const ok = decodeLogsProtobuf(logsRequest(len(6, keyValue('deep', nested(32)))));
+    expect(JSON.stringify(ok[0]!.attributes)).toBe(`{"deep":${'['.repeat(31)}"leaf"${']'.repeat(31)}}`);
+    expect(() => decodeLogsProtobuf(logsRequest(len(6, keyValue('deep', nested(33)))))).toThrow(/nested deeper than 32 levels/);
+    let deep = str(1, 'leaf');
+    for (let i = 0; i < 3000; i++) deep = len(5, len(1, deep));
+    expect(() => decodeLogsProtobuf(logsRequest(len(5, deep)))).toThrow(DecodeError);
+  });
+
+  it('returns rows or a DecodeError for every truncation of a valid request, never another error', () => {
+    const logs = ProtobufLogsSerializer.serializeRequest(sdkLogRecords())!;
+    for (let i = 0; i < logs.length; i++) decodesOrRefuses(() => decodeLogsProtobuf(logs.subarray(0, i)));
+    const spans = ProtobufTraceSerializer.serializeRequest(sdkSpans())!;
+    for (let i = 0; i < spans.length; i++) decodesOrRefuses(() => decodeTracesProtobuf(spans.subarray(0, i)));
+  });
+
+  it('returns rows or a DecodeError for random bytes and random corruptions (fixed seed)', () => {
+    const next = random(42);
+    const byte = () => Math.floor(next() * 256);
+    const valid = [ProtobufLogsSerializer.serializeRequest(sdkLogRecords())!, ProtobufTraceSerializer.serializeRequest(sdkSpans())!];
+    for (let i = 0; i < 4000; i++) {
+      let bytes: Uint8Array;
+      if (i % 2 === 0) {
+        bytes = Uint8Array.from({ length: Math.floor(next() * 200) }, byte);
+      } else {
+        bytes = Uint8Array.from(valid[i % 4 === 1 ? 0 : 1]!);
+        for (let k = 1 + Math.floor(next() * 4); k > 0; k--) bytes[Math.floor(next() * bytes.length)] = byte();
+      }
+      decodesOrRefuses(() => decodeLogsProtobuf(bytes));
+      decodesOrRefuses(() => decodeTracesProtobuf(bytes));
+    }
+  });
+});
+
+describe('the same records in protobuf and JSON', () => {
+  it('decode to deep-equal log rows from the OpenTelemetry JS exporter', () => {
+    const records = sdkLogRecords();
+    const json = new TextDecoder().decode(JsonLogsSerializer.serializeRequest(records));
+    expect(decodeLogsJson(json)).toEqual(decodeLogsProtobuf(ProtobufLogsSerializer.serializeRequest(records)!));
+  });
+
+  it('decode to deep-equal span rows from the OpenTelemetry JS exporter', () => {
+    const spans = sdkSpans();
+    const json = new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans));
+    expect(decodeTracesJson(json)).toEqual(decodeTracesProtobuf(ProtobufTraceSerializer.serializeRequest(spans)!));
+  });
+
+  it('convert every AnyValue kind the same way', () => {
+    const attributes = [
+      { key: 's', value: { stringValue: 'text' } },
+      { key: 'nul', value: { stringValue: 'a\0b' } },
+      { key: 'b', value: { boolValue: true } },
+      { key: 'i', value: { intValue: 5 } },
+      { key: 'neg', value: { intValue: -5 } },
+      { key: 'big', value: { intValue: '9007199254740993' } },
+      { key: 'negbig', value: { intValue: '-9007199254740993' } },
+      { key: 'max', value: { intValue: '9223372036854775807' } },
+      { key: 'min', value: { intValue: '-9223372036854775808' } },
+      { key: 'd', value: { doubleValue: 1.5 } },
+      { key: 'nan', value: { doubleValue: NaN } },
+      { key: 'inf', value: { doubleValue: Infinity } },
+      { key: 'ninf', value: { doubleValue: -Infinity } },
+      { key: 'bytes', value: { bytesValue: Uint8Array.from([1, 2, 3, 255]) } },
+      { key: 'arr', value: { arrayValue: { values: [{ intValue: 1 }, { stringValue: 'x' }, { arrayValue: { values: [{ boolValue: true }] } }] } } },
+      { key: 'kv', value: { kvlistValue: { values: [{ key: 'a', value: { kvlistValue: { values: [{ key: 'b', value: {} }] } } }] } } },
+      { key: 'empty', value: {} },
+      { key: 'novalue' },
+    ];
+    const protobufRows = decodeLogsProtobuf(
+      encode('ExportLogsServiceRequest', {
+        resourceLogs: [{ scopeLogs: [{ logRecords: [{ attributes, body: { kvlistValue: { values: attributes.slice(0, 3) } } }] }] }],
+      }),
+    );
+    // The same values as an OTLP/JSON client may spell them: strings or numbers for int64, snake_case,
+    // special doubles as strings, unpadded URL-safe base64.
+    const jsonAttributes = [
+      { key: 's', value: { stringValue: 'text' } },
+      { key: 'nul', value: { string_value: 'a\u0000b' } },
+      { key: 'b', value: { bool_value: true } },
+      { key: 'i', value: { intValue: '5' } },
+      { key: 'neg', value: { int_value: -5 } },
+      { key: 'big', value: { intValue: '9007199254740993' } },
+      { key: 'negbig', value: { intValue: '-9007199254740993' } },
+      { key: 'max', value: { intValue: '9223372036854775807' } },
+      { key: 'min', value: { intValue: '-9223372036854775808' } },
+      { key: 'd', value: { doubleValue: '1.5' } },
+      { key: 'nan', value: { doubleValue: 'NaN' } },
+      { key: 'inf', value: { double_value: 'Infinity' } },
+      { key: 'ninf', value: { doubleValue: '-Infinity' } },
+      { key: 'bytes', value: { bytesValue: 'AQID_w' } },
+      { key: 'arr', value: { array_value: { values: [{ intValue: 1 }, { stringValue: 'x' }, { arrayValue: { values: [{ boolValue: true }] } }] } } },
+      { key: 'kv', value: { kvlist_value: { values: [{ key: 'a', value: { kvlistValue: { values: [{ key: 'b', value: {} }] } } }] } } },
+      { key: 'empty', value: {} },
+      { key: 'novalue', value: null },
+    ];
+    const jsonRows = decodeLogsJson(
+      JSON.stringify({
+        resource_logs: [{ scope_logs: [{ log_records: [{ attributes: jsonAttributes, body: { kvlistValue: { values: jsonAttributes.slice(0, 3) } } }] }] }],
+      }),
+    );
+    const expected = {
+      s: 'text',
+      nul: 'ab',
+      b: true,
+      i: 5,
+      neg: -5,
+      big: '9007199254740993',
+      negbig: '-9007199254740993',
+      max: '9223372036854775807',
+      min: '-9223372036854775808',
+      d: 1.5,
+      nan: 'NaN',
+      inf: 'Infinity',
+      ninf: '-Infinity',
+      bytes: 'AQID/w==',
+      arr: [1, 'x', [true]],
+      kv: { a: { b: null } },
+      empty: null,
+      novalue: null,
+    };
+    expect(protobufRows[0]!.attributes).toEqual(expected);
+    expect(protobufRows[0]!.body).toBe('{"s":"text","nul":"ab","b":true}');
+    expect(jsonRows).toEqual(protobufRows);
+  });
+
+  it('keep a string body as is and turn other bodies into JSON', () => {
+    const bodies = [{ stringValue: '{"not":"parsed"}' }, { intValue: '7' }, { bytesValue: 'AQI=' }, { doubleValue: 'NaN' }, {}];
+    const json = decodeLogsJson(JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: bodies.map((body) => ({ body })) }] }] }));
+    expect(json.map((row) => row.body)).toEqual(['{"not":"parsed"}', '7', '"AQI="', '"NaN"', null]);
+    const protobufBodies = [{ stringValue: '{"not":"parsed"}' }, { intValue: 7 }, { bytesValue: 'AQI=' }, { doubleValue: NaN }, {}];
+    const bytes = encode('ExportLogsServiceRequest', {
+      resourceLogs: [{ scopeLogs: [{ logRecords: protobufBodies.map((body) => ({ body })) }] }],
+    });
+    expect(decodeLogsProtobuf(bytes)).toEqual(json);
+  });
+});
+
+describe('OTLP/JSON decoding', () => {
+  const oneLog = (record: unknown) => JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [record] }] }] });
+  const oneSpan = (span: unknown) => JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] });
+
+  it('decodes an empty object, or empty lists, to no rows', () => {
+    expect(decodeLogsJson('{}')).toEqual([]);
+    expect(decodeLogsJson('{"resourceLogs":[]}')).toEqual([]);
+    expect(decodeTracesJson('{"resourceSpans":[{"scopeSpans":[]}]}')).toEqual([]);
+  });
+
+  it('accepts snake_case keys and enum names', () => {
+    const [log] = decodeLogsJson(
+      oneLog({ time_unix_nano: '5', severity_number: 'SEVERITY_NUMBER_INFO', severity_text: 'INFO', trace_id: TRACE_ID, event_name: 'e' }),
+    );
+    expect(log).toMatchObject({ timeUnixNano: '5', severityNumber: 9, severityText: 'INFO', traceId: TRACE_ID, eventName: 'e' });
+    const [span] = decodeTracesJson(
+      oneSpan({ parent_span_id: SPAN_ID, kind: 'SPAN_KIND_SERVER', start_time_unix_nano: 1, status: { code: 'STATUS_CODE_ERROR' } }),
+    );
+    expect(span).toMatchObject({ parentSpanId: SPAN_ID, kind: 2, startTimeUnixNano: '1', statusCode: 2 });
+  });
+
+  it('accepts 64-bit integers as strings or numbers and keeps times exact', () => {
+    const [a, b] = decodeLogsJson(
+      JSON.stringify({
+        resourceLogs: [
+          {
+            scopeLogs: [
+              {
+                logRecords: [
+                  { timeUnixNano: '18446744073709551615', observedTimeUnixNano: '0001700000000000000000', droppedAttributesCount: '3' },
+                  { timeUnixNano: 1700000000000, observedTimeUnixNano: 0, flags: 257 },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(a).toMatchObject({ timeUnixNano: '18446744073709551615', observedTimeUnixNano: '1700000000000000000', droppedAttributesCount: 3 });
+    expect(b).toMatchObject({ timeUnixNano: '1700000000000', observedTimeUnixNano: '0', flags: 257 });
+  });
+
+  it('lowercases hex ids of any case', () => {
+    const [span] = decodeTracesJson(oneSpan({ traceId: TRACE_ID.toUpperCase(), spanId: 'EeE19b7ec3c1b174' }));
+    expect(span).toMatchObject({ traceId: TRACE_ID, spanId: SPAN_ID });
+  });
+
+  it('replaces lone surrogates with U+FFFD, as UTF-8 would', () => {
+    const [log] = decodeLogsJson(oneLog({ severityText: 'a\ud800b' }));
+    expect(log!.severityText).toBe('a\ufffdb');
+  });
+
+  it.each([
+    ['{"resourceLogs":{}}', 'resourceLogs: expected an array, got object'],
+    [
+      '{"resourceLogs":[{"scopeLogs":[{},{"logRecords":[{},{},{},{"timeUnixNano":{}}]}]}]}',
+      'resourceLogs[0].scopeLogs[1].logRecords[3].timeUnixNano: expected a non-negative 64-bit integer (string or number), got object',
+    ],
+    [oneLog('oops'), 'resourceLogs[0].scopeLogs[0].logRecords[0]: expected an object, got "oops"'],
+    [oneLog({ attributes: {} }), 'resourceLogs[0].scopeLogs[0].logRecords[0].attributes: expected an array, got object'],
+    [oneLog({ traceId: 'xyz0' }), 'resourceLogs[0].scopeLogs[0].logRecords[0].traceId: expected a hex string, got "xyz0"'],
+    [oneLog({ spanId: 'abc' }), 'resourceLogs[0].scopeLogs[0].logRecords[0].spanId: expected a hex string, got "abc"'],
+    [oneLog({ timeUnixNano: '-1' }), 'resourceLogs[0].scopeLogs[0].logRecords[0].timeUnixNano: expected a non-negative 64-bit integer (string or number), got "-1"'],
+    [oneLog({ timeUnixNano: 1.5 }), 'resourceLogs[0].scopeLogs[0].logRecords[0].timeUnixNano: expected a non-negative 64-bit integer (string or number), got 1.5'],
+    [oneLog({ timeUnixNano: '18446744073709551616' }), 'resourceLogs[0].scopeLogs[0].logRecords[0].timeUnixNano: expected a non-negative 64-bit integer (string or number), got "18446744073709551616"'],
+    [oneLog({ severityNumber: 'LOUD' }), 'resourceLogs[0].scopeLogs[0].logRecords[0].severityNumber: expected an enum number or name, got "LOUD"'],
+    [oneLog({ severityText: 3 }), 'resourceLogs[0].scopeLogs[0].logRecords[0].severityText: expected a string, got 3'],
+    [
+      oneLog({ attributes: [{ key: 'a', value: { stringValue: 'x' } }, { key: 'b', value: { kvlistValue: { values: [{ key: 'c', value: { intValue: 'x1' } }] } } }] }),
+      'resourceLogs[0].scopeLogs[0].logRecords[0].attributes[1].value.kvlistValue.values[0].value.intValue: expected a 64-bit integer (string or number), got "x1"',
+    ],
+    [oneLog({ attributes: [{ key: 'a', value: { intValue: '9223372036854775808' } }] }), 'resourceLogs[0].scopeLogs[0].logRecords[0].attributes[0].value.intValue: expected a 64-bit integer (string or number), got "9223372036854775808"'],
+    [oneLog({ attributes: [{ key: 'a', value: { arrayValue: { values: [1] } } }] }), 'resourceLogs[0].scopeLogs[0].logRecords[0].attributes[0].value.arrayValue.values[0]: expected an object, got 1'],
+    [oneLog({ attributes: [{ key: 'a', value: { bytesValue: 'a' } }] }), 'resourceLogs[0].scopeLogs[0].logRecords[0].attributes[0].value.bytesValue: expected a base64 string, got "a"'],
+    [oneLog({ attributes: [{ key: 'a', value: { boolValue: 'true' } }] }), 'resourceLogs[0].scopeLogs[0].logRecords[0].attributes[0].value.boolValue: expected a boolean, got "true"'],
+    [oneLog({ body: { doubleValue: 'fast' } }), 'resourceLogs[0].scopeLogs[0].logRecords[0].body.doubleValue: expected a number, got "fast"'],
+    [oneLog({ body: 'text' }), 'resourceLogs[0].scopeLogs[0].logRecords[0].body: expected an object, got "text"'],
+    ['{"resourceLogs":[{"resource":[]}]}', 'resourceLogs[0].resource: expected an object, got array'],
+    ['{"resourceLogs":[{"resource":{"attributes":[{"key":1}]}}]}', 'resourceLogs[0].resource.attributes[0].key: expected a string, got 1'],
+    ['{"resourceLogs":[{"scopeLogs":[{"scope":{"name":false}}]}]}', 'resourceLogs[0].scopeLogs[0].scope.name: expected a string, got boolean'],
+    ['[]', 'body is not a JSON object: got array'],
+    ['null', 'body is not a JSON object: got null'],
+  ])('refuses %s naming the JSON path', (text, message) => {
+    const error = thrown(() => decodeLogsJson(text));
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as Error).message).toBe(message);
+  });
+
+  it.each([
+    [oneSpan({ kind: 1.5 }), 'resourceSpans[0].scopeSpans[0].spans[0].kind: expected an enum number or name, got 1.5'],
+    [oneSpan({ events: [{ name: 'a' }, { timeUnixNano: 'soon' }] }), 'resourceSpans[0].scopeSpans[0].spans[0].events[1].timeUnixNano: expected a non-negative 64-bit integer (string or number), got "soon"'],
+    [oneSpan({ links: [{ traceId: 'zz' }] }), 'resourceSpans[0].scopeSpans[0].spans[0].links[0].traceId: expected a hex string, got "zz"'],
+    [oneSpan({ status: { code: 'STATUS_CODE_BAD' } }), 'resourceSpans[0].scopeSpans[0].spans[0].status.code: expected an enum number or name, got "STATUS_CODE_BAD"'],
+    [oneSpan({ status: 2 }), 'resourceSpans[0].scopeSpans[0].spans[0].status: expected an object, got 2'],
+  ])('refuses span %s naming the JSON path', (text, message) => {
+    expect(() => decodeTracesJson(text)).toThrow(new DecodeError(message));
+  });
+
+  it('refuses invalid JSON', () => {
+    const error = thrown(() => decodeLogsJson('{"resourceLogs":['));
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as Error).message).toMatch(/^body is not valid JSON: /);
+  });
+
+  it('refuses AnyValue nested deeper than 32 levels', () => {
+    const nested = (levels: number): unknown => (levels === 1 ? { stringValue: 'leaf' } : { arrayValue: { values: [nested(levels - 1)] } });
+    expect(() => decodeLogsJson(oneLog({ attributes: [{ key: 'd', value: nested(32) }] }))).not.toThrow();
+    expect(() => decodeLogsJson(oneLog({ attributes: [{ key: 'd', value: nested(33) }] }))).toThrow(/nested deeper than 32 levels/);
+  });
+});
+
+describe('response encoding', () => {
+  it('encodes export responses that protobufjs decodes, empty on full success', () => {
+    expect(encodeExportResponseProtobuf(0, '')).toEqual(new Uint8Array(0));
+    expect(decode('ExportLogsServiceResponse', encodeExportResponseProtobuf(3, 'bad trace id ü'))).toEqual({
+      partialSuccess: { rejectedLogRecords: '3', errorMessage: 'bad trace id ü' },
+    });
+    expect(decode('ExportTraceServiceResponse', encodeExportResponseProtobuf(2 ** 40, ''))).toEqual({
+      partialSuccess: { rejectedSpans: String(2 ** 40) },
+    });
+    expect(decode('ExportLogsServiceResponse', encodeExportResponseProtobuf(0, 'slow down'))).toEqual({
+      partialSuccess: { errorMessage: 'slow down' },
+    });
+  });
+
+  it('encodes google.rpc.Status that protobufjs decodes', () => {
+    expect(decode('RpcStatus', encodeStatusProtobuf(3, 'truncated protobuf'))).toEqual({ code: 3, message: 'truncated protobuf' });
+    expect(decode('RpcStatus', encodeStatusProtobuf(-1, ''))).toEqual({ code: -1 });
+  });
+
+  it('encodes JSON responses that protobufjs reads back', () => {
+    expect(encodeExportResponseJson('logs', 0, '')).toBe('{}');
+    const logs = root.lookupType('otlp.ExportLogsServiceResponse');
+    const parsed = logs.toObject(logs.fromObject(JSON.parse(encodeExportResponseJson('logs', 3, 'x"y'))), { longs: String });
+    expect(parsed).toEqual({ partialSuccess: { rejectedLogRecords: '3', errorMessage: 'x"y' } });
+    expect(JSON.parse(encodeExportResponseJson('traces', 2, ''))).toEqual({ partialSuccess: { rejectedSpans: '2' } });
+    const status = root.lookupType('otlp.RpcStatus');
+    expect(status.toObject(status.fromObject(JSON.parse(encodeStatusJson(3, 'bad'))))).toEqual({ code: 3, message: 'bad' });
+  });
+});
