@@ -353,16 +353,29 @@ describe('protobuf decoding', () => {
     expect(JSON.stringify(row!.attributes)).toBe('{"k":"last","__proto__":{"polluted":true}}');
   });
 
-  it('strips U+0000 and decodes invalid UTF-8 to U+FFFD exactly as TextDecoder does', () => {
+  it('strips U+0000 and decodes invalid UTF-8 to U+FFFD exactly as TextDecoder does, for every string of a request', () => {
     const next = random(7);
     const decoder = new TextDecoder();
-    for (let i = 0; i < 3000; i++) {
-      const bytes = Array.from({ length: Math.floor(next() * 24) }, () =>
-        next() < 0.5 ? Math.floor(next() * 128) : 0x80 + Math.floor(next() * 128),
+    const text = (bytes: number[]) => decoder.decode(Uint8Array.from(bytes)).replaceAll('\0', '');
+    // A pool small enough that keys and values repeat and collide in the decoder's string caches: short
+    // ASCII strings over two letters (same lengths, same first, middle and last bytes), long ones around
+    // the 64-byte cache limit, others with NUL, high and invalid bytes.
+    const pool = Array.from({ length: 60 }, (_, i) => {
+      const ascii = i % 2 === 0;
+      const length = ascii ? (i % 6 === 0 ? 60 + Math.floor(next() * 10) : 3 + Math.floor(next() * 3)) : Math.floor(next() * 12);
+      return Array.from({ length }, () =>
+        ascii ? 0x61 + Math.floor(next() * 2) : next() < 0.5 ? Math.floor(next() * 128) : 0x80 + Math.floor(next() * 128),
       );
-      const [row] = decodeLogsProtobuf(logsRequest(len(3, bytes)));
-      expect(row!.severityText).toBe(decoder.decode(Uint8Array.from(bytes)).replaceAll('\0', ''));
-    }
+    });
+    const pick = () => pool[Math.floor(next() * pool.length)]!;
+    const records = Array.from({ length: 2000 }, () => [pick(), pick(), pick()] as const);
+    const bytes = Uint8Array.from(
+      len(1, len(2, records.flatMap(([text3, key, value]) => len(2, [...len(3, text3), ...len(6, [...len(1, key), ...len(2, len(1, value))])])))),
+    );
+    const rows = decodeLogsProtobuf(bytes);
+    expect(rows.map((row) => [row.severityText, row.attributes])).toEqual(
+      records.map(([text3, key, value]) => [text(text3), { [text(key)]: text(value) }]),
+    );
     expect(decodeLogsProtobuf(logsRequest(str(3, 'a\0b\0')))[0]!.severityText).toBe('ab');
   });
 
