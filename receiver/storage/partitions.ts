@@ -1,0 +1,118 @@
+/**
+ * Daily range partitions of logs and spans on `ts` (UTC days), named `<table>_pYYYYMMDD`: created on
+ * demand by the writer, dropped whole by retention.
+ */
+import type { Database, Queryable } from './database.js';
+import { ADVISORY_LOCKS } from './migrate.js';
+
+export type PartitionedTable = 'logs' | 'spans';
+
+export interface PartitionManager {
+  /**
+   * Makes sure a partition exists for each UTC day (any time within the day will do), inside the
+   * caller's transaction so the rows that need it can follow. Days already known cost no SQL.
+   */
+  ensure(tx: Queryable, table: PartitionedTable, dayStartsMs: Iterable<number>): Promise<void>;
+  /**
+   * Drops the partitions whose whole day ended more than retentionDays before nowMs, deletes the
+   * pipeline runs and stages that started before that cutoff, and returns the dropped partition names.
+   */
+  dropOlderThan(db: Database, retentionDays: number, nowMs?: number): Promise<string[]>;
+}
+
+const DAY_MS = 86_400_000;
+// Years 0000-9999: the partition name and the timestamp literal both assume four-digit years.
+const LAST_DAY_MS = Date.UTC(9999, 11, 31);
+const PARTITION_NAME = /^(logs|spans)_p(\d{4})(\d{2})(\d{2})$/;
+
+const isoDay = (dayMs: number) => new Date(dayMs).toISOString();
+const partitionName = (table: PartitionedTable, dayMs: number) => `${table}_p${isoDay(dayMs).slice(0, 10).replaceAll('-', '')}`;
+
+function dayStart(ms: number): number {
+  const day = Math.floor(ms / DAY_MS) * DAY_MS;
+  if (!(day >= 0 && day <= LAST_DAY_MS)) {
+    throw new RangeError(`no partition for time ${ms}: record times must be validated (years 1970-9999) before writing`);
+  }
+  return day;
+}
+
+function dayOf(name: string): number | undefined {
+  const match = PARTITION_NAME.exec(name);
+  return match ? Date.UTC(Number(match[2]), Number(match[3]) - 1, Number(match[4])) : undefined;
+}
+
+export function createPartitionManager(): PartitionManager {
+  // Partitions known to be committed. Only what an earlier transaction committed gets in: a partition
+  // created in a transaction that then rolls back must not be believed to exist.
+  const known = new Set<string>();
+  // Partitions created by a transaction still open, so that a second ensure() in it skips them.
+  const createdIn = new WeakMap<Queryable, Set<string>>();
+
+  return {
+    async ensure(tx, table, dayStartsMs) {
+      let missing: Map<string, number> | undefined;
+      const created = createdIn.get(tx);
+      for (const ms of dayStartsMs) {
+        const day = dayStart(ms);
+        const name = partitionName(table, day);
+        if (!known.has(name) && !created?.has(name)) (missing ??= new Map()).set(name, day);
+      }
+      if (!missing) return;
+
+      // Committed by an earlier transaction (this receiver's or another's): remember, nothing to create.
+      const { rows } = await tx.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+          WHERE i.inhparent = $1::regclass AND c.relname = ANY($2::text[])`,
+        [table, [...missing.keys()]],
+      );
+      for (const { name } of rows) {
+        known.add(name);
+        missing.delete(name);
+      }
+      if (missing.size === 0) return;
+
+      // Two sessions running CREATE TABLE IF NOT EXISTS for one name at once can both miss it and the
+      // second then fails on a catalog unique index; the lock makes the second wait and skip instead.
+      // One multi-statement call: one round trip, and one implicit transaction even outside the caller's.
+      const statements = [`SELECT pg_advisory_xact_lock(${ADVISORY_LOCKS.partitions})`];
+      for (const [name, day] of missing) {
+        statements.push(
+          `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF ${table} FOR VALUES FROM ('${isoDay(day)}') TO ('${isoDay(day + DAY_MS)}')`,
+        );
+      }
+      await tx.query(statements.join(';\n'));
+      const mine = created ?? new Set<string>();
+      for (const name of missing.keys()) mine.add(name);
+      createdIn.set(tx, mine);
+    },
+
+    async dropOlderThan(db, retentionDays, nowMs = Date.now()) {
+      if (!(retentionDays > 0)) throw new RangeError(`retention must be a positive number of days, got ${retentionDays}`);
+      const cutoffMs = nowMs - retentionDays * DAY_MS;
+      const dropped = await db.transaction(async (tx) => {
+        await tx.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCKS.partitions})`);
+        const { rows } = await tx.query<{ name: string }>(
+          `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent IN ('logs'::regclass, 'spans'::regclass)`,
+        );
+        // Only partitions named as ensure() names them: anything else was made by hand and is left alone.
+        const old = rows
+          .map((row) => row.name)
+          .filter((name) => {
+            const day = dayOf(name);
+            return day !== undefined && day + DAY_MS <= cutoffMs;
+          })
+          .sort();
+        if (old.length > 0) await tx.query(old.map((name) => `DROP TABLE IF EXISTS ${name}`).join(';\n'));
+        return old;
+      });
+      for (const name of dropped) known.delete(name);
+      // Outside the partition transaction: dropping holds an exclusive lock on logs and spans, which
+      // should not wait for these deletes.
+      const cutoff = new Date(cutoffMs).toISOString();
+      await db.query('DELETE FROM pipeline_stages WHERE COALESCE(started_at, ended_at) < $1', [cutoff]);
+      await db.query('DELETE FROM pipeline_runs WHERE COALESCE(started_at, last_seen_at) < $1', [cutoff]);
+      return dropped;
+    },
+  };
+}

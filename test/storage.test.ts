@@ -1,0 +1,748 @@
+/**
+ * The storage contract: every backend (embedded PGlite, PostgreSQL server) passes the same suite, so
+ * that nothing above the Database seam needs to know which one it runs on.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { bootstrapDefaultKey, createKey, createKeyVerifier, createTenant, listKeys, revokeKey } from '../receiver/keys.js';
+import { csvField } from '../receiver/storage/csv.js';
+import type { Database, Queryable } from '../receiver/storage/database.js';
+import { describeDatabaseError, isTransient } from '../receiver/storage/errors.js';
+import { migrate } from '../receiver/storage/migrate.js';
+import { MIGRATIONS } from '../receiver/storage/migrations.js';
+import { openDatabase } from '../receiver/storage/open.js';
+import { createPartitionManager } from '../receiver/storage/partitions.js';
+import { openServerDatabase } from '../receiver/storage/pg.js';
+import { openEmbeddedDatabase } from '../receiver/storage/pglite.js';
+import { backends, createTestDatabase } from './helpers/backends.js';
+import { startPostgres } from './setup/postgres.js';
+
+const DAY_MS = 86_400_000;
+const VERSIONS = MIGRATIONS.map((migration) => migration.version);
+
+/** A Queryable that records the SQL it passes on. */
+function recording(target: Queryable): Queryable & { sql: string[] } {
+  const sql: string[] = [];
+  return {
+    sql,
+    query: (text, params) => {
+      sql.push(text);
+      return target.query(text, params);
+    },
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-storage-test-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const partitionsOf = async (db: Queryable, table: string) =>
+  (
+    await db.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = $1::regclass ORDER BY 1`,
+      [table],
+    )
+  ).rows.map((row) => row.name);
+
+const insertLog = (tx: Queryable, ts: number) =>
+  tx.query(
+    `INSERT INTO logs (tenant_id, ts, fingerprint, time_unix_nano, observed_time_unix_nano, severity_number,
+       severity_text, service_name, event_name, flags, attributes, dropped_attributes_count, resource_attributes,
+       resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url)
+     VALUES (1, $1, gen_random_uuid(), 0, 0, 9, 'INFO', 'svc', '', 0, '{}', 0, '{}', '', '', '', '{}', '')`,
+    [new Date(ts).toISOString()],
+  );
+
+describe.each(backends())('storage on $name', (backend) => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await backend.open();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  describe('migrations', () => {
+    it('records every migration once', async () => {
+      const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      expect(rows.map((row) => row.version)).toEqual(VERSIONS);
+    });
+
+    it('applies nothing when run again', async () => {
+      expect(await migrate(db)).toEqual({ applied: [] });
+    });
+
+    it.runIf(backend.server)('lets two receivers starting together migrate once', async () => {
+      const url = (await backend.databaseUrl())!;
+      const [a, b] = await Promise.all([openServerDatabase(url), openServerDatabase(url)]);
+      try {
+        const results = await Promise.all([migrate(a), migrate(b)]);
+        expect(results.map((result) => result.applied).sort((x, y) => x.length - y.length)).toEqual([[], VERSIONS]);
+        const { rows } = await a.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
+        expect(rows[0]!.n).toBe(VERSIONS.length);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('refuses a database migrated by a newer pipemon', async () => {
+      const newer = await backend.open();
+      try {
+        await newer.query(`INSERT INTO schema_migrations (version, name) VALUES (9999, 'from the future')`);
+        expect((await rejection(migrate(newer))).message).toMatch(/schema version 9999, newer than this pipemon knows .*upgrade pipemon/);
+      } finally {
+        await newer.close();
+      }
+    });
+  });
+
+  describe('queries and transactions', () => {
+    it('returns values in the same shapes on every backend', async () => {
+      const { rows } = await db.query(
+        `SELECT 1::int4 AS int4, 9007199254740993::int8 AS int8, 1.5::float8 AS float8, 1.10::numeric AS numeric,
+                true AS bool, 'x'::text AS text, '\\x0102ff'::bytea AS bytea, '2024-02-29'::date AS date,
+                '2024-02-29T10:00:00Z'::timestamptz AS ts, '{"a":[1,"b"]}'::jsonb AS jsonb,
+                ARRAY['a','b']::text[] AS texts, ARRAY[1,2]::int4[] AS ints, NULL::text AS nothing`,
+      );
+      expect(rows[0]).toEqual({
+        int4: 1,
+        int8: '9007199254740993',
+        float8: 1.5,
+        numeric: '1.10',
+        bool: true,
+        text: 'x',
+        bytea: Buffer.from([1, 2, 255]),
+        date: '2024-02-29',
+        ts: new Date('2024-02-29T10:00:00Z'),
+        jsonb: { a: [1, 'b'] },
+        texts: ['a', 'b'],
+        ints: [1, 2],
+        nothing: null,
+      });
+      expect(Buffer.isBuffer(rows[0]!.bytea)).toBe(true);
+    });
+
+    it('runs several statements in one query without parameters, answering with the last', async () => {
+      const { rows } = await db.query<{ n: number }>('CREATE TEMP TABLE IF NOT EXISTS multi (n int); SELECT 2 AS n');
+      expect(rows).toEqual([{ n: 2 }]);
+    });
+
+    it('commits what the function did and returns its result', async () => {
+      await db.query('CREATE TABLE committed (n int)');
+      const result = await db.transaction(async (tx) => {
+        await tx.query('INSERT INTO committed VALUES ($1)', [1]);
+        return 'done';
+      });
+      expect(result).toBe('done');
+      expect((await db.query('SELECT n FROM committed')).rows).toEqual([{ n: 1 }]);
+    });
+
+    it('rolls back and rethrows when the function throws', async () => {
+      await db.query('CREATE TABLE rolled_back (n int)');
+      const thrown = new Error('boom');
+      const err = await rejection(
+        db.transaction(async (tx) => {
+          await tx.query('INSERT INTO rolled_back VALUES (1)');
+          throw thrown;
+        }),
+      );
+      expect(err).toBe(thrown);
+      expect((await db.query('SELECT n FROM rolled_back')).rows).toEqual([]);
+      // The connection is usable afterwards.
+      await db.transaction((tx) => tx.query('INSERT INTO rolled_back VALUES (2)'));
+      expect((await db.query('SELECT n FROM rolled_back')).rows).toEqual([{ n: 2 }]);
+    });
+
+    it('never reports success for a transaction whose failed statement was caught inside', async () => {
+      await db.query('CREATE TABLE swallowed (n int PRIMARY KEY)');
+      await db.query('INSERT INTO swallowed VALUES (1)');
+      await rejection(
+        db.transaction(async (tx) => {
+          await tx.query('INSERT INTO swallowed VALUES (2)');
+          await tx.query('INSERT INTO swallowed VALUES (1)').catch(() => undefined);
+        }),
+      );
+      expect((await db.query('SELECT n FROM swallowed')).rows).toEqual([{ n: 1 }]);
+    });
+
+    it('runs transactions one at a time per connection, each seeing only its own work', async () => {
+      await db.query('CREATE TABLE counter (n int)');
+      await db.query('INSERT INTO counter VALUES (0)');
+      await Promise.all(
+        Array.from({ length: 8 }, () =>
+          db.transaction(async (tx) => {
+            await tx.query('SELECT n FROM counter FOR UPDATE');
+            await tx.query('UPDATE counter SET n = n + 1');
+          }),
+        ),
+      );
+      expect((await db.query('SELECT n FROM counter')).rows).toEqual([{ n: 8 }]);
+    });
+  });
+
+  describe('COPY', () => {
+    const tricky: (string | null)[] = [
+      'plain',
+      'with "quotes"',
+      '"',
+      'a,b',
+      'line\nbreak',
+      'crlf\r\nend',
+      'back\\slash',
+      '\\.',
+      '\\N',
+      'NULL',
+      ' surrounding spaces ',
+      'unicode: é ✓ 日本 😀',
+      '{"json": "with \\"escapes\\"", "n": [1, 2]}',
+      '',
+      null,
+    ];
+
+    it('round-trips quotes, commas, newlines, backslashes, unicode, and empty string apart from NULL', async () => {
+      await db.query('CREATE TABLE copied (id int, value text, n bigint)');
+      const csv = tricky.map((value, i) => `${csvField(i)},${csvField(value)},${csvField(i * 1000)}\n`).join('');
+      await db.transaction((tx) => tx.copyCsv('copied', ['id', 'value', 'n'], csv));
+      const { rows } = await db.query<{ value: string | null; n: string }>('SELECT value, n FROM copied ORDER BY id');
+      expect(rows.map((row) => row.value)).toEqual(tricky);
+      expect(rows.map((row) => row.n)).toEqual(tricky.map((_, i) => String(i * 1000)));
+    });
+
+    it('copies nothing from an empty string', async () => {
+      await db.query('CREATE TABLE copied_empty (value text)');
+      await db.transaction((tx) => tx.copyCsv('copied_empty', ['value'], ''));
+      expect((await db.query('SELECT * FROM copied_empty')).rows).toEqual([]);
+    });
+
+    it('refuses rows the table refuses, as a permanent error, and stores none of the batch', async () => {
+      await db.query('CREATE TABLE copied_strict (id int PRIMARY KEY, value text NOT NULL)');
+      const err = await rejection(db.transaction((tx) => tx.copyCsv('copied_strict', ['id', 'value'], '1,a\n2,\n')));
+      expect(isTransient(err)).toBe(false);
+      expect(describeDatabaseError(err)).toMatch(/SQLSTATE 23502/);
+      expect((await db.query('SELECT * FROM copied_strict')).rows).toEqual([]);
+      await db.transaction((tx) => tx.copyCsv('copied_strict', ['id', 'value'], '1,a\n'));
+      expect((await db.query('SELECT * FROM copied_strict')).rows).toEqual([{ id: 1, value: 'a' }]);
+    });
+
+    it('refuses a table or column name that would need quoting', async () => {
+      const err = await rejection(db.transaction((tx) => tx.copyCsv('copied; DROP TABLE tenants', ['id'], '')));
+      expect(err.message).toMatch(/unexpected table name/);
+    });
+  });
+
+  describe('partitions', () => {
+    const day = Date.UTC(2031, 4, 1);
+
+    it('creates daily partitions on demand, then knows them without SQL', async () => {
+      const partitions = createPartitionManager();
+      await db.transaction(async (tx) => {
+        await partitions.ensure(tx, 'logs', [day, day + 5 * 3_600_000, day + DAY_MS]);
+        await insertLog(tx, day + 1000);
+        await insertLog(tx, day + DAY_MS + 1000);
+      });
+      expect(await partitionsOf(db, 'logs')).toEqual(expect.arrayContaining(['logs_p20310501', 'logs_p20310502']));
+
+      // Created by a transaction not known to have committed: checked once in the catalog, then known.
+      const second = await db.transaction(async (tx) => {
+        const spy = recording(tx);
+        await partitions.ensure(spy, 'logs', [day, day + DAY_MS]);
+        return spy.sql;
+      });
+      expect(second).toHaveLength(1);
+      expect(second[0]).toMatch(/pg_inherits/);
+      const third = await db.transaction(async (tx) => {
+        const spy = recording(tx);
+        await partitions.ensure(spy, 'logs', [day + 3_600_000, day + DAY_MS]);
+        return spy.sql;
+      });
+      expect(third).toEqual([]);
+    });
+
+    it('creates a partition again when the transaction that created it rolled back', async () => {
+      const partitions = createPartitionManager();
+      const rolledBack = Date.UTC(2031, 5, 1);
+      await rejection(
+        db.transaction(async (tx) => {
+          await partitions.ensure(tx, 'spans', [rolledBack]);
+          throw new Error('rolled back');
+        }),
+      );
+      expect(await partitionsOf(db, 'spans')).not.toContain('spans_p20310601');
+      await db.transaction((tx) => partitions.ensure(tx, 'spans', [rolledBack]));
+      expect(await partitionsOf(db, 'spans')).toContain('spans_p20310601');
+    });
+
+    it.runIf(backend.server)('lets two receivers create the same partitions at once', async () => {
+      const url = (await backend.databaseUrl())!;
+      const [a, b] = await Promise.all([openDatabase({ databaseUrl: url }), openDatabase({ databaseUrl: url })]);
+      try {
+        const days = [Date.UTC(2031, 6, 1), Date.UTC(2031, 6, 2), Date.UTC(2031, 6, 3)];
+        const write = (receiverDb: Database) =>
+          receiverDb.transaction(async (tx) => {
+            await createPartitionManager().ensure(tx, 'logs', days);
+            for (const ts of days) await insertLog(tx, ts);
+          });
+        await Promise.all([write(a), write(b), write(a), write(b)]);
+        expect(await partitionsOf(a, 'logs')).toEqual(['logs_p20310701', 'logs_p20310702', 'logs_p20310703']);
+        const { rows } = await a.query<{ n: number }>('SELECT count(*)::int AS n FROM logs');
+        expect(rows[0]!.n).toBe(12);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('refuses times that no partition can be named for', async () => {
+      const partitions = createPartitionManager();
+      for (const bad of [Number.NaN, -1, Date.UTC(10000, 0, 1)]) {
+        const err = await rejection(db.transaction((tx) => partitions.ensure(tx, 'logs', [bad])));
+        expect(err).toBeInstanceOf(RangeError);
+      }
+    });
+
+    it('drops whole partitions past retention, with the runs and stages that started before it', async () => {
+      const fresh = await backend.open();
+      try {
+        const partitions = createPartitionManager();
+        const now = Date.UTC(2032, 0, 31, 12);
+        const days = [40, 31, 30, 29, 0].map((ago) => now - ago * DAY_MS);
+        await fresh.transaction(async (tx) => {
+          await partitions.ensure(tx, 'logs', days);
+          await partitions.ensure(tx, 'spans', days);
+          for (const ts of days) await insertLog(tx, ts);
+          for (const [runId, ago] of [['old', 31], ['recent', 29]] as const) {
+            const started = new Date(now - ago * DAY_MS).toISOString();
+            await tx.query(
+              `INSERT INTO pipeline_runs (tenant_id, run_id, pipeline, state, started_at, last_seen_at, attributes)
+               VALUES (1, $1, 'p', 'ended', $2, $2, '{}')`,
+              [runId, started],
+            );
+            await tx.query(
+              `INSERT INTO pipeline_stages (tenant_id, run_id, stage_run_id, stage, pipeline, state, started_at, attributes)
+               VALUES (1, $1, 's1', 'extract', 'p', 'ended', $2, '{}')`,
+              [runId, started],
+            );
+          }
+        });
+
+        // The cutoff is 2032-01-01T12:00Z: the day of 2031-12-31 ends before it, 2032-01-01 does not.
+        const dropped = await partitions.dropOlderThan(fresh, 30, now);
+        expect(dropped).toEqual(['logs_p20311222', 'logs_p20311231', 'spans_p20311222', 'spans_p20311231']);
+        expect(await partitionsOf(fresh, 'logs')).toEqual(['logs_p20320101', 'logs_p20320102', 'logs_p20320131']);
+        const { rows: logs } = await fresh.query<{ n: number }>('SELECT count(*)::int AS n FROM logs');
+        expect(logs[0]!.n).toBe(3);
+        expect((await fresh.query('SELECT run_id FROM pipeline_runs')).rows).toEqual([{ run_id: 'recent' }]);
+        expect((await fresh.query('SELECT run_id FROM pipeline_stages')).rows).toEqual([{ run_id: 'recent' }]);
+        expect(await partitions.dropOlderThan(fresh, 30, now)).toEqual([]);
+
+        // Forgotten when dropped: asked for again, the partition is created again.
+        await fresh.transaction((tx) => partitions.ensure(tx, 'logs', [days[0]!]));
+        expect(await partitionsOf(fresh, 'logs')).toContain('logs_p20311222');
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+
+  describe('API keys', () => {
+    it('creates a key that verifies to its tenant and scopes', async () => {
+      const created = await createKey(db, 'acme', ['ingest', 'read']);
+      expect(created.key).toMatch(new RegExp(`^pm_${created.tenantId}_${created.keyId}_[0-9a-f]{64}$`));
+      expect(created.keyId).toMatch(/^[0-9a-f]{12}$/);
+      const verified = await createKeyVerifier(db).verify(created.key);
+      expect(verified).toEqual({ tenantId: created.tenantId, tenantName: 'acme', keyId: created.keyId, scopes: ['ingest', 'read'] });
+    });
+
+    it('stores only the SHA-256 of the key', async () => {
+      const { key, keyId } = await createKey(db, 'acme', ['read']);
+      const { rows } = await db.query<{ key_hash: Buffer }>('SELECT key_hash FROM api_keys WHERE key_id = $1', [keyId]);
+      expect(rows[0]!.key_hash.toString('hex')).toBe((await import('node:crypto')).createHash('sha256').update(key).digest('hex'));
+    });
+
+    it('creates a tenant once, whatever the number of keys', async () => {
+      const id = await createTenant(db, 'globex');
+      expect(await createTenant(db, 'globex')).toBe(id);
+      expect((await createKey(db, 'globex', ['admin'])).tenantId).toBe(id);
+    });
+
+    it('refuses bad tenant names and scope lists', async () => {
+      await expect(createTenant(db, '')).rejects.toThrow(/tenant name/);
+      await expect(createTenant(db, ' padded ')).rejects.toThrow(/tenant name/);
+      await expect(createKey(db, 'acme', [])).rejects.toThrow(/scopes/);
+      await expect(createKey(db, 'acme', ['root' as 'admin'])).rejects.toThrow(/scopes/);
+    });
+
+    it('rejects malformed, unknown and tampered keys', async () => {
+      const { key, tenantId, keyId } = await createKey(db, 'initech', ['ingest']);
+      const other = await createKey(db, 'acme', ['ingest']);
+      const verifier = createKeyVerifier(db, { cacheMs: 0 });
+      const secret = key.slice(-64);
+      const flip = (hex: string) => (hex[0] === '0' ? '1' : '0') + hex.slice(1);
+      for (const bad of [
+        '',
+        'nope',
+        `${key}0`,
+        key.toUpperCase(),
+        `pm_${tenantId}_${keyId}_${flip(secret)}`, // tampered secret
+        `pm_${tenantId}_${flip(keyId)}_${secret}`, // unknown key id
+        `pm_${other.tenantId}_${keyId}_${secret}`, // another tenant's id
+        `pm_${tenantId}_${other.keyId}_${other.key.slice(-64)}`, // another tenant's key under this tenant
+        `pm_99999999999_${keyId}_${secret}`,
+        'x'.repeat(10_000),
+      ]) {
+        expect(await verifier.verify(bad), bad.slice(0, 40)).toBeNull();
+      }
+      expect(await verifier.verify(key)).not.toBeNull();
+    });
+
+    it('lists keys with tenant, id, scopes and dates, never the hash', async () => {
+      const { keyId } = await createKey(db, 'listed', ['read', 'ingest']);
+      await revokeKey(db, keyId);
+      const listed = (await listKeys(db)).find((info) => info.keyId === keyId);
+      expect(listed).toEqual({ tenant: 'listed', keyId, scopes: ['ingest', 'read'], createdAt: expect.any(Date), revokedAt: expect.any(Date) });
+      expect(Object.keys(listed!)).not.toContain('key_hash');
+    });
+
+    it('revokes a key, and says false for an id it does not know', async () => {
+      const { key, keyId } = await createKey(db, 'acme', ['ingest']);
+      expect(await revokeKey(db, keyId)).toBe(true);
+      expect(await revokeKey(db, keyId)).toBe(true);
+      expect(await revokeKey(db, '000000000000')).toBe(false);
+      expect(await createKeyVerifier(db, { cacheMs: 0 }).verify(key)).toBeNull();
+    });
+
+    it('answers from its cache for cacheMs, good and bad keys alike, with one lookup for concurrent checks', async () => {
+      const { key, keyId, tenantId } = await createKey(db, 'cached', ['ingest']);
+      const spy = recording(db);
+      const verifier = createKeyVerifier(spy, { cacheMs: 60_000 });
+      const answers = await Promise.all([1, 2, 3, 4, 5].map(() => verifier.verify(key)));
+      expect(answers.every((answer) => answer?.tenantName === 'cached')).toBe(true);
+      expect(spy.sql).toHaveLength(1);
+
+      const unknown = `pm_${tenantId}_${'f'.repeat(12)}_${'0'.repeat(64)}`;
+      for (let i = 0; i < 5; i++) expect(await verifier.verify(unknown)).toBeNull();
+      expect(spy.sql).toHaveLength(2);
+      // Malformed keys never reach the database.
+      for (let i = 0; i < 5; i++) expect(await verifier.verify(`garbage-${i}`)).toBeNull();
+      expect(spy.sql).toHaveLength(2);
+
+      // Revocation reaches a verifier when its cache entry expires.
+      await revokeKey(db, keyId);
+      expect(await verifier.verify(key)).not.toBeNull();
+      expect(await createKeyVerifier(db, { cacheMs: 0 }).verify(key)).toBeNull();
+    });
+
+    it('bounds its cache', async () => {
+      const spy = recording(db);
+      const verifier = createKeyVerifier(spy, { cacheMs: 60_000, maxEntries: 2 });
+      const keys = [1, 2, 3].map((n) => `pm_1_${String(n).padStart(12, '0')}_${'0'.repeat(64)}`);
+      for (const key of keys) await verifier.verify(key);
+      await verifier.verify(keys[2]!);
+      expect(spy.sql).toHaveLength(3);
+      await verifier.verify(keys[0]!); // evicted: asked again
+      expect(spy.sql).toHaveLength(4);
+    });
+
+    it('does not cache a lookup that failed, so the next request asks again', async () => {
+      let fail = true;
+      const flaky: Queryable = {
+        query: (sql, params) => (fail ? Promise.reject(new Error('Connection terminated unexpectedly')) : db.query(sql, params)),
+      };
+      const { key } = await createKey(db, 'flaky', ['ingest']);
+      const verifier = createKeyVerifier(flaky);
+      await expect(verifier.verify(key)).rejects.toThrow(/Connection terminated/);
+      fail = false;
+      expect(await verifier.verify(key)).not.toBeNull();
+    });
+  });
+
+  describe('default key', () => {
+    it('creates exactly one default ingest+read key on an empty database and saves it with mode 0600', async () => {
+      const fresh = await backend.open();
+      try {
+        const dir = path.join(tempDir(), 'data');
+        const key = await bootstrapDefaultKey(fresh, dir);
+        expect(key).toMatch(/^pm_\d+_[0-9a-f]{12}_[0-9a-f]{64}$/);
+        const file = path.join(dir, 'default-api-key');
+        expect(fs.readFileSync(file, 'utf8')).toBe(`${key}\n`);
+        expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+        expect(await createKeyVerifier(fresh).verify(key!)).toMatchObject({ tenantName: 'default', scopes: ['ingest', 'read'] });
+
+        expect(await bootstrapDefaultKey(fresh, dir)).toBeNull();
+        expect(fs.readFileSync(file, 'utf8')).toBe(`${key}\n`);
+        expect(await listKeys(fresh)).toHaveLength(1);
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    it('creates no key on a database that already has tenants, and needs no directory', async () => {
+      const fresh = await backend.open();
+      try {
+        await createTenant(fresh, 'existing');
+        expect(await bootstrapDefaultKey(fresh, undefined)).toBeNull();
+        expect(await listKeys(fresh)).toEqual([]);
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    it('creates one default tenant and key when two receivers start together', async () => {
+      let first: Database;
+      let second: Database;
+      if (backend.server) {
+        const url = (await backend.databaseUrl())!;
+        [first, second] = await Promise.all([openDatabase({ databaseUrl: url }), openDatabase({ databaseUrl: url })]);
+      } else {
+        first = second = await backend.open();
+      }
+      try {
+        const keys = await Promise.all([bootstrapDefaultKey(first, tempDir()), bootstrapDefaultKey(second, tempDir())]);
+        expect(keys.filter((key) => key !== null)).toHaveLength(1);
+        const { rows } = await first.query<{ name: string }>('SELECT name FROM tenants');
+        expect(rows).toEqual([{ name: 'default' }]);
+        expect(await listKeys(first)).toHaveLength(1);
+      } finally {
+        await first.close();
+        if (second !== first) await second.close();
+      }
+    });
+  });
+});
+
+describe('embedded database directory', () => {
+  it('keeps its data across a reopen, and refuses a second open while in use', async () => {
+    const dir = tempDir();
+    const db = await openEmbeddedDatabase(dir);
+    try {
+      expect(db.description).toBe(dir);
+      await db.query('CREATE TABLE kept (n int)');
+      await db.query('INSERT INTO kept VALUES (42)');
+      expect((await rejection(openEmbeddedDatabase(dir))).message).toMatch(
+        new RegExp(`embedded database in ${dir} is in use by process ${process.pid}: stop that pipemon`),
+      );
+    } finally {
+      await db.close();
+    }
+    expect(fs.existsSync(path.join(dir, 'pipemon.lock'))).toBe(false);
+    const reopened = await openEmbeddedDatabase(dir);
+    try {
+      expect((await reopened.query('SELECT n FROM kept')).rows).toEqual([{ n: 42 }]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('refuses a directory that another running process holds', async () => {
+    const dir = tempDir();
+    // The parent process (vitest's) is alive and is not this one.
+    fs.writeFileSync(path.join(dir, 'pipemon.lock'), `${process.ppid}\n`);
+    expect((await rejection(openEmbeddedDatabase(dir))).message).toMatch(
+      new RegExp(`in use by process ${process.ppid}.*another --data-dir.*delete ${dir}/pipemon.lock`),
+    );
+  });
+
+  it('takes over a lock left by a process that is gone', async () => {
+    const dir = tempDir();
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    fs.writeFileSync(path.join(dir, 'pipemon.lock'), `${gone}\n`);
+    const db = await openEmbeddedDatabase(dir);
+    try {
+      expect(fs.readFileSync(path.join(dir, 'pipemon.lock'), 'utf8')).toBe(`${process.pid}\n`);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('explains a directory written by another PostgreSQL version, naming it', async () => {
+    const dir = tempDir();
+    const postgresDir = path.join(dir, 'pglite');
+    fs.mkdirSync(postgresDir);
+    fs.writeFileSync(path.join(postgresDir, 'PG_VERSION'), '16\n');
+    const err = await rejection(openEmbeddedDatabase(dir));
+    expect(err.message).toContain(`the embedded database in ${postgresDir} cannot be opened`);
+    expect(err.message).toMatch(/another --data-dir, or move .* away/);
+    // Not left locked by the failed attempt.
+    expect(fs.existsSync(path.join(dir, 'pipemon.lock'))).toBe(false);
+  });
+
+  it('runs transactions in order, one at a time', async () => {
+    const db = await openEmbeddedDatabase(undefined);
+    try {
+      expect(db.writeConcurrency).toBe(1);
+      const order: string[] = [];
+      await Promise.all(
+        ['a', 'b', 'c'].map((name) =>
+          db.transaction(async (tx) => {
+            order.push(`${name} begins`);
+            await tx.query('SELECT pg_sleep(0.01)');
+            order.push(`${name} ends`);
+          }),
+        ),
+      );
+      expect(order).toEqual(['a begins', 'a ends', 'b begins', 'b ends', 'c begins', 'c ends']);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('server database', () => {
+  const serverUrl = inject('databaseUrl');
+
+  it('explains an unreachable DATABASE_URL, with the remedy', async () => {
+    const err = await rejection(openServerDatabase('postgres://pipemon:secret@127.0.0.1:1/pipemon'));
+    expect(err.message).toBe(
+      'DATABASE_URL unreachable at 127.0.0.1:1 (ECONNREFUSED): start PostgreSQL or unset DATABASE_URL to use the embedded database',
+    );
+    expect(err.message).not.toContain('secret');
+  });
+
+  it('explains a DATABASE_URL that is not one', async () => {
+    await expect(openDatabase({ databaseUrl: 'postgres://[::1' })).rejects.toThrow(/DATABASE_URL is not a PostgreSQL connection string/);
+  });
+
+  it.runIf(serverUrl)('explains a database that does not exist', async () => {
+    const url = new URL(serverUrl!);
+    url.pathname = '/no_such_database';
+    await expect(openServerDatabase(url.toString())).rejects.toThrow(/no database "no_such_database" at 127\.0\.0\.1:\d+: create it/);
+  });
+
+  it.runIf(serverUrl)('describes itself as host:port/database, without the password', async () => {
+    const url = new URL(serverUrl!);
+    url.password = 'hunter2';
+    const db = await openServerDatabase(url.toString());
+    try {
+      expect(db.description).toBe(`127.0.0.1:${url.port}/pipemon`);
+      expect(db.writeConcurrency).toBe(2);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it.runIf(serverUrl)('fails transiently while the server is down and recovers when it is back, without crashing', async () => {
+    const server = await startPostgres();
+    try {
+      const db = await openDatabase({ databaseUrl: server.url });
+      try {
+        // Idle connections in the pool, to be cut by the shutdown.
+        await Promise.all([1, 2, 3].map(() => db.query('SELECT pg_sleep(0.05)')));
+        await server.stop();
+        const queryError = await rejection(db.query('SELECT 1'));
+        expect(isTransient(queryError)).toBe(true);
+        const transactionError = await rejection(db.transaction((tx) => tx.query('SELECT 1')));
+        expect(isTransient(transactionError)).toBe(true);
+        expect(describeDatabaseError(transactionError)).not.toBe('');
+
+        await server.start();
+        expect((await db.query<{ ok: number }>('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+        expect(await db.transaction(async (tx) => (await tx.query<{ ok: number }>('SELECT 2 AS ok')).rows)).toEqual([{ ok: 2 }]);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await server.destroy();
+    }
+  });
+
+  it.runIf(serverUrl)('ends a transaction whose connection is cut, and keeps the pool usable', async () => {
+    const db = await openDatabase({ databaseUrl: await createTestDatabase(serverUrl!) });
+    try {
+      const err = await rejection(
+        db.transaction(async (tx) => {
+          await tx.query('SELECT pg_terminate_backend(pg_backend_pid())').catch(() => undefined);
+          await tx.query('SELECT 1');
+        }),
+      );
+      expect(isTransient(err)).toBe(true);
+      expect((await db.query<{ ok: number }>('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('error classification', () => {
+  const serverError = (code: string) => Object.assign(new Error(`server says ${code}`), { code, severity: 'ERROR' });
+  const systemError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code, errno: -1, syscall: 'connect' });
+
+  it.each([
+    ['connection refused', systemError('ECONNREFUSED'), true],
+    ['connection reset', systemError('ECONNRESET'), true],
+    ['broken pipe', systemError('EPIPE'), true],
+    ['timed out', systemError('ETIMEDOUT'), true],
+    ['connection terminated', new Error('Connection terminated unexpectedly'), true],
+    ['pool timeout', new Error('timeout exceeded when trying to connect'), true],
+    ['query timeout', new Error('Query read timeout'), true],
+    ['connection failure 08006', serverError('08006'), true],
+    ['too many connections 53300', serverError('53300'), true],
+    ['disk full 53100', serverError('53100'), true],
+    ['admin shutdown 57P01', serverError('57P01'), true],
+    ['query canceled 57014', serverError('57014'), true],
+    ['serialization failure 40001', serverError('40001'), true],
+    ['deadlock 40P01', serverError('40P01'), true],
+    ['lock not available 55P03', serverError('55P03'), true],
+    ['insufficient privilege 42501 (the operator fixes it)', serverError('42501'), true],
+    ['unknown server error XX000', serverError('XX000'), true],
+    ['something unknown', 'a string', true],
+    ['invalid text 22P02', serverError('22P02'), false],
+    ['NUL byte 22021', serverError('22021'), false],
+    ['unique violation 23505', serverError('23505'), false],
+    ['not null violation 23502', serverError('23502'), false],
+    ['no partition for the row 23514', serverError('23514'), false],
+    ['syntax error 42601', serverError('42601'), false],
+    ['undefined column 42703', serverError('42703'), false],
+    ['cardinality violation 21000', serverError('21000'), false],
+    ['index row too large 54000', serverError('54000'), false],
+  ])('%s is transient: %s', (_name, err, transient) => {
+    expect(isTransient(err)).toBe(transient);
+  });
+
+  it('describes an error in one short line', () => {
+    expect(describeDatabaseError(serverError('23505'))).toBe('server says 23505');
+    expect(describeDatabaseError(Object.assign(new Error('duplicate key value'), { code: '23505', severity: 'ERROR' }))).toBe(
+      'duplicate key value (SQLSTATE 23505)',
+    );
+    expect(describeDatabaseError(new AggregateError([systemError('ECONNREFUSED')], ''))).toBe('connect ECONNREFUSED 127.0.0.1:5432');
+    expect(describeDatabaseError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe('socket hang up (ECONNRESET)');
+    expect(describeDatabaseError(new Error('line one\n  line two'))).toBe('line one line two');
+    expect(describeDatabaseError(new Error('x'.repeat(1000))).length).toBeLessThanOrEqual(200);
+    expect(describeDatabaseError(undefined)).toBe('undefined');
+  });
+});
+
+describe('csvField', () => {
+  it.each([
+    [null, ''],
+    ['', '""'],
+    ['plain', 'plain'],
+    [42, '42'],
+    [-1.5, '-1.5'],
+    ['a,b', '"a,b"'],
+    ['say "hi"', '"say ""hi"""'],
+    ['two\nlines', '"two\nlines"'],
+    ['cr\r', '"cr\r"'],
+    ['\\.', '"\\."'],
+    [' spaced ', ' spaced '],
+  ] as const)('renders %j as %j', (value, expected) => {
+    expect(csvField(value)).toBe(expected);
+  });
+});
