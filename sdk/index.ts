@@ -1,2 +1,29 @@
-/** pipemon/sdk: what a pipeline imports. The run/stage API lands with issue 3; the vocabulary is shared now. */
+/**
+ * pipemon/sdk: what a pipeline imports.
+ *
+ *   import { start, run } from 'pipemon/sdk';
+ *   start({ serviceName: 'orders-etl' });            // or only OTEL_* / PIPEMON_* variables
+ *   await run('orders', async (r) => {
+ *     await r.stage('load', { target: { namespace: 'dw', collection: 'orders' } }, async (s) => {
+ *       s.rows({ read: 120, written: 118, rejected: 2 });
+ *     });
+ *   });
+ */
 export * from './vocabulary.js';
+export { start, shutdown, pipemon, type Pipemon, type StartOptions } from './telemetry.js';
+export {
+  run,
+  currentActivity,
+  TimeoutError,
+  type Activity,
+  type ActivityLog,
+  type ActivityOptions,
+  type Rows,
+  type Run,
+  type RunOptions,
+  type Stage,
+  type StageOptions,
+  type Target,
+} from './run.js';
+export { serialize, isSensitiveKey, DEFAULT_SENSITIVE, type SerializeOptions } from './serialize.js';
+export type { DeliveryStats } from './delivery.js';

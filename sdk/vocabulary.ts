@@ -31,6 +31,23 @@ export const ATTR = {
   durationSeconds: 'pipemon.duration_seconds',
   checkName: 'pipemon.check.name',
   checkPassed: 'pipemon.check.passed',
+  // Added with the SDK (issue 3).
+  checkDetails: 'pipemon.check.details',
+  skipReason: 'pipemon.skip.reason',
+  serviceInstanceId: 'service.instance.id',
+  codeFunctionName: 'code.function.name',
+  functionGroup: 'pipemon.function.group',
+  functionArgs: 'pipemon.function.args',
+  functionResult: 'pipemon.function.result',
+  logIostream: 'log.iostream',
+  processExitCode: 'process.exit.code',
+  processCommand: 'process.command',
+  httpMethod: 'http.request.method',
+  httpRoute: 'http.route',
+  httpStatus: 'http.response.status_code',
+  urlPath: 'url.path',
+  correlationId: 'pipemon.correlation_id',
+  droppedRecords: 'pipemon.sdk.dropped_records',
 } as const;
 
 /** Log record event names (OTLP `event_name`); static, never built from data. */
@@ -41,6 +58,10 @@ export const EVENT = {
   stageStart: 'pipeline.stage.start',
   stageEnd: 'pipeline.stage.end',
   check: 'pipeline.check',
+  // Added with the SDK (issue 3).
+  functionCall: 'pipemon.function.call',
+  httpRequest: 'pipemon.http.request',
+  sdkDropped: 'pipemon.sdk.dropped',
 } as const;
 
 /** `cicd.pipeline.result`: `error` is the system failing (worker killed), `failure` the work failing. */

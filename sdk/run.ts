@@ -1,0 +1,451 @@
+/**
+ * Runs and stages. A run is a SERVER span (the root of the pipeline's trace, or a child of the caller's
+ * request), a stage an INTERNAL child; each emits a start record at once and ends with a record that
+ * carries the same attributes as the span (result, duration, rows, target, error), which is what the
+ * receiver derives `pipeline_runs` / `pipeline_stages` from (receiver/derive.ts).
+ *
+ * The callback's value or error passes through unchanged; nothing the SDK does can throw into it.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  context as otelContext,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
+import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
+import { isSensitiveKey, MASK, toAttributeValue, toLogValue } from './serialize.js';
+import { pipemon } from './telemetry.js';
+import { ATTR, EVENT, FAILED_RESULTS, type Result } from './vocabulary.js';
+
+export interface Rows {
+  read?: number;
+  written?: number;
+  rejected?: number;
+}
+
+export interface Target {
+  /** `db.namespace`: the database or schema. */
+  namespace?: string;
+  /** `db.collection.name`: the table. */
+  collection?: string;
+}
+
+export interface ActivityOptions {
+  /** Ends the run or stage as `timeout` after this many milliseconds; its promise then rejects with TimeoutError. */
+  timeoutMs?: number;
+  /** `pipemon.source.system`: where the data comes from (jira, s3, postgres...). */
+  sourceSystem?: string;
+  /** What this run or stage has established, e.g. ["authVerified", "bootstrapped"]. */
+  capabilities?: string[];
+  target?: Target;
+  attributes?: Record<string, unknown>;
+}
+
+export interface RunOptions extends ActivityOptions {
+  /** Defaults to a random UUID; pass the scheduler's run id (Airflow, cron) to line them up. */
+  runId?: string;
+  /** Overrides the start option for this run (0 disables). */
+  heartbeatSeconds?: number;
+}
+
+export interface StageOptions extends ActivityOptions {
+  /**
+   * The circuit breaker of the reference designs: when this input is empty (null, undefined, 0, '',
+   * an empty array, Map, Set or object with length/size 0), the stage does not run its callback; it
+   * ends as `skip`, with the reason and a failed `empty_dataset` check recorded.
+   */
+  skipWhenEmpty?: unknown;
+}
+
+export interface ActivityLog {
+  debug(message: string, attributes?: Record<string, unknown>): void;
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+  error(message: string | Error, attributes?: Record<string, unknown>): void;
+}
+
+/** What a run and a stage have in common. Every method is safe after the end (a no-op). */
+export interface Activity {
+  readonly pipeline: string;
+  readonly runId: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  /** Aborted on timeout or cancel(): pass it to fetch, streams, queries to stop work early. */
+  readonly signal: AbortSignal;
+  readonly log: ActivityLog;
+  /** Adds to the row counts (call it once per batch). */
+  rows(counts: Rows): void;
+  target(target: Target): void;
+  source(system: string): void;
+  capability(...names: string[]): void;
+  set(attributes: Record<string, unknown>): void;
+  /** Records a data-quality check (`pipeline.check` record, WARN when it fails); returns `passed`. */
+  check(name: string, passed: boolean, details?: Record<string, unknown>): boolean;
+  /** Marks the result as `skip` with a reason; return from the callback afterwards. */
+  skip(reason: string): void;
+  /** Marks the result as `cancellation` and aborts `signal`. */
+  cancel(reason?: string): void;
+  /** The circuit breaker: when `input` is empty, records why and marks skip; returns true if it did. */
+  skipIfEmpty(input: unknown, reason?: string): boolean;
+  stage<R>(name: string, fn: (stage: Stage) => R): R;
+  stage<R>(name: string, options: StageOptions, fn: (stage: Stage) => R): R | undefined;
+}
+
+export interface Run extends Activity {
+  readonly kind: 'run';
+}
+
+export interface Stage extends Activity {
+  readonly kind: 'stage';
+  readonly name: string;
+  readonly stageRunId: string;
+}
+
+/** Thrown (as the run's or stage's rejection) when `timeoutMs` passes. */
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+interface Scope {
+  span: Span;
+  activity: ActivityImpl | null;
+}
+
+const scopes = new AsyncLocalStorage<Scope>();
+
+/** The innermost run or stage around the caller, if any. */
+export function currentActivity(): Activity | undefined {
+  return scopes.getStore()?.activity ?? undefined;
+}
+
+/** The context a new span should join: ours first, then the application's active context. */
+export function parentContext(): Context {
+  const scope = scopes.getStore();
+  return scope ? trace.setSpan(ROOT_CONTEXT, scope.span) : otelContext.active();
+}
+
+/** Runs `fn` with `span` as the parent of spans and records made inside it (used by monitored() and the middleware). */
+export function withSpan<R>(span: Span, fn: () => R): R {
+  return scopes.run({ span, activity: scopes.getStore()?.activity ?? null }, fn);
+}
+
+const SEVERITY: Record<'debug' | 'info' | 'warn' | 'error', [SeverityNumber, string]> = {
+  debug: [SeverityNumber.DEBUG, 'DEBUG'],
+  info: [SeverityNumber.INFO, 'INFO'],
+  warn: [SeverityNumber.WARN, 'WARN'],
+  error: [SeverityNumber.ERROR, 'ERROR'],
+};
+
+const EMPTY_CHECK = 'empty_dataset';
+
+export function isEmpty(input: unknown): boolean {
+  if (input === null || input === undefined || input === 0 || input === '') return true;
+  if (typeof input !== 'object') return false;
+  const sized = input as { length?: unknown; size?: unknown };
+  if (typeof sized.length === 'number') return sized.length === 0;
+  if (typeof sized.size === 'number') return sized.size === 0;
+  return Object.getPrototypeOf(input) === Object.prototype && Object.keys(input).length === 0;
+}
+
+/** Low-cardinality `error.type`: the class name (TypeError, ValidationError), else the kind of value thrown. */
+export function errorType(error: unknown): string {
+  if (error instanceof Error) return error.constructor?.name && error.constructor.name !== 'Error' ? error.constructor.name : error.name || 'Error';
+  return error === null ? 'null' : typeof error;
+}
+
+export function exceptionAttributes(error: unknown): Attributes {
+  const attributes: Attributes = { [ATTR.errorType]: errorType(error), [ATTR.exceptionType]: errorType(error) };
+  if (error instanceof Error) {
+    attributes[ATTR.exceptionMessage] = error.message;
+    if (error.stack) attributes[ATTR.exceptionStacktrace] = error.stack;
+  } else {
+    attributes[ATTR.exceptionMessage] = String(toAttributeValue(error));
+  }
+  return attributes;
+}
+
+class ActivityImpl implements Activity {
+  readonly span: Span;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly signal: AbortSignal;
+  readonly log: ActivityLog;
+  private readonly abort = new AbortController();
+  private readonly started = performance.now();
+  private readonly children = new Set<ActivityImpl>();
+  private readonly counts: Required<Rows> = { read: 0, written: 0, rejected: 0 };
+  private readonly childCounts: Required<Rows> = { read: 0, written: 0, rejected: 0 };
+  private ownRows = false;
+  private readonly attrs: Attributes;
+  private explicit: Result | null = null;
+  private failure: Attributes | null = null;
+  private ended = false;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly context: Context;
+
+  constructor(
+    readonly kind: 'run' | 'stage',
+    readonly pipeline: string,
+    readonly runId: string,
+    readonly name: string,
+    private readonly parent: ActivityImpl | null,
+    parentCtx: Context,
+    options: ActivityOptions,
+  ) {
+    const sdk = pipemon();
+    this.attrs = { [ATTR.pipelineName]: pipeline, [ATTR.runId]: runId };
+    this.span = sdk.tracer.startSpan(
+      name,
+      { kind: kind === 'run' ? SpanKind.SERVER : SpanKind.INTERNAL, attributes: this.attrs },
+      parentCtx,
+    );
+    const spanContext = this.span.spanContext();
+    this.traceId = spanContext.traceId;
+    this.spanId = spanContext.spanId;
+    this.context = trace.setSpan(ROOT_CONTEXT, this.span);
+    if (kind === 'stage') {
+      this.attrs[ATTR.stageName] = name;
+      this.attrs[ATTR.stageRunId] = this.stageRunId;
+    }
+    this.signal = this.abort.signal;
+    this.log = {
+      debug: (message, attributes) => this.emitLog('debug', message, attributes),
+      info: (message, attributes) => this.emitLog('info', message, attributes),
+      warn: (message, attributes) => this.emitLog('warn', message, attributes),
+      error: (message, attributes) => this.emitLog('error', message, attributes),
+    };
+    if (options.sourceSystem) this.source(options.sourceSystem);
+    if (options.capabilities) this.capability(...options.capabilities);
+    if (options.target) this.target(options.target);
+    if (options.attributes) this.set(options.attributes);
+    this.span.setAttributes(this.attrs);
+    parent?.children.add(this);
+    this.record(kind === 'run' ? EVENT.runStart : EVENT.stageStart, SeverityNumber.INFO, 'INFO', `${kind} started: ${name}`, this.attrs);
+  }
+
+  get stageRunId(): string {
+    return this.spanId;
+  }
+
+  startHeartbeat(seconds: number): void {
+    if (seconds <= 0) return;
+    this.heartbeat = setInterval(() => {
+      const elapsed = (performance.now() - this.started) / 1000;
+      this.record(EVENT.runHeartbeat, SeverityNumber.INFO, 'INFO', `run running for ${Math.round(elapsed)}s: ${this.name}`, {
+        ...this.attrs,
+        [ATTR.durationSeconds]: elapsed,
+      });
+    }, seconds * 1000);
+    // A heartbeat must never keep a finished pipeline process alive.
+    this.heartbeat.unref();
+  }
+
+  rows(counts: Rows): void {
+    if (this.ended) return;
+    for (const key of ['read', 'written', 'rejected'] as const) {
+      const n = counts[key];
+      if (typeof n === 'number' && Number.isFinite(n) && n >= 0) {
+        this.counts[key] += n;
+        this.ownRows = true;
+      }
+    }
+  }
+
+  target(target: Target): void {
+    if (target.namespace) this.attrs[ATTR.dbNamespace] = target.namespace;
+    if (target.collection) this.attrs[ATTR.dbCollection] = target.collection;
+  }
+
+  source(system: string): void {
+    this.attrs[ATTR.sourceSystem] = system;
+  }
+
+  capability(...names: string[]): void {
+    const have = (this.attrs[ATTR.capabilities] as string[] | undefined) ?? [];
+    this.attrs[ATTR.capabilities] = [...new Set([...have, ...names.map(String)])];
+  }
+
+  set(attributes: Record<string, unknown>): void {
+    for (const [key, value] of Object.entries(attributes)) {
+      const converted = isSensitiveKey(key) ? MASK : toAttributeValue(value);
+      if (converted !== undefined) this.attrs[key] = converted;
+    }
+  }
+
+  check(name: string, passed: boolean, details?: Record<string, unknown>): boolean {
+    const attributes: AnyValueMap = { ...this.attrs, [ATTR.checkName]: name, [ATTR.checkPassed]: passed };
+    if (details) attributes[ATTR.checkDetails] = toLogValue(details);
+    this.record(
+      EVENT.check,
+      passed ? SeverityNumber.INFO : SeverityNumber.WARN,
+      passed ? 'INFO' : 'WARN',
+      `check ${name} ${passed ? 'passed' : 'failed'}`,
+      attributes,
+    );
+    this.span.addEvent(EVENT.check, { [ATTR.checkName]: name, [ATTR.checkPassed]: passed });
+    return passed;
+  }
+
+  skip(reason: string): void {
+    if (this.ended) return;
+    this.explicit = 'skip';
+    this.attrs[ATTR.skipReason] = reason;
+  }
+
+  cancel(reason = 'cancelled'): void {
+    if (this.ended) return;
+    this.explicit = 'cancellation';
+    this.abort.abort(new Error(reason));
+  }
+
+  skipIfEmpty(input: unknown, reason = 'input is empty'): boolean {
+    const empty = isEmpty(input);
+    this.check(EMPTY_CHECK, !empty, empty ? { reason } : undefined);
+    if (empty) this.skip(reason);
+    return empty;
+  }
+
+  stage<R>(name: string, optionsOrFn: StageOptions | ((stage: Stage) => R), maybeFn?: (stage: Stage) => R): R {
+    const [options, fn] = typeof optionsOrFn === 'function' ? [{}, optionsOrFn] : [optionsOrFn, maybeFn!];
+    const stage = new ActivityImpl('stage', this.pipeline, this.runId, String(name), this, this.context, options);
+    if ('skipWhenEmpty' in options && stage.skipIfEmpty(options.skipWhenEmpty)) {
+      stage.end();
+      return undefined as R;
+    }
+    return execute(stage, fn as (activity: ActivityImpl) => R, options.timeoutMs);
+  }
+
+  /** A thrown error: failure, unless the result was already decided (a timeout or cancel that caused it). */
+  fail(error: unknown): void {
+    if (this.ended) return;
+    this.failure = exceptionAttributes(error);
+    if (this.explicit === null || this.explicit === 'skip') this.explicit = 'failure';
+    try {
+      this.span.recordException(error instanceof Error ? error : String(toAttributeValue(error)));
+    } catch {
+      // Recording is best effort; the error itself is rethrown by execute().
+    }
+  }
+
+  timeout(ms: number): void {
+    if (this.ended) return;
+    this.explicit = 'timeout';
+    this.failure = { [ATTR.errorType]: 'TimeoutError', [ATTR.exceptionType]: 'TimeoutError', [ATTR.exceptionMessage]: `timed out after ${ms} ms` };
+    this.abort.abort(new TimeoutError(`${this.kind} ${this.name} timed out after ${ms} ms`));
+    this.end();
+  }
+
+  end(): void {
+    if (this.ended) return;
+    const result: Result = this.explicit ?? 'success';
+    // Children still open when their parent ends share its fate if it was stopped, else were abandoned.
+    for (const child of this.children) {
+      if (!child.ended) {
+        child.explicit ??= result === 'timeout' || result === 'cancellation' ? result : 'cancellation';
+        child.end();
+      }
+    }
+    this.ended = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.parent) {
+      this.parent.children.delete(this);
+      for (const key of ['read', 'written', 'rejected'] as const) this.parent.childCounts[key] += this.counts[key];
+    }
+    const counts = this.ownRows ? this.counts : this.childCounts;
+    const failed = (FAILED_RESULTS as readonly string[]).includes(result);
+    const attributes: Attributes = {
+      ...this.attrs,
+      ...(this.failure ?? {}),
+      [this.kind === 'run' ? ATTR.runResult : ATTR.stageResult]: result,
+      [ATTR.durationSeconds]: (performance.now() - this.started) / 1000,
+      [ATTR.rowsRead]: counts.read,
+      [ATTR.rowsWritten]: counts.written,
+      [ATTR.rowsRejected]: counts.rejected,
+    };
+    try {
+      this.span.setAttributes(attributes);
+      if (failed) this.span.setStatus({ code: SpanStatusCode.ERROR, message: String(attributes[ATTR.exceptionMessage] ?? result) });
+      this.span.end();
+    } catch {
+      // A span that cannot end must not stop the end record below.
+    }
+    const [severity, text] = failed ? [SeverityNumber.ERROR, 'ERROR'] : [SeverityNumber.INFO, 'INFO'];
+    this.record(this.kind === 'run' ? EVENT.runEnd : EVENT.stageEnd, severity, text, `${this.kind} ${result}: ${this.name}`, attributes);
+  }
+
+  private emitLog(level: keyof typeof SEVERITY, message: string | Error, attributes?: Record<string, unknown>): void {
+    const [severity, text] = SEVERITY[level];
+    const all: AnyValueMap = { ...this.attrs };
+    if (attributes) for (const [key, value] of Object.entries(attributes)) all[key] = isSensitiveKey(key) ? MASK : toLogValue(value);
+    if (message instanceof Error) Object.assign(all, exceptionAttributes(message));
+    this.record(undefined, severity, text, message instanceof Error ? message.message : String(message), all);
+  }
+
+  private record(eventName: string | undefined, severityNumber: SeverityNumber, severityText: string, body: string, attributes: AnyValueMap): void {
+    try {
+      pipemon().logger.emit({ eventName, severityNumber, severityText, body, attributes, context: this.context });
+    } catch {
+      // Telemetry never throws into the pipeline.
+    }
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function execute<R>(activity: ActivityImpl, fn: (activity: ActivityImpl) => R, timeoutMs: number | undefined): R {
+  let value: R;
+  try {
+    value = scopes.run({ span: activity.span, activity }, () => fn(activity));
+  } catch (error) {
+    activity.fail(error);
+    activity.end();
+    throw error;
+  }
+  if (!isPromiseLike(value)) {
+    activity.end();
+    return value;
+  }
+  const settled = Promise.resolve(value).then(
+    (resolved) => {
+      activity.end();
+      return resolved;
+    },
+    (error: unknown) => {
+      activity.fail(error);
+      activity.end();
+      throw error;
+    },
+  );
+  if (timeoutMs === undefined || !(timeoutMs > 0)) return settled as R;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      activity.timeout(timeoutMs);
+      reject(activity.signal.reason);
+    }, timeoutMs);
+  });
+  return Promise.race([settled, expired]).finally(() => clearTimeout(timer)) as R;
+}
+
+/**
+ * Runs `fn` as one pipeline run and returns its value (a promise if `fn` is async). A thrown error or
+ * rejection ends the run as `failure` and is rethrown unchanged.
+ */
+export function run<R>(pipeline: string, fn: (run: Run) => R): R;
+export function run<R>(pipeline: string, options: RunOptions, fn: (run: Run) => R): R;
+export function run<R>(pipeline: string, optionsOrFn: RunOptions | ((run: Run) => R), maybeFn?: (run: Run) => R): R {
+  const [options, fn] = typeof optionsOrFn === 'function' ? [{} as RunOptions, optionsOrFn] : [optionsOrFn, maybeFn!];
+  const runId = options.runId ?? randomUUID();
+  const activity = new ActivityImpl('run', String(pipeline), runId, String(pipeline), null, parentContext(), options);
+  activity.startHeartbeat(options.heartbeatSeconds ?? pipemon().config.heartbeatSeconds);
+  return execute(activity, fn as unknown as (activity: ActivityImpl) => R, options.timeoutMs);
+}

@@ -1,0 +1,226 @@
+/**
+ * The process-wide SDK instance: OpenTelemetry tracer and logger providers wired to the durable
+ * delivery (delivery.ts), or the application's own providers when it registered them (sdk-node), so
+ * pipemon adds runs and stages to an existing setup instead of fighting it.
+ */
+import { isSpanContextValid, ProxyTracerProvider, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { logs, SeverityNumber, type Logger } from '@opentelemetry/api-logs';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { LoggerProvider, type LogRecordProcessor, type ReadableLogRecord, type SdkLogRecord } from '@opentelemetry/sdk-logs';
+import { AlwaysOnSampler, BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { resolveConfig, type Config, type StartOptions } from './config.js';
+import { createDelivery, type Delivery, type DeliveryStats } from './delivery.js';
+import { createLocalOutput } from './local-output.js';
+import { ATTR, EVENT } from './vocabulary.js';
+
+export type { StartOptions } from './config.js';
+
+export interface Pipemon {
+  readonly config: Config;
+  readonly tracer: Tracer;
+  readonly logger: Logger;
+  /** True when records go through the application's globally registered OpenTelemetry providers. */
+  readonly usingGlobalProviders: boolean;
+  /** Exports what is queued; resolves by the deadline at the latest. Never rejects. */
+  flush(deadlineMs?: number): Promise<void>;
+  /** Flushes, spools what is left, stops. Safe to call twice; calls after it are no-ops. */
+  shutdown(deadlineMs?: number): Promise<void>;
+  stats(): DeliveryStats;
+}
+
+const SCOPE = 'pipemon';
+const DROP_REPORT_MS = 10_000;
+
+/** Log records that are never evicted: errors and the records that make up a run's history. */
+const KEPT_EVENTS: ReadonlySet<string> = new Set([
+  EVENT.runStart,
+  EVENT.runEnd,
+  EVENT.stageStart,
+  EVENT.stageEnd,
+  EVENT.check,
+  EVENT.sdkDropped,
+]);
+
+export function mustKeepLog(record: ReadableLogRecord): boolean {
+  return (record.severityNumber ?? 0) >= SeverityNumber.ERROR || (record.eventName !== undefined && KEPT_EVENTS.has(record.eventName));
+}
+
+export function mustKeepSpan(span: ReadableSpan): boolean {
+  return span.status.code === SpanStatusCode.ERROR || span.attributes[ATTR.pipelineName] !== undefined;
+}
+
+let current: Pipemon | null = null;
+
+/** Starts the SDK once per process; a second call returns the running instance. Throws only on bad configuration. */
+export function start(options: StartOptions = {}): Pipemon {
+  current ??= create(resolveConfig(options));
+  return current;
+}
+
+/** The running instance, started from the environment on first use. */
+export function pipemon(): Pipemon {
+  return current ?? start();
+}
+
+/** Shuts the running instance down (if any); the next start() or run() creates a fresh one. */
+export async function shutdown(deadlineMs?: number): Promise<void> {
+  const instance = current;
+  current = null;
+  await instance?.shutdown(deadlineMs);
+}
+
+function globalProvidersRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
+  // The no-op provider hands out spans with an invalid context; a real one never does. The probe span
+  // is never ended, so a real provider never exports it.
+  const tracing = isSpanContextValid(delegate.getTracer(SCOPE).startSpan('pipemon.probe').spanContext());
+  // api-logs has no public "is a provider registered" question; its proxy answers undefined without one.
+  const proxy = logs.getLoggerProvider() as { _getDelegateLogger?: (name: string) => unknown };
+  const logging = typeof proxy._getDelegateLogger === 'function' ? proxy._getDelegateLogger(SCOPE) !== undefined : true;
+  return tracing && logging;
+}
+
+function create(config: Config): Pipemon {
+  const useGlobal =
+    config.useGlobalProviders === true || (config.useGlobalProviders === 'auto' && !config.explicitEndpoint && globalProvidersRegistered());
+  if (useGlobal) return createOnGlobal(config);
+
+  const resource = resourceFromAttributes(config.resource);
+  const delivery = config.export ? createDelivery(config) : null;
+  const logProcessors: LogRecordProcessor[] = [];
+  const spanProcessors: SpanProcessor[] = [];
+  if (delivery) {
+    const exporterOptions = { headers: config.headers, timeoutMillis: config.exportTimeoutMs };
+    const logQueue = delivery.queue<ReadableLogRecord>({
+      signal: 'logs',
+      exporter: new OTLPLogExporter({ ...exporterOptions, url: `${config.endpoint}/v1/logs` }),
+      serialize: (batch) => ProtobufLogsSerializer.serializeRequest(batch),
+      mustKeep: mustKeepLog,
+    });
+    const spanQueue = delivery.queue<ReadableSpan>({
+      signal: 'traces',
+      exporter: new OTLPTraceExporter({ ...exporterOptions, url: `${config.endpoint}/v1/traces` }),
+      serialize: (batch) => ProtobufTraceSerializer.serializeRequest(batch),
+      mustKeep: mustKeepSpan,
+    });
+    logProcessors.push({
+      onEmit: (record: SdkLogRecord) => logQueue.push(record),
+      forceFlush: () => delivery.flush(config.shutdownMs),
+      shutdown: () => Promise.resolve(),
+    });
+    spanProcessors.push({
+      onStart: () => undefined,
+      onEnd: (span: ReadableSpan) => spanQueue.push(span),
+      forceFlush: () => delivery.flush(config.shutdownMs),
+      shutdown: () => Promise.resolve(),
+    });
+    delivery.replaySoon();
+  }
+  if (config.localOutput) logProcessors.push(createLocalOutput(config.localOutput));
+
+  const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
+  // Runs and stages are never sampled out: a pipeline's history must be complete.
+  const tracerProvider = new BasicTracerProvider({ resource, sampler: new AlwaysOnSampler(), spanProcessors });
+  const logger = loggerProvider.getLogger(SCOPE);
+
+  let reported = 0;
+  const reportDrops = () => {
+    const dropped = delivery?.stats().dropped ?? 0;
+    if (dropped <= reported) return;
+    logger.emit({
+      eventName: EVENT.sdkDropped,
+      severityNumber: SeverityNumber.WARN,
+      severityText: 'WARN',
+      body: `pipemon SDK dropped ${dropped - reported} records (memory or spool full, or refused as malformed)`,
+      attributes: { [ATTR.droppedRecords]: dropped - reported },
+    });
+    reported = dropped;
+  };
+  const dropTimer = setInterval(reportDrops, DROP_REPORT_MS).unref();
+
+  let stopped: Promise<void> | null = null;
+  const instance: Pipemon = {
+    config,
+    tracer: tracerProvider.getTracer(SCOPE),
+    logger,
+    usingGlobalProviders: false,
+    async flush(deadlineMs = config.shutdownMs) {
+      reportDrops();
+      await delivery?.flush(deadlineMs);
+    },
+    shutdown(deadlineMs = config.shutdownMs) {
+      stopped ??= (async () => {
+        clearInterval(dropTimer);
+        exitHooks?.remove();
+        reportDrops();
+        await delivery?.shutdown(deadlineMs);
+        await Promise.allSettled([loggerProvider.shutdown(), tracerProvider.shutdown()]);
+        if (current === instance) current = null;
+      })();
+      return stopped;
+    },
+    stats: () => delivery?.stats() ?? { queued: 0, spooledBatches: 0, spooledBytes: 0, dropped: 0, receiverDown: false },
+  };
+  const exitHooks = config.handleExit ? installExitHooks(instance, delivery) : null;
+  return instance;
+}
+
+function createOnGlobal(config: Config): Pipemon {
+  const flushGlobal = async () => {
+    const providers = [trace.getTracerProvider(), logs.getLoggerProvider()].map(
+      (p) => (p instanceof ProxyTracerProvider ? p.getDelegate() : p) as { forceFlush?: () => Promise<void> },
+    );
+    await Promise.allSettled(providers.map((p) => p.forceFlush?.()));
+  };
+  return {
+    config,
+    tracer: trace.getTracer(SCOPE),
+    logger: logs.getLogger(SCOPE),
+    usingGlobalProviders: true,
+    flush: (deadlineMs = config.shutdownMs) => Promise.race([flushGlobal(), sleep(deadlineMs)]),
+    // The application owns its providers and their shutdown; we only make sure our records left.
+    shutdown(deadlineMs = config.shutdownMs) {
+      if (current === this) current = null;
+      return Promise.race([flushGlobal(), sleep(deadlineMs)]);
+    },
+    stats: () => ({ queued: 0, spooledBatches: 0, spooledBytes: 0, dropped: 0, receiverDown: false }),
+  };
+}
+
+/**
+ * beforeExit: the loop is empty but records may be queued: export them. exit: only synchronous work
+ * runs, so whatever is still in memory goes to the spool. SIGTERM/SIGINT: flush within the deadline,
+ * then, if nobody else handles the signal, die of it as the process would have without us.
+ */
+function installExitHooks(instance: Pipemon, delivery: Delivery | null): { remove(): void } {
+  const onBeforeExit = () => {
+    if (instance.stats().queued > 0) void instance.flush();
+  };
+  const onExit = () => delivery?.spoolNow();
+  const onSignal = (signal: NodeJS.Signals) => {
+    const alone = process.listenerCount(signal) === 1;
+    void instance.shutdown().finally(() => {
+      if (alone) process.kill(process.pid, signal);
+    });
+  };
+  process.on('beforeExit', onBeforeExit);
+  process.on('exit', onExit);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    remove() {
+      process.off('beforeExit', onBeforeExit);
+      process.off('exit', onExit);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
