@@ -398,6 +398,8 @@ describe('protobuf decoding', () => {
       ]),
     );
     expect(row).toMatchObject({ severityText: 'WARN', attributes: { a: 'x', b: null } });
+    const [withBody] = decodeLogsProtobuf(logsRequest(len(5, [...tag(3, 0), 1, ...str(1, 'text'), ...tag(8, 0), 3, ...unknown])));
+    expect(withBody!.body).toBe('text');
   });
 
   it('refuses groups that are not closed, or closed by another field', () => {

@@ -467,12 +467,9 @@ function anyValue(r: Reader, end: number, depth: number): unknown {
   let isString = false;
   while (r.pos < end) {
     const t = tag(r, end, 'AnyValue');
-    // The last field wins, as for any oneof; only the last one decides isString.
-    isString = false;
     switch (t) {
       case 10: // string_value = 1
         value = cachedString(r, end, 1, 'AnyValue', r.values);
-        isString = true;
         break;
       case 16: {
         // bool_value = 2: any non-zero varint is true
@@ -523,7 +520,10 @@ function anyValue(r: Reader, end: number, depth: number): unknown {
       default:
         // string_value_strindex = 8 is for profiles only: the spec says to treat it as absent.
         skipField(r, end, t, ANY_VALUE, 'AnyValue');
+        continue;
     }
+    // The last value field wins, as for any oneof.
+    isString = t === 10;
   }
   r.isString = isString;
   return value;
