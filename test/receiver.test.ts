@@ -11,8 +11,9 @@ import { ATTR, EVENT } from '../sdk/vocabulary.js';
 import {
   SeverityNumber,
   SpanKind,
-  eventually,
+  encodeLogs,
   getJson,
+  makeLogRecords,
   logsRequest,
   post,
   receiverBackends,
@@ -48,7 +49,7 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     for (const [name, Exporter] of [['proto', ProtoLogExporter], ['json', JsonLogExporter]] as const) {
       const provider = new LoggerProvider({
         resource,
-        processors: [new BatchLogRecordProcessor(new Exporter({ url: `${r.url}/v1/logs`, headers }))],
+        processors: [new BatchLogRecordProcessor({ exporter: new Exporter({ url: `${r.url}/v1/logs`, headers }) })],
       });
       provider.getLogger('exporter-scope', '0.9.0').emit({
         body: `loaded orders via ${name}`,
@@ -112,7 +113,8 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     const specs = Array.from({ length: 50 }, (_, i) => ({ body: `resend ${i}`, attributes: { batch: 'resend' }, timestampMs: now - 60_000 + i }));
     const before = await metric('pipemon_receiver_accepted_records_total', 'signal="logs"');
     // The same records sent three times: as protobuf, gzipped protobuf and JSON.
-    const bodies = [logsRequest(specs), logsRequest(specs), logsRequest(specs, 'json')];
+    const records = makeLogRecords(specs);
+    const bodies = [encodeLogs(records, 'protobuf'), encodeLogs(records, 'protobuf'), encodeLogs(records, 'json')];
     expect((await post(r.url, '/v1/logs', bodies[0]!, { key: r.key })).status).toBe(200);
     expect((await post(r.url, '/v1/logs', bodies[1]!, { key: r.key, encoding: 'gzip' })).status).toBe(200);
     expect((await post(r.url, '/v1/logs', bodies[2]!, { key: r.key, contentType: JSON_TYPE })).status).toBe(200);

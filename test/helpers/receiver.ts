@@ -7,7 +7,7 @@ import { SeverityNumber } from '@opentelemetry/api-logs';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { JsonLogsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type LogRecord } from '@opentelemetry/sdk-logs';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Attributes as OtelAttributes } from '@opentelemetry/api';
 import { createKey, startReceiver, type Receiver, type ReceiverOptions, type Scope } from '../../receiver/index.js';
@@ -46,9 +46,9 @@ export interface LogSpec {
 const RESOURCE = resourceFromAttributes({ 'service.name': 'orders-etl', 'deployment.environment.name': 'test' });
 
 /** Log records as the OpenTelemetry logs SDK makes them. */
-export function makeLogRecords(specs: LogSpec[]): LogRecord[] {
+export function makeLogRecords(specs: LogSpec[]): ReadableLogRecord[] {
   const exporter = new InMemoryLogRecordExporter();
-  const provider = new LoggerProvider({ resource: RESOURCE, processors: [new SimpleLogRecordProcessor(exporter)] });
+  const provider = new LoggerProvider({ resource: RESOURCE, processors: [new SimpleLogRecordProcessor({ exporter })] });
   const logger = provider.getLogger('pipemon-test', '1.0.0');
   for (const spec of specs) {
     logger.emit({
@@ -60,11 +60,15 @@ export function makeLogRecords(specs: LogSpec[]): LogRecord[] {
       timestamp: spec.timestampMs,
     });
   }
-  return exporter.getFinishedLogRecords() as LogRecord[];
+  return exporter.getFinishedLogRecords();
 }
 
 export function logsRequest(specs: LogSpec[], format: 'protobuf' | 'json' = 'protobuf'): Buffer {
-  const records = makeLogRecords(specs);
+  return encodeLogs(makeLogRecords(specs), format);
+}
+
+/** The request an exporter sends for these records. */
+export function encodeLogs(records: ReadableLogRecord[], format: 'protobuf' | 'json'): Buffer {
   const bytes = format === 'protobuf' ? ProtobufLogsSerializer.serializeRequest(records) : JsonLogsSerializer.serializeRequest(records);
   return Buffer.from(bytes!);
 }
@@ -114,22 +118,11 @@ export async function post(url: string, path: string, body: Buffer | string, opt
     payload = gzipSync(body);
     headers['content-encoding'] = 'gzip';
   }
-  const response = await fetch(url + path, { method: options.method ?? 'POST', headers, body: payload });
+  const response = await fetch(url + path, { method: options.method ?? 'POST', headers, body: new Uint8Array(Buffer.from(payload)) });
   return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
 }
 
 export async function getJson<T = any>(url: string, path: string, key: string): Promise<{ status: number; body: T }> {
   const response = await fetch(url + path, { headers: { 'x-api-key': key } });
   return { status: response.status, body: (await response.json()) as T };
-}
-
-/** Polls until `check` returns a value (or the deadline passes), for things that happen after a 200. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
