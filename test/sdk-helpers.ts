@@ -1,0 +1,49 @@
+/**
+ * A real receiver (embedded database in memory) and an SDK pointed at it, for the SDK suites.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createKey } from '../receiver/keys.js';
+import { startReceiver, type Receiver } from '../receiver/serve.js';
+
+export interface Harness {
+  receiver: Receiver;
+  url: string;
+  key: string;
+  get(pathname: string): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(port = 0): Promise<Harness> {
+  const receiver = await startReceiver({ port });
+  const { key } = await createKey(receiver.db, 'acme', ['ingest', 'read']);
+  return {
+    receiver,
+    url: receiver.url,
+    key,
+    async get(pathname) {
+      const response = await fetch(`${receiver.url}${pathname}`, { headers: { authorization: `Bearer ${key}` } });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : null };
+    },
+    close: () => receiver.close(),
+  };
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Polls until `check` returns a value or the deadline passes (the last error is rethrown). */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
