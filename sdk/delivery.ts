@@ -131,18 +131,28 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
   };
 
   let unserializable = 0;
-  const toSpool = <T>(channel: Channel<T>, batch: T[], sync: boolean): T[] => {
-    const keep = batch.filter((item) => channel.mustKeep(item));
+  /** One spool file; returns the records that must be kept but could not be stored. */
+  const writeBatch = <T>(channel: Channel<T>, batch: T[], priority: boolean): T[] => {
     const body = safeSerialize(channel, batch);
     if (body === undefined) {
       // Retrying cannot make a batch serializable; count it rather than loop on it.
       unserializable += batch.length;
       return [];
     }
-    const stored = spool.write(channel.signal, keep.length > 0, batch.length, body);
+    return spool.write(channel.signal, priority, batch.length, body) || !priority ? [] : batch;
+  };
+
+  const toSpool = <T>(channel: Channel<T>, batch: T[], sync: boolean): T[] => {
+    // Kept and ordinary records go to separate files, so that evicting ordinary ones under the byte
+    // bound never has to skip a file because it also holds an error.
+    const keep: T[] = [];
+    const ordinary: T[] = [];
+    for (const item of batch) (channel.mustKeep(item) ? keep : ordinary).push(item);
+    const left = keep.length > 0 ? writeBatch(channel, keep, true) : [];
+    if (ordinary.length > 0) writeBatch(channel, ordinary, false);
     if (!sync) scheduleReplay(down ? backoffMs : 0);
     // If even the disk failed, records that must be kept stay in memory; the rest were counted by the spool.
-    return stored ? [] : keep;
+    return left;
   };
 
   const queue = <T>(channel: Channel<T>): ExportQueue<T> => {

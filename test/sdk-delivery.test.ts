@@ -1,0 +1,234 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createKey } from '../receiver/keys.js';
+import { startReceiver, type Receiver } from '../receiver/serve.js';
+import { run, shutdown, start } from '../sdk/index.js';
+import { eventually, startHarness, tempDir } from './sdk-helpers.js';
+
+afterEach(async () => {
+  await shutdown(5_000);
+});
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function get(url: string, key: string, pathname: string): Promise<any> {
+  const response = await fetch(`${url}${pathname}`, { headers: { authorization: `Bearer ${key}` } });
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+async function allLogs(url: string, key: string, runId: string): Promise<any[]> {
+  const items: any[] = [];
+  let cursor = '';
+  do {
+    const page = await get(url, key, `/api/v1/logs?run_id=${runId}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+    items.push(...page.items);
+    cursor = page.next_cursor ?? '';
+  } while (cursor);
+  return items;
+}
+
+const spoolFiles = (dir: string) => fs.readdirSync(dir).filter((name) => name.endsWith('.otlp'));
+
+describe('delivery that survives', () => {
+  it('delivers every record exactly once when the receiver goes down during a run and comes back', async () => {
+    const port = await freePort();
+    const dataDir = tempDir('pipemon-sdk-receiver-');
+    let receiver: Receiver = await startReceiver({ port, dataDir });
+    const { key } = await createKey(receiver.db, 'acme', ['ingest', 'read']);
+    const spoolDir = tempDir('pipemon-sdk-spool-');
+    const sdk = start({ endpoint: receiver.url, apiKey: key, spoolDir, flushMs: 20, exportTimeoutMs: 500, handleExit: false });
+
+    let runId = '';
+    let traceId = '';
+    await run('flaky-network', async (r) => {
+      runId = r.runId;
+      traceId = r.traceId;
+      await r.stage('before', async (s) => {
+        for (let i = 0; i < 100; i++) s.log.info(`before ${i}`);
+      });
+      await sdk.flush(5_000);
+      await receiver.close();
+      await r.stage('during', async (s) => {
+        for (let i = 0; i < 100; i++) s.log.info(`during ${i}`);
+        s.log.error('lost connection to warehouse');
+        s.rows({ written: 100 });
+      });
+    });
+    await sdk.flush(5_000);
+    expect(sdk.stats().receiverDown).toBe(true);
+    expect(spoolFiles(spoolDir).length).toBeGreaterThan(0);
+
+    receiver = await startReceiver({ port, dataDir });
+    try {
+      await eventually(async () => expect(spoolFiles(spoolDir)).toEqual([]), 30_000);
+      await shutdown(5_000);
+
+      const logs = await allLogs(receiver.url, key, runId);
+      // run start + 2 x (stage start + stage end) + 200 lines + 1 error + run end
+      expect(logs.length).toBe(1 + 2 * 2 + 200 + 1 + 1);
+      const bodies = logs.map((l) => l.body);
+      expect(new Set(bodies).size).toBe(bodies.length);
+      for (let i = 0; i < 100; i++) expect(bodies).toContain(`during ${i}`);
+      const traceDetail = await get(receiver.url, key, `/api/v1/traces/${traceId}`);
+      expect(traceDetail.spans.length).toBe(3);
+      const detail = await get(receiver.url, key, `/api/v1/runs/${runId}`);
+      expect(detail).toMatchObject({ state: 'ended', result: 'success', rows: { written: 100 } });
+      expect(sdk.stats().dropped).toBe(0);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('delivers at the next start what a pipeline killed with kill -9 had spooled', async () => {
+    const harness = await startHarness();
+    try {
+      const spoolDir = tempDir('pipemon-sdk-kill-');
+      const deadPort = await freePort();
+      const script = path.join(tempDir('pipemon-sdk-child-'), 'pipeline.ts');
+      const sdkEntry = path.resolve('sdk/index.ts');
+      fs.writeFileSync(
+        script,
+        `import { start, run } from ${JSON.stringify(sdkEntry)};
+const sdk = start({ flushMs: 20, exportTimeoutMs: 300 });
+const ids = await run('killed-pipeline', async (r) => {
+  await r.stage('work', async (s) => {
+    for (let i = 0; i < 50; i++) s.log.info('line ' + i);
+    s.rows({ read: 50, written: 50 });
+  });
+  return { runId: r.runId };
+});
+await sdk.flush(5000);
+while (sdk.stats().queued > 0 || sdk.stats().spooledBatches === 0) await new Promise((r) => setTimeout(r, 20));
+console.log(JSON.stringify(ids));
+setInterval(() => {}, 1000);
+`,
+      );
+      const viteNode = path.resolve('node_modules/vite-node/vite-node.mjs');
+      const child = spawn(process.execPath, [viteNode, script], {
+        env: {
+          ...process.env,
+          PIPEMON_ENDPOINT: `http://127.0.0.1:${deadPort}`,
+          PIPEMON_API_KEY: harness.key,
+          PIPEMON_SPOOL_DIR: spoolDir,
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const end = out.indexOf('\n');
+          if (end >= 0) resolve(out.slice(0, end));
+        });
+        child.on('exit', (code) => reject(new Error(`child exited early with ${code}: ${out}`)));
+      });
+      const { runId } = JSON.parse(line) as { runId: string };
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      expect(spoolFiles(spoolDir).length).toBeGreaterThan(0);
+
+      start({ endpoint: harness.url, apiKey: harness.key, spoolDir, flushMs: 20, handleExit: false });
+      await eventually(async () => expect(spoolFiles(spoolDir)).toEqual([]), 30_000);
+      const detail = await get(harness.url, harness.key, `/api/v1/runs/${runId}`);
+      expect(detail).toMatchObject({ pipeline: 'killed-pipeline', state: 'ended', result: 'success', rows: { read: 50, written: 50 } });
+      expect(detail.stages).toHaveLength(1);
+      expect((await allLogs(harness.url, harness.key, runId)).filter((l) => /^line \d+$/.test(l.body))).toHaveLength(50);
+    } finally {
+      await harness.close();
+    }
+  }, 60_000);
+
+  it('keeps errors and run records when the spool is full, drops the oldest ordinary records, and reports the count', async () => {
+    const harness = await startHarness();
+    try {
+      const spoolDir = tempDir('pipemon-sdk-full-');
+      const deadPort = await freePort();
+      const sdk = start({
+        endpoint: `http://127.0.0.1:${deadPort}`,
+        apiKey: harness.key,
+        spoolDir,
+        spoolMaxBytes: 40_000,
+        maxBatch: 50,
+        flushMs: 10,
+        exportTimeoutMs: 200,
+        handleExit: false,
+      });
+      let runId = '';
+      await run('overflow', async (r) => {
+        runId = r.runId;
+        for (let i = 0; i < 2000; i++) {
+          r.log.info(`filler ${i} ${'x'.repeat(100)}`);
+          if (i % 400 === 0) r.log.error(`error ${i}`);
+          if (i % 100 === 0) await sdk.flush(2_000);
+        }
+      });
+      await sdk.flush(5_000);
+      const dropped = sdk.stats().dropped;
+      expect(dropped).toBeGreaterThan(0);
+      await shutdown(5_000);
+
+      start({ endpoint: harness.url, apiKey: harness.key, spoolDir, flushMs: 20, handleExit: false });
+      await eventually(async () => expect(spoolFiles(spoolDir)).toEqual([]), 30_000);
+      const logs = await allLogs(harness.url, harness.key, runId);
+      const errors = logs.filter((l) => /^error \d+$/.test(l.body)).map((l) => l.body).sort();
+      expect(errors).toEqual(['error 0', 'error 1200', 'error 1600', 'error 400', 'error 800']);
+      expect(logs.some((l) => l.event_name === 'pipeline.run.end')).toBe(true);
+      const fillers = logs.filter((l) => l.body.startsWith('filler')).length;
+      expect(fillers).toBeLessThan(2000);
+      // The newest ordinary records survive: eviction takes the oldest first.
+      expect(logs.some((l) => l.body.startsWith('filler 1999 '))).toBe(true);
+      const report = await get(harness.url, harness.key, `/api/v1/logs?limit=1000&severity_min=WARN`);
+      const droppedReports = report.items.filter((l: any) => l.event_name === 'pipemon.sdk.dropped');
+      expect(droppedReports.reduce((sum: number, l: any) => sum + l.attributes['pipemon.sdk.dropped_records'], 0)).toBe(dropped);
+      expect(2000 - fillers).toBe(dropped);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('returns from shutdown within its deadline when the receiver hangs, with the records on disk', async () => {
+    const sockets = new Set<net.Socket>();
+    const hang = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    const { port } = hang.address() as net.AddressInfo;
+    try {
+      const spoolDir = tempDir('pipemon-sdk-hang-');
+      start({ endpoint: `http://127.0.0.1:${port}`, spoolDir, flushMs: 10, exportTimeoutMs: 30_000, handleExit: false });
+      run('hung', (r) => r.log.info('waiting'));
+      const began = Date.now();
+      await shutdown(700);
+      expect(Date.now() - began).toBeLessThan(1_500);
+      expect(spoolFiles(spoolDir).length).toBeGreaterThan(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => hang.close(resolve));
+    }
+  });
+
+  it('never throws into the caller, even with an unusable spool directory and no receiver', async () => {
+    const file = path.join(tempDir('pipemon-sdk-bad-'), 'not-a-dir');
+    fs.writeFileSync(file, '');
+    const deadPort = await freePort();
+    const sdk = start({ endpoint: `http://127.0.0.1:${deadPort}`, spoolDir: file, flushMs: 10, exportTimeoutMs: 100, handleExit: false });
+    const value = await run('no-disk', async (r) => {
+      for (let i = 0; i < 100; i++) r.log.info(`line ${i}`);
+      r.log.error('kept in memory');
+      return 'done';
+    });
+    expect(value).toBe('done');
+    await sdk.flush(2_000);
+    expect(sdk.stats().dropped).toBeGreaterThan(0);
+    // What must be kept is still held in memory, not dropped.
+    expect(sdk.stats().queued).toBeGreaterThan(0);
+  });
+});
