@@ -58,9 +58,11 @@ export function describeDatabaseError(err: unknown): string {
   }
   let text: string;
   if (err instanceof Error) {
-    const code = sqlState(err) ?? (err as { code?: unknown }).code;
+    const state = sqlState(err);
+    const code = (err as { code?: unknown }).code;
     text = err.message || err.name;
-    if (typeof code === 'string' && !text.includes(code)) text += sqlState(err) ? ` (SQLSTATE ${code})` : ` (${code})`;
+    if (state) text += ` (SQLSTATE ${state})`;
+    else if (typeof code === 'string' && !text.includes(code)) text += ` (${code})`;
   } else {
     text = String(err);
   }
