@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createKey, listKeys, revokeKey, SCOPES, type Scope } from '../receiver/keys.js';
+import { createKey, isScope, listKeys, revokeKey, SCOPES } from '../receiver/keys.js';
 import { startReceiver } from '../receiver/serve.js';
 import { openDatabase } from '../receiver/storage/open.js';
 
@@ -94,11 +94,10 @@ async function keys(args: string[]): Promise<void> {
     if (action === 'create') {
       if (!values.tenant) throw new UsageError('keys create needs --tenant NAME');
       const scopes = values.scopes.split(',').map((s) => s.trim()).filter(Boolean);
-      const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
-      if (unknown.length > 0 || scopes.length === 0) {
-        throw new UsageError(`--scopes must list some of ${SCOPES.join(', ')}; unknown: ${unknown.join(', ') || '(none given)'}`);
+      if (scopes.length === 0 || !scopes.every(isScope)) {
+        throw new UsageError(`--scopes must list some of ${SCOPES.join(', ')}, got "${values.scopes}"`);
       }
-      const created = await createKey(db, values.tenant, scopes as Scope[]);
+      const created = await createKey(db, values.tenant, scopes);
       console.log(`Key ${created.keyId} for tenant "${values.tenant}" (scopes ${scopes.join(',')}). It is shown only once:\n\n  ${created.key}\n`);
     } else if (action === 'list') {
       const rows = await listKeys(db);

@@ -46,7 +46,7 @@ const MAX_TENANT_NAME = 100;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 const hashKey = (key: string) => createHash('sha256').update(key).digest();
-const isScope = (value: string): value is Scope => (SCOPES as readonly string[]).includes(value);
+export const isScope = (value: unknown): value is Scope => typeof value === 'string' && (SCOPES as readonly string[]).includes(value);
 
 function checkTenantName(name: string): void {
   if (name.length === 0 || name.length > MAX_TENANT_NAME || name.trim() !== name || CONTROL_CHARACTERS.test(name)) {
@@ -93,12 +93,14 @@ export async function createKey(
   return { key, keyId, tenantId };
 }
 
-/** Every key, by tenant then age; never the hashes. */
-export async function listKeys(db: Queryable): Promise<KeyInfo[]> {
+/** Every key (of one tenant when tenantId is given), by tenant then age; never the hashes. */
+export async function listKeys(db: Queryable, tenantId?: number): Promise<KeyInfo[]> {
   const { rows } = await db.query<{ tenant: string; key_id: string; scopes: string[]; created_at: Date; revoked_at: Date | null }>(
     `SELECT t.name AS tenant, k.key_id, k.scopes, k.created_at, k.revoked_at
        FROM api_keys k JOIN tenants t USING (tenant_id)
+      WHERE $1::int IS NULL OR k.tenant_id = $1
       ORDER BY t.name, k.created_at, k.key_id`,
+    [tenantId ?? null],
   );
   return rows.map((row) => ({
     tenant: row.tenant,
@@ -110,13 +112,15 @@ export async function listKeys(db: Queryable): Promise<KeyInfo[]> {
 }
 
 /**
- * Revokes the key (a second revoke keeps the first time); false when no key has that id. Verifiers
- * that cached the key accept it until their cache entry expires (cacheMs).
+ * Revokes the key (of that tenant only, when tenantId is given; a second revoke keeps the first time);
+ * false when no such key exists. Verifiers that cached the key accept it until their cache entry
+ * expires (cacheMs).
  */
-export async function revokeKey(db: Queryable, keyId: string): Promise<boolean> {
+export async function revokeKey(db: Queryable, keyId: string, tenantId?: number): Promise<boolean> {
   const { rows } = await db.query(
-    'UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE key_id = $1 RETURNING key_id',
-    [keyId],
+    `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
+      WHERE key_id = $1 AND ($2::int IS NULL OR tenant_id = $2) RETURNING key_id`,
+    [keyId, tenantId ?? null],
   );
   return rows.length > 0;
 }

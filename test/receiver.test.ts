@@ -200,6 +200,29 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     expect((await getJson(r.url, '/api/v1/logs', ingestOnly)).status).toBe(403);
   });
 
+  it('lets an admin key manage the keys of its own tenant only', async () => {
+    const admin = await r.keyFor('initech', ['admin']);
+    const headers = { 'x-api-key': admin, 'content-type': 'application/json' };
+    const created = await fetch(`${r.url}/api/v1/keys`, { method: 'POST', headers, body: JSON.stringify({ scopes: ['ingest'] }) });
+    expect(created.status).toBe(201);
+    const { key, key_id } = (await created.json()) as { key: string; key_id: string };
+    expect((await post(r.url, '/v1/logs', logsRequest([{ body: 'initech' }]), { key })).status).toBe(200);
+    const listed = await getJson(r.url, '/api/v1/keys', admin);
+    expect(listed.body.items.map((k: any) => k.key_id)).toContain(key_id);
+    expect(listed.body.items).toHaveLength(2);
+    const bad = await fetch(`${r.url}/api/v1/keys`, { method: 'POST', headers, body: JSON.stringify({ scopes: ['root'] }) });
+    expect(bad.status).toBe(400);
+    const malformed = await fetch(`${r.url}/api/v1/keys`, { method: 'POST', headers, body: '{"scopes": [' });
+    expect(malformed.status).toBe(400);
+    // Another tenant's key id is not found, not revoked.
+    const acmeKeyId = r.key.split('_')[2];
+    expect((await fetch(`${r.url}/api/v1/keys/${acmeKeyId}`, { method: 'DELETE', headers })).status).toBe(404);
+    expect((await fetch(`${r.url}/api/v1/keys/${key_id}`, { method: 'DELETE', headers })).status).toBe(200);
+    const after = await getJson(r.url, '/api/v1/keys', admin);
+    expect(after.body.items.find((k: any) => k.key_id === key_id).revoked_at).not.toBeNull();
+    expect((await getJson(r.url, '/api/v1/keys', r.key)).status).toBe(403);
+  });
+
   it('pages through logs with a cursor, newest first, without repeats', async () => {
     const base = Date.now() - 3_600_000;
     await post(r.url, '/v1/logs', logsRequest(Array.from({ length: 25 }, (_, i) => ({ body: `page ${i}`, attributes: { [ATTR.pipelineName]: 'pager' }, timestampMs: base + i }))), { key: r.key });

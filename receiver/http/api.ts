@@ -1,8 +1,10 @@
 /**
- * The JSON query API under /api/v1: every route needs the `read` scope and sees only its key's tenant.
+ * The JSON API under /api/v1. Queries need the `read` scope, key management the `admin` scope; every
+ * route sees only its key's tenant.
  */
 import express, { type Request, type Response } from 'express';
 import { RESULTS, isResult } from '../../sdk/vocabulary.js';
+import { createKey, isScope, listKeys, revokeKey, SCOPES, type Scope } from '../keys.js';
 import { CursorError, getRun, getTrace, listLogs, listRuns } from '../query.js';
 import type { Queryable } from '../storage/database.js';
 import { describeDatabaseError, isTransient } from '../storage/errors.js';
@@ -70,12 +72,12 @@ function sendError(res: Response, caught: unknown): void {
 
 export function createApiRouter(db: Queryable, authenticate: Authenticate): express.Router {
   const router = express.Router();
-  const route = (handler: (req: Request, tenant: Tenant) => Promise<unknown>) => async (req: Request, res: Response) => {
+  const route = (handler: (req: Request, tenant: Tenant) => Promise<unknown>, scope: Scope = 'read', status = 200) => async (req: Request, res: Response) => {
     try {
-      const tenant = await authenticate(req, 'read');
+      const tenant = await authenticate(req, scope);
       const body = await handler(req, tenant);
       if (body === null) throw new HttpError(404, `${req.path} not found for this tenant`);
-      res.json(body);
+      res.status(status).json(body);
     } catch (error) {
       sendError(res, error);
     }
@@ -122,5 +124,39 @@ export function createApiRouter(db: Queryable, authenticate: Authenticate): expr
     '/traces/:traceId',
     route((req, tenant) => getTrace(db, tenant.id, traceId(String(req.params.traceId))!)),
   );
+
+  router.get(
+    '/keys',
+    route(async (_req, tenant) => ({ items: (await listKeys(db, tenant.id)).map(keyInfo) }), 'admin'),
+  );
+  router.post(
+    '/keys',
+    express.json({ limit: '16kb' }),
+    route(
+      async (req, tenant) => {
+        const scopes: unknown = req.body?.scopes;
+        if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every(isScope)) {
+          throw new HttpError(400, `"scopes" must be a non-empty array of ${SCOPES.join(', ')}`);
+        }
+        const created = await createKey(db, tenant.name, scopes);
+        return { key: created.key, key_id: created.keyId, tenant: tenant.name, scopes };
+      },
+      'admin',
+      201,
+    ),
+  );
+  router.delete(
+    '/keys/:keyId',
+    route(async (req, tenant) => ((await revokeKey(db, String(req.params.keyId), tenant.id)) ? { revoked: req.params.keyId } : null), 'admin'),
+  );
   return router;
+}
+
+function keyInfo(key: Awaited<ReturnType<typeof listKeys>>[number]) {
+  return {
+    key_id: key.keyId,
+    scopes: key.scopes,
+    created_at: key.createdAt.toISOString(),
+    revoked_at: key.revokedAt ? key.revokedAt.toISOString() : null,
+  };
 }

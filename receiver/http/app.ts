@@ -48,5 +48,10 @@ export function createApp({ db, writer, metrics, authenticate, maxBodyBytes, ret
   app.use((req, res) => {
     res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
   });
+  // Body-parser failures (malformed or oversized JSON on the API) arrive here with their status.
+  app.use((error: { status?: number; message?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    res.status(status).json({ error: `invalid request: ${error.message ?? 'unknown error'}` });
+  });
   return app;
 }
