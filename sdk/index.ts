@@ -27,3 +27,4 @@ export {
 } from './run.js';
 export { serialize, isSensitiveKey, DEFAULT_SENSITIVE, type SerializeOptions } from './serialize.js';
 export type { DeliveryStats } from './delivery.js';
+export { monitored, monitor, type MonitorOptions } from './monitored.js';

@@ -121,8 +121,8 @@ interface Scope {
 const scopes = new AsyncLocalStorage<Scope>();
 
 /** The innermost run or stage around the caller, if any. */
-export function currentActivity(): Activity | undefined {
-  return scopes.getStore()?.activity ?? undefined;
+export function currentActivity(): Run | Stage | undefined {
+  return (scopes.getStore()?.activity as Run | Stage | null) ?? undefined;
 }
 
 /** The context a new span should join: ours first, then the application's active context. */

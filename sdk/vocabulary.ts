@@ -39,6 +39,7 @@ export const ATTR = {
   functionGroup: 'pipemon.function.group',
   functionArgs: 'pipemon.function.args',
   functionResult: 'pipemon.function.result',
+  functionYields: 'pipemon.function.yields',
   logIostream: 'log.iostream',
   processExitCode: 'process.exit.code',
   processCommand: 'process.command',
