@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { createKey, isScope, listKeys, revokeKey, SCOPES } from '../receiver/keys.js';
 import { startReceiver } from '../receiver/serve.js';
 import { openDatabase } from '../receiver/storage/open.js';
+import { execCli, EXEC_USAGE } from '../sdk/exec.js';
 
 const USAGE = `usage:
   pipemon serve [--port 4318] [--host 127.0.0.1] [--data-dir ./.pipemon] [--retention-days 30]
@@ -14,6 +15,7 @@ const USAGE = `usage:
   pipemon keys create --tenant NAME --scopes ingest,read
   pipemon keys list
   pipemon keys revoke KEY_ID
+${EXEC_USAGE}
 
 Storage: PostgreSQL at $DATABASE_URL when set, else the embedded database in --data-dir.`;
 
@@ -126,6 +128,7 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
   if (command === 'serve') return serve(args);
   if (command === 'keys') return keys(args);
+  if (command === 'exec') process.exit(await execCli(args));
   if (command === undefined || command === 'help' || command === '--help') {
     console.log(USAGE);
     return;

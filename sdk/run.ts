@@ -88,6 +88,11 @@ export interface Activity {
   set(attributes: Record<string, unknown>): void;
   /** Records a data-quality check (`pipeline.check` record, WARN when it fails); returns `passed`. */
   check(name: string, passed: boolean, details?: Record<string, unknown>): boolean;
+  /**
+   * Records an error without throwing it: `failure` (the work failed, the default) or `error` (the
+   * system failed: a worker killed, a command not found). Return from the callback afterwards.
+   */
+  fail(error: unknown, result?: 'failure' | 'error'): void;
   /** Marks the result as `skip` with a reason; return from the callback afterwards. */
   skip(reason: string): void;
   /** Marks the result as `cancellation` and aborts `signal`. */
@@ -154,10 +159,16 @@ export function isEmpty(input: unknown): boolean {
   return Object.getPrototypeOf(input) === Object.prototype && Object.keys(input).length === 0;
 }
 
-/** Low-cardinality `error.type`: the class name (TypeError, ValidationError), else the kind of value thrown. */
+/**
+ * Low-cardinality `error.type`: the class name (TypeError, ValidationError); for a plain Error with a
+ * Node system code (ENOENT, ECONNREFUSED), the code; else the kind of value thrown.
+ */
 export function errorType(error: unknown): string {
-  if (error instanceof Error) return error.constructor?.name && error.constructor.name !== 'Error' ? error.constructor.name : error.name || 'Error';
-  return error === null ? 'null' : typeof error;
+  if (!(error instanceof Error)) return error === null ? 'null' : typeof error;
+  const className = error.constructor?.name;
+  if (className && className !== 'Error') return className;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code !== '' ? code : error.name || 'Error';
 }
 
 export function exceptionAttributes(error: unknown): Attributes {
@@ -322,11 +333,11 @@ class ActivityImpl implements Activity {
     return execute(stage, fn as (activity: ActivityImpl) => R, options.timeoutMs);
   }
 
-  /** A thrown error: failure, unless the result was already decided (a timeout or cancel that caused it). */
-  fail(error: unknown): void {
+  /** A thrown error is a failure, unless the result was already decided (a timeout or cancel that caused it). */
+  fail(error: unknown, result: 'failure' | 'error' = 'failure'): void {
     if (this.ended) return;
     this.failure = exceptionAttributes(error);
-    if (this.explicit === null || this.explicit === 'skip') this.explicit = 'failure';
+    if (this.explicit === null || this.explicit === 'skip') this.explicit = result;
     try {
       this.span.recordException(error instanceof Error ? error : String(toAttributeValue(error)));
     } catch {

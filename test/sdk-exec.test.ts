@@ -1,0 +1,113 @@
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execMonitored, parseExecArgs, parseLine } from '../sdk/exec.js';
+import { shutdown, start } from '../sdk/index.js';
+import { startHarness, tempDir, type Harness } from './sdk-helpers.js';
+
+let harness: Harness;
+beforeAll(async () => {
+  harness = await startHarness();
+});
+afterAll(async () => {
+  await harness.close();
+});
+afterEach(async () => {
+  await shutdown(10_000);
+});
+
+const startSdk = () =>
+  start({ endpoint: harness.url, apiKey: harness.key, spoolDir: tempDir('pipemon-sdk-exec-'), flushMs: 20, handleExit: false, heartbeatSeconds: 0 });
+
+async function latestRun(pipeline: string): Promise<any> {
+  const list = await harness.get(`/api/v1/runs?pipeline=${pipeline}&limit=1`);
+  expect(list.body.items).toHaveLength(1);
+  return (await harness.get(`/api/v1/runs/${list.body.items[0].run_id}`)).body;
+}
+
+async function logsOf(runId: string): Promise<any[]> {
+  return (await harness.get(`/api/v1/logs?run_id=${runId}&limit=1000`)).body.items;
+}
+
+describe('pipemon exec', () => {
+  it('passes a failing exit code through and records the run as failure with its output lines', async () => {
+    startSdk();
+    const code = await execMonitored({
+      command: process.execPath,
+      args: ['-e', "console.log('extracting'); console.error('warehouse unreachable'); process.exit(3)"],
+      pipeline: 'nightly-export',
+      echo: false,
+    });
+    expect(code).toBe(3);
+    await shutdown(10_000);
+
+    const detail = await latestRun('nightly-export');
+    expect(detail).toMatchObject({ result: 'failure', error: { type: 'CommandFailedError' } });
+    expect(detail.attributes['process.exit.code']).toBe(3);
+    const logs = await logsOf(detail.run_id);
+    const out = logs.find((l) => l.body === 'extracting');
+    const err = logs.find((l) => l.body === 'warehouse unreachable');
+    expect(out).toMatchObject({ severity_text: 'INFO', attributes: { 'log.iostream': 'stdout' } });
+    expect(err).toMatchObject({ severity_text: 'WARN', attributes: { 'log.iostream': 'stderr' } });
+  });
+
+  it('turns JSON lines into structured records with levels, messages and row counts, as a stage', async () => {
+    startSdk();
+    const script = [
+      `console.log(JSON.stringify({ level: 'info', msg: 'loaded batch', table: 'orders', rows_read: 10, rows_written: 9, rows_rejected: 1 }))`,
+      `console.log(JSON.stringify({ levelname: 'ERROR', message: 'bad row', row: 7, password: 'x' }))`,
+      `console.log(JSON.stringify({ level: 40, msg: 'slow query', rows: { read: 5, written: 5 } }))`,
+      `console.log('{not json')`,
+    ].join(';');
+    const code = await execMonitored({ command: process.execPath, args: ['-e', script], pipeline: 'json-loader', stage: 'load', echo: false });
+    expect(code).toBe(0);
+    await shutdown(10_000);
+
+    const detail = await latestRun('json-loader');
+    expect(detail.result).toBe('success');
+    expect(detail.stages).toHaveLength(1);
+    expect(detail.stages[0]).toMatchObject({ stage: 'load', result: 'success', rows: { read: 15, written: 14, rejected: 1 } });
+    const logs = await logsOf(detail.run_id);
+    expect(logs.find((l) => l.body === 'loaded batch')).toMatchObject({ severity_text: 'INFO', stage: 'load', attributes: { table: 'orders' } });
+    expect(logs.find((l) => l.body === 'bad row')).toMatchObject({ severity_number: 17, attributes: { row: 7, password: '***' } });
+    expect(logs.find((l) => l.body === 'slow query')).toMatchObject({ severity_text: 'WARN' });
+    expect(logs.find((l) => l.body === '{not json')).toMatchObject({ severity_text: 'INFO' });
+  });
+
+  it('records a command that does not exist as error and answers 127 like a shell', async () => {
+    startSdk();
+    const code = await execMonitored({ command: 'pipemon-no-such-command-xyz', pipeline: 'ghost', echo: false });
+    expect(code).toBe(127);
+    await shutdown(10_000);
+    const detail = await latestRun('ghost');
+    expect(detail).toMatchObject({ result: 'error', error: { type: 'ENOENT' } });
+  });
+
+  it('parses levels of pino, Python logging and plain text', () => {
+    expect(parseLine('{"level":50,"msg":"x"}', 'stdout').level).toBe('error');
+    expect(parseLine('{"levelno":20,"message":"x"}', 'stdout').level).toBe('info');
+    expect(parseLine('{"severity":"WARNING","message":"x"}', 'stdout').level).toBe('warn');
+    expect(parseLine('plain', 'stdout')).toEqual({ level: 'info', message: 'plain', attributes: {}, rows: null });
+    expect(parseLine('[1,2]', 'stderr').level).toBe('warn');
+  });
+
+  it('exits the pipemon command with the command\'s exit code, after delivering the run', async () => {
+    const spoolDir = tempDir('pipemon-sdk-cli-');
+    const result = spawnSync(
+      process.execPath,
+      [path.resolve('node_modules/vite-node/vite-node.mjs'), path.resolve('bin/pipemon.ts'), 'exec', '--pipeline', 'cli-job', '--', process.execPath, '-e', 'console.log("hi"); process.exit(7)'],
+      { env: { ...process.env, PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key, PIPEMON_SPOOL_DIR: spoolDir }, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(result.stdout).toContain('hi');
+    expect(result.status).toBe(7);
+    expect(await latestRun('cli-job')).toMatchObject({ result: 'failure', attributes: { 'process.exit.code': 7 } });
+  });
+});
+
+describe('pipemon exec arguments', () => {
+  it('leaves the command\'s own flags alone, with or without --', () => {
+    expect(parseExecArgs(['--pipeline', 'p', '--', 'python', '-u', 'job.py'])).toEqual({ pipeline: 'p', command: ['python', '-u', 'job.py'] });
+    expect(parseExecArgs(['--stage=load', 'node', '-e', 'x', '--pipeline', 'q'])).toEqual({ stage: 'load', command: ['node', '-e', 'x', '--pipeline', 'q'] });
+    expect(() => parseExecArgs(['--run-id'])).toThrow('--run-id needs a value');
+  });
+});
