@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execMonitored, parseExecArgs, parseLine } from '../sdk/exec.js';
 import { shutdown, start } from '../sdk/index.js';
@@ -93,11 +93,16 @@ describe('pipemon exec', () => {
 
   it('exits the pipemon command with the command\'s exit code, after delivering the run', async () => {
     const spoolDir = tempDir('pipemon-sdk-cli-');
-    const result = spawnSync(
+    // Asynchronous on purpose: the receiver runs in this process and must answer while the command runs.
+    const child = spawn(
       process.execPath,
       [path.resolve('node_modules/vite-node/vite-node.mjs'), path.resolve('bin/pipemon.ts'), 'exec', '--pipeline', 'cli-job', '--', process.execPath, '-e', 'console.log("hi"); process.exit(7)'],
-      { env: { ...process.env, PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key, PIPEMON_SPOOL_DIR: spoolDir }, encoding: 'utf8', timeout: 60_000 },
+      { env: { ...process.env, PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key, PIPEMON_SPOOL_DIR: spoolDir }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const result = { stdout, status };
     expect(result.stdout).toContain('hi');
     expect(result.status).toBe(7);
     expect(await latestRun('cli-job')).toMatchObject({ result: 'failure', attributes: { 'process.exit.code': 7 } });
