@@ -28,3 +28,5 @@ export {
 export { serialize, isSensitiveKey, DEFAULT_SENSITIVE, type SerializeOptions } from './serialize.js';
 export type { DeliveryStats } from './delivery.js';
 export { monitored, monitor, type MonitorOptions } from './monitored.js';
+export { pipemonMiddleware, type MiddlewareOptions } from './express.js';
+export { execMonitored, type ExecOptions } from './exec.js';
