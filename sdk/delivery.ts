@@ -228,19 +228,20 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
       timer.unref();
     };
 
-    /** Background spill of the oldest ordinary records when memory is past its bound. */
+    /** Background spill of the oldest ordinary records when memory is past its bound, down to half of it. */
     const spill = () => {
       if (spilling) return;
       spilling = true;
-      const batch = normal.slice(0, config.maxBatch);
-      normal = normal.slice(config.maxBatch);
-      // Off the caller's stack: serializing and fsyncing a batch is the cost we keep out of emit.
+      // Off the caller's stack: serializing and fsyncing batches is the cost we keep out of emit.
       setImmediate(() => {
         try {
-          toSpool(channel, batch, false);
+          while (normal.length > config.maxQueue / 2) {
+            const batch = normal.slice(0, config.maxBatch);
+            normal = normal.slice(config.maxBatch);
+            toSpool(channel, batch, false);
+          }
         } finally {
           spilling = false;
-          if (normal.length >= config.maxQueue) spill();
         }
       });
     };

@@ -41,11 +41,21 @@ export const DEFAULT_SENSITIVE = [
 
 const normalize = (key: string) => key.toLowerCase().replace(/[-_\s.]/g, '');
 
+const MEMO_LIMIT = 4096;
+
 function matcher(extra: readonly string[] | undefined): (key: string) => boolean {
   const fragments = [...DEFAULT_SENSITIVE, ...(extra ?? []).map(normalize)];
+  // Attribute keys repeat on every record; normalizing each one with a regex doubled the cost of a
+  // log record in bench/sdk.ts, so answers are remembered (bounded: keys built from data stay cheap).
+  const memo = new Map<string, boolean>();
   return (key) => {
-    const k = normalize(key);
-    return fragments.some((fragment) => k.includes(fragment));
+    let answer = memo.get(key);
+    if (answer === undefined) {
+      const k = normalize(key);
+      answer = fragments.some((fragment) => k.includes(fragment));
+      if (memo.size < MEMO_LIMIT) memo.set(key, answer);
+    }
+    return answer;
   };
 }
 
