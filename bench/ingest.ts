@@ -1,0 +1,458 @@
+/**
+ * Ingest speed of the receiver against the database's own ceiling, on one PostgreSQL server started for
+ * the run (durable defaults: fsync and synchronous_commit on), each measurement on fresh tables:
+ *
+ * - end_to_end: a receiver (in this process) taking OTLP protobuf requests of 1,000 realistic log
+ *   records from concurrent clients, each answered 200 after COMMIT;
+ * - raw_copy: the same rows rendered by the receiver's renderLog and COPYed straight into logs,
+ *   5,000-row batches, one connection: the ceiling, with no HTTP, decoding, idempotency or group commit;
+ * - insert_per_record: one INSERT per record, as the reference designs store logs, on a smaller sample;
+ * - overload: a receiver with a small --max-queue-bytes budget under many clients that resend at once.
+ *
+ * Every run checks rows stored == records acknowledged. Prints one JSON object.
+ */
+import pg from 'pg';
+import protobuf from 'protobufjs';
+import { startReceiver } from '../receiver/serve.js';
+import { decodeLogsProtobuf } from '../receiver/otlp/protobuf.js';
+import type { LogRow } from '../receiver/otlp/rows.js';
+import type { Queryable } from '../receiver/storage/database.js';
+import { createPartitionManager } from '../receiver/storage/partitions.js';
+import { openDatabase } from '../receiver/storage/open.js';
+import { LOG_COLUMNS, renderLog } from '../receiver/storage/rows-csv.js';
+import { ATTR } from '../sdk/vocabulary.js';
+import { startPostgres } from '../test/setup/postgres.js';
+
+const RECORDS = 1000;
+const CLIENTS = 8;
+const WARMUP_REQUESTS = CLIENTS;
+/**
+ * End to end and raw COPY run in alternation, ROUNDS times each, and their ratio is the median of each
+ * round's ratio: other load on the machine (another process, a checkpoint) then weighs on both alike.
+ */
+const ROUNDS = 5;
+const REQUESTS_PER_ROUND = 100;
+const COPY_BATCH_ROWS = 5000;
+const INSERT_SAMPLE_ROWS = 20_000;
+const OVERLOAD_CLIENTS = 32;
+const OVERLOAD_BUDGET_BYTES = 2 * 1024 * 1024;
+const OVERLOAD_MS = 8000;
+const RSS_SAMPLE_MS = 50;
+/** The default tenant a fresh receiver creates; raw loads file their rows under the same id. */
+const TENANT_ID = 1;
+
+// --- Requests -----------------------------------------------------------------------------------
+
+// opentelemetry-proto v1 logs, the parts this benchmark sends (enums as int32: the same wire form).
+const proto = protobuf.parse(`
+syntax = "proto3";
+message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; } }
+message KeyValue { string key = 1; AnyValue value = 2; }
+message Resource { repeated KeyValue attributes = 1; }
+message InstrumentationScope { string name = 1; string version = 2; }
+message LogRecord { fixed64 time_unix_nano = 1; fixed64 observed_time_unix_nano = 11; int32 severity_number = 2;
+  string severity_text = 3; AnyValue body = 5; repeated KeyValue attributes = 6; fixed32 flags = 8; bytes trace_id = 9;
+  bytes span_id = 10; }
+message ScopeLogs { InstrumentationScope scope = 1; repeated LogRecord log_records = 2; }
+`).root;
+const Resource = proto.lookupType('Resource');
+const ScopeLogs = proto.lookupType('ScopeLogs');
+
+const string = (key: string, value: string) => ({ key, value: { stringValue: value } });
+const int = (key: string, value: number) => ({ key, value: { intValue: value } });
+const SCHEMA_URL = 'https://opentelemetry.io/schemas/1.26.0';
+const RESOURCE_ATTRIBUTES = [
+  string('service.name', 'orders-etl'),
+  string('service.version', '1.4.2'),
+  string('service.namespace', 'data-platform'),
+  string('deployment.environment.name', 'production'),
+  string('host.name', 'ip-10-0-3-17.ec2.internal'),
+  int('process.pid', 4242),
+  string('telemetry.sdk.language', 'nodejs'),
+];
+
+/** 1,000 records as a batching SDK sends them: ~100-byte body, 10 attributes, trace and span ids. */
+function scopeLogsBytes(): Uint8Array {
+  // A minute ago: inside the receiver's accepted time window, and all in one day's partition or two.
+  const baseNs = BigInt(Date.now() - 60_000) * 1_000_000n;
+  const logRecords = Array.from({ length: RECORDS }, (_, i) => {
+    const time = (baseNs + BigInt(i) * 1_000_000n).toString();
+    return {
+      timeUnixNano: time,
+      observedTimeUnixNano: time,
+      severityNumber: 9,
+      severityText: 'INFO',
+      body: { stringValue: `batch ${i} of orders loaded into warehouse.orders_daily: 4980 rows, 20 rejected, 1.9 s`.padEnd(100, '.') },
+      attributes: [
+        string(ATTR.pipelineName, 'orders-nightly'),
+        string(ATTR.runId, `run-2024-06-01-${i % 7}`),
+        string(ATTR.stageName, 'load'),
+        string('db.system', 'postgresql'),
+        string('db.collection.name', 'orders_daily'),
+        int('batch.index', i),
+        int('batch.rows', 4980),
+        int('batch.rejected', 20),
+        { key: 'batch.duration_s', value: { doubleValue: 1.9 + i / 1000 } },
+        { key: 'batch.retried', value: { boolValue: i % 10 === 0 } },
+      ],
+      flags: 1,
+      traceId: Buffer.from((0x5b8efff798038103n * 0x10000000000000000n + BigInt(i)).toString(16).padStart(32, '0'), 'hex'),
+      spanId: Buffer.from((0xeee19b7ec3c1b100n + BigInt(i)).toString(16), 'hex'),
+    };
+  });
+  return ScopeLogs.encode(ScopeLogs.fromObject({ scope: { name: 'pipemon-bench', version: '0.1.0' }, logRecords })).finish();
+}
+
+const SCOPE_LOGS = scopeLogsBytes();
+
+/**
+ * ExportLogsServiceRequest number n: the shared records under a resource naming the request. The
+ * fingerprint covers the resource, so every request's records are distinct rows, while the clients
+ * (in this process, sharing its CPU with the receiver) only frame bytes encoded once.
+ */
+function requestBody(n: number): Uint8Array<ArrayBuffer> {
+  const resource = Resource.encode(Resource.fromObject({ attributes: [...RESOURCE_ATTRIBUTES, string('bench.request', String(n))] })).finish();
+  // ResourceLogs { resource = 1; scope_logs = 2; schema_url = 3 } as field 1 of the request.
+  const resourceLogs = protobuf.Writer.create().uint32(0x0a).bytes(resource).uint32(0x12).bytes(SCOPE_LOGS).uint32(0x1a).string(SCHEMA_URL).finish();
+  // A copy into a plain ArrayBuffer: what fetch takes as a body.
+  return new Uint8Array(protobuf.Writer.create().uint32(0x0a).bytes(resourceLogs).finish());
+}
+
+// --- Measuring ----------------------------------------------------------------------------------
+
+const MB = 1024 * 1024;
+const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+/** Peak resident memory of this process while running fn, sampled every RSS_SAMPLE_MS. */
+async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakRssMb: number; startRssMb: number }> {
+  const startRss = process.memoryUsage().rss;
+  let peak = startRss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), RSS_SAMPLE_MS);
+  try {
+    const result = await fn();
+    return { result, peakRssMb: round(peak / MB), startRssMb: round(startRss / MB) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function send(url: string, key: string, body: Uint8Array<ArrayBuffer>): Promise<{ status: number; retryAfter: string | null }> {
+  const response = await fetch(`${url}/v1/logs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${key}` },
+    body,
+  });
+  await response.arrayBuffer();
+  return { status: response.status, retryAfter: response.headers.get('retry-after') };
+}
+
+async function countLogs(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM logs');
+  return rows[0]!.n;
+}
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new Error(`benchmark check failed: ${message}`);
+}
+
+/** Mean of a Prometheus histogram (`name_sum / name_count`) and its count, from the receiver's /metrics. */
+async function histogramMean(url: string, name: string): Promise<{ count: number; mean: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (suffix: string) => Number(new RegExp(`^${name}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const count = value('count');
+  return { count, mean: value('sum') / count };
+}
+
+// --- The runs -----------------------------------------------------------------------------------
+
+interface EndToEndRound {
+  recordsPerSecond: number;
+  latenciesMs: number[];
+  peakRssMb: number;
+  commits: { count: number; meanRecords: number; meanMs: number };
+}
+
+async function endToEnd(databaseUrl: string): Promise<EndToEndRound> {
+  const receiver = await startReceiver({ port: 0, databaseUrl });
+  try {
+    const key = receiver.defaultKey!;
+    let next = 0;
+    // Creates the day's partitions and warms the JIT; acknowledged, so counted in the check below.
+    const warm = await Promise.all(Array.from({ length: WARMUP_REQUESTS }, () => send(receiver.url, key, requestBody(next++))));
+    check(warm.every((r) => r.status === 200), `warm-up answered ${warm.map((r) => r.status)}`);
+
+    const latenciesMs: number[] = [];
+    const failures: number[] = [];
+    const { result: seconds, peakRssMb } = await withPeakRss(async () => {
+      const started = performance.now();
+      const last = WARMUP_REQUESTS + REQUESTS_PER_ROUND;
+      await Promise.all(
+        Array.from({ length: CLIENTS }, async () => {
+          while (next < last) {
+            const body = requestBody(next++);
+            const sent = performance.now();
+            const { status } = await send(receiver.url, key, body);
+            if (status === 200) latenciesMs.push(performance.now() - sent);
+            else failures.push(status);
+          }
+        }),
+      );
+      return (performance.now() - started) / 1000;
+    });
+    check(failures.length === 0, `end-to-end requests answered ${failures.join(',')}`);
+    const stored = await countLogs(receiver.db);
+    const acknowledged = (WARMUP_REQUESTS + latenciesMs.length) * RECORDS;
+    check(stored === acknowledged, `end to end: ${stored} rows stored, ${acknowledged} records acknowledged`);
+
+    const batch = await histogramMean(receiver.url, 'pipemon_writer_batch_records');
+    const commit = await histogramMean(receiver.url, 'pipemon_writer_commit_duration_seconds');
+    return {
+      recordsPerSecond: (latenciesMs.length * RECORDS) / seconds,
+      latenciesMs,
+      peakRssMb,
+      commits: { count: batch.count, meanRecords: batch.mean, meanMs: commit.mean * 1000 },
+    };
+  } finally {
+    await receiver.close();
+  }
+}
+
+/** The rows of the first `requests` requests as the receiver decodes them, `perChunk` requests at a time. */
+function* decodedChunks(requests: number, perChunk: number): Generator<LogRow[]> {
+  for (let n = 0; n < requests; n += perChunk) {
+    yield Array.from({ length: Math.min(perChunk, requests - n) }, (_, i) => decodeLogsProtobuf(requestBody(n + i))).flat();
+  }
+}
+
+/** The same rows as a round of endToEnd, rendered by renderLog and COPYed straight into logs. */
+async function rawCopy(databaseUrl: string): Promise<number> {
+  const db = await openDatabase({ databaseUrl });
+  try {
+    const partitions = createPartitionManager();
+    let seconds = 0;
+    let copied = 0;
+    // Decoding is the receiver's work, not the database's: rows are decoded outside the clock, while
+    // rendering (the receiver's renderLog) and COPY are timed, as in notes/ingest-limits.md.
+    for (const rows of decodedChunks(WARMUP_REQUESTS + REQUESTS_PER_ROUND, COPY_BATCH_ROWS / RECORDS)) {
+      const started = performance.now();
+      const rendered = rows.map((row) => renderLog(TENANT_ID, row));
+      await db.transaction(async (tx) => {
+        await partitions.ensure(tx, 'logs', new Set(rendered.map((r) => r.dayMs)));
+        await tx.copyCsv('logs', LOG_COLUMNS, rendered.map((r) => r.line).join(''));
+      });
+      seconds += (performance.now() - started) / 1000;
+      copied += rendered.length;
+    }
+    const stored = await countLogs(db);
+    check(stored === copied, `raw COPY: ${stored} rows stored, ${copied} copied`);
+    return copied / seconds;
+  } finally {
+    await db.close();
+  }
+}
+
+/** Fields of one line rendered by rows-csv.ts (csv.ts: an unquoted empty field is NULL, "" in quotes is "). */
+function csvFields(line: string): (string | null)[] {
+  const end = line.length - 1; // the newline
+  const fields: (string | null)[] = [];
+  let i = 0;
+  for (;;) {
+    if (line[i] === '"') {
+      let value = '';
+      for (i++; ; ) {
+        const quote = line.indexOf('"', i);
+        value += line.slice(i, quote);
+        i = quote + 1;
+        if (line[i] !== '"') break;
+        value += '"';
+        i++;
+      }
+      fields.push(value);
+    } else {
+      const comma = line.indexOf(',', i);
+      const stop = comma === -1 ? end : comma;
+      fields.push(stop === i ? null : line.slice(i, stop));
+      i = stop;
+    }
+    if (i >= end) return fields;
+    i++;
+  }
+}
+
+async function insertPerRecord(databaseUrl: string) {
+  // Tables and partitions as the receiver makes them; then one plain connection, one INSERT per record.
+  const db = await openDatabase({ databaseUrl });
+  try {
+    const days = new Set(decodeLogsProtobuf(requestBody(0)).map((row) => renderLog(TENANT_ID, row).dayMs));
+    await db.transaction((tx) => createPartitionManager().ensure(tx, 'logs', days));
+  } finally {
+    await db.close();
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    // Prepared once: the kindest form of row-by-row for the database.
+    const insert = {
+      name: 'insert-log',
+      text: `INSERT INTO logs (${LOG_COLUMNS.join(', ')}) VALUES (${LOG_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
+    };
+    let seconds = 0;
+    let inserted = 0;
+    for (const rows of decodedChunks(INSERT_SAMPLE_ROWS / RECORDS, 1)) {
+      const values = rows.map((row) => csvFields(renderLog(TENANT_ID, row).line));
+      check(values.every((fields) => fields.length === LOG_COLUMNS.length), 'a rendered line did not split into one field per column');
+      const started = performance.now();
+      for (const fields of values) await client.query({ ...insert, values: fields });
+      seconds += (performance.now() - started) / 1000;
+      inserted += values.length;
+    }
+    const stored = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM logs')).rows[0]!.n);
+    check(stored === inserted, `INSERT per record: ${stored} rows stored, ${inserted} inserted`);
+    return { records_per_second: round(inserted / seconds), seconds: round(seconds, 2), rows_stored: stored };
+  } finally {
+    await client.end();
+  }
+}
+
+async function overload(databaseUrl: string) {
+  const receiver = await startReceiver({ port: 0, databaseUrl, maxQueueBytes: OVERLOAD_BUDGET_BYTES });
+  try {
+    const key = receiver.defaultKey!;
+    const statuses = new Map<number, number>();
+    let withoutRetryAfter = 0;
+    let next = 0;
+    const { peakRssMb, startRssMb } = await withPeakRss(async () => {
+      const stopAt = performance.now() + OVERLOAD_MS;
+      // Clients that ignore Retry-After and resend at once: the worst case for the budget.
+      await Promise.all(
+        Array.from({ length: OVERLOAD_CLIENTS }, async () => {
+          while (performance.now() < stopAt) {
+            const { status, retryAfter } = await send(receiver.url, key, requestBody(next++));
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+            if (status === 503 && retryAfter === null) withoutRetryAfter++;
+          }
+        }),
+      );
+    });
+    const ok = statuses.get(200) ?? 0;
+    const stored = await countLogs(receiver.db);
+    check(stored === ok * RECORDS, `overload: ${stored} rows stored, ${ok * RECORDS} records acknowledged`);
+    check([...statuses.keys()].every((status) => status === 200 || status === 503), `overload answered ${[...statuses.keys()]}`);
+    check(withoutRetryAfter === 0, `${withoutRetryAfter} answers 503 without Retry-After`);
+    return {
+      clients: OVERLOAD_CLIENTS,
+      max_queue_bytes: OVERLOAD_BUDGET_BYTES,
+      seconds: OVERLOAD_MS / 1000,
+      requests: next,
+      answered_200: ok,
+      answered_503: statuses.get(503) ?? 0,
+      rss_mb: { start: startRssMb, peak: peakRssMb },
+      every_200_stored: stored === ok * RECORDS,
+    };
+  } finally {
+    await receiver.close();
+  }
+}
+
+// --- Main ---------------------------------------------------------------------------------------
+
+const server = await startPostgres();
+try {
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  try {
+    // The test server trades durability for speed (fsync off); the benchmark measures PostgreSQL's
+    // defaults, which ALTER SYSTEM (postgresql.auto.conf, read after postgresql.conf) restores.
+    for (const setting of ['fsync', 'synchronous_commit', 'full_page_writes']) await admin.query(`ALTER SYSTEM SET ${setting} = on`);
+    await admin.query('SELECT pg_reload_conf()');
+    const settings = async () => {
+      const { rows } = await admin.query<{ name: string; setting: string }>(
+        `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'server_version')`,
+      );
+      return Object.fromEntries(rows.map((row) => [row.name, row.setting]));
+    };
+    // The reload reaches this session when it next goes idle: ask until it has.
+    let postgres = await settings();
+    for (let i = 0; i < 50 && postgres.fsync !== 'on'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      postgres = await settings();
+    }
+    check(postgres.fsync === 'on' && postgres.synchronous_commit === 'on', `durable settings not applied: ${JSON.stringify(postgres)}`);
+
+    // Each measurement on a database of its own, so that it starts from empty tables and indexes, and
+    // after a CHECKPOINT, so that it does not pay for flushing what the previous one wrote.
+    let databases = 0;
+    const freshDatabase = async () => {
+      const name = `bench_${++databases}`;
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.query('CHECKPOINT');
+      const url = new URL(server.url);
+      url.pathname = `/${name}`;
+      return url.toString();
+    };
+
+    check(decodeLogsProtobuf(requestBody(0)).length === RECORDS, 'a request does not decode to its records');
+    const started = performance.now();
+    const endToEndRounds: EndToEndRound[] = [];
+    const rawCopyRounds: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      // Alternating which goes first, so that neither always follows the other's writes.
+      if (r % 2 === 1) rawCopyRounds.push(await rawCopy(await freshDatabase()));
+      endToEndRounds.push(await endToEnd(await freshDatabase()));
+      if (r % 2 === 0) rawCopyRounds.push(await rawCopy(await freshDatabase()));
+    }
+    const insert = await insertPerRecord(await freshDatabase());
+    const overloaded = await overload(await freshDatabase());
+
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+    const endToEndRate = median(endToEndRounds.map((round) => round.recordsPerSecond));
+    const rawCopyRate = median(rawCopyRounds);
+    const pairedRatio = median(endToEndRounds.map((round, i) => round.recordsPerSecond / rawCopyRounds[i]!));
+    const latencies = endToEndRounds.flatMap((round) => round.latenciesMs).sort((a, b) => a - b);
+    const commits = endToEndRounds.map((round) => round.commits);
+    const commitCount = commits.reduce((sum, c) => sum + c.count, 0);
+    const weighted = (value: (c: (typeof commits)[number]) => number) => commits.reduce((sum, c) => sum + value(c) * c.count, 0) / commitCount;
+
+    console.log(
+      JSON.stringify({
+        benchmark: 'ingest OTLP logs into PostgreSQL',
+        node: process.version,
+        postgres,
+        records_per_request: RECORDS,
+        request_bytes: requestBody(0).length,
+        end_to_end: {
+          clients: CLIENTS,
+          rounds: ROUNDS,
+          records_per_round: REQUESTS_PER_ROUND * RECORDS,
+          records_per_second_median: round(endToEndRate),
+          records_per_second_rounds: endToEndRounds.map((r) => round(r.recordsPerSecond)),
+          latency_ms: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1) },
+          peak_rss_mb: Math.max(...endToEndRounds.map((r) => r.peakRssMb)),
+          commits: { count: commitCount, mean_records: round(weighted((c) => c.meanRecords)), mean_ms: round(weighted((c) => c.meanMs), 1) },
+        },
+        raw_copy: {
+          batch_rows: COPY_BATCH_ROWS,
+          records_per_second_median: round(rawCopyRate),
+          records_per_second_rounds: rawCopyRounds.map((rate) => round(rate)),
+        },
+        insert_per_record: insert,
+        ratios: {
+          end_to_end_vs_raw_copy: round(pairedRatio, 2),
+          end_to_end_vs_insert_per_record: round(endToEndRate / insert.records_per_second, 1),
+        },
+        overload: overloaded,
+        // Printed only when every run passed its check() of rows stored against records acknowledged.
+        every_acknowledged_record_stored: true,
+        seconds: round((performance.now() - started) / 1000, 1),
+      }),
+    );
+  } finally {
+    await admin.end();
+  }
+} finally {
+  await server.destroy();
+}
