@@ -102,8 +102,16 @@ export function createOtlpHandler(options: OtlpRouteOptions) {
       if (format === null) {
         throw new HttpError(415, `unsupported Content-Type "${req.headers['content-type'] ?? ''}": use application/x-protobuf or application/json`);
       }
+      // Reserve the declared size before reading, so that under overload a 503 costs no upload.
+      const declared = Math.min(Number(req.headers['content-length']) || 0, maxBodyBytes);
+      const releaseDeclared = writer.reserve(declared);
+      release = releaseDeclared;
       const body = await readBody(req, maxBodyBytes);
-      release = writer.reserve(body.length);
+      const releaseRest = writer.reserve(Math.max(0, body.length - declared));
+      release = () => {
+        releaseDeclared();
+        releaseRest();
+      };
       const { logs, spans, rejected, message, reasons } = decodeValid(signal, format, body, timeWindow(retentionDays));
       records = logs.length + spans.length;
       metrics.refused(signal, reasons);
@@ -119,6 +127,8 @@ export function createOtlpHandler(options: OtlpRouteOptions) {
       if (error.status === 503) {
         metrics.failed(signal, caught instanceof WriteError && caught.failure.kind === 'overloaded' ? 'overloaded' : 'database_unavailable', records);
       }
+      // An unread upload is not worth reading: close the connection instead.
+      if (!req.complete) res.setHeader('Connection', 'close');
       sendStatus(res, format ?? 'json', error);
     } finally {
       release();

@@ -3,7 +3,7 @@
  * of LOG_COLUMNS / SPAN_COLUMNS. Rendering is the receiver's main per-record cost in Node (about 5 µs a
  * row measured, see notes/ingest-limits.md), so resource and scope JSON is rendered once per resource.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ATTR } from '../../sdk/vocabulary.js';
 import type { Attributes, LogRow, Resource, Scope, SpanRow } from '../otlp/rows.js';
 import { logTimeNanos, nanosToMs } from '../validate.js';
@@ -88,7 +88,8 @@ export function renderLog(tenantId: number, row: LogRow): RenderedLog {
     nullable(column(row.attributes, row.resource, ATTR.stageName)) + ',' +
     csvField(JSON.stringify(row.attributes)) + ',' + row.droppedAttributesCount + ',' +
     resourceCsv(row.resource) + ',' + scopeCsv(row.scope);
-  const hex = createHash('md5').update(content).digest('hex');
+  // One-shot hash (Node >= 20.12): measured a few µs a row cheaper than createHash().update().digest().
+  const hex = hash('md5', content, 'hex');
   const fingerprint = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   return {
     line: tenantId + ',' + new Date(ms).toISOString() + ',' + fingerprint + ',' + content + '\n',
