@@ -78,7 +78,24 @@ const LOG_SELECT = `SELECT ts, fingerprint::text AS fingerprint, time_unix_nano:
   resource_attributes, resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url
   FROM logs`;
 
-interface LogDbRow {
+/** The resource and scope columns that logs and spans share. */
+interface ResourceScopeColumns {
+  resource_attributes: Record<string, unknown>;
+  resource_schema_url: string;
+  scope_name: string;
+  scope_version: string;
+  scope_attributes: Record<string, unknown>;
+  scope_schema_url: string;
+}
+
+function resourceAndScope(row: ResourceScopeColumns) {
+  return {
+    resource: { attributes: row.resource_attributes, schema_url: row.resource_schema_url },
+    scope: { name: row.scope_name, version: row.scope_version, attributes: row.scope_attributes, schema_url: row.scope_schema_url },
+  };
+}
+
+interface LogDbRow extends ResourceScopeColumns {
   ts: Date;
   fingerprint: string;
   time_unix_nano: string;
@@ -96,12 +113,6 @@ interface LogDbRow {
   stage: string | null;
   attributes: Record<string, unknown>;
   dropped_attributes_count: number;
-  resource_attributes: Record<string, unknown>;
-  resource_schema_url: string;
-  scope_name: string;
-  scope_version: string;
-  scope_attributes: Record<string, unknown>;
-  scope_schema_url: string;
 }
 
 function shapeLog(row: LogDbRow) {
@@ -122,8 +133,7 @@ function shapeLog(row: LogDbRow) {
     stage: row.stage,
     attributes: row.attributes,
     dropped_attributes_count: row.dropped_attributes_count,
-    resource: { attributes: row.resource_attributes, schema_url: row.resource_schema_url },
-    scope: { name: row.scope_name, version: row.scope_version, attributes: row.scope_attributes, schema_url: row.scope_schema_url },
+    ...resourceAndScope(row),
   };
 }
 
@@ -239,7 +249,7 @@ export async function getRun(db: Queryable, tenantId: number, runId: string) {
   return { ...shapeRun(rows[0]!), stages: stages.rows.map(shapeStage) };
 }
 
-interface SpanDbRow {
+interface SpanDbRow extends ResourceScopeColumns {
   trace_id: string;
   span_id: string;
   parent_span_id: string | null;
@@ -259,12 +269,6 @@ interface SpanDbRow {
   dropped_attributes_count: number;
   dropped_events_count: number;
   dropped_links_count: number;
-  resource_attributes: Record<string, unknown>;
-  resource_schema_url: string;
-  scope_name: string;
-  scope_version: string;
-  scope_attributes: Record<string, unknown>;
-  scope_schema_url: string;
 }
 
 export async function getTrace(db: Queryable, tenantId: number, traceId: string) {
@@ -286,8 +290,7 @@ export async function getTrace(db: Queryable, tenantId: number, traceId: string)
     trace_id: traceId,
     spans: spans.rows.map(({ resource_attributes, resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url, ...span }) => ({
       ...span,
-      resource: { attributes: resource_attributes, schema_url: resource_schema_url },
-      scope: { name: scope_name, version: scope_version, attributes: scope_attributes, schema_url: scope_schema_url },
+      ...resourceAndScope({ resource_attributes, resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url }),
     })),
     logs: logs.rows.map(shapeLog),
   };

@@ -29,11 +29,46 @@ export interface BatchEffects {
   stagesEnded: StageEnded[];
 }
 
-// Temporary staging tables live per connection and empty themselves at COMMIT.
-const STAGING = {
-  logs: `CREATE TEMP TABLE IF NOT EXISTS pipemon_logs_staging (LIKE logs) ON COMMIT DELETE ROWS`,
-  spans: `CREATE TEMP TABLE IF NOT EXISTS pipemon_spans_staging (LIKE spans) ON COMMIT DELETE ROWS`,
+/**
+ * How rows reach each table: COPY into a temporary staging table (per connection, emptied at COMMIT),
+ * then INSERT ... ON CONFLICT DO NOTHING, returning how many rows were new and the keys of the new rows
+ * that derive runs and stages (the `candidates` keys of writeBatch).
+ */
+const STAGED = {
+  logs: {
+    create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_logs_staging (LIKE logs) ON COMMIT DELETE ROWS`,
+    table: 'pipemon_logs_staging',
+    columns: LOG_COLUMNS,
+    move: `WITH ins AS (
+             INSERT INTO logs SELECT * FROM pipemon_logs_staging ON CONFLICT DO NOTHING
+             RETURNING tenant_id, fingerprint, event_name, run_id)
+           SELECT count(*)::int AS inserted,
+                  coalesce(array_agg('L' || tenant_id || ':' || fingerprint)
+                    FILTER (WHERE run_id IS NOT NULL AND event_name = ANY($1)), '{}') AS keys
+             FROM ins`,
+    params: [DERIVING_EVENTS],
+  },
+  spans: {
+    create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_spans_staging (LIKE spans) ON COMMIT DELETE ROWS`,
+    table: 'pipemon_spans_staging',
+    columns: SPAN_COLUMNS,
+    move: `WITH ins AS (
+             INSERT INTO spans SELECT * FROM pipemon_spans_staging ON CONFLICT DO NOTHING
+             RETURNING tenant_id, trace_id, span_id, pipeline)
+           SELECT count(*)::int AS inserted,
+                  coalesce(array_agg('S' || tenant_id || ':' || trace_id || ':' || span_id)
+                    FILTER (WHERE pipeline IS NOT NULL), '{}') AS keys
+             FROM ins`,
+    params: [],
+  },
 };
+
+async function insertStaged(tx: Transaction, staged: (typeof STAGED)[keyof typeof STAGED], lines: string[]) {
+  await tx.query(staged.create);
+  await tx.copyCsv(staged.table, staged.columns, lines.join(''));
+  const { rows } = await tx.query<{ inserted: number; keys: string[] }>(staged.move, staged.params);
+  return rows[0]!;
+}
 
 export async function writeBatch(tx: Transaction, partitions: PartitionManager, items: BatchItem[]): Promise<BatchEffects> {
   // Facts are keyed by what the database returns for inserted rows, so only new records derive.
@@ -68,36 +103,15 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
   const inserted: string[] = [];
   if (logLines.length > 0) {
     await partitions.ensure(tx, 'logs', logDays);
-    await tx.query(STAGING.logs);
-    await tx.copyCsv('pipemon_logs_staging', LOG_COLUMNS, logLines.join(''));
-    const { rows } = await tx.query<{ inserted: number; keys: string[] }>(
-      `WITH ins AS (
-         INSERT INTO logs SELECT * FROM pipemon_logs_staging ON CONFLICT DO NOTHING
-         RETURNING tenant_id, fingerprint, event_name, run_id)
-       SELECT count(*)::int AS inserted,
-              coalesce(array_agg('L' || tenant_id || ':' || fingerprint)
-                FILTER (WHERE run_id IS NOT NULL AND event_name = ANY($1)), '{}') AS keys
-         FROM ins`,
-      [DERIVING_EVENTS],
-    );
-    effects.logs = { accepted: rows[0]!.inserted, duplicates: logLines.length - rows[0]!.inserted };
-    inserted.push(...rows[0]!.keys);
+    const moved = await insertStaged(tx, STAGED.logs, logLines);
+    effects.logs = { accepted: moved.inserted, duplicates: logLines.length - moved.inserted };
+    inserted.push(...moved.keys);
   }
   if (spanLines.length > 0) {
     await partitions.ensure(tx, 'spans', spanDays);
-    await tx.query(STAGING.spans);
-    await tx.copyCsv('pipemon_spans_staging', SPAN_COLUMNS, spanLines.join(''));
-    const { rows } = await tx.query<{ inserted: number; keys: string[] }>(
-      `WITH ins AS (
-         INSERT INTO spans SELECT * FROM pipemon_spans_staging ON CONFLICT DO NOTHING
-         RETURNING tenant_id, trace_id, span_id, pipeline)
-       SELECT count(*)::int AS inserted,
-              coalesce(array_agg('S' || tenant_id || ':' || trace_id || ':' || span_id)
-                FILTER (WHERE pipeline IS NOT NULL), '{}') AS keys
-         FROM ins`,
-    );
-    effects.spans = { accepted: rows[0]!.inserted, duplicates: spanLines.length - rows[0]!.inserted };
-    inserted.push(...rows[0]!.keys);
+    const moved = await insertStaged(tx, STAGED.spans, spanLines);
+    effects.spans = { accepted: moved.inserted, duplicates: spanLines.length - moved.inserted };
+    inserted.push(...moved.keys);
   }
 
   const byTenant = new Map<number, { tenant: Tenant; runs: Map<string, RunFacts>; stages: Map<string, StageFacts> }>();
