@@ -6,35 +6,17 @@
  */
 import { deepStrictEqual } from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import protobuf from 'protobufjs';
 import { decodeLogsJson } from '../receiver/otlp/json.js';
 import { decodeLogsProtobuf } from '../receiver/otlp/protobuf.js';
 import type { Attributes, LogRow } from '../receiver/otlp/rows.js';
 import { bodyText, doubleValue, int64Value, newResource, newScope, setAttribute } from '../receiver/otlp/values.js';
+import { otlpString, otlpType, realisticLogsRequest, type OtlpValueShapes, type RealisticLogsRequest } from '../test/helpers/otlp-fixtures.js';
 
 const RECORDS = 1000;
 const REQUESTS_PER_ROUND = 40;
 const ROUNDS = 9;
 
-// opentelemetry-proto v1 logs, enums as int32 (same wire form).
-const root = protobuf.parse(`
-syntax = "proto3";
-message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3;
-  double double_value = 4; ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7; } }
-message ArrayValue { repeated AnyValue values = 1; }
-message KeyValueList { repeated KeyValue values = 1; }
-message KeyValue { string key = 1; AnyValue value = 2; }
-message InstrumentationScope { string name = 1; string version = 2; repeated KeyValue attributes = 3;
-  uint32 dropped_attributes_count = 4; }
-message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
-message ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; }
-message ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2; string schema_url = 3; }
-message ScopeLogs { InstrumentationScope scope = 1; repeated LogRecord log_records = 2; string schema_url = 3; }
-message LogRecord { fixed64 time_unix_nano = 1; fixed64 observed_time_unix_nano = 11; int32 severity_number = 2;
-  string severity_text = 3; AnyValue body = 5; repeated KeyValue attributes = 6; uint32 dropped_attributes_count = 7;
-  fixed32 flags = 8; bytes trace_id = 9; bytes span_id = 10; string event_name = 12; }
-`).root;
-const Request = root.lookupType('ExportLogsServiceRequest');
+const Request = otlpType('ExportLogsServiceRequest');
 
 // The shapes protobufjs decodes to (unset scalars read as defaults from the prototype).
 interface PbLong {
@@ -148,62 +130,22 @@ function anyValue(v: PbAnyValue): unknown {
   }
 }
 
-/** A request as a batching SDK sends it: one resource, one scope, 1,000 records. */
-function otlpRequest(json: boolean): Record<string, unknown> {
-  const string = (key: string, value: string) => ({ key, value: { stringValue: value } });
-  const int = (key: string, value: number) => ({ key, value: { intValue: json ? String(value) : value } });
-  const hexOrBytes = (hex: string) => (json ? hex : Buffer.from(hex, 'hex'));
-  const base = 1_700_000_000_000_000_000n;
-  const logRecords = Array.from({ length: RECORDS }, (_, i) => {
-    const time = (base + BigInt(i) * 1_234_567n).toString();
-    return {
-      timeUnixNano: time,
-      observedTimeUnixNano: time,
-      severityNumber: 9,
-      severityText: 'INFO',
-      body: { stringValue: `batch ${i} of orders loaded into warehouse.orders_daily: 4980 rows, 20 rejected, 1.9 s`.padEnd(100, '.') },
-      attributes: [
-        string('pipeline.name', 'orders-nightly'),
-        string('pipeline.run_id', `run-2024-06-01-${i % 7}`),
-        string('pipeline.stage', 'load'),
-        string('db.system', 'postgresql'),
-        string('db.collection.name', 'orders_daily'),
-        int('batch.index', i),
-        int('batch.rows', 4980),
-        int('batch.rejected', 20),
-        { key: 'batch.duration_s', value: { doubleValue: 1.9 + i / 1000 } },
-        { key: 'batch.retried', value: { boolValue: i % 10 === 0 } },
-      ],
-      flags: 1,
-      traceId: hexOrBytes((0x5b8efff798038103n * 0x10000000000000000n + BigInt(i)).toString(16).padStart(32, '0')),
-      spanId: hexOrBytes((0xeee19b7ec3c1b100n + BigInt(i)).toString(16)),
-    };
+/** The realistic request (one resource, one scope, 1,000 records) at a fixed time, in either value shape. */
+function otlpRequest(values: OtlpValueShapes): RealisticLogsRequest {
+  return realisticLogsRequest({
+    values,
+    records: RECORDS,
+    startUnixNano: 1_700_000_000_000_000_000n,
+    stepNanos: 1_234_567n,
+    scope: { name: 'pipemon', version: '0.1.0' },
+    // The names this benchmark has always measured with (its request_bytes are comparable across runs).
+    pipelineKeys: { name: 'pipeline.name', runId: 'pipeline.run_id', stage: 'pipeline.stage' },
+    moreResourceAttributes: [otlpString('telemetry.sdk.name', 'opentelemetry'), otlpString('telemetry.sdk.version', '2.0.1')],
   });
-  return {
-    resourceLogs: [
-      {
-        resource: {
-          attributes: [
-            string('service.name', 'orders-etl'),
-            string('service.version', '1.4.2'),
-            string('service.namespace', 'data-platform'),
-            string('deployment.environment.name', 'production'),
-            string('host.name', 'ip-10-0-3-17.ec2.internal'),
-            int('process.pid', 4242),
-            string('telemetry.sdk.language', 'nodejs'),
-            string('telemetry.sdk.name', 'opentelemetry'),
-            string('telemetry.sdk.version', '2.0.1'),
-          ],
-        },
-        scopeLogs: [{ scope: { name: 'pipemon', version: '0.1.0' }, logRecords }],
-        schemaUrl: 'https://opentelemetry.io/schemas/1.26.0',
-      },
-    ],
-  };
 }
 
-const protobufBody = Request.encode(Request.fromObject(otlpRequest(false))).finish();
-const jsonBody = JSON.stringify(otlpRequest(true));
+const protobufBody = Request.encode(Request.fromObject(otlpRequest('protobuf'))).finish();
+const jsonBody = JSON.stringify(otlpRequest('json'));
 
 const contenders: Record<string, () => number> = {
   hand_written_protobuf: () => decodeLogsProtobuf(protobufBody).length,

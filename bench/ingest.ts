@@ -20,7 +20,7 @@ import type { Queryable } from '../receiver/storage/database.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import { LOG_COLUMNS, renderLog } from '../receiver/storage/rows-csv.js';
-import { ATTR } from '../sdk/vocabulary.js';
+import { otlpString, otlpType, realisticLogsRequest } from '../test/helpers/otlp-fixtures.js';
 import { startPostgres } from '../test/setup/postgres.js';
 
 const RECORDS = 1000;
@@ -43,67 +43,24 @@ const TENANT_ID = 1;
 
 // --- Requests -----------------------------------------------------------------------------------
 
-// opentelemetry-proto v1 logs, the parts this benchmark sends (enums as int32: the same wire form).
-const proto = protobuf.parse(`
-syntax = "proto3";
-message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; } }
-message KeyValue { string key = 1; AnyValue value = 2; }
-message Resource { repeated KeyValue attributes = 1; }
-message InstrumentationScope { string name = 1; string version = 2; }
-message LogRecord { fixed64 time_unix_nano = 1; fixed64 observed_time_unix_nano = 11; int32 severity_number = 2;
-  string severity_text = 3; AnyValue body = 5; repeated KeyValue attributes = 6; fixed32 flags = 8; bytes trace_id = 9;
-  bytes span_id = 10; }
-message ScopeLogs { InstrumentationScope scope = 1; repeated LogRecord log_records = 2; }
-`).root;
-const Resource = proto.lookupType('Resource');
-const ScopeLogs = proto.lookupType('ScopeLogs');
+const Resource = otlpType('Resource');
+const ScopeLogs = otlpType('ScopeLogs');
 
-const string = (key: string, value: string) => ({ key, value: { stringValue: value } });
-const int = (key: string, value: number) => ({ key, value: { intValue: value } });
-const SCHEMA_URL = 'https://opentelemetry.io/schemas/1.26.0';
-const RESOURCE_ATTRIBUTES = [
-  string('service.name', 'orders-etl'),
-  string('service.version', '1.4.2'),
-  string('service.namespace', 'data-platform'),
-  string('deployment.environment.name', 'production'),
-  string('host.name', 'ip-10-0-3-17.ec2.internal'),
-  int('process.pid', 4242),
-  string('telemetry.sdk.language', 'nodejs'),
-];
-
-/** 1,000 records as a batching SDK sends them: ~100-byte body, 10 attributes, trace and span ids. */
-function scopeLogsBytes(): Uint8Array {
-  // A minute ago: inside the receiver's accepted time window, and all in one day's partition or two.
-  const baseNs = BigInt(Date.now() - 60_000) * 1_000_000n;
-  const logRecords = Array.from({ length: RECORDS }, (_, i) => {
-    const time = (baseNs + BigInt(i) * 1_000_000n).toString();
-    return {
-      timeUnixNano: time,
-      observedTimeUnixNano: time,
-      severityNumber: 9,
-      severityText: 'INFO',
-      body: { stringValue: `batch ${i} of orders loaded into warehouse.orders_daily: 4980 rows, 20 rejected, 1.9 s`.padEnd(100, '.') },
-      attributes: [
-        string(ATTR.pipelineName, 'orders-nightly'),
-        string(ATTR.runId, `run-2024-06-01-${i % 7}`),
-        string(ATTR.stageName, 'load'),
-        string('db.system', 'postgresql'),
-        string('db.collection.name', 'orders_daily'),
-        int('batch.index', i),
-        int('batch.rows', 4980),
-        int('batch.rejected', 20),
-        { key: 'batch.duration_s', value: { doubleValue: 1.9 + i / 1000 } },
-        { key: 'batch.retried', value: { boolValue: i % 10 === 0 } },
-      ],
-      flags: 1,
-      traceId: Buffer.from((0x5b8efff798038103n * 0x10000000000000000n + BigInt(i)).toString(16).padStart(32, '0'), 'hex'),
-      spanId: Buffer.from((0xeee19b7ec3c1b100n + BigInt(i)).toString(16), 'hex'),
-    };
-  });
-  return ScopeLogs.encode(ScopeLogs.fromObject({ scope: { name: 'pipemon-bench', version: '0.1.0' }, logRecords })).finish();
-}
-
-const SCOPE_LOGS = scopeLogsBytes();
+/**
+ * The realistic request (test/helpers/otlp-fixtures.ts: 1,000 records, ~100-byte body, 10 attributes,
+ * trace and span ids), its records from a minute ago: inside the receiver's accepted time window, and
+ * all in one day's partition or two.
+ */
+const [REQUEST] = realisticLogsRequest({
+  values: 'protobuf',
+  records: RECORDS,
+  startUnixNano: BigInt(Date.now() - 60_000) * 1_000_000n,
+  stepNanos: 1_000_000n,
+  scope: { name: 'pipemon-bench', version: '0.1.0' },
+}).resourceLogs;
+const RESOURCE_ATTRIBUTES = REQUEST.resource.attributes;
+const SCHEMA_URL = REQUEST.schemaUrl;
+const SCOPE_LOGS = ScopeLogs.encode(ScopeLogs.fromObject(REQUEST.scopeLogs[0])).finish();
 
 /**
  * ExportLogsServiceRequest number n: the shared records under a resource naming the request. The
@@ -111,7 +68,7 @@ const SCOPE_LOGS = scopeLogsBytes();
  * (in this process, sharing its CPU with the receiver) only frame bytes encoded once.
  */
 function requestBody(n: number): Uint8Array<ArrayBuffer> {
-  const resource = Resource.encode(Resource.fromObject({ attributes: [...RESOURCE_ATTRIBUTES, string('bench.request', String(n))] })).finish();
+  const resource = Resource.encode(Resource.fromObject({ attributes: [...RESOURCE_ATTRIBUTES, otlpString('bench.request', String(n))] })).finish();
   // ResourceLogs { resource = 1; scope_logs = 2; schema_url = 3 } as field 1 of the request.
   const resourceLogs = protobuf.Writer.create().uint32(0x0a).bytes(resource).uint32(0x12).bytes(SCOPE_LOGS).uint32(0x1a).string(SCHEMA_URL).finish();
   // A copy into a plain ArrayBuffer: what fetch takes as a body.

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import protobuf from 'protobufjs';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type SpanContext } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -24,51 +23,15 @@ import {
   encodeStatusProtobuf,
 } from '../receiver/otlp/protobuf.js';
 import { DecodeError } from '../receiver/otlp/rows.js';
-
-// The OTLP messages (opentelemetry-proto v1), enums as int32 (same wire form), for protobufjs.
-const root = protobuf.parse(`
-syntax = "proto3";
-package otlp;
-message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3;
-  double double_value = 4; ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7; } }
-message ArrayValue { repeated AnyValue values = 1; }
-message KeyValueList { repeated KeyValue values = 1; }
-message KeyValue { string key = 1; AnyValue value = 2; }
-message InstrumentationScope { string name = 1; string version = 2; repeated KeyValue attributes = 3;
-  uint32 dropped_attributes_count = 4; }
-message Resource { repeated KeyValue attributes = 1; uint32 dropped_attributes_count = 2; }
-message ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; }
-message ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2; string schema_url = 3; }
-message ScopeLogs { InstrumentationScope scope = 1; repeated LogRecord log_records = 2; string schema_url = 3; }
-message LogRecord { fixed64 time_unix_nano = 1; fixed64 observed_time_unix_nano = 11; int32 severity_number = 2;
-  string severity_text = 3; AnyValue body = 5; repeated KeyValue attributes = 6; uint32 dropped_attributes_count = 7;
-  fixed32 flags = 8; bytes trace_id = 9; bytes span_id = 10; string event_name = 12; }
-message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
-message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
-message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
-message Span { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; bytes parent_span_id = 4;
-  fixed32 flags = 16; string name = 5; int32 kind = 6; fixed64 start_time_unix_nano = 7; fixed64 end_time_unix_nano = 8;
-  repeated KeyValue attributes = 9; uint32 dropped_attributes_count = 10; repeated Event events = 11;
-  uint32 dropped_events_count = 12; repeated Link links = 13; uint32 dropped_links_count = 14; Status status = 15;
-  message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3;
-    uint32 dropped_attributes_count = 4; }
-  message Link { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3; repeated KeyValue attributes = 4;
-    uint32 dropped_attributes_count = 5; fixed32 flags = 6; } }
-message Status { string message = 2; int32 code = 3; }
-message ExportLogsServiceResponse { ExportLogsPartialSuccess partial_success = 1; }
-message ExportLogsPartialSuccess { int64 rejected_log_records = 1; string error_message = 2; }
-message ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
-message ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; }
-message RpcStatus { int32 code = 1; string message = 2; }
-`).root;
+import { otlpType } from './helpers/otlp-fixtures.js';
 
 function encode(type: string, object: Record<string, unknown>): Uint8Array {
-  const t = root.lookupType(`otlp.${type}`);
+  const t = otlpType(type);
   return t.encode(t.fromObject(object)).finish();
 }
 
 function decode(type: string, bytes: Uint8Array): Record<string, unknown> {
-  const t = root.lookupType(`otlp.${type}`);
+  const t = otlpType(type);
   return t.toObject(t.decode(bytes), { longs: String });
 }
 
@@ -716,11 +679,11 @@ describe('response encoding', () => {
 
   it('encodes JSON responses that protobufjs reads back', () => {
     expect(encodeExportResponseJson('logs', 0, '')).toBe('{}');
-    const logs = root.lookupType('otlp.ExportLogsServiceResponse');
+    const logs = otlpType('ExportLogsServiceResponse');
     const parsed = logs.toObject(logs.fromObject(JSON.parse(encodeExportResponseJson('logs', 3, 'x"y'))), { longs: String });
     expect(parsed).toEqual({ partialSuccess: { rejectedLogRecords: '3', errorMessage: 'x"y' } });
     expect(JSON.parse(encodeExportResponseJson('traces', 2, ''))).toEqual({ partialSuccess: { rejectedSpans: '2' } });
-    const status = root.lookupType('otlp.RpcStatus');
+    const status = otlpType('RpcStatus');
     expect(status.toObject(status.fromObject(JSON.parse(encodeStatusJson(3, 'bad'))))).toEqual({ code: 3, message: 'bad' });
   });
 });
