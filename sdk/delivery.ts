@@ -12,6 +12,7 @@
  */
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Config } from './config.js';
+import { Backlog } from './backlog.js';
 import { openSpool, type Signal, type Spool } from './spool.js';
 
 export interface Exporter<T> {
@@ -156,21 +157,26 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
   };
 
   const queue = <T>(channel: Channel<T>): ExportQueue<T> => {
-    let urgent: T[] = [];
-    let normal: T[] = [];
+    const urgent = new Backlog<T>(config.maxBatch);
+    const normal = new Backlog<T>(config.maxBatch);
     let inFlight: T[] | null = null;
     let exporting: Promise<void> | null = null;
     let spilling = false;
     let dropped = 0;
     let timer: NodeJS.Timeout | null = null;
+    let drainQueued = false;
+    const drainSoon = () => {
+      drainQueued = false;
+      void drain();
+    };
 
     const take = (): T[] => {
-      const batch = urgent.length <= config.maxBatch ? urgent : urgent.slice(0, config.maxBatch);
-      urgent = urgent.length <= config.maxBatch ? [] : urgent.slice(config.maxBatch);
+      const batch = urgent.take(config.maxBatch);
       const room = config.maxBatch - batch.length;
       if (room > 0 && normal.length > 0) {
-        batch.push(...normal.slice(0, room));
-        normal = normal.slice(room);
+        const more = normal.take(room);
+        if (batch.length === 0) return more;
+        for (const item of more) batch.push(item);
       }
       return batch;
     };
@@ -178,7 +184,7 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
     /** Records the disk refused go back to memory until the next flush; false stops this drain. */
     const requeue = (left: T[]): boolean => {
       if (left.length === 0) return true;
-      urgent.unshift(...left);
+      urgent.putBack(left);
       schedule();
       return false;
     };
@@ -235,11 +241,7 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
       // Off the caller's stack: serializing and fsyncing batches is the cost we keep out of emit.
       setImmediate(() => {
         try {
-          while (normal.length > config.maxQueue / 2) {
-            const batch = normal.slice(0, config.maxBatch);
-            normal = normal.slice(config.maxBatch);
-            toSpool(channel, batch, false);
-          }
+          while (normal.length > config.maxQueue / 2) toSpool(channel, normal.take(config.maxBatch), false);
         } finally {
           spilling = false;
         }
@@ -249,9 +251,7 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
     queues.push({
       drain,
       spoolSync() {
-        const batch = [...(inFlight ?? []), ...urgent, ...normal];
-        urgent = [];
-        normal = [];
+        const batch = [...(inFlight ?? []), ...urgent.takeAll(), ...normal.takeAll()];
         if (batch.length > 0) toSpool(channel, batch, true);
       },
       pending: () => urgent.length + normal.length,
@@ -274,14 +274,18 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
           normal.push(item);
           if (normal.length >= config.maxQueue) {
             if (normal.length >= 2 * config.maxQueue) {
-              normal.shift();
+              normal.dropOldest();
               dropped++;
             }
             spill();
           }
         }
         if (urgent.length + normal.length >= config.maxBatch) {
-          if (!exporting) queueMicrotask(() => void drain());
+          // One queued drain, not one closure and microtask per record past a batch.
+          if (!exporting && !drainQueued) {
+            drainQueued = true;
+            queueMicrotask(drainSoon);
+          }
         } else schedule();
       },
     };

@@ -4,8 +4,7 @@
  * wait for the disk or the terminal.
  */
 import fs from 'node:fs';
-import type { Context } from '@opentelemetry/api';
-import type { LogRecordProcessor, SdkLogRecord } from '@opentelemetry/sdk-logs';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
 
 export interface LocalLine {
@@ -19,7 +18,7 @@ export interface LocalLine {
   attributes: Record<string, unknown>;
 }
 
-export function toLocalLine(record: SdkLogRecord): LocalLine {
+export function toLocalLine(record: ReadableLogRecord): LocalLine {
   const line: LocalLine = {
     timestamp: new Date(hrTimeToMilliseconds(record.hrTime)).toISOString(),
     level: record.severityText ?? 'INFO',
@@ -35,21 +34,25 @@ export function toLocalLine(record: SdkLogRecord): LocalLine {
   return line;
 }
 
-export function createLocalOutput(target: string): LogRecordProcessor {
+export interface LocalOutput {
+  write(record: ReadableLogRecord): void;
+  close(): Promise<void>;
+}
+
+export function createLocalOutput(target: string): LocalOutput {
   const stream: NodeJS.WritableStream =
     target === 'stdout' ? process.stdout : target === 'stderr' ? process.stderr : fs.createWriteStream(target, { flags: 'a' });
   // A broken pipe or full disk must not become an uncaught exception in the pipeline.
   stream.on('error', () => undefined);
   return {
-    onEmit(record: SdkLogRecord, _context?: Context) {
+    write(record) {
       try {
         stream.write(`${JSON.stringify(toLocalLine(record), jsonSafe)}\n`);
       } catch {
         // Never throw into the pipeline.
       }
     },
-    forceFlush: () => Promise.resolve(),
-    shutdown: () =>
+    close: () =>
       new Promise<void>((resolve) => {
         if (stream === process.stdout || stream === process.stderr) resolve();
         else (stream as fs.WriteStream).end(() => resolve());

@@ -8,7 +8,7 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
 import { currentActivity, exceptionAttributes, parentContext, withSpan } from './run.js';
-import { serialize, type SerializeOptions } from './serialize.js';
+import { createSerializer, type SerializeOptions } from './serialize.js';
 import { pipemon } from './telemetry.js';
 import { ATTR, EVENT } from './vocabulary.js';
 
@@ -33,6 +33,11 @@ interface Call {
   args: unknown[];
 }
 
+/** Passed with its arguments to withSpan(), so a sampled call allocates no closure. */
+function invoke(fn: AnyFunction, self: unknown, args: unknown[]): unknown {
+  return fn.apply(self, args);
+}
+
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
@@ -53,19 +58,27 @@ export function monitored<F extends AnyFunction>(fn: F, options: MonitorOptions 
   const captureArgs = options.captureArgs ?? true;
   const captureResult = options.captureResult ?? true;
   const fixedName = options.name ?? (fn.name || 'anonymous');
-  const baseAttributes: Attributes = { [ATTR.codeFunctionName]: fixedName };
-  if (options.group) baseAttributes[ATTR.functionGroup] = options.group;
+  const group = options.group;
+  const preview = createSerializer(options);
 
-  const open = (name: string, args: unknown[], startedAt: number): Span => {
-    const attributes: Attributes = { ...baseAttributes, [ATTR.codeFunctionName]: name };
-    if (captureArgs) attributes[ATTR.functionArgs] = serialize(args, options);
+  // Built key by key: spreading shared base attributes into each call's object took V8's slow path.
+  const nameAttributes = (name: string): Attributes => {
+    const attributes: Attributes = { [ATTR.codeFunctionName]: name };
+    if (group) attributes[ATTR.functionGroup] = group;
+    return attributes;
+  };
+
+  /** `startedAt` back-dates the span of a sampled-out call that failed; a sampled call starts now. */
+  const open = (name: string, args: unknown[], startedAt?: number): Span => {
+    const attributes = nameAttributes(name);
+    if (captureArgs) attributes[ATTR.functionArgs] = preview(args);
     return pipemon().tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes, startTime: startedAt }, parentContext());
   };
 
   const succeed = (call: Call, value: unknown, extra?: Attributes) => {
     if (!call.span) return;
     try {
-      if (captureResult && extra === undefined) call.span.setAttribute(ATTR.functionResult, serialize(value, options));
+      if (captureResult && extra === undefined) call.span.setAttribute(ATTR.functionResult, preview(value));
       if (extra) call.span.setAttributes(extra);
       call.span.end();
     } catch {
@@ -83,13 +96,13 @@ export function monitored<F extends AnyFunction>(fn: F, options: MonitorOptions 
       span.setStatus({ code: SpanStatusCode.ERROR, message: String(attributes[ATTR.exceptionMessage]) });
       span.end();
       const activity = currentActivity();
-      const record: AnyValueMap = { ...baseAttributes, [ATTR.codeFunctionName]: name, ...attributes };
+      const record: AnyValueMap = Object.assign(nameAttributes(name), attributes);
       if (activity) {
         record[ATTR.pipelineName] = activity.pipeline;
         record[ATTR.runId] = activity.runId;
         if (activity.kind === 'stage') record[ATTR.stageName] = activity.name;
       }
-      if (captureArgs) record[ATTR.functionArgs] = serialize(call.args, options);
+      if (captureArgs) record[ATTR.functionArgs] = preview(call.args);
       pipemon().logger.emit({
         eventName: EVENT.functionCall,
         severityNumber: SeverityNumber.ERROR,
@@ -182,8 +195,8 @@ export function monitored<F extends AnyFunction>(fn: F, options: MonitorOptions 
     let value: unknown;
     try {
       if (sampled) {
-        call.span = safeOpen(open, name, args, startedAt);
-        value = call.span ? withSpan(call.span, () => fn.apply(this, args)) : fn.apply(this, args);
+        call.span = safeOpen(open, name, args);
+        value = call.span ? withSpan(call.span, invoke, fn, this, args) : fn.apply(this, args);
       } else {
         value = fn.apply(this, args);
       }
@@ -213,9 +226,9 @@ export function monitored<F extends AnyFunction>(fn: F, options: MonitorOptions 
   return wrapper as F;
 }
 
-function safeOpen(open: (name: string, args: unknown[], startedAt: number) => Span, name: string, args: unknown[], startedAt: number): Span | null {
+function safeOpen(open: (name: string, args: unknown[]) => Span, name: string, args: unknown[]): Span | null {
   try {
-    return open(name, args, startedAt);
+    return open(name, args);
   } catch {
     return null;
   }

@@ -65,19 +65,8 @@ export const isSensitiveKey = matcher(undefined);
 class Full {}
 const FULL = new Full();
 
-class Writer {
-  out = '';
-  constructor(private readonly max: number) {}
-  write(text: string): void {
-    if (this.out.length + text.length > this.max) {
-      this.out += text.slice(0, Math.max(0, this.max - this.out.length));
-      throw FULL;
-    }
-    this.out += text;
-  }
-}
-
 const TYPED_ARRAY = Object.getPrototypeOf(Int8Array);
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 function className(value: object): string | null {
   try {
@@ -90,175 +79,217 @@ function className(value: object): string | null {
   }
 }
 
-export function serialize(value: unknown, options: SerializeOptions = {}): string {
-  const maxRepr = options.maxRepr ?? 1000;
-  const maxItems = options.maxItems ?? 10;
-  const maxDepth = options.maxDepth ?? 4;
-  const sensitive = options.sensitiveFields ? matcher(options.sensitiveFields) : isSensitiveKey;
-  const w = new Writer(maxRepr);
-  const seen = new Set<object>();
+interface Limits {
+  maxRepr: number;
+  maxItems: number;
+  maxDepth: number;
+  sensitive: (key: string) => boolean;
+}
 
-  const more = (n: number) => w.write(`, …+${n} more`);
-
-  const entries = (pairs: Iterable<[string, unknown]>, total: number, depth: number) => {
-    let i = 0;
-    for (const [key, child] of pairs) {
-      if (i >= maxItems) {
-        more(total - i);
-        break;
-      }
-      if (i > 0) w.write(', ');
-      w.write(/^[A-Za-z_$][\w$]*$/.test(key) ? key : JSON.stringify(key));
-      w.write(': ');
-      if (sensitive(key)) w.write(JSON.stringify(MASK));
-      else visit(child, depth + 1);
-      i++;
-    }
+function limitsOf(options: SerializeOptions): Limits {
+  return {
+    maxRepr: options.maxRepr ?? 1000,
+    maxItems: options.maxItems ?? 10,
+    maxDepth: options.maxDepth ?? 4,
+    sensitive: options.sensitiveFields ? matcher(options.sensitiveFields) : isSensitiveKey,
   };
+}
 
-  const visit = (v: unknown, depth: number): void => {
+/**
+ * One serialization. A class rather than closures made per call: monitored() previews arguments and
+ * results on every sampled call, and building the closures cost more than writing "[2, 3]".
+ */
+class Preview {
+  out = '';
+  /** The containers being written, outermost first: a value met again among them is circular. */
+  private readonly path: object[] = [];
+
+  constructor(private readonly limits: Limits) {}
+
+  write(text: string): void {
+    if (this.out.length + text.length > this.limits.maxRepr) {
+      this.out += text.slice(0, Math.max(0, this.limits.maxRepr - this.out.length));
+      throw FULL;
+    }
+    this.out += text;
+  }
+
+  private more(n: number): void {
+    this.write(`, …+${n} more`);
+  }
+
+  private member(key: string, child: unknown, depth: number): void {
+    this.write(IDENTIFIER.test(key) ? key : JSON.stringify(key));
+    this.write(': ');
+    if (this.limits.sensitive(key)) this.write(JSON.stringify(MASK));
+    else this.visit(child, depth + 1);
+  }
+
+  visit(v: unknown, depth: number): void {
+    const { maxRepr, maxItems, maxDepth } = this.limits;
     switch (typeof v) {
       case 'string':
-        w.write(JSON.stringify(v.length > maxRepr ? v.slice(0, maxRepr) : v));
+        this.write(JSON.stringify(v.length > maxRepr ? v.slice(0, maxRepr) : v));
         return;
       case 'number':
       case 'boolean':
       case 'undefined':
-        w.write(String(v));
+        this.write(String(v));
         return;
       case 'bigint':
-        w.write(`${v}n`);
+        this.write(`${v}n`);
         return;
       case 'symbol':
-        w.write(v.toString());
+        this.write(v.toString());
         return;
       case 'function':
-        w.write(`[Function ${v.name || 'anonymous'}]`);
+        this.write(`[Function ${v.name || 'anonymous'}]`);
         return;
     }
     if (v === null) {
-      w.write('null');
+      this.write('null');
       return;
     }
     const obj = v as object;
-    if (seen.has(obj)) {
-      w.write('[Circular]');
+    if (this.path.includes(obj)) {
+      this.write('[Circular]');
       return;
     }
     try {
       if (v instanceof Date) {
-        w.write(Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString());
+        this.write(Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString());
         return;
       }
       if (v instanceof Error) {
-        w.write(`${className(v) ?? 'Error'}: ${JSON.stringify(String(v.message))}`);
+        this.write(`${className(v) ?? 'Error'}: ${JSON.stringify(String(v.message))}`);
         return;
       }
       if (Buffer.isBuffer(v)) {
-        w.write(`<Buffer ${v.length} bytes>`);
+        this.write(`<Buffer ${v.length} bytes>`);
         return;
       }
       if (v instanceof TYPED_ARRAY) {
         const typed = v as unknown as { length: number; [i: number]: number | bigint };
-        w.write(`${className(obj) ?? 'TypedArray'}(${typed.length}) [`);
+        this.write(`${className(obj) ?? 'TypedArray'}(${typed.length}) [`);
         const shown = Math.min(typed.length, maxItems);
-        for (let i = 0; i < shown; i++) w.write(`${i > 0 ? ', ' : ''}${typed[i]}`);
-        if (typed.length > shown) more(typed.length - shown);
-        w.write(']');
+        for (let i = 0; i < shown; i++) this.write(`${i > 0 ? ', ' : ''}${typed[i]}`);
+        if (typed.length > shown) this.more(typed.length - shown);
+        this.write(']');
         return;
       }
       if (v instanceof ArrayBuffer) {
-        w.write(`ArrayBuffer(${v.byteLength})`);
+        this.write(`ArrayBuffer(${v.byteLength})`);
         return;
       }
       if (typeof (v as { then?: unknown }).then === 'function') {
-        w.write(`<${className(obj) ?? 'Promise'}>`);
+        this.write(`<${className(obj) ?? 'Promise'}>`);
         return;
       }
       const isArray = Array.isArray(v);
       if (depth >= maxDepth) {
-        w.write(isArray ? `[Array(${(v as unknown[]).length})]` : `<${className(obj) ?? 'Object'}>`);
+        this.write(isArray ? `[Array(${(v as unknown[]).length})]` : `<${className(obj) ?? 'Object'}>`);
         return;
       }
-      seen.add(obj);
+      this.path.push(obj);
       try {
-        if (isArray) {
-          const array = v as unknown[];
-          w.write('[');
-          const shown = Math.min(array.length, maxItems);
-          for (let i = 0; i < shown; i++) {
-            if (i > 0) w.write(', ');
-            visit(array[i], depth + 1);
-          }
-          if (array.length > shown) more(array.length - shown);
-          w.write(']');
-        } else if (v instanceof Map) {
-          w.write(`Map(${v.size}) {`);
-          let i = 0;
-          for (const [key, child] of v) {
-            if (i >= maxItems) {
-              more(v.size - i);
-              break;
-            }
-            if (i > 0) w.write(', ');
-            visit(key, depth + 1);
-            w.write(' => ');
-            if (typeof key === 'string' && sensitive(key)) w.write(JSON.stringify(MASK));
-            else visit(child, depth + 1);
-            i++;
-          }
-          w.write('}');
-        } else if (v instanceof Set) {
-          w.write(`Set(${v.size}) {`);
-          let i = 0;
-          for (const child of v) {
-            if (i >= maxItems) {
-              more(v.size - i);
-              break;
-            }
-            if (i > 0) w.write(', ');
-            visit(child, depth + 1);
-            i++;
-          }
-          w.write('}');
-        } else {
-          const name = className(obj);
-          if (name !== 'Object') w.write(`${name ?? 'Object'} `);
-          const keys = Object.keys(obj);
-          w.write('{');
-          entries(
-            (function* () {
-              for (const key of keys.slice(0, maxItems + 1)) {
-                let child: unknown;
-                try {
-                  child = (obj as Record<string, unknown>)[key];
-                } catch {
-                  child = '[Throws]';
-                }
-                yield [key, child] as [string, unknown];
-              }
-            })(),
-            keys.length,
-            depth,
-          );
-          w.write('}');
-        }
+        if (isArray) this.array(v as unknown[], depth);
+        else if (v instanceof Map) this.map(v, depth);
+        else if (v instanceof Set) this.set(v, depth);
+        else this.object(obj, depth);
       } finally {
-        seen.delete(obj);
+        this.path.pop();
       }
     } catch (error) {
       if (error === FULL) throw error;
-      w.write('[Unserializable]');
+      this.write('[Unserializable]');
     }
-  };
+  }
 
+  private array(array: unknown[], depth: number): void {
+    this.write('[');
+    const shown = Math.min(array.length, this.limits.maxItems);
+    for (let i = 0; i < shown; i++) {
+      if (i > 0) this.write(', ');
+      this.visit(array[i], depth + 1);
+    }
+    if (array.length > shown) this.more(array.length - shown);
+    this.write(']');
+  }
+
+  private map(map: Map<unknown, unknown>, depth: number): void {
+    this.write(`Map(${map.size}) {`);
+    let i = 0;
+    for (const [key, child] of map) {
+      if (i >= this.limits.maxItems) {
+        this.more(map.size - i);
+        break;
+      }
+      if (i > 0) this.write(', ');
+      this.visit(key, depth + 1);
+      this.write(' => ');
+      if (typeof key === 'string' && this.limits.sensitive(key)) this.write(JSON.stringify(MASK));
+      else this.visit(child, depth + 1);
+      i++;
+    }
+    this.write('}');
+  }
+
+  private set(set: Set<unknown>, depth: number): void {
+    this.write(`Set(${set.size}) {`);
+    let i = 0;
+    for (const child of set) {
+      if (i >= this.limits.maxItems) {
+        this.more(set.size - i);
+        break;
+      }
+      if (i > 0) this.write(', ');
+      this.visit(child, depth + 1);
+      i++;
+    }
+    this.write('}');
+  }
+
+  private object(obj: object, depth: number): void {
+    const name = className(obj);
+    if (name !== 'Object') this.write(`${name ?? 'Object'} `);
+    const keys = Object.keys(obj);
+    this.write('{');
+    const shown = Math.min(keys.length, this.limits.maxItems);
+    for (let i = 0; i < shown; i++) {
+      const key = keys[i]!;
+      let child: unknown;
+      try {
+        child = (obj as Record<string, unknown>)[key];
+      } catch {
+        child = '[Throws]';
+      }
+      if (i > 0) this.write(', ');
+      this.member(key, child, depth);
+    }
+    if (keys.length > shown) this.more(keys.length - shown);
+    this.write('}');
+  }
+}
+
+function preview(limits: Limits, value: unknown): string {
+  const p = new Preview(limits);
   try {
-    visit(value, 0);
-    return w.out;
+    p.visit(value, 0);
+    return p.out;
   } catch (error) {
     // Full: the budget is spent; anything else (a Proxy that throws everywhere) still gives a string.
-    return error === FULL ? `${w.out}…` : w.out || '[Unserializable]';
+    return error === FULL ? `${p.out}…` : p.out || '[Unserializable]';
   }
+}
+
+export function serialize(value: unknown, options: SerializeOptions = {}): string {
+  return preview(limitsOf(options), value);
+}
+
+/** serialize() with its options resolved once, for a caller that previews on every call (monitored()). */
+export function createSerializer(options: SerializeOptions = {}): (value: unknown) => string {
+  const limits = limitsOf(options);
+  return (value) => preview(limits, value);
 }
 
 /** A span attribute from any value: primitives and primitive arrays as they are, the rest as a preview. */

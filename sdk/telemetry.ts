@@ -9,10 +9,11 @@ import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { LoggerProvider, type LogRecordProcessor, type ReadableLogRecord, type SdkLogRecord } from '@opentelemetry/sdk-logs';
+import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { AlwaysOnSampler, BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resolveConfig, type Config, type StartOptions } from './config.js';
 import { createDelivery, type Delivery, type DeliveryStats } from './delivery.js';
+import { createLeanLogger } from './lean-logger.js';
 import { createLocalOutput } from './local-output.js';
 import { ATTR, EVENT } from './vocabulary.js';
 
@@ -91,7 +92,7 @@ function create(config: Config): Pipemon {
 
   const resource = resourceFromAttributes(config.resource);
   const delivery = config.export ? createDelivery(config) : null;
-  const logProcessors: LogRecordProcessor[] = [];
+  const sinks: Array<(record: ReadableLogRecord) => void> = [];
   const spanProcessors: SpanProcessor[] = [];
   if (delivery) {
     const exporterOptions = { headers: config.headers, timeoutMillis: config.exportTimeoutMs };
@@ -107,11 +108,7 @@ function create(config: Config): Pipemon {
       serialize: (batch) => ProtobufTraceSerializer.serializeRequest(batch),
       mustKeep: mustKeepSpan,
     });
-    logProcessors.push({
-      onEmit: (record: SdkLogRecord) => logQueue.push(record),
-      forceFlush: () => delivery.flush(config.shutdownMs),
-      shutdown: () => Promise.resolve(),
-    });
+    sinks.push((record) => logQueue.push(record));
     spanProcessors.push({
       onStart: () => undefined,
       onEnd: (span: ReadableSpan) => spanQueue.push(span),
@@ -120,12 +117,20 @@ function create(config: Config): Pipemon {
     });
     delivery.replaySoon();
   }
-  if (config.localOutput) logProcessors.push(createLocalOutput(config.localOutput));
+  const localOutput = config.localOutput ? createLocalOutput(config.localOutput) : null;
+  if (localOutput) sinks.push(localOutput.write);
+  // Decided once: one consumer is called directly, as pino picks its write path at construction.
+  const onEmit = sinks.length === 0 ? null : sinks.length === 1 ? sinks[0]! : (record: ReadableLogRecord) => sinks.forEach((sink) => sink(record));
 
-  const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
+  const loggerProvider = new LoggerProvider({
+    resource,
+    processors: onEmit
+      ? [{ onEmit, forceFlush: async () => delivery?.flush(config.shutdownMs), shutdown: async () => localOutput?.close() }]
+      : [],
+  });
   // Runs and stages are never sampled out: a pipeline's history must be complete.
   const tracerProvider = new BasicTracerProvider({ resource, sampler: new AlwaysOnSampler(), spanProcessors });
-  const logger = loggerProvider.getLogger(SCOPE);
+  const logger = createLeanLogger({ resource, scope: SCOPE, onEmit, fallback: loggerProvider.getLogger(SCOPE) });
 
   let reported = 0;
   const reportDrops = () => {
@@ -158,6 +163,7 @@ function create(config: Config): Pipemon {
         exitHooks?.remove();
         reportDrops();
         await delivery?.shutdown(deadlineMs);
+        logger.close();
         await Promise.allSettled([loggerProvider.shutdown(), tracerProvider.shutdown()]);
         if (current === instance) current = null;
       })();

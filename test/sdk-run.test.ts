@@ -172,8 +172,27 @@ describe('runs and stages against the real receiver', () => {
     expect(stages.optional.result).toBe('skip');
     expect(stages.abandoned.result).toBe('cancellation');
     expect(stages.fetch).toMatchObject({ result: 'timeout', error: { type: 'TimeoutError' } });
-    // The timeout propagated as a rejection, so the run failed.
-    expect(detail.result).toBe('failure');
+    // The stage's TimeoutError left the run unchanged: the run timed out too.
+    expect(detail).toMatchObject({ result: 'timeout', error: { type: 'TimeoutError' } });
+  });
+
+  it('ends a run as failure when a stage timeout comes out of it wrapped in another error', async () => {
+    startSdk();
+    let runId = '';
+    const outcome = await run('wrapped-timeout', async (r) => {
+      runId = r.runId;
+      try {
+        await r.stage('fetch', { timeoutMs: 20 }, () => new Promise((resolve) => setTimeout(resolve, 200)));
+      } catch (error) {
+        throw new Error('extract gave up', { cause: error });
+      }
+    }).catch((error: unknown) => error);
+    expect((outcome as Error).cause).toBeInstanceOf(TimeoutError);
+    await shutdown(10_000);
+
+    const detail = await runDetail(runId);
+    expect(detail).toMatchObject({ result: 'failure', error: { type: 'Error', message: 'extract gave up' } });
+    expect(detail.stages[0]).toMatchObject({ stage: 'fetch', result: 'timeout' });
   });
 
   it('shows a run as running from its start record, before it ends', async () => {
