@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -301,6 +304,53 @@ describe.each(receiverBackends())('receiver under memory pressure on $name', (ba
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
       expect((await post(r.url, '/v1/logs', logsRequest([{ body: 'small' }]), { key: r.key })).status).toBe(200);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe.each(receiverBackends())('pipeline metrics on $name', (backend) => {
+  const runEnd = (pipeline: string, runId: string, endedMs: number) =>
+    logsRequest([
+      {
+        eventName: EVENT.runEnd,
+        attributes: { [ATTR.pipelineName]: pipeline, [ATTR.runId]: runId, [ATTR.runResult]: 'success', [ATTR.durationSeconds]: 5 },
+        timestampMs: endedMs,
+      },
+    ]);
+  const scrape = async (url: string) => (await fetch(`${url}/metrics`)).text();
+
+  it('restores the last success time of each pipeline from the database at start', async () => {
+    // The embedded database needs a directory to outlive the receiver.
+    const options = { ...(await backend.options()), dataDir: mkdtempSync(path.join(tmpdir(), 'pipemon-restart-')) };
+    const endedMs = Date.now() - 600_000;
+    const first = await startTestReceiver(options);
+    expect((await post(first.url, '/v1/logs', runEnd('restored', 'r-1', endedMs), { key: first.key })).status).toBe(200);
+    await first.close();
+    const second = await startTestReceiver(options);
+    try {
+      const line = (await scrape(second.url)).split('\n').find((l) => l.startsWith('pipemon_pipeline_last_success_timestamp_seconds{tenant="acme",pipeline="restored"}'));
+      expect(Number(line?.split(' ').pop())).toBeCloseTo(endedMs / 1000, 0);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('reports pipelines past the label cap as one overflow series, never a run id', async () => {
+    const r = await startTestReceiver({ ...(await backend.options()), maxPipelines: 2 });
+    try {
+      for (const [i, pipeline] of ['p1', 'p2', 'p3', 'p4'].entries()) {
+        expect((await post(r.url, '/v1/logs', runEnd(pipeline, `run-${i}`, Date.now() - 1000), { key: r.key })).status).toBe(200);
+      }
+      const text = await scrape(r.url);
+      const runs = text.split('\n').filter((l) => l.startsWith('pipemon_pipeline_runs_total{'));
+      expect(runs).toEqual([
+        'pipemon_pipeline_runs_total{tenant="acme",pipeline="p1",result="success"} 1',
+        'pipemon_pipeline_runs_total{tenant="acme",pipeline="p2",result="success"} 1',
+        'pipemon_pipeline_runs_total{tenant="acme",pipeline="__overflow__",result="success"} 2',
+      ]);
+      expect(text).not.toMatch(/run-\d/);
     } finally {
       await r.close();
     }
