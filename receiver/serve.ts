@@ -10,6 +10,7 @@ import { createMetrics } from './metrics.js';
 import { createAuthenticate } from './http/auth.js';
 import { createApp } from './http/app.js';
 import type { Database } from './storage/database.js';
+import { describeDatabaseError } from './storage/errors.js';
 import { openDatabase } from './storage/open.js';
 import { createPartitionManager } from './storage/partitions.js';
 import { createWriter } from './writer.js';
@@ -55,7 +56,11 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     const metrics = createMetrics({ maxPipelines: options.maxPipelines });
     await metrics.attachDatabase(db);
     const partitions = createPartitionManager();
-    const dropOld = () => partitions.dropOlderThan(db, settings.retentionDays).catch(() => undefined);
+    const dropOld = () =>
+      partitions.dropOlderThan(db, settings.retentionDays).catch((error: unknown) => {
+        // Retried at the next hour; the data path does not depend on it.
+        console.warn(`pipemon: retention (dropping partitions older than ${settings.retentionDays} days) failed: ${describeDatabaseError(error)}`);
+      });
     await dropOld();
     const retention = setInterval(dropOld, HOUR_MS).unref();
 
