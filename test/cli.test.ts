@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { backends } from './helpers/backends.js';
+
+const run = promisify(execFile);
+const CLI = path.resolve(import.meta.dirname, '../dist/bin/pipemon.js');
+
+async function pipemon(args: string[], env: Record<string, string | undefined>) {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does)`);
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe.each(backends())('pipemon keys on $name', (backend) => {
+  it('creates a key shown once, lists it without the secret, and revokes it', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'pipemon-cli-'));
+    const env = { DATABASE_URL: await backend.databaseUrl() };
+    const storage = ['--data-dir', dataDir];
+
+    const created = await pipemon(['keys', 'create', '--tenant', 'analytics', '--scopes', 'ingest,read', ...storage], env);
+    expect(created.code).toBe(0);
+    const key = /pm_\d+_([0-9a-f]{12})_[0-9a-f]{64}/.exec(created.stdout);
+    expect(key).not.toBeNull();
+    const keyId = key![1]!;
+
+    const listed = await pipemon(['keys', 'list', ...storage], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`${keyId}\\tanalytics\\tingest,read\\t\\S+\\t-`));
+    expect(listed.stdout).not.toContain(key![0]);
+
+    expect((await pipemon(['keys', 'revoke', keyId, ...storage], env)).code).toBe(0);
+    expect((await pipemon(['keys', 'list', ...storage], env)).stdout).not.toMatch(new RegExp(`${keyId}\\t.*\\t-\\n`));
+
+    const unknown = await pipemon(['keys', 'revoke', 'nope', ...storage], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/no key with id "nope"/);
+  });
+
+  it('refuses unknown scopes and commands with usage and exit code 2', async () => {
+    const env = { DATABASE_URL: await backend.databaseUrl() };
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'pipemon-cli-'));
+    const bad = await pipemon(['keys', 'create', '--tenant', 'x', '--scopes', 'root', '--data-dir', dataDir], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--scopes must list some of ingest, read, admin/);
+    const unknown = await pipemon(['frobnicate'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/usage:/);
+  });
+});
+
+describe('pipemon serve', () => {
+  it('explains an unreachable DATABASE_URL and exits 1 instead of hanging', async () => {
+    const result = await pipemon(['serve', '--port', '0'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/DATABASE_URL unreachable at 127\.0\.0\.1:1.*unset DATABASE_URL/);
+  });
+});
