@@ -26,12 +26,19 @@ export class WriteError extends Error {
 }
 
 export interface Writer {
-  /** Reserves `bytes` of the budget or throws WriteError('overloaded'); release them with the returned function. */
-  reserve(bytes: number): () => void;
+  /** Reserves `bytes` of the budget or throws WriteError('overloaded'). */
+  reserve(bytes: number): Reservation;
   /** Resolves after COMMIT; rejects with WriteError. */
   write(item: BatchItem): Promise<void>;
   /** Stops taking writes and resolves when everything taken is committed or failed. */
   close(): Promise<void>;
+}
+
+/** Budget held by one request: it grows as the body turns out larger, and is released once. */
+export interface Reservation {
+  /** Holds `bytes` more, or throws WriteError('overloaded') and holds nothing more. */
+  grow(bytes: number): void;
+  release(): void;
 }
 
 interface Pending {
@@ -119,21 +126,27 @@ export function createWriter({ db, partitions, metrics, budgetBytes, maxBatchRec
   return {
     reserve(bytes) {
       if (closing) throw new WriteError({ kind: 'unavailable', message: 'the receiver is shutting down: retry later' });
-      if (heldBytes + bytes > budgetBytes) {
-        throw new WriteError({
-          kind: 'overloaded',
-          message: `writer memory budget full (${heldBytes} of ${budgetBytes} bytes held): retry later`,
-        });
-      }
-      heldBytes += bytes;
-      metrics.queueBytes.set(heldBytes);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        heldBytes -= bytes;
-        metrics.queueBytes.set(heldBytes);
+      let held = 0;
+      const reservation: Reservation = {
+        grow(more) {
+          if (heldBytes + more > budgetBytes) {
+            throw new WriteError({
+              kind: 'overloaded',
+              message: `writer memory budget full (${heldBytes} of ${budgetBytes} bytes held): retry later`,
+            });
+          }
+          held += more;
+          heldBytes += more;
+          metrics.queueBytes.set(heldBytes);
+        },
+        release() {
+          heldBytes -= held;
+          held = 0;
+          metrics.queueBytes.set(heldBytes);
+        },
       };
+      reservation.grow(bytes);
+      return reservation;
     },
 
     write(item) {

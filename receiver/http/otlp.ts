@@ -14,7 +14,7 @@ import {
 import { DecodeError, type LogRow, type Signal, type SpanRow } from '../otlp/rows.js';
 import { describeDatabaseError } from '../storage/errors.js';
 import { timeWindow, validateLogs, validateSpans, type TimeWindow, type Validated } from '../validate.js';
-import { WriteError, type Writer } from '../writer.js';
+import { WriteError, type Reservation, type Writer } from '../writer.js';
 import type { Metrics } from '../metrics.js';
 import type { Authenticate } from './auth.js';
 import { readBody } from './body.js';
@@ -92,7 +92,7 @@ export function createOtlpHandler(options: OtlpRouteOptions) {
     const started = performance.now();
     // Errors answer in the request's encoding when it is one we speak.
     const format = formatOf(req.headers['content-type']);
-    let release = () => {};
+    let reservation: Reservation | null = null;
     let records = 0;
     try {
       if (req.method !== 'POST') {
@@ -104,14 +104,9 @@ export function createOtlpHandler(options: OtlpRouteOptions) {
       }
       // Reserve the declared size before reading, so that under overload a 503 costs no upload.
       const declared = Math.min(Number(req.headers['content-length']) || 0, maxBodyBytes);
-      const releaseDeclared = writer.reserve(declared);
-      release = releaseDeclared;
+      reservation = writer.reserve(declared);
       const body = await readBody(req, maxBodyBytes);
-      const releaseRest = writer.reserve(Math.max(0, body.length - declared));
-      release = () => {
-        releaseDeclared();
-        releaseRest();
-      };
+      reservation.grow(Math.max(0, body.length - declared));
       const { logs, spans, rejected, message, reasons } = decodeValid(signal, format, body, timeWindow(retentionDays));
       records = logs.length + spans.length;
       metrics.refused(signal, reasons);
@@ -131,7 +126,7 @@ export function createOtlpHandler(options: OtlpRouteOptions) {
       if (!req.complete) res.setHeader('Connection', 'close');
       sendStatus(res, format ?? 'json', error);
     } finally {
-      release();
+      reservation?.release();
       metrics.requestDuration.observe({ signal, code: String(res.statusCode) }, (performance.now() - started) / 1000);
     }
   };
