@@ -79,10 +79,26 @@ function globalProvidersRegistered(): boolean {
   // The no-op provider hands out spans with an invalid context; a real one never does. The probe span
   // is never ended, so a real provider never exports it.
   const tracing = isSpanContextValid(delegate.getTracer(SCOPE).startSpan('pipemon.probe').spanContext());
-  // api-logs has no public "is a provider registered" question; its proxy answers undefined without one.
-  const proxy = logs.getLoggerProvider() as { _getDelegateLogger?: (name: string) => unknown };
-  const logging = typeof proxy._getDelegateLogger === 'function' ? proxy._getDelegateLogger(SCOPE) !== undefined : true;
-  return tracing && logging;
+  return tracing && loggerProviderRegistered();
+}
+
+/**
+ * `logs.getLoggerProvider()` answers the registered provider itself, or, with none, the API's own
+ * ProxyLoggerProvider. api-logs (0.223) exports neither that class nor a "registered?" question, so the
+ * proxy is recognised by its internal `_getDelegateLogger` (undefined until a provider is set); the
+ * call is guarded in case a later api-logs drops it. Any other provider counts only if it can be
+ * flushed: shutdown() needs forceFlush to send a run's last records.
+ */
+function loggerProviderRegistered(): boolean {
+  const provider = logs.getLoggerProvider() as { _getDelegateLogger?: (name: string) => unknown; forceFlush?: unknown };
+  if (typeof provider._getDelegateLogger === 'function') {
+    try {
+      return provider._getDelegateLogger(SCOPE) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+  return typeof provider.forceFlush === 'function';
 }
 
 function create(config: Config): Pipemon {
