@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKey } from '../receiver/keys.js';
 import { startReceiver, type Receiver } from '../receiver/serve.js';
@@ -36,6 +37,9 @@ async function allLogs(url: string, key: string, runId: string): Promise<any[]> 
   } while (cursor);
   return items;
 }
+
+/** The compiled SDK that child processes run: `npm test` builds dist/ before the suites start. */
+const compiledSdk = fileURLToPath(new URL('../dist/sdk/index.js', import.meta.url));
 
 const spoolFiles = (dir: string) => fs.readdirSync(dir).filter((name) => name.endsWith('.otlp'));
 
@@ -94,11 +98,11 @@ describe('delivery that survives', () => {
     try {
       const spoolDir = tempDir('pipemon-sdk-kill-');
       const deadPort = await freePort();
-      const script = path.join(tempDir('pipemon-sdk-child-'), 'pipeline.ts');
-      const sdkEntry = path.resolve('sdk/index.ts');
+      expect(fs.existsSync(compiledSdk), `${compiledSdk} is missing: run npm run build`).toBe(true);
+      const script = path.join(tempDir('pipemon-sdk-child-'), 'pipeline.mjs');
       fs.writeFileSync(
         script,
-        `import { start, run } from ${JSON.stringify(sdkEntry)};
+        `import { start, run } from ${JSON.stringify(pathToFileURL(compiledSdk).href)};
 const sdk = start({ flushMs: 20, exportTimeoutMs: 300 });
 const ids = await run('killed-pipeline', async (r) => {
   await r.stage('work', async (s) => {
@@ -113,8 +117,7 @@ console.log(JSON.stringify(ids));
 setInterval(() => {}, 1000);
 `,
       );
-      const viteNode = path.resolve('node_modules/vite-node/vite-node.mjs');
-      const child = spawn(process.execPath, [viteNode, script], {
+      const child = spawn(process.execPath, [script], {
         env: {
           ...process.env,
           PIPEMON_ENDPOINT: `http://127.0.0.1:${deadPort}`,

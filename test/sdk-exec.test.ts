@@ -1,5 +1,6 @@
-import path from 'node:path';
+import fs from 'node:fs';
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execMonitored, parseExecArgs, parseLine } from '../sdk/exec.js';
 import { shutdown, start } from '../sdk/index.js';
@@ -93,10 +94,13 @@ describe('pipemon exec', () => {
 
   it('exits the pipemon command with the command\'s exit code, after delivering the run', async () => {
     const spoolDir = tempDir('pipemon-sdk-cli-');
+    // The compiled command, as installed: `npm test` builds dist/ before the suites start.
+    const cli = fileURLToPath(new URL('../dist/bin/pipemon.js', import.meta.url));
+    expect(fs.existsSync(cli), `${cli} is missing: run npm run build`).toBe(true);
     // Asynchronous on purpose: the receiver runs in this process and must answer while the command runs.
     const child = spawn(
       process.execPath,
-      [path.resolve('node_modules/vite-node/vite-node.mjs'), path.resolve('bin/pipemon.ts'), 'exec', '--pipeline', 'cli-job', '--', process.execPath, '-e', 'console.log("hi"); process.exit(7)'],
+      [cli, 'exec', '--pipeline', 'cli-job', '--', process.execPath, '-e', 'console.log("hi"); process.exit(7)'],
       { env: { ...process.env, PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key, PIPEMON_SPOOL_DIR: spoolDir }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let stdout = '';
