@@ -31,6 +31,8 @@ interface Call {
   span: Span | null;
   startedAt: number;
   args: unknown[];
+  /** The arguments' preview, made once for the span and reused by a failure's record. */
+  argsPreview: string | undefined;
 }
 
 /** Passed with its arguments to withSpan(), so a sampled call allocates no closure. */
@@ -69,9 +71,9 @@ export function monitored<F extends AnyFunction>(fn: F, options: MonitorOptions 
   };
 
   /** `startedAt` back-dates the span of a sampled-out call that failed; a sampled call starts now. */
-  const open = (name: string, args: unknown[], startedAt?: number): Span => {
+  const open = (call: Call, name: string, startedAt?: number): Span => {
     const attributes = nameAttributes(name);
-    if (captureArgs) attributes[ATTR.functionArgs] = preview(args);
+    if (captureArgs) attributes[ATTR.functionArgs] = call.argsPreview ??= preview(call.args);
     return pipemon().tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes, startTime: startedAt }, parentContext());
   };
 
@@ -89,7 +91,7 @@ export function monitored<F extends AnyFunction>(fn: F, options: MonitorOptions 
   const fail = (call: Call, name: string, error: unknown) => {
     try {
       // A sampled-out call gets its span now, back-dated, because failures are never sampled out.
-      const span = call.span ?? open(name, call.args, call.startedAt);
+      const span = call.span ?? open(call, name, call.startedAt);
       const attributes = exceptionAttributes(error);
       span.recordException(error instanceof Error ? error : String(attributes[ATTR.exceptionMessage]));
       span.setAttributes(attributes);
@@ -102,7 +104,7 @@ export function monitored<F extends AnyFunction>(fn: F, options: MonitorOptions 
         record[ATTR.runId] = activity.runId;
         if (activity.kind === 'stage') record[ATTR.stageName] = activity.name;
       }
-      if (captureArgs) record[ATTR.functionArgs] = preview(call.args);
+      if (captureArgs) record[ATTR.functionArgs] = call.argsPreview ??= preview(call.args);
       pipemon().logger.emit({
         eventName: EVENT.functionCall,
         severityNumber: SeverityNumber.ERROR,
@@ -191,11 +193,11 @@ export function monitored<F extends AnyFunction>(fn: F, options: MonitorOptions 
     const sampled = sampleRate >= 1 || Math.random() < sampleRate;
     const startedAt = Date.now();
     const name = nameOf(this);
-    const call: Call = { span: null, startedAt, args };
+    const call: Call = { span: null, startedAt, args, argsPreview: undefined };
     let value: unknown;
     try {
       if (sampled) {
-        call.span = safeOpen(open, name, args);
+        call.span = safeOpen(open, call, name);
         value = call.span ? withSpan(call.span, invoke, fn, this, args) : fn.apply(this, args);
       } else {
         value = fn.apply(this, args);
@@ -226,9 +228,9 @@ export function monitored<F extends AnyFunction>(fn: F, options: MonitorOptions 
   return wrapper as F;
 }
 
-function safeOpen(open: (name: string, args: unknown[]) => Span, name: string, args: unknown[]): Span | null {
+function safeOpen(open: (call: Call, name: string) => Span, call: Call, name: string): Span | null {
   try {
-    return open(name, args);
+    return open(call, name);
   } catch {
     return null;
   }
