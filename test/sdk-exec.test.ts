@@ -1,24 +1,14 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execMonitored, parseExecArgs, parseLine } from '../sdk/exec.js';
-import { shutdown, start } from '../sdk/index.js';
-import { startHarness, tempDir, type Harness } from './sdk-helpers.js';
+import { shutdown } from '../sdk/index.js';
+import { tempDir, useHarness } from './sdk-helpers.js';
 
-let harness: Harness;
-beforeAll(async () => {
-  harness = await startHarness();
-});
-afterAll(async () => {
-  await harness.close();
-});
-afterEach(async () => {
-  await shutdown(10_000);
-});
+const harness = useHarness('pipemon-sdk-exec-');
 
-const startSdk = () =>
-  start({ endpoint: harness.url, apiKey: harness.key, spoolDir: tempDir('pipemon-sdk-exec-'), flushMs: 20, handleExit: false, heartbeatSeconds: 0 });
+const startSdk = () => harness.startSdk();
 
 async function latestRun(pipeline: string): Promise<any> {
   const list = await harness.get(`/api/v1/runs?pipeline=${pipeline}&limit=1`);

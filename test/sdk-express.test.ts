@@ -2,21 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pipemonMiddleware } from '../sdk/express.js';
 import { run, shutdown, start } from '../sdk/index.js';
-import { startHarness, tempDir, type Harness } from './sdk-helpers.js';
+import { tempDir, useHarness } from './sdk-helpers.js';
 
-let harness: Harness;
-beforeAll(async () => {
-  harness = await startHarness();
-});
-afterAll(async () => {
-  await harness.close();
-});
-afterEach(async () => {
-  await shutdown(10_000);
-});
+const harness = useHarness('pipemon-sdk-http-');
 
 async function withApp(fn: (url: string, runIds: string[]) => Promise<void>) {
   const runIds: string[] = [];
@@ -40,7 +31,7 @@ async function withApp(fn: (url: string, runIds: string[]) => Promise<void>) {
 
 describe('the express middleware', () => {
   it('joins the caller\'s traceparent, so a run started over HTTP is one trace under the request span', async () => {
-    start({ endpoint: harness.url, apiKey: harness.key, spoolDir: tempDir('pipemon-sdk-http-'), flushMs: 20, handleExit: false, heartbeatSeconds: 0 });
+    harness.startSdk();
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     await withApp(async (url, runIds) => {
       const response = await fetch(`${url}/pipelines/ingest`, {
@@ -64,7 +55,7 @@ describe('the express middleware', () => {
   });
 
   it('puts requests sharing an X-Correlation-ID in one trace and echoes the id', async () => {
-    start({ endpoint: harness.url, apiKey: harness.key, spoolDir: tempDir('pipemon-sdk-http-'), flushMs: 20, handleExit: false, heartbeatSeconds: 0 });
+    harness.startSdk();
     await withApp(async (url, runIds) => {
       for (let i = 0; i < 2; i++) {
         const response = await fetch(`${url}/pipelines/batch`, { method: 'POST', headers: { 'x-correlation-id': 'order-import-42' } });

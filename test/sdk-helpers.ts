@@ -4,8 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createKey } from '../receiver/keys.js';
 import { startReceiver, type Receiver } from '../receiver/serve.js';
+import { shutdown, start, type Pipemon, type StartOptions } from '../sdk/index.js';
 
 export interface Harness {
   receiver: Receiver;
@@ -46,4 +48,53 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000)
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+}
+
+export interface SuiteHarness {
+  readonly url: string;
+  readonly key: string;
+  readonly receiver: Receiver;
+  get(pathname: string): Promise<{ status: number; body: any }>;
+  /** Starts the SDK against this receiver, with a fresh spool and quick flushes; `options` override. */
+  startSdk(options?: StartOptions): Pipemon;
+}
+
+/** One receiver for the calling suite, and the SDK shut down after each of its tests. */
+export function useHarness(spoolPrefix: string): SuiteHarness {
+  let harness: Harness | undefined;
+  beforeAll(async () => {
+    harness = await startHarness();
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  afterEach(async () => {
+    await shutdown(10_000);
+  });
+  const current = () => {
+    if (!harness) throw new Error('the harness starts in beforeAll: use it inside tests');
+    return harness;
+  };
+  return {
+    get url() {
+      return current().url;
+    },
+    get key() {
+      return current().key;
+    },
+    get receiver() {
+      return current().receiver;
+    },
+    get: (pathname) => current().get(pathname),
+    startSdk: (options = {}) =>
+      start({
+        endpoint: current().url,
+        apiKey: current().key,
+        spoolDir: tempDir(spoolPrefix),
+        flushMs: 20,
+        handleExit: false,
+        heartbeatSeconds: 0,
+        ...options,
+      }),
+  };
 }

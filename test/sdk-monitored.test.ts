@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { monitor, monitored, run, serialize, shutdown, start } from '../sdk/index.js';
-import { startHarness, tempDir, type Harness } from './sdk-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { monitor, monitored, run, serialize, shutdown } from '../sdk/index.js';
+import { useHarness } from './sdk-helpers.js';
 
 describe('the serializer', () => {
   it('masks secrets by key name at any depth, in objects and Maps', () => {
@@ -76,19 +76,9 @@ describe('the serializer', () => {
 });
 
 describe('monitored functions', () => {
-  let harness: Harness;
-  beforeAll(async () => {
-    harness = await startHarness();
-  });
-  afterAll(async () => {
-    await harness.close();
-  });
-  afterEach(async () => {
-    await shutdown(10_000);
-  });
+  const harness = useHarness('pipemon-sdk-mon-');
 
-  const startSdk = () =>
-    start({ endpoint: harness.url, apiKey: harness.key, spoolDir: tempDir('pipemon-sdk-mon-'), flushMs: 20, handleExit: false, heartbeatSeconds: 0 });
+  const startSdk = () => harness.startSdk();
 
   async function spansOf(traceId: string): Promise<any[]> {
     const { status, body } = await harness.get(`/api/v1/traces/${traceId}`);

@@ -1,30 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run, shutdown, start, TimeoutError, type Stage } from '../sdk/index.js';
-import { startHarness, tempDir, type Harness } from './sdk-helpers.js';
+import { tempDir, useHarness } from './sdk-helpers.js';
 
-let harness: Harness;
-
-beforeAll(async () => {
-  harness = await startHarness();
-});
-afterAll(async () => {
-  await harness.close();
-});
-afterEach(async () => {
-  await shutdown(10_000);
-});
-
-function startSdk() {
-  return start({
-    endpoint: harness.url,
-    apiKey: harness.key,
-    serviceName: 'orders-etl',
-    spoolDir: tempDir('pipemon-sdk-run-'),
-    flushMs: 50,
-    handleExit: false,
-    heartbeatSeconds: 0,
-  });
-}
+const harness = useHarness('pipemon-sdk-run-');
+const startSdk = () => harness.startSdk({ serviceName: 'orders-etl', flushMs: 50 });
 
 async function runDetail(runId: string) {
   const { status, body } = await harness.get(`/api/v1/runs/${runId}`);
