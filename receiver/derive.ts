@@ -62,15 +62,18 @@ function text(value: unknown): string | null {
   return typeof value === 'string' ? value : String(value);
 }
 
-function count(value: unknown): number | null {
+/** A number from an attribute within [0, max], else null: out-of-range values are ignored, not stored. */
+function bounded(value: unknown, max: number): number | null {
   const n = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
-  return Number.isFinite(n) && n >= 0 ? Math.trunc(n) : null;
+  return Number.isFinite(n) && n >= 0 && n <= max ? n : null;
 }
 
-function seconds(value: unknown): number | null {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
-  return Number.isFinite(n) && n >= 0 ? n : null;
-}
+const count = (value: unknown) => {
+  const n = bounded(value, Number.MAX_SAFE_INTEGER);
+  return n === null ? null : Math.trunc(n);
+};
+// No pipeline runs for more than a year; beyond it a duration is a unit mistake (ms or ns for seconds).
+const seconds = (value: unknown) => bounded(value, 366 * 86_400);
 
 function common(
   get: (key: string) => unknown,

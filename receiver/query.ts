@@ -74,7 +74,8 @@ function pageOf<R, T>(rows: R[], limit: number, key: (row: R) => unknown[], shap
 
 const LOG_SELECT = `SELECT ts, fingerprint::text AS fingerprint, time_unix_nano::text AS time_unix_nano,
   observed_time_unix_nano::text AS observed_time_unix_nano, severity_number, severity_text, service_name,
-  event_name, body, trace_id, span_id, flags, pipeline, run_id, stage, attributes, dropped_attributes_count,
+  event_name, body, trace_id, span_id, flags::float8 AS flags, pipeline, run_id, stage, attributes,
+  dropped_attributes_count::float8 AS dropped_attributes_count,
   resource_attributes, resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url
   FROM logs`;
 
@@ -273,10 +274,11 @@ interface SpanDbRow extends ResourceScopeColumns {
 
 export async function getTrace(db: Queryable, tenantId: number, traceId: string) {
   const spans = await db.query<SpanDbRow>(
-    `SELECT trace_id, span_id, parent_span_id, trace_state, flags, name, kind,
+    `SELECT trace_id, span_id, parent_span_id, trace_state, flags::float8 AS flags, name, kind,
             start_time_unix_nano::text AS start_time_unix_nano, end_time_unix_nano::text AS end_time_unix_nano,
             duration_ns::text AS duration_ns, status_code, status_message, service_name, attributes, events, links,
-            dropped_attributes_count, dropped_events_count, dropped_links_count, resource_attributes,
+            dropped_attributes_count::float8 AS dropped_attributes_count,
+            dropped_events_count::float8 AS dropped_events_count, dropped_links_count::float8 AS dropped_links_count, resource_attributes,
             resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url
        FROM spans WHERE tenant_id = $1 AND trace_id = $2 ORDER BY start_time_unix_nano, span_id`,
     [tenantId, traceId],

@@ -42,6 +42,13 @@ function spanIdProblem(traceId: string, spanId: string): string | null {
   return null;
 }
 
+const INT64_MAX = '9223372036854775807';
+
+/** Nanosecond times are stored as bigint: a uint64 past int64 cannot be. */
+function beyondInt64(nanos: string): boolean {
+  return nanos.length > INT64_MAX.length || (nanos.length === INT64_MAX.length && nanos > INT64_MAX);
+}
+
 function timeProblem(nanos: string, window: TimeWindow): string | null {
   if (nanos === '0') return 'no timestamp (time_unix_nano and observed_time_unix_nano are 0)';
   const ms = nanosToMs(nanos);
@@ -57,6 +64,7 @@ function logProblem(row: LogRow, window: TimeWindow): string | null {
     if (row.spanId !== '' && !HEX_SPAN_ID.test(row.spanId)) return 'invalid span_id (must be 8 bytes)';
   }
   if (row.severityNumber < 0 || row.severityNumber > 24) return 'severity_number out of range 0-24';
+  if (beyondInt64(row.timeUnixNano) || beyondInt64(row.observedTimeUnixNano)) return 'timestamp beyond the int64 range';
   return timeProblem(logTimeNanos(row), window);
 }
 
@@ -65,6 +73,8 @@ function spanProblem(row: SpanRow, window: TimeWindow): string | null {
   if (ids) return ids;
   if (row.parentSpanId !== '' && !HEX_SPAN_ID.test(row.parentSpanId)) return 'invalid parent_span_id (must be 8 bytes)';
   if (row.kind < 0 || row.kind > 5) return 'kind out of range 0-5';
+  if (row.statusCode < 0 || row.statusCode > 2) return 'status code out of range 0-2';
+  if (beyondInt64(row.startTimeUnixNano) || beyondInt64(row.endTimeUnixNano)) return 'timestamp beyond the int64 range';
   if (row.endTimeUnixNano !== '0' && BigInt(row.endTimeUnixNano) < BigInt(row.startTimeUnixNano)) {
     return 'end_time_unix_nano before start_time_unix_nano';
   }

@@ -159,6 +159,47 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     expect(stored.map((log) => log.body)).toEqual(['good one']);
   });
 
+  it('stores the good records beside values no column can hold, and never retries them forever', async () => {
+    const now = `${Date.now()}000000`;
+    const record = (extra: object) => ({ timeUnixNano: now, attributes: [{ key: 'case', value: { stringValue: 'ranges' } }], ...extra });
+    const body = JSON.stringify({
+      resourceLogs: [
+        {
+          scopeLogs: [
+            {
+              logRecords: [
+                record({ body: { stringValue: 'flags at uint32 max' }, flags: 4294967295 }),
+                record({ body: { stringValue: 'observed past int64' }, observedTimeUnixNano: '18446744073709551615' }),
+                record({
+                  body: { stringValue: 'a run that lasted 1e303 seconds' },
+                  eventName: EVENT.runEnd,
+                  attributes: [
+                    { key: ATTR.pipelineName, value: { stringValue: 'ranges' } },
+                    { key: ATTR.runId, value: { stringValue: 'run-ranges' } },
+                    { key: ATTR.durationSeconds, value: { doubleValue: 1e303 } },
+                    { key: ATTR.rowsRead, value: { doubleValue: 1e300 } },
+                  ],
+                }),
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const response = await post(r.url, '/v1/logs', body, { key: r.key, contentType: JSON_TYPE });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body.toString()).partialSuccess).toEqual({ rejectedLogRecords: '1', errorMessage: expect.stringMatching(/int64/) });
+    const stored = await logsOf('limit=1000');
+    expect(stored.find((log) => log.body === 'flags at uint32 max')?.flags).toBe(4294967295);
+    const run = await getJson(r.url, '/api/v1/runs/run-ranges', r.key);
+    expect(run.body).toMatchObject({ state: 'ended', duration_seconds: null, rows: { read: null } });
+
+    const spans = JSON.parse(tracesRequest([{ name: 'odd status' }], 'json').toString());
+    spans.resourceSpans[0].scopeSpans[0].spans[0].status = { code: 7 };
+    const refused = await post(r.url, '/v1/traces', JSON.stringify(spans), { key: r.key, contentType: JSON_TYPE });
+    expect(JSON.parse(refused.body.toString()).partialSuccess).toEqual({ rejectedSpans: '1', errorMessage: expect.stringMatching(/status code/) });
+  });
+
   describe('refuses bad requests with a clear status and keeps serving', () => {
     const valid = () => logsRequest([{ body: 'still serving' }]);
     const cases: [string, () => Promise<Awaited<ReturnType<typeof post>>>, number, RegExp][] = [

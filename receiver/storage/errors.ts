@@ -40,6 +40,9 @@ function sqlState(err: unknown): string | undefined {
  * data or the statement (SQLSTATE classes 21, 22, 23, 42, 54).
  */
 export function isTransient(err: unknown): boolean {
+  // JavaScript's own errors come from processing these records, not from the database: the same
+  // records would fail the same way on every retry.
+  if (err instanceof RangeError || err instanceof TypeError || err instanceof SyntaxError) return false;
   const code = sqlState(err);
   if (code === undefined) return true;
   return TRANSIENT_CODES.has(code) || !PERMANENT_CLASSES.has(code.slice(0, 2));
