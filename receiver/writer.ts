@@ -9,7 +9,7 @@
 import type { Database } from './storage/database.js';
 import { isTransient, describeDatabaseError } from './storage/errors.js';
 import type { PartitionManager } from './storage/partitions.js';
-import { writeBatch, type BatchEffects, type BatchItem } from './storage/write-batch.js';
+import { prepare, writeBatch, type BatchEffects, type BatchItem, type Prepared } from './storage/write-batch.js';
 import type { Metrics } from './metrics.js';
 
 /** Why a write was not committed; the HTTP layer turns each into a status code. */
@@ -42,7 +42,7 @@ export interface Reservation {
 }
 
 interface Pending {
-  item: BatchItem;
+  prepared: Prepared;
   records: number;
   resolve: () => void;
   reject: (error: WriteError) => void;
@@ -88,9 +88,9 @@ export function createWriter({ db, partitions, metrics, budgetBytes, maxBatchRec
     }
   }
 
-  async function run(items: BatchItem[]): Promise<BatchEffects> {
+  async function run(batch: Prepared[]): Promise<BatchEffects> {
     const started = performance.now();
-    const effects = await db.transaction((tx) => writeBatch(tx, partitions, items));
+    const effects = await db.transaction((tx) => writeBatch(tx, partitions, batch));
     metrics.commitDuration.observe((performance.now() - started) / 1000);
     return effects;
   }
@@ -106,7 +106,7 @@ export function createWriter({ db, partitions, metrics, budgetBytes, maxBatchRec
     const records = batch.reduce((sum, p) => sum + p.records, 0);
     metrics.batchRecords.observe(records);
     try {
-      const effects = await run(batch.map((p) => p.item));
+      const effects = await run(batch.map((p) => p.prepared));
       applyEffects(effects);
       for (const p of batch) p.resolve();
     } catch (error) {
@@ -152,8 +152,15 @@ export function createWriter({ db, partitions, metrics, budgetBytes, maxBatchRec
     write(item) {
       const records = item.logs.length + item.spans.length;
       if (records === 0) return Promise.resolve();
+      // Rendering happens here, outside any transaction, while the previous batch commits.
+      let prepared: Prepared;
+      try {
+        prepared = prepare(item);
+      } catch (error) {
+        return Promise.reject(new WriteError({ kind: 'rejected', message: `these records cannot be stored: ${(error as Error).message}` }));
+      }
       return new Promise<void>((resolve, reject) => {
-        queue.push({ item, records, resolve, reject });
+        queue.push({ prepared, records, resolve, reject });
         pump();
       });
     },

@@ -70,29 +70,47 @@ async function insertStaged(tx: Transaction, staged: (typeof STAGED)[keyof typeo
   return rows[0]!;
 }
 
-export async function writeBatch(tx: Transaction, partitions: PartitionManager, items: BatchItem[]): Promise<BatchEffects> {
-  // Facts are keyed by what the database returns for inserted rows, so only new records derive.
-  const candidates = new Map<string, { tenant: Tenant; derived: Derived }>();
-  const logLines: string[] = [];
-  const spanLines: string[] = [];
-  const logDays = new Set<number>();
-  const spanDays = new Set<number>();
-  for (const { tenant, logs, spans } of items) {
-    for (const row of logs) {
-      const { line, fingerprint, dayMs } = renderLog(tenant.id, row);
-      logLines.push(line);
-      logDays.add(dayMs);
-      const derived = deriveFromLog(row);
-      if (derived.run || derived.stage) candidates.set(`L${tenant.id}:${fingerprint}`, { tenant, derived });
-    }
-    for (const row of spans) {
-      const { line, dayMs } = renderSpan(tenant.id, row);
-      spanLines.push(line);
-      spanDays.add(dayMs);
-      const derived = deriveFromSpan(row);
-      if (derived.run || derived.stage) candidates.set(`S${tenant.id}:${row.traceId}:${row.spanId}`, { tenant, derived });
-    }
+/** A request's rows rendered and its pipeline facts derived: done before the transaction begins. */
+export interface Prepared {
+  logLines: string[];
+  spanLines: string[];
+  logDays: Set<number>;
+  spanDays: Set<number>;
+  /** Facts keyed by what the database returns for inserted rows, so that only new records derive. */
+  candidates: Map<string, { tenant: Tenant; derived: Derived }>;
+}
+
+export function prepare({ tenant, logs, spans }: BatchItem): Prepared {
+  const prepared: Prepared = { logLines: [], spanLines: [], logDays: new Set(), spanDays: new Set(), candidates: new Map() };
+  for (const row of logs) {
+    const { line, fingerprint, dayMs } = renderLog(tenant.id, row);
+    prepared.logLines.push(line);
+    prepared.logDays.add(dayMs);
+    const derived = deriveFromLog(row);
+    if (derived.run || derived.stage) prepared.candidates.set(`L${tenant.id}:${fingerprint}`, { tenant, derived });
   }
+  for (const row of spans) {
+    const { line, dayMs } = renderSpan(tenant.id, row);
+    prepared.spanLines.push(line);
+    prepared.spanDays.add(dayMs);
+    const derived = deriveFromSpan(row);
+    if (derived.run || derived.stage) prepared.candidates.set(`S${tenant.id}:${row.traceId}:${row.spanId}`, { tenant, derived });
+  }
+  return prepared;
+}
+
+export async function writeBatch(tx: Transaction, partitions: PartitionManager, batch: Prepared[]): Promise<BatchEffects> {
+  const logLines = batch.flatMap((p) => p.logLines);
+  const spanLines = batch.flatMap((p) => p.spanLines);
+  const logDays = new Set(batch.flatMap((p) => [...p.logDays]));
+  const spanDays = new Set(batch.flatMap((p) => [...p.spanDays]));
+  const candidate = (key: string) => {
+    for (const p of batch) {
+      const found = p.candidates.get(key);
+      if (found) return found;
+    }
+    return undefined;
+  };
 
   const effects: BatchEffects = {
     logs: { accepted: 0, duplicates: 0 },
@@ -116,15 +134,16 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
 
   const byTenant = new Map<number, { tenant: Tenant; runs: Map<string, RunFacts>; stages: Map<string, StageFacts> }>();
   for (const key of inserted) {
-    const candidate = candidates.get(key);
-    if (!candidate) continue;
-    const { tenant, derived } = candidate;
+    const found = candidate(key);
+    if (!found) continue;
+    const { tenant, derived } = found;
     let group = byTenant.get(tenant.id);
     if (!group) byTenant.set(tenant.id, (group = { tenant, runs: new Map(), stages: new Map() }));
     if (derived.run) addFacts(group.runs, derived.run.runId, derived.run);
     if (derived.stage) addFacts(group.stages, stageKey(derived.stage.runId, derived.stage.stageRunId), derived.stage);
   }
   for (const { tenant, runs, stages } of byTenant.values()) {
+    await lockRuns(tx, tenant, [...new Set([...runs.keys(), ...[...stages.values()].map((stage) => stage.runId)])]);
     if (runs.size > 0) effects.runsEnded.push(...(await upsertRuns(tx, tenant, [...runs.values()])));
     if (stages.size > 0) effects.stagesEnded.push(...(await upsertStages(tx, tenant, [...stages.values()])));
   }
@@ -199,7 +218,19 @@ interface Returned {
   ended_ms: number | null;
 }
 
-/** Keys already ended before this batch, locked so that concurrent receivers count an end once. */
+/**
+ * Serializes transactions that touch the same runs (two writers, or two receivers), so that "already
+ * ended before this batch" below is true when read and a run's end is counted once. Locks are taken in
+ * one order, hash order, so that two batches cannot deadlock on them.
+ */
+async function lockRuns(tx: Queryable, tenant: Tenant, runIds: string[]): Promise<void> {
+  await tx.query(
+    `SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(id) AS h FROM unnest($2::text[]) AS id ORDER BY h OFFSET 0) AS s`,
+    [tenant.id, runIds],
+  );
+}
+
+/** Keys already ended before this batch (the caller holds the runs' locks). */
 async function alreadyEnded(tx: Queryable, sql: string, params: unknown[]): Promise<Set<string>> {
   const { rows } = await tx.query<{ key: string }>(sql, params);
   return new Set(rows.map((row) => row.key));
