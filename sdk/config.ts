@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ATTR } from './vocabulary.js';
 
 export interface StartOptions {
@@ -18,7 +18,10 @@ export interface StartOptions {
   serviceName?: string;
   environment?: string;
   resourceAttributes?: Record<string, string>;
-  /** Disk spool for records the receiver did not take. Default PIPEMON_SPOOL_DIR or <tmp>/pipemon-spool-<uid>. */
+  /**
+   * Disk spool for records the receiver did not take. Default PIPEMON_SPOOL_DIR or
+   * <tmp>/pipemon-spool-<uid>/<hash of endpoint and Authorization header>.
+   */
   spoolDir?: string;
   /** Spool bound in bytes (PIPEMON_SPOOL_MAX_BYTES, default 256 MiB). Error and run/stage end batches may exceed it. */
   spoolMaxBytes?: number;
@@ -125,7 +128,7 @@ export function resolveConfig(options: StartOptions = {}, env: Env = process.env
     endpoint,
     headers,
     resource,
-    spoolDir: path.resolve(options.spoolDir ?? env.PIPEMON_SPOOL_DIR ?? path.join(os.tmpdir(), `pipemon-spool-${uid}`)),
+    spoolDir: path.resolve(options.spoolDir ?? env.PIPEMON_SPOOL_DIR ?? path.join(os.tmpdir(), `pipemon-spool-${uid}`, destinationKey(endpoint, headers))),
     spoolMaxBytes: number(options.spoolMaxBytes ?? env.PIPEMON_SPOOL_MAX_BYTES, 'spoolMaxBytes', 256 * 1024 * 1024),
     maxQueue: Math.max(1, number(options.maxQueue ?? env.PIPEMON_MAX_QUEUE, 'maxQueue', 8192)),
     maxBatch: Math.max(1, number(options.maxBatch, 'maxBatch', 512)),
@@ -139,6 +142,17 @@ export function resolveConfig(options: StartOptions = {}, env: Env = process.env
     export: options.export ?? flag(env.PIPEMON_EXPORT) ?? true,
     handleExit: options.handleExit ?? true,
   };
+}
+
+/**
+ * Every process replays the whole spool with its own endpoint and key at start. A spool shared by all
+ * pipelines of a user would let one misconfigured process send others' records to the wrong receiver or
+ * tenant, so the default spool is one directory per destination and credentials. Hashed: the key itself
+ * must not appear in a path.
+ */
+function destinationKey(endpoint: string, headers: Record<string, string>): string {
+  const auth = Object.entries(headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1] ?? '';
+  return createHash('sha256').update(`${endpoint}\n${auth}`).digest('hex').slice(0, 16);
 }
 
 function defaultServiceName(): string {

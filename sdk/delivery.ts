@@ -56,7 +56,12 @@ export interface Delivery {
   stats(): DeliveryStats;
 }
 
-const RETRYABLE = new Set([429, 502, 503, 504]);
+/**
+ * Answers that refuse the data itself: resending the same bytes can never succeed. Anything else (401,
+ * 403 and 404 included: a wrong key, scope or endpoint in this process, not bad data) keeps the batch
+ * for a later replay, as the Collector treats an unknown error as transient (style.md, rule 3).
+ */
+const REFUSED = new Set([400, 413]);
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
@@ -87,8 +92,7 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
       });
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return 'ok';
-      // The same rule as the official exporters and the Collector: only these are worth resending.
-      return RETRYABLE.has(response.status) ? 'retry' : 'refused';
+      return REFUSED.has(response.status) ? 'refused' : 'retry';
     } catch {
       return 'retry';
     }
@@ -101,6 +105,7 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
       const body = spool.read(entry);
       if (body === null) continue;
       const outcome = await post(entry.signal, body);
+      // Includes 401/403/404 and network errors: stop this pass and keep the file.
       if (outcome === 'retry') {
         down = true;
         return false;

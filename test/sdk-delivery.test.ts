@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKey } from '../receiver/keys.js';
 import { startReceiver, type Receiver } from '../receiver/serve.js';
+import { resolveConfig } from '../sdk/config.js';
 import { run, shutdown, start } from '../sdk/index.js';
 import { eventually, startHarness, tempDir } from './sdk-helpers.js';
 
@@ -233,5 +235,66 @@ setInterval(() => {}, 1000);
     expect(sdk.stats().dropped).toBeGreaterThan(0);
     // What must be kept is still held in memory, not dropped.
     expect(sdk.stats().queued).toBeGreaterThan(0);
+  });
+
+  it('spools by default in one directory per endpoint and key, so no process replays another destination', () => {
+    const env = {};
+    const dir = (endpoint: string, apiKey: string) => resolveConfig({ endpoint, apiKey }, env).spoolDir;
+    const a = dir('http://receiver-a:4318', 'key-1');
+    expect(path.dirname(a)).toBe(path.join(os.tmpdir(), `pipemon-spool-${process.getuid?.() ?? 'user'}`));
+    // Stable across processes: the next start of the same pipeline finds its own spool.
+    expect(dir('http://receiver-a:4318', 'key-1')).toBe(a);
+    expect(dir('http://receiver-a:4318', 'key-2')).not.toBe(a);
+    expect(dir('http://receiver-b:4318', 'key-1')).not.toBe(a);
+    expect(a).not.toContain('key-1');
+    expect(resolveConfig({ endpoint: 'http://receiver-a:4318', apiKey: 'key-1', spoolDir: '/x/y' }, env).spoolDir).toBe('/x/y');
+  });
+
+  it('keeps spooled batches when replay is refused for the key (401), and delivers them once the key is right', async () => {
+    const harness = await startHarness();
+    try {
+      const spoolDir = tempDir('pipemon-sdk-wrong-key-');
+      const deadPort = await freePort();
+      start({ endpoint: `http://127.0.0.1:${deadPort}`, apiKey: harness.key, spoolDir, flushMs: 10, exportTimeoutMs: 200, handleExit: false });
+      const runId = await run('spooled-for-acme', (r) => {
+        r.log.info('meant for acme');
+        return r.runId;
+      });
+      await shutdown(2_000);
+      const spooled = spoolFiles(spoolDir);
+      expect(spooled.length).toBeGreaterThan(0);
+
+      const wrong = start({ endpoint: harness.url, apiKey: 'pm_not_a_key', spoolDir, flushMs: 10, handleExit: false });
+      await eventually(async () => expect(wrong.stats().receiverDown).toBe(true));
+      await shutdown(2_000);
+      expect(spoolFiles(spoolDir)).toEqual(spooled);
+      expect(wrong.stats().dropped).toBe(0);
+
+      start({ endpoint: harness.url, apiKey: harness.key, spoolDir, flushMs: 10, handleExit: false });
+      await eventually(async () => expect(spoolFiles(spoolDir)).toEqual([]));
+      const logs = await allLogs(harness.url, harness.key, runId);
+      expect(logs.map((l) => l.body)).toContain('meant for acme');
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('drops a spooled batch the receiver refuses as malformed (400), and reports the count', async () => {
+    const harness = await startHarness();
+    try {
+      const spoolDir = tempDir('pipemon-sdk-malformed-');
+      fs.writeFileSync(path.join(spoolDir, `${Date.now()}-1-0-logs-n-7.otlp`), Buffer.from('not protobuf at all'));
+      const sdk = start({ endpoint: harness.url, apiKey: harness.key, spoolDir, flushMs: 10, handleExit: false });
+      await eventually(async () => expect(spoolFiles(spoolDir)).toEqual([]));
+      expect(sdk.stats().dropped).toBe(7);
+      await sdk.flush(5_000);
+      await eventually(async () => {
+        const report = await get(harness.url, harness.key, `/api/v1/logs?limit=1000&severity_min=WARN`);
+        const dropped = report.items.filter((l: any) => l.event_name === 'pipemon.sdk.dropped');
+        expect(dropped.map((l: any) => l.attributes['pipemon.sdk.dropped_records'])).toEqual([7]);
+      });
+    } finally {
+      await harness.close();
+    }
   });
 });
