@@ -327,6 +327,19 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     expect(await metric('pipemon_pipeline_runs_in_progress', 'tenant="acme",pipeline="orders"')).toBe(0);
   });
 
+  it('counts a run once when its end record and its span arrive at the same moment', async () => {
+    const before = await metric('pipemon_pipeline_runs_total', 'tenant="acme",pipeline="racing",result="success"');
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => {
+        const attributes = { [ATTR.pipelineName]: 'racing', [ATTR.runId]: `race-${i}` };
+        const end = logsRequest([{ eventName: EVENT.runEnd, attributes: { ...attributes, [ATTR.runResult]: 'success' } }]);
+        const span = tracesRequest([{ name: 'run racing', kind: SpanKind.SERVER, attributes }]);
+        return Promise.all([post(r.url, '/v1/logs', end, { key: r.key }), post(r.url, '/v1/traces', span, { key: r.key })]);
+      }),
+    );
+    expect((await metric('pipemon_pipeline_runs_total', 'tenant="acme",pipeline="racing",result="success"')) - before).toBe(50);
+  });
+
   it('serves health, readiness and Prometheus metrics', async () => {
     expect((await fetch(`${r.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${r.url}/readyz`)).status).toBe(200);
