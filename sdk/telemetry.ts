@@ -176,9 +176,12 @@ function create(config: Config): Pipemon {
     shutdown(deadlineMs = config.shutdownMs) {
       stopped ??= (async () => {
         clearInterval(dropTimer);
-        exitHooks?.remove();
+        exitHooks?.removeSignals();
         reportDrops();
         await delivery?.shutdown(deadlineMs);
+        // Only now: an application's own SIGTERM handler may call process.exit() while the flush above
+        // is still waiting, and then the exit hook is what puts memory and in-flight batches on disk.
+        exitHooks?.removeExit();
         logger.close();
         await Promise.allSettled([loggerProvider.shutdown(), tracerProvider.shutdown()]);
         if (current === instance) current = null;
@@ -218,7 +221,7 @@ function createOnGlobal(config: Config): Pipemon {
  * runs, so whatever is still in memory goes to the spool. SIGTERM/SIGINT: flush within the deadline,
  * then, if nobody else handles the signal, die of it as the process would have without us.
  */
-function installExitHooks(instance: Pipemon, delivery: Delivery | null): { remove(): void } {
+function installExitHooks(instance: Pipemon, delivery: Delivery | null): { removeSignals(): void; removeExit(): void } {
   const onBeforeExit = () => {
     if (instance.stats().queued > 0) void instance.flush();
   };
@@ -234,11 +237,13 @@ function installExitHooks(instance: Pipemon, delivery: Delivery | null): { remov
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   return {
-    remove() {
+    removeSignals() {
       process.off('beforeExit', onBeforeExit);
-      process.off('exit', onExit);
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+    },
+    removeExit() {
+      process.off('exit', onExit);
     },
   };
 }

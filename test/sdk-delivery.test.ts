@@ -297,4 +297,51 @@ setInterval(() => {}, 1000);
       await harness.close();
     }
   });
+
+  it("spools a run's records when the application's own SIGTERM handler calls process.exit() during our flush", async () => {
+    const harness = await startHarness();
+    try {
+      const spoolDir = tempDir('pipemon-sdk-sigterm-');
+      const script = path.join(tempDir('pipemon-sdk-child-'), 'pipeline.mjs');
+      fs.writeFileSync(
+        script,
+        `import { start, run } from ${JSON.stringify(pathToFileURL(compiledSdk).href)};
+start({ flushMs: 60000 });
+// Registered after start(): ours runs first and begins shutdown, then this one exits at once.
+process.on('SIGTERM', () => process.exit(0));
+const runId = await run('sigterm-pipeline', async (r) => {
+  for (let i = 0; i < 20; i++) r.log.info('line ' + i);
+  return r.runId;
+});
+console.log(JSON.stringify({ runId }));
+setInterval(() => {}, 1000);
+`,
+      );
+      const child = spawn(process.execPath, [script], {
+        env: { ...process.env, PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key, PIPEMON_SPOOL_DIR: spoolDir },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const end = out.indexOf('\n');
+          if (end >= 0) resolve(out.slice(0, end));
+        });
+        child.on('exit', (code) => reject(new Error(`child exited early with ${code}: ${out}`)));
+      });
+      const { runId } = JSON.parse(line) as { runId: string };
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+
+      start({ endpoint: harness.url, apiKey: harness.key, spoolDir, flushMs: 20, handleExit: false });
+      await eventually(async () => expect(spoolFiles(spoolDir)).toEqual([]));
+      const detail = await get(harness.url, harness.key, `/api/v1/runs/${runId}`);
+      expect(detail).toMatchObject({ pipeline: 'sigterm-pipeline', state: 'ended', result: 'success' });
+      expect((await allLogs(harness.url, harness.key, runId)).filter((l) => /^line \d+$/.test(l.body))).toHaveLength(20);
+    } finally {
+      await harness.close();
+    }
+  }, 60_000);
 });
