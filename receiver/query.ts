@@ -35,10 +35,15 @@ function encodeCursor(key: unknown[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [string, string] {
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The [time, tiebreaker] of a cursor; the time is checked here so a tampered one is a 400, not a SQL error. */
+function decodeCursor(cursor: string, tiebreaker: RegExp): [string, string] {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(key) && key.length === 2 && key.every((part) => typeof part === 'string')) return key as [string, string];
+    if (Array.isArray(key) && key.length === 2 && typeof key[1] === 'string' && CURSOR_TIME.test(key[0]) && !Number.isNaN(Date.parse(key[0])) && tiebreaker.test(key[1])) {
+      return key as [string, string];
+    }
   } catch {
     // fall through to the error below
   }
@@ -54,9 +59,9 @@ class Conditions {
     this.params.push(value);
     this.clauses.push(clause(`$${this.params.length}`));
   }
-  page(cursor: string | undefined, sortColumns: string, casts: [string, string]): void {
+  page(cursor: string | undefined, sortColumns: string, casts: [string, string], tiebreaker: RegExp): void {
     if (cursor === undefined) return;
-    const [a, b] = decodeCursor(cursor);
+    const [a, b] = decodeCursor(cursor, tiebreaker);
     this.params.push(a, b);
     const n = this.params.length;
     this.clauses.push(`(${sortColumns}) < ($${n - 1}::${casts[0]}, $${n}::${casts[1]})`);
@@ -147,7 +152,7 @@ export async function listLogs(db: Queryable, tenantId: number, filter: LogFilte
   where.add((p) => `severity_number >= ${p}`, filter.severityMin);
   where.add((p) => `ts >= ${p}`, filter.since?.toISOString());
   where.add((p) => `ts < ${p}`, filter.until?.toISOString());
-  where.page(cursor, 'ts, fingerprint', ['timestamptz', 'uuid']);
+  where.page(cursor, 'ts, fingerprint', ['timestamptz', 'uuid'], /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   const { rows } = await db.query<LogDbRow>(
     `${LOG_SELECT} WHERE ${where.where} ORDER BY ts DESC, fingerprint DESC LIMIT ${limit + 1}`,
     where.params,
@@ -231,7 +236,7 @@ export async function listRuns(db: Queryable, tenantId: number, filter: RunFilte
   where.add((p) => `result = ${p}`, filter.result);
   where.add((p) => `started_at >= ${p}`, filter.since?.toISOString());
   where.add((p) => `started_at < ${p}`, filter.until?.toISOString());
-  where.page(cursor, 'started_at, run_id', ['timestamptz', 'text']);
+  where.page(cursor, 'started_at, run_id', ['timestamptz', 'text'], /^/);
   const { rows } = await db.query<RunRow>(
     `${RUN_SELECT} WHERE ${where.where} ORDER BY started_at DESC, run_id DESC LIMIT ${limit + 1}`,
     where.params,

@@ -50,7 +50,15 @@ const SHUTDOWN_DEADLINE_MS = 30_000;
 
 export async function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {
   const settings = { ...DEFAULTS, ...stripUndefined(options) };
+  if (!(settings.retentionDays >= 1)) throw new Error(`retention must be at least 1 day, got ${settings.retentionDays}`);
+  if (settings.maxQueueBytes < settings.maxBodyBytes) {
+    throw new Error(
+      `the writer budget (${settings.maxQueueBytes} bytes) is smaller than the body limit (${settings.maxBodyBytes} bytes): ` +
+        'the largest requests would be refused forever; raise --max-queue-bytes or lower --max-body-bytes',
+    );
+  }
   const db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir });
+  let retention: NodeJS.Timeout | undefined;
   try {
     const defaultKey = await bootstrapDefaultKey(db, options.dataDir);
     const metrics = createMetrics({ maxPipelines: options.maxPipelines });
@@ -62,7 +70,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
         console.warn(`pipemon: retention (dropping partitions older than ${settings.retentionDays} days) failed: ${describeDatabaseError(error)}`);
       });
     await dropOld();
-    const retention = setInterval(dropOld, HOUR_MS).unref();
+    retention = setInterval(dropOld, HOUR_MS).unref();
 
     const writer = createWriter({ db, partitions, metrics, budgetBytes: settings.maxQueueBytes });
     const app = createApp({
@@ -105,6 +113,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       },
     };
   } catch (error) {
+    // A half-finished start undoes itself.
+    clearInterval(retention);
     await db.close().catch(() => undefined);
     throw error;
   }

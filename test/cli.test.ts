@@ -58,6 +58,14 @@ describe.each(backends())('pipemon keys on $name', (backend) => {
 });
 
 describe('pipemon serve', () => {
+  it('refuses settings that could never work, before opening anything', async () => {
+    const retention = await pipemon(['serve', '--retention-days', '0'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    expect(retention.code).toBe(1);
+    expect(retention.stderr).toMatch(/retention must be at least 1 day/);
+    const budget = await pipemon(['serve', '--max-queue-bytes', '1000'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    expect(budget.stderr).toMatch(/smaller than the body limit.*raise --max-queue-bytes/);
+  });
+
   it('explains an unreachable DATABASE_URL and exits 1 instead of hanging', async () => {
     const result = await pipemon(['serve', '--port', '0'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     expect(result.code).toBe(1);

@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -280,6 +281,9 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     }
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => `page ${24 - i}`));
     expect((await getJson(r.url, '/api/v1/logs?cursor=garbage', r.key)).status).toBe(400);
+    const tampered = Buffer.from(JSON.stringify(['2026-13-45T99:00:00.000Z', 'x'])).toString('base64url');
+    expect((await getJson(r.url, `/api/v1/logs?cursor=${tampered}`, r.key)).status).toBe(400);
+    expect((await getJson(r.url, `/api/v1/runs?cursor=${tampered}`, r.key)).status).toBe(400);
     expect((await getJson(r.url, '/api/v1/logs?severity_min=LOUD', r.key)).status).toBe(400);
   });
 
@@ -350,14 +354,33 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
 });
 
 describe.each(receiverBackends())('receiver under memory pressure on $name', (backend) => {
-  it('answers 503 with Retry-After when the writer budget is full, and serves again after', async () => {
-    const r = await startTestReceiver({ ...(await backend.options()), maxQueueBytes: 64 * 1024 });
+  it('answers 503 with Retry-After while the writer budget is held, and serves again after', async () => {
+    const body = logsRequest(Array.from({ length: 2000 }, (_, i) => ({ body: `big ${i}`.padEnd(100, '.') })));
+    const budget = Math.ceil(body.length * 1.5);
+    const r = await startTestReceiver({ ...(await backend.options()), maxQueueBytes: budget, maxBodyBytes: budget });
     try {
-      const big = logsRequest(Array.from({ length: 2000 }, (_, i) => ({ body: `big ${i}`.padEnd(100, '.') })));
-      const refused = await post(r.url, '/v1/logs', big, { key: r.key });
+      // A slow upload holds its declared size of the budget while its body trickles in.
+      const { port, hostname } = new URL(r.url);
+      const slow = request({ host: hostname, port, path: '/v1/logs', method: 'POST', headers: {
+        'content-type': 'application/x-protobuf', 'content-length': body.length, authorization: `Bearer ${r.key}` } });
+      const slowAnswer = new Promise<number>((resolve, reject) => {
+        slow.on('response', (response) => {
+          response.resume();
+          resolve(response.statusCode!);
+        });
+        slow.on('error', reject);
+      });
+      slow.write(body.subarray(0, 1000));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      const refused = await post(r.url, '/v1/logs', body, { key: r.key });
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect((await post(r.url, '/v1/logs', logsRequest([{ body: 'small' }]), { key: r.key })).status).toBe(200);
+      expect(refused.body.toString('latin1')).toMatch(/memory budget full/);
+
+      slow.end(body.subarray(1000));
+      expect(await slowAnswer).toBe(200);
+      expect((await post(r.url, '/v1/logs', body, { key: r.key })).status).toBe(200);
     } finally {
       await r.close();
     }

@@ -109,8 +109,9 @@ export function createOtlpHandler(options: OtlpRouteOptions) {
       reservation.grow(Math.max(0, body.length - declared));
       const { logs, spans, rejected, message, reasons } = decodeValid(signal, format, body, timeWindow(retentionDays));
       records = logs.length + spans.length;
-      metrics.refused(signal, reasons);
       await writer.write({ tenant, logs, spans });
+      // Counted once committed: a request answered 503 comes back with the same invalid records.
+      metrics.refused(signal, reasons);
       send(
         res,
         format,
