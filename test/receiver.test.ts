@@ -377,6 +377,9 @@ describe.each(receiverBackends())('receiver under memory pressure on $name', (ba
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(refused.body.toString('latin1')).toMatch(/memory budget full/);
+      // Small as sent, large once inflated: refused while inflating, not after.
+      const inflated = await post(r.url, '/v1/logs', body, { key: r.key, encoding: 'gzip' });
+      expect(inflated.status).toBe(503);
 
       slow.end(body.subarray(1000));
       expect(await slowAnswer).toBe(200);

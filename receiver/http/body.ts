@@ -1,16 +1,16 @@
 /**
  * Reads a request body under a byte limit that also applies after decompression (OTLP spec v1.11.0
  * recommends 64 MiB both ways): inflation stops as soon as the output passes the limit, so a gzip
- * bomb costs at most `limit` bytes of memory, not its inflated size.
+ * bomb costs at most `limit` bytes of memory, not its inflated size. Every chunk held, as sent or
+ * inflated, is first claimed from the writer's memory budget through `hold`, which throws when the
+ * budget is full: memory stays bounded for chunked and compressed uploads too.
  */
 import type { IncomingMessage } from 'node:http';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { HttpError } from './errors.js';
 
-const gunzip = promisify(zlib.gunzip);
-const inflate = promisify(zlib.inflate);
-const inflateRaw = promisify(zlib.inflateRaw);
+/** Claims `bytes` more of the memory budget, or throws. */
+export type Hold = (bytes: number) => void;
 
 const CLOSE = { Connection: 'close' };
 
@@ -18,21 +18,39 @@ function tooLarge(limit: number, what: string): HttpError {
   return new HttpError(413, `request body ${what} exceeds the limit of ${limit} bytes: send smaller batches`, CLOSE);
 }
 
-async function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, `of ${declared} bytes`);
-  const chunks: Buffer[] = [];
+/** Collects chunks under the limit, claiming each from the budget before keeping it. */
+async function collect(chunks: AsyncIterable<Buffer>, limit: number, hold: Hold, what: string): Promise<Buffer> {
+  const kept: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of chunks) {
     size += chunk.length;
-    if (size > limit) throw tooLarge(limit, 'as sent');
-    chunks.push(chunk);
+    if (size > limit) throw tooLarge(limit, what);
+    hold(chunk.length);
+    kept.push(chunk);
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  return kept.length === 1 ? kept[0]! : Buffer.concat(kept, size);
 }
 
-async function decompress(raw: Buffer, encoding: string, limit: number): Promise<Buffer> {
-  const options = { maxOutputLength: limit };
+class CorruptBody extends Error {}
+
+async function inflateWith(make: () => zlib.Gunzip | zlib.Inflate | zlib.InflateRaw, raw: Buffer, limit: number, hold: Hold): Promise<Buffer> {
+  const stream = make();
+  stream.end(raw);
+  const chunks = (async function* () {
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
+    } catch (error) {
+      throw new CorruptBody((error as Error).message, { cause: error });
+    }
+  })();
+  try {
+    return await collect(chunks, limit, hold, 'once decompressed');
+  } finally {
+    stream.destroy();
+  }
+}
+
+async function decompress(raw: Buffer, encoding: string, limit: number, hold: Hold): Promise<Buffer> {
   try {
     switch (encoding) {
       case '':
@@ -40,24 +58,27 @@ async function decompress(raw: Buffer, encoding: string, limit: number): Promise
         return raw;
       case 'gzip':
       case 'x-gzip':
-        return await gunzip(raw, options);
+        return await inflateWith(zlib.createGunzip, raw, limit, hold);
       case 'deflate':
         // RFC 9110 deflate is zlib-wrapped, but some clients send raw deflate: accept both.
-        return await inflate(raw, options).catch((error: NodeJS.ErrnoException) =>
-          error.code === 'Z_DATA_ERROR' ? inflateRaw(raw, options) : Promise.reject(error),
+        return await inflateWith(zlib.createInflate, raw, limit, hold).catch((error: unknown) =>
+          error instanceof CorruptBody && (error.cause as NodeJS.ErrnoException).code === 'Z_DATA_ERROR'
+            ? inflateWith(zlib.createInflateRaw, raw, limit, hold)
+            : Promise.reject(error),
         );
       default:
         throw new HttpError(400, `unsupported Content-Encoding "${encoding}": use gzip, deflate or none`);
     }
   } catch (error) {
-    if (error instanceof HttpError) throw error;
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limit, 'once decompressed');
-    throw new HttpError(400, `request body is not valid ${encoding} data: ${(error as Error).message}`);
+    if (error instanceof CorruptBody) throw new HttpError(400, `request body is not valid ${encoding} data: ${error.message}`);
+    throw error;
   }
 }
 
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const raw = await readRaw(req, limit);
+export async function readBody(req: IncomingMessage, limit: number, hold: Hold): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, `of ${declared} bytes`);
+  const raw = await collect(req as AsyncIterable<Buffer>, limit, hold, 'as sent');
   const encoding = String(req.headers['content-encoding'] ?? '').trim().toLowerCase();
-  return decompress(raw, encoding, limit);
+  return decompress(raw, encoding, limit, hold);
 }

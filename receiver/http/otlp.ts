@@ -102,11 +102,15 @@ export function createOtlpHandler(options: OtlpRouteOptions) {
       if (format === null) {
         throw new HttpError(415, `unsupported Content-Type "${req.headers['content-type'] ?? ''}": use application/x-protobuf or application/json`);
       }
-      // Reserve the declared size before reading, so that under overload a 503 costs no upload.
-      const declared = Math.min(Number(req.headers['content-length']) || 0, maxBodyBytes);
-      reservation = writer.reserve(declared);
-      const body = await readBody(req, maxBodyBytes);
-      reservation.grow(Math.max(0, body.length - declared));
+      // Reserve the declared size before reading, so that under overload a 503 costs no upload; what
+      // is held beyond it (a chunked upload, inflated bytes) is claimed as it arrives.
+      let prepaid = Math.min(Number(req.headers['content-length']) || 0, maxBodyBytes);
+      const held = (reservation = writer.reserve(prepaid));
+      const body = await readBody(req, maxBodyBytes, (bytes) => {
+        const covered = Math.min(prepaid, bytes);
+        prepaid -= covered;
+        if (bytes > covered) held.grow(bytes - covered);
+      });
       const { logs, spans, rejected, message, reasons } = decodeValid(signal, format, body, timeWindow(retentionDays));
       records = logs.length + spans.length;
       await writer.write({ tenant, logs, spans });
