@@ -7,11 +7,12 @@
  *
  * Only records the SDK would store unchanged take this path: scalar or scalar-array attributes, at most
  * the SDK's default 128, no explicit timestamps or exception. Anything else goes to the SDK's logger,
- * so limits, validation and exception handling stay the SDK's.
+ * so limits, validation and exception handling stay the SDK's; only the timestamps are ours (below).
  */
 import { context as otelContext, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { LogAttributes, Logger, LogRecord } from '@opentelemetry/api-logs';
-import { millisToHrTime } from '@opentelemetry/core';
+import type { HrTime } from '@opentelemetry/api';
+import { addHrTimes, millisToHrTime } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 
@@ -30,6 +31,39 @@ export interface LeanLoggerOptions {
   onEmit: ((record: ReadableLogRecord) => void) | null;
   /** The SDK's logger on the same processors, for records the lean path does not take. */
   fallback: Logger;
+}
+
+/**
+ * The receiver stores identical records once (its fingerprint hashes time, observed time, body,
+ * attributes and ids: OTLP gives records no id, and a resent record must not count twice). With
+ * Date.now(), the same line logged twice in one millisecond (a loop, `pipemon exec` of a chatty
+ * command) was one record. So: time with sub-millisecond resolution, as the SDK's spans take it
+ * (timeOrigin + performance.now(), the origin converted once), and an observed time that strictly
+ * increases within the process, so that no two records of this process are ever identical.
+ */
+const TIME_ORIGIN = millisToHrTime(performance.timeOrigin);
+let lastSeconds = 0;
+let lastNanos = 0;
+
+function now(): HrTime {
+  return addHrTimes(TIME_ORIGIN, millisToHrTime(performance.now()));
+}
+
+/** `time`, or 1 ns after the previous observed time of this process if that is not earlier. */
+function observedAt(time: HrTime): HrTime {
+  let seconds = time[0];
+  let nanos = time[1];
+  if (seconds < lastSeconds || (seconds === lastSeconds && nanos <= lastNanos)) {
+    seconds = lastSeconds;
+    nanos = lastNanos + 1;
+    if (nanos >= 1e9) {
+      seconds += 1;
+      nanos -= 1e9;
+    }
+  }
+  lastSeconds = seconds;
+  lastNanos = nanos;
+  return [seconds, nanos];
 }
 
 function isScalar(value: unknown): boolean {
@@ -58,20 +92,20 @@ export function createLeanLogger({ resource, scope, onEmit, fallback }: LeanLogg
   return {
     emit(record: LogRecord): void {
       if (closed) return;
-      if (record.timestamp !== undefined || record.observedTimestamp !== undefined || record.exception !== undefined) {
-        fallback.emit(record);
-        return;
-      }
-      const attributes = copyAttributes(record.attributes);
+      const time = now();
+      const attributes =
+        record.timestamp !== undefined || record.observedTimestamp !== undefined || record.exception !== undefined
+          ? null
+          : copyAttributes(record.attributes);
       if (attributes === null) {
-        fallback.emit(record);
+        // The SDK would stamp both times with Date.now(): give it ours, unless the caller chose them.
+        fallback.emit({ ...record, timestamp: record.timestamp ?? time, observedTimestamp: record.observedTimestamp ?? observedAt(time) });
         return;
       }
       const spanContext = trace.getSpanContext(record.context ?? otelContext.active());
-      const hrTime = millisToHrTime(Date.now());
       onEmit!({
-        hrTime,
-        hrTimeObserved: hrTime,
+        hrTime: time,
+        hrTimeObserved: observedAt(time),
         spanContext: spanContext !== undefined && isSpanContextValid(spanContext) ? spanContext : undefined,
         severityText: record.severityText,
         severityNumber: record.severityNumber,

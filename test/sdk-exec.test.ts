@@ -65,6 +65,20 @@ describe('pipemon exec', () => {
     expect(logs.find((l) => l.body === '{not json')).toMatchObject({ severity_text: 'INFO' });
   });
 
+  it('stores every line of a command that prints the same line many times in one millisecond', async () => {
+    startSdk();
+    const code = await execMonitored({
+      command: process.execPath,
+      args: ['-e', "for (let i = 0; i < 50; i++) console.log('same line')"],
+      pipeline: 'repeating-lines',
+      echo: false,
+    });
+    expect(code).toBe(0);
+    await shutdown(10_000);
+    const detail = await latestRun('repeating-lines');
+    expect((await logsOf(detail.run_id)).filter((l) => l.body === 'same line')).toHaveLength(50);
+  });
+
   it('records a command that does not exist as error and answers 127 like a shell', async () => {
     startSdk();
     const code = await execMonitored({ command: 'pipemon-no-such-command-xyz', pipeline: 'ghost', echo: false });

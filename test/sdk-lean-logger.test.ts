@@ -94,4 +94,16 @@ describe('the lean logger', () => {
     expect(logger.enabled()).toBe(false);
     expect([...lean, ...sdk]).toHaveLength(0);
   });
+
+  it('never gives two records of the process the same times, on either path', () => {
+    const { logger, lean, sdk } = loggers();
+    for (let i = 0; i < 100; i++) {
+      logger.emit({ body: 'same' });
+      logger.emit({ body: 'same nested', attributes: { row: { id: 1 } } });
+    }
+    const observed = [...lean, ...sdk].map((r) => `${r.hrTimeObserved[0]}.${String(r.hrTimeObserved[1]).padStart(9, '0')}`);
+    expect(new Set(observed).size).toBe(200);
+    // Sub-millisecond: the time is not a whole number of milliseconds for every record.
+    expect(lean.some((r) => r.hrTime[1] % 1_000_000 !== 0)).toBe(true);
+  });
 });
