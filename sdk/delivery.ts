@@ -214,12 +214,14 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
           }
           inFlight = batch;
           const result = await exportBatch(batch);
+          // spoolSync (shutdown deadline, exit) clears inFlight once it has put this batch on disk.
+          const spooled = inFlight !== batch;
           inFlight = null;
           if (result.code === ExportResultCode.SUCCESS) {
             down = false;
           } else {
             down = true;
-            if (!requeue(toSpool(channel, batch, false))) break;
+            if (!spooled && !requeue(toSpool(channel, batch, false))) break;
           }
         }
       })()
@@ -257,6 +259,8 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
       drain,
       spoolSync() {
         const batch = [...(inFlight ?? []), ...urgent.takeAll(), ...normal.takeAll()];
+        // The export of the in-flight batch may still fail after this; it must not spool it a second time.
+        inFlight = null;
         if (batch.length > 0) toSpool(channel, batch, true);
       },
       pending: () => urgent.length + normal.length,

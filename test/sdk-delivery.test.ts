@@ -344,4 +344,38 @@ setInterval(() => {}, 1000);
       await harness.close();
     }
   }, 60_000);
+
+  it('spools a batch in flight at the shutdown deadline once, even when its export fails afterwards', async () => {
+    const sockets = new Set<net.Socket>();
+    const hang = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    const { port } = hang.address() as net.AddressInfo;
+    const harness = await startHarness();
+    try {
+      const spoolDir = tempDir('pipemon-sdk-in-flight-');
+      const sdk = start({ endpoint: `http://127.0.0.1:${port}`, spoolDir, flushMs: 10, exportTimeoutMs: 800, handleExit: false });
+      const runId = await run('in-flight', (r) => {
+        r.log.info('waiting');
+        return r.runId;
+      });
+      await eventually(async () => expect(sdk.stats().queued).toBe(0));
+      await shutdown(200);
+      // <ms>-<pid>-<seq>-<signal>-<e|n>-<records>.otlp
+      const records = () =>
+        spoolFiles(spoolDir).reduce((sum, name) => sum + Number(/-(\d+)\.otlp$/.exec(name)![1]), 0);
+      // run start, 'waiting', run end, and the run's span.
+      expect(records()).toBe(4);
+      // The in-flight exports time out now, after shutdown spooled their batches.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(records()).toBe(4);
+
+      start({ endpoint: harness.url, apiKey: harness.key, spoolDir, flushMs: 20, handleExit: false });
+      await eventually(async () => expect(spoolFiles(spoolDir)).toEqual([]));
+      expect((await allLogs(harness.url, harness.key, runId)).map((l) => l.body)).toContain('waiting');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => hang.close(resolve));
+      await harness.close();
+    }
+  });
 });
