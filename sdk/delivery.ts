@@ -104,7 +104,10 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
       if (Date.now() >= deadline) return false;
       const body = spool.read(entry);
       if (body === null) continue;
+      // A write during the request may need room: it must not evict the batch on the wire (post never rejects).
+      spool.sending(entry);
       const outcome = await post(entry.signal, body);
+      spool.sending(null);
       // Includes 401/403/404 and network errors: stop this pass and keep the file.
       if (outcome === 'retry') {
         down = true;

@@ -29,6 +29,8 @@ export interface Spool {
   entries(): SpoolEntry[];
   read(entry: SpoolEntry): Uint8Array | null;
   remove(entry: SpoolEntry): void;
+  /** Marks the batch replay is sending (null: none), which eviction must leave alone. */
+  sending(entry: SpoolEntry | null): void;
   /** Counts records given up on for a reason other than delivery (eviction, permanent refusal). */
   drop(entry: SpoolEntry): void;
   readonly dropped: number;
@@ -44,6 +46,7 @@ export function openSpool(dir: string, maxBytes: number): Spool {
   let dropped = 0;
   let seq = 0;
   let ready = false;
+  let sendingName: string | null = null;
 
   // Synchronous on purpose: writes happen at exit too, where only sync I/O completes.
   const ensure = (): boolean => {
@@ -81,10 +84,11 @@ export function openSpool(dir: string, maxBytes: number): Spool {
 
   const unlink = (entry: SpoolEntry) => {
     fs.rmSync(path.join(dir, entry.name), { force: true });
-    const at = index.indexOf(entry);
+    // By name: entries() rescans and replaces the index, so the caller may hold an older object.
+    const at = index.findIndex((indexed) => indexed.name === entry.name);
     if (at >= 0) {
+      total -= index[at]!.bytes;
       index.splice(at, 1);
-      total -= entry.bytes;
     }
   };
 
@@ -94,7 +98,8 @@ export function openSpool(dir: string, maxBytes: number): Spool {
       try {
         if (!ensure()) throw new Error('spool directory unavailable');
         while (total + body.byteLength > maxBytes) {
-          const victim = index.find((entry) => !entry.priority);
+          // Never the batch replay is sending: it may be delivered, and would then count as dropped too.
+          const victim = index.find((entry) => !entry.priority && entry.name !== sendingName);
           if (!victim) break;
           dropped += victim.records;
           unlink(victim);
@@ -143,6 +148,9 @@ export function openSpool(dir: string, maxBytes: number): Spool {
       } catch {
         // Already gone (another process replayed it): nothing to undo.
       }
+    },
+    sending(entry) {
+      sendingName = entry?.name ?? null;
     },
     drop(entry) {
       dropped += entry.records;
