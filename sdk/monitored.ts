@@ -40,10 +40,6 @@ function invoke(fn: AnyFunction, self: unknown, args: unknown[]): unknown {
   return fn.apply(self, args);
 }
 
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
-
 function isIterator(value: unknown): value is Generator {
   const v = value as Partial<Generator> | null;
   return typeof v?.next === 'function' && typeof v.throw === 'function' && typeof (v as any)[Symbol.iterator] === 'function';
@@ -206,7 +202,10 @@ export function monitored<F extends AnyFunction>(fn: F, options: MonitorOptions 
       fail(call, name, error);
       throw error;
     }
-    if (isPromiseLike(value)) {
+    // Only real Promises are followed to settlement. Other thenables (Knex and Mongoose query builders)
+    // are not results yet: wrapping them in a Promise would take away the builder the caller chains on,
+    // so they are returned unchanged and the call ends when it returns.
+    if (value instanceof Promise) {
       return Promise.resolve(value).then(
         (resolved) => {
           succeed(call, resolved);

@@ -193,4 +193,31 @@ describe('monitored functions', () => {
     expect(byName['Warehouse.connect'].attributes['pipemon.function.group']).toBe('dw');
     expect(byName['Warehouse.fail'].status_code).toBe(2);
   });
+
+  it('returns thenables that are not Promises (query builders) unchanged, and records the call', async () => {
+    startSdk();
+    class QueryBuilder {
+      readonly clauses: string[] = [];
+      where(clause: string): this {
+        this.clauses.push(clause);
+        return this;
+      }
+      then<R>(resolve: (rows: string[]) => R): Promise<R> {
+        return Promise.resolve(resolve(this.clauses));
+      }
+    }
+    const select = monitored((table: string) => new QueryBuilder().where(`from ${table}`), { name: 'select' });
+    let traceId = '';
+    await run('query-builder', async (r) => {
+      traceId = r.traceId;
+      const builder = select('orders');
+      expect(builder).toBeInstanceOf(QueryBuilder);
+      expect(await builder.where('id > 10')).toEqual(['from orders', 'id > 10']);
+    });
+    await shutdown(10_000);
+    const spans = (await spansOf(traceId)).filter((s) => s.name === 'select');
+    expect(spans).toHaveLength(1);
+    expect(spans[0].status_code).not.toBe(2);
+    expect(spans[0].attributes['pipemon.function.result']).toBe('<QueryBuilder>');
+  });
 });
