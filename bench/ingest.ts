@@ -276,7 +276,7 @@ async function insertPerRecord(databaseUrl: string) {
 }
 
 async function overload(databaseUrl: string) {
-  const receiver = await startReceiver({ port: 0, databaseUrl, maxQueueBytes: OVERLOAD_BUDGET_BYTES });
+  const receiver = await startReceiver({ port: 0, databaseUrl, maxQueueBytes: OVERLOAD_BUDGET_BYTES, maxBodyBytes: OVERLOAD_BUDGET_BYTES });
   try {
     const key = receiver.defaultKey!;
     const statuses = new Map<number, number>();
