@@ -15,7 +15,7 @@ import { resolveConfig } from '../sdk/config.js';
 import { createDelivery } from '../sdk/delivery.js';
 import { openSpool } from '../sdk/spool.js';
 import { run, shutdown, start } from '../sdk/index.js';
-import { eventually, startHarness, tempDir } from './sdk-helpers.js';
+import { eventually, startHarness, tempDir } from './helpers/sdk.js';
 
 afterEach(async () => {
   await shutdown(5_000);

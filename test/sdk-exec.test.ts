@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { execMonitored, parseExecArgs, parseLine } from '../sdk/exec.js';
 import { shutdown } from '../sdk/index.js';
-import { tempDir, useHarness } from './sdk-helpers.js';
+import { tempDir, useHarness } from './helpers/sdk.js';
 
 const harness = useHarness('pipemon-sdk-exec-');
 

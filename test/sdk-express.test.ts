@@ -5,7 +5,7 @@ import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { pipemonMiddleware } from '../sdk/express.js';
 import { run, shutdown, start } from '../sdk/index.js';
-import { tempDir, useHarness } from './sdk-helpers.js';
+import { tempDir, useHarness } from './helpers/sdk.js';
 
 const harness = useHarness('pipemon-sdk-http-');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { monitor, monitored, run, serialize, shutdown } from '../sdk/index.js';
-import { useHarness } from './sdk-helpers.js';
+import { useHarness } from './helpers/sdk.js';
 
 describe('the serializer', () => {
   it('masks secrets by key name at any depth, in objects and Maps', () => {

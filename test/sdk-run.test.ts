@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { run, shutdown, start, TimeoutError, type Stage } from '../sdk/index.js';
-import { tempDir, useHarness } from './sdk-helpers.js';
+import { tempDir, useHarness } from './helpers/sdk.js';
 
 const harness = useHarness('pipemon-sdk-run-');
 const startSdk = () => harness.startSdk({ serviceName: 'orders-etl', flushMs: 50 });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openSpool } from '../sdk/spool.js';
-import { tempDir } from './sdk-helpers.js';
+import { tempDir } from './helpers/sdk.js';
 
 const body = (bytes: number) => new Uint8Array(bytes).fill(1);
 

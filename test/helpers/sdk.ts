@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { createKey } from '../receiver/keys.js';
-import { startReceiver, type Receiver } from '../receiver/serve.js';
-import { shutdown, start, type Pipemon, type StartOptions } from '../sdk/index.js';
+import { createKey } from '../../receiver/keys.js';
+import { startReceiver, type Receiver } from '../../receiver/serve.js';
+import { shutdown, start, type Pipemon, type StartOptions } from '../../sdk/index.js';
 
 export interface Harness {
   receiver: Receiver;
