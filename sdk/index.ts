@@ -25,6 +25,7 @@ export {
   type StageOptions,
   type Target,
 } from './run.js';
+export * as checks from './checks.js';
 export { serialize, isSensitiveKey, DEFAULT_SENSITIVE, type SerializeOptions } from './serialize.js';
 export type { DeliveryStats } from './delivery.js';
 export { monitored, monitor, type MonitorOptions } from './monitored.js';

@@ -22,7 +22,7 @@ import {
 import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
 import { isSensitiveKey, MASK, toAttributeValue, toLogValue } from './serialize.js';
 import { pipemon } from './telemetry.js';
-import { ATTR, EVENT, FAILED_RESULTS, type Result } from './vocabulary.js';
+import { ATTR, CHECK, EVENT, FAILED_RESULTS, type Result } from './vocabulary.js';
 
 export interface Rows {
   read?: number;
@@ -144,7 +144,6 @@ export function withSpan<A extends unknown[], R>(span: Span, fn: (...args: A) =>
   return scopes.run({ span, activity: scopes.getStore()?.activity ?? null, context: null }, fn, ...args);
 }
 
-const EMPTY_CHECK = 'empty_dataset';
 
 export function isEmpty(input: unknown): boolean {
   if (input === null || input === undefined || input === 0 || input === '') return true;
@@ -361,7 +360,7 @@ class ActivityImpl implements Activity {
 
   skipIfEmpty(input: unknown, reason = 'input is empty'): boolean {
     const empty = isEmpty(input);
-    this.check(EMPTY_CHECK, !empty, empty ? { reason } : undefined);
+    this.check(CHECK.emptyDataset, !empty, empty ? { reason } : undefined);
     if (empty) this.skip(reason);
     return empty;
   }

@@ -65,6 +65,14 @@ export const EVENT = {
   sdkDropped: 'pipemon.sdk.dropped',
 } as const;
 
+/** Names of the built-in data-quality checks (sdk/checks.ts), as `pipemon.check.name` values. */
+export const CHECK = {
+  emptyDataset: 'empty_dataset',
+  nullRatio: 'null_ratio',
+  schemaDrift: 'schema_drift',
+  duplicates: 'duplicates',
+} as const;
+
 /** `cicd.pipeline.result`: `error` is the system failing (worker killed), `failure` the work failing. */
 export const RESULTS = ['success', 'failure', 'error', 'timeout', 'cancellation', 'skip'] as const;
 export type Result = (typeof RESULTS)[number];
