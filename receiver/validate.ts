@@ -36,11 +36,8 @@ export function logTimeNanos(row: LogRow): string {
 }
 
 // Problems are short, fixed phrases: they are also metric label values.
-function spanIdProblem(traceId: string, spanId: string): string | null {
-  if (!HEX_TRACE_ID.test(traceId) || ZERO_ID.test(traceId)) return 'invalid trace_id (must be 16 non-zero bytes)';
-  if (!HEX_SPAN_ID.test(spanId) || ZERO_ID.test(spanId)) return 'invalid span_id (must be 8 non-zero bytes)';
-  return null;
-}
+const INVALID_TRACE_ID = 'invalid trace_id (must be 16 non-zero bytes)';
+const validTraceId = (id: string) => HEX_TRACE_ID.test(id) && !ZERO_ID.test(id);
 
 const INT64_MAX = '9223372036854775807';
 
@@ -60,7 +57,7 @@ function timeProblem(nanos: string, window: TimeWindow): string | null {
 function logProblem(row: LogRow, window: TimeWindow): string | null {
   if (row.traceId !== '' || row.spanId !== '') {
     // A log may carry a trace id without a span id (spec: span_id is optional).
-    if (!HEX_TRACE_ID.test(row.traceId) || ZERO_ID.test(row.traceId)) return 'invalid trace_id (must be 16 non-zero bytes)';
+    if (!validTraceId(row.traceId)) return INVALID_TRACE_ID;
     if (row.spanId !== '' && !HEX_SPAN_ID.test(row.spanId)) return 'invalid span_id (must be 8 bytes)';
   }
   if (row.severityNumber < 0 || row.severityNumber > 24) return 'severity_number out of range 0-24';
@@ -69,8 +66,8 @@ function logProblem(row: LogRow, window: TimeWindow): string | null {
 }
 
 function spanProblem(row: SpanRow, window: TimeWindow): string | null {
-  const ids = spanIdProblem(row.traceId, row.spanId);
-  if (ids) return ids;
+  if (!validTraceId(row.traceId)) return INVALID_TRACE_ID;
+  if (!HEX_SPAN_ID.test(row.spanId) || ZERO_ID.test(row.spanId)) return 'invalid span_id (must be 8 non-zero bytes)';
   if (row.parentSpanId !== '' && !HEX_SPAN_ID.test(row.parentSpanId)) return 'invalid parent_span_id (must be 8 bytes)';
   if (row.kind < 0 || row.kind > 5) return 'kind out of range 0-5';
   if (row.statusCode < 0 || row.statusCode > 2) return 'status code out of range 0-2';

@@ -104,13 +104,7 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
   const spanLines = batch.flatMap((p) => p.spanLines);
   const logDays = new Set(batch.flatMap((p) => [...p.logDays]));
   const spanDays = new Set(batch.flatMap((p) => [...p.spanDays]));
-  const candidate = (key: string) => {
-    for (const p of batch) {
-      const found = p.candidates.get(key);
-      if (found) return found;
-    }
-    return undefined;
-  };
+  const candidates = new Map(batch.flatMap((p) => [...p.candidates]));
 
   const effects: BatchEffects = {
     logs: { accepted: 0, duplicates: 0 },
@@ -134,7 +128,7 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
 
   const byTenant = new Map<number, { tenant: Tenant; runs: Map<string, RunFacts>; stages: Map<string, StageFacts> }>();
   for (const key of inserted) {
-    const found = candidate(key);
+    const found = candidates.get(key);
     if (!found) continue;
     const { tenant, derived } = found;
     let group = byTenant.get(tenant.id);
