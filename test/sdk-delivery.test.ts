@@ -49,6 +49,21 @@ async function allLogs(url: string, key: string, runId: string): Promise<any[]> 
 /** The compiled SDK that child processes run: `npm test` builds dist/ before the suites start. */
 const compiledSdk = fileURLToPath(new URL('../dist/sdk/index.js', import.meta.url));
 
+/** Runs a pipeline script in a child process until it prints `{ runId }` on its first line. */
+async function spawnPipeline(script: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const end = out.indexOf('\n');
+      if (end >= 0) resolve(out.slice(0, end));
+    });
+    child.on('exit', (code) => reject(new Error(`child exited early with ${code}: ${out}`)));
+  });
+  return { child, runId: (JSON.parse(line) as { runId: string }).runId };
+}
+
 const spoolFiles = (dir: string) => fs.readdirSync(dir).filter((name) => name.endsWith('.otlp'));
 
 describe('delivery that survives', () => {
@@ -125,25 +140,12 @@ console.log(JSON.stringify(ids));
 setInterval(() => {}, 1000);
 `,
       );
-      const child = spawn(process.execPath, [script], {
-        env: {
+      const { child, runId } = await spawnPipeline(script, {
           ...process.env,
           PIPEMON_ENDPOINT: `http://127.0.0.1:${deadPort}`,
           PIPEMON_API_KEY: harness.key,
           PIPEMON_SPOOL_DIR: spoolDir,
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const end = out.indexOf('\n');
-          if (end >= 0) resolve(out.slice(0, end));
         });
-        child.on('exit', (code) => reject(new Error(`child exited early with ${code}: ${out}`)));
-      });
-      const { runId } = JSON.parse(line) as { runId: string };
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       expect(spoolFiles(spoolDir).length).toBeGreaterThan(0);
@@ -323,20 +325,7 @@ console.log(JSON.stringify({ runId }));
 setInterval(() => {}, 1000);
 `,
       );
-      const child = spawn(process.execPath, [script], {
-        env: { ...process.env, PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key, PIPEMON_SPOOL_DIR: spoolDir },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const end = out.indexOf('\n');
-          if (end >= 0) resolve(out.slice(0, end));
-        });
-        child.on('exit', (code) => reject(new Error(`child exited early with ${code}: ${out}`)));
-      });
-      const { runId } = JSON.parse(line) as { runId: string };
+      const { child, runId } = await spawnPipeline(script, { ...process.env, PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key, PIPEMON_SPOOL_DIR: spoolDir });
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
