@@ -4,22 +4,18 @@
  * one database must both come up. Only acknowledged requests are asserted: one answered with an error,
  * or cut off, may or may not be stored (the client resends it either way).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey, startReceiver, type Receiver } from '../receiver/index.js';
 import { decodeLogsProtobuf } from '../receiver/otlp/protobuf.js';
 import type { Queryable } from '../receiver/storage/database.js';
 import { MIGRATIONS } from '../receiver/storage/migrations.js';
 import { openDatabase } from '../receiver/storage/open.js';
-import { backends, createTestDatabase } from './helpers/backends.js';
+import { backends, createTestDatabase, testServerUrl } from './helpers/backends.js';
+import { spawnPipemon, tempDataDir } from './helpers/pipemon-process.js';
 import { logsRequest, post } from './helpers/receiver.js';
 import { startPostgres, type PostgresServer } from './setup/postgres.js';
-
-const CLI = fileURLToPath(new URL('../dist/bin/pipemon.js', import.meta.url));
 const CLIENTS = 8;
 const RECORDS = 1000;
 /** The attribute naming the request a record came in, so rows can be counted per request. */
@@ -57,62 +53,45 @@ function missing(acked: Iterable<string>, stored: Map<string, number>, records =
   return [...acked].filter((id) => stored.get(id) !== records).map((id) => `${id}: ${stored.get(id) ?? 0} rows`);
 }
 
+/**
+ * EXPORTERS clients sending `batches` requests of `records` log records (ids batch-0, batch-1, ...) as an
+ * OTLP exporter does: resend on 503 after Retry-After, and on a network error after a pause.
+ */
+function exportWithRetries(url: string, key: string, batches: number, records: number, exporters: number) {
+  const progress = { statuses: new Map<number, number>(), withoutRetryAfter: 0, networkErrors: 0, acked: 0, done: Promise.resolve() };
+  let next = 0;
+  const exporter = async () => {
+    while (next < batches) {
+      const body = batch(`batch-${next++}`, records);
+      for (;;) {
+        let waitMs: number;
+        try {
+          const { status, headers } = await post(url, '/v1/logs', body, { key });
+          progress.statuses.set(status, (progress.statuses.get(status) ?? 0) + 1);
+          if (status === 200) {
+            progress.acked++;
+            break;
+          }
+          if (status !== 503) break;
+          const retryAfter = headers.get('retry-after');
+          if (retryAfter === null) progress.withoutRetryAfter++;
+          waitMs = Number(retryAfter ?? 1) * 1000;
+        } catch {
+          progress.networkErrors++;
+          waitMs = 200;
+        }
+        await sleep(waitMs);
+      }
+    }
+  };
+  progress.done = Promise.all(Array.from({ length: exporters }, exporter)).then(() => undefined);
+  return progress;
+}
+
 beforeAll(() => {
   // Every assertion below counts records: a builder that silently made empty requests would prove nothing.
   expect(decodeLogsProtobuf(batch('probe')), 'test/helpers/receiver.ts logsRequest() built a request without its records').toHaveLength(RECORDS);
 });
-
-interface PipemonProcess {
-  child: ChildProcess;
-  url: string;
-  key: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
-
-const children: ChildProcess[] = [];
-const directories: string[] = [];
-
-afterEach(() => {
-  // A failed test must not leave a receiver running; each is killed by its own pid.
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const dir of directories.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** `pipemon serve --port 0` as a separate process, as an operator runs it; resolves once it listens. */
-async function spawnPipemon(dataDir: string, databaseUrl: string | undefined): Promise<PipemonProcess> {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build; npm test does it)`);
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
-    // An empty DATABASE_URL selects the embedded database, whatever the environment running the tests holds.
-    env: { ...process.env, DATABASE_URL: databaseUrl ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pipemon did not start within 60 s:\n${output}`)), 60_000);
-    const onData = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (!match) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      resolve(match[1]!);
-    };
-    child.stdout!.on('data', onData);
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`pipemon exited (${signal ?? code}) before listening:\n${output}`));
-    });
-  });
-  // The first start on an empty database saves the default key before it listens.
-  const key = fs.readFileSync(path.join(dataDir, 'default-api-key'), 'utf8').trim();
-  return { child, url, key, exited, output: () => output };
-}
 
 interface Ack {
   id: string;
@@ -145,15 +124,20 @@ function streamUntilGone(url: string, key: string) {
   return { acks, refusals, done: Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c))) };
 }
 
-describe.each(backends())('a pipemon process on $name', (backend) => {
+// The embedded server (the default: no DATABASE_URL) and each test server as a DATABASE_URL.
+const storages = [
+  { name: 'its embedded server', databaseUrl: async (): Promise<string | undefined> => undefined },
+  ...backends().map((backend) => ({ name: backend.name, databaseUrl: backend.databaseUrl })),
+];
+
+describe.each(storages)('a pipemon process on $name', (backend) => {
   async function setUp() {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-durability-'));
-    directories.push(dataDir);
+    const dataDir = tempDataDir();
     const databaseUrl = await backend.databaseUrl();
     return { dataDir, databaseUrl, pipemon: await spawnPipemon(dataDir, databaseUrl) };
   }
 
-  /** Rows per request as stored, read after the process is gone (the embedded database is then free). */
+  /** Rows per request as stored, read after the process is gone (the embedded server is then free). */
   async function storedAfterExit(dataDir: string, databaseUrl: string | undefined): Promise<Map<string, number>> {
     const db = await openDatabase({ databaseUrl, dataDir });
     try {
@@ -174,6 +158,8 @@ describe.each(backends())('a pipemon process on $name', (backend) => {
     const exit = await Promise.race([pipemon.exited, sleep(45_000).then(() => 'still running 45 s after SIGTERM')]);
     await stream.done;
     expect(exit, pipemon.output()).toEqual({ code: 0, signal: null });
+    // The embedded server was shut down cleanly with it (PostgreSQL removes its pid file last).
+    if (!databaseUrl) expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
     // Requests under way when the signal came were finished, not dropped.
     expect(stream.acks.filter((ack) => ack.sentMs < signalledMs && ack.ackedMs > signalledMs).length).toBeGreaterThan(0);
     const stored = await storedAfterExit(dataDir, databaseUrl);
@@ -195,9 +181,43 @@ describe.each(backends())('a pipemon process on $name', (backend) => {
   }, 120_000);
 });
 
-// Without PostgreSQL's server binaries there is no test server: globalSetup then warns loudly, or fails
-// the run when CI is set.
-describe.skipIf(!inject('databaseUrl'))('receivers on a PostgreSQL server', () => {
+describe('a pipemon process supervising its embedded server', () => {
+  it('restarts the server after a kill -9: 503 meanwhile, nothing acknowledged lost', async () => {
+    const BATCHES = 40;
+    const BATCH_RECORDS = 500;
+    const EXPORTERS = 4;
+    const dataDir = tempDataDir();
+    const pipemon = await spawnPipemon(dataDir, undefined);
+    const postmaster = () => Number.parseInt(fs.readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8'), 10);
+    const exporters = exportWithRetries(pipemon.url, pipemon.key, BATCHES, BATCH_RECORDS, EXPORTERS);
+    await until(() => exporters.acked >= 8, '8 batches are acknowledged');
+    const killed = postmaster();
+    process.kill(killed, 'SIGKILL');
+    await exporters.done;
+    await until(() => /embedded PostgreSQL server is back/.test(pipemon.output()), 'the server is restarted');
+
+    expect(postmaster()).not.toBe(killed);
+    expect(pipemon.output()).toContain(`the embedded PostgreSQL server (pid ${killed}) exited (SIGKILL); restarting it`);
+    // The requests in flight when the server died were answered 503 (retry), never dropped with a 4xx.
+    expect(exporters.statuses.get(503), pipemon.output()).toBeGreaterThan(0);
+    expect([...exporters.statuses.keys()].sort(), `network errors: ${exporters.networkErrors}`).toEqual([200, 503]);
+    expect(exporters.withoutRetryAfter).toBe(0);
+    pipemon.child.kill('SIGTERM');
+    expect(await pipemon.exited).toEqual({ code: 0, signal: null });
+
+    const db = await openDatabase({ dataDir });
+    try {
+      const stored = await rowsPerRequest(db);
+      const ids = Array.from({ length: BATCHES }, (_, i) => `batch-${i}`);
+      expect(missing(ids, stored, BATCH_RECORDS)).toEqual([]);
+      expect([...stored.values()].reduce((sum, n) => sum + n, 0)).toBe(BATCHES * BATCH_RECORDS);
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
+});
+
+describe('receivers on a PostgreSQL server', () => {
   let server: PostgresServer | undefined;
   let receiver: Receiver | undefined;
   afterAll(async () => {
@@ -217,47 +237,17 @@ describe.skipIf(!inject('databaseUrl'))('receivers on a PostgreSQL server', () =
     // must be a 503 (retry), never a 401 (which makes exporters drop the data).
     const { key: unseenKey } = await createKey(receiver.db, 'late-tenant', ['ingest']);
 
-    const statuses = new Map<number, number>();
-    let withoutRetryAfter = 0;
-    let networkErrors = 0;
-    let acked = 0;
-    let next = 0;
-    // As an OTLP exporter does: resend on 503 after Retry-After, and on a network error after a pause.
-    const exporter = async () => {
-      while (next < BATCHES) {
-        const body = batch(`batch-${next++}`, BATCH_RECORDS);
-        for (;;) {
-          let waitMs: number;
-          try {
-            const { status, headers } = await post(url, '/v1/logs', body, { key });
-            statuses.set(status, (statuses.get(status) ?? 0) + 1);
-            if (status === 200) {
-              acked++;
-              break;
-            }
-            if (status !== 503) break;
-            const retryAfter = headers.get('retry-after');
-            if (retryAfter === null) withoutRetryAfter++;
-            waitMs = Number(retryAfter ?? 1) * 1000;
-          } catch {
-            networkErrors++;
-            waitMs = 200;
-          }
-          await sleep(waitMs);
-        }
-      }
-    };
-    const exporters = Promise.all(Array.from({ length: EXPORTERS }, exporter));
+    const exporters = exportWithRetries(url, key!, BATCHES, BATCH_RECORDS, EXPORTERS);
 
-    await until(() => acked >= 8, '8 batches are acknowledged');
+    await until(() => exporters.acked >= 8, '8 batches are acknowledged');
     await server.stop();
-    await until(() => (statuses.get(503) ?? 0) >= EXPORTERS, `${EXPORTERS} answers are 503`);
+    await until(() => (exporters.statuses.get(503) ?? 0) >= EXPORTERS, `${EXPORTERS} answers are 503`);
     const unseen = await post(url, '/v1/logs', batch('unseen-key', 1), { key: unseenKey });
     await server.start();
-    await exporters;
+    await exporters.done;
 
-    expect([...statuses.keys()].sort(), `network errors: ${networkErrors}`).toEqual([200, 503]);
-    expect(withoutRetryAfter).toBe(0);
+    expect([...exporters.statuses.keys()].sort(), `network errors: ${exporters.networkErrors}`).toEqual([200, 503]);
+    expect(exporters.withoutRetryAfter).toBe(0);
     expect([unseen.status, unseen.headers.get('retry-after')]).toEqual([503, expect.stringMatching(/^\d+$/)]);
     const stored = await rowsPerRequest(receiver.db);
     const ids = Array.from({ length: BATCHES }, (_, i) => `batch-${i}`);
@@ -266,7 +256,7 @@ describe.skipIf(!inject('databaseUrl'))('receivers on a PostgreSQL server', () =
   }, 120_000);
 
   it('two receivers starting at once on one database both come up', async () => {
-    const databaseUrl = await createTestDatabase(inject('databaseUrl')!);
+    const databaseUrl = await createTestDatabase(testServerUrl());
     const started = await Promise.allSettled([startReceiver({ port: 0, databaseUrl }), startReceiver({ port: 0, databaseUrl })]);
     const receivers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     try {

@@ -1,12 +1,11 @@
 /**
- * The storage contract: every backend (embedded PGlite, PostgreSQL server) passes the same suite, so
- * that nothing above the Database seam needs to know which one it runs on.
+ * The storage contract: every supported PostgreSQL server (the npm package's 18, Debian's 15) passes the
+ * same suite, so that nothing above the Database seam needs to know which one it runs on.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapDefaultKey, createKey, createKeyVerifier, createTenant, listKeys, revokeKey } from '../receiver/keys.js';
 import { csvField } from '../receiver/storage/csv.js';
 import type { Database, Queryable } from '../receiver/storage/database.js';
@@ -16,8 +15,7 @@ import { MIGRATIONS } from '../receiver/storage/migrations.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
 import { openServerDatabase } from '../receiver/storage/pg.js';
-import { openEmbeddedDatabase } from '../receiver/storage/pglite.js';
-import { backends, createTestDatabase } from './helpers/backends.js';
+import { backends, createTestDatabase, testServerUrl } from './helpers/backends.js';
 import { startPostgres } from './setup/postgres.js';
 
 const DAY_MS = 86_400_000;
@@ -91,9 +89,8 @@ describe.each(backends())('storage on $name', (backend) => {
       expect(await migrate(db)).toEqual({ applied: [] });
     });
 
-    // Races need several connections: only the server has them.
-    if (backend.server) it('lets two receivers starting together migrate once', async () => {
-      const url = (await backend.databaseUrl())!;
+    it('lets two receivers starting together migrate once', async () => {
+      const url = await backend.databaseUrl();
       const [a, b] = await Promise.all([openServerDatabase(url), openServerDatabase(url)]);
       try {
         const results = await Promise.all([migrate(a), migrate(b)]);
@@ -292,9 +289,8 @@ describe.each(backends())('storage on $name', (backend) => {
       expect(await partitionsOf(db, 'spans')).toContain('spans_p20310601');
     });
 
-    // Races need several connections: only the server has them.
-    if (backend.server) it('lets two receivers create the same partitions at once', async () => {
-      const url = (await backend.databaseUrl())!;
+    it('lets two receivers create the same partitions at once', async () => {
+      const url = await backend.databaseUrl();
       const [a, b] = await Promise.all([openDatabase({ databaseUrl: url }), openDatabase({ databaseUrl: url })]);
       try {
         const days = [Date.UTC(2031, 6, 1), Date.UTC(2031, 6, 2), Date.UTC(2031, 6, 3)];
@@ -508,14 +504,8 @@ describe.each(backends())('storage on $name', (backend) => {
     });
 
     it('creates one default tenant and key when two receivers start together', async () => {
-      let first: Database;
-      let second: Database;
-      if (backend.server) {
-        const url = (await backend.databaseUrl())!;
-        [first, second] = await Promise.all([openDatabase({ databaseUrl: url }), openDatabase({ databaseUrl: url })]);
-      } else {
-        first = second = await backend.open();
-      }
+      const url = await backend.databaseUrl();
+      const [first, second] = await Promise.all([openDatabase({ databaseUrl: url }), openDatabase({ databaseUrl: url })]);
       try {
         const keys = await Promise.all([bootstrapDefaultKey(first, tempDir()), bootstrapDefaultKey(second, tempDir())]);
         expect(keys.filter((key) => key !== null)).toHaveLength(1);
@@ -524,91 +514,14 @@ describe.each(backends())('storage on $name', (backend) => {
         expect(await listKeys(first)).toHaveLength(1);
       } finally {
         await first.close();
-        if (second !== first) await second.close();
+        await second.close();
       }
     });
   });
 });
 
-describe('embedded database directory', () => {
-  it('keeps its data across a reopen, and refuses a second open while in use', async () => {
-    const dir = tempDir();
-    const db = await openEmbeddedDatabase(dir);
-    try {
-      expect(db.description).toBe(dir);
-      await db.query('CREATE TABLE kept (n int)');
-      await db.query('INSERT INTO kept VALUES (42)');
-      expect((await rejection(openEmbeddedDatabase(dir))).message).toMatch(
-        new RegExp(`embedded database in ${dir} is in use by process ${process.pid}: stop that pipemon`),
-      );
-    } finally {
-      await db.close();
-    }
-    expect(fs.existsSync(path.join(dir, 'pipemon.lock'))).toBe(false);
-    const reopened = await openEmbeddedDatabase(dir);
-    try {
-      expect((await reopened.query('SELECT n FROM kept')).rows).toEqual([{ n: 42 }]);
-    } finally {
-      await reopened.close();
-    }
-  });
-
-  it('refuses a directory that another running process holds', async () => {
-    const dir = tempDir();
-    // The parent process (vitest's) is alive and is not this one.
-    fs.writeFileSync(path.join(dir, 'pipemon.lock'), `${process.ppid}\n`);
-    expect((await rejection(openEmbeddedDatabase(dir))).message).toMatch(
-      new RegExp(`in use by process ${process.ppid}.*another --data-dir.*delete ${dir}/pipemon.lock`),
-    );
-  });
-
-  it('takes over a lock left by a process that is gone', async () => {
-    const dir = tempDir();
-    const gone = spawnSync(process.execPath, ['-e', '']).pid;
-    fs.writeFileSync(path.join(dir, 'pipemon.lock'), `${gone}\n`);
-    const db = await openEmbeddedDatabase(dir);
-    try {
-      expect(fs.readFileSync(path.join(dir, 'pipemon.lock'), 'utf8')).toBe(`${process.pid}\n`);
-    } finally {
-      await db.close();
-    }
-  });
-
-  it('explains a directory written by another PostgreSQL version, naming it', async () => {
-    const dir = tempDir();
-    const postgresDir = path.join(dir, 'pglite');
-    fs.mkdirSync(postgresDir);
-    fs.writeFileSync(path.join(postgresDir, 'PG_VERSION'), '16\n');
-    const err = await rejection(openEmbeddedDatabase(dir));
-    expect(err.message).toContain(`the embedded database in ${postgresDir} cannot be opened`);
-    expect(err.message).toMatch(/another --data-dir, or move .* away/);
-    // Not left locked by the failed attempt.
-    expect(fs.existsSync(path.join(dir, 'pipemon.lock'))).toBe(false);
-  });
-
-  it('runs transactions in order, one at a time', async () => {
-    const db = await openEmbeddedDatabase(undefined);
-    try {
-      expect(db.writeConcurrency).toBe(1);
-      const order: string[] = [];
-      await Promise.all(
-        ['a', 'b', 'c'].map((name) =>
-          db.transaction(async (tx) => {
-            order.push(`${name} begins`);
-            await tx.query('SELECT pg_sleep(0.01)');
-            order.push(`${name} ends`);
-          }),
-        ),
-      );
-      expect(order).toEqual(['a begins', 'a ends', 'b begins', 'b ends', 'c begins', 'c ends']);
-    } finally {
-      await db.close();
-    }
-  });
-});
-
 describe('server database', () => {
-  const serverUrl = inject('databaseUrl');
+  const serverUrl = testServerUrl();
 
   it('explains an unreachable DATABASE_URL, with the remedy', async () => {
     const err = await rejection(openServerDatabase('postgres://pipemon:secret@127.0.0.1:1/pipemon'));
@@ -622,14 +535,14 @@ describe('server database', () => {
     await expect(openDatabase({ databaseUrl: 'postgres://[::1' })).rejects.toThrow(/DATABASE_URL is not a PostgreSQL connection string/);
   });
 
-  it.runIf(serverUrl)('explains a database that does not exist', async () => {
-    const url = new URL(serverUrl!);
+  it('explains a database that does not exist', async () => {
+    const url = new URL(serverUrl);
     url.pathname = '/no_such_database';
     await expect(openServerDatabase(url.toString())).rejects.toThrow(/no database "no_such_database" at 127\.0\.0\.1:\d+: create it/);
   });
 
-  it.runIf(serverUrl)('describes itself as host:port/database, without the password', async () => {
-    const url = new URL(serverUrl!);
+  it('describes itself as host:port/database, without the password', async () => {
+    const url = new URL(serverUrl);
     url.password = 'hunter2';
     const db = await openServerDatabase(url.toString());
     try {
@@ -640,7 +553,7 @@ describe('server database', () => {
     }
   });
 
-  it.runIf(serverUrl)('fails transiently while the server is down and recovers when it is back, without crashing', async () => {
+  it('fails transiently while the server is down and recovers when it is back, without crashing', async () => {
     const server = await startPostgres();
     try {
       const db = await openDatabase({ databaseUrl: server.url });
@@ -665,8 +578,8 @@ describe('server database', () => {
     }
   });
 
-  it.runIf(serverUrl)('ends a transaction whose connection is cut, and keeps the pool usable', async () => {
-    const db = await openDatabase({ databaseUrl: await createTestDatabase(serverUrl!) });
+  it('ends a transaction whose connection is cut, and keeps the pool usable', async () => {
+    const db = await openDatabase({ databaseUrl: await createTestDatabase(serverUrl) });
     try {
       const err = await rejection(
         db.transaction(async (tx) => {

@@ -1,6 +1,7 @@
 /**
- * The storage backends every storage-touching suite runs against, as a shared contract:
- * `describe.each(backends())('... on $name', (backend) => ...)`.
+ * The PostgreSQL servers every storage-touching suite runs against, as a shared contract:
+ * `describe.each(backends())('... on $name', (backend) => ...)`. They come from globalSetup
+ * (test/setup/postgres-server.ts): the npm package's server, and Debian's where installed.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -10,16 +11,14 @@ import { openDatabase } from '../../receiver/storage/open.js';
 
 export interface Backend {
   name: string;
-  /** True for the PostgreSQL server: what needs several connections (races) only runs there. */
-  server: boolean;
   /** A fresh, migrated, empty database. */
   open(): Promise<Database>;
-  /** The databaseUrl option for a fresh database: an empty one on the server, undefined (in memory) for PGlite. */
-  databaseUrl(): Promise<string | undefined>;
+  /** The URL of a fresh, empty database (not migrated). */
+  databaseUrl(): Promise<string>;
 }
 
 let created = 0;
-// Several test processes share the server: a random part keeps their database names apart.
+// Several test processes share the servers: a random part keeps their database names apart.
 const runId = randomBytes(3).toString('hex');
 
 /** CREATE DATABASE pipemon_test_<run>_<n> on the test server; returns its URL (not migrated). */
@@ -37,28 +36,15 @@ export async function createTestDatabase(serverUrl: string): Promise<string> {
   return url.toString();
 }
 
-let warned = false;
-
 export function backends(): Backend[] {
-  const list: Backend[] = [
-    {
-      name: 'embedded (PGlite)',
-      server: false,
-      open: () => openDatabase({}),
-      databaseUrl: async () => undefined,
-    },
-  ];
-  const serverUrl = inject('databaseUrl');
-  if (serverUrl) {
-    list.push({
-      name: 'PostgreSQL server',
-      server: true,
-      open: async () => openDatabase({ databaseUrl: await createTestDatabase(serverUrl) }),
-      databaseUrl: () => createTestDatabase(serverUrl),
-    });
-  } else if (!warned) {
-    warned = true;
-    console.warn('!!! No PostgreSQL server (see the warning at the start of the run): server-database tests are SKIPPED.');
-  }
-  return list;
+  return inject('databaseServers').map((server) => ({
+    name: server.name,
+    open: async () => openDatabase({ databaseUrl: await createTestDatabase(server.url) }),
+    databaseUrl: () => createTestDatabase(server.url),
+  }));
+}
+
+/** The npm package's server: for tests that need one server, not each. */
+export function testServerUrl(): string {
+  return inject('databaseServers')[0]!.url;
 }

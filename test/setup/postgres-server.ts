@@ -1,32 +1,51 @@
 /**
- * vitest globalSetup: one real PostgreSQL server for the whole run, so that every storage suite runs
- * against the server as well as the embedded database. Tests read its URL with inject('databaseUrl').
+ * vitest globalSetup: the PostgreSQL servers every storage suite runs against, for the whole run. Tests
+ * read them with inject('databaseServers').
  *
- * Without the server binaries: in CI that is a broken runner and fails the run; on a developer's machine
- * the server tests are skipped with a loud warning, and the embedded-database tests still run.
+ * The npm package's server (what `npm start` runs) always; Debian's as well where it is installed. Without
+ * Debian's: in CI that is a broken runner and fails the run; on a developer's machine its tests are
+ * skipped with a loud warning.
  */
 import type { TestProject } from 'vitest/node';
-import { findPostgresBin, INSTALL_HINT, startPostgres } from './postgres.js';
+import { DEBIAN_HINT, debianBinaries, serverVersion, startPostgres, type PostgresServer } from './postgres.js';
+
+export interface DatabaseServer {
+  /** 'PostgreSQL 18.4 (npm)', 'PostgreSQL 15.18 (Debian)' */
+  name: string;
+  /** A superuser's URL of the server's database `pipemon`. */
+  url: string;
+}
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The shared test server's database, or null when no server could be started outside CI. */
-    databaseUrl: string | null;
+    databaseServers: DatabaseServer[];
   }
 }
 
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
-  if (!findPostgresBin()) {
-    if (process.env.CI) throw new Error(`CI is set and the PostgreSQL server binaries are missing: ${INSTALL_HINT}`);
-    const line = '!'.repeat(100);
-    console.warn(
-      `\n${line}\n  PostgreSQL server binaries not found: tests against a PostgreSQL server are SKIPPED.\n` +
-        `  To run them, ${INSTALL_HINT}.\n${line}\n`,
-    );
-    project.provide('databaseUrl', null);
-    return;
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started: PostgresServer[] = [];
+  const servers: DatabaseServer[] = [];
+  const add = async (label: string, server: PostgresServer) => {
+    started.push(server);
+    servers.push({ name: `PostgreSQL ${await serverVersion(server.url)} (${label})`, url: server.url });
+  };
+  try {
+    await add('npm', await startPostgres());
+    const debian = debianBinaries();
+    if (debian) {
+      await add('Debian', await startPostgres(debian));
+    } else if (process.env.CI) {
+      throw new Error(`CI is set and Debian's PostgreSQL server is missing: ${DEBIAN_HINT}`);
+    } else {
+      const line = '!'.repeat(100);
+      console.warn(`\n${line}\n  Debian's PostgreSQL server not found: tests against PostgreSQL 15 are SKIPPED.\n  To run them, ${DEBIAN_HINT}.\n${line}\n`);
+    }
+  } catch (err) {
+    await Promise.all(started.map((server) => server.destroy()));
+    throw err;
   }
-  const server = await startPostgres();
-  project.provide('databaseUrl', server.url);
-  return () => server.destroy();
+  project.provide('databaseServers', servers);
+  return async () => {
+    await Promise.all(started.map((server) => server.destroy()));
+  };
 }
