@@ -59,10 +59,10 @@ async function serve(args: string[]): Promise<void> {
     maxQueueBytes: integer('max-queue-bytes', values['max-queue-bytes']),
   };
   const receiver = await startReceiver(options);
-  console.log(`pipemon receiver listening on ${receiver.url} (${receiver.db.description})`);
-  if (receiver.db.readonlyUrl) {
-    console.log(`Read-only connection for Grafana's PostgreSQL datasource and psql: ${receiver.db.readonlyUrl}`);
-  }
+  const lines = [`pipemon receiver listening on ${receiver.url} (${receiver.db.description})`];
+  if (receiver.db.readonlyUrl) lines.push(`Read-only connection for Grafana's PostgreSQL datasource and psql: ${receiver.db.readonlyUrl}`);
+  // One write, so that whoever waits for the first line has the second too.
+  console.log(lines.join('\n'));
   if (receiver.defaultKey) {
     console.log(`
 Created tenant "default" with an ingest+read API key (saved in ${path.join(options.dataDir, 'default-api-key')}):

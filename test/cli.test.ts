@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { backends } from './helpers/backends.js';
+import { spawnPipemon, tempDataDir } from './helpers/pipemon-process.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../dist/bin/pipemon.js');
@@ -54,6 +56,38 @@ describe.each(backends())('pipemon keys on $name', (backend) => {
     const unknown = await pipemon(['frobnicate'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/usage:/);
+  });
+});
+
+describe('pipemon serve on its embedded server', () => {
+  it('prints a read-only connection string that works, lets keys run beside it, and refuses a second serve', async () => {
+    const dataDir = tempDataDir();
+    const serve = await spawnPipemon(dataDir, undefined);
+    const readonly = /Read-only connection for Grafana's PostgreSQL datasource and psql: (postgres:\/\/pipemon_reader:\S+)/.exec(serve.output());
+    expect(readonly, serve.output()).not.toBeNull();
+    const { reader } = JSON.parse(readFileSync(path.join(dataDir, 'server.json'), 'utf8'));
+    expect(readonly![1]).toContain(`:${reader.password}@127.0.0.1:`);
+    const client = new pg.Client({ connectionString: readonly![1] });
+    await client.connect();
+    try {
+      expect((await client.query('SELECT name FROM tenants')).rows).toEqual([{ name: 'default' }]);
+    } finally {
+      await client.end();
+    }
+
+    const env = { DATABASE_URL: '' };
+    const created = await pipemon(['keys', 'create', '--tenant', 'beside', '--data-dir', dataDir], env);
+    expect(created.code, created.stderr).toBe(0);
+    const key = /pm_\d+_[0-9a-f]{12}_[0-9a-f]{64}/.exec(created.stdout)![0];
+    // The running receiver sees the key at once: one server, two processes.
+    const response = await fetch(`${serve.url}/api/v1/runs`, { headers: { 'x-api-key': key } });
+    expect(response.status).toBe(200);
+
+    const second = await pipemon(['serve', '--port', '0', '--data-dir', dataDir], env);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`${dataDir} is in use by pipemon process ${serve.child.pid}: stop that pipemon first`);
+    // The refused start changed nothing for the running one.
+    expect((await fetch(`${serve.url}/readyz`)).status).toBe(200);
   });
 });
 

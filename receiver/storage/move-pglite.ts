@@ -29,7 +29,7 @@ export interface MoveResult {
 }
 
 /** Just enough of the Database seam over PGlite for migrate(): it brings the old schema up to date. */
-function pgliteDatabase(pglite: PGlite, description: string): Database {
+export function pgliteDatabase(pglite: PGlite, description: string): Database {
   const run = async (target: Pick<PGlite, 'query' | 'exec'>, sql: string, params?: readonly unknown[]) =>
     params && params.length > 0
       ? { rows: (await target.query(sql, params as unknown[])).rows }

@@ -1,0 +1,256 @@
+/**
+ * The embedded default: a real PostgreSQL server (the npm package's) that pipemon initialises in its data
+ * directory, shares with `pipemon keys`, supervises and stops; and the move of an earlier pipemon's
+ * PGlite database into it.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createKey, createKeyVerifier, createTenant } from '../receiver/keys.js';
+import { startEmbeddedServer, type EmbeddedServer } from '../receiver/storage/embedded-server.js';
+import { migrate } from '../receiver/storage/migrate.js';
+import { movePglite, pgliteDatabase } from '../receiver/storage/move-pglite.js';
+import { openDatabase } from '../receiver/storage/open.js';
+import { createPartitionManager } from '../receiver/storage/partitions.js';
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-embedded-test-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Runs each statement in turn on one connection; returns the last one's rows. */
+async function query<R extends pg.QueryResultRow>(url: string, ...statements: string[]): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    let rows: R[] = [];
+    for (const sql of statements) rows = (await client.query<R>(sql)).rows;
+    return rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('the embedded PostgreSQL server', () => {
+  it('is initialised on first start: fsync on, loopback only, passwords in a file only its owner reads', async () => {
+    const dir = tempDir();
+    const server = await startEmbeddedServer({ dataDir: dir });
+    try {
+      const settings = path.join(dir, 'server.json');
+      expect(fs.statSync(settings).mode & 0o777).toBe(0o600);
+      const { port, owner, reader } = JSON.parse(fs.readFileSync(settings, 'utf8'));
+      expect(server.url).toBe(`postgres://pipemon:${owner.password}@127.0.0.1:${port}/pipemon`);
+      expect(server.readonlyUrl).toBe(`postgres://pipemon_reader:${reader.password}@127.0.0.1:${port}/pipemon`);
+      expect(owner.password).toMatch(/^[\w-]{32}$/);
+      expect(reader.password).not.toBe(owner.password);
+      const [settingsRow] = await query<{ fsync: string; synchronous_commit: string; listen: string; sockets: string }>(
+        server.url,
+        `SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS synchronous_commit,
+                current_setting('listen_addresses') AS listen, current_setting('unix_socket_directories') AS sockets`,
+      );
+      expect(settingsRow).toEqual({ fsync: 'on', synchronous_commit: 'on', listen: '127.0.0.1', sockets: '' });
+      // A wrong password is refused: the server does not trust loopback.
+      const wrong = new URL(server.url);
+      wrong.password = 'not-the-password';
+      expect((await rejection(query(wrong.toString(), 'SELECT 1'))).message).toMatch(/password authentication failed/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('keeps its data and port across a restart, and releases its lock when stopped', async () => {
+    const dir = tempDir();
+    const first = await startEmbeddedServer({ dataDir: dir });
+    try {
+      await query(first.url, 'CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)');
+    } finally {
+      await first.stop();
+    }
+    expect(fs.existsSync(path.join(dir, 'pipemon.lock'))).toBe(false);
+    const again = await startEmbeddedServer({ dataDir: dir });
+    try {
+      expect(again.url).toBe(first.url);
+      expect(await query(again.url, 'SELECT n FROM kept')).toEqual([{ n: 42 }]);
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it('refuses a second pipemon serve on its directory, and lets pipemon keys connect beside it', async () => {
+    const dir = tempDir();
+    const server = await startEmbeddedServer({ dataDir: dir });
+    try {
+      const refused = await rejection(startEmbeddedServer({ dataDir: dir }));
+      expect(refused.message).toMatch(new RegExp(`${dir} is in use by pipemon process ${process.pid}: stop that pipemon first.*pipemon keys works beside it`));
+      const beside = await openDatabase({ dataDir: dir, whenInUse: 'connect' });
+      try {
+        expect(beside.description).toBe(`embedded PostgreSQL server in ${dir} (run by pipemon process ${process.pid})`);
+        await createTenant(beside, 'from-keys');
+      } finally {
+        await beside.close();
+      }
+      // Closing the connection beside it stops nothing.
+      expect(await query(server.url, 'SELECT name FROM tenants')).toEqual([{ name: 'from-keys' }]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('takes over a lock left by a process that is gone', async () => {
+    const dir = tempDir();
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    fs.writeFileSync(path.join(dir, 'pipemon.lock'), `${gone}\n`);
+    const server = await startEmbeddedServer({ dataDir: dir });
+    try {
+      expect(fs.readFileSync(path.join(dir, 'pipemon.lock'), 'utf8')).toBe(`${process.pid}\n`);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('gives Grafana and psql a role that reads every table, including later partitions, and writes nothing', async () => {
+    const dir = tempDir();
+    const db = await openDatabase({ dataDir: dir });
+    try {
+      await createTenant(db, 'acme');
+      await db.transaction((tx) => createPartitionManager().ensure(tx, 'logs', [Date.UTC(2031, 0, 1)]));
+      const reader = db.readonlyUrl!;
+      expect(await query(reader, 'SELECT name FROM tenants')).toEqual([{ name: 'acme' }]);
+      expect(await query(reader, 'SELECT count(*)::int AS n FROM logs_p20310101')).toEqual([{ n: 0 }]);
+      expect((await rejection(query(reader, "INSERT INTO tenants (name) VALUES ('x')"))).message).toMatch(/read-only transaction/);
+      expect((await rejection(query(reader, 'SET default_transaction_read_only = off', 'DELETE FROM tenants'))).message).toMatch(
+        /permission denied/,
+      );
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('restarts the server when it dies, and reports it', async () => {
+    const dir = tempDir();
+    const warnings: string[] = [];
+    const server: EmbeddedServer = await startEmbeddedServer({ dataDir: dir, warn: (message) => warnings.push(message) });
+    try {
+      await query(server.url, 'CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)');
+      const killed = server.pid()!;
+      process.kill(killed, 'SIGKILL');
+      await until(() => warnings.some((w) => w.includes('is back')), 'the server is back');
+      expect(server.pid()).not.toBe(killed);
+      expect(warnings[0]).toBe(`pipemon: the embedded PostgreSQL server (pid ${killed}) exited (SIGKILL); restarting it. Until then, ingest answers 503.`);
+      expect(await query(server.url, 'SELECT n FROM kept')).toEqual([{ n: 7 }]);
+    } finally {
+      await server.stop();
+    }
+    expect(fs.existsSync(path.join(dir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+
+  it('explains a data directory it cannot create', async () => {
+    const file = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(file, '');
+    expect((await rejection(startEmbeddedServer({ dataDir: path.join(file, 'data') }))).message).toMatch(
+      /cannot create the data directory .*a-file\/data .*choose a writable --data-dir/,
+    );
+  });
+});
+
+describe('pipemon move-pglite', () => {
+  /** A data directory as an earlier pipemon left it: PGlite in <dir>/pglite with a tenant, a key, logs and a run. */
+  async function earlierDataDir(): Promise<{ dir: string; key: string }> {
+    const dir = tempDir();
+    const pglite = await PGlite.create(path.join(dir, 'pglite'));
+    const db = pgliteDatabase(pglite, dir);
+    let key: string;
+    try {
+      await migrate(db);
+      ({ key } = await createKey(db, 'default', ['ingest', 'read']));
+      await db.transaction(async (tx) => {
+        await createPartitionManager().ensure(tx, 'logs', [Date.UTC(2026, 10, 1), Date.UTC(2026, 10, 2)]);
+        for (const [day, body] of [[1, 'first, "quoted"\nline'], [2, 'second \\ backslash']] as const) {
+          await tx.query(
+            `INSERT INTO logs (tenant_id, ts, fingerprint, time_unix_nano, observed_time_unix_nano, severity_number, severity_text,
+               service_name, event_name, body, flags, attributes, dropped_attributes_count, resource_attributes, resource_schema_url,
+               scope_name, scope_version, scope_attributes, scope_schema_url)
+             VALUES (1, $1, gen_random_uuid(), 0, 0, 17, 'ERROR', 'etl', '', $2, 0, '{"k": 1}', 0, '{}', '', '', '', '{}', '')`,
+            [new Date(Date.UTC(2026, 10, day, 12)).toISOString(), body],
+          );
+        }
+        await tx.query(
+          `INSERT INTO pipeline_runs (tenant_id, run_id, pipeline, state, result, last_seen_at, attributes)
+           VALUES (1, 'run-1', 'orders', 'ended', 'failure', now(), '{}')`,
+        );
+      });
+    } finally {
+      await pglite.close();
+    }
+    return { dir, key };
+  }
+
+  it('is what pipemon serve asks for when it finds a PGlite database', async () => {
+    const { dir } = await earlierDataDir();
+    expect((await rejection(openDatabase({ dataDir: dir }))).message).toBe(
+      `${dir}/pglite holds the database of an earlier pipemon (PGlite), which this one no longer runs: ` +
+        `move it into the embedded PostgreSQL server with \`pipemon move-pglite --data-dir ${dir}\` (nothing is lost; the old files are kept)`,
+    );
+  });
+
+  it('moves every row into the embedded server, keys still valid, and keeps the old files', async () => {
+    const { dir, key } = await earlierDataDir();
+    const moved = await movePglite(dir);
+    expect(moved.rows).toEqual({ tenants: 1, api_keys: 1, pipeline_runs: 1, pipeline_stages: 0, logs: 2, spans: 0 });
+    expect(fs.existsSync(path.join(dir, 'pglite'))).toBe(false);
+    expect(fs.existsSync(path.join(moved.keptAt, 'PG_VERSION'))).toBe(true);
+
+    const db = await openDatabase({ dataDir: dir });
+    try {
+      expect(await createKeyVerifier(db).verify(key)).toMatchObject({ tenantId: 1, tenantName: 'default', scopes: ['ingest', 'read'] });
+      const { rows } = await db.query('SELECT body, attributes FROM logs ORDER BY ts');
+      expect(rows).toEqual([
+        { body: 'first, "quoted"\nline', attributes: { k: 1 } },
+        { body: 'second \\ backslash', attributes: { k: 1 } },
+      ]);
+      expect((await db.query('SELECT run_id, result FROM pipeline_runs')).rows).toEqual([{ run_id: 'run-1', result: 'failure' }]);
+      // The tenant ids were copied as they were: the next tenant does not reuse one.
+      expect(await createTenant(db, 'next')).toBe(2);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('refuses to fill a server that already holds data, and leaves the PGlite files in place', async () => {
+    const { dir } = await earlierDataDir();
+    const pgliteDir = path.join(dir, 'pglite');
+    fs.renameSync(pgliteDir, `${pgliteDir}.aside`);
+    const db = await openDatabase({ dataDir: dir });
+    await createTenant(db, 'already-here');
+    await db.close();
+    fs.renameSync(`${pgliteDir}.aside`, pgliteDir);
+    expect((await rejection(movePglite(dir))).message).toMatch(/already holds tenants: move-pglite only fills an empty one/);
+    expect(fs.existsSync(path.join(pgliteDir, 'PG_VERSION'))).toBe(true);
+  });
+});
