@@ -1,27 +1,34 @@
 /**
- * Ingest speed of the receiver against the database's own ceiling, on one PostgreSQL server started for
- * the run (durable defaults: fsync and synchronous_commit on), each measurement on fresh tables:
+ * Ingest speed of the receiver against the database's own ceiling, on the embedded default (the npm
+ * package's PostgreSQL server, as npm start runs it) and on Debian's PostgreSQL server where installed,
+ * both with durable defaults (fsync and synchronous_commit on), each measurement on fresh tables:
  *
  * - end_to_end: a receiver (in this process) taking OTLP protobuf requests of 1,000 realistic log
  *   records from concurrent clients, each answered 200 after COMMIT;
  * - raw_copy: the same rows rendered by the receiver's renderLog and COPYed straight into logs,
  *   5,000-row batches, one connection: the ceiling, with no HTTP, decoding, idempotency or group commit;
- * - insert_per_record: one INSERT per record, as the reference designs store logs, on a smaller sample;
- * - overload: a receiver with a small --max-queue-bytes budget under many clients that resend at once.
+ * - insert_per_record: one INSERT per record, as the reference designs store logs, on a smaller sample
+ *   (embedded default only);
+ * - overload: a receiver with a small --max-queue-bytes budget under many clients that resend at once
+ *   (embedded default only).
  *
  * Every run checks rows stored == records acknowledged. Prints one JSON object.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import protobuf from 'protobufjs';
 import { startReceiver } from '../receiver/serve.js';
 import { decodeLogsProtobuf } from '../receiver/otlp/protobuf.js';
 import type { LogRow } from '../receiver/otlp/rows.js';
 import type { Queryable } from '../receiver/storage/database.js';
+import { startEmbeddedServer, type PostgresBinaries } from '../receiver/storage/embedded-server.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import { LOG_COLUMNS, renderLog } from '../receiver/storage/rows-csv.js';
 import { otlpString, otlpType, realisticLogsRequest } from '../test/helpers/otlp-fixtures.js';
-import { startPostgres } from '../test/setup/postgres.js';
+import { DEBIAN_HINT, debianBinaries } from '../test/setup/postgres.js';
 
 const RECORDS = 1000;
 const CLIENTS = 8;
@@ -317,99 +324,129 @@ async function overload(databaseUrl: string) {
 
 // --- Main ---------------------------------------------------------------------------------------
 
-const server = await startPostgres();
-try {
+interface ServerUnderTest {
+  /** A superuser's URL; measurements run in fresh databases beside its own. */
+  url: string;
+  postgres: Record<string, string>;
+  freshDatabase(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * A server with PostgreSQL's durable defaults (fsync, synchronous_commit, full_page_writes on), started
+ * by the code that runs pipemon's embedded default: with the npm package's binaries, it is that default.
+ */
+async function startServer(binaries?: PostgresBinaries): Promise<ServerUnderTest> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-bench-'));
+  const server = await startEmbeddedServer({ dataDir, binaries });
   const admin = new pg.Client({ connectionString: server.url });
   await admin.connect();
-  try {
-    // The test server trades durability for speed (fsync off); the benchmark measures PostgreSQL's
-    // defaults, which ALTER SYSTEM (postgresql.auto.conf, read after postgresql.conf) restores.
-    for (const setting of ['fsync', 'synchronous_commit', 'full_page_writes']) await admin.query(`ALTER SYSTEM SET ${setting} = on`);
-    await admin.query('SELECT pg_reload_conf()');
-    const settings = async () => {
-      const { rows } = await admin.query<{ name: string; setting: string }>(
-        `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'server_version')`,
-      );
-      return Object.fromEntries(rows.map((row) => [row.name, row.setting]));
-    };
-    // The reload reaches this session when it next goes idle: ask until it has.
-    let postgres = await settings();
-    for (let i = 0; i < 50 && postgres.fsync !== 'on'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      postgres = await settings();
-    }
-    check(postgres.fsync === 'on' && postgres.synchronous_commit === 'on', `durable settings not applied: ${JSON.stringify(postgres)}`);
-
+  const { rows } = await admin.query<{ name: string; setting: string }>(
+    `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'server_version')`,
+  );
+  const postgres = Object.fromEntries(rows.map((row) => [row.name, row.setting]));
+  check(postgres.fsync === 'on' && postgres.synchronous_commit === 'on', `durable settings not in force: ${JSON.stringify(postgres)}`);
+  let databases = 0;
+  return {
+    url: server.url,
+    postgres,
     // Each measurement on a database of its own, so that it starts from empty tables and indexes, and
     // after a CHECKPOINT, so that it does not pay for flushing what the previous one wrote.
-    let databases = 0;
-    const freshDatabase = async () => {
+    async freshDatabase() {
       const name = `bench_${++databases}`;
       await admin.query(`CREATE DATABASE ${name}`);
       await admin.query('CHECKPOINT');
       const url = new URL(server.url);
       url.pathname = `/${name}`;
       return url.toString();
-    };
-
-    check(decodeLogsProtobuf(requestBody(0)).length === RECORDS, 'a request does not decode to its records');
-    const started = performance.now();
-    const endToEndRounds: EndToEndRound[] = [];
-    const rawCopyRounds: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      // Alternating which goes first, so that neither always follows the other's writes.
-      if (r % 2 === 1) rawCopyRounds.push(await rawCopy(await freshDatabase()));
-      endToEndRounds.push(await endToEnd(await freshDatabase()));
-      if (r % 2 === 0) rawCopyRounds.push(await rawCopy(await freshDatabase()));
-    }
-    const insert = await insertPerRecord(await freshDatabase());
-    const overloaded = await overload(await freshDatabase());
-
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-    const endToEndRate = median(endToEndRounds.map((round) => round.recordsPerSecond));
-    const rawCopyRate = median(rawCopyRounds);
-    const pairedRatio = median(endToEndRounds.map((round, i) => round.recordsPerSecond / rawCopyRounds[i]!));
-    const latencies = endToEndRounds.flatMap((round) => round.latenciesMs).sort((a, b) => a - b);
-    const commits = endToEndRounds.map((round) => round.commits);
-    const commitCount = commits.reduce((sum, c) => sum + c.count, 0);
-    const weighted = (value: (c: (typeof commits)[number]) => number) => commits.reduce((sum, c) => sum + value(c) * c.count, 0) / commitCount;
-
-    console.log(
-      JSON.stringify({
-        benchmark: 'ingest OTLP logs into PostgreSQL',
-        node: process.version,
-        postgres,
-        records_per_request: RECORDS,
-        request_bytes: requestBody(0).length,
-        end_to_end: {
-          clients: CLIENTS,
-          rounds: ROUNDS,
-          records_per_round: REQUESTS_PER_ROUND * RECORDS,
-          records_per_second_median: round(endToEndRate),
-          records_per_second_rounds: endToEndRounds.map((r) => round(r.recordsPerSecond)),
-          latency_ms: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1) },
-          peak_rss_mb: Math.max(...endToEndRounds.map((r) => r.peakRssMb)),
-          commits: { count: commitCount, mean_records: round(weighted((c) => c.meanRecords)), mean_ms: round(weighted((c) => c.meanMs), 1) },
-        },
-        raw_copy: {
-          batch_rows: COPY_BATCH_ROWS,
-          records_per_second_median: round(rawCopyRate),
-          records_per_second_rounds: rawCopyRounds.map((rate) => round(rate)),
-        },
-        insert_per_record: insert,
-        ratios: {
-          end_to_end_vs_raw_copy: round(pairedRatio, 2),
-          end_to_end_vs_insert_per_record: round(endToEndRate / insert.records_per_second, 1),
-        },
-        overload: overloaded,
-        // Printed only when every run passed its check() of rows stored against records acknowledged.
-        every_acknowledged_record_stored: true,
-        seconds: round((performance.now() - started) / 1000, 1),
-      }),
-    );
-  } finally {
-    await admin.end();
-  }
-} finally {
-  await server.destroy();
+    },
+    async close() {
+      await admin.end();
+      await server.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** End to end beside raw COPY on one server, in alternating rounds. */
+async function endToEndBesideCopy(server: ServerUnderTest) {
+  const endToEndRounds: EndToEndRound[] = [];
+  const rawCopyRounds: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternating which goes first, so that neither always follows the other's writes.
+    if (r % 2 === 1) rawCopyRounds.push(await rawCopy(await server.freshDatabase()));
+    endToEndRounds.push(await endToEnd(await server.freshDatabase()));
+    if (r % 2 === 0) rawCopyRounds.push(await rawCopy(await server.freshDatabase()));
+  }
+  const latencies = endToEndRounds.flatMap((round) => round.latenciesMs).sort((a, b) => a - b);
+  const commits = endToEndRounds.map((round) => round.commits);
+  const commitCount = commits.reduce((sum, c) => sum + c.count, 0);
+  const weighted = (value: (c: (typeof commits)[number]) => number) => commits.reduce((sum, c) => sum + value(c) * c.count, 0) / commitCount;
+  const endToEndRate = median(endToEndRounds.map((round) => round.recordsPerSecond));
+  return {
+    endToEndRate,
+    report: {
+      postgres: server.postgres,
+      end_to_end: {
+        clients: CLIENTS,
+        rounds: ROUNDS,
+        records_per_round: REQUESTS_PER_ROUND * RECORDS,
+        records_per_second_median: round(endToEndRate),
+        records_per_second_rounds: endToEndRounds.map((r) => round(r.recordsPerSecond)),
+        latency_ms: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1) },
+        peak_rss_mb: Math.max(...endToEndRounds.map((r) => r.peakRssMb)),
+        commits: { count: commitCount, mean_records: round(weighted((c) => c.meanRecords)), mean_ms: round(weighted((c) => c.meanMs), 1) },
+      },
+      raw_copy: {
+        batch_rows: COPY_BATCH_ROWS,
+        records_per_second_median: round(median(rawCopyRounds)),
+        records_per_second_rounds: rawCopyRounds.map((rate) => round(rate)),
+      },
+      end_to_end_vs_raw_copy: round(median(endToEndRounds.map((round, i) => round.recordsPerSecond / rawCopyRounds[i]!)), 2),
+    },
+  };
+}
+
+check(decodeLogsProtobuf(requestBody(0)).length === RECORDS, 'a request does not decode to its records');
+const started = performance.now();
+const results: Record<string, unknown> = {};
+// The embedded default (what npm start runs), then Debian's server where installed: a server of one's own.
+const embedded = await startServer();
+try {
+  const { endToEndRate, report } = await endToEndBesideCopy(embedded);
+  const insert = await insertPerRecord(await embedded.freshDatabase());
+  results.embedded_default = {
+    ...report,
+    insert_per_record: insert,
+    end_to_end_vs_insert_per_record: round(endToEndRate / insert.records_per_second, 1),
+    overload: await overload(await embedded.freshDatabase()),
+  };
+} finally {
+  await embedded.close();
+}
+const debian = debianBinaries();
+if (debian) {
+  const server = await startServer(debian);
+  try {
+    results.debian_server = (await endToEndBesideCopy(server)).report;
+  } finally {
+    await server.close();
+  }
+} else {
+  results.debian_server = `not measured: ${DEBIAN_HINT}`;
+}
+
+console.log(
+  JSON.stringify({
+    benchmark: 'ingest OTLP logs into PostgreSQL',
+    node: process.version,
+    records_per_request: RECORDS,
+    request_bytes: requestBody(0).length,
+    ...results,
+    // Printed only when every run passed its check() of rows stored against records acknowledged.
+    every_acknowledged_record_stored: true,
+    seconds: round((performance.now() - started) / 1000, 1),
+  }),
+);

@@ -1,11 +1,12 @@
 /**
- * A real receiver (embedded database in memory) and an SDK pointed at it, for the SDK suites.
+ * A real receiver (on a fresh database of the test server) and an SDK pointed at it, for the SDK suites.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createKey } from '../../receiver/keys.js';
+import { createTestDatabase, testServerUrl } from './backends.js';
 import { startReceiver, type Receiver } from '../../receiver/serve.js';
 import { shutdown, start, type Pipemon, type StartOptions } from '../../sdk/index.js';
 
@@ -18,7 +19,7 @@ export interface Harness {
 }
 
 export async function startHarness(port = 0): Promise<Harness> {
-  const receiver = await startReceiver({ port });
+  const receiver = await startReceiver({ port, databaseUrl: await createTestDatabase(testServerUrl()) });
   const { key } = await createKey(receiver.db, 'acme', ['ingest', 'read']);
   return {
     receiver,
