@@ -1,7 +1,4 @@
-import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -402,8 +399,7 @@ describe.each(receiverBackends())('pipeline metrics on $name', (backend) => {
   const scrape = async (url: string) => (await fetch(`${url}/metrics`)).text();
 
   it('restores the last success time of each pipeline from the database at start', async () => {
-    // The embedded database needs a directory to outlive the receiver.
-    const options = { ...(await backend.options()), dataDir: mkdtempSync(path.join(tmpdir(), 'pipemon-restart-')) };
+    const options = await backend.options();
     const endedMs = Date.now() - 600_000;
     const first = await startTestReceiver(options);
     expect((await post(first.url, '/v1/logs', runEnd('restored', 'r-1', endedMs), { key: first.key })).status).toBe(200);

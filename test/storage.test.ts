@@ -526,7 +526,7 @@ describe('server database', () => {
   it('explains an unreachable DATABASE_URL, with the remedy', async () => {
     const err = await rejection(openServerDatabase('postgres://pipemon:secret@127.0.0.1:1/pipemon'));
     expect(err.message).toBe(
-      'DATABASE_URL unreachable at 127.0.0.1:1 (ECONNREFUSED): start PostgreSQL or unset DATABASE_URL to use the embedded database',
+      'DATABASE_URL unreachable at 127.0.0.1:1 (ECONNREFUSED): start PostgreSQL or unset DATABASE_URL to use the embedded server',
     );
     expect(err.message).not.toContain('secret');
   });

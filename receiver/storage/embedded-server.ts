@@ -272,6 +272,17 @@ async function provision(settings: Settings): Promise<void> {
   }
 }
 
+/** How to run one server: its binaries, files and arguments, the account it runs as, a URL that answers when it is up. */
+interface Launch {
+  binaries: PostgresBinaries;
+  pgdata: string;
+  log: string;
+  args: readonly string[];
+  account: Account | undefined;
+  readyUrl: string;
+  warn: (message: string) => void;
+}
+
 /**
  * One postmaster process and what it takes to keep it up: started in its own process group (a Ctrl-C
  * meant for pipemon must not stop the database under the requests it is finishing), restarted with
@@ -282,26 +293,19 @@ class Supervisor {
   private stopping: Promise<void> | undefined;
   private readonly onExit = () => this.child?.kill('SIGINT');
 
-  constructor(
-    private readonly binaries: PostgresBinaries,
-    private readonly pgdata: string,
-    private readonly log: string,
-    private readonly args: readonly string[],
-    private readonly account: Account | undefined,
-    private readonly url: string,
-    private readonly warn: (message: string) => void,
-  ) {}
+  constructor(private readonly launch: Launch) {}
 
   pid(): number | undefined {
     return this.child?.pid;
   }
 
   async start(): Promise<void> {
-    const logFd = fs.openSync(this.log, 'a', 0o600);
+    const { binaries, pgdata, log, args, account, readyUrl } = this.launch;
+    const logFd = fs.openSync(log, 'a', 0o600);
     let child: ChildProcess;
     try {
-      child = spawn(this.binaries.postgres, ['-D', this.pgdata, ...this.args], {
-        ...this.account,
+      child = spawn(binaries.postgres, ['-D', pgdata, ...args], {
+        ...account,
         detached: true,
         env: { ...process.env, LC_ALL: 'C' },
         stdio: ['ignore', logFd, logFd],
@@ -316,11 +320,11 @@ class Supervisor {
     child.once('exit', (code, signal) => {
       if (this.child !== child || this.stopping) return;
       this.child = undefined;
-      this.warn(`pipemon: the embedded PostgreSQL server (pid ${child.pid}) exited (${signal ?? `code ${code}`}); restarting it. Until then, ingest answers 503.`);
+      this.launch.warn(`pipemon: the embedded PostgreSQL server (pid ${child.pid}) exited (${signal ?? `code ${code}`}); restarting it. Until then, ingest answers 503.`);
       void this.restart();
     });
     try {
-      await untilReady(this.url, child, this.log);
+      await untilReady(readyUrl, child, log);
     } catch (err) {
       this.child = undefined;
       child.kill('SIGKILL');
@@ -335,12 +339,12 @@ class Supervisor {
       if (this.stopping) return;
       try {
         await this.start();
-        this.warn(`pipemon: the embedded PostgreSQL server is back (pid ${this.child?.pid})`);
+        this.launch.warn(`pipemon: the embedded PostgreSQL server is back (pid ${this.child?.pid})`);
         return;
       } catch (err) {
         // A killed postmaster's backends can hold its shared memory for a moment: retried, reported once per reason.
         const why = (err as Error).message;
-        if (why !== lastError) this.warn(`pipemon: restarting the embedded PostgreSQL server failed, retrying: ${why}`);
+        if (why !== lastError) this.launch.warn(`pipemon: restarting the embedded PostgreSQL server failed, retrying: ${why}`);
         lastError = why;
       }
     }
@@ -402,9 +406,16 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) initialise(root, binaries, settings, account);
     await stopOrphan(pgdata);
     // Loopback only, no Unix socket (its path would be limited to about 100 bytes); fsync stays on.
-    const args = () => ['-p', String(settings.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(options.settings ?? []).flatMap((s) => ['-c', s])];
-    const ownerUrl = () => connectionString(settings.owner.user, settings.owner.password, settings.port, 'postgres');
-    let supervisor = new Supervisor(binaries, pgdata, log, args(), account, ownerUrl(), options.warn ?? console.warn);
+    const launch = (): Launch => ({
+      binaries,
+      pgdata,
+      log,
+      args: ['-p', String(settings.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(options.settings ?? []).flatMap((s) => ['-c', s])],
+      account,
+      readyUrl: connectionString(settings.owner.user, settings.owner.password, settings.port, 'postgres'),
+      warn: options.warn ?? console.warn,
+    });
+    let supervisor = new Supervisor(launch());
     for (let attempt = 1; ; attempt++) {
       try {
         await supervisor.start();
@@ -415,7 +426,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
         if (!created || attempt >= 3 || !/could not bind|address already in use/i.test(tail(log, 5))) throw err;
         settings = { ...settings, port: await freePort() };
         writeSettings(root, settings);
-        supervisor = new Supervisor(binaries, pgdata, log, args(), account, ownerUrl(), options.warn ?? console.warn);
+        supervisor = new Supervisor(launch());
       }
     }
     try {

@@ -25,7 +25,7 @@ const PERMANENT_CLASSES = new Set([
  */
 const TRANSIENT_CODES = new Set(['42501']);
 
-/** The SQLSTATE of an error the server sent (pg and PGlite both raise a DatabaseError with severity). */
+/** The SQLSTATE of an error the server sent (pg raises a DatabaseError with a severity). */
 function sqlState(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const { code, severity } = err as { code?: unknown; severity?: unknown };

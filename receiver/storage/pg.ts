@@ -1,5 +1,6 @@
 /**
  * A PostgreSQL server through node-postgres: a small pool of connections, COPY through pg-copy-streams.
+ * The one storage implementation: the user's own server and the embedded one (embedded-server.ts) alike.
  */
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
@@ -16,9 +17,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const QUERY_TIMEOUT_MS = 60_000;
 const WRITE_CONCURRENCY = 2;
 
-// The embedded database returns date and interval as text; so does this one, so that code above the
-// seam sees one shape (node-postgres would make a local-midnight Date and an interval object). int8 and
-// numeric are text in both already.
+// date and interval as the server writes them (node-postgres would make a local-midnight Date and an
+// interval object); int8 and numeric are exact text already.
 const TEXT_TYPES = new Set([1082 /* date */, 1186 /* interval */]);
 const identity = (value: string) => value;
 const types: pg.CustomTypesConfig = {
@@ -39,7 +39,7 @@ function openFailure(server: string, database: string, err: unknown): string {
   const code = errorCode(err);
   const why = describeDatabaseError(err);
   if ((code && UNREACHABLE.has(code)) || /timeout/i.test(why)) {
-    return `DATABASE_URL unreachable at ${server} (${code ?? why}): start PostgreSQL or unset DATABASE_URL to use the embedded database`;
+    return `DATABASE_URL unreachable at ${server} (${code ?? why}): start PostgreSQL or unset DATABASE_URL to use the embedded server`;
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return `DATABASE_URL host not found (${server}, ${code}): check the host name in DATABASE_URL`;
@@ -50,11 +50,11 @@ function openFailure(server: string, database: string, err: unknown): string {
   if (code === '3D000') {
     return `no database "${database}" at ${server}: create it (createdb ${database}) or fix the database name in DATABASE_URL`;
   }
-  return `cannot use PostgreSQL at ${server}/${database} (${why}): check DATABASE_URL, or unset it to use the embedded database`;
+  return `cannot use PostgreSQL at ${server}/${database} (${why}): check DATABASE_URL, or unset it to use the embedded server`;
 }
 
 function rowsOf<R>(result: pg.QueryResult | pg.QueryResult[]): QueryResult<R> {
-  // A parameterless query may hold several statements; like the embedded database, answer with the last.
+  // A parameterless query may hold several statements (migrations do): answer with the last one's rows.
   const last = Array.isArray(result) ? result[result.length - 1] : result;
   return { rows: (last?.rows ?? []) as R[] };
 }
