@@ -12,6 +12,7 @@ import { decodeLogsProtobuf } from '../receiver/otlp/protobuf.js';
 import type { Queryable } from '../receiver/storage/database.js';
 import { MIGRATIONS } from '../receiver/storage/migrations.js';
 import { openDatabase } from '../receiver/storage/open.js';
+import { sleep, until } from './helpers/async.js';
 import { backends, createTestDatabase, testServerUrl } from './helpers/backends.js';
 import { spawnPipemon, tempDataDir } from './helpers/pipemon-process.js';
 import { logsRequest, post } from './helpers/receiver.js';
@@ -20,16 +21,6 @@ const CLIENTS = 8;
 const RECORDS = 1000;
 /** The attribute naming the request a record came in, so rows can be counted per request. */
 const REQUEST = 'test.request';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
-}
 
 function batch(id: string, records = RECORDS): Buffer {
   return logsRequest(

@@ -5,36 +5,19 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createKey, createKeyVerifier, createTenant } from '../receiver/keys.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../receiver/storage/embedded-server.js';
 import { migrate } from '../receiver/storage/migrate.js';
 import { movePglite, pgliteDatabase } from '../receiver/storage/move-pglite.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
-
-const tempDirs: string[] = [];
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-embedded-test-'));
-  tempDirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection, until } from './helpers/async.js';
+import { tempDataDir } from './helpers/pipemon-process.js';
 
 /** Runs each statement in turn on one connection; returns the last one's rows. */
 async function query<R extends pg.QueryResultRow>(url: string, ...statements: string[]): Promise<R[]> {
@@ -49,17 +32,9 @@ async function query<R extends pg.QueryResultRow>(url: string, ...statements: st
   }
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('the embedded PostgreSQL server', () => {
   it('is initialised on first start: fsync on, loopback only, passwords in a file only its owner reads', async () => {
-    const dir = tempDir();
+    const dir = tempDataDir();
     const server = await startEmbeddedServer({ dataDir: dir });
     try {
       const settings = path.join(dir, 'server.json');
@@ -85,7 +60,7 @@ describe('the embedded PostgreSQL server', () => {
   });
 
   it('keeps its data and port across a restart, and releases its lock when stopped', async () => {
-    const dir = tempDir();
+    const dir = tempDataDir();
     const first = await startEmbeddedServer({ dataDir: dir });
     try {
       await query(first.url, 'CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)');
@@ -103,7 +78,7 @@ describe('the embedded PostgreSQL server', () => {
   });
 
   it('refuses a second pipemon serve on its directory, and lets pipemon keys connect beside it', async () => {
-    const dir = tempDir();
+    const dir = tempDataDir();
     const server = await startEmbeddedServer({ dataDir: dir });
     try {
       const refused = await rejection(startEmbeddedServer({ dataDir: dir }));
@@ -123,7 +98,7 @@ describe('the embedded PostgreSQL server', () => {
   });
 
   it('takes over a lock left by a process that is gone', async () => {
-    const dir = tempDir();
+    const dir = tempDataDir();
     const gone = spawnSync(process.execPath, ['-e', '']).pid;
     fs.writeFileSync(path.join(dir, 'pipemon.lock'), `${gone}\n`);
     const server = await startEmbeddedServer({ dataDir: dir });
@@ -135,7 +110,7 @@ describe('the embedded PostgreSQL server', () => {
   });
 
   it('gives Grafana and psql a role that reads every table, including later partitions, and writes nothing', async () => {
-    const dir = tempDir();
+    const dir = tempDataDir();
     const db = await openDatabase({ dataDir: dir });
     try {
       await createTenant(db, 'acme');
@@ -153,7 +128,7 @@ describe('the embedded PostgreSQL server', () => {
   });
 
   it('restarts the server when it dies, and reports it', async () => {
-    const dir = tempDir();
+    const dir = tempDataDir();
     const warnings: string[] = [];
     const server: EmbeddedServer = await startEmbeddedServer({ dataDir: dir, warn: (message) => warnings.push(message) });
     try {
@@ -170,8 +145,24 @@ describe('the embedded PostgreSQL server', () => {
     expect(fs.existsSync(path.join(dir, 'postgres', 'postmaster.pid'))).toBe(false);
   });
 
+  it('explains a port taken while it was stopped, instead of moving where connection strings do not follow', async () => {
+    const dir = tempDataDir();
+    await (await startEmbeddedServer({ dataDir: dir })).stop();
+    const { port } = JSON.parse(fs.readFileSync(path.join(dir, 'server.json'), 'utf8'));
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    try {
+      expect((await rejection(startEmbeddedServer({ dataDir: dir }))).message).toMatch(
+        new RegExp(`port ${port} on 127\\.0\\.0\\.1, where the embedded PostgreSQL server in ${dir} listens, is taken by another program: stop it, or give the server another free port in ${dir}/server\\.json`),
+      );
+      expect(fs.existsSync(path.join(dir, 'pipemon.lock'))).toBe(false);
+    } finally {
+      squatter.close();
+    }
+  });
+
   it('explains a data directory it cannot create', async () => {
-    const file = path.join(tempDir(), 'a-file');
+    const file = path.join(tempDataDir(), 'a-file');
     fs.writeFileSync(file, '');
     expect((await rejection(startEmbeddedServer({ dataDir: path.join(file, 'data') }))).message).toMatch(
       /cannot create the data directory .*a-file\/data .*choose a writable --data-dir/,
@@ -182,7 +173,7 @@ describe('the embedded PostgreSQL server', () => {
 describe('pipemon move-pglite', () => {
   /** A data directory as an earlier pipemon left it: PGlite in <dir>/pglite with a tenant, a key, logs and a run. */
   async function earlierDataDir(): Promise<{ dir: string; key: string }> {
-    const dir = tempDir();
+    const dir = tempDataDir();
     const pglite = await PGlite.create(path.join(dir, 'pglite'));
     const db = pgliteDatabase(pglite, dir);
     let key: string;

@@ -3,7 +3,6 @@
  * same suite, so that nothing above the Database seam needs to know which one it runs on.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapDefaultKey, createKey, createKeyVerifier, createTenant, listKeys, revokeKey } from '../receiver/keys.js';
@@ -15,6 +14,8 @@ import { MIGRATIONS } from '../receiver/storage/migrations.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
 import { openServerDatabase } from '../receiver/storage/pg.js';
+import { rejection } from './helpers/async.js';
+import { tempDataDir } from './helpers/pipemon-process.js';
 import { backends, createTestDatabase, testServerUrl } from './helpers/backends.js';
 import { startPostgres } from './setup/postgres.js';
 
@@ -32,25 +33,6 @@ function recording(target: Queryable): Queryable & { sql: string[] } {
     },
   };
 }
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
-const tempDirs: string[] = [];
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-storage-test-'));
-  tempDirs.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
 
 const partitionsOf = async (db: Queryable, table: string) =>
   (
@@ -476,7 +458,7 @@ describe.each(backends())('storage on $name', (backend) => {
     it('creates exactly one default ingest+read key on an empty database and saves it with mode 0600', async () => {
       const fresh = await backend.open();
       try {
-        const dir = path.join(tempDir(), 'data');
+        const dir = path.join(tempDataDir(), 'data');
         const key = await bootstrapDefaultKey(fresh, dir);
         expect(key).toMatch(/^pm_\d+_[0-9a-f]{12}_[0-9a-f]{64}$/);
         const file = path.join(dir, 'default-api-key');
@@ -507,7 +489,7 @@ describe.each(backends())('storage on $name', (backend) => {
       const url = await backend.databaseUrl();
       const [first, second] = await Promise.all([openDatabase({ databaseUrl: url }), openDatabase({ databaseUrl: url })]);
       try {
-        const keys = await Promise.all([bootstrapDefaultKey(first, tempDir()), bootstrapDefaultKey(second, tempDir())]);
+        const keys = await Promise.all([bootstrapDefaultKey(first, tempDataDir()), bootstrapDefaultKey(second, tempDataDir())]);
         expect(keys.filter((key) => key !== null)).toHaveLength(1);
         const { rows } = await first.query<{ name: string }>('SELECT name FROM tenants');
         expect(rows).toEqual([{ name: 'default' }]);

@@ -97,6 +97,12 @@ export async function npmBinaries(): Promise<PostgresBinaries> {
 const connectionString = (user: string, password: string, port: number, database: string) =>
   `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 
+/** The owner's and the read-only role's connection strings to the pipemon database. */
+const urls = ({ owner, reader, port, database }: Settings) => ({
+  url: connectionString(owner.user, owner.password, port, database),
+  readonlyUrl: connectionString(reader.user, reader.password, port, database),
+});
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -385,10 +391,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
           `(or a DATABASE_URL). pipemon keys works beside it. If no pipemon is running, delete ${path.join(root, 'pipemon.lock')}`,
       );
     }
-    const { settings } = await loadSettings(root);
     return {
-      url: connectionString(settings.owner.user, settings.owner.password, settings.port, settings.database),
-      readonlyUrl: connectionString(settings.reader.user, settings.reader.password, settings.port, settings.database),
+      ...urls((await loadSettings(root)).settings),
       description: `${description} (run by pipemon process ${taken.heldBy})`,
       pid: () => undefined,
       stop: async () => undefined,
@@ -423,7 +427,15 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       } catch (err) {
         // A port found free at initialisation can be taken before the server binds it: a new server takes
         // another. An existing one keeps its port, which connection strings elsewhere already name.
-        if (!created || attempt >= 3 || !/could not bind|address already in use/i.test(tail(log, 5))) throw err;
+        const portTaken = /could not bind|address already in use/i.test(tail(log, 5));
+        if (portTaken && !created) {
+          throw new Error(
+            `port ${settings.port} on 127.0.0.1, where the ${description} listens, is taken by another program: stop it, ` +
+              `or give the server another free port in ${path.join(root, SETTINGS_FILE)} ("port") and update what connects to it`,
+            { cause: err },
+          );
+        }
+        if (!portTaken || attempt >= 3) throw err;
         settings = { ...settings, port: await freePort() };
         writeSettings(root, settings);
         supervisor = new Supervisor(launch());
@@ -437,8 +449,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     }
     let stopped: Promise<void> | undefined;
     return {
-      url: connectionString(settings.owner.user, settings.owner.password, settings.port, settings.database),
-      readonlyUrl: connectionString(settings.reader.user, settings.reader.password, settings.port, settings.database),
+      ...urls(settings),
       description,
       pid: () => supervisor.pid(),
       stop() {
