@@ -21,6 +21,10 @@ export interface ExecOptions {
   /** When set, the command runs as this stage of the run. */
   stage?: string;
   runId?: string;
+  /** The team that owns the pipeline (`pipemon.pipeline.owner`). */
+  owner?: string;
+  /** How often the pipeline is meant to run, in seconds (`pipemon.pipeline.expected_interval_seconds`). */
+  expectedIntervalSeconds?: number;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Echo the command's output to our stdout/stderr (default true). */
@@ -117,7 +121,13 @@ export async function execMonitored(options: ExecOptions): Promise<number> {
   const pipeline = options.pipeline ?? path.basename(options.command);
   const commandLine = [options.command, ...(options.args ?? [])].join(' ');
   try {
-    return await run(pipeline, { runId: options.runId, attributes: { [ATTR.processCommand]: commandLine } }, (r) =>
+    const runOptions = {
+      runId: options.runId,
+      owner: options.owner,
+      expectedIntervalSeconds: options.expectedIntervalSeconds,
+      attributes: { [ATTR.processCommand]: commandLine },
+    };
+    return await run(pipeline, runOptions, (r) =>
       options.stage ? r.stage(options.stage, (s) => spawnMonitored(s, options)) : spawnMonitored(r, options),
     );
   } catch {
@@ -193,18 +203,37 @@ function spawnMonitored(activity: Activity, options: ExecOptions): Promise<numbe
   });
 }
 
-export const EXEC_USAGE = `  pipemon exec [--pipeline NAME] [--stage NAME] [--run-id ID] -- COMMAND [ARGS...]
+export const EXEC_USAGE = `  pipemon exec [--pipeline NAME] [--stage NAME] [--run-id ID] [--owner TEAM] [--expected-interval 1h]
+               -- COMMAND [ARGS...]
                 runs COMMAND as a monitored run (OTEL_EXPORTER_OTLP_* / PIPEMON_* set the receiver)
                 and exits with its exit code`;
 
-const EXEC_FLAGS = { '--pipeline': 'pipeline', '--stage': 'stage', '--run-id': 'runId' } as const;
+const EXEC_FLAGS = {
+  '--pipeline': 'pipeline',
+  '--stage': 'stage',
+  '--run-id': 'runId',
+  '--owner': 'owner',
+  '--expected-interval': 'expectedInterval',
+} as const;
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `90`, `90s`, `15m`, `1h`, `1d` as seconds; throws saying what is accepted. */
+export function parseInterval(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(text.trim());
+  const seconds = match ? Number(match[1]) * UNIT_SECONDS[match[2] || 's']! : NaN;
+  if (!(seconds > 0)) throw new Error(`--expected-interval must be a positive duration such as 90s, 15m, 1h or 1d, got "${text}"`);
+  return seconds;
+}
 
 /**
  * Our flags, then the command: everything from `--` or from the first word that is not one of our
  * flags belongs to the command untouched (its own `-e`, `--verbose`...).
  */
-export function parseExecArgs(argv: string[]): { pipeline?: string; stage?: string; runId?: string; command: string[] } {
-  const parsed: { pipeline?: string; stage?: string; runId?: string; command: string[] } = { command: [] };
+type ExecArgs = { [K in (typeof EXEC_FLAGS)[keyof typeof EXEC_FLAGS]]?: string } & { command: string[] };
+
+export function parseExecArgs(argv: string[]): ExecArgs {
+  const parsed: ExecArgs = { command: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     const token = argv[i]!;
@@ -217,6 +246,7 @@ export function parseExecArgs(argv: string[]): { pipeline?: string; stage?: stri
     if (!(flag in EXEC_FLAGS)) break;
     const value = eq > 0 ? token.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === '--expected-interval') parseInterval(value);
     parsed[EXEC_FLAGS[flag]] = value;
   }
   parsed.command = argv.slice(i);
@@ -243,7 +273,15 @@ export async function execCli(argv: string[]): Promise<number> {
     process.stderr.write(`pipemon exec: ${(error as Error).message}\n`);
     return 2;
   }
-  const code = await execMonitored({ command, args, pipeline: parsed.pipeline, stage: parsed.stage, runId: parsed.runId });
+  const code = await execMonitored({
+    command,
+    args,
+    pipeline: parsed.pipeline,
+    stage: parsed.stage,
+    runId: parsed.runId,
+    owner: parsed.owner,
+    expectedIntervalSeconds: parsed.expectedInterval === undefined ? undefined : parseInterval(parsed.expectedInterval),
+  });
   await shutdown();
   return code;
 }

@@ -51,6 +51,13 @@ export interface ActivityOptions {
 export interface RunOptions extends ActivityOptions {
   /** Defaults to a random UUID; pass the scheduler's run id (Airflow, cron) to line them up. */
   runId?: string;
+  /** `pipemon.pipeline.owner`: the team that owns the pipeline; alerts are routed by it. */
+  owner?: string;
+  /**
+   * `pipemon.pipeline.expected_interval_seconds`: how often the pipeline is meant to run (3600 for
+   * hourly). Freshness alerts compare against it; without it, the receiver infers it from history.
+   */
+  expectedIntervalSeconds?: number;
   /** Overrides the start option for this run (0 disables). */
   heartbeatSeconds?: number;
 }
@@ -519,6 +526,16 @@ function execute<R>(activity: ActivityImpl, fn: (activity: ActivityImpl) => R, t
   return Promise.race([settled, expired]).finally(() => clearTimeout(timer)) as R;
 }
 
+/** The owner and expected interval as attributes, so that the run's start record carries them too. */
+function withSchedule(options: RunOptions): RunOptions {
+  const schedule: Record<string, unknown> = {};
+  if (options.owner) schedule[ATTR.pipelineOwner] = options.owner;
+  if (options.expectedIntervalSeconds !== undefined && options.expectedIntervalSeconds > 0) {
+    schedule[ATTR.expectedIntervalSeconds] = options.expectedIntervalSeconds;
+  }
+  return Object.keys(schedule).length === 0 ? options : { ...options, attributes: { ...schedule, ...options.attributes } };
+}
+
 /**
  * Runs `fn` as one pipeline run and returns its value (a promise if `fn` is async). A thrown error or
  * rejection ends the run as `failure` (`timeout` for a stage's TimeoutError) and is rethrown unchanged.
@@ -529,7 +546,7 @@ export function run<R>(pipeline: string, optionsOrFn: RunOptions | ((run: Run) =
   const options: RunOptions = typeof optionsOrFn === 'function' ? NO_OPTIONS : optionsOrFn;
   const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn!;
   const runId = options.runId ?? randomUUID();
-  const activity = new ActivityImpl('run', String(pipeline), runId, String(pipeline), null, parentContext(), options);
+  const activity = new ActivityImpl('run', String(pipeline), runId, String(pipeline), null, parentContext(), withSchedule(options));
   activity.startHeartbeat(options.heartbeatSeconds ?? pipemon().config.heartbeatSeconds);
   return execute(activity, fn as unknown as (activity: ActivityImpl) => R, options.timeoutMs);
 }

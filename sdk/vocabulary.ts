@@ -49,6 +49,9 @@ export const ATTR = {
   urlPath: 'url.path',
   correlationId: 'pipemon.correlation_id',
   droppedRecords: 'pipemon.sdk.dropped_records',
+  // Added with the unified view (issue 7): carried on a run's records, exported as metrics for alerts.
+  pipelineOwner: 'pipemon.pipeline.owner',
+  expectedIntervalSeconds: 'pipemon.pipeline.expected_interval_seconds',
 } as const;
 
 /** Log record event names (OTLP `event_name`); static, never built from data. */
