@@ -7,6 +7,7 @@
  * Pipeline counters move only for rows the writer actually committed, so a resent batch counts once.
  */
 import client from 'prom-client';
+import { readPipelineStates, type PipelineState } from './pipeline-state.js';
 import type { Database } from './storage/database.js';
 import type { Signal } from './otlp/rows.js';
 import type { Result } from '../sdk/vocabulary.js';
@@ -15,6 +16,8 @@ export const OVERFLOW_LABEL = '__overflow__';
 
 /** Pipelines run for seconds to hours: prom-client's web buckets (5 ms to 10 s) would say nothing. */
 const PIPELINE_SECONDS_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400];
+/** Scrapes closer together than this (several Prometheus servers) share one read of the pipelines' state. */
+const STATE_REUSE_MS = 1_000;
 const REQUEST_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface RunEnded {
@@ -43,6 +46,10 @@ export interface Committed {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** A gauge's values for one pipeline, each with its labels beyond tenant and pipeline. */
+type Series = [labels: Record<string, string>, value: number][];
+const one = (value: number | null): Series => (value === null ? [] : [[{}, value]]);
 
 export function createMetrics(options: { maxPipelines?: number } = {}) {
   const maxValues = options.maxPipelines ?? 500;
@@ -143,26 +150,72 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
     registers: [registry],
   });
   let database: Database | null = null;
-  new client.Gauge({
-    name: 'pipemon_pipeline_runs_in_progress',
-    help: 'Pipeline runs started and not yet ended, read from the database at scrape time.',
-    labelNames: ['tenant', 'pipeline'],
-    registers: [registry],
-    // prom-client awaits collect() on each scrape; a database error keeps the previous values.
-    async collect() {
-      if (!database) return;
-      const running = await database
-        .query<{ tenant: string; pipeline: string; n: number }>(
-          `SELECT t.name AS tenant, r.pipeline, count(*)::int AS n
-             FROM pipeline_runs r JOIN tenants t USING (tenant_id)
-            WHERE r.state = 'running' GROUP BY t.name, r.pipeline`,
-        )
-        .catch(() => null);
-      if (!running) return;
-      this.reset();
-      for (const row of running.rows) this.inc({ tenant: row.tenant, pipeline: bounded('in_progress', row.pipeline) }, row.n);
-    },
-  });
+  // Every scrape reads the pipelines' state once, shared by the gauges below (prom-client collects
+  // them one after another in the same scrape); a failed read keeps the previous values.
+  let states: { atMs: number; read: Promise<PipelineState[] | null> } | null = null;
+  const currentStates = () => {
+    if (!database) return Promise.resolve(null);
+    if (!states || Date.now() - states.atMs > STATE_REUSE_MS) {
+      states = { atMs: Date.now(), read: readPipelineStates(database).catch(() => null) };
+    }
+    return states.read;
+  };
+  /** A gauge set at scrape time from each pipeline's state: `series` lists its values with their extra labels. */
+  const stateGauge = (name: string, help: string, extraLabels: string[], series: (state: PipelineState) => Series) =>
+    new client.Gauge({
+      name,
+      help,
+      labelNames: ['tenant', 'pipeline', ...extraLabels],
+      registers: [registry],
+      async collect() {
+        const read = await currentStates();
+        if (!read) return;
+        this.reset();
+        for (const state of read) {
+          const pipeline = bounded('state', state.pipeline);
+          for (const [labels, value] of series(state)) this.set({ tenant: state.tenant, pipeline, ...labels }, value);
+        }
+      },
+    });
+  stateGauge('pipemon_pipeline_info', 'Always 1: a pipeline and the team that owns it (pipemon.pipeline.owner of its latest run).', ['owner'], (s) => [
+    [{ owner: bounded('owners', s.owner) }, 1],
+  ]);
+  stateGauge('pipemon_pipeline_runs_in_progress', 'Pipeline runs started and not yet ended.', [], (s) => one(s.running));
+  stateGauge(
+    'pipemon_pipeline_expected_interval_seconds',
+    'How often the pipeline should run: declared by its latest run, else the median gap between run starts in the last 7 days.',
+    [],
+    (s) => one(s.expectedIntervalSeconds),
+  );
+  stateGauge('pipemon_pipeline_last_run_end_timestamp_seconds', 'When the latest ended run ended (Unix seconds).', [], (s) => one(s.lastRunEndSeconds));
+  stateGauge('pipemon_pipeline_last_run_duration_seconds', 'Duration of the latest ended run.', [], (s) => one(s.lastRunDurationSeconds));
+  stateGauge('pipemon_pipeline_last_run_rows', 'Rows of the latest ended run, by kind (read, written, rejected), as the run reported them.', ['kind'], (s) =>
+    (['read', 'written', 'rejected'] as const).flatMap((kind): Series => (s.lastRunRows[kind] === null ? [] : [[{ kind }, s.lastRunRows[kind]!]])),
+  );
+  stateGauge(
+    'pipemon_pipeline_last_run_failed_checks',
+    'Data-quality checks (pipeline.check records) that failed in the latest ended run.',
+    [],
+    (s) => one(s.lastRunFailedChecks),
+  );
+  stateGauge(
+    'pipemon_pipeline_consecutive_failures',
+    'Ended runs that failed (failure, error, timeout) since the last successful one: 0 once a run succeeds.',
+    [],
+    (s) => one(s.consecutiveFailures),
+  );
+  stateGauge(
+    'pipemon_pipeline_oldest_running_heartbeat_timestamp_seconds',
+    'The oldest last sign of life (start or heartbeat) among running runs (Unix seconds). Alert on time() minus this.',
+    [],
+    (s) => one(s.oldestRunningHeartbeatSeconds),
+  );
+  stateGauge(
+    'pipemon_pipeline_oldest_running_start_timestamp_seconds',
+    'When the oldest running run started (Unix seconds).',
+    [],
+    (s) => one(s.oldestRunningStartSeconds),
+  );
 
   const lastSuccessValues = new Map<string, number>();
   function setLastSuccess(tenant: string, pipeline: string, endedAtMs: number): void {
@@ -214,7 +267,7 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
         if (n !== null && n > 0) rows.inc({ tenant: stage.tenant, pipeline, stage: name, kind }, n);
       }
     },
-    /** Restores last-success gauges and reads runs in progress at each scrape from the database. */
+    /** Restores last-success gauges, and reads each pipeline's state at each scrape from the database. */
     async attachDatabase(db: Database): Promise<void> {
       const last = await db.query<{ tenant: string; pipeline: string; ended_ms: string }>(
         `SELECT t.name AS tenant, r.pipeline, (extract(epoch FROM max(r.ended_at)) * 1000)::bigint AS ended_ms

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { execMonitored, parseExecArgs, parseLine } from '../sdk/exec.js';
+import { execMonitored, parseExecArgs, parseInterval, parseLine } from '../sdk/exec.js';
 import { shutdown } from '../sdk/index.js';
 import { tempDir, useHarness } from './helpers/sdk.js';
 
@@ -27,6 +27,8 @@ describe('pipemon exec', () => {
       command: process.execPath,
       args: ['-e', "console.log('extracting'); console.error('warehouse unreachable'); process.exit(3)"],
       pipeline: 'nightly-export',
+      owner: 'team-data',
+      expectedIntervalSeconds: 86_400,
       echo: false,
     });
     expect(code).toBe(3);
@@ -34,7 +36,11 @@ describe('pipemon exec', () => {
 
     const detail = await latestRun('nightly-export');
     expect(detail).toMatchObject({ result: 'failure', error: { type: 'CommandFailedError' } });
-    expect(detail.attributes['process.exit.code']).toBe(3);
+    expect(detail.attributes).toMatchObject({
+      'process.exit.code': 3,
+      'pipemon.pipeline.owner': 'team-data',
+      'pipemon.pipeline.expected_interval_seconds': 86_400,
+    });
     const logs = await logsOf(detail.run_id);
     const out = logs.find((l) => l.body === 'extracting');
     const err = logs.find((l) => l.body === 'warehouse unreachable');
@@ -122,5 +128,18 @@ describe('pipemon exec arguments', () => {
     expect(parseExecArgs(['--pipeline', 'p', '--', 'python', '-u', 'job.py'])).toEqual({ pipeline: 'p', command: ['python', '-u', 'job.py'] });
     expect(parseExecArgs(['--stage=load', 'node', '-e', 'x', '--pipeline', 'q'])).toEqual({ stage: 'load', command: ['node', '-e', 'x', '--pipeline', 'q'] });
     expect(() => parseExecArgs(['--run-id'])).toThrow('--run-id needs a value');
+  });
+
+  it('takes an owner and an expected interval in seconds or with a unit, and refuses other intervals', () => {
+    expect(parseExecArgs(['--owner', 'team-data', '--expected-interval=1h', 'job'])).toEqual({
+      owner: 'team-data',
+      expectedInterval: '1h',
+      command: ['job'],
+    });
+    expect(['90', '90s', '15m', '1h', '1.5d'].map(parseInterval)).toEqual([90, 90, 900, 3600, 129_600]);
+    for (const bad of ['0', '-5m', 'hourly', '1w', '']) {
+      expect(() => parseInterval(bad)).toThrow(/--expected-interval must be a positive duration such as 90s, 15m, 1h or 1d/);
+    }
+    expect(() => parseExecArgs(['--expected-interval', 'daily', 'job'])).toThrow(/got "daily"/);
   });
 });

@@ -1,0 +1,114 @@
+/**
+ * Each pipeline's state now, as the alerts need it, read from the derived tables in one query: who owns
+ * it, how often it should run, how its latest run went, how many runs failed since the last success, and
+ * its running runs. Read from the database rather than kept in memory, so it is right from the first
+ * scrape after a restart and the same on every receiver sharing the database.
+ */
+import { ATTR, EVENT, FAILED_RESULTS } from '../sdk/vocabulary.js';
+import type { Queryable } from './storage/database.js';
+
+export interface PipelineState {
+  tenant: string;
+  pipeline: string;
+  /** The latest run's `pipemon.pipeline.owner`, or '' when it has none. */
+  owner: string;
+  /** Declared by the latest run, else inferred from history; null when neither is known. */
+  expectedIntervalSeconds: number | null;
+  lastRunEndSeconds: number | null;
+  lastRunDurationSeconds: number | null;
+  lastRunRows: { read: number | null; written: number | null; rejected: number | null };
+  lastRunFailedChecks: number;
+  consecutiveFailures: number;
+  running: number;
+  /** Unix seconds of the oldest last record (start or heartbeat) among running runs. */
+  oldestRunningHeartbeatSeconds: number | null;
+  oldestRunningStartSeconds: number | null;
+}
+
+/** History an interval is inferred from, and how many gaps between run starts it needs. */
+const INFERENCE_WINDOW = '7 days';
+const INFERENCE_MIN_GAPS = 2;
+
+const STATE_SQL = `
+WITH starts AS (
+  SELECT tenant_id, pipeline,
+         extract(epoch FROM started_at - lag(started_at) OVER (PARTITION BY tenant_id, pipeline ORDER BY started_at)) AS gap
+    FROM pipeline_runs
+   WHERE started_at > now() - interval '${INFERENCE_WINDOW}'
+), inferred AS (
+  SELECT tenant_id, pipeline, percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS seconds
+    FROM starts WHERE gap > 0 GROUP BY tenant_id, pipeline HAVING count(*) >= ${INFERENCE_MIN_GAPS}
+), latest AS (
+  SELECT DISTINCT ON (tenant_id, pipeline) tenant_id, pipeline, attributes->>$1 AS owner, attributes->>$2 AS declared
+    FROM pipeline_runs ORDER BY tenant_id, pipeline, COALESCE(started_at, last_seen_at) DESC
+), latest_ended AS (
+  SELECT DISTINCT ON (tenant_id, pipeline) tenant_id, pipeline, run_id, ended_at, duration_seconds, rows_read, rows_written, rows_rejected
+    FROM pipeline_runs WHERE state = 'ended' AND ended_at IS NOT NULL
+   ORDER BY tenant_id, pipeline, ended_at DESC
+), last_success AS (
+  SELECT tenant_id, pipeline, max(ended_at) AS at FROM pipeline_runs WHERE result = 'success' GROUP BY tenant_id, pipeline
+), failures AS (
+  SELECT r.tenant_id, r.pipeline, count(*)::int AS n
+    FROM pipeline_runs r LEFT JOIN last_success s USING (tenant_id, pipeline)
+   WHERE r.state = 'ended' AND r.result = ANY($3::text[]) AND (s.at IS NULL OR r.ended_at > s.at)
+   GROUP BY r.tenant_id, r.pipeline
+), running AS (
+  SELECT tenant_id, pipeline, count(*)::int AS n, min(last_seen_at) AS heartbeat, min(started_at) AS started
+    FROM pipeline_runs WHERE state = 'running' GROUP BY tenant_id, pipeline
+)
+SELECT t.name AS tenant, l.pipeline, COALESCE(l.owner, '') AS owner,
+       COALESCE(CASE WHEN l.declared ~ '^[0-9]+(\\.[0-9]+)?$' THEN l.declared::float8 END, i.seconds) AS expected_interval,
+       extract(epoch FROM e.ended_at)::float8 AS last_end, e.duration_seconds AS last_duration,
+       e.rows_read::float8 AS rows_read, e.rows_written::float8 AS rows_written, e.rows_rejected::float8 AS rows_rejected,
+       (SELECT count(*)::int FROM logs g
+         WHERE g.tenant_id = e.tenant_id AND g.run_id = e.run_id AND g.event_name = $4 AND g.attributes->$5 = 'false'::jsonb) AS failed_checks,
+       COALESCE(f.n, 0) AS consecutive_failures, COALESCE(r.n, 0) AS running,
+       extract(epoch FROM r.heartbeat)::float8 AS oldest_heartbeat, extract(epoch FROM r.started)::float8 AS oldest_start
+  FROM latest l
+  JOIN tenants t USING (tenant_id)
+  LEFT JOIN inferred i USING (tenant_id, pipeline)
+  LEFT JOIN latest_ended e USING (tenant_id, pipeline)
+  LEFT JOIN failures f USING (tenant_id, pipeline)
+  LEFT JOIN running r USING (tenant_id, pipeline)
+ ORDER BY t.name, l.pipeline`;
+
+interface StateRow {
+  tenant: string;
+  pipeline: string;
+  owner: string;
+  expected_interval: number | null;
+  last_end: number | null;
+  last_duration: number | null;
+  rows_read: number | null;
+  rows_written: number | null;
+  rows_rejected: number | null;
+  failed_checks: number | null;
+  consecutive_failures: number;
+  running: number;
+  oldest_heartbeat: number | null;
+  oldest_start: number | null;
+}
+
+export async function readPipelineStates(db: Queryable): Promise<PipelineState[]> {
+  const { rows } = await db.query<StateRow>(STATE_SQL, [
+    ATTR.pipelineOwner,
+    ATTR.expectedIntervalSeconds,
+    FAILED_RESULTS,
+    EVENT.check,
+    ATTR.checkPassed,
+  ]);
+  return rows.map((row) => ({
+    tenant: row.tenant,
+    pipeline: row.pipeline,
+    owner: row.owner,
+    expectedIntervalSeconds: row.expected_interval,
+    lastRunEndSeconds: row.last_end,
+    lastRunDurationSeconds: row.last_duration,
+    lastRunRows: { read: row.rows_read, written: row.rows_written, rejected: row.rows_rejected },
+    lastRunFailedChecks: row.failed_checks ?? 0,
+    consecutiveFailures: row.consecutive_failures,
+    running: row.running,
+    oldestRunningHeartbeatSeconds: row.oldest_heartbeat,
+    oldestRunningStartSeconds: row.oldest_start,
+  }));
+}

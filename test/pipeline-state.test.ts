@@ -1,0 +1,124 @@
+/**
+ * Each pipeline's state as the alerts read it (receiver/pipeline-state.ts), and the gauges /metrics
+ * exports from it: owner, expected interval (declared or inferred), the latest run, failures since the
+ * last success, running runs. Records go in as OTLP through a real receiver.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPipelineStates } from '../receiver/pipeline-state.js';
+import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { logsRequest, post, receiverBackends, SeverityNumber, startTestReceiver, type LogSpec, type TestReceiver } from './helpers/receiver.js';
+
+const HOUR_MS = 3_600_000;
+const NOW_MS = Date.now();
+
+/** The start and end records of one run, `endedAgoMs` before now, lasting `seconds`. */
+function run(pipeline: string, runId: string, endedAgoMs: number, result: string, extra: Record<string, string | number> = {}, seconds = 60): LogSpec[] {
+  const endMs = NOW_MS - endedAgoMs;
+  const attributes = { [ATTR.pipelineName]: pipeline, [ATTR.runId]: runId, ...extra };
+  return [
+    { eventName: EVENT.runStart, attributes, timestampMs: endMs - seconds * 1000 },
+    {
+      eventName: EVENT.runEnd,
+      severityNumber: result === 'success' ? SeverityNumber.INFO : SeverityNumber.ERROR,
+      attributes: { ...attributes, [ATTR.runResult]: result, [ATTR.durationSeconds]: seconds },
+      timestampMs: endMs,
+    },
+  ];
+}
+
+describe.each(receiverBackends())('pipeline state on $name', (backend) => {
+  let r: TestReceiver;
+  beforeAll(async () => {
+    r = await startTestReceiver(await backend.options());
+    const owned = { [ATTR.pipelineOwner]: 'team-finance', [ATTR.expectedIntervalSeconds]: 86_400 };
+    const records: LogSpec[] = [
+      // Declared daily, owned; a success then two failures, the last with rows and a failed check.
+      ...run('billing', 'b-1', 30 * HOUR_MS, 'success', owned),
+      ...run('billing', 'b-2', 20 * HOUR_MS, 'failure', owned),
+      ...run('billing', 'b-3', 2 * HOUR_MS, 'error', { ...owned, [ATTR.rowsRead]: 10, [ATTR.rowsWritten]: 0, [ATTR.rowsRejected]: 10 }, 90),
+      {
+        eventName: EVENT.check,
+        severityNumber: SeverityNumber.WARN,
+        attributes: { [ATTR.pipelineName]: 'billing', [ATTR.runId]: 'b-3', [ATTR.checkName]: 'null_ratio', [ATTR.checkPassed]: false },
+        timestampMs: NOW_MS - 2 * HOUR_MS - 1000,
+      },
+      {
+        eventName: EVENT.check,
+        attributes: { [ATTR.pipelineName]: 'billing', [ATTR.runId]: 'b-3', [ATTR.checkName]: 'duplicates', [ATTR.checkPassed]: true },
+        timestampMs: NOW_MS - 2 * HOUR_MS - 1000,
+      },
+      // Hourly by its history alone: four runs an hour apart, the last a failure followed by a success.
+      ...run('hourly', 'h-1', 4 * HOUR_MS, 'success'),
+      ...run('hourly', 'h-2', 3 * HOUR_MS, 'success'),
+      ...run('hourly', 'h-3', 2 * HOUR_MS, 'failure'),
+      ...run('hourly', 'h-4', 1 * HOUR_MS, 'success'),
+      // One run that started and last beat 40 minutes ago, and never ended.
+      { eventName: EVENT.runStart, attributes: { [ATTR.pipelineName]: 'hung', [ATTR.runId]: 'x-1' }, timestampMs: NOW_MS - HOUR_MS },
+      { eventName: EVENT.runHeartbeat, attributes: { [ATTR.pipelineName]: 'hung', [ATTR.runId]: 'x-1' }, timestampMs: NOW_MS - 40 * 60_000 },
+    ];
+    expect((await post(r.url, '/v1/logs', logsRequest(records), { key: r.key })).status).toBe(200);
+  });
+  afterAll(() => r?.close());
+
+  it('reads each pipeline: owner, interval, latest run, failures since the last success, running runs', async () => {
+    const states = new Map((await readPipelineStates(r.receiver.db)).map((s) => [s.pipeline, s]));
+    expect(states.get('billing')).toEqual({
+      tenant: 'acme',
+      pipeline: 'billing',
+      owner: 'team-finance',
+      expectedIntervalSeconds: 86_400,
+      lastRunEndSeconds: expect.closeTo((NOW_MS - 2 * HOUR_MS) / 1000, 0),
+      lastRunDurationSeconds: 90,
+      lastRunRows: { read: 10, written: 0, rejected: 10 },
+      lastRunFailedChecks: 1,
+      consecutiveFailures: 2,
+      running: 0,
+      oldestRunningHeartbeatSeconds: null,
+      oldestRunningStartSeconds: null,
+    });
+    expect(states.get('hourly')).toMatchObject({
+      owner: '',
+      expectedIntervalSeconds: 3600,
+      consecutiveFailures: 0,
+      lastRunRows: { read: null, written: null, rejected: null },
+    });
+    expect(states.get('hung')).toMatchObject({
+      expectedIntervalSeconds: null,
+      lastRunEndSeconds: null,
+      running: 1,
+      oldestRunningHeartbeatSeconds: expect.closeTo((NOW_MS - 40 * 60_000) / 1000, 0),
+      oldestRunningStartSeconds: expect.closeTo((NOW_MS - HOUR_MS) / 1000, 0),
+    });
+  });
+
+  it('exports them as gauges, leaving out what is unknown', async () => {
+    const text = await (await fetch(`${r.url}/metrics`)).text();
+    const value = (series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.split(' ').pop());
+    };
+    const billing = 'tenant="acme",pipeline="billing"';
+    expect(value(`pipemon_pipeline_info{${billing},owner="team-finance"}`)).toBe(1);
+    expect(value(`pipemon_pipeline_expected_interval_seconds{${billing}}`)).toBe(86_400);
+    expect(value(`pipemon_pipeline_consecutive_failures{${billing}}`)).toBe(2);
+    expect(value(`pipemon_pipeline_last_run_failed_checks{${billing}}`)).toBe(1);
+    expect(value(`pipemon_pipeline_last_run_duration_seconds{${billing}}`)).toBe(90);
+    expect(value(`pipemon_pipeline_last_run_rows{${billing},kind="written"}`)).toBe(0);
+    expect(value(`pipemon_pipeline_last_run_rows{${billing},kind="rejected"}`)).toBe(10);
+    expect(value('pipemon_pipeline_expected_interval_seconds{tenant="acme",pipeline="hourly"}')).toBe(3600);
+    expect(value('pipemon_pipeline_consecutive_failures{tenant="acme",pipeline="hourly"}')).toBe(0);
+    expect(value('pipemon_pipeline_runs_in_progress{tenant="acme",pipeline="hung"}')).toBe(1);
+    expect(value('pipemon_pipeline_oldest_running_heartbeat_timestamp_seconds{tenant="acme",pipeline="hung"}')).toBeCloseTo((NOW_MS - 40 * 60_000) / 1000, 0);
+    // Nothing known, nothing exported: no interval for the hung pipeline, no rows for the hourly one.
+    expect(text).not.toMatch(/pipemon_pipeline_expected_interval_seconds\{[^}]*pipeline="hung"/);
+    expect(text).not.toMatch(/pipemon_pipeline_last_run_rows\{[^}]*pipeline="hourly"/);
+    expect(text).not.toMatch(/pipemon_pipeline_oldest_running_heartbeat_timestamp_seconds\{[^}]*pipeline="billing"/);
+  });
+
+  it('clears the failures once a later run succeeds', async () => {
+    const owned = { [ATTR.pipelineOwner]: 'team-finance', [ATTR.expectedIntervalSeconds]: 86_400 };
+    expect((await post(r.url, '/v1/logs', logsRequest(run('billing', 'b-4', HOUR_MS, 'success', owned)), { key: r.key })).status).toBe(200);
+    const billing = (await readPipelineStates(r.receiver.db)).find((s) => s.pipeline === 'billing');
+    expect(billing).toMatchObject({ consecutiveFailures: 0, lastRunFailedChecks: 0, lastRunRows: { read: null, written: null, rejected: null } });
+  });
+});
