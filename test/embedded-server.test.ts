@@ -109,15 +109,22 @@ describe('the embedded PostgreSQL server', () => {
     }
   });
 
-  it('gives Grafana and psql a role that reads every table, including later partitions, and writes nothing', async () => {
+  it('gives Grafana and psql a role that logs in, reads the tables dashboards show, including later partitions, and writes nothing', async () => {
     const dir = tempDataDir();
     const db = await openDatabase({ dataDir: dir });
     try {
       await createTenant(db, 'acme');
       await db.transaction((tx) => createPartitionManager().ensure(tx, 'logs', [Date.UTC(2031, 0, 1)]));
+      await db.query(
+        `INSERT INTO logs (tenant_id, ts, fingerprint, time_unix_nano, observed_time_unix_nano, severity_number, severity_text,
+           service_name, event_name, flags, attributes, dropped_attributes_count, resource_attributes, resource_schema_url,
+           scope_name, scope_version, scope_attributes, scope_schema_url)
+         VALUES (1, '2031-01-01T12:00:00Z', gen_random_uuid(), 0, 0, 9, 'INFO', 'svc', '', 0, '{}', 0, '{}', '', '', '', '{}', '')`,
+      );
       const reader = db.readonlyUrl!;
       expect(await query(reader, 'SELECT name FROM tenants')).toEqual([{ name: 'acme' }]);
-      expect(await query(reader, 'SELECT count(*)::int AS n FROM logs_p20310101')).toEqual([{ n: 0 }]);
+      expect(await query(reader, 'SELECT count(*)::int AS n FROM logs')).toEqual([{ n: 1 }]);
+      expect((await rejection(query(reader, 'SELECT * FROM api_keys'))).message).toMatch(/permission denied/);
       expect((await rejection(query(reader, "INSERT INTO tenants (name) VALUES ('x')"))).message).toMatch(/read-only transaction/);
       expect((await rejection(query(reader, 'SET default_transaction_read_only = off', 'DELETE FROM tenants'))).message).toMatch(
         /permission denied/,

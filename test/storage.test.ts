@@ -10,7 +10,7 @@ import { csvField } from '../receiver/storage/csv.js';
 import type { Database, Queryable } from '../receiver/storage/database.js';
 import { describeDatabaseError, isTransient } from '../receiver/storage/errors.js';
 import { migrate } from '../receiver/storage/migrate.js';
-import { MIGRATIONS } from '../receiver/storage/migrations.js';
+import { MIGRATIONS, READER_ROLE } from '../receiver/storage/migrations.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
 import { openServerDatabase } from '../receiver/storage/pg.js';
@@ -65,6 +65,17 @@ describe.each(backends())('storage on $name', (backend) => {
     it('records every migration once', async () => {
       const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
       expect(rows.map((row) => row.version)).toEqual(VERSIONS);
+    });
+
+    it('grants the read-only role SELECT on what dashboards show, and nothing on the keys', async () => {
+      const grants = await db.query<{ table_name: string; privilege_type: string }>(
+        `SELECT table_name, privilege_type FROM information_schema.role_table_grants
+          WHERE grantee = $1 AND table_name NOT LIKE '%\\_p%' ORDER BY table_name`,
+        [READER_ROLE],
+      );
+      expect(grants.rows).toEqual(
+        ['logs', 'pipeline_runs', 'pipeline_stages', 'spans', 'tenants'].map((table_name) => ({ table_name, privilege_type: 'SELECT' })),
+      );
     });
 
     it('applies nothing when run again', async () => {

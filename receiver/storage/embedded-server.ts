@@ -20,14 +20,13 @@ import path from 'node:path';
 import pg from 'pg';
 import { isRunning, lock, writeSecret } from './data-dir.js';
 import { describeDatabaseError } from './errors.js';
+import { READER_ROLE } from './migrations.js';
 
 export const POSTGRES_DIR = 'postgres';
 const SETTINGS_FILE = 'server.json';
 const LOG_FILE = 'postgres.log';
 const DATABASE = 'pipemon';
 const OWNER = 'pipemon';
-/** The role for dashboards and people: reads everything, writes nothing. */
-export const READER = 'pipemon_reader';
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 const RESTART_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
@@ -132,7 +131,7 @@ async function loadSettings(root: string): Promise<{ settings: Settings; created
     port: await freePort(),
     database: DATABASE,
     owner: { user: OWNER, password: secret() },
-    reader: { user: READER, password: secret() },
+    reader: { user: READER_ROLE, password: secret() },
   };
   writeSettings(root, settings);
   return { settings, created: true };
@@ -259,7 +258,10 @@ async function untilReady(url: string, child: ChildProcess, log: string): Promis
   }
 }
 
-/** The database and the read-only role, created when missing; run at every start, so both always match server.json. */
+/**
+ * The database, and the read-only role's login, created when missing; run at every start, so both always
+ * match server.json. What the role may read is granted by migration 2, as on any server.
+ */
 async function provision(settings: Settings): Promise<void> {
   const client = new pg.Client({ connectionString: connectionString(settings.owner.user, settings.owner.password, settings.port, 'postgres') });
   await client.connect();
@@ -270,8 +272,6 @@ async function provision(settings: Settings): Promise<void> {
     const { rows: roles } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [settings.reader.user]);
     if (roles.length === 0) await client.query(`CREATE ROLE ${reader}`);
     await client.query(`ALTER ROLE ${reader} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${client.escapeLiteral(settings.reader.password)}`);
-    // pg_read_all_data (PostgreSQL 14+) covers tables created later, such as each day's partitions.
-    await client.query(`GRANT pg_read_all_data TO ${reader}`);
     await client.query(`ALTER ROLE ${reader} SET default_transaction_read_only = on`);
   } finally {
     await client.end();

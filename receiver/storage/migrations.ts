@@ -7,6 +7,15 @@
  * (partitions.ts creates them on demand), so retention is a partition drop.
  */
 
+/**
+ * The role dashboards read with (Grafana's PostgreSQL datasource): SELECT on the tables a dashboard shows,
+ * nothing else (not api_keys). Migration 2 creates it without LOGIN where the migrating user may create
+ * roles; the embedded server gives it a password and LOGIN, an operator does the same on their own server.
+ */
+export const READER_ROLE = 'pipemon_reader';
+/** Read through their parents, logs' and spans' daily partitions need no grants of their own. */
+const READABLE_TABLES = ['tenants', 'logs', 'spans', 'pipeline_runs', 'pipeline_stages'];
+
 export interface Migration {
   version: number;
   name: string;
@@ -155,6 +164,29 @@ CREATE TABLE pipeline_stages (
   attributes jsonb NOT NULL,
   PRIMARY KEY (tenant_id, run_id, stage_run_id)
 );
+`,
+  },
+  {
+    version: 2,
+    name: 'a read-only role for dashboards',
+    sql: `
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${READER_ROLE}') THEN
+    IF NOT (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
+      RAISE NOTICE 'pipemon: no role ${READER_ROLE}, and % may not create roles: ask an administrator to CREATE ROLE ${READER_ROLE} LOGIN PASSWORD ... and GRANT SELECT ON ${READABLE_TABLES.join(', ')} TO ${READER_ROLE}', current_user;
+      RETURN;
+    END IF;
+    BEGIN
+      CREATE ROLE ${READER_ROLE} NOLOGIN;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      -- Roles belong to the whole server: another database's migration created it at the same moment.
+      NULL;
+    END;
+  END IF;
+  EXECUTE format('GRANT USAGE ON SCHEMA %I TO ${READER_ROLE}', current_schema());
+  GRANT SELECT ON ${READABLE_TABLES.join(', ')} TO ${READER_ROLE};
+END $$;
 `,
   },
 ];
