@@ -10,9 +10,13 @@ import client from 'prom-client';
 import { readPipelineStates, type PipelineState } from './pipeline-state.js';
 import type { Database } from './storage/database.js';
 import type { Signal } from './otlp/rows.js';
-import type { Result } from '../sdk/vocabulary.js';
+import { FAILED_RESULTS, type Result } from '../sdk/vocabulary.js';
 
 export const OVERFLOW_LABEL = '__overflow__';
+
+const SIGNALS: readonly Signal[] = ['logs', 'traces'];
+const FAILURE_REASONS = ['overloaded', 'database_unavailable', 'database_error'] as const;
+type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** Pipelines run for seconds to hours: prom-client's web buckets (5 ms to 10 s) would say nothing. */
 const PIPELINE_SECONDS_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400];
@@ -116,6 +120,9 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
     registers: [registry],
   });
   const databaseErrors = counter('pipemon_database_errors_total', 'Failed database transactions by kind.', ['kind']);
+  // Series that exist from the start, so that increase() sees their first event (see runEnded).
+  for (const signal of SIGNALS) for (const reason of FAILURE_REASONS) failed.inc({ signal, reason }, 0);
+  const countedPipelines = new Set<string>();
 
   const runs = counter('pipemon_pipeline_runs_total', 'Pipeline runs ended, by result.', ['tenant', 'pipeline', 'result']);
   const runDuration = new client.Histogram({
@@ -244,11 +251,18 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
     refused(signal: Signal, reasons: Map<string, number>): void {
       for (const [reason, n] of reasons) refused.inc({ signal, reason }, n);
     },
-    failed(signal: Signal, reason: 'overloaded' | 'database_unavailable' | 'database_error', n: number): void {
+    failed(signal: Signal, reason: FailureReason, n: number): void {
       if (n > 0) failed.inc({ signal, reason }, n);
     },
     runEnded(run: RunEnded): void {
       const pipeline = bounded('runs', run.pipeline);
+      // A counter that appears at its first increment hides that increment from increase(): a pipeline's
+      // first failure would not count. Its success and failure series start at 0 instead.
+      const key = `${run.tenant}\u0000${pipeline}`;
+      if (!countedPipelines.has(key)) {
+        countedPipelines.add(key);
+        for (const result of ['success', ...FAILED_RESULTS] as const) runs.inc({ tenant: run.tenant, pipeline, result }, 0);
+      }
       runs.inc({ tenant: run.tenant, pipeline, result: run.result });
       if (run.durationSeconds !== null) runDuration.observe({ tenant: run.tenant, pipeline, result: run.result }, run.durationSeconds);
       if (run.result === 'failure' || run.result === 'error' || run.result === 'timeout') {
