@@ -1,0 +1,14 @@
+/**
+ * Every YAML file generated from the TypeScript here, by path under dashboards/prometheus/: build.ts
+ * writes them, and test/prometheus-rules.test.ts checks that the committed ones are these.
+ */
+import { config } from './config.js';
+import { renderRules } from './rules.js';
+import { overridesConfig } from './tests/overrides-config.js';
+
+export function generatedFiles(): Record<string, string> {
+  return {
+    ...renderRules(config),
+    'tests/alerts-with-overrides.yaml': renderRules(overridesConfig)['alerts.yaml'],
+  };
+}
