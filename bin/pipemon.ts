@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The pipemon command: `serve` runs the receiver, `keys` manages API keys, `exec` runs a command as a
- * monitored run, `move-pglite` moves an earlier pipemon's database into the embedded server.
+ * monitored run, `demo` feeds a receiver realistic pipelines, `move-pglite` moves an earlier pipemon's
+ * database into the embedded server.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,6 +10,7 @@ import { createKey, isScope, listKeys, revokeKey, SCOPES } from '../receiver/key
 import { startReceiver } from '../receiver/serve.js';
 import { movePglite } from '../receiver/storage/move-pglite.js';
 import { openDatabase } from '../receiver/storage/open.js';
+import { demoCli, DEMO_USAGE } from '../demo/cli.js';
 import { execCli, EXEC_USAGE } from '../sdk/exec.js';
 
 const USAGE = `usage:
@@ -19,6 +21,7 @@ const USAGE = `usage:
   pipemon keys revoke KEY_ID
   pipemon move-pglite [--data-dir ./.pipemon]
 ${EXEC_USAGE}
+${DEMO_USAGE}
 
 Storage: PostgreSQL at $DATABASE_URL when set, else the embedded PostgreSQL server that pipemon runs
 with its data in --data-dir (keys works beside a running serve).`;
@@ -145,6 +148,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'serve') return serve(args);
   if (command === 'keys') return keys(args);
   if (command === 'exec') process.exit(await execCli(args));
+  if (command === 'demo') process.exit(await demoCli(args));
   if (command === 'move-pglite') return movePgliteCommand(args);
   if (command === undefined || command === 'help' || command === '--help') {
     console.log(USAGE);

@@ -1,0 +1,324 @@
+/**
+ * The demo's pipelines, written against the SDK's `Run` as any pipeline would be. The same code makes
+ * the backfilled history (past-run.ts, on a virtual clock) and the live runs (the SDK's run(), or
+ * `pipemon exec` for the exec pipeline), so both produce the same records.
+ *
+ * Between them they show everything the dashboards and alerts look for: a healthy loader, a flaky
+ * pipeline with two error types, a duration drifting upward, zero rows written, rejected rows with
+ * failing data-quality checks, a pipeline that stopped reporting and a run that hangs. Several owners,
+ * so that alerts route by team; some declare their expected interval, the others leave it to the
+ * receiver's inference.
+ */
+import * as checks from '../sdk/checks.js';
+import { parseLine } from '../sdk/exec.js';
+import type { Run, RunOptions } from '../sdk/run.js';
+import { ATTR } from '../sdk/vocabulary.js';
+import type { Random } from './random.js';
+import { HOUR_MS, MINUTE_MS, DAY_MS, type History, type Schedule } from './schedule.js';
+
+export interface RunContext {
+  /** The run's scheduled instant. */
+  readonly slotMs: number;
+  /** Days between the run and the end of the demo's current UTC day: the drift grows as it shrinks. */
+  readonly ageDays: number;
+  /** This run's own numbers, the same for the same seed, pipeline and slot. */
+  readonly random: Random;
+  /** True for the last backfilled run of the pipeline. */
+  readonly latest: boolean;
+  /** True for the run that hangs. */
+  readonly hangs: boolean;
+  /** The pipeline's own time passing: the backfill moves its clock, live sleeps a compressed while. */
+  work(minutes: number): Promise<void>;
+  /** The process freezes here: heartbeats stop and the run never ends (backfill only). */
+  hang(): Promise<never>;
+}
+
+/** What `pipemon exec` runs for the exec pipeline: a command printing these lines, one per pause. */
+export interface ExecJob {
+  stage: string;
+  lines: string[];
+  minutes: number;
+}
+
+export interface Scenario {
+  pipeline: string;
+  owner: string;
+  /** Declared (`pipemon.pipeline.expected_interval_seconds`), or left to the receiver's inference. */
+  expectedIntervalSeconds?: number;
+  schedule: Schedule;
+  history: History;
+  /** How `--live` runs it: through the SDK in-process, through `pipemon exec`, or not at all. */
+  live: 'sdk' | 'exec' | 'none';
+  /** Options every run of the pipeline passes to run(), besides its id, owner and interval. */
+  runOptions?: Pick<RunOptions, 'sourceSystem' | 'attributes'>;
+  /** The exec pipeline's command output for one run. */
+  execJob?(context: RunContext): ExecJob;
+  body(run: Run, context: RunContext): Promise<void>;
+}
+
+/**
+ * The demo pipelines' errors carry the stack of the imagined pipeline code: a real one would name the
+ * demo's own callers (the CLI, a test), and a resent run's records would then differ from the first.
+ */
+class PipelineError extends Error {
+  constructor(name: string, message: string, frames: readonly string[]) {
+    super(message);
+    this.name = name;
+    this.stack = [`${name}: ${message}`, ...frames.map((frame) => `    at ${frame}`)].join('\n');
+  }
+}
+
+export class ConnectionResetError extends PipelineError {
+  constructor(message: string) {
+    super('ConnectionResetError', message, ['StripeClient.listPayments (pipelines/payments-sync/stripe.js:88:13)', 'fetch (pipelines/payments-sync/index.js:31:20)']);
+  }
+}
+
+export class SchemaMismatchError extends PipelineError {
+  constructor(message: string) {
+    super('SchemaMismatchError', message, ['Loader.checkColumns (pipelines/payments-sync/load.js:54:11)', 'load (pipelines/payments-sync/index.js:47:9)']);
+  }
+}
+
+/** 0 at 03:00 UTC, 1 at 15:00: orders follow the day. */
+function daylight(slotMs: number): number {
+  const hour = new Date(slotMs).getUTCHours() + new Date(slotMs).getUTCMinutes() / 60;
+  return 0.5 - 0.5 * Math.cos((2 * Math.PI * (hour - 3)) / 24);
+}
+
+const healthyLoader: Scenario = {
+  pipeline: 'orders-hourly-load',
+  owner: 'team-data',
+  expectedIntervalSeconds: 3600,
+  schedule: { everyMs: HOUR_MS, offsetMs: 5 * MINUTE_MS },
+  history: { kind: 'ongoing' },
+  live: 'sdk',
+  runOptions: { sourceSystem: 'postgres' },
+  async body(run, { random, slotMs, work }) {
+    const orders = Math.round((300 + 900 * daylight(slotMs)) * random.between(0.9, 1.1));
+    const items = Math.round(orders * random.between(2.3, 2.9));
+    await run.stage('extract', { sourceSystem: 'postgres' }, async (stage) => {
+      await work(random.between(0.6, 1.2));
+      stage.rows({ read: orders + items });
+    });
+    await run.stage('transform', async (stage) => {
+      await work(random.between(0.3, 0.7));
+      stage.log.info('joined orders with their items and converted currencies', { orders, items });
+    });
+    await run.stage('load_orders', { target: { namespace: 'dw', collection: 'orders' } }, async (stage) => {
+      await work(random.between(0.4, 0.9));
+      stage.rows({ written: orders });
+    });
+    await run.stage('load_order_items', { target: { namespace: 'dw', collection: 'order_items' } }, async (stage) => {
+      await work(random.between(0.6, 1.3));
+      stage.rows({ written: items });
+    });
+  },
+};
+
+const flaky: Scenario = {
+  pipeline: 'payments-sync',
+  owner: 'team-finance',
+  schedule: { everyMs: HOUR_MS, offsetMs: 20 * MINUTE_MS },
+  history: { kind: 'ongoing' },
+  live: 'sdk',
+  runOptions: { sourceSystem: 'stripe' },
+  async body(run, { random, latest, work }) {
+    // About one run in four fails; the latest backfilled one always does, so that a failed-run alert
+    // has something to show as soon as the backfill is in.
+    const fails = latest || random.chance(0.25);
+    const cause = random.pick(['connection', 'schema'] as const);
+    const payments = random.int(600, 1500);
+    await run.stage('fetch', { sourceSystem: 'stripe' }, async (stage) => {
+      await work(random.between(0.5, 1.5));
+      if (fails && cause === 'connection') {
+        const got = random.int(50, payments - 1);
+        stage.rows({ read: got });
+        throw new ConnectionResetError(`connection reset by api.stripe.com after ${got} of ${payments} payments (ECONNRESET)`);
+      }
+      stage.rows({ read: payments });
+    });
+    await run.stage('reconcile', async (stage) => {
+      await work(random.between(0.2, 0.5));
+      stage.log.info('matched payments with invoices', { unmatched: random.int(0, 4) });
+    });
+    await run.stage('load', { target: { namespace: 'finance', collection: 'payments' } }, async (stage) => {
+      await work(random.between(0.3, 0.8));
+      if (fails && cause === 'schema') {
+        throw new SchemaMismatchError('column "amount" is numeric(12,2) in finance.payments but the source sends text ("12,50")');
+      }
+      stage.rows({ written: payments });
+    });
+  },
+};
+
+const drifting: Scenario = {
+  pipeline: 'events-aggregate',
+  owner: 'team-data',
+  schedule: { everyMs: HOUR_MS, offsetMs: 35 * MINUTE_MS },
+  history: { kind: 'ongoing' },
+  live: 'sdk',
+  runOptions: { sourceSystem: 'kafka' },
+  async body(run, { random, ageDays, work }) {
+    // The events table grows without a vacuum: each day's runs take about 25% longer than the day before.
+    const minutes = 12 * Math.pow(0.8, ageDays) * random.between(0.95, 1.05);
+    const events = random.int(900_000, 1_100_000);
+    await run.stage('read_events', { sourceSystem: 'kafka' }, async (stage) => {
+      await work(minutes * 0.3);
+      stage.rows({ read: events });
+    });
+    await run.stage('aggregate', async (stage) => {
+      await work(minutes * 0.55);
+      stage.log.info('aggregated events per customer and hour', { partitions: 24 });
+    });
+    await run.stage('write', { target: { namespace: 'analytics', collection: 'events_hourly' } }, async (stage) => {
+      await work(minutes * 0.15);
+      stage.rows({ written: random.int(2300, 2600) });
+    });
+  },
+};
+
+/** The exec pipeline's command: node printing the lines it is given, as a script's logging would. */
+export const EXEC_PRINTER = [
+  '-e',
+  'const lines = JSON.parse(process.env.PIPEMON_DEMO_LINES); const pause = Number(process.env.PIPEMON_DEMO_PAUSE_MS);' +
+    ' const next = (i) => { if (i < lines.length) { console.log(lines[i]); setTimeout(next, pause, i + 1); } }; next(0);',
+];
+const EXEC_COMMAND_LINE = [process.execPath, ...EXEC_PRINTER].join(' ');
+
+function contactsExport({ random }: RunContext): ExecJob {
+  const contacts = random.int(800, 2400);
+  return {
+    stage: 'export',
+    minutes: random.between(1, 2.5),
+    lines: [
+      JSON.stringify({ level: 'info', msg: 'fetching contacts changed since the last export', source: 'hubspot' }),
+      JSON.stringify({ level: 'info', msg: 'fetched contacts', rows_read: contacts }),
+      JSON.stringify({ level: 'warn', msg: 'the consent filter kept no contact: nothing to export', kept: 0 }),
+      JSON.stringify({ level: 'info', msg: 'export finished', rows_written: 0, destination: 's3://crm-exports/contacts/' }),
+    ],
+  };
+}
+
+const zeroRows: Scenario = {
+  pipeline: 'crm-contacts-export',
+  owner: 'team-marketing',
+  schedule: { everyMs: 2 * HOUR_MS, offsetMs: 50 * MINUTE_MS },
+  history: { kind: 'ongoing' },
+  live: 'exec',
+  // What `pipemon exec` puts on the run (sdk/exec.ts).
+  runOptions: { attributes: { [ATTR.processCommand]: EXEC_COMMAND_LINE } },
+  execJob: contactsExport,
+  /** The records `pipemon exec --stage export` makes of the job's output (sdk/exec.ts, spawnMonitored). */
+  async body(run, context) {
+    const job = contactsExport(context);
+    await run.stage(job.stage, async (stage) => {
+      for (const line of job.lines) {
+        await context.work(job.minutes / job.lines.length);
+        const parsed = parseLine(line, 'stdout');
+        if (parsed.rows) stage.rows(parsed.rows);
+        stage.log[parsed.level](parsed.message, { ...parsed.attributes, [ATTR.logIostream]: 'stdout' });
+      }
+      stage.set({ [ATTR.processExitCode]: 0 });
+    });
+  },
+};
+
+const CUSTOMER_COLUMNS = ['customer_id', 'email', 'country', 'created_at'];
+
+const quality: Scenario = {
+  pipeline: 'customers-quality',
+  owner: 'team-marketing',
+  expectedIntervalSeconds: 3 * 3600,
+  schedule: { everyMs: 3 * HOUR_MS, offsetMs: 15 * MINUTE_MS },
+  history: { kind: 'ongoing' },
+  live: 'sdk',
+  runOptions: { sourceSystem: 'salesforce' },
+  async body(run, { random, work }) {
+    const customers = random.int(1800, 2600);
+    await run.stage('extract', { sourceSystem: 'salesforce' }, async (stage) => {
+      await work(random.between(0.8, 1.6));
+      stage.rows({ read: customers });
+    });
+    let rejected = 0;
+    await run.stage('validate', async (stage) => {
+      await work(random.between(0.3, 0.6));
+      // A sample of the batch, checked as a pipeline would check its rows: 3-8% of emails are missing
+      // (the limit is 2%), some ids come twice, and now and then a new column appears upstream.
+      const sample = 200;
+      const missingEmails = random.int(6, 16);
+      const duplicated = random.chance(0.5) ? random.int(1, 5) : 0;
+      const ids = Array.from({ length: sample }, (_, i) => `C-${10_000 + i}`);
+      for (let i = 0; i < duplicated; i++) ids[sample - 1 - i] = ids[i]!;
+      const emails = ids.map((id, i) => (i < missingEmails ? null : `${id.toLowerCase()}@example.com`));
+      const columns = random.chance(0.15) ? [...CUSTOMER_COLUMNS, 'middle_name'] : CUSTOMER_COLUMNS;
+      checks.schemaDrift(stage, CUSTOMER_COLUMNS, columns);
+      checks.nullRatio(stage, 'email', emails, 0.02);
+      checks.duplicates(stage, ids);
+      rejected = Math.round((customers * missingEmails) / sample) + Math.round((customers * duplicated) / sample);
+      stage.rows({ rejected });
+      stage.log.warn('rejected customers without email or with a duplicated id', { rejected });
+    });
+    await run.stage('load', { target: { namespace: 'crm', collection: 'customers' } }, async (stage) => {
+      await work(random.between(0.4, 0.9));
+      stage.rows({ written: customers - rejected });
+    });
+  },
+};
+
+const stopped: Scenario = {
+  pipeline: 'finance-daily-report',
+  owner: 'team-finance',
+  expectedIntervalSeconds: 86_400,
+  schedule: { everyMs: DAY_MS, offsetMs: 2 * HOUR_MS },
+  history: { kind: 'stopped', daysAgo: 2 },
+  live: 'none',
+  runOptions: { sourceSystem: 'postgres' },
+  async body(run, { random, work }) {
+    await run.stage('aggregate', { sourceSystem: 'postgres' }, async (stage) => {
+      await work(random.between(5, 8));
+      stage.rows({ read: random.int(38_000, 46_000) });
+    });
+    await run.stage('publish', { target: { namespace: 'reports', collection: 'daily_finance' } }, async (stage) => {
+      await work(random.between(0.5, 1));
+      stage.rows({ written: random.int(110, 130) });
+    });
+  },
+};
+
+const hanging: Scenario = {
+  pipeline: 'inventory-snapshot',
+  owner: 'team-ops',
+  schedule: { everyMs: HOUR_MS, offsetMs: 10 * MINUTE_MS },
+  // Its latest run started at least an hour ago and froze 25 minutes in: the last heartbeat is 35+ minutes old.
+  history: { kind: 'hangs', minutesAgo: 60 },
+  live: 'none',
+  runOptions: { sourceSystem: 'wms' },
+  async body(run, { random, hangs, work, hang }) {
+    await run.stage('snapshot', { sourceSystem: 'wms' }, async (stage) => {
+      if (hangs) {
+        await work(25);
+        await hang();
+      }
+      await work(random.between(5, 9));
+      stage.rows({ read: random.int(48_000, 52_000) });
+    });
+    await run.stage('publish', { target: { namespace: 'inventory', collection: 'snapshots' } }, async (stage) => {
+      await work(random.between(0.5, 1.5));
+      stage.rows({ written: random.int(48_000, 52_000) });
+    });
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = [healthyLoader, flaky, drifting, zeroRows, quality, stopped, hanging];
+
+/** The pipelines by the part they play, for tests and the end-to-end checks of alerts and dashboards. */
+export const DEMO_PIPELINES = {
+  healthy: healthyLoader.pipeline,
+  flaky: flaky.pipeline,
+  drifting: drifting.pipeline,
+  zeroRows: zeroRows.pipeline,
+  quality: quality.pipeline,
+  stopped: stopped.pipeline,
+  hanging: hanging.pipeline,
+} as const;
