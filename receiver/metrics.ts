@@ -121,7 +121,11 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
   });
   const databaseErrors = counter('pipemon_database_errors_total', 'Failed database transactions by kind.', ['kind']);
   // Series that exist from the start, so that increase() sees their first event (see runEnded).
-  for (const signal of SIGNALS) for (const reason of FAILURE_REASONS) failed.inc({ signal, reason }, 0);
+  for (const signal of SIGNALS) {
+    accepted.inc({ signal }, 0);
+    duplicates.inc({ signal }, 0);
+    for (const reason of FAILURE_REASONS) failed.inc({ signal, reason }, 0);
+  }
   const countedPipelines = new Set<string>();
 
   const runs = counter('pipemon_pipeline_runs_total', 'Pipeline runs ended, by result.', ['tenant', 'pipeline', 'result']);
