@@ -1,0 +1,94 @@
+/**
+ * WHERE-clause and label-selector fragments for the template variables, written once so that every
+ * panel filters the same way.
+ *
+ * SQL lists use `= ANY(ARRAY[${v:sqlstring}]::text[])` rather than `IN (...)`: when a variable with All
+ * has no options (an empty database), Grafana expands All to nothing, and `IN ()` is a syntax error
+ * where `ARRAY[]::text[]` is an empty list.
+ */
+import { ATTR, FAILED_RESULTS } from '../../sdk/vocabulary.js';
+import { sqlText } from './queries-builders.js';
+
+/** OpenTelemetry severity ranges: number 1-4 is TRACE, ... 21-24 FATAL, 0 unspecified. */
+export const SEVERITIES = [
+  ['UNSPECIFIED', 0],
+  ['TRACE', 1],
+  ['DEBUG', 2],
+  ['INFO', 3],
+  ['WARN', 4],
+  ['ERROR', 5],
+  ['FATAL', 6],
+] as const;
+
+/** The severity range of a log record, as the severity variable's values number them. */
+export const severityRange = (l: string) => `((${l}.severity_number + 3) / 4)`;
+
+export const severityName = (l: string) =>
+  `CASE ${severityRange(l)} ${SEVERITIES.filter(([, n]) => n > 0)
+    .map(([name, n]) => `WHEN ${n} THEN '${name}'`)
+    .join(' ')} ELSE 'UNSPECIFIED' END`;
+
+/**
+ * The custom allValue of the SQL-only variables (variables.ts). Grafana inserts it as is, so that
+ * `'__all' IN (${v:sqlstring})` is true exactly when All is selected.
+ */
+export const SQL_ALL = "'__all'";
+
+const anyOf = (expr: string, variable: string) => `${expr} = ANY(ARRAY[\${${variable}:sqlstring}]::text[])`;
+
+/** For the variables whose All is SQL_ALL (variables.ts): every row, including those without a value. */
+const allOr = (expr: string, variable: string) => `(${SQL_ALL} IN (\${${variable}:sqlstring}) OR ${expr} IN (\${${variable}:sqlstring}))`;
+
+/** `t` aliases tenants: the tenant variable holds names, the data tables ids. */
+export const tenantIs = (t: string) => anyOf(`${t}.name`, 'tenant');
+
+export const pipelineIs = (column: string) => anyOf(column, 'pipeline');
+
+/** The logs dashboard's pipeline, whose All also keeps records outside any pipeline. */
+export const logPipelineIs = (l: string) => allOr(`${l}.pipeline`, 'pipeline');
+
+const environmentOf = (l: string) => `${l}.resource_attributes->>'${ATTR.environment}'`;
+
+export const logEnvironmentIs = (l: string) => allOr(environmentOf(l), 'environment');
+
+/**
+ * A run's environment is on its log records (a resource attribute), not in pipeline_runs: any record of
+ * the run tells it, found through the logs_run index. Runs known only from spans match All alone.
+ */
+export const runEnvironmentIs = (tenantId: string, runId: string) =>
+  `(${SQL_ALL} IN (\${environment:sqlstring}) OR EXISTS (
+  SELECT 1 FROM logs e
+  WHERE e.tenant_id = ${tenantId} AND e.run_id = ${runId}
+    AND ${environmentOf('e')} IN (\${environment:sqlstring})))`;
+
+/** tenant, pipeline and environment of pipeline_runs `r` joined to tenants `t`. */
+export const runIs = (r: string, t: string) => sqlText`
+  ${tenantIs(t)}
+    AND ${pipelineIs(`${r}.pipeline`)}
+    AND ${runEnvironmentIs(`${r}.tenant_id`, `${r}.run_id`)}`;
+
+export const severityIs = (l: string) => `${severityRange(l)} = ANY(ARRAY[\${severity:sqlstring}]::int[])`;
+
+/** An empty search matches everything; otherwise a substring of body or attributes, or a web search query. */
+export const searchIs = (l: string) =>
+  `(\${search:sqlstring} = ''
+  OR ${l}.body ILIKE '%' || \${search:sqlstring} || '%'
+  OR ${l}.attributes::text ILIKE '%' || \${search:sqlstring} || '%'
+  OR to_tsvector('simple', coalesce(${l}.body, '')) @@ websearch_to_tsquery('simple', \${search:sqlstring}))`;
+
+/** The logs dashboard's run id text box: empty for every run. */
+export const runIdIs = (l: string) => `(\${run_id:sqlstring} = '' OR ${l}.run_id = \${run_id:sqlstring})`;
+
+/**
+ * PromQL matchers for tenant and pipeline: regex matches where the variables take several values
+ * (Grafana then formats them as `(a|b)`, regex-escaped), equality where they take one.
+ */
+export const promPipelines = (multi: boolean) =>
+  multi ? 'tenant=~"$tenant", pipeline=~"$pipeline"' : 'tenant="$tenant", pipeline="$pipeline"';
+
+/** FAILED_RESULTS as a SQL list: the results that count as a failed run. */
+export const FAILED_SQL = FAILED_RESULTS.map((result) => `'${result}'`).join(', ');
+
+/** A pipeline's name, with its tenant when several tenants are selected (names repeat across tenants). */
+export const pipelineLabel = (r: string, t: string) =>
+  `CASE WHEN cardinality(ARRAY[\${tenant:sqlstring}]::text[]) > 1 THEN ${r}.pipeline || ' (' || ${t}.name || ')' ELSE ${r}.pipeline END`;

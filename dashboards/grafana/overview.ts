@@ -1,0 +1,270 @@
+/**
+ * Pipelines overview: every pipeline's health at a glance. What needs someone now (failing, late,
+ * stuck) from Prometheus; each pipeline's status and history from PostgreSQL.
+ */
+import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { ATTR } from '../../sdk/vocabulary.js';
+import { failing, late, stuck, withOwner, LATE_AFTER_INTERVALS, STUCK_AFTER_SECONDS } from './attention.js';
+import { finish, pipemonDashboard } from './dashboard-base.js';
+import { FAILED_SQL, pipelineLabel, promPipelines, runIs } from './filters.js';
+import { UID, linkTo } from './links.js';
+import { prom, sql, sqlText } from './queries-builders.js';
+import {
+  barGaugePanel,
+  everyRow,
+  linkColumn,
+  resultColumn,
+  statPanel,
+  tablePanel,
+  thresholds,
+  timeSeriesPanel,
+  unitColumn,
+  zeroIsGood,
+} from './panels.js';
+import { environmentVariable, pipelineVariable, tenantVariable } from './variables.js';
+
+const SELECTOR = promPipelines(true);
+
+/** From a Prometheus table (labels as columns) or a SQL table with Tenant/Pipeline columns to the pipeline. */
+const toPipeline = (tenant: string, pipeline: string) =>
+  linkTo(UID.pipeline, 'Pipeline ${__value.text}', [`var-tenant=${tenant}`, `var-pipeline=${pipeline}`, '${environment:queryparam}']);
+
+export function overviewDashboard(): Dashboard {
+  const builder = pipemonDashboard(UID.overview, 'Every pipeline at a glance: what needs someone now, and each pipeline\'s status and history.')
+    .withVariable(tenantVariable(true))
+    .withVariable(pipelineVariable({ multi: true }))
+    .withVariable(environmentVariable())
+
+    .withRow(new RowBuilder('Now'))
+    .withPanel(
+      statPanel('Failing', prom(`count(${failing(SELECTOR)}) or vector(0)`, { instant: true }), {
+        description: 'Pipelines whose latest ended runs failed, with no success since.',
+      }).thresholds(zeroIsGood()),
+    )
+    .withPanel(
+      statPanel('Late', prom(`count(${late(SELECTOR)}) or vector(0)`, { instant: true }), {
+        description: `Pipelines without a success for more than ${LATE_AFTER_INTERVALS} expected intervals (declared, or inferred from their history).`,
+      }).thresholds(zeroIsGood()),
+    )
+    .withPanel(
+      statPanel('Stuck', prom(`count(${stuck(SELECTOR)}) or vector(0)`, { instant: true }), {
+        description: `Pipelines with a running run that sent nothing (no heartbeat) for ${STUCK_AFTER_SECONDS / 60} minutes.`,
+      }).thresholds(zeroIsGood()),
+    )
+    .withPanel(
+      statPanel('Runs in progress', prom(`sum(pipemon_pipeline_runs_in_progress{${SELECTOR}}) or vector(0)`, { instant: true }), {
+        description: 'Runs started and not ended, now.',
+      }),
+    )
+    .withPanel(
+      statPanel(
+        'Success rate',
+        sql(sqlText`
+          SELECT avg((r.result = 'success')::int) AS "Success rate"
+          FROM pipeline_runs r
+          JOIN tenants t ON t.tenant_id = r.tenant_id
+          WHERE ${runIs('r', 't')}
+            AND r.result IN ('success', ${FAILED_SQL})
+            AND $__timeFilter(r.started_at)`),
+        { unit: 'percentunit', description: 'Runs started in the time range that succeeded, of those that succeeded or failed (skipped and cancelled runs do not count).' },
+      ).thresholds(thresholds({ value: null, color: 'red' }, { value: 0.9, color: 'orange' }, { value: 0.99, color: 'green' })),
+    )
+    .withPanel(
+      statPanel(
+        'Rows written',
+        sql(sqlText`
+          SELECT coalesce(sum(r.rows_written), 0) AS "Rows written"
+          FROM pipeline_runs r
+          JOIN tenants t ON t.tenant_id = r.tenant_id
+          WHERE ${runIs('r', 't')}
+            AND $__timeFilter(r.ended_at)`),
+        { unit: 'short', description: 'Rows written by the runs that ended in the time range.' },
+      ),
+    )
+
+    .withRow(new RowBuilder('Pipelines'))
+    .withPanel(
+      tablePanel(
+        'Status per pipeline',
+        sql(sqlText`
+          WITH runs AS (
+            SELECT t.name AS tenant, r.*
+            FROM pipeline_runs r
+            JOIN tenants t ON t.tenant_id = r.tenant_id
+            WHERE ${runIs('r', 't')}
+          ),
+          latest AS (
+            SELECT DISTINCT ON (tenant, pipeline) tenant, pipeline, state, result, started_at, attributes->>'${ATTR.pipelineOwner}' AS owner
+            FROM runs
+            ORDER BY tenant, pipeline, coalesce(started_at, last_seen_at) DESC
+          ),
+          in_range AS (
+            SELECT tenant, pipeline,
+                   count(*) AS runs,
+                   count(*) FILTER (WHERE result IN (${FAILED_SQL})) AS failed,
+                   avg((result = 'success')::int) FILTER (WHERE result IN ('success', ${FAILED_SQL})) AS success_rate,
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_seconds) AS p95,
+                   sum(rows_written) AS rows_written
+            FROM runs
+            WHERE $__timeFilter(started_at)
+            GROUP BY tenant, pipeline
+          ),
+          successes AS (
+            SELECT tenant, pipeline, max(ended_at) AS last_success FROM runs WHERE result = 'success' GROUP BY tenant, pipeline
+          ),
+          running AS (
+            SELECT tenant, pipeline, count(*) AS running FROM runs WHERE state = 'running' GROUP BY tenant, pipeline
+          )
+          SELECT l.pipeline AS "Pipeline",
+                 l.tenant AS "Tenant",
+                 coalesce(l.owner, '') AS "Owner",
+                 CASE WHEN l.state = 'running' THEN 'running' ELSE l.result END AS "Last result",
+                 l.started_at AS "Last run",
+                 s.last_success AS "Last success",
+                 extract(epoch FROM now() - s.last_success) AS "Since success",
+                 coalesce(i.runs, 0) AS "Runs",
+                 coalesce(i.failed, 0) AS "Failed",
+                 i.success_rate AS "Success rate",
+                 i.p95 AS "p95 duration",
+                 i.rows_written AS "Rows written",
+                 coalesce(n.running, 0) AS "Running"
+          FROM latest l
+          LEFT JOIN in_range i USING (tenant, pipeline)
+          LEFT JOIN successes s USING (tenant, pipeline)
+          LEFT JOIN running n USING (tenant, pipeline)
+          ORDER BY (l.state = 'ended' AND l.result IN (${FAILED_SQL})) DESC, l.tenant, l.pipeline`),
+        {
+          size: { w: 24, h: 10 },
+          description: 'Each pipeline\'s latest run and last success (all history), and its runs started in the time range.',
+        },
+      )
+        .overrideByName('Pipeline', linkColumn(toPipeline('${__data.fields.Tenant:percentencode}', '${__value.raw:percentencode}')))
+        .overrideByName('Last result', resultColumn())
+        .overrideByName('Since success', unitColumn('s'))
+        .overrideByName('Success rate', unitColumn('percentunit'))
+        .overrideByName('p95 duration', unitColumn('s')),
+    )
+
+    .withRow(new RowBuilder('Needs attention'))
+    .withPanel(
+      tablePanel('Failing pipelines', prom(withOwner(failing(SELECTOR), SELECTOR), { instant: true, table: true }), {
+        size: { w: 8, h: 8 },
+        description: 'Failed runs in a row since the last success, with the owner alerts route to.',
+      })
+        .overrideByName('pipeline', linkColumn(toPipeline('${__data.fields.tenant:percentencode}', '${__value.raw:percentencode}')))
+        .overrideByName('Value', [{ id: 'displayName', value: 'Failures in a row' }]),
+    )
+    .withPanel(
+      tablePanel('Late pipelines', prom(withOwner(late(SELECTOR), SELECTOR), { instant: true, table: true }), {
+        size: { w: 8, h: 8 },
+        description: `Expected intervals since the last success, past ${LATE_AFTER_INTERVALS}.`,
+      })
+        .overrideByName('pipeline', linkColumn(toPipeline('${__data.fields.tenant:percentencode}', '${__value.raw:percentencode}')))
+        .overrideByName('Value', [{ id: 'displayName', value: 'Intervals since success' }, { id: 'decimals', value: 1 }]),
+    )
+    .withPanel(
+      tablePanel('Pipelines with stuck runs', prom(withOwner(stuck(SELECTOR), SELECTOR), { instant: true, table: true }), {
+        size: { w: 8, h: 8 },
+        description: `Running runs silent for more than ${STUCK_AFTER_SECONDS / 60} minutes: seconds since their last heartbeat.`,
+      })
+        .overrideByName('pipeline', linkColumn(toPipeline('${__data.fields.tenant:percentencode}', '${__value.raw:percentencode}')))
+        .overrideByName('Value', [{ id: 'displayName', value: 'Silent for' }, { id: 'unit', value: 's' }]),
+    )
+    .withPanel(
+      barGaugePanel(
+        'Time since last success',
+        prom(`sort_desc(time() - pipemon_pipeline_last_success_timestamp_seconds{${SELECTOR}})`, { instant: true, legend: '{{pipeline}}' }),
+        { unit: 's', description: 'Now minus the end of each pipeline\'s latest successful run.' },
+      ),
+    )
+    .withPanel(
+      barGaugePanel(
+        'Slowest by p95 duration',
+        sql(sqlText`
+          SELECT ${pipelineLabel('r', 't')} AS "Pipeline",
+                 percentile_cont(0.95) WITHIN GROUP (ORDER BY r.duration_seconds) AS "p95 duration"
+          FROM pipeline_runs r
+          JOIN tenants t ON t.tenant_id = r.tenant_id
+          WHERE ${runIs('r', 't')}
+            AND r.duration_seconds IS NOT NULL
+            AND $__timeFilter(r.started_at)
+          GROUP BY t.name, r.pipeline
+          ORDER BY 2 DESC
+          LIMIT 10`),
+        { unit: 's', description: '95th percentile of the durations of the runs started in the time range.' },
+      ).reduceOptions(everyRow()),
+    )
+
+    .withRow(new RowBuilder('History'))
+    .withPanel(
+      timeSeriesPanel(
+        'Runs by result',
+        [
+          sql(
+            sqlText`
+            SELECT $__timeGroupAlias(r.started_at, $__interval),
+                   coalesce(r.result, r.state) AS metric,
+                   count(*) AS runs
+            FROM pipeline_runs r
+            JOIN tenants t ON t.tenant_id = r.tenant_id
+            WHERE ${runIs('r', 't')}
+              AND $__timeFilter(r.started_at)
+            GROUP BY 1, 2
+            ORDER BY 1`,
+            'time_series',
+          ),
+        ],
+        { description: 'Runs by the time they started, by result (running when not ended).' },
+      ),
+    )
+    .withPanel(
+      timeSeriesPanel(
+        'Rows moved',
+        [
+          sql(
+            sqlText`
+            SELECT $__timeGroupAlias(r.ended_at, $__interval),
+                   sum(r.rows_read) AS "read",
+                   sum(r.rows_written) AS "written",
+                   sum(r.rows_rejected) AS "rejected"
+            FROM pipeline_runs r
+            JOIN tenants t ON t.tenant_id = r.tenant_id
+            WHERE ${runIs('r', 't')}
+              AND $__timeFilter(r.ended_at)
+            GROUP BY 1
+            ORDER BY 1`,
+            'time_series',
+          ),
+        ],
+        { unit: 'short', description: 'Rows reported by the runs, by the time they ended.' },
+      ),
+    )
+    .withPanel(
+      timeSeriesPanel(
+        'Failures by error type',
+        [
+          sql(
+            sqlText`
+            SELECT $__timeGroupAlias(r.ended_at, $__interval),
+                   coalesce(r.error_type, r.result) AS metric,
+                   count(*) AS failures
+            FROM pipeline_runs r
+            JOIN tenants t ON t.tenant_id = r.tenant_id
+            WHERE ${runIs('r', 't')}
+              AND r.result IN (${FAILED_SQL})
+              AND $__timeFilter(r.ended_at)
+            GROUP BY 1, 2
+            ORDER BY 1`,
+            'time_series',
+          ),
+        ],
+        { description: 'Failed runs by the time they ended, by error.type (the result when none was given).' },
+      ),
+    )
+    .withPanel(
+      timeSeriesPanel('Runs in progress over time', [prom(`sum by (pipeline) (pipemon_pipeline_runs_in_progress{${SELECTOR}})`, { legend: '{{pipeline}}' })], {
+        description: 'Runs started and not ended, by pipeline.',
+      }),
+    );
+  return finish(builder);
+}

@@ -1,0 +1,282 @@
+/**
+ * One pipeline: its state now (Prometheus), and its runs, stages, rows, errors and data-quality checks
+ * in the time range (PostgreSQL).
+ */
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { ATTR, EVENT } from '../../sdk/vocabulary.js';
+import { finish, pipemonDashboard } from './dashboard-base.js';
+import { FAILED_SQL, logEnvironmentIs, promPipelines, runEnvironmentIs, runIs, tenantIs } from './filters.js';
+import { UID, linkTo } from './links.js';
+import { prom, sql, sqlText } from './queries-builders.js';
+import {
+  RESULT_MAPPINGS,
+  barGaugePanel,
+  linkColumn,
+  resultColumn,
+  statPanel,
+  tablePanel,
+  thresholds,
+  timeSeriesPanel,
+  unitColumn,
+  zeroIsGood,
+} from './panels.js';
+import { environmentVariable, pipelineVariable, tenantVariable } from './variables.js';
+
+const SELECTOR = promPipelines(false);
+
+const toRun = linkTo(UID.run, 'Run ${__value.raw}', ['${tenant:queryparam}', '${pipeline:queryparam}', 'var-run_id=${__value.raw:percentencode}']);
+
+/** The runs of the pipeline `r` (joined to tenants `t`) started in the time range. */
+const RUNS_IN_RANGE = sqlText`
+  FROM pipeline_runs r
+  JOIN tenants t ON t.tenant_id = r.tenant_id
+  WHERE ${runIs('r', 't')}
+    AND $__timeFilter(r.started_at)`;
+
+/** The log records `l` of the pipeline in the time range. */
+const LOGS_IN_RANGE = sqlText`
+  FROM logs l
+  JOIN tenants t ON t.tenant_id = l.tenant_id
+  WHERE ${tenantIs('t')}
+    AND l.pipeline = \${pipeline:sqlstring}
+    AND ${logEnvironmentIs('l')}
+    AND $__timeFilter(l.ts)`;
+
+export function pipelineDashboard(): Dashboard {
+  const builder = pipemonDashboard(UID.pipeline, 'One pipeline: its state now, and its runs, stages, rows, errors and checks in the time range.')
+    .withVariable(tenantVariable(false))
+    .withVariable(pipelineVariable({ multi: false }))
+    .withVariable(environmentVariable())
+
+    .withRow(new RowBuilder('Now'))
+    .withPanel(
+      statPanel(
+        'Latest run',
+        sql(sqlText`
+          SELECT CASE WHEN r.state = 'running' THEN 'running' ELSE r.result END AS "Result"
+          FROM pipeline_runs r
+          JOIN tenants t ON t.tenant_id = r.tenant_id
+          WHERE ${runIs('r', 't')}
+          ORDER BY coalesce(r.started_at, r.last_seen_at) DESC
+          LIMIT 1`),
+        { textField: 'Result', description: 'The result of the latest run, or running.' },
+      ).mappings(RESULT_MAPPINGS),
+    )
+    .withPanel(
+      statPanel('Failures in a row', prom(`max(pipemon_pipeline_consecutive_failures{${SELECTOR}})`, { instant: true }), {
+        description: 'Ended runs that failed since the last success.',
+      }).thresholds(zeroIsGood()),
+    )
+    .withPanel(
+      statPanel('Since last success', prom(`time() - max(pipemon_pipeline_last_success_timestamp_seconds{${SELECTOR}})`, { instant: true }), {
+        unit: 's',
+      }),
+    )
+    .withPanel(
+      statPanel('Expected interval', prom(`max(pipemon_pipeline_expected_interval_seconds{${SELECTOR}})`, { instant: true }), {
+        unit: 's',
+        description: `Declared by the pipeline (${ATTR.expectedIntervalSeconds}), or the median gap between its run starts over 7 days.`,
+      }),
+    )
+    .withPanel(
+      statPanel('Latest run duration', prom(`max(pipemon_pipeline_last_run_duration_seconds{${SELECTOR}})`, { instant: true }), {
+        unit: 's',
+        description: 'Duration of the latest ended run.',
+      }),
+    )
+    .withPanel(
+      statPanel('Failed checks, latest run', prom(`sum(pipemon_pipeline_last_run_failed_checks{${SELECTOR}})`, { instant: true }), {
+        description: 'Data-quality checks that failed in the latest ended run.',
+      }).thresholds(zeroIsGood()),
+    )
+
+    .withRow(new RowBuilder('In the time range'))
+    .withPanel(statPanel('Runs', sql(`SELECT count(*) AS "Runs"\n${RUNS_IN_RANGE}`), { description: 'Runs started in the time range.' }))
+    .withPanel(
+      statPanel('Success rate', sql(`SELECT avg((r.result = 'success')::int) AS "Success rate"\n${RUNS_IN_RANGE}\n  AND r.result IN ('success', ${FAILED_SQL})`), {
+        unit: 'percentunit',
+      }).thresholds(thresholds({ value: null, color: 'red' }, { value: 0.9, color: 'orange' }, { value: 0.99, color: 'green' })),
+    )
+    .withPanel(
+      statPanel('p95 duration', sql(`SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY r.duration_seconds) AS "p95 duration"\n${RUNS_IN_RANGE}`), {
+        unit: 's',
+      }),
+    )
+    .withPanel(statPanel('Rows written', sql(`SELECT coalesce(sum(r.rows_written), 0) AS "Rows written"\n${RUNS_IN_RANGE}`), { unit: 'short' }))
+    .withPanel(
+      statPanel('Rows rejected', sql(`SELECT coalesce(sum(r.rows_rejected), 0) AS "Rows rejected"\n${RUNS_IN_RANGE}`), { unit: 'short' }).thresholds(
+        zeroIsGood(),
+      ),
+    )
+    .withPanel(
+      statPanel(
+        'Failed checks',
+        sql(`SELECT count(*) AS "Failed checks"\n${LOGS_IN_RANGE}\n  AND l.event_name = '${EVENT.check}'\n  AND NOT (l.attributes->>'${ATTR.checkPassed}')::boolean`),
+      ).thresholds(zeroIsGood()),
+    )
+
+    .withRow(new RowBuilder('Runs'))
+    .withPanel(
+      tablePanel(
+        'Run history',
+        sql(sqlText`
+          SELECT r.started_at AS "Started",
+                 r.run_id AS "Run",
+                 CASE WHEN r.state = 'running' THEN 'running' ELSE r.result END AS "Result",
+                 r.duration_seconds AS "Duration",
+                 r.rows_read AS "Read",
+                 r.rows_written AS "Written",
+                 r.rows_rejected AS "Rejected",
+                 r.error_type AS "Error type",
+                 r.error_message AS "Error"
+          ${RUNS_IN_RANGE}
+          ORDER BY r.started_at DESC
+          LIMIT 500`),
+        { size: { w: 24, h: 10 }, description: 'Runs started in the time range, newest first; a run id opens the run.' },
+      )
+        .overrideByName('Run', linkColumn(toRun))
+        .overrideByName('Result', resultColumn())
+        .overrideByName('Duration', unitColumn('s')),
+    )
+    .withPanel(
+      timeSeriesPanel(
+        'Run durations',
+        [
+          sql(
+            sqlText`
+            SELECT r.started_at AS "time",
+                   r.result AS metric,
+                   r.duration_seconds AS duration
+            ${RUNS_IN_RANGE}
+              AND r.duration_seconds IS NOT NULL
+            ORDER BY 1`,
+            'time_series',
+          ),
+        ],
+        { unit: 's', description: 'Each ended run at its start, by result.' },
+      ).showPoints(common.VisibilityMode.Always),
+    )
+    .withPanel(
+      timeSeriesPanel(
+        'Stage durations',
+        [
+          sql(
+            sqlText`
+            SELECT s.started_at AS "time",
+                   s.stage AS metric,
+                   s.duration_seconds AS duration
+            FROM pipeline_stages s
+            JOIN tenants t ON t.tenant_id = s.tenant_id
+            WHERE ${tenantIs('t')}
+              AND s.pipeline = \${pipeline:sqlstring}
+              AND ${runEnvironmentIs('s.tenant_id', 's.run_id')}
+              AND s.duration_seconds IS NOT NULL
+              AND $__timeFilter(s.started_at)
+            ORDER BY 1`,
+            'time_series',
+          ),
+        ],
+        { unit: 's', description: 'Each ended stage at its start, by stage.' },
+      ).showPoints(common.VisibilityMode.Always),
+    )
+
+    .withRow(new RowBuilder('Rows'))
+    .withPanel(
+      tablePanel(
+        'Rows per stage and target',
+        sql(sqlText`
+          SELECT s.stage AS "Stage",
+                 concat_ws('.', s.target_namespace, s.target_collection) AS "Target",
+                 count(*) AS "Stage runs",
+                 sum(s.rows_read) AS "Read",
+                 sum(s.rows_written) AS "Written",
+                 sum(s.rows_rejected) AS "Rejected"
+          FROM pipeline_stages s
+          JOIN tenants t ON t.tenant_id = s.tenant_id
+          WHERE ${tenantIs('t')}
+            AND s.pipeline = \${pipeline:sqlstring}
+            AND ${runEnvironmentIs('s.tenant_id', 's.run_id')}
+            AND $__timeFilter(s.started_at)
+          GROUP BY 1, 2
+          ORDER BY 1, 2`),
+        { size: { w: 12, h: 8 }, description: 'Rows the stages reported in the time range, by stage and target (db.namespace.db.collection.name).' },
+      ),
+    )
+    .withPanel(
+      barGaugePanel('Latest run rows', prom(`sum by (kind) (pipemon_pipeline_last_run_rows{${SELECTOR}})`, { instant: true, legend: '{{kind}}' }), {
+        unit: 'short',
+        description: 'Rows read, written and rejected by the latest ended run.',
+      }),
+    )
+    .withPanel(
+      timeSeriesPanel(
+        'Rows per run',
+        [
+          sql(
+            sqlText`
+            SELECT r.ended_at AS "time",
+                   r.rows_read AS "read",
+                   r.rows_written AS "written",
+                   r.rows_rejected AS "rejected"
+            ${RUNS_IN_RANGE}
+              AND r.ended_at IS NOT NULL
+            ORDER BY 1`,
+            'time_series',
+          ),
+        ],
+        { unit: 'short', size: { w: 24, h: 8 }, description: 'Each ended run\'s rows, at its end.' },
+      ).showPoints(common.VisibilityMode.Always),
+    )
+
+    .withRow(new RowBuilder('Errors and checks'))
+    .withPanel(
+      tablePanel(
+        'Recent errors',
+        sql(sqlText`
+          SELECT l.ts AS "Time",
+                 l.run_id AS "Run",
+                 l.stage AS "Stage",
+                 coalesce(l.attributes->>'${ATTR.errorType}', l.attributes->>'${ATTR.exceptionType}') AS "Error type",
+                 l.body AS "Message"
+          ${LOGS_IN_RANGE}
+            AND l.severity_number >= 17
+          ORDER BY l.ts DESC
+          LIMIT 200`),
+        { size: { w: 12, h: 8 }, description: 'Log records of severity ERROR or above, newest first.' },
+      ).overrideByName('Run', linkColumn(toRun)),
+    )
+    .withPanel(
+      tablePanel(
+        'Failures by error type',
+        sql(sqlText`
+          SELECT coalesce(r.error_type, r.result) AS "Error type",
+                 count(*) AS "Runs",
+                 max(r.ended_at) AS "Last",
+                 (array_agg(r.error_message ORDER BY r.ended_at DESC))[1] AS "Latest message"
+          ${RUNS_IN_RANGE}
+            AND r.result IN (${FAILED_SQL})
+          GROUP BY 1
+          ORDER BY 2 DESC`),
+        { size: { w: 12, h: 8 }, description: 'Failed runs started in the time range, by error.type.' },
+      ),
+    )
+    .withPanel(
+      tablePanel(
+        'Checks',
+        sql(sqlText`
+          SELECT l.attributes->>'${ATTR.checkName}' AS "Check",
+                 l.stage AS "Stage",
+                 count(*) AS "Evaluations",
+                 count(*) FILTER (WHERE NOT (l.attributes->>'${ATTR.checkPassed}')::boolean) AS "Failed",
+                 max(l.ts) FILTER (WHERE NOT (l.attributes->>'${ATTR.checkPassed}')::boolean) AS "Last failure",
+                 (array_agg(l.body ORDER BY l.ts DESC))[1] AS "Latest"
+          ${LOGS_IN_RANGE}
+            AND l.event_name = '${EVENT.check}'
+          GROUP BY 1, 2
+          ORDER BY 4 DESC, 1, 2`),
+        { size: { w: 24, h: 8 }, description: `Data-quality checks (${EVENT.check} records) in the time range, by check and stage.` },
+      ).overrideByName('Failed', [{ id: 'thresholds', value: zeroIsGood().build() }, { id: 'custom.cellOptions', value: { type: 'color-text' } }]),
+    );
+  return finish(builder);
+}
