@@ -2,7 +2,7 @@
  * Every SQL query of the Grafana dashboards (panels and variables) runs as Grafana would send it: template
  * variables and macros expanded as Grafana's PostgreSQL datasource does, for a single value, several
  * values and All, on PostgreSQL as the read-only role `pipemon_reader`, on pipelines written through a
- * real receiver. Each must parse, run and return rows, or be listed in EXPECTED_EMPTY with the reason.
+ * real receiver. Each must parse, run and return rows, or be listed in DATA's expectedEmpty with the reason.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -20,6 +20,7 @@ import { POSTGRES } from '../dashboards/grafana/datasources.js';
 import { ALL, interpolate, postgresFormatter, prometheusFormatter, secondsToHms, type VariableState } from '../dashboards/grafana/interpolate.js';
 import { expandPromQL, promQueries, sqlQueries, type SqlQuery } from '../dashboards/grafana/queries.js';
 import { expandMacros, expandSql, parseIntervalMs, rfc3339Nano } from '../dashboards/grafana/sql-macros.js';
+import { DEMO_PIPELINES, runDemo } from '../demo/index.js';
 import { createTestDatabase } from './helpers/backends.js';
 import { encodeLogs, post, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 
@@ -347,10 +348,43 @@ async function seed(receiver: TestReceiver, now: number): Promise<Seeded> {
   };
 }
 
-// ---------------------------------------------------------------------------------------------------
+/**
+ * `pipemon demo`'s data, as a newcomer sees it first: one tenant, its seven pipelines over a week. The
+ * selections name its flaky pipeline, that pipeline's latest failed run and a word of its errors.
+ */
+async function seedDemo(receiver: TestReceiver, now: number): Promise<Seeded> {
+  const demo = await runDemo({ endpoint: receiver.url, key: receiver.key, days: 7, seed: 3, now: () => now });
+  const { rows } = await receiver.receiver.db.query<{ run_id: string }>(
+    `SELECT run_id FROM pipeline_runs WHERE pipeline = $1 AND result = 'failure' AND error_type = 'ConnectionResetError' ORDER BY ended_at DESC LIMIT 1`,
+    [DEMO_PIPELINES.flaky],
+  );
+  expect(demo.backfill.pipelines[DEMO_PIPELINES.flaky]?.runs.failure).toBeGreaterThan(0);
+  return {
+    single: { tenant: 'acme', pipeline: DEMO_PIPELINES.flaky, environment: 'demo', severity: '5', run_id: rows[0]!.run_id, search: 'reset' },
+    multi: { tenant: ['acme'], pipeline: [DEMO_PIPELINES.flaky, DEMO_PIPELINES.healthy], environment: ['demo'], severity: ['4', '5'] },
+  };
+}
 
-/** Queries allowed to return no rows, by `dashboard / panel / selection`, with the reason. */
-const EXPECTED_EMPTY: Record<string, string> = {};
+const CHECKLESS = 'the selected pipeline (the demo\'s flaky one) runs no data-quality checks';
+
+/**
+ * The data sets every query runs on, each with the queries allowed to return no rows on it, by
+ * `dashboard / panel / selection`, and the reason.
+ */
+const DATA: { data: string; seed: typeof seed; expectedEmpty: Record<string, string> }[] = [
+  { data: 'their own test data', seed, expectedEmpty: {} },
+  {
+    data: 'pipemon demo',
+    seed: seedDemo,
+    expectedEmpty: Object.fromEntries(
+      ['pipemon-pipeline', 'pipemon-run'].flatMap((dashboard) =>
+        ['single value', 'several values', 'All'].map((selection) => [`${dashboard} / Checks / ${selection}`, CHECKLESS]),
+      ),
+    ),
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------
 
 type SelectionName = 'single value' | 'several values' | 'All';
 const SELECTIONS: { name: SelectionName; intervalMs: number }[] = [
@@ -372,7 +406,9 @@ async function readerOf(databaseUrl: string, password: string): Promise<pg.Clien
   return reader;
 }
 
-describe.each(inject('databaseServers'))('Grafana SQL on $name as the read-only role', (server) => {
+describe.each(inject('databaseServers').flatMap((server) => DATA.map((data) => ({ ...server, ...data }))))(
+  'Grafana SQL on $name as the read-only role, on $data',
+  (server) => {
   let receiver: TestReceiver;
   let owner: pg.Client;
   let reader: pg.Client;
@@ -397,7 +433,7 @@ describe.each(inject('databaseServers'))('Grafana SQL on $name as the read-only 
     const emptyUrl = await createTestDatabase(server.url);
     empty = await openDatabase({ databaseUrl: emptyUrl });
     emptyReader = await readerOf(emptyUrl, password);
-    seeded = await seed(receiver, now);
+    seeded = await server.seed(receiver, now);
   });
 
   afterAll(async () => {
@@ -479,7 +515,7 @@ describe.each(inject('databaseServers'))('Grafana SQL on $name as the read-only 
     }
     if (!rowsWanted) return null;
     const valued = result.rows.some((row) => Object.entries(row).some(([column, value]) => column !== 'time' && value !== null));
-    if (!valued) return EXPECTED_EMPTY[where] ? null : `${where}: no rows with a value\n${sql}`;
+    if (!valued) return server.expectedEmpty[where] ? null : `${where}: no rows with a value\n${sql}`;
     if (query.format === 'time_series') {
       // Grafana's SQL datasource needs a "time" column, sorted ascending to turn long frames into wide ones.
       if (!result.fields.some((field) => field.name === 'time')) return `${where}: time_series without a "time" column\n${sql}`;
@@ -520,6 +556,7 @@ describe.each(inject('databaseServers'))('Grafana SQL on $name as the read-only 
     const known = new Set(
       sqlQueries(dashboards).flatMap((query) => SELECTIONS.map((selection) => `${query.dashboard} / ${query.panel} / ${selection.name}`)),
     );
-    for (const key of Object.keys(EXPECTED_EMPTY)) expect(known.has(key), key).toBe(true);
+    for (const key of Object.keys(server.expectedEmpty)) expect(known.has(key), key).toBe(true);
   });
-});
+  },
+);
