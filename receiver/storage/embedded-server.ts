@@ -102,7 +102,8 @@ const urls = ({ owner, reader, port, database }: Settings) => ({
   readonlyUrl: connectionString(reader.user, reader.password, port, database),
 });
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on now (something may take it before the caller binds it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();

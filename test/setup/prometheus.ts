@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { freePort } from '../../receiver/storage/embedded-server.js';
 
 export const PROMETHEUS_HINT = "install Debian's prometheus and prometheus-alertmanager (apt-get install prometheus prometheus-alertmanager; .ci/run does it)";
 
@@ -23,18 +23,6 @@ export interface Server {
   url: string;
   output(): string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function startServer(binary: string, args: (dir: string, address: string) => string[], files: Record<string, string>, readyPath: string): Promise<Server> {
