@@ -15,7 +15,7 @@ import { execCli, EXEC_USAGE } from '../sdk/exec.js';
 
 const USAGE = `usage:
   pipemon serve [--port 4318] [--host 127.0.0.1] [--data-dir ./.pipemon] [--retention-days 30]
-                [--max-body-bytes N] [--max-queue-bytes N]
+                [--max-body-bytes N] [--max-queue-bytes N] [--metrics-port N [--metrics-host HOST]]
   pipemon keys create --tenant NAME --scopes ingest,read
   pipemon keys list
   pipemon keys revoke KEY_ID
@@ -51,8 +51,13 @@ async function serve(args: string[]): Promise<void> {
       'retention-days': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'max-queue-bytes': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
     },
   });
+  if (values['metrics-host'] !== undefined && values['metrics-port'] === undefined) {
+    throw new UsageError('--metrics-host needs --metrics-port (without it, /metrics is served on --port)');
+  }
   const options = {
     ...storage(values),
     host: values.host,
@@ -60,9 +65,11 @@ async function serve(args: string[]): Promise<void> {
     retentionDays: integer('retention-days', values['retention-days']),
     maxBodyBytes: integer('max-body-bytes', values['max-body-bytes']),
     maxQueueBytes: integer('max-queue-bytes', values['max-queue-bytes']),
+    metricsPort: integer('metrics-port', values['metrics-port']),
+    metricsHost: values['metrics-host'],
   };
   const receiver = await startReceiver(options);
-  const lines = [`pipemon receiver listening on ${receiver.url} (${receiver.db.description})`];
+  const lines = [`pipemon receiver listening on ${receiver.url} (${receiver.db.description}), metrics on ${receiver.metricsUrl}`];
   if (receiver.db.readonlyUrl) lines.push(`Read-only connection for Grafana's PostgreSQL datasource and psql: ${receiver.db.readonlyUrl}`);
   // One write, so that whoever waits for the first line has the second too.
   console.log(lines.join('\n'));

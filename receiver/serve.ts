@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { bootstrapDefaultKey, createKeyVerifier } from './keys.js';
 import { createMetrics } from './metrics.js';
 import { createAuthenticate } from './http/auth.js';
-import { createApp } from './http/app.js';
+import { createApp, createMetricsApp } from './http/app.js';
 import type { Database } from './storage/database.js';
 import { describeDatabaseError } from './storage/errors.js';
 import { openDatabase } from './storage/open.js';
@@ -27,10 +27,18 @@ export interface ReceiverOptions {
   /** The writer's memory budget in request bytes. */
   maxQueueBytes?: number;
   maxPipelines?: number;
+  /**
+   * Serve /metrics on a listener of its own (on metricsHost, default host) instead of the ingest port:
+   * for a receiver reachable beyond loopback, since /metrics needs no key and names every tenant.
+   */
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 export interface Receiver {
   url: string;
+  /** Where /metrics is served: `${url}/metrics`, or the listener of its own. */
+  metricsUrl: string;
   db: Database;
   /** The key created on first start with an empty database, else null. */
   defaultKey: string | null;
@@ -80,6 +88,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       authenticate: createAuthenticate(createKeyVerifier(db)),
       maxBodyBytes: settings.maxBodyBytes,
       retentionDays: settings.retentionDays,
+      serveMetrics: options.metricsPort === undefined,
     });
     let active = 0;
     const server = createServer((req, res) => {
@@ -90,17 +99,30 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     // Slow or stalled uploads must not hold memory forever.
     server.requestTimeout = 120_000;
     server.headersTimeout = 30_000;
-    await listen(server, settings.port, settings.host);
-    const { port } = server.address() as AddressInfo;
+    await listen(server, settings.port, settings.host, '--port');
+    const url = urlOf(server, settings.host);
+    let metricsServer: Server | null = null;
+    if (options.metricsPort !== undefined) {
+      const metricsHost = options.metricsHost ?? settings.host;
+      metricsServer = createServer(createMetricsApp(metrics));
+      try {
+        await listen(metricsServer, options.metricsPort, metricsHost, '--metrics-port');
+      } catch (error) {
+        server.close();
+        throw error;
+      }
+    }
 
     let closing: Promise<void> | null = null;
     return {
-      url: `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`,
+      url,
+      metricsUrl: metricsServer ? `${urlOf(metricsServer, options.metricsHost ?? settings.host)}/metrics` : `${url}/metrics`,
       db,
       defaultKey,
       close() {
         closing ??= (async () => {
           server.close();
+          metricsServer?.close();
           server.closeIdleConnections();
           const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
           while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -120,12 +142,17 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   }
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+function urlOf(server: Server, host: string): string {
+  const { port } = server.address() as AddressInfo;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function listen(server: Server, port: number, host: string, flag: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'
-          ? new Error(`port ${port} on ${host} is already in use: stop the other process or pass --port`)
+          ? new Error(`port ${port} on ${host} is already in use: stop the other process or pass ${flag}`)
           : error,
       );
     });

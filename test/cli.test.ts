@@ -100,6 +100,12 @@ describe('pipemon serve', () => {
     expect(budget.stderr).toMatch(/smaller than the body limit.*raise --max-queue-bytes/);
   });
 
+  it('refuses --metrics-host without --metrics-port', async () => {
+    const result = await pipemon(['serve', '--metrics-host', '0.0.0.0'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--metrics-host needs --metrics-port/);
+  });
+
   it('explains an unreachable DATABASE_URL and exits 1 instead of hanging', async () => {
     const result = await pipemon(['serve', '--port', '0'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     expect(result.code).toBe(1);

@@ -387,6 +387,38 @@ describe.each(receiverBackends())('receiver under memory pressure on $name', (ba
   });
 });
 
+describe.each(receiverBackends())('metrics on a listener of their own on $name', (backend) => {
+  it('serves /metrics only there, and nothing else there', async () => {
+    const r = await startTestReceiver({ ...(await backend.options()), metricsPort: 0 });
+    try {
+      const metricsUrl = new URL(r.receiver.metricsUrl);
+      expect(metricsUrl.port).not.toBe(new URL(r.url).port);
+      expect((await fetch(`${r.url}/metrics`)).status).toBe(404);
+      const scraped = await fetch(metricsUrl);
+      expect(scraped.status).toBe(200);
+      expect(await scraped.text()).toContain('pipemon_receiver_accepted_records_total');
+      // The metrics listener carries no ingest and no query API, whatever the key.
+      expect((await fetch(`${metricsUrl.origin}/api/v1/runs`, { headers: { 'x-api-key': r.key } })).status).toBe(404);
+      expect((await post(metricsUrl.origin, '/v1/logs', logsRequest([{ body: 'x' }]), { key: r.key })).status).toBe(404);
+      expect((await post(r.url, '/v1/logs', logsRequest([{ body: 'x' }]), { key: r.key })).status).toBe(200);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('refuses a metrics port already in use, naming the flag', async () => {
+    const first = await startTestReceiver({ ...(await backend.options()), metricsPort: 0 });
+    try {
+      const taken = Number(new URL(first.receiver.metricsUrl).port);
+      await expect(startTestReceiver({ ...(await backend.options()), metricsPort: taken })).rejects.toThrow(
+        new RegExp(`port ${taken} on 127\\.0\\.0\\.1 is already in use: stop the other process or pass --metrics-port`),
+      );
+    } finally {
+      await first.close();
+    }
+  });
+});
+
 describe.each(receiverBackends())('pipeline metrics on $name', (backend) => {
   const runEnd = (pipeline: string, runId: string, endedMs: number) =>
     logsRequest([

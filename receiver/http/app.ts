@@ -1,5 +1,6 @@
 /**
- * The HTTP surface: OTLP ingest, the query API, health and Prometheus metrics.
+ * The HTTP surface: OTLP ingest, the query API, health and Prometheus metrics; and, when metrics have a
+ * listener of their own (`--metrics-port`), the app that serves only them.
  */
 import express from 'express';
 import type { Database } from '../storage/database.js';
@@ -17,12 +18,39 @@ export interface AppOptions {
   authenticate: Authenticate;
   maxBodyBytes: number;
   retentionDays: number;
+  /** False when /metrics has a listener of its own: it names every tenant and pipeline, and needs no key. */
+  serveMetrics: boolean;
 }
 
-export function createApp({ db, writer, metrics, authenticate, maxBodyBytes, retentionDays }: AppOptions): express.Express {
+function bareApp(): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  return app;
+}
+
+function serveMetricsOn(app: express.Express, metrics: Metrics): void {
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}
+
+function notFound(app: express.Express): void {
+  app.use((req, res) => {
+    res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
+  });
+}
+
+/** Only GET /metrics, for a listener that Prometheus alone reaches. */
+export function createMetricsApp(metrics: Metrics): express.Express {
+  const app = bareApp();
+  serveMetricsOn(app, metrics);
+  notFound(app);
+  return app;
+}
+
+export function createApp({ db, writer, metrics, authenticate, maxBodyBytes, retentionDays, serveMetrics }: AppOptions): express.Express {
+  const app = bareApp();
 
   for (const signal of ['logs', 'traces'] as const) {
     app.all(`/v1/${signal}`, createOtlpHandler({ signal, authenticate, writer, metrics, maxBodyBytes, retentionDays }));
@@ -41,13 +69,9 @@ export function createApp({ db, writer, metrics, authenticate, maxBodyBytes, ret
       res.status(503).json({ status: 'unavailable', database: db.description, error: describeDatabaseError(error) });
     }
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  if (serveMetrics) serveMetricsOn(app, metrics);
 
-  app.use((req, res) => {
-    res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
-  });
+  notFound(app);
   // Body-parser failures (malformed or oversized JSON on the API) arrive here with their status.
   app.use((error: { status?: number; message?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
