@@ -8,6 +8,7 @@
  */
 import client from 'prom-client';
 import { readPipelineStates, type PipelineState } from './pipeline-state.js';
+import { describeDatabaseError } from './storage/errors.js';
 import type { Database } from './storage/database.js';
 import type { Signal } from './otlp/rows.js';
 import { FAILED_RESULTS, type Result } from '../sdk/vocabulary.js';
@@ -20,8 +21,6 @@ type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** Pipelines run for seconds to hours: prom-client's web buckets (5 ms to 10 s) would say nothing. */
 const PIPELINE_SECONDS_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400];
-/** Scrapes closer together than this (several Prometheus servers) share one read of the pipelines' state. */
-const STATE_REUSE_MS = 1_000;
 const REQUEST_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface RunEnded {
@@ -154,22 +153,26 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
     'pipeline',
     'error_type',
   ]);
-  const lastSuccess = new client.Gauge({
-    name: 'pipemon_pipeline_last_success_timestamp_seconds',
-    help: 'When the last successful run of the pipeline ended (Unix seconds). Alert on time() minus this.',
-    labelNames: ['tenant', 'pipeline'],
-    registers: [registry],
-  });
   let database: Database | null = null;
-  // Every scrape reads the pipelines' state once, shared by the gauges below (prom-client collects
-  // them one after another in the same scrape); a failed read keeps the previous values.
-  let states: { atMs: number; read: Promise<PipelineState[] | null> } | null = null;
+  // Every scrape reads the pipelines' state once, shared by the gauges below (prom-client collects them
+  // together); a read under way serves the scrapes that arrive meanwhile (several Prometheus servers),
+  // so reads never pile up. A failed read keeps the previous values, and is counted.
+  let reading: Promise<PipelineState[] | null> | null = null;
+  let lastReadError = '';
   const currentStates = () => {
     if (!database) return Promise.resolve(null);
-    if (!states || Date.now() - states.atMs > STATE_REUSE_MS) {
-      states = { atMs: Date.now(), read: readPipelineStates(database).catch(() => null) };
-    }
-    return states.read;
+    reading ??= readPipelineStates(database)
+      .catch((error: unknown) => {
+        databaseErrors.inc({ kind: 'pipeline_state' });
+        const why = describeDatabaseError(error);
+        if (why !== lastReadError) console.warn(`pipemon: reading the pipelines' state for /metrics failed (shown once per reason): ${why}`);
+        lastReadError = why;
+        return null;
+      })
+      .finally(() => {
+        reading = null;
+      });
+    return reading;
   };
   /** A gauge set at scrape time from each pipeline's state: `series` lists its values with their extra labels. */
   const stateGauge = (name: string, help: string, extraLabels: string[], series: (state: PipelineState) => Series) =>
@@ -197,6 +200,13 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
     'How often the pipeline should run: declared by its latest run, else the median gap between run starts in the last 7 days.',
     [],
     (s) => one(s.expectedIntervalSeconds),
+  );
+  // From the database, not from the runs this receiver saw end: with several receivers, each sees some.
+  stateGauge(
+    'pipemon_pipeline_last_success_timestamp_seconds',
+    'When the last successful run of the pipeline ended (Unix seconds). Alert on time() minus this.',
+    [],
+    (s) => one(s.lastSuccessSeconds),
   );
   stateGauge('pipemon_pipeline_last_run_end_timestamp_seconds', 'When the latest ended run ended (Unix seconds).', [], (s) => one(s.lastRunEndSeconds));
   stateGauge('pipemon_pipeline_last_run_duration_seconds', 'Duration of the latest ended run.', [], (s) => one(s.lastRunDurationSeconds));
@@ -227,17 +237,6 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
     [],
     (s) => one(s.oldestRunningStartSeconds),
   );
-
-  const lastSuccessValues = new Map<string, number>();
-  function setLastSuccess(tenant: string, pipeline: string, endedAtMs: number): void {
-    const labels = { tenant, pipeline: bounded('last_success', pipeline) };
-    const seconds = endedAtMs / 1000;
-    // A late-arriving older run must not move the gauge backwards.
-    const key = `${labels.tenant}\u0000${labels.pipeline}`;
-    if (seconds <= (lastSuccessValues.get(key) ?? 0)) return;
-    lastSuccessValues.set(key, seconds);
-    lastSuccess.set(labels, seconds);
-  }
 
   return {
     registry,
@@ -272,7 +271,6 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
       if (run.result === 'failure' || run.result === 'error' || run.result === 'timeout') {
         errors.inc({ tenant: run.tenant, pipeline, error_type: bounded('error_types', run.errorType ?? run.result) });
       }
-      if (run.result === 'success' && run.endedAtMs !== null) setLastSuccess(run.tenant, run.pipeline, run.endedAtMs);
     },
     stageEnded(stage: StageEnded): void {
       const pipeline = bounded('stages', stage.pipeline);
@@ -285,15 +283,8 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
         if (n !== null && n > 0) rows.inc({ tenant: stage.tenant, pipeline, stage: name, kind }, n);
       }
     },
-    /** Restores last-success gauges, and reads each pipeline's state at each scrape from the database. */
-    async attachDatabase(db: Database): Promise<void> {
-      const last = await db.query<{ tenant: string; pipeline: string; ended_ms: string }>(
-        `SELECT t.name AS tenant, r.pipeline, (extract(epoch FROM max(r.ended_at)) * 1000)::bigint AS ended_ms
-           FROM pipeline_runs r JOIN tenants t USING (tenant_id)
-          WHERE r.result = 'success' AND r.ended_at IS NOT NULL
-          GROUP BY t.name, r.pipeline`,
-      );
-      for (const row of last.rows) setLastSuccess(row.tenant, row.pipeline, Number(row.ended_ms));
+    /** From now on, each scrape reads every pipeline's state from `db`. */
+    attachDatabase(db: Database): void {
       database = db;
     },
   };

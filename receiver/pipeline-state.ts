@@ -1,7 +1,7 @@
 /**
  * Each pipeline's state now, as the alerts need it, read from the derived tables in one query: who owns
- * it, how often it should run, how its latest run went, how many runs failed since the last success, and
- * its running runs. Read from the database rather than kept in memory, so it is right from the first
+ * it, how often it should run, its last success, how its latest run went, how many runs failed since the
+ * last success, and its running runs. Read from the database rather than kept in memory, so it is right from the first
  * scrape after a restart and the same on every receiver sharing the database.
  */
 import { ATTR, EVENT, FAILED_RESULTS } from '../sdk/vocabulary.js';
@@ -12,8 +12,9 @@ export interface PipelineState {
   pipeline: string;
   /** The latest run's `pipemon.pipeline.owner`, or '' when it has none. */
   owner: string;
-  /** Declared by the latest run, else inferred from history; null when neither is known. */
+  /** Declared by the latest run, else the median gap between its latest run starts; null when neither is known. */
   expectedIntervalSeconds: number | null;
+  lastSuccessSeconds: number | null;
   lastRunEndSeconds: number | null;
   lastRunDurationSeconds: number | null;
   lastRunRows: { read: number | null; written: number | null; rejected: number | null };
@@ -25,16 +26,25 @@ export interface PipelineState {
   oldestRunningStartSeconds: number | null;
 }
 
-/** History an interval is inferred from, and how many gaps between run starts it needs. */
-const INFERENCE_WINDOW = '7 days';
+/**
+ * An interval is inferred from the gaps between a pipeline's latest run starts, however old: a window
+ * anchored at now() would forget a pipeline that stopped, and its late alert would resolve by itself.
+ */
+const INFERENCE_RUNS = 8;
 const INFERENCE_MIN_GAPS = 2;
+/** Check records of a run lie within its span; this slack keeps the lookup to a few daily partitions. */
+const CHECK_SLACK = '1 hour';
 
 const STATE_SQL = `
-WITH starts AS (
+WITH recent AS (
+  SELECT tenant_id, pipeline, started_at,
+         row_number() OVER (PARTITION BY tenant_id, pipeline ORDER BY started_at DESC) AS n
+    FROM pipeline_runs
+   WHERE started_at IS NOT NULL
+), starts AS (
   SELECT tenant_id, pipeline,
          extract(epoch FROM started_at - lag(started_at) OVER (PARTITION BY tenant_id, pipeline ORDER BY started_at)) AS gap
-    FROM pipeline_runs
-   WHERE started_at > now() - interval '${INFERENCE_WINDOW}'
+    FROM recent WHERE n <= ${INFERENCE_RUNS}
 ), inferred AS (
   SELECT tenant_id, pipeline, percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS seconds
     FROM starts WHERE gap > 0 GROUP BY tenant_id, pipeline HAVING count(*) >= ${INFERENCE_MIN_GAPS}
@@ -42,7 +52,7 @@ WITH starts AS (
   SELECT DISTINCT ON (tenant_id, pipeline) tenant_id, pipeline, attributes->>$1 AS owner, attributes->>$2 AS declared
     FROM pipeline_runs ORDER BY tenant_id, pipeline, COALESCE(started_at, last_seen_at) DESC
 ), latest_ended AS (
-  SELECT DISTINCT ON (tenant_id, pipeline) tenant_id, pipeline, run_id, ended_at, duration_seconds, rows_read, rows_written, rows_rejected
+  SELECT DISTINCT ON (tenant_id, pipeline) tenant_id, pipeline, run_id, started_at, ended_at, duration_seconds, rows_read, rows_written, rows_rejected
     FROM pipeline_runs WHERE state = 'ended' AND ended_at IS NOT NULL
    ORDER BY tenant_id, pipeline, ended_at DESC
 ), last_success AS (
@@ -58,16 +68,18 @@ WITH starts AS (
 )
 SELECT t.name AS tenant, l.pipeline, COALESCE(l.owner, '') AS owner,
        COALESCE(CASE WHEN l.declared ~ '^[0-9]+(\\.[0-9]+)?$' THEN l.declared::float8 END, i.seconds) AS expected_interval,
-       extract(epoch FROM e.ended_at)::float8 AS last_end, e.duration_seconds AS last_duration,
+       extract(epoch FROM s.at)::float8 AS last_success, extract(epoch FROM e.ended_at)::float8 AS last_end, e.duration_seconds AS last_duration,
        e.rows_read::float8 AS rows_read, e.rows_written::float8 AS rows_written, e.rows_rejected::float8 AS rows_rejected,
        (SELECT count(*)::int FROM logs g
-         WHERE g.tenant_id = e.tenant_id AND g.run_id = e.run_id AND g.event_name = $4 AND g.attributes->$5 = 'false'::jsonb) AS failed_checks,
+         WHERE g.tenant_id = e.tenant_id AND g.run_id = e.run_id AND g.event_name = $4 AND g.attributes->$5 = 'false'::jsonb
+           AND g.ts BETWEEN COALESCE(e.started_at, e.ended_at) - interval '${CHECK_SLACK}' AND e.ended_at + interval '${CHECK_SLACK}') AS failed_checks,
        COALESCE(f.n, 0) AS consecutive_failures, COALESCE(r.n, 0) AS running,
        extract(epoch FROM r.heartbeat)::float8 AS oldest_heartbeat, extract(epoch FROM r.started)::float8 AS oldest_start
   FROM latest l
   JOIN tenants t USING (tenant_id)
   LEFT JOIN inferred i USING (tenant_id, pipeline)
   LEFT JOIN latest_ended e USING (tenant_id, pipeline)
+  LEFT JOIN last_success s USING (tenant_id, pipeline)
   LEFT JOIN failures f USING (tenant_id, pipeline)
   LEFT JOIN running r USING (tenant_id, pipeline)
  ORDER BY t.name, l.pipeline`;
@@ -77,6 +89,7 @@ interface StateRow {
   pipeline: string;
   owner: string;
   expected_interval: number | null;
+  last_success: number | null;
   last_end: number | null;
   last_duration: number | null;
   rows_read: number | null;
@@ -102,6 +115,7 @@ export async function readPipelineStates(db: Queryable): Promise<PipelineState[]
     pipeline: row.pipeline,
     owner: row.owner,
     expectedIntervalSeconds: row.expected_interval,
+    lastSuccessSeconds: row.last_success,
     lastRunEndSeconds: row.last_end,
     lastRunDurationSeconds: row.last_duration,
     lastRunRows: { read: row.rows_read, written: row.rows_written, rejected: row.rows_rejected },

@@ -70,7 +70,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   try {
     const defaultKey = await bootstrapDefaultKey(db, options.dataDir);
     const metrics = createMetrics({ maxPipelines: options.maxPipelines });
-    await metrics.attachDatabase(db);
+    metrics.attachDatabase(db);
     const partitions = createPartitionManager();
     const dropOld = () =>
       partitions.dropOlderThan(db, settings.retentionDays).catch((error: unknown) => {

@@ -52,6 +52,10 @@ describe.each(receiverBackends())('pipeline state on $name', (backend) => {
       ...run('hourly', 'h-2', 3 * HOUR_MS, 'success'),
       ...run('hourly', 'h-3', 2 * HOUR_MS, 'failure'),
       ...run('hourly', 'h-4', 1 * HOUR_MS, 'success'),
+      // Daily until it stopped ten days ago: its interval is still known, so it stays late.
+      ...run('stopped', 's-1', 12 * 24 * HOUR_MS, 'success'),
+      ...run('stopped', 's-2', 11 * 24 * HOUR_MS, 'success'),
+      ...run('stopped', 's-3', 10 * 24 * HOUR_MS, 'success'),
       // One run that started and last beat 40 minutes ago, and never ended.
       { eventName: EVENT.runStart, attributes: { [ATTR.pipelineName]: 'hung', [ATTR.runId]: 'x-1' }, timestampMs: NOW_MS - HOUR_MS },
       { eventName: EVENT.runHeartbeat, attributes: { [ATTR.pipelineName]: 'hung', [ATTR.runId]: 'x-1' }, timestampMs: NOW_MS - 40 * 60_000 },
@@ -67,6 +71,7 @@ describe.each(receiverBackends())('pipeline state on $name', (backend) => {
       pipeline: 'billing',
       owner: 'team-finance',
       expectedIntervalSeconds: 86_400,
+      lastSuccessSeconds: expect.closeTo((NOW_MS - 30 * HOUR_MS) / 1000, 0),
       lastRunEndSeconds: expect.closeTo((NOW_MS - 2 * HOUR_MS) / 1000, 0),
       lastRunDurationSeconds: 90,
       lastRunRows: { read: 10, written: 0, rejected: 10 },
@@ -82,6 +87,7 @@ describe.each(receiverBackends())('pipeline state on $name', (backend) => {
       consecutiveFailures: 0,
       lastRunRows: { read: null, written: null, rejected: null },
     });
+    expect(states.get('stopped')).toMatchObject({ expectedIntervalSeconds: 86_400, lastSuccessSeconds: expect.closeTo((NOW_MS - 10 * 24 * HOUR_MS) / 1000, 0) });
     expect(states.get('hung')).toMatchObject({
       expectedIntervalSeconds: null,
       lastRunEndSeconds: null,
