@@ -128,6 +128,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
           while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
           await writer.close();
           server.closeAllConnections();
+          metricsServer?.closeAllConnections();
           clearInterval(retention);
           await db.close();
         })();

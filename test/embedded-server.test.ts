@@ -12,12 +12,28 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createKey, createKeyVerifier, createTenant } from '../receiver/keys.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../receiver/storage/embedded-server.js';
-import { migrate } from '../receiver/storage/migrate.js';
+import { MIGRATIONS } from '../receiver/storage/migrations.js';
 import { movePglite, pgliteDatabase } from '../receiver/storage/move-pglite.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
-import { rejection, until } from './helpers/async.js';
+import { rejection, sleep, until } from './helpers/async.js';
 import { tempDataDir } from './helpers/pipemon-process.js';
+
+/** Pids of PostgreSQL processes whose command line names `dir`. */
+function postgresProcessesOn(dir: string): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return cmdline.includes('postgres') && cmdline.includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 /** Runs each statement in turn on one connection; returns the last one's rows. */
 async function query<R extends pg.QueryResultRow>(url: string, ...statements: string[]): Promise<R[]> {
@@ -163,9 +179,39 @@ describe('the embedded PostgreSQL server', () => {
         new RegExp(`port ${port} on 127\\.0\\.0\\.1, where the embedded PostgreSQL server in ${dir} listens, is taken by another program: stop it, or give the server another free port in ${dir}/server\\.json`),
       );
       expect(fs.existsSync(path.join(dir, 'pipemon.lock'))).toBe(false);
+      // A server that failed to start is not restarted behind the caller's back.
+      await sleep(1500);
+      expect(postgresProcessesOn(dir)).toEqual([]);
     } finally {
       squatter.close();
     }
+  });
+
+  it('explains a missing or damaged server.json instead of inventing passwords the server would refuse', async () => {
+    const dir = tempDataDir();
+    await (await startEmbeddedServer({ dataDir: dir })).stop();
+    const settings = path.join(dir, 'server.json');
+    const saved = fs.readFileSync(settings, 'utf8');
+    fs.rmSync(settings);
+    expect((await rejection(startEmbeddedServer({ dataDir: dir }))).message).toBe(
+      `${settings} is missing but ${dir}/postgres holds a server: restore server.json from a backup of ${dir}, or move ${dir} away to start afresh`,
+    );
+    fs.writeFileSync(settings, '{}');
+    expect((await rejection(startEmbeddedServer({ dataDir: dir }))).message).toMatch(/server\.json lacks the port, the database or a role's user and password: restore it/);
+    fs.writeFileSync(settings, saved.replace(/"password": "[^"]+"/, '"password": "not-the-one"'));
+    expect((await rejection(startEmbeddedServer({ dataDir: dir }))).message).toMatch(/refused the password in .*server\.json: that file does not belong to this server/);
+    // The postmaster is gone; its backends follow it within moments.
+    await until(() => postgresProcessesOn(dir).length === 0, 'no PostgreSQL process is left on the directory', 5_000);
+  });
+
+  it('tells pipemon keys to wait while the running pipemon is still preparing its server', async () => {
+    const dir = tempDataDir();
+    // The parent process (vitest's) is alive and is not this one: as a pipemon serve in its first second.
+    fs.writeFileSync(path.join(dir, 'pipemon.lock'), `${process.ppid}\n`);
+    expect((await rejection(startEmbeddedServer({ dataDir: dir, whenInUse: 'connect' }))).message).toBe(
+      `pipemon process ${process.ppid} is still preparing the server in ${dir}: try again in a moment`,
+    );
+    expect(fs.existsSync(path.join(dir, 'server.json'))).toBe(false);
   });
 
   it('explains a data directory it cannot create', async () => {
@@ -185,7 +231,11 @@ describe('pipemon move-pglite', () => {
     const db = pgliteDatabase(pglite, dir);
     let key: string;
     try {
-      await migrate(db);
+      // The schema as the PGlite pipemon left it: its first migration only.
+      const [first] = MIGRATIONS;
+      await db.query(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      await db.query(first!.sql);
+      await db.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [first!.version, first!.name]);
       ({ key } = await createKey(db, 'default', ['ingest', 'read']));
       await db.transaction(async (tx) => {
         await createPartitionManager().ensure(tx, 'logs', [Date.UTC(2026, 10, 1), Date.UTC(2026, 10, 2)]);
@@ -222,7 +272,14 @@ describe('pipemon move-pglite', () => {
     const moved = await movePglite(dir);
     expect(moved.rows).toEqual({ tenants: 1, api_keys: 1, pipeline_runs: 1, pipeline_stages: 0, logs: 2, spans: 0 });
     expect(fs.existsSync(path.join(dir, 'pglite'))).toBe(false);
-    expect(fs.existsSync(path.join(moved.keptAt, 'PG_VERSION'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'pglite.moving'))).toBe(false);
+    // The kept files are as the earlier pipemon wrote them: still its schema, so it could open them again.
+    const kept = await PGlite.create(moved.keptAt);
+    try {
+      expect((await kept.query('SELECT version FROM schema_migrations ORDER BY 1')).rows).toEqual([{ version: 1 }]);
+    } finally {
+      await kept.close();
+    }
 
     const db = await openDatabase({ dataDir: dir });
     try {

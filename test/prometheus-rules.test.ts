@@ -6,6 +6,8 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -19,6 +21,8 @@ import { PROMETHEUS_HINT, prometheusInstalled, startAlertmanager, type Server } 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RULES_DIR = path.join(ROOT, 'dashboards/prometheus');
 const ALERTMANAGER_CONFIG = path.join(ROOT, 'dashboards/alertmanager/alertmanager.yml');
+/** The committed config's webhook URLs start with this; a test's Alertmanager sends to loopback instead. */
+const WEBHOOK_PLACEHOLDER = 'https://webhook.example.invalid/pipemon/';
 const PROMTOOL_TESTS = fs.readdirSync(path.join(RULES_DIR, 'tests')).filter((file) => file.endsWith('.test.yaml'));
 
 /** `name` on PATH, or null: loud on a developer's machine, fatal (in the test) under CI. */
@@ -153,13 +157,25 @@ describe('the Alertmanager config', () => {
   });
 
   let alertmanager: Server | null = null;
+  // Where this Alertmanager's webhooks go, should a notification leave before the test ends: never the
+  // placeholder's DNS name (tests reach loopback only).
+  const webhook = createServer((req, res) => req.resume().on('end', () => res.end()));
   afterAll(async () => {
     await alertmanager?.stop();
+    webhook.closeAllConnections();
+    webhook.close();
   });
 
   withTool(alertmanagerInstalled)('inhibits PipelineLate and PipelineRunStuck of the job whose pipemon is down, nothing else', async () => {
     if (!alertmanagerInstalled) throw new Error(`CI is set and Alertmanager is missing: ${PROMETHEUS_HINT}`);
-    alertmanager = await startAlertmanager(fs.readFileSync(ALERTMANAGER_CONFIG, 'utf8'));
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    const committed = fs.readFileSync(ALERTMANAGER_CONFIG, 'utf8');
+    expect(committed).toContain(WEBHOOK_PLACEHOLDER);
+    const local = committed.replaceAll(WEBHOOK_PLACEHOLDER, `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/`);
+    const urls = (parse(local) as { receivers: { webhook_configs?: { url: string }[] }[] }).receivers.flatMap((r) => (r.webhook_configs ?? []).map((w) => w.url));
+    expect(urls.length).toBeGreaterThan(0);
+    for (const url of urls) expect(new URL(url).hostname, `${url}: every webhook points to loopback`).toBe('127.0.0.1');
+    alertmanager = await startAlertmanager(local);
     const pipeline = (alertname: string, job: string, name: string) => ({
       labels: { alertname, job, severity: 'critical', tenant: 'default', pipeline: name, owner: 'team-data' },
     });

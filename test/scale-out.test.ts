@@ -2,7 +2,8 @@
  * Receivers scale out because they keep no state: three `pipemon serve` processes on one PostgreSQL
  * server, clients that pick one at random for every request (as a load balancer would), each run's
  * start, stages and end spread over several receivers in any order, resends, and one receiver killed
- * with kill -9 mid-stream. Every record must be stored once and every run derived once, with its result.
+ * with kill -9 mid-stream. Every record must be stored once and every run derived once, with its result,
+ * and every surviving receiver's /metrics must report the pipeline's last success as the database has it.
  */
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../receiver/storage/open.js';
@@ -57,6 +58,28 @@ function shuffle<T>(items: T[], seed: number): T[] {
   return items;
 }
 
+/** When the pipeline's latest successful run ended, in Unix seconds, as the database has it. */
+async function lastSuccessInDatabase(databaseUrl: string): Promise<number> {
+  const db = await openDatabase({ databaseUrl });
+  try {
+    const { rows } = await db.query<{ seconds: number | null }>(
+      `SELECT extract(epoch FROM max(ended_at))::float8 AS seconds FROM pipeline_runs WHERE pipeline = $1 AND result = 'success'`,
+      [PIPELINE],
+    );
+    if (rows[0]?.seconds == null) throw new Error(`no successful run of ${PIPELINE} in the database: the runs were not derived`);
+    return rows[0].seconds;
+  } finally {
+    await db.close();
+  }
+}
+
+/** The pipeline's pipemon_pipeline_last_success_timestamp_seconds series in a /metrics text: labels and value. */
+function lastSuccessSeries(text: string): { labels: string; value: number }[] {
+  return [...text.matchAll(/^pipemon_pipeline_last_success_timestamp_seconds\{([^}]*)\} (\S+)$/gm)]
+    .filter((match) => match[1]!.includes(`pipeline="${PIPELINE}"`))
+    .map((match) => ({ labels: match[1]!, value: Number(match[2]) }));
+}
+
 describe('three receivers on one PostgreSQL server', () => {
   it('store every record once and derive every run once, whatever receiver each record reaches, with one killed mid-stream', async () => {
     const databaseUrl = await createTestDatabase(testServerUrl());
@@ -81,6 +104,11 @@ describe('three receivers on one PostgreSQL server', () => {
       const pick = () => {
         state = (state * 48_271) % 2_147_483_647;
         const candidates = [...alive];
+        // Only on a failing run: without this, the loop below would retry on no receiver forever.
+        if (candidates.length === 0) {
+          const outputs = receivers.map((r, n) => `--- receiver ${n} (${r.url}):\n${r.output().slice(-2000)}`).join('\n');
+          throw new Error(`every receiver refused a request and left the rotation, ${requests.length - acknowledged.size} records unacknowledged:\n${outputs}`);
+        }
         return candidates[state % candidates.length]!;
       };
       while (next < requests.length) {
@@ -113,12 +141,31 @@ describe('three receivers on one PostgreSQL server', () => {
       }
     };
     const clients = Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)));
-    while (next < requests.length / 3) await sleep(10);
+    // Handled here so that a client's failure stops the wait below; `await clients` reports it.
+    let clientsDone = false;
+    void clients.then(
+      () => (clientsDone = true),
+      () => (clientsDone = true),
+    );
+    while (next < requests.length / 3 && !clientsDone) await sleep(10);
     // Killed while clients still pick it: they find out as a load balancer does, by a refused request.
     const victim = receivers[1]!;
     victim.child.kill('SIGKILL');
     await clients;
     await victim.exited;
+    const survivors = receivers.filter((r) => r !== victim);
+    expect([...alive], 'only the killed receiver left the rotation').toEqual(survivors);
+
+    // The last-success gauge is read from the database at each scrape: every receiver reports the same
+    // value, whichever receivers saw the runs end (a gauge kept in each receiver's memory would differ).
+    const lastSuccessSeconds = await lastSuccessInDatabase(databaseUrl);
+    for (const receiver of survivors) {
+      const metrics = await fetch(`${receiver.url}/metrics`);
+      const text = await metrics.text();
+      expect(metrics.status, text).toBe(200);
+      expect(lastSuccessSeries(text), `${receiver.url}/metrics`).toEqual([{ labels: `tenant="default",pipeline="${PIPELINE}"`, value: lastSuccessSeconds }]);
+    }
+
     for (const receiver of alive) {
       receiver.child.kill('SIGTERM');
       expect(await receiver.exited).toEqual({ code: 0, signal: null });

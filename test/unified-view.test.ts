@@ -56,8 +56,23 @@ describe.runIf(installed)('the unified view on a real Prometheus and Alertmanage
   let alertmanager: Server;
   let prometheus: Server;
 
+  // Each server is registered for afterAll as soon as it runs, so that a setup that fails halfway leaves
+  // none behind. A beforeAll that outlives its timeout goes on after afterAll: what it starts then is
+  // stopped at once (and setup/prometheus.ts kills its servers when the test process ends).
+  const stops: (() => unknown)[] = [];
+  let tornDown = false;
+  async function own<T>(starting: Promise<T>, stop: (server: T) => unknown): Promise<T> {
+    const server = await starting;
+    if (tornDown) {
+      await stop(server);
+      throw new Error('the unified view setup went on after its timeout and afterAll: stopped what it had just started');
+    }
+    stops.push(() => stop(server));
+    return server;
+  }
+
   beforeAll(async () => {
-    receiver = await startTestReceiver({ databaseUrl: await createTestDatabase(testServerUrl()) });
+    receiver = await own(startTestReceiver({ databaseUrl: await createTestDatabase(testServerUrl()) }), (r) => r.close());
     demo = await runDemo({ endpoint: receiver.url, key: receiver.key, days: 7, seed: 7 });
 
     webhook = createServer((req, res) => {
@@ -68,19 +83,25 @@ describe.runIf(installed)('the unified view on a real Prometheus and Alertmanage
         res.end();
       });
     });
-    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    await own(new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve)), () => {
+      webhook.closeAllConnections();
+      webhook.close();
+    });
     // The committed configuration, its webhooks pointed here and its waits made test-sized.
     const committed = fs.readFileSync(new URL('../dashboards/alertmanager/alertmanager.yml', import.meta.url), 'utf8');
     const amConfig = parse(committed.replaceAll(WEBHOOK_PLACEHOLDER, `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/`));
     Object.assign(amConfig.route, { group_wait: '1s', group_interval: '1s' });
-    alertmanager = await startAlertmanager(stringify(amConfig));
+    alertmanager = await own(startAlertmanager(stringify(amConfig)), (server) => server.stop());
 
-    prometheus = await startPrometheus({
-      targets: [new URL(receiver.url).host],
-      rules: renderRules({ ...config, for: forEveryAlert('3s') }),
-      alertmanagerUrl: alertmanager.url,
-      intervalSeconds: 1,
-    });
+    prometheus = await own(
+      startPrometheus({
+        targets: [new URL(receiver.url).host],
+        rules: renderRules({ ...config, for: forEveryAlert('3s') }),
+        alertmanagerUrl: alertmanager.url,
+        intervalSeconds: 1,
+      }),
+      (server) => server.stop(),
+    );
     // A few scrapes and rule evaluations, so that recording rules have values.
     await until(async () => {
       const [up] = await instantQuery(prometheus.url, 'count_over_time(up{job="pipemon"}[1m])');
@@ -89,10 +110,9 @@ describe.runIf(installed)('the unified view on a real Prometheus and Alertmanage
   }, 120_000);
 
   afterAll(async () => {
-    await prometheus?.stop();
-    await alertmanager?.stop();
-    webhook?.close();
-    await receiver?.close();
+    tornDown = true;
+    // The latest started first: Prometheus, Alertmanager, the webhook, the receiver.
+    for (const stop of stops.splice(0).reverse()) await stop();
   });
 
   it('the receiver is up and the demo data is in /metrics', async () => {

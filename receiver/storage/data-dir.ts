@@ -32,31 +32,52 @@ export function lockHolder(root: string): number | undefined {
   return pid !== process.pid || held.has(root) ? pid : undefined;
 }
 
-/**
- * Takes `<root>/pipemon.lock`, or returns the pid of the live process that has it; `release` undoes it.
- */
+/** Takes `<root>/pipemon.lock`, or returns the pid of the live process that has it; `release` undoes it. */
 export function lock(root: string): { release: () => void } | { heldBy: number } {
   const file = path.join(root, LOCK_FILE);
-  // Two attempts: the second follows the removal of a stale lock. Two processes removing the same stale
-  // lock at the same instant could both proceed; that needs a crash and two starts at once.
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      held.add(root);
-      return {
-        release: () => {
-          held.delete(root);
-          fs.rmSync(file, { force: true });
-        },
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  // Written whole under another name, then linked into place: a reader never sees an empty lock.
+  const mine = `${file}.${process.pid}`;
+  fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        fs.linkSync(mine, file);
+        held.add(root);
+        return {
+          release: () => {
+            held.delete(root);
+            fs.rmSync(file, { force: true });
+          },
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const holder = lockHolder(root);
+      if (holder !== undefined) return { heldBy: holder };
+      // Stale: moved aside under a name of our own and read again, since between our read and the move
+      // another process may have cleared it and taken the lock; a live holder's lock is put back.
+      const aside = `${file}.stale.${process.pid}`;
+      try {
+        fs.renameSync(file, aside);
+      } catch {
+        continue; // Another process moved it first.
+      }
+      const pid = Number.parseInt(fs.readFileSync(aside, 'utf8'), 10);
+      if (Number.isInteger(pid) && pid !== process.pid && isRunning(pid)) {
+        try {
+          fs.linkSync(aside, file);
+        } catch {
+          // A third process took the lock meanwhile: it holds it now.
+        }
+        fs.rmSync(aside, { force: true });
+        return { heldBy: pid };
+      }
+      fs.rmSync(aside, { force: true });
     }
-    const holder = lockHolder(root);
-    if (holder !== undefined) return { heldBy: holder };
-    fs.rmSync(file, { force: true });
+  } finally {
+    fs.rmSync(mine, { force: true });
   }
-  throw new Error(`could not take ${file}: another pipemon is starting on ${root}; start one at a time`);
+  throw new Error(`could not take ${file}: other pipemon processes are starting on ${root}; start one at a time`);
 }
 
 /** Writes `content` to `file` readable by its owner only, replacing it whole (never half-written). */

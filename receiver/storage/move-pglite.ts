@@ -2,8 +2,8 @@
  * `pipemon move-pglite`: moves the database an earlier pipemon kept in `<dataDir>/pglite` (PGlite,
  * PostgreSQL compiled to WebAssembly) into the embedded PostgreSQL server of the same directory.
  *
- * The old database is first brought to the current schema, so both sides have the same tables and
- * columns; every table is then copied (logs and spans one daily partition at a time, so memory holds
+ * A copy of the old database is first brought to the current schema, so both sides have the same tables
+ * and columns (the old files stay as the old pipemon wrote them); every table is then copied (logs and spans one daily partition at a time, so memory holds
  * one day) in one transaction on the server, and the row counts compared before COMMIT. The old
  * files are kept, renamed, for the user to delete.
  */
@@ -82,6 +82,7 @@ async function leafPartitions(pglite: PGlite, table: PartitionedTable): Promise<
 export async function movePglite(dataDir: string): Promise<MoveResult> {
   const root = path.resolve(dataDir);
   const source = path.join(root, PGLITE_DIR);
+  const working = `${source}.moving`;
   if (!fs.existsSync(source)) throw new Error(`there is no PGlite database to move in ${source}`);
   // The server first: it takes the data directory's lock, so no other pipemon uses either database meanwhile.
   const server = await startEmbeddedServer({ dataDir: root });
@@ -91,8 +92,11 @@ export async function movePglite(dataDir: string): Promise<MoveResult> {
     target = await openServerDatabase(server.url);
     await migrate(target);
     const { PGlite } = await import('@electric-sql/pglite');
-    pglite = await PGlite.create(source);
-    await migrate(pgliteDatabase(pglite, source));
+    // The schema is brought up to date on a copy: the kept files stay readable by the pipemon that wrote them.
+    fs.rmSync(working, { recursive: true, force: true });
+    fs.cpSync(source, working, { recursive: true });
+    pglite = await PGlite.create(working);
+    await migrate(pgliteDatabase(pglite, working));
     const from = pglite;
 
     const rows: Record<string, number> = {};
@@ -125,6 +129,7 @@ export async function movePglite(dataDir: string): Promise<MoveResult> {
     return { rows, keptAt };
   } finally {
     await pglite?.close().catch(() => undefined);
+    fs.rmSync(working, { recursive: true, force: true });
     await target?.close().catch(() => undefined);
     await server.stop();
   }

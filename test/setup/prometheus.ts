@@ -1,7 +1,8 @@
 /**
  * A real Prometheus and a real Alertmanager (Debian's `prometheus` and `prometheus-alertmanager`) for
  * tests: each on 127.0.0.1 at a free port, with a generated configuration and its data in a temporary
- * directory, stopped and removed by stop().
+ * directory, stopped and removed by stop(). A server the test process leaves running (a beforeAll that
+ * timed out while starting it, a crash) is killed when that process ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,6 +20,19 @@ export function prometheusInstalled(): boolean {
   return Object.values(BINARIES).every((file) => fs.existsSync(file));
 }
 
+/** Servers started here and still running. */
+const running = new Set<ChildProcess>();
+const killRunning = () => {
+  for (const child of running) child.kill('SIGKILL');
+};
+process.on('exit', killRunning);
+// Vitest ends its worker processes with SIGTERM, on which Node runs no 'exit' listener: kill them then,
+// and end as SIGTERM would have without this listener.
+process.once('SIGTERM', () => {
+  killRunning();
+  if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
+});
+
 export interface Server {
   url: string;
   output(): string;
@@ -30,6 +44,8 @@ async function startServer(binary: string, args: (dir: string, address: string) 
   for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), content);
   const address = `127.0.0.1:${await freePort()}`;
   const child: ChildProcess = spawn(binary, args(dir, address), { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
