@@ -1,14 +1,16 @@
 /**
  * `--days N`: the scenarios' history over the last N days, run by run on virtual clocks (past-run.ts)
- * and exported as they go. Runs are made one at a time: their ids, and the trace and span ids under
- * them, derive from the seed, the pipeline and the scheduled instant.
+ * and exported as they go. Runs are made one at a time: their ids, the trace and span ids under them,
+ * their start and everything they record derive from the seed, the pipeline and the scheduled instant;
+ * the current time only decides which instants the history has (schedule.ts).
  */
 import type { Connection } from './connection.js';
 import { createPastTelemetry } from './export.js';
 import { Frozen, PastClock, pastRun } from './past-run.js';
-import { Random, runIdFor } from './random.js';
-import { SCENARIOS, type RunContext } from './scenarios.js';
-import { DAY_MS, MINUTE_MS, historySlots } from './schedule.js';
+import { Random } from './random.js';
+import { planRun } from './run-context.js';
+import { SCENARIOS } from './scenarios.js';
+import { MINUTE_MS, historySlots } from './schedule.js';
 import { count, type Tally } from './tally.js';
 
 export interface BackfillOptions {
@@ -16,14 +18,12 @@ export interface BackfillOptions {
   seed: number;
   days: number;
   nowMs: number;
-  /** The end of the demo's current UTC day, which the drifting pipeline measures back from. */
-  dayEndMs: number;
   resource: Record<string, string>;
 }
 
 export interface BackfillResult {
   pipelines: Tally;
-  /** The run that hangs (state running, its heartbeats stopped), or null when nothing was backfilled. */
+  /** The run that hangs (state running, its heartbeats stopped), or null when none was backfilled. */
   hungRunId: string | null;
   logRecords: number;
   spans: number;
@@ -39,23 +39,21 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   let hungRunId: string | null = null;
   try {
     for (const scenario of SCENARIOS) {
-      const slots = historySlots(scenario.schedule, scenario.history, nowMs, options.days);
-      for (const [index, slotMs] of slots.entries()) {
-        const runId = runIdFor(seed, 'backfill', scenario.pipeline, slotMs);
-        const random = new Random(seed, 'backfill', scenario.pipeline, slotMs);
-        const clock = new PastClock(slotMs + Math.round(random.between(0, START_DELAY_MS)));
-        const latest = index === slots.length - 1;
-        const context: RunContext = {
-          slotMs,
-          ageDays: (options.dayEndMs - slotMs) / DAY_MS,
-          random,
-          latest,
-          hangs: latest && scenario.history.kind === 'hangs',
+      for (const slot of historySlots(scenario.schedule, scenario.history, nowMs, options.days)) {
+        // A stream of its own: a replay of the run through the SDK, which starts at once, draws the same numbers.
+        const startMs = slot.slotMs + Math.round(new Random(seed, 'backfill', scenario.pipeline, slot.slotMs, 'start').between(0, START_DELAY_MS));
+        const clock = new PastClock(startMs);
+        const { runId, context } = planRun({
+          seed,
+          mode: 'backfill',
+          pipeline: scenario.pipeline,
+          schedule: scenario.schedule,
+          slot,
           work: async (minutes) => clock.advance(minutes * MINUTE_MS),
           hang: async () => {
-            throw new Frozen(`${scenario.pipeline} run ${runId} froze`);
+            throw new Frozen(`${scenario.pipeline}'s run at ${new Date(slot.slotMs).toISOString()} froze`);
           },
-        };
+        });
         telemetry.beginRun(runId);
         const outcome = await pastRun(
           telemetry,
@@ -65,7 +63,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
           (run) => scenario.body(run, context),
         );
         count(pipelines, scenario.pipeline, scenario.owner, outcome);
-        if (context.hangs) hungRunId = runId;
+        if (outcome.result === 'running') hungRunId = runId;
         await telemetry.send();
       }
     }

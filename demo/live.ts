@@ -1,8 +1,9 @@
 /**
  * `--live`: new runs of the scenarios on a compressed schedule (every few seconds, a pipeline minute
- * lasting a fiftieth of that) until the signal aborts, through the pipemon SDK's run() in this process
- * and, for the exec pipeline, `pipemon exec` in a child process, exactly as users run them. On stop the
- * runs in flight finish, the SDK shuts down, and anything it could not deliver is an error.
+ * lasting a fiftieth of that, with a heartbeat per pipeline minute as the backfill's runs beat every
+ * 60 s of theirs) until the signal aborts, through the pipemon SDK's run() in this process and, for the
+ * exec pipeline, `pipemon exec` in a child process, exactly as users run them. On stop the runs in
+ * flight finish, the SDK shuts down, and anything it could not deliver is an error.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,16 +12,15 @@ import { errorType, run } from '../sdk/run.js';
 import { shutdown, start } from '../sdk/telemetry.js';
 import { DemoConfigError, type Connection } from './connection.js';
 import { DeliveryError } from './export.js';
-import { Random, runIdFor } from './random.js';
+import { planRun } from './run-context.js';
 import { EXEC_PRINTER, SCENARIOS, type RunContext, type Scenario } from './scenarios.js';
-import { DAY_MS, nextSlot, type Schedule } from './schedule.js';
+import { nextSlot, type Schedule } from './schedule.js';
 import { count, type RunOutcome, type Tally } from './tally.js';
 
 export interface LiveOptions {
   connection: Connection;
   seed: number;
   intervalMs: number;
-  dayEndMs: number;
   serviceName: string;
   environment: string;
   signal: AbortSignal;
@@ -59,14 +59,15 @@ function waitUntil(ms: number, signal: AbortSignal): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-interface Outcome {
+export interface Outcome {
   result: RunOutcome;
   errorType: string | null;
   note?: string;
 }
 
-async function sdkRun(scenario: Scenario, runId: string, context: RunContext): Promise<Outcome> {
-  const options = { runId, owner: scenario.owner, expectedIntervalSeconds: scenario.expectedIntervalSeconds, ...scenario.runOptions };
+/** One run through the SDK's run(), which must be started; also how tests replay a backfilled run live. */
+export async function sdkRun(scenario: Scenario, runId: string, context: RunContext, heartbeatSeconds: number): Promise<Outcome> {
+  const options = { runId, owner: scenario.owner, expectedIntervalSeconds: scenario.expectedIntervalSeconds, ...scenario.runOptions, heartbeatSeconds };
   try {
     await run(scenario.pipeline, options, (r) => scenario.body(r, context));
     return { result: 'success', errorType: null };
@@ -85,6 +86,7 @@ function execRun(scenario: Scenario, runId: string, context: RunContext, options
     PIPEMON_ENVIRONMENT: options.environment,
     PIPEMON_DEMO_LINES: JSON.stringify(job.lines),
     PIPEMON_DEMO_PAUSE_MS: String(Math.round((job.minutes * msPerMinute) / job.lines.length)),
+    PIPEMON_HEARTBEAT_SECONDS: String(msPerMinute / 1000),
   };
   if (connection.apiKey) env.PIPEMON_API_KEY = connection.apiKey;
   if (options.spoolDir) env.PIPEMON_SPOOL_DIR = options.spoolDir;
@@ -130,17 +132,17 @@ export async function runLive(options: LiveOptions, tally: Tally): Promise<void>
       // Strictly after now: a run that outlasted its interval skips the slots it overlapped.
       const slotMs = nextSlot(schedule, Date.now() + 1);
       if (!(await waitUntil(slotMs, options.signal))) return;
-      const runId = runIdFor(options.seed, 'live', scenario.pipeline, slotMs);
-      const context: RunContext = {
-        slotMs,
-        ageDays: (options.dayEndMs - slotMs) / DAY_MS,
-        random: new Random(options.seed, 'live', scenario.pipeline, slotMs),
-        latest: false,
-        hangs: false,
+      const { runId, context } = planRun({
+        seed: options.seed,
+        mode: 'live',
+        pipeline: scenario.pipeline,
+        schedule,
+        slot: { slotMs, closing: false },
         work: (minutes) => sleep(minutes * msPerMinute),
         hang: () => Promise.reject(new Error('only a backfilled run hangs')),
-      };
-      const outcome = scenario.live === 'exec' ? await execRun(scenario, runId, context, options, cli, msPerMinute) : await sdkRun(scenario, runId, context);
+      });
+      const outcome =
+        scenario.live === 'exec' ? await execRun(scenario, runId, context, options, cli, msPerMinute) : await sdkRun(scenario, runId, context, msPerMinute / 1000);
       count(tally, scenario.pipeline, scenario.owner, outcome);
       const how = scenario.live === 'exec' ? 'pipemon exec' : 'the SDK';
       // A failed exec run is the demo's own trouble (the script never fails): show why.

@@ -59,3 +59,12 @@ export class Random {
     return items[Math.floor(this.next() * items.length)]!;
   }
 }
+
+/**
+ * True for exactly one index in each block of `n` (indices 0 to n-1, n to 2n-1, ...), which one drawn
+ * from `parts` and the block: a rate that holds over any stretch of runs, not only on average.
+ */
+export function oneInEvery(n: number, index: number, ...parts: (string | number)[]): boolean {
+  const block = Math.floor(index / n);
+  return index - block * n === new Random('one in', n, block, ...parts).int(0, n - 1);
+}

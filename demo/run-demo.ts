@@ -6,7 +6,7 @@
 import { backfill } from './backfill.js';
 import { checkReceiver, DemoConfigError, resolveConnection } from './connection.js';
 import { runLive } from './live.js';
-import { DAY_MS, endOfUtcDay } from './schedule.js';
+import { DAY_MS } from './schedule.js';
 import { formatTally, type Tally } from './tally.js';
 
 export interface DemoOptions {
@@ -18,7 +18,11 @@ export interface DemoOptions {
   dataDir?: string;
   /** Days of history to backfill, 0 to 28 (default 7). */
   days?: number;
-  /** The same seed sends the same runs (ids, results, durations, rows); default 1. */
+  /**
+   * The same seed sends the same runs (ids, results, durations, rows), whenever it is sent: a run's
+   * records depend on the seed and its slot only, so a resend stores nothing new but the slots that
+   * did not exist before; default 1.
+   */
   seed?: number;
   /** Keep running new runs until `signal` aborts. */
   live?: boolean;
@@ -26,7 +30,7 @@ export interface DemoOptions {
   liveIntervalSeconds?: number;
   /** Stops the live runs (required with `live`). */
   signal?: AbortSignal;
-  /** The clock of the backfill (default Date.now): the history ends at now(). */
+  /** The clock of the backfill (default Date.now): the history ends at now(), which decides which slots it has. */
   now?: () => number;
   /** What the demo prints (default: nothing). */
   log?: (line: string) => void;
@@ -76,15 +80,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const connection = resolveConnection({ endpoint: options.endpoint, key: options.key, dataDir: options.dataDir });
   await checkReceiver(connection);
 
+  // Decides which slots the history has, never what a slot's run records (schedule.ts).
   const nowMs = (options.now ?? Date.now)();
-  const dayEndMs = endOfUtcDay(nowMs);
   log(`pipemon demo (seed ${seed}) -> ${connection.endpoint}`);
   const history = await backfill({
     connection,
     seed,
     days,
     nowMs,
-    dayEndMs,
     // One instance per seed: resending the same history is the same records, which the receiver stores once.
     resource: { 'service.name': SERVICE_NAME, 'deployment.environment.name': ENVIRONMENT, 'service.instance.id': `${SERVICE_NAME}-backfill-${seed}` },
   });
@@ -107,7 +110,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   log(`live: a run of each pipeline every ${intervalMs / 1000} s until stopped (Ctrl-C)`);
   const pipelines: Tally = {};
   summary.live = { pipelines };
-  await runLive({ connection, seed, intervalMs, dayEndMs, serviceName: SERVICE_NAME, environment: ENVIRONMENT, signal: options.signal!, spoolDir: options.spoolDir, log }, pipelines);
+  await runLive({ connection, seed, intervalMs, serviceName: SERVICE_NAME, environment: ENVIRONMENT, signal: options.signal!, spoolDir: options.spoolDir, log }, pipelines);
   log('live: stopped; every live run was delivered:');
   for (const line of formatTally(pipelines)) log(line);
   return summary;

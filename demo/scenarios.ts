@@ -14,19 +14,21 @@ import { parseLine } from '../sdk/exec.js';
 import type { Run, RunOptions } from '../sdk/run.js';
 import { ATTR } from '../sdk/vocabulary.js';
 import type { Random } from './random.js';
-import { HOUR_MS, MINUTE_MS, DAY_MS, type History, type Schedule } from './schedule.js';
+import { HOUR_MS, MINUTE_MS, DAY_MS, daysIntoUtcWeek, type History, type Schedule } from './schedule.js';
 
+/**
+ * Everything here derives from the seed, the pipeline and the slot (run-context.ts), never from the
+ * current time: the same slot is the same run, however often and whenever it is sent.
+ */
 export interface RunContext {
   /** The run's scheduled instant. */
   readonly slotMs: number;
-  /** Days between the run and the end of the demo's current UTC day: the drift grows as it shrinks. */
-  readonly ageDays: number;
   /** This run's own numbers, the same for the same seed, pipeline and slot. */
   readonly random: Random;
-  /** True for the last backfilled run of the pipeline. */
-  readonly latest: boolean;
-  /** True for the run that hangs. */
-  readonly hangs: boolean;
+  /** True for the run that closes a backfilled 'closed' history (schedule.ts, CLOSING). */
+  readonly closing: boolean;
+  /** True for exactly one run in each block of `n` consecutive slots of the schedule, which one chosen by the seed. */
+  oneIn(n: number): boolean;
   /** The pipeline's own time passing: the backfill moves its clock, live sleeps a compressed while. */
   work(minutes: number): Promise<void>;
   /** The process freezes here: heartbeats stop and the run never ends (backfill only). */
@@ -120,19 +122,21 @@ const flaky: Scenario = {
   pipeline: 'payments-sync',
   owner: 'team-finance',
   schedule: { everyMs: HOUR_MS, offsetMs: 20 * MINUTE_MS },
-  history: { kind: 'ongoing' },
+  // Its closing run fails, a quarter hour or more ago: a failed-run alert has something to show as
+  // soon as the backfill is in.
+  history: { kind: 'closed', minutesAgo: 15 },
   live: 'sdk',
   runOptions: { sourceSystem: 'stripe' },
-  async body(run, { random, latest, work }) {
-    // About one run in four fails; the latest backfilled one always does, so that a failed-run alert
-    // has something to show as soon as the backfill is in.
-    const fails = latest || random.chance(0.25);
+  async body(run, { random, closing, oneIn, work }) {
+    // One scheduled run in four fails, and the closing run. Every number is drawn whether it is used
+    // or not, so that a run's numbers never depend on which branch it takes.
+    const fails = closing || oneIn(4);
     const cause = random.pick(['connection', 'schema'] as const);
     const payments = random.int(600, 1500);
+    const got = random.int(50, payments - 1);
     await run.stage('fetch', { sourceSystem: 'stripe' }, async (stage) => {
       await work(random.between(0.5, 1.5));
       if (fails && cause === 'connection') {
-        const got = random.int(50, payments - 1);
         stage.rows({ read: got });
         throw new ConnectionResetError(`connection reset by api.stripe.com after ${got} of ${payments} payments (ECONNRESET)`);
       }
@@ -159,9 +163,11 @@ const drifting: Scenario = {
   history: { kind: 'ongoing' },
   live: 'sdk',
   runOptions: { sourceSystem: 'kafka' },
-  async body(run, { random, ageDays, work }) {
-    // The events table grows without a vacuum: each day's runs take about 25% longer than the day before.
-    const minutes = 12 * Math.pow(0.8, ageDays) * random.between(0.95, 1.05);
+  async body(run, { random, slotMs, work }) {
+    // The events table grows without a vacuum until the weekly maintenance (Monday 00:00 UTC) rebuilds
+    // it: each day's runs take about 25% longer than the day before, from 2.5 minutes on Monday to 12
+    // by Sunday night. The week of the slot, not the current day, so that a resent run is the same run.
+    const minutes = 12 * Math.pow(0.8, 7 - daysIntoUtcWeek(slotMs)) * random.between(0.95, 1.05);
     const events = random.int(900_000, 1_100_000);
     await run.stage('read_events', { sourceSystem: 'kafka' }, async (stage) => {
       await work(minutes * 0.3);
@@ -290,13 +296,14 @@ const hanging: Scenario = {
   pipeline: 'inventory-snapshot',
   owner: 'team-ops',
   schedule: { everyMs: HOUR_MS, offsetMs: 10 * MINUTE_MS },
-  // Its latest run started at least an hour ago and froze 25 minutes in: the last heartbeat is 35+ minutes old.
-  history: { kind: 'hangs', minutesAgo: 60 },
+  // Its closing run started at least an hour ago and froze 25 minutes in: the last heartbeat is 35+
+  // minutes old, and the run never ends.
+  history: { kind: 'closed', minutesAgo: 60 },
   live: 'none',
   runOptions: { sourceSystem: 'wms' },
-  async body(run, { random, hangs, work, hang }) {
+  async body(run, { random, closing, work, hang }) {
     await run.stage('snapshot', { sourceSystem: 'wms' }, async (stage) => {
-      if (hangs) {
+      if (closing) {
         await work(25);
         await hang();
       }

@@ -1,0 +1,36 @@
+/**
+ * What a demo run gets besides the SDK's Run: its slot, its numbers and its clock. Made here the same
+ * way for the backfill, the live runs and the tests that replay a backfilled run through the SDK, from
+ * the seed, the pipeline and the slot alone: the current time decides which slots exist, never what a
+ * slot's run records.
+ */
+import { oneInEvery, Random, runIdFor } from './random.js';
+import type { RunContext } from './scenarios.js';
+import { slotIndex, type Schedule, type Slot } from './schedule.js';
+
+export interface PlanOptions {
+  seed: number;
+  mode: 'backfill' | 'live';
+  pipeline: string;
+  /** The schedule the slot belongs to (the live one is compressed). */
+  schedule: Schedule;
+  slot: Slot;
+  work(minutes: number): Promise<void>;
+  hang(): Promise<never>;
+}
+
+export function planRun(options: PlanOptions): { runId: string; context: RunContext } {
+  const { seed, mode, pipeline, schedule, slot } = options;
+  const index = slotIndex(schedule, slot.slotMs);
+  return {
+    runId: runIdFor(seed, mode, pipeline, slot.slotMs),
+    context: {
+      slotMs: slot.slotMs,
+      closing: slot.closing,
+      random: new Random(seed, mode, pipeline, slot.slotMs),
+      oneIn: (n) => oneInEvery(n, index, seed, mode, pipeline),
+      work: options.work,
+      hang: options.hang,
+    },
+  };
+}
