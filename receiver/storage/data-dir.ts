@@ -85,7 +85,14 @@ export function writeSecret(file: string, content: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const temporary = `${file}.${process.pid}.tmp`;
   fs.rmSync(temporary, { force: true });
-  // 'wx' creates the file, so the mode applies (an existing file would keep its own).
-  fs.writeFileSync(temporary, content, { flag: 'wx', mode: 0o600 });
+  // 'wx' creates the file, so the mode applies (an existing file would keep its own). Synced before the
+  // rename: these files are the only copy of their secret, and a power cut must not leave them empty.
+  const fd = fs.openSync(temporary, 'wx', 0o600);
+  try {
+    fs.writeFileSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
   fs.renameSync(temporary, file);
 }
