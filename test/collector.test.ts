@@ -43,12 +43,10 @@ import {
   startCollector,
   type Collector,
 } from './setup/collector.js';
+import { warnSkipped } from './helpers/tools.js';
 
 const built = collectorBuilt();
-if (!built && !process.env.CI) {
-  const line = '!'.repeat(100);
-  console.warn(`\n${line}\n  ${collectorBinary()} is missing: the tests in test/collector.test.ts are SKIPPED.\n  To run them, ${COLLECTOR_HINT}.\n${line}\n`);
-}
+if (!built) warnSkipped('test/collector.test.ts', `${collectorBinary()} is missing`, COLLECTOR_HINT);
 /** `describe` when the Collector is built or CI must fail without it; `describe.skip` on a developer's machine without it. */
 const withCollector = built || process.env.CI ? describe : describe.skip;
 

@@ -28,6 +28,7 @@ import { freePort } from '../receiver/storage/embedded-server.js';
 import { READER_ROLE } from '../receiver/storage/migrations.js';
 import { rejection, until } from './helpers/async.js';
 import { logsRequest, post } from './helpers/receiver.js';
+import { required as baseRequired, tool as baseTool, warnSkipped, withTools } from './helpers/tools.js';
 import { COLLECTOR_HINT, collectorBinary } from './setup/collector.js';
 import { DEBIAN_HINT, startPostgres, type PostgresServer } from './setup/postgres.js';
 
@@ -45,37 +46,9 @@ const TOOL_HINTS: Record<string, string> = {
   psql: DEBIAN_HINT,
 };
 
-function onPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const file = path.join(dir, name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // not in this directory
-    }
-  }
-  return null;
-}
-
-function warnSkipped(what: string, hint: string): void {
-  const line = '!'.repeat(100);
-  console.warn(`\n${line}\n  ${what}: its tests in test/compose.test.ts are SKIPPED.\n  To run them, ${hint}.\n${line}\n`);
-}
-
-function tool(name: string): string | null {
-  const file = onPath(name);
-  if (!file && !process.env.CI) warnSkipped(`${name} not found on PATH`, TOOL_HINTS[name]!);
-  return file;
-}
-
-function required(name: string, file: string | null): string {
-  if (!file) throw new Error(`CI is set and ${name} is missing: ${TOOL_HINTS[name]}`);
-  return file;
-}
-
-/** `it` when the tools are there or CI must fail without them; `it.skip` on a developer's machine without them. */
-const withTools = (...found: unknown[]) => (found.every(Boolean) || process.env.CI ? it : it.skip);
+const SUITE = 'test/compose.test.ts';
+const tool = (name: string) => baseTool(SUITE, name, TOOL_HINTS[name]!);
+const required = (name: string, file: string | null) => baseRequired(name, file, TOOL_HINTS[name]!);
 
 const dockerCompose = tool('docker-compose');
 const promtool = tool('promtool');
@@ -810,7 +783,7 @@ const collectorBuilt = (() => {
     return false;
   }
 })();
-if (!collectorBuilt && !process.env.CI) warnSkipped('the Collector is not built', COLLECTOR_HINT);
+if (!collectorBuilt && !process.env.CI) warnSkipped(SUITE, 'the Collector is not built', COLLECTOR_HINT);
 
 describe('the stack, run natively', () => {
   const describeNative = psql || process.env.CI ? describe : describe.skip;

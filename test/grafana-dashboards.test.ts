@@ -18,6 +18,7 @@ import { DATASOURCES, POSTGRES, PROMETHEUS } from '../dashboards/grafana/datasou
 import { UID } from '../dashboards/grafana/links.js';
 import { expandPromQL, promQueries, sqlQueries } from '../dashboards/grafana/queries.js';
 import { PROMETHEUS_HINT } from './setup/prometheus.js';
+import { warnSkipped } from './helpers/tools.js';
 
 const ROOT = path.join('dashboards', 'grafana');
 const JSON_DIR = path.join(ROOT, 'dashboards');
@@ -178,7 +179,7 @@ describe('PromQL of the dashboards', () => {
   const PROMTOOL = '/usr/bin/promtool';
   const installed = fs.existsSync(PROMTOOL);
   if (!installed && process.env.CI) throw new Error(`CI is set and promtool is missing: ${PROMETHEUS_HINT}`);
-  if (!installed) console.warn(`\n${'!'.repeat(100)}\n  promtool not found: the PromQL syntax check is SKIPPED.\n  To run it, ${PROMETHEUS_HINT}.\n${'!'.repeat(100)}\n`);
+  if (!installed) warnSkipped('test/grafana-dashboards.test.ts', 'promtool not found', PROMETHEUS_HINT);
 
   it.skipIf(!installed)('parses, variables replaced as Grafana does, with values that need escaping (promtool check rules)', () => {
     // Names with regex and string metacharacters: Grafana must escape them, and the result must still parse.

@@ -17,6 +17,7 @@ import { generatedFiles } from '../dashboards/prometheus/generated-files.js';
 import { ALERT_NAMES, buildRules, config, forEveryAlert, REBUILD_COMMAND, renderRules } from '../dashboards/prometheus/rules.js';
 import { sleep } from './helpers/async.js';
 import { PROMETHEUS_HINT, prometheusInstalled, startAlertmanager, type Server } from './setup/prometheus.js';
+import { required as baseRequired, tool as baseTool, withTools } from './helpers/tools.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RULES_DIR = path.join(ROOT, 'dashboards/prometheus');
@@ -25,35 +26,13 @@ const ALERTMANAGER_CONFIG = path.join(ROOT, 'dashboards/alertmanager/alertmanage
 const WEBHOOK_PLACEHOLDER = 'https://webhook.example.invalid/pipemon/';
 const PROMTOOL_TESTS = fs.readdirSync(path.join(RULES_DIR, 'tests')).filter((file) => file.endsWith('.test.yaml'));
 
-/** `name` on PATH, or null: loud on a developer's machine, fatal (in the test) under CI. */
-function tool(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const file = path.join(dir, name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // not in this directory
-    }
-  }
-  if (!process.env.CI) {
-    const line = '!'.repeat(100);
-    console.warn(`\n${line}\n  ${name} not found on PATH: its tests in test/prometheus-rules.test.ts are SKIPPED.\n  To run them, ${PROMETHEUS_HINT}.\n${line}\n`);
-  }
-  return null;
-}
+const tool = (name: string) => baseTool('test/prometheus-rules.test.ts', name, PROMETHEUS_HINT);
 
 const promtool = tool('promtool');
 const amtool = tool('amtool');
 const alertmanagerInstalled = prometheusInstalled();
 
-/** `it` when the tool is there or CI must fail without it; `it.skip` on a developer's machine without it. */
-const withTool = (found: unknown) => (found || process.env.CI ? it : it.skip);
-
-function required(name: string, file: string | null): string {
-  if (!file) throw new Error(`CI is set and ${name} is missing: ${PROMETHEUS_HINT}`);
-  return file;
-}
+const required = (name: string, file: string | null) => baseRequired(name, file, PROMETHEUS_HINT);
 
 /** Runs `file args`; resolves with stdout, or rejects with the command and everything it printed. */
 async function run(file: string, args: string[], cwd = ROOT): Promise<string> {
@@ -121,20 +100,20 @@ describe('the pipemon mixin', () => {
     }
   });
 
-  withTool(promtool)('passes promtool check rules', async () => {
+  withTools(promtool)('passes promtool check rules', async () => {
     const files = Object.keys(generatedFiles()).map((file) => path.join(RULES_DIR, file));
     const output = await run(required('promtool', promtool), ['check', 'rules', ...files]);
     expect(output).toMatch(/SUCCESS/);
   });
 
-  withTool(promtool)('passes its promtool unit tests (fire, silence, for: boundaries, resolving, overrides)', async () => {
+  withTools(promtool)('passes its promtool unit tests (fire, silence, for: boundaries, resolving, overrides)', async () => {
     const output = await run(required('promtool', promtool), ['test', 'rules', ...PROMTOOL_TESTS], path.join(RULES_DIR, 'tests'));
     expect(output.match(/SUCCESS/g)).toHaveLength(PROMTOOL_TESTS.length);
   });
 });
 
 describe('the Alertmanager config', () => {
-  withTool(amtool)('passes amtool check-config', async () => {
+  withTools(amtool)('passes amtool check-config', async () => {
     const output = await run(required('amtool', amtool), ['check-config', ALERTMANAGER_CONFIG]);
     expect(output).toMatch(/SUCCESS/);
   });
@@ -151,7 +130,7 @@ describe('the Alertmanager config', () => {
     ['severity=critical alertname=PipelineRunFailed', 'pipemon-operators'],
     ['severity=critical alertname=PipemonDown', 'pipemon-operators'],
   ];
-  withTool(amtool).each(routes)('routes %s to %s', async (labels, receiver) => {
+  withTools(amtool).each(routes)('routes %s to %s', async (labels, receiver) => {
     const output = await run(required('amtool', amtool), ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_CONFIG}`, ...labels.split(' ')]);
     expect(output.trim()).toBe(receiver);
   });
@@ -166,7 +145,7 @@ describe('the Alertmanager config', () => {
     webhook.close();
   });
 
-  withTool(alertmanagerInstalled)('inhibits PipelineLate and PipelineRunStuck of the job whose pipemon is down, nothing else', async () => {
+  withTools(alertmanagerInstalled)('inhibits PipelineLate and PipelineRunStuck of the job whose pipemon is down, nothing else', async () => {
     if (!alertmanagerInstalled) throw new Error(`CI is set and Alertmanager is missing: ${PROMETHEUS_HINT}`);
     await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
     const committed = fs.readFileSync(ALERTMANAGER_CONFIG, 'utf8');

@@ -17,11 +17,12 @@ import { until } from './helpers/async.js';
 import { createTestDatabase, testServerUrl } from './helpers/backends.js';
 import { startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { instantQuery, PROMETHEUS_HINT, prometheusInstalled, startAlertmanager, startPrometheus, type Server } from './setup/prometheus.js';
+import { warnSkipped } from './helpers/tools.js';
 
 const installed = prometheusInstalled();
 if (!installed) {
   if (process.env.CI) throw new Error(`CI is set and Prometheus or Alertmanager is missing: ${PROMETHEUS_HINT}`);
-  console.warn(`\n${'!'.repeat(100)}\n  Prometheus or Alertmanager not found: the unified-view tests are SKIPPED. To run them, ${PROMETHEUS_HINT}.\n${'!'.repeat(100)}\n`);
+  warnSkipped('test/unified-view.test.ts', 'Prometheus or Alertmanager not found', PROMETHEUS_HINT);
 }
 
 /** Expressions with no series on the demo's data, and why; everything else must return some. */
