@@ -231,6 +231,25 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     });
   });
 
+  it('answers 400 for a NUL byte in any path or query parameter of the API, naming it, and keeps serving', async () => {
+    const admin = await r.keyFor('acme', ['admin']);
+    const cases: [string, string, string][] = [
+      ['/api/v1/runs/%00', r.key, 'runId'],
+      ['/api/v1/runs/run%00x', r.key, 'runId'],
+      ['/api/v1/logs?pipeline=a%00b', r.key, 'pipeline'],
+      ['/api/v1/logs?run_id=%00', r.key, 'run_id'],
+      ['/api/v1/runs?pipeline=%00', r.key, 'pipeline'],
+      ['/api/v1/logs?cursor=%00', r.key, 'cursor'],
+    ];
+    for (const [path, key, name] of cases) {
+      const answer = await getJson(r.url, path, key);
+      expect([path, answer.status, answer.body.error]).toEqual([path, 400, `"${name}" contains a NUL byte (%00), which no stored value holds: remove it`]);
+    }
+    const revoke = await fetch(`${r.url}/api/v1/keys/%00`, { method: 'DELETE', headers: { 'x-api-key': admin } });
+    expect(revoke.status).toBe(400);
+    expect((await getJson(r.url, '/api/v1/runs?limit=1', r.key)).status).toBe(200);
+  });
+
   it('keeps tenants apart: a key reads and writes only its own tenant', async () => {
     const other = await r.keyFor('globex', ['ingest', 'read']);
     expect((await post(r.url, '/v1/logs', logsRequest([{ body: 'globex secret', attributes: { tenant: 'globex' } }]), { key: other })).status).toBe(200);

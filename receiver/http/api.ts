@@ -70,11 +70,22 @@ function sendError(res: Response, caught: unknown): void {
   res.set(error.headers).status(error.status).json({ error: error.message });
 }
 
+/** PostgreSQL text cannot hold a NUL byte: one in a path or query parameter is refused before any SQL. */
+function refuseNul(req: Request): void {
+  for (const [name, value] of [...Object.entries(req.params), ...Object.entries(req.query)]) {
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (values.some((v) => typeof v === 'string' && v.includes('\u0000'))) {
+      throw new HttpError(400, `"${name}" contains a NUL byte (%00), which no stored value holds: remove it`);
+    }
+  }
+}
+
 export function createApiRouter(db: Queryable, authenticate: Authenticate): express.Router {
   const router = express.Router();
   const route = (handler: (req: Request, tenant: Tenant) => Promise<unknown>, scope: Scope = 'read', status = 200) => async (req: Request, res: Response) => {
     try {
       const tenant = await authenticate(req, scope);
+      refuseNul(req);
       const body = await handler(req, tenant);
       if (body === null) throw new HttpError(404, `${req.path} not found for this tenant`);
       res.status(status).json(body);
