@@ -303,6 +303,23 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     expect((await getJson(r.url, '/api/v1/logs?severity_min=LOUD', r.key)).status).toBe(400);
   });
 
+  it.each(['protobuf', 'json'] as const)('derives runs from records whose event name is in the event.name attribute (%s)', async (format) => {
+    const run = { [ATTR.pipelineName]: `legacy-${format}`, [ATTR.runId]: `legacy-${format}-1` };
+    const at = Date.now() - 60_000;
+    const records = logsRequest(
+      [
+        { attributes: { ...run, 'event.name': EVENT.runStart }, timestampMs: at },
+        { attributes: { ...run, 'event.name': EVENT.runEnd, [ATTR.runResult]: 'failure' }, timestampMs: at + 5_000 },
+      ],
+      format,
+    );
+    expect((await post(r.url, '/v1/logs', records, { key: r.key, contentType: format === 'json' ? JSON_TYPE : undefined })).status).toBe(200);
+    const { body } = await getJson(r.url, `/api/v1/runs/legacy-${format}-1`, r.key);
+    expect(body).toMatchObject({ pipeline: `legacy-${format}`, state: 'ended', result: 'failure', duration_seconds: 5 });
+    const logs = await getJson(r.url, `/api/v1/logs?run_id=legacy-${format}-1`, r.key);
+    expect(logs.body.items.map((log: { event_name: string }) => log.event_name).sort()).toEqual([EVENT.runEnd, EVENT.runStart]);
+  });
+
   it('derives pipeline runs and stages from records and spans, and counts them once', async () => {
     const run = { [ATTR.pipelineName]: 'orders', [ATTR.runId]: 'run-1' };
     const started = Date.now() - 120_000;

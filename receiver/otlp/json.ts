@@ -10,6 +10,7 @@
 import { Buffer } from 'node:buffer';
 import {
   DecodeError,
+  eventNameOf,
   type Attributes,
   type LogRow,
   type Resource,
@@ -172,6 +173,7 @@ function scopeOf(entry: Json): Scope {
 
 function logRecord(o: Json, resource: Resource, scope: Scope): LogRow {
   const body = o.body;
+  const recordAttributes = attributes(o.attributes);
   return {
     resource,
     scope,
@@ -180,12 +182,12 @@ function logRecord(o: Json, resource: Resource, scope: Scope): LogRow {
     severityNumber: enumValue(o.severityNumber ?? o.severity_number, SEVERITY_NUMBERS, 'severityNumber'),
     severityText: string(o.severityText ?? o.severity_text, 'severityText'),
     body: body === undefined || body === null ? null : bodyOf(body),
-    attributes: attributes(o.attributes),
+    attributes: recordAttributes,
     droppedAttributesCount: uint32(o.droppedAttributesCount ?? o.dropped_attributes_count, 'droppedAttributesCount'),
     flags: uint32(o.flags, 'flags'),
     traceId: hexId(o.traceId ?? o.trace_id, 'traceId'),
     spanId: hexId(o.spanId ?? o.span_id, 'spanId'),
-    eventName: string(o.eventName ?? o.event_name, 'eventName'),
+    eventName: eventNameOf(string(o.eventName ?? o.event_name, 'eventName'), recordAttributes),
   };
 }
 

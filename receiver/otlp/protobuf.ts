@@ -9,6 +9,7 @@
 import { Buffer } from 'node:buffer';
 import {
   DecodeError,
+  eventNameOf,
   type Attributes,
   type LogRow,
   type Resource,
@@ -213,7 +214,7 @@ function logRecord(r: Reader, end: number, resource: Resource, scope: Scope): Lo
     flags,
     traceId,
     spanId,
-    eventName,
+    eventName: eventNameOf(eventName, attributes),
   };
 }
 

@@ -39,7 +39,18 @@ export interface LogRow {
   flags: number;
   traceId: string;
   spanId: string;
+  /** The LogRecord's event name, or its `event.name` attribute where the field is empty (eventNameOf). */
   eventName: string;
+}
+
+/**
+ * A record's event name: its own field, or the `event.name` attribute that older OpenTelemetry SDKs, and
+ * code that sets it by hand, use instead; both decoders take it from here.
+ */
+export function eventNameOf(field: string, attributes: Attributes): string {
+  if (field !== '') return field;
+  const attribute = attributes['event.name'];
+  return typeof attribute === 'string' ? attribute : '';
 }
 
 export interface SpanEvent {
