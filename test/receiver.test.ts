@@ -304,6 +304,8 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
   });
 
   it.each(['protobuf', 'json'] as const)('derives runs from records whose event name is in the event.name attribute (%s)', async (format) => {
+    // A tenant of its own: the suite's other tests list the shared tenant's failed runs.
+    const key = await r.keyFor('legacy-sdk', ['ingest', 'read']);
     const run = { [ATTR.pipelineName]: `legacy-${format}`, [ATTR.runId]: `legacy-${format}-1` };
     const at = Date.now() - 60_000;
     const records = logsRequest(
@@ -313,10 +315,10 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
       ],
       format,
     );
-    expect((await post(r.url, '/v1/logs', records, { key: r.key, contentType: format === 'json' ? JSON_TYPE : undefined })).status).toBe(200);
-    const { body } = await getJson(r.url, `/api/v1/runs/legacy-${format}-1`, r.key);
+    expect((await post(r.url, '/v1/logs', records, { key, contentType: format === 'json' ? JSON_TYPE : undefined })).status).toBe(200);
+    const { body } = await getJson(r.url, `/api/v1/runs/legacy-${format}-1`, key);
     expect(body).toMatchObject({ pipeline: `legacy-${format}`, state: 'ended', result: 'failure', duration_seconds: 5 });
-    const logs = await getJson(r.url, `/api/v1/logs?run_id=legacy-${format}-1`, r.key);
+    const logs = await getJson(r.url, `/api/v1/logs?run_id=legacy-${format}-1`, key);
     expect(logs.body.items.map((log: { event_name: string }) => log.event_name).sort()).toEqual([EVENT.runEnd, EVENT.runStart]);
   });
 
