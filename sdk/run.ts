@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   context as otelContext,
+  defaultTextMapGetter,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -20,6 +21,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { isSensitiveKey, MASK, toAttributeValue, toLogValue } from './serialize.js';
 import { pipemon } from './telemetry.js';
 import { ATTR, CHECK, EVENT, FAILED_RESULTS, type Result } from './vocabulary.js';
@@ -539,14 +541,35 @@ function withSchedule(options: RunOptions): RunOptions {
 /**
  * Runs `fn` as one pipeline run and returns its value (a promise if `fn` is async). A thrown error or
  * rejection ends the run as `failure` (`timeout` for a stage's TimeoutError) and is rethrown unchanged.
+ * In a command that `pipemon exec` runs (and outside any span of this process, without its own runId),
+ * it is a stage of the exec's run instead: one run across both processes.
  */
 export function run<R>(pipeline: string, fn: (run: Run) => R): R;
 export function run<R>(pipeline: string, options: RunOptions, fn: (run: Run) => R): R;
 export function run<R>(pipeline: string, optionsOrFn: RunOptions | ((run: Run) => R), maybeFn?: (run: Run) => R): R {
   const options: RunOptions = typeof optionsOrFn === 'function' ? NO_OPTIONS : optionsOrFn;
-  const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn!;
+  const fn = (typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn!) as unknown as (activity: ActivityImpl) => R;
+  const parent = parentContext();
+  const outer = trace.getSpan(parent) === undefined && options.runId === undefined ? runOfParentProcess() : null;
+  if (outer) {
+    // Inside `pipemon exec` (or a scheduler that sets the same variables): this run is a stage of that one.
+    const stage = new ActivityImpl('stage', outer.pipeline, outer.runId, String(pipeline), null, outer.context, withSchedule(options));
+    return execute(stage, fn, options.timeoutMs);
+  }
   const runId = options.runId ?? randomUUID();
-  const activity = new ActivityImpl('run', String(pipeline), runId, String(pipeline), null, parentContext(), withSchedule(options));
+  const activity = new ActivityImpl('run', String(pipeline), runId, String(pipeline), null, parent, withSchedule(options));
   activity.startHeartbeat(options.heartbeatSeconds ?? pipemon().config.heartbeatSeconds);
-  return execute(activity, fn as unknown as (activity: ActivityImpl) => R, options.timeoutMs);
+  return execute(activity, fn, options.timeoutMs);
+}
+
+/**
+ * The run of the process that started this one, as `pipemon exec` hands it to its command: the run in
+ * PIPEMON_RUN_ID and PIPEMON_PIPELINE, its span in TRACEPARENT (W3C trace context, as the OpenTelemetry
+ * specification for context in environment variables names it). Null when any is missing or malformed.
+ */
+function runOfParentProcess(): { pipeline: string; runId: string; context: Context } | null {
+  const { PIPEMON_RUN_ID: runId, PIPEMON_PIPELINE: pipeline, TRACEPARENT: traceparent, TRACESTATE: tracestate } = process.env;
+  if (!runId || !pipeline || !traceparent) return null;
+  const context = new W3CTraceContextPropagator().extract(ROOT_CONTEXT, { traceparent, tracestate }, defaultTextMapGetter);
+  return trace.getSpanContext(context) ? { pipeline, runId, context } : null;
 }

@@ -102,6 +102,41 @@ describe('pipemon exec', () => {
     expect(parseLine('[1,2]', 'stderr').level).toBe('warn');
   });
 
+  it('makes a child that uses the SDK part of its run: the child\'s run becomes a stage, in the same trace', async () => {
+    startSdk();
+    const sdk = fileURLToPath(new URL('../dist/sdk/index.js', import.meta.url));
+    expect(fs.existsSync(sdk), `${sdk} is missing: run npm run build`).toBe(true);
+    const script = `
+      import { run, shutdown, start } from ${JSON.stringify(sdk)};
+      start({ endpoint: process.env.PIPEMON_ENDPOINT, apiKey: process.env.PIPEMON_API_KEY, handleExit: false, heartbeatSeconds: 0 });
+      await run('child-job', async (r) => {
+        await r.stage('load', (s) => s.rows({ read: 5, written: 5 }));
+      });
+      await shutdown(10000);`;
+    const code = await execMonitored({
+      command: process.execPath,
+      args: ['--input-type=module', '-e', script],
+      pipeline: 'parent-job',
+      echo: false,
+      env: { ...process.env, PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key, PIPEMON_SPOOL_DIR: tempDir('pipemon-sdk-child-') },
+    });
+    expect(code).toBe(0);
+    await shutdown(10_000);
+
+    const parent = await latestRun('parent-job');
+    expect(parent).toMatchObject({ state: 'ended', result: 'success' });
+    const stages = new Map(parent.stages.map((stage: any) => [stage.stage, stage]));
+    expect(stages.get('child-job')).toMatchObject({ state: 'ended', result: 'success' });
+    expect(stages.get('load')).toMatchObject({ state: 'ended', result: 'success', rows: { read: 5, written: 5 } });
+    // No run of its own: the child joined the exec's run.
+    expect((await harness.get('/api/v1/runs?pipeline=child-job')).body.items).toEqual([]);
+    const trace = (await harness.get(`/api/v1/traces/${parent.trace_id}`)).body;
+    const spans = new Map(trace.spans.map((span: any) => [span.name, span]));
+    const root = trace.spans.find((span: any) => span.parent_span_id === null);
+    expect((spans.get('child-job') as any).parent_span_id).toBe(root.span_id);
+    expect((spans.get('load') as any).parent_span_id).toBe((spans.get('child-job') as any).span_id);
+  });
+
   it('exits the pipemon command with the command\'s exit code, after delivering the run', async () => {
     const spoolDir = tempDir('pipemon-sdk-cli-');
     // The compiled command, as installed: `npm test` builds dist/ before the suites start.
