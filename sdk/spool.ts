@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { replaceDurably } from './durable-file.js';
 
 export type Signal = 'logs' | 'traces';
 
@@ -109,16 +110,7 @@ export function openSpool(dir: string, maxBytes: number): Spool {
           return false;
         }
         const name = `${Date.now()}-${process.pid}-${seq++}-${signal}-${priority ? 'e' : 'n'}-${records}.otlp`;
-        const tmp = path.join(dir, `${name}.tmp`);
-        const fd = fs.openSync(tmp, 'w', 0o600);
-        try {
-          fs.writeSync(fd, body);
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
-        fs.renameSync(tmp, path.join(dir, name));
-        syncDir(dir);
+        replaceDurably(path.join(dir, name), path.join(dir, `${name}.tmp`), body, 0o600);
         index.push({ name, signal, priority, records, bytes: body.byteLength });
         total += body.byteLength;
         return true;
@@ -165,16 +157,3 @@ export function openSpool(dir: string, maxBytes: number): Spool {
   };
 }
 
-function syncDir(dir: string): void {
-  // The rename is durable only once the directory entry is; not supported on every platform.
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // Best effort: the file data itself is already fsynced.
-  }
-}

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { replaceDurably } from '../../sdk/durable-file.js';
 
 const LOCK_FILE = 'pipemon.lock';
 
@@ -85,14 +86,7 @@ export function writeSecret(file: string, content: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const temporary = `${file}.${process.pid}.tmp`;
   fs.rmSync(temporary, { force: true });
-  // 'wx' creates the file, so the mode applies (an existing file would keep its own). Synced before the
-  // rename: these files are the only copy of their secret, and a power cut must not leave them empty.
-  const fd = fs.openSync(temporary, 'wx', 0o600);
-  try {
-    fs.writeFileSync(fd, content);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temporary, file);
+  // Created fresh, so the mode applies (an existing file would keep its own); synced, because these
+  // files are the only copy of their secret.
+  replaceDurably(file, temporary, content, 0o600);
 }
