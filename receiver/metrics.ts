@@ -197,7 +197,7 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
   stateGauge('pipemon_pipeline_runs_in_progress', 'Pipeline runs started and not yet ended.', [], (s) => one(s.running));
   stateGauge(
     'pipemon_pipeline_expected_interval_seconds',
-    'How often the pipeline should run: declared by its latest run, else the median gap between run starts in the last 7 days.',
+    'How often the pipeline should run: declared by its latest run, else the median gap between its latest run starts.',
     [],
     (s) => one(s.expectedIntervalSeconds),
   );

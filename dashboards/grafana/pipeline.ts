@@ -76,7 +76,7 @@ export function pipelineDashboard(): Dashboard {
     .withPanel(
       statPanel('Expected interval', prom(`max(pipemon_pipeline_expected_interval_seconds{${SELECTOR}})`, { instant: true }), {
         unit: 's',
-        description: `Declared by the pipeline (${ATTR.expectedIntervalSeconds}), or the median gap between its run starts over 7 days.`,
+        description: `Declared by the pipeline (${ATTR.expectedIntervalSeconds}), or the median gap between its latest run starts.`,
       }),
     )
     .withPanel(
