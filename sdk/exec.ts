@@ -213,8 +213,8 @@ const EXEC_FLAGS = {
   '--stage': 'stage',
   '--run-id': 'runId',
   '--owner': 'owner',
-  '--expected-interval': 'expectedInterval',
 } as const;
+const INTERVAL_FLAG = '--expected-interval';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -230,7 +230,7 @@ export function parseInterval(text: string): number {
  * Our flags, then the command: everything from `--` or from the first word that is not one of our
  * flags belongs to the command untouched (its own `-e`, `--verbose`...).
  */
-type ExecArgs = { [K in (typeof EXEC_FLAGS)[keyof typeof EXEC_FLAGS]]?: string } & { command: string[] };
+type ExecArgs = { [K in (typeof EXEC_FLAGS)[keyof typeof EXEC_FLAGS]]?: string } & { expectedIntervalSeconds?: number; command: string[] };
 
 export function parseExecArgs(argv: string[]): ExecArgs {
   const parsed: ExecArgs = { command: [] };
@@ -242,12 +242,12 @@ export function parseExecArgs(argv: string[]): ExecArgs {
       break;
     }
     const eq = token.indexOf('=');
-    const flag = (eq > 0 ? token.slice(0, eq) : token) as keyof typeof EXEC_FLAGS;
-    if (!(flag in EXEC_FLAGS)) break;
+    const flag = eq > 0 ? token.slice(0, eq) : token;
+    if (!(flag in EXEC_FLAGS) && flag !== INTERVAL_FLAG) break;
     const value = eq > 0 ? token.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (flag === '--expected-interval') parseInterval(value);
-    parsed[EXEC_FLAGS[flag]] = value;
+    if (flag === INTERVAL_FLAG) parsed.expectedIntervalSeconds = parseInterval(value);
+    else parsed[EXEC_FLAGS[flag as keyof typeof EXEC_FLAGS]] = value;
   }
   parsed.command = argv.slice(i);
   return parsed;
@@ -280,7 +280,7 @@ export async function execCli(argv: string[]): Promise<number> {
     stage: parsed.stage,
     runId: parsed.runId,
     owner: parsed.owner,
-    expectedIntervalSeconds: parsed.expectedInterval === undefined ? undefined : parseInterval(parsed.expectedInterval),
+    expectedIntervalSeconds: parsed.expectedIntervalSeconds,
   });
   await shutdown();
   return code;

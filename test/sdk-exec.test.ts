@@ -168,7 +168,7 @@ describe('pipemon exec arguments', () => {
   it('takes an owner and an expected interval in seconds or with a unit, and refuses other intervals', () => {
     expect(parseExecArgs(['--owner', 'team-data', '--expected-interval=1h', 'job'])).toEqual({
       owner: 'team-data',
-      expectedInterval: '1h',
+      expectedIntervalSeconds: 3600,
       command: ['job'],
     });
     expect(['90', '90s', '15m', '1h', '1.5d'].map(parseInterval)).toEqual([90, 90, 900, 3600, 129_600]);
