@@ -102,8 +102,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     await listen(server, settings.port, settings.host, '--port');
     const url = urlOf(server, settings.host);
     let metricsServer: Server | null = null;
+    const metricsHost = options.metricsHost ?? settings.host;
     if (options.metricsPort !== undefined) {
-      const metricsHost = options.metricsHost ?? settings.host;
       metricsServer = createServer(createMetricsApp(metrics));
       try {
         await listen(metricsServer, options.metricsPort, metricsHost, '--metrics-port');
@@ -116,7 +116,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     let closing: Promise<void> | null = null;
     return {
       url,
-      metricsUrl: metricsServer ? `${urlOf(metricsServer, options.metricsHost ?? settings.host)}/metrics` : `${url}/metrics`,
+      metricsUrl: metricsServer ? `${urlOf(metricsServer, metricsHost)}/metrics` : `${url}/metrics`,
       db,
       defaultKey,
       close() {
