@@ -6,10 +6,10 @@
  */
 import { deepStrictEqual } from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { decodeLogsJson } from '../receiver/otlp/json.js';
-import { decodeLogsProtobuf } from '../receiver/otlp/protobuf.js';
-import type { Attributes, LogRow } from '../receiver/otlp/rows.js';
-import { bodyText, doubleValue, int64Value, newResource, newScope, setAttribute } from '../receiver/otlp/values.js';
+import { decodeLogsJson } from '../receiver/decode/otlp-json.js';
+import { decodeLogsProtobuf } from '../receiver/decode/otlp-protobuf.js';
+import type { Attributes, LogRow } from '../receiver/model/records.js';
+import { bodyText, doubleValue, int64Value, newResource, newScope, setAttribute } from '../receiver/decode/otlp-values.js';
 import { otlpString, otlpType, realisticLogsRequest, type OtlpValueShapes, type RealisticLogsRequest } from '../test/helpers/otlp-fixtures.js';
 
 const RECORDS = 1000;

@@ -18,7 +18,7 @@ import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { pino } from 'pino';
-import { decodeLogsProtobuf, decodeTracesProtobuf } from '../receiver/otlp/protobuf.js';
+import { decodeLogsProtobuf, decodeTracesProtobuf } from '../receiver/decode/otlp-protobuf.js';
 import { monitored, run, shutdown, start, type Run } from '../sdk/index.js';
 
 const CHUNK = 2_000;

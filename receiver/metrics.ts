@@ -10,36 +10,19 @@ import client from 'prom-client';
 import { readPipelineStates, type PipelineState } from './pipeline-state.js';
 import { describeDatabaseError } from './storage/errors.js';
 import type { Database } from './storage/database.js';
-import type { Signal } from './otlp/rows.js';
-import { FAILED_RESULTS, type Result } from '../sdk/vocabulary.js';
+import type { Signal } from './model/records.js';
+import type { RunEnded, StageEnded } from './model/runs.js';
+import { FAILED_RESULTS } from '../sdk/vocabulary.js';
 
 export const OVERFLOW_LABEL = '__overflow__';
 
 const SIGNALS: readonly Signal[] = ['logs', 'traces'];
-const FAILURE_REASONS = ['overloaded', 'database_unavailable', 'database_error'] as const;
+const FAILURE_REASONS = ['overloaded', 'database_unavailable', 'database_error', 'internal'] as const;
 type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** Pipelines run for seconds to hours: prom-client's web buckets (5 ms to 10 s) would say nothing. */
 const PIPELINE_SECONDS_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400];
 const REQUEST_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-export interface RunEnded {
-  tenant: string;
-  pipeline: string;
-  result: Result;
-  durationSeconds: number | null;
-  errorType: string | null;
-  endedAtMs: number | null;
-}
-
-export interface StageEnded {
-  tenant: string;
-  pipeline: string;
-  stage: string;
-  result: Result;
-  durationSeconds: number | null;
-  rows: { read: number | null; written: number | null; rejected: number | null };
-}
 
 /** What one committed batch changed, applied to the metrics after COMMIT. */
 export interface Committed {
@@ -86,7 +69,7 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
   );
   const failed = counter(
     'pipemon_receiver_failed_records_total',
-    'Records answered 503 (database unavailable or writer memory budget full): the client retries them.',
+    'Records not stored, by reason: answered 503 (overloaded, database_unavailable, internal), which the client retries, or refused by the database (database_error).',
     ['signal', 'reason'],
   );
   const requestDuration = new client.Histogram({

@@ -13,7 +13,9 @@ import type { Database } from './storage/database.js';
 import { describeDatabaseError } from './storage/errors.js';
 import { openDatabase } from './storage/open.js';
 import { createPartitionManager } from './storage/partitions.js';
-import { createWriter } from './writer.js';
+import { createWriter } from './ingest/commit.js';
+import { applyEffects } from './ingest/effects.js';
+import { createIngestLine } from './ingest/line.js';
 
 export interface ReceiverOptions {
   host?: string;
@@ -80,14 +82,20 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     await dropOld();
     retention = setInterval(dropOld, HOUR_MS).unref();
 
-    const writer = createWriter({ db, partitions, metrics, budgetBytes: settings.maxQueueBytes });
+    const writer = createWriter({
+      db,
+      partitions,
+      metrics,
+      budgetBytes: settings.maxQueueBytes,
+      onCommitted: (effects) => applyEffects(metrics, effects),
+    });
+    const line = createIngestLine({ writer, metrics, retentionDays: settings.retentionDays });
     const app = createApp({
       db,
-      writer,
+      line,
       metrics,
       authenticate: createAuthenticate(createKeyVerifier(db)),
       maxBodyBytes: settings.maxBodyBytes,
-      retentionDays: settings.retentionDays,
       serveMetrics: options.metricsPort === undefined,
     });
     let active = 0;

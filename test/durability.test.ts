@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey, startReceiver, type Receiver } from '../receiver/index.js';
-import { decodeLogsProtobuf } from '../receiver/otlp/protobuf.js';
+import { decodeLogsProtobuf } from '../receiver/decode/otlp-protobuf.js';
 import type { Queryable } from '../receiver/storage/database.js';
 import { MIGRATIONS } from '../receiver/storage/migrations.js';
 import { openDatabase } from '../receiver/storage/open.js';

@@ -15,14 +15,14 @@ import {
   decodeTracesJson,
   encodeExportResponseJson,
   encodeStatusJson,
-} from '../receiver/otlp/json.js';
+} from '../receiver/decode/otlp-json.js';
 import {
   decodeLogsProtobuf,
   decodeTracesProtobuf,
   encodeExportResponseProtobuf,
   encodeStatusProtobuf,
-} from '../receiver/otlp/protobuf.js';
-import { DecodeError } from '../receiver/otlp/rows.js';
+} from '../receiver/decode/otlp-protobuf.js';
+import { DecodeError } from '../receiver/model/records.js';
 import { otlpType } from './helpers/otlp-fixtures.js';
 
 function encode(type: string, object: Record<string, unknown>): Uint8Array {

@@ -7,10 +7,10 @@ import { RESULTS, isResult } from '../../sdk/vocabulary.js';
 import { createKey, isScope, listKeys, revokeKey, SCOPES, type Scope } from '../keys.js';
 import { CursorError, getRun, getTrace, listLogs, listRuns } from '../query.js';
 import type { Queryable } from '../storage/database.js';
-import { describeDatabaseError, isTransient } from '../storage/errors.js';
-import type { Tenant } from '../storage/write-batch.js';
+import type { Tenant } from '../model/records.js';
+import { Refusal, refusalOf } from '../outcome.js';
 import type { Authenticate } from './auth.js';
-import { HttpError, RETRY_AFTER_SECONDS } from './errors.js';
+import { sendRefusal } from './answer.js';
 
 const SEVERITY_NAMES: Record<string, number> = { TRACE: 1, DEBUG: 5, INFO: 9, WARN: 13, WARNING: 13, ERROR: 17, FATAL: 21 };
 const TRACE_ID = /^[0-9a-f]{32}$/;
@@ -20,7 +20,7 @@ type Query = Request['query'];
 function param(query: Query, name: string): string | undefined {
   const value = query[name];
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string') throw new HttpError(400, `query parameter "${name}" must be given once`);
+  if (typeof value !== 'string') throw new Refusal('invalid', `query parameter "${name}" must be given once`);
   return value;
 }
 
@@ -29,7 +29,7 @@ function time(query: Query, name: string): Date | undefined {
   if (value === undefined) return undefined;
   // RFC 3339, or Unix milliseconds as Grafana's ${__from} gives them.
   const date = /^\d+$/.test(value) ? new Date(Number(value)) : new Date(value);
-  if (Number.isNaN(date.getTime())) throw new HttpError(400, `"${name}" must be an RFC 3339 time or Unix milliseconds, got "${value}"`);
+  if (Number.isNaN(date.getTime())) throw new Refusal('invalid', `"${name}" must be an RFC 3339 time or Unix milliseconds, got "${value}"`);
   return date;
 }
 
@@ -37,7 +37,7 @@ function limit(query: Query): number {
   const value = param(query, 'limit');
   if (value === undefined) return 100;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new HttpError(400, `"limit" must be an integer from 1 to 1000, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Refusal('invalid', `"limit" must be an integer from 1 to 1000, got "${value}"`);
   return n;
 }
 
@@ -46,7 +46,7 @@ function severity(query: Query): number | undefined {
   if (value === undefined) return undefined;
   const n = /^\d+$/.test(value) ? Number(value) : SEVERITY_NAMES[value.toUpperCase()];
   if (n === undefined || n < 1 || n > 24) {
-    throw new HttpError(400, `"severity_min" must be 1-24 or one of ${Object.keys(SEVERITY_NAMES).join(', ')}, got "${value}"`);
+    throw new Refusal('invalid', `"severity_min" must be 1-24 or one of ${Object.keys(SEVERITY_NAMES).join(', ')}, got "${value}"`);
   }
   return n;
 }
@@ -54,20 +54,12 @@ function severity(query: Query): number | undefined {
 function traceId(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const id = value.toLowerCase();
-  if (!TRACE_ID.test(id)) throw new HttpError(400, `trace id must be 32 hex characters, got "${value}"`);
+  if (!TRACE_ID.test(id)) throw new Refusal('invalid', `trace id must be 32 hex characters, got "${value}"`);
   return id;
 }
 
 function sendError(res: Response, caught: unknown): void {
-  let error: HttpError;
-  if (caught instanceof HttpError) error = caught;
-  else if (caught instanceof CursorError) error = new HttpError(400, caught.message);
-  else if (isTransient(caught)) {
-    error = new HttpError(503, `database unavailable (${describeDatabaseError(caught)}): retry later`, {
-      'Retry-After': String(RETRY_AFTER_SECONDS.unavailable),
-    });
-  } else error = new HttpError(500, `query failed: ${describeDatabaseError(caught)}`);
-  res.set(error.headers).status(error.status).json({ error: error.message });
+  sendRefusal(res, caught instanceof CursorError ? new Refusal('invalid', caught.message) : refusalOf(caught));
 }
 
 /** PostgreSQL text cannot hold a NUL byte: one in a path or query parameter is refused before any SQL. */
@@ -75,7 +67,7 @@ function refuseNul(req: Request): void {
   for (const [name, value] of [...Object.entries(req.params), ...Object.entries(req.query)]) {
     const values: unknown[] = Array.isArray(value) ? value : [value];
     if (values.some((v) => typeof v === 'string' && v.includes('\u0000'))) {
-      throw new HttpError(400, `"${name}" contains a NUL byte (%00), which no stored value holds: remove it`);
+      throw new Refusal('invalid', `"${name}" contains a NUL byte (%00), which no stored value holds: remove it`);
     }
   }
 }
@@ -84,10 +76,10 @@ export function createApiRouter(db: Queryable, authenticate: Authenticate): expr
   const router = express.Router();
   const route = (handler: (req: Request, tenant: Tenant) => Promise<unknown>, scope: Scope = 'read', status = 200) => async (req: Request, res: Response) => {
     try {
-      const tenant = await authenticate(req, scope);
+      const tenant = await authenticate(req.headers, scope);
       refuseNul(req);
       const body = await handler(req, tenant);
-      if (body === null) throw new HttpError(404, `${req.path} not found for this tenant`);
+      if (body === null) throw new Refusal('not_found', `${req.path} not found for this tenant`);
       res.status(status).json(body);
     } catch (error) {
       sendError(res, error);
@@ -117,7 +109,7 @@ export function createApiRouter(db: Queryable, authenticate: Authenticate): expr
     '/runs',
     route((req, tenant) => {
       const result = param(req.query, 'result');
-      if (result !== undefined && !isResult(result)) throw new HttpError(400, `unknown result "${result}": use one of ${RESULTS.join(', ')}`);
+      if (result !== undefined && !isResult(result)) throw new Refusal('invalid', `unknown result "${result}": use one of ${RESULTS.join(', ')}`);
       return listRuns(
         db,
         tenant.id,
@@ -147,7 +139,7 @@ export function createApiRouter(db: Queryable, authenticate: Authenticate): expr
       async (req, tenant) => {
         const scopes: unknown = req.body?.scopes;
         if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every(isScope)) {
-          throw new HttpError(400, `"scopes" must be a non-empty array of ${SCOPES.join(', ')}`);
+          throw new Refusal('invalid', `"scopes" must be a non-empty array of ${SCOPES.join(', ')}`);
         }
         const created = await createKey(db, tenant.name, scopes);
         return { key: created.key, key_id: created.keyId, tenant: tenant.name, scopes };

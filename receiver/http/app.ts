@@ -5,19 +5,20 @@
 import express from 'express';
 import type { Database } from '../storage/database.js';
 import { describeDatabaseError } from '../storage/errors.js';
-import type { Writer } from '../writer.js';
+import type { IngestLine } from '../ingest/line.js';
 import type { Metrics } from '../metrics.js';
+import { Refusal, refusalOf } from '../outcome.js';
 import { createApiRouter } from './api.js';
+import { sendRefusal } from './answer.js';
 import type { Authenticate } from './auth.js';
 import { createOtlpHandler } from './otlp.js';
 
 export interface AppOptions {
   db: Database;
-  writer: Writer;
+  line: IngestLine;
   metrics: Metrics;
   authenticate: Authenticate;
   maxBodyBytes: number;
-  retentionDays: number;
   /** False when /metrics has a listener of its own: it names every tenant and pipeline, and needs no key. */
   serveMetrics: boolean;
 }
@@ -37,7 +38,7 @@ function serveMetricsOn(app: express.Express, metrics: Metrics): void {
 
 function notFound(app: express.Express): void {
   app.use((req, res) => {
-    res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
+    sendRefusal(res, new Refusal('not_found', `no route for ${req.method} ${req.path}`));
   });
 }
 
@@ -49,11 +50,11 @@ export function createMetricsApp(metrics: Metrics): express.Express {
   return app;
 }
 
-export function createApp({ db, writer, metrics, authenticate, maxBodyBytes, retentionDays, serveMetrics }: AppOptions): express.Express {
+export function createApp({ db, line, metrics, authenticate, maxBodyBytes, serveMetrics }: AppOptions): express.Express {
   const app = bareApp();
 
   for (const signal of ['logs', 'traces'] as const) {
-    app.all(`/v1/${signal}`, createOtlpHandler({ signal, authenticate, writer, metrics, maxBodyBytes, retentionDays }));
+    app.all(`/v1/${signal}`, createOtlpHandler({ signal, authenticate, line, metrics, maxBodyBytes }));
   }
   app.use('/api/v1', createApiRouter(db, authenticate));
 
@@ -74,8 +75,10 @@ export function createApp({ db, writer, metrics, authenticate, maxBodyBytes, ret
   notFound(app);
   // Body-parser failures (malformed or oversized JSON on the API) arrive here with their status.
   app.use((error: { status?: number; message?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
-    res.status(status).json({ error: `invalid request: ${error.message ?? 'unknown error'}` });
+    const status = error.status ?? 500;
+    if (status < 400 || status >= 500) return sendRefusal(res, refusalOf(error));
+    const kind = status === 413 ? 'too_large' : status === 415 ? 'unsupported_media_type' : 'invalid';
+    sendRefusal(res, new Refusal(kind, `invalid request: ${error.message ?? 'unknown error'}`));
   });
   return app;
 }

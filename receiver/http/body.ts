@@ -7,15 +7,15 @@
  */
 import type { IncomingMessage } from 'node:http';
 import zlib from 'node:zlib';
-import { HttpError } from './errors.js';
+import { Refusal } from '../outcome.js';
 
 /** Claims `bytes` more of the memory budget, or throws. */
 export type Hold = (bytes: number) => void;
 
 const CLOSE = { Connection: 'close' };
 
-function tooLarge(limit: number, what: string): HttpError {
-  return new HttpError(413, `request body ${what} exceeds the limit of ${limit} bytes: send smaller batches`, CLOSE);
+function tooLarge(limit: number, what: string): Refusal {
+  return new Refusal('too_large', `request body ${what} exceeds the limit of ${limit} bytes: send smaller batches`, CLOSE);
 }
 
 /** Collects chunks under the limit, claiming each from the budget before keeping it. */
@@ -67,10 +67,10 @@ async function decompress(raw: Buffer, encoding: string, limit: number, hold: Ho
             : Promise.reject(error),
         );
       default:
-        throw new HttpError(400, `unsupported Content-Encoding "${encoding}": use gzip, deflate or none`);
+        throw new Refusal('invalid', `unsupported Content-Encoding "${encoding}": use gzip, deflate or none`);
     }
   } catch (error) {
-    if (error instanceof CorruptBody) throw new HttpError(400, `request body is not valid ${encoding} data: ${error.message}`);
+    if (error instanceof CorruptBody) throw new Refusal('invalid', `request body is not valid ${encoding} data: ${error.message}`);
     throw error;
   }
 }
@@ -81,4 +81,30 @@ export async function readBody(req: IncomingMessage, limit: number, hold: Hold):
   const raw = await collect(req as AsyncIterable<Buffer>, limit, hold, 'as sent');
   const encoding = String(req.headers['content-encoding'] ?? '').trim().toLowerCase();
   return decompress(raw, encoding, limit, hold);
+}
+
+/** Claims memory-budget bytes; the writer's Reservation, as the ingest line hands it out. */
+export interface Budget {
+  reserve(bytes: number): { grow(bytes: number): void; release(): void };
+}
+
+/**
+ * Reads a request body held against the writer's memory budget; the caller releases the reservation
+ * once the request is answered. The declared size is reserved before reading, so that under overload a
+ * 503 costs no upload; what is held beyond it (a chunked upload, inflated bytes) is claimed as it arrives.
+ */
+export async function readBudgetedBody(req: IncomingMessage, limit: number, budget: Budget) {
+  let prepaid = Math.min(Number(req.headers['content-length']) || 0, limit);
+  const reservation = budget.reserve(prepaid);
+  try {
+    const body = await readBody(req, limit, (bytes) => {
+      const covered = Math.min(prepaid, bytes);
+      prepaid -= covered;
+      if (bytes > covered) reservation.grow(bytes - covered);
+    });
+    return { body, reservation };
+  } catch (error) {
+    reservation.release();
+    throw error;
+  }
 }

@@ -37,12 +37,10 @@ function sqlState(err: unknown): string | undefined {
  * True when the operation may succeed later: connection errors (ECONNREFUSED, ECONNRESET, EPIPE,
  * ETIMEDOUT, "Connection terminated", pool and query timeouts), server shutdowns, lack of resources,
  * deadlocks and lock timeouts, and every error not known to be permanent. False for errors caused by the
- * data or the statement (SQLSTATE classes 21, 22, 23, 42, 54).
+ * data or the statement (SQLSTATE classes 21, 22, 23, 42, 54). A JavaScript error (a bug) is not
+ * permanent either: outcome.ts answers it as an internal error, which the client retries.
  */
 export function isTransient(err: unknown): boolean {
-  // JavaScript's own errors come from processing these records, not from the database: the same
-  // records would fail the same way on every retry.
-  if (err instanceof RangeError || err instanceof TypeError || err instanceof SyntaxError) return false;
   const code = sqlState(err);
   if (code === undefined) return true;
   return TRANSIENT_CODES.has(code) || !PERMANENT_CLASSES.has(code.slice(0, 2));

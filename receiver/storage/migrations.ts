@@ -189,4 +189,14 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 3,
+    name: 'a run or stage whose start is an estimate says so',
+    // Runs are listed by start, so a run first seen from its end gets an estimated one; knowing which
+    // starts are estimates lets the real start replace it and the duration be measured (model/runs.ts).
+    sql: `
+ALTER TABLE pipeline_runs ADD COLUMN start_estimated boolean NOT NULL DEFAULT false;
+ALTER TABLE pipeline_stages ADD COLUMN start_estimated boolean NOT NULL DEFAULT false;
+`,
+  },
 ];

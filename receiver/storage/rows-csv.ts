@@ -5,8 +5,7 @@
  */
 import { hash } from 'node:crypto';
 import { ATTR } from '../../sdk/vocabulary.js';
-import type { Attributes, LogRow, Resource, Scope, SpanRow } from '../otlp/rows.js';
-import { logTimeNanos, nanosToMs } from '../validate.js';
+import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type Resource, type Scope, type SpanRow } from '../model/records.js';
 import { csvField } from './csv.js';
 
 export const LOG_COLUMNS = [

@@ -1,26 +1,28 @@
 /**
  * One group-commit transaction: the rows of every request in the batch are copied into a staging
  * table, moved into logs / spans with ON CONFLICT DO NOTHING (a resent record conflicts and is not
- * stored twice), and the pipeline runs and stages they describe are upserted, all before one COMMIT.
+ * stored twice), and the pipeline runs and stages that the new records describe are merged into their
+ * stored rows (model/runs.ts merge()), all before one COMMIT.
  */
-import type { LogRow, SpanRow } from '../otlp/rows.js';
-import { DERIVING_EVENTS, deriveFromLog, deriveFromSpan, merge, type Derived, type RunFacts, type StageFacts } from '../derive.js';
-import type { RunEnded, StageEnded } from '../metrics.js';
-import type { Result } from '../../sdk/vocabulary.js';
+import type { Tenant } from '../model/records.js';
+import { DERIVING_EVENTS, merge, reportedDuration, settle, type Derived, type RunEnded, type RunFacts, type StageEnded, type StageFacts } from '../model/runs.js';
 import type { Queryable, Transaction } from './database.js';
 import type { PartitionManager } from './partitions.js';
-import { LOG_COLUMNS, SPAN_COLUMNS, renderLog, renderSpan } from './rows-csv.js';
+import { LOG_COLUMNS, SPAN_COLUMNS } from './rows-csv.js';
 
-export interface Tenant {
-  id: number;
-  name: string;
+/** A request's rows rendered as COPY lines and its pipeline facts derived (ingest/prepare.ts). */
+export interface Prepared {
+  logLines: string[];
+  spanLines: string[];
+  logDays: Set<number>;
+  spanDays: Set<number>;
+  /** Facts keyed by what the database returns for inserted rows, so that only new records derive. */
+  candidates: Map<string, { tenant: Tenant; derived: Derived }>;
 }
 
-export interface BatchItem {
-  tenant: Tenant;
-  logs: LogRow[];
-  spans: SpanRow[];
-}
+/** Candidate keys, as the staging moves below return them for the rows they inserted. */
+export const logKey = (tenantId: number, fingerprint: string) => `L${tenantId}:${fingerprint}`;
+export const spanKey = (tenantId: number, traceId: string, spanId: string) => `S${tenantId}:${traceId}:${spanId}`;
 
 export interface BatchEffects {
   logs: { accepted: number; duplicates: number };
@@ -32,7 +34,7 @@ export interface BatchEffects {
 /**
  * How rows reach each table: COPY into a temporary staging table (per connection, emptied at COMMIT),
  * then INSERT ... ON CONFLICT DO NOTHING, returning how many rows were new and the keys of the new rows
- * that derive runs and stages (the `candidates` keys of writeBatch).
+ * that derive runs and stages (the `candidates` keys of Prepared).
  */
 const STAGED = {
   logs: {
@@ -70,40 +72,9 @@ async function insertStaged(tx: Transaction, staged: (typeof STAGED)[keyof typeo
   return rows[0]!;
 }
 
-/** A request's rows rendered and its pipeline facts derived: done before the transaction begins. */
-export interface Prepared {
-  logLines: string[];
-  spanLines: string[];
-  logDays: Set<number>;
-  spanDays: Set<number>;
-  /** Facts keyed by what the database returns for inserted rows, so that only new records derive. */
-  candidates: Map<string, { tenant: Tenant; derived: Derived }>;
-}
-
-export function prepare({ tenant, logs, spans }: BatchItem): Prepared {
-  const prepared: Prepared = { logLines: [], spanLines: [], logDays: new Set(), spanDays: new Set(), candidates: new Map() };
-  for (const row of logs) {
-    const { line, fingerprint, dayMs } = renderLog(tenant.id, row);
-    prepared.logLines.push(line);
-    prepared.logDays.add(dayMs);
-    const derived = deriveFromLog(row);
-    if (derived.run || derived.stage) prepared.candidates.set(`L${tenant.id}:${fingerprint}`, { tenant, derived });
-  }
-  for (const row of spans) {
-    const { line, dayMs } = renderSpan(tenant.id, row);
-    prepared.spanLines.push(line);
-    prepared.spanDays.add(dayMs);
-    const derived = deriveFromSpan(row);
-    if (derived.run || derived.stage) prepared.candidates.set(`S${tenant.id}:${row.traceId}:${row.spanId}`, { tenant, derived });
-  }
-  return prepared;
-}
-
 export async function writeBatch(tx: Transaction, partitions: PartitionManager, batch: Prepared[]): Promise<BatchEffects> {
   const logLines = batch.flatMap((p) => p.logLines);
   const spanLines = batch.flatMap((p) => p.spanLines);
-  const logDays = new Set(batch.flatMap((p) => [...p.logDays]));
-  const spanDays = new Set(batch.flatMap((p) => [...p.spanDays]));
   const candidates = new Map(batch.flatMap((p) => [...p.candidates]));
 
   const effects: BatchEffects = {
@@ -114,13 +85,13 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
   };
   const inserted: string[] = [];
   if (logLines.length > 0) {
-    await partitions.ensure(tx, 'logs', logDays);
+    await partitions.ensure(tx, 'logs', new Set(batch.flatMap((p) => [...p.logDays])));
     const moved = await insertStaged(tx, STAGED.logs, logLines);
     effects.logs = { accepted: moved.inserted, duplicates: logLines.length - moved.inserted };
     inserted.push(...moved.keys);
   }
   if (spanLines.length > 0) {
-    await partitions.ensure(tx, 'spans', spanDays);
+    await partitions.ensure(tx, 'spans', new Set(batch.flatMap((p) => [...p.spanDays])));
     const moved = await insertStaged(tx, STAGED.spans, spanLines);
     effects.spans = { accepted: moved.inserted, duplicates: spanLines.length - moved.inserted };
     inserted.push(...moved.keys);
@@ -138,8 +109,8 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
   }
   for (const { tenant, runs, stages } of byTenant.values()) {
     await lockRuns(tx, tenant, [...new Set([...runs.keys(), ...[...stages.values()].map((stage) => stage.runId)])]);
-    if (runs.size > 0) effects.runsEnded.push(...(await upsertRuns(tx, tenant, [...runs.values()])));
-    if (stages.size > 0) effects.stagesEnded.push(...(await upsertStages(tx, tenant, [...stages.values()])));
+    if (runs.size > 0) effects.runsEnded.push(...(await mergeRuns(tx, tenant, runs)));
+    if (stages.size > 0) effects.stagesEnded.push(...(await mergeStages(tx, tenant, stages)));
   }
   return effects;
 }
@@ -149,27 +120,79 @@ function addFacts<F extends RunFacts | StageFacts>(map: Map<string, F>, key: str
   map.set(key, existing ? merge(existing, facts) : facts);
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const stageKey = (runId: string, stageRunId: string) => `${runId}\u001f${stageRunId}`;
 
 /**
- * Runs are listed by start, so a run first seen from a later record gets an estimated start (end minus
- * duration, or when it was seen); the real start replaces it when it arrives, as it is always earlier.
+ * Serializes transactions that touch the same runs (two writers, or two receivers), so that the stored
+ * row read below is the one this merge replaces, and a run's end is counted once. Locks are taken in one
+ * order, hash order, so that two batches cannot deadlock on them.
  */
-function startOrEstimate(f: RunFacts | StageFacts): number | null {
-  if (f.startedAtMs !== null) return f.startedAtMs;
-  if (f.endedAtMs !== null) return f.endedAtMs - (f.durationSeconds ?? 0) * 1000;
-  return 'lastSeenMs' in f ? f.lastSeenMs : null;
+async function lockRuns(tx: Queryable, tenant: Tenant, runIds: string[]): Promise<void> {
+  await tx.query(
+    `SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(id) AS h FROM unnest($2::text[]) AS id ORDER BY h OFFSET 0) AS s`,
+    [tenant.id, runIds],
+  );
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The columns runs and stages share, as stored facts are read back (times in ms, counts as numbers). */
+const COMMON_SELECT = `run_id, pipeline, state, result, start_estimated,
+  (extract(epoch FROM started_at) * 1000)::float8 AS started_ms, (extract(epoch FROM ended_at) * 1000)::float8 AS ended_ms,
+  duration_seconds, rows_read::float8, rows_written::float8, rows_rejected::float8, error_type, error_message,
+  target_namespace, target_collection, attributes`;
+
+interface CommonStored {
+  run_id: string;
+  pipeline: string;
+  state: RunFacts['state'];
+  result: RunFacts['result'];
+  start_estimated: boolean;
+  started_ms: number | null;
+  ended_ms: number | null;
+  duration_seconds: number | null;
+  rows_read: number | null;
+  rows_written: number | null;
+  rows_rejected: number | null;
+  error_type: string | null;
+  error_message: string | null;
+  target_namespace: string | null;
+  target_collection: string | null;
+  attributes: Record<string, unknown>;
+}
+
+function commonFacts(row: CommonStored) {
+  const startedAtMs = row.start_estimated ? null : row.started_ms;
+  return {
+    runId: row.run_id,
+    pipeline: row.pipeline,
+    state: row.state,
+    result: row.result,
+    startedAtMs,
+    endedAtMs: row.ended_ms,
+    durationSeconds: reportedDuration({ startedAtMs: row.started_ms, startEstimated: row.start_estimated, endedAtMs: row.ended_ms, durationSeconds: row.duration_seconds }),
+    rowsRead: row.rows_read,
+    rowsWritten: row.rows_written,
+    rowsRejected: row.rows_rejected,
+    errorType: row.error_type,
+    errorMessage: row.error_message,
+    targetNamespace: row.target_namespace,
+    targetCollection: row.target_collection,
+    attributes: row.attributes,
+  };
 }
 
 function commonRecord(f: RunFacts | StageFacts) {
+  const settled = settle(f);
   return {
     run_id: f.runId,
     pipeline: f.pipeline,
     state: f.state,
     result: f.result,
-    started_at: iso(startOrEstimate(f)),
+    started_at: iso(settled.startedAtMs),
+    start_estimated: settled.startEstimated,
     ended_at: iso(f.endedAtMs),
-    duration_seconds: f.durationSeconds,
+    duration_seconds: settled.durationSeconds,
     rows_read: f.rowsRead,
     rows_written: f.rowsWritten,
     rows_rejected: f.rowsRejected,
@@ -181,137 +204,89 @@ function commonRecord(f: RunFacts | StageFacts) {
   };
 }
 
-// The merge rules of derive.ts merge(), in SQL: ended wins, a value beats a null, the earliest start and
-// the latest end win.
-const COMMON_COLUMNS = `run_id text, pipeline text, state text, result text, started_at timestamptz, ended_at timestamptz,
-  duration_seconds double precision, rows_read bigint, rows_written bigint, rows_rejected bigint, error_type text,
-  error_message text, target_namespace text, target_collection text, attributes jsonb`;
-const COMMON_MERGE = `
-  state = CASE WHEN t.state = 'ended' OR EXCLUDED.state = 'ended' THEN 'ended' ELSE 'running' END,
-  result = COALESCE(EXCLUDED.result, t.result),
-  started_at = LEAST(t.started_at, EXCLUDED.started_at),
-  ended_at = GREATEST(t.ended_at, EXCLUDED.ended_at),
-  duration_seconds = COALESCE(EXCLUDED.duration_seconds, t.duration_seconds),
-  rows_read = COALESCE(EXCLUDED.rows_read, t.rows_read),
-  rows_written = COALESCE(EXCLUDED.rows_written, t.rows_written),
-  rows_rejected = COALESCE(EXCLUDED.rows_rejected, t.rows_rejected),
-  error_type = COALESCE(EXCLUDED.error_type, t.error_type),
-  error_message = COALESCE(EXCLUDED.error_message, t.error_message),
-  target_namespace = COALESCE(EXCLUDED.target_namespace, t.target_namespace),
-  target_collection = COALESCE(EXCLUDED.target_collection, t.target_collection),
-  attributes = t.attributes || EXCLUDED.attributes`;
-const COMMON_RETURNING = `pipeline, state, result, duration_seconds, error_type,
-  (extract(epoch FROM ended_at) * 1000)::float8 AS ended_ms`;
-
-interface Returned {
-  pipeline: string;
-  state: string;
-  result: Result | null;
-  duration_seconds: number | null;
-  error_type: string | null;
-  ended_ms: number | null;
-}
+const COMMON_COLUMNS = ['run_id', 'pipeline', 'state', 'result', 'started_at', 'start_estimated', 'ended_at', 'duration_seconds',
+  'rows_read', 'rows_written', 'rows_rejected', 'error_type', 'error_message', 'target_namespace', 'target_collection', 'attributes'];
+const COMMON_TYPES = `run_id text, pipeline text, state text, result text, started_at timestamptz, start_estimated boolean,
+  ended_at timestamptz, duration_seconds double precision, rows_read bigint, rows_written bigint, rows_rejected bigint,
+  error_type text, error_message text, target_namespace text, target_collection text, attributes jsonb`;
 
 /**
- * Serializes transactions that touch the same runs (two writers, or two receivers), so that "already
- * ended before this batch" below is true when read and a run's end is counted once. Locks are taken in
- * one order, hash order, so that two batches cannot deadlock on them.
+ * Writes merged rows over the stored ones: the merge happened in merge(), under the runs' locks, so the
+ * statement only replaces.
  */
-async function lockRuns(tx: Queryable, tenant: Tenant, runIds: string[]): Promise<void> {
-  await tx.query(
-    `SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(id) AS h FROM unnest($2::text[]) AS id ORDER BY h OFFSET 0) AS s`,
-    [tenant.id, runIds],
-  );
+function upsertSql(table: string, key: string, extra: string[], extraTypes: string): string {
+  const columns = [...COMMON_COLUMNS, ...extra];
+  return `INSERT INTO ${table} AS t (tenant_id, ${columns.join(', ')})
+     SELECT $1, ${columns.join(', ')} FROM jsonb_to_recordset($2::jsonb) AS x(${COMMON_TYPES}, ${extraTypes})
+     ON CONFLICT (${key}) DO UPDATE SET ${columns.map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
 }
 
-/** Keys already ended before this batch (the caller holds the runs' locks). */
-async function alreadyEnded(tx: Queryable, sql: string, params: unknown[]): Promise<Set<string>> {
-  const { rows } = await tx.query<{ key: string }>(sql, params);
-  return new Set(rows.map((row) => row.key));
+const RUNS_UPSERT = upsertSql('pipeline_runs', 'tenant_id, run_id', ['service_name', 'source_system', 'trace_id', 'last_seen_at'],
+  'service_name text, source_system text, trace_id text, last_seen_at timestamptz');
+const STAGES_UPSERT = upsertSql('pipeline_stages', 'tenant_id, run_id, stage_run_id', ['stage_run_id', 'stage', 'span_id'],
+  'stage_run_id text, stage text, span_id text');
+
+/** Merges `incoming` into what is stored; returns each merged fact with whether it was ended before. */
+function mergeStored<F extends RunFacts | StageFacts>(incoming: Map<string, F>, stored: Map<string, F>): { facts: F; endedBefore: boolean }[] {
+  return [...incoming].map(([key, facts]) => {
+    const before = stored.get(key);
+    return { facts: before ? merge(before, facts) : facts, endedBefore: before?.state === 'ended' };
+  });
 }
 
-const stageKey = (runId: string, stageRunId: string) => `${runId}\u001f${stageRunId}`;
-
-async function upsertRuns(tx: Transaction, tenant: Tenant, runs: RunFacts[]): Promise<RunEnded[]> {
-  const ended = await alreadyEnded(
-    tx,
-    `SELECT run_id AS key FROM pipeline_runs WHERE tenant_id = $1 AND run_id = ANY($2) AND state = 'ended' FOR UPDATE`,
-    [tenant.id, runs.map((run) => run.runId)],
+async function mergeRuns(tx: Transaction, tenant: Tenant, runs: Map<string, RunFacts>): Promise<RunEnded[]> {
+  const { rows } = await tx.query<CommonStored & { service_name: string | null; source_system: string | null; trace_id: string | null; last_seen_ms: number }>(
+    `SELECT ${COMMON_SELECT}, service_name, source_system, trace_id, (extract(epoch FROM last_seen_at) * 1000)::float8 AS last_seen_ms
+       FROM pipeline_runs WHERE tenant_id = $1 AND run_id = ANY($2) FOR UPDATE`,
+    [tenant.id, [...runs.keys()]],
   );
-  const records = runs.map((run) => ({
-    ...commonRecord(run),
-    service_name: run.serviceName,
-    source_system: run.sourceSystem,
-    trace_id: run.traceId,
-    last_seen_at: iso(run.lastSeenMs),
+  const stored = new Map<string, RunFacts>(
+    rows.map((row) => [
+      row.run_id,
+      { ...commonFacts(row), serviceName: row.service_name, sourceSystem: row.source_system, traceId: row.trace_id, lastSeenMs: row.last_seen_ms },
+    ]),
+  );
+  const merged = mergeStored(runs, stored);
+  const records = merged.map(({ facts }) => ({
+    ...commonRecord(facts),
+    service_name: facts.serviceName,
+    source_system: facts.sourceSystem,
+    trace_id: facts.traceId,
+    last_seen_at: iso(facts.lastSeenMs),
   }));
-  const { rows } = await tx.query<Returned & { run_id: string }>(
-    `INSERT INTO pipeline_runs AS t (tenant_id, run_id, pipeline, state, result, started_at, ended_at, duration_seconds,
-       rows_read, rows_written, rows_rejected, error_type, error_message, target_namespace, target_collection,
-       attributes, service_name, source_system, trace_id, last_seen_at)
-     SELECT $1, run_id, pipeline, state, result, started_at, ended_at, duration_seconds, rows_read, rows_written, rows_rejected,
-       error_type, error_message, target_namespace, target_collection, COALESCE(attributes, '{}'), service_name,
-       source_system, trace_id, last_seen_at
-       FROM jsonb_to_recordset($2::jsonb) AS x(${COMMON_COLUMNS}, service_name text, source_system text, trace_id text,
-         last_seen_at timestamptz)
-     ON CONFLICT (tenant_id, run_id) DO UPDATE SET ${COMMON_MERGE},
-       pipeline = EXCLUDED.pipeline,
-       service_name = COALESCE(EXCLUDED.service_name, t.service_name),
-       source_system = COALESCE(EXCLUDED.source_system, t.source_system),
-       trace_id = COALESCE(t.trace_id, EXCLUDED.trace_id),
-       last_seen_at = GREATEST(t.last_seen_at, EXCLUDED.last_seen_at)
-     RETURNING run_id, ${COMMON_RETURNING}`,
-    [tenant.id, JSON.stringify(records)],
-  );
-  return rows
-    .filter((row) => row.state === 'ended' && row.result !== null && !ended.has(row.run_id))
-    .map((row) => ({
+  await tx.query(RUNS_UPSERT, [tenant.id, JSON.stringify(records)]);
+  return merged
+    .filter(({ facts, endedBefore }) => facts.state === 'ended' && facts.result !== null && !endedBefore)
+    .map(({ facts }) => ({
       tenant: tenant.name,
-      pipeline: row.pipeline,
-      result: row.result!,
-      durationSeconds: row.duration_seconds,
-      errorType: row.error_type,
-      endedAtMs: row.ended_ms,
+      pipeline: facts.pipeline,
+      result: facts.result!,
+      durationSeconds: settle(facts).durationSeconds,
+      errorType: facts.errorType,
+      endedAtMs: facts.endedAtMs,
     }));
 }
 
-async function upsertStages(tx: Transaction, tenant: Tenant, stages: StageFacts[]): Promise<StageEnded[]> {
-  const ended = await alreadyEnded(
-    tx,
-    `SELECT run_id || chr(31) || stage_run_id AS key FROM pipeline_stages
-      WHERE tenant_id = $1 AND (run_id, stage_run_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))
-        AND state = 'ended' FOR UPDATE`,
-    [tenant.id, stages.map((stage) => stage.runId), stages.map((stage) => stage.stageRunId)],
+async function mergeStages(tx: Transaction, tenant: Tenant, stages: Map<string, StageFacts>): Promise<StageEnded[]> {
+  const { rows } = await tx.query<CommonStored & { stage_run_id: string; stage: string; span_id: string | null }>(
+    `SELECT ${COMMON_SELECT}, stage_run_id, stage, span_id FROM pipeline_stages
+      WHERE tenant_id = $1 AND (run_id, stage_run_id) IN (SELECT * FROM unnest($2::text[], $3::text[])) FOR UPDATE`,
+    [tenant.id, [...stages.values()].map((stage) => stage.runId), [...stages.values()].map((stage) => stage.stageRunId)],
   );
-  const records = stages.map((stage) => ({
-    ...commonRecord(stage),
-    stage_run_id: stage.stageRunId,
-    stage: stage.stage,
-    span_id: stage.spanId,
-  }));
-  const { rows } = await tx.query<Returned & { key: string; stage: string; rows_read: number | null; rows_written: number | null; rows_rejected: number | null }>(
-    `INSERT INTO pipeline_stages AS t (tenant_id, run_id, pipeline, state, result, started_at, ended_at, duration_seconds,
-       rows_read, rows_written, rows_rejected, error_type, error_message, target_namespace, target_collection,
-       attributes, stage_run_id, stage, span_id)
-     SELECT $1, run_id, pipeline, state, result, started_at, ended_at, duration_seconds, rows_read, rows_written, rows_rejected,
-       error_type, error_message, target_namespace, target_collection, COALESCE(attributes, '{}'), stage_run_id, stage,
-       span_id
-       FROM jsonb_to_recordset($2::jsonb) AS x(${COMMON_COLUMNS}, stage_run_id text, stage text, span_id text)
-     ON CONFLICT (tenant_id, run_id, stage_run_id) DO UPDATE SET ${COMMON_MERGE},
-       stage = EXCLUDED.stage,
-       span_id = COALESCE(t.span_id, EXCLUDED.span_id)
-     RETURNING run_id || chr(31) || stage_run_id AS key, stage, rows_read::float8, rows_written::float8,
-       rows_rejected::float8, ${COMMON_RETURNING}`,
-    [tenant.id, JSON.stringify(records)],
+  const stored = new Map<string, StageFacts>(
+    rows.map((row) => [stageKey(row.run_id, row.stage_run_id), { ...commonFacts(row), stageRunId: row.stage_run_id, stage: row.stage, spanId: row.span_id }]),
   );
-  return rows
-    .filter((row) => row.state === 'ended' && row.result !== null && !ended.has(row.key))
-    .map((row) => ({
+  const merged = mergeStored(stages, stored);
+  const records = merged.map(({ facts }) => ({ ...commonRecord(facts), stage_run_id: facts.stageRunId, stage: facts.stage, span_id: facts.spanId }));
+  await tx.query(STAGES_UPSERT, [tenant.id, JSON.stringify(records)]);
+  return merged
+    .filter(({ facts, endedBefore }) => facts.state === 'ended' && facts.result !== null && !endedBefore)
+    .map(({ facts }) => ({
       tenant: tenant.name,
-      pipeline: row.pipeline,
-      stage: row.stage,
-      result: row.result!,
-      durationSeconds: row.duration_seconds,
-      rows: { read: row.rows_read, written: row.rows_written, rejected: row.rows_rejected },
+      pipeline: facts.pipeline,
+      stage: facts.stage,
+      result: facts.result!,
+      durationSeconds: settle(facts).durationSeconds,
+      rows: { read: facts.rowsRead, written: facts.rowsWritten, rejected: facts.rowsRejected },
     }));
 }

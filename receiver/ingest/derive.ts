@@ -4,50 +4,12 @@
  * attributes (a run is the span without a task name; a stage, the span with one), so that other
  * emitters of `cicd.*` spans (the Collector's GitHub and GitLab receivers) show up too.
  *
- * A run's log records and its span describe the same run; facts from either are merged (merge() here
- * within a batch, the upsert in write-batch.ts across batches), and every merge is idempotent, so
- * records arriving twice or out of order converge to the same row.
+ * A run's log records and its span describe the same run; facts from either are merged by the rules of
+ * model/runs.ts, so records arriving twice or out of order converge to the same row.
  */
-import { ATTR, EVENT, isResult, type Result, type RunState } from '../sdk/vocabulary.js';
-import type { Attributes, LogRow, SpanRow } from './otlp/rows.js';
-import { logTimeNanos, nanosToMs } from './validate.js';
-
-interface CommonFacts {
-  runId: string;
-  pipeline: string;
-  state: RunState;
-  result: Result | null;
-  startedAtMs: number | null;
-  endedAtMs: number | null;
-  durationSeconds: number | null;
-  rowsRead: number | null;
-  rowsWritten: number | null;
-  rowsRejected: number | null;
-  errorType: string | null;
-  errorMessage: string | null;
-  targetNamespace: string | null;
-  targetCollection: string | null;
-  attributes: Attributes;
-}
-
-export interface RunFacts extends CommonFacts {
-  serviceName: string | null;
-  sourceSystem: string | null;
-  traceId: string | null;
-  lastSeenMs: number;
-}
-
-export interface StageFacts extends CommonFacts {
-  stageRunId: string;
-  stage: string;
-  spanId: string | null;
-}
-
-/** The facts one record contributes: a stage record also makes its run visible. */
-export interface Derived {
-  run: RunFacts | null;
-  stage: StageFacts | null;
-}
+import { ATTR, EVENT, isResult, type Result, type RunState } from '../../sdk/vocabulary.js';
+import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type SpanRow } from '../model/records.js';
+import { RUN_EVENTS, STAGE_EVENTS, type CommonFacts, type Derived, type RunFacts, type StageFacts } from '../model/runs.js';
 
 const SPAN_KIND_SERVER = 2;
 const STATUS_ERROR = 2;
@@ -118,10 +80,6 @@ function runOfStage(stage: StageFacts, get: (key: string) => unknown, traceId: s
   return runFacts(base, (key) => (key === ATTR.serviceName ? get(key) : undefined), traceId, lastSeenMs);
 }
 
-const RUN_EVENTS: ReadonlySet<string> = new Set([EVENT.runStart, EVENT.runHeartbeat, EVENT.runEnd]);
-const STAGE_EVENTS: ReadonlySet<string> = new Set([EVENT.stageStart, EVENT.stageEnd]);
-/** Event names that drive derivation; write-batch.ts asks the database to return only these. */
-export const DERIVING_EVENTS: readonly string[] = [...RUN_EVENTS, ...STAGE_EVENTS];
 
 export function deriveFromLog(row: LogRow): Derived {
   if (!RUN_EVENTS.has(row.eventName) && !STAGE_EVENTS.has(row.eventName)) return { run: null, stage: null };
@@ -201,35 +159,4 @@ export function deriveFromSpan(row: SpanRow): Derived {
 function endResult(explicit: unknown, failed: boolean): Result {
   if (isResult(explicit)) return explicit;
   return failed ? 'failure' : 'success';
-}
-
-function earliest(a: number | null, b: number | null): number | null {
-  return a === null ? b : b === null ? a : Math.min(a, b);
-}
-
-function latest(a: number | null, b: number | null): number | null {
-  return a === null ? b : b === null ? a : Math.max(a, b);
-}
-
-/**
- * Two sets of facts about one run or stage as one. Ended wins over running; a value beats a null; the
- * later record's value beats the earlier's. write-batch.ts applies the same rules in its upsert.
- */
-export function merge<F extends RunFacts | StageFacts>(a: F, b: F): F {
-  const [older, newer] = (a.endedAtMs ?? 0) <= (b.endedAtMs ?? 0) ? [a, b] : [b, a];
-  const merged = { ...older } as F;
-  for (const [key, value] of Object.entries(newer)) {
-    if (value !== null) (merged as unknown as Record<string, unknown>)[key] = value;
-  }
-  merged.state = a.state === 'ended' || b.state === 'ended' ? 'ended' : 'running';
-  merged.startedAtMs = earliest(a.startedAtMs, b.startedAtMs);
-  merged.endedAtMs = latest(a.endedAtMs, b.endedAtMs);
-  merged.attributes = { ...older.attributes, ...newer.attributes };
-  if (merged.durationSeconds === null && merged.startedAtMs !== null && merged.endedAtMs !== null) {
-    merged.durationSeconds = (merged.endedAtMs - merged.startedAtMs) / 1000;
-  }
-  if ('lastSeenMs' in merged) {
-    (merged as RunFacts).lastSeenMs = Math.max((a as RunFacts).lastSeenMs, (b as RunFacts).lastSeenMs);
-  }
-  return merged;
 }

@@ -2,7 +2,7 @@
  * Conventions shared by the protobuf and JSON decoders, so that the same records decode to deep-equal
  * rows in either encoding (see rows.ts).
  */
-import type { Attributes, Resource, Scope } from './rows.js';
+import type { Attributes, Resource, Scope } from '../model/records.js';
 
 /** AnyValue nesting deeper than this is refused rather than recursed into (a stack overflow is not a 400). */
 export const MAX_VALUE_DEPTH = 32;

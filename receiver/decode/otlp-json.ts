@@ -19,7 +19,7 @@ import {
   type SpanEvent,
   type SpanLink,
   type SpanRow,
-} from './rows.js';
+} from '../model/records.js';
 import {
   MAX_VALUE_DEPTH,
   bodyText,
@@ -29,7 +29,7 @@ import {
   newScope,
   setAttribute,
   withoutNul,
-} from './values.js';
+} from './otlp-values.js';
 
 // JSON.parse output is untyped; fields are read through this and checked one by one.
 type Json = Record<string, any>;

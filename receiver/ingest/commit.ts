@@ -1,42 +1,31 @@
 /**
- * Group commit. Requests hand their validated rows to the one writer, which gathers whatever is
- * waiting into one transaction (writeBatch), commits, and only then resolves every request in it: a
- * 200 means COMMIT happened. While a transaction runs, the next batch forms, so batches grow with load.
+ * Step 4 of the line: group commit. Requests hand their prepared rows to the one writer, which gathers
+ * whatever is waiting into one transaction (writeBatch), commits, and only then resolves every request
+ * in it: a 200 means COMMIT happened. While a transaction runs, the next batch forms, so batches grow
+ * with load.
  *
  * Memory is bounded by a byte budget on the request bodies held (read, decoded, not yet acknowledged):
  * a request that would pass it is refused at once (503) instead of queued.
  */
-import type { Database } from './storage/database.js';
-import { isTransient, describeDatabaseError } from './storage/errors.js';
-import type { PartitionManager } from './storage/partitions.js';
-import { prepare, writeBatch, type BatchEffects, type BatchItem, type Prepared } from './storage/write-batch.js';
-import type { Metrics } from './metrics.js';
-
-/** Why a write was not committed; the HTTP layer turns each into a status code. */
-export type WriteFailure =
-  | { kind: 'overloaded'; message: string }
-  | { kind: 'unavailable'; message: string }
-  | { kind: 'rejected'; message: string };
-
-export class WriteError extends Error {
-  override readonly name = 'WriteError';
-  constructor(readonly failure: WriteFailure) {
-    super(failure.message);
-  }
-}
+import { Refusal, refusalOf } from '../outcome.js';
+import type { Database } from '../storage/database.js';
+import { isTransient } from '../storage/errors.js';
+import type { PartitionManager } from '../storage/partitions.js';
+import { writeBatch, type BatchEffects, type Prepared } from '../storage/write-batch.js';
+import type { Metrics } from '../metrics.js';
 
 export interface Writer {
-  /** Reserves `bytes` of the budget or throws WriteError('overloaded'). */
+  /** Reserves `bytes` of the budget or throws Refusal('overloaded'). */
   reserve(bytes: number): Reservation;
-  /** Resolves after COMMIT; rejects with WriteError. */
-  write(item: BatchItem): Promise<void>;
+  /** Resolves after COMMIT; rejects with a Refusal. */
+  write(prepared: Prepared, records: number): Promise<void>;
   /** Stops taking writes and resolves when everything taken is committed or failed. */
   close(): Promise<void>;
 }
 
 /** Budget held by one request: it grows as the body turns out larger, and is released once. */
 export interface Reservation {
-  /** Holds `bytes` more, or throws WriteError('overloaded') and holds nothing more. */
+  /** Holds `bytes` more, or throws Refusal('overloaded') and holds nothing more. */
   grow(bytes: number): void;
   release(): void;
 }
@@ -45,7 +34,7 @@ interface Pending {
   prepared: Prepared;
   records: number;
   resolve: () => void;
-  reject: (error: WriteError) => void;
+  reject: (error: Refusal) => void;
 }
 
 export interface WriterOptions {
@@ -53,11 +42,13 @@ export interface WriterOptions {
   partitions: PartitionManager;
   metrics: Metrics;
   budgetBytes: number;
+  /** Step 5, applied once a batch is committed (ingest/effects.ts). */
+  onCommitted: (effects: BatchEffects) => void;
   /** A batch takes whole requests until it holds this many records. */
   maxBatchRecords?: number;
 }
 
-export function createWriter({ db, partitions, metrics, budgetBytes, maxBatchRecords = 20_000 }: WriterOptions): Writer {
+export function createWriter({ db, partitions, metrics, budgetBytes, onCommitted, maxBatchRecords = 20_000 }: WriterOptions): Writer {
   let heldBytes = 0;
   let inFlight = 0;
   let closing = false;
@@ -95,27 +86,18 @@ export function createWriter({ db, partitions, metrics, budgetBytes, maxBatchRec
     return effects;
   }
 
-  function applyEffects(effects: BatchEffects): void {
-    metrics.committed({ signal: 'logs', ...effects.logs });
-    metrics.committed({ signal: 'traces', ...effects.spans });
-    effects.runsEnded.forEach(metrics.runEnded);
-    effects.stagesEnded.forEach(metrics.stageEnded);
-  }
-
   async function commit(batch: Pending[]): Promise<void> {
     const records = batch.reduce((sum, p) => sum + p.records, 0);
     metrics.batchRecords.observe(records);
     try {
       const effects = await run(batch.map((p) => p.prepared));
-      applyEffects(effects);
+      onCommitted(effects);
       for (const p of batch) p.resolve();
     } catch (error) {
-      metrics.databaseErrors.inc({ kind: isTransient(error) ? 'transient' : 'permanent' });
-      if (isTransient(error) || batch.length === 1) {
-        const failure: WriteFailure = isTransient(error)
-          ? { kind: 'unavailable', message: `database unavailable (${describeDatabaseError(error)}): retry later` }
-          : { kind: 'rejected', message: `the database refused these records: ${describeDatabaseError(error)}` };
-        for (const p of batch) p.reject(new WriteError(failure));
+      const refusal = refusalOf(error);
+      metrics.databaseErrors.inc({ kind: refusal.kind === 'invalid' ? 'permanent' : isTransient(error) ? 'transient' : 'internal' });
+      if (refusal.kind !== 'invalid' || batch.length === 1) {
+        for (const p of batch) p.reject(refusal);
         return;
       }
       // A permanent error in a shared batch: commit each request alone so one bad request fails alone.
@@ -125,15 +107,12 @@ export function createWriter({ db, partitions, metrics, budgetBytes, maxBatchRec
 
   return {
     reserve(bytes) {
-      if (closing) throw new WriteError({ kind: 'unavailable', message: 'the receiver is shutting down: retry later' });
+      if (closing) throw new Refusal('unavailable', 'the receiver is shutting down: retry later');
       let held = 0;
       const reservation: Reservation = {
         grow(more) {
           if (heldBytes + more > budgetBytes) {
-            throw new WriteError({
-              kind: 'overloaded',
-              message: `writer memory budget full (${heldBytes} of ${budgetBytes} bytes held): retry later`,
-            });
+            throw new Refusal('overloaded', `writer memory budget full (${heldBytes} of ${budgetBytes} bytes held): retry later`);
           }
           held += more;
           heldBytes += more;
@@ -149,16 +128,8 @@ export function createWriter({ db, partitions, metrics, budgetBytes, maxBatchRec
       return reservation;
     },
 
-    write(item) {
-      const records = item.logs.length + item.spans.length;
+    write(prepared, records) {
       if (records === 0) return Promise.resolve();
-      // Rendering happens here, outside any transaction, while the previous batch commits.
-      let prepared: Prepared;
-      try {
-        prepared = prepare(item);
-      } catch (error) {
-        return Promise.reject(new WriteError({ kind: 'rejected', message: `these records cannot be stored: ${(error as Error).message}` }));
-      }
       return new Promise<void>((resolve, reject) => {
         queue.push({ prepared, records, resolve, reject });
         pump();

@@ -17,7 +17,7 @@ import {
   type SpanEvent,
   type SpanLink,
   type SpanRow,
-} from './rows.js';
+} from '../model/records.js';
 import {
   MAX_VALUE_DEPTH,
   bodyText,
@@ -27,7 +27,7 @@ import {
   newScope,
   setAttribute,
   withoutNul,
-} from './values.js';
+} from './otlp-values.js';
 
 // Wire types (protobuf encoding spec). Tags in the switches below are written as (field << 3 | wire).
 const VARINT = 0;

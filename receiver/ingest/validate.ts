@@ -1,9 +1,9 @@
 /**
- * Per-record checks after decoding. A record that fails is left out and counted; the rest of the
+ * Step 2 of the line: per-record checks after decoding. A record that fails is left out and counted; the rest of the
  * request is stored and the client gets an OTLP partial success (which it must not retry), so one bad
  * record never costs a batch.
  */
-import type { LogRow, SpanRow } from './otlp/rows.js';
+import { logTimeNanos, nanosToMs, type LogRow, type SpanRow } from '../model/records.js';
 
 export interface Validated<R> {
   valid: R[];
@@ -12,6 +12,8 @@ export interface Validated<R> {
   message: string;
   /** Rejected record counts by reason, for metrics. */
   reasons: Map<string, number>;
+  /** Why each rejected record was, by its index in the decoded records: for answers per record. */
+  problems: Map<number, string>;
 }
 
 export interface TimeWindow {
@@ -24,16 +26,6 @@ export interface TimeWindow {
 const HEX_TRACE_ID = /^[0-9a-f]{32}$/;
 const HEX_SPAN_ID = /^[0-9a-f]{16}$/;
 const ZERO_ID = /^0+$/;
-
-/** Milliseconds of a decimal nanosecond string; 0 for '0'. Exact enough for partitioning. */
-export function nanosToMs(nanos: string): number {
-  return nanos.length > 6 ? Number(nanos.slice(0, -6)) : 0;
-}
-
-/** The time a log record is filed under: its event time, or when it was observed. */
-export function logTimeNanos(row: LogRow): string {
-  return row.timeUnixNano !== '0' ? row.timeUnixNano : row.observedTimeUnixNano;
-}
 
 // Problems are short, fixed phrases: they are also metric label values.
 const INVALID_TRACE_ID = 'invalid trace_id (must be 16 non-zero bytes)';
@@ -81,17 +73,19 @@ function spanProblem(row: SpanRow, window: TimeWindow): string | null {
 function validate<R>(rows: R[], problem: (row: R) => string | null, noun: string): Validated<R> {
   const valid: R[] = [];
   const reasons = new Map<string, number>();
-  for (const row of rows) {
+  const problems = new Map<number, string>();
+  rows.forEach((row, index) => {
     const reason = problem(row);
-    if (reason === null) valid.push(row);
-    else reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-  }
+    if (reason === null) return void valid.push(row);
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    problems.set(index, reason);
+  });
   const rejected = rows.length - valid.length;
   const message =
     rejected === 0
       ? ''
       : `${rejected} ${noun} rejected: ` + [...reasons].map(([reason, n]) => `${n} with ${reason}`).join('; ');
-  return { valid, rejected, message, reasons };
+  return { valid, rejected, message, reasons, problems };
 }
 
 export function validateLogs(rows: LogRow[], window: TimeWindow): Validated<LogRow> {

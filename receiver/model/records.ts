@@ -1,5 +1,6 @@
 /**
- * What the decoders hand to the rest of the receiver: OTLP records flattened to one object per log
+ * The records every layer of the receiver shares, from the decoders down to storage: what the decoders
+ * hand to the rest of the receiver, OTLP records flattened to one object per log
  * record or span, each pointing at its (shared) resource and scope. Both wire formats decode to these.
  *
  * Conventions, so that protobuf and JSON of the same records produce identical rows (idempotency hashes
@@ -94,6 +95,22 @@ export interface SpanRow {
 }
 
 export type Signal = 'logs' | 'traces';
+
+/** Whose records these are: decided by the API key, never by the request. */
+export interface Tenant {
+  id: number;
+  name: string;
+}
+
+/** Milliseconds of a decimal nanosecond string; 0 for '0'. Exact enough for partitioning. */
+export function nanosToMs(nanos: string): number {
+  return nanos.length > 6 ? Number(nanos.slice(0, -6)) : 0;
+}
+
+/** The time a log record is filed under: its event time, or when it was observed. */
+export function logTimeNanos(row: LogRow): string {
+  return row.timeUnixNano !== '0' ? row.timeUnixNano : row.observedTimeUnixNano;
+}
 
 /** A request body that is not a valid OTLP message: answered 400 with this message. */
 export class DecodeError extends Error {

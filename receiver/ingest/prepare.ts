@@ -1,0 +1,27 @@
+/**
+ * Step 3 of the line: a request's valid records rendered as COPY lines and the runs and stages they
+ * describe derived, outside any transaction, while the writer commits the previous batch.
+ */
+import type { LogRow, SpanRow, Tenant } from '../model/records.js';
+import { renderLog, renderSpan } from '../storage/rows-csv.js';
+import { logKey, spanKey, type Prepared } from '../storage/write-batch.js';
+import { deriveFromLog, deriveFromSpan } from './derive.js';
+
+export function prepare(tenant: Tenant, logs: LogRow[], spans: SpanRow[]): Prepared {
+  const prepared: Prepared = { logLines: [], spanLines: [], logDays: new Set(), spanDays: new Set(), candidates: new Map() };
+  for (const row of logs) {
+    const { line, fingerprint, dayMs } = renderLog(tenant.id, row);
+    prepared.logLines.push(line);
+    prepared.logDays.add(dayMs);
+    const derived = deriveFromLog(row);
+    if (derived.run || derived.stage) prepared.candidates.set(logKey(tenant.id, fingerprint), { tenant, derived });
+  }
+  for (const row of spans) {
+    const { line, dayMs } = renderSpan(tenant.id, row);
+    prepared.spanLines.push(line);
+    prepared.spanDays.add(dayMs);
+    const derived = deriveFromSpan(row);
+    if (derived.run || derived.stage) prepared.candidates.set(spanKey(tenant.id, row.traceId, row.spanId), { tenant, derived });
+  }
+  return prepared;
+}
