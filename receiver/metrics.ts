@@ -102,12 +102,18 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
     registers: [registry],
   });
   const databaseErrors = counter('pipemon_database_errors_total', 'Failed database transactions by kind.', ['kind']);
+  const lineageEvents = counter(
+    'pipemon_receiver_lineage_events_total',
+    'OpenLineage events received, by type: run events become runs and stages; job and dataset events (static lineage) are counted only.',
+    ['type'],
+  );
   // Series that exist from the start, so that increase() sees their first event (see runEnded).
   for (const signal of SIGNALS) {
     accepted.inc({ signal }, 0);
     duplicates.inc({ signal }, 0);
     for (const reason of FAILURE_REASONS) failed.inc({ signal, reason }, 0);
   }
+  for (const type of ['run', 'job', 'dataset']) lineageEvents.inc({ type }, 0);
   const countedPipelines = new Set<string>();
 
   const runs = counter('pipemon_pipeline_runs_total', 'Pipeline runs ended, by result.', ['tenant', 'pipeline', 'result']);
@@ -236,6 +242,9 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
     },
     refused(signal: Signal, reasons: Map<string, number>): void {
       for (const [reason, n] of reasons) refused.inc({ signal, reason }, n);
+    },
+    lineage(type: 'run' | 'job' | 'dataset', n: number): void {
+      if (n > 0) lineageEvents.inc({ type }, n);
     },
     failed(signal: Signal, reason: FailureReason, n: number): void {
       if (n > 0) failed.inc({ signal, reason }, n);
