@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +156,25 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     expect(answer.partialSuccess.errorMessage).toMatch(/no timestamp/);
     const stored = (await logsOf('limit=1000')).filter((log) => log.attributes.case === 'partial');
     expect(stored.map((log) => log.body)).toEqual(['good one']);
+  });
+
+  it('answers 400 for records the database refuses, counts them, and stores the next request', async () => {
+    const before = await metric('pipemon_receiver_failed_records_total', 'signal="logs",reason="database_error"');
+    // A run id past the index row limit: no btree can hold it, whatever the receiver does.
+    const runId = randomBytes(8_000).toString('base64');
+    const refused = await post(
+      r.url,
+      '/v1/logs',
+      logsRequest([
+        { eventName: EVENT.runStart, attributes: { [ATTR.pipelineName]: 'too-long', [ATTR.runId]: runId } },
+        { body: 'beside it' },
+      ]),
+      { key: r.key },
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.toString('latin1')).toMatch(/the database refused this request: .*SQLSTATE 54000/);
+    expect((await metric('pipemon_receiver_failed_records_total', 'signal="logs",reason="database_error"')) - before).toBe(2);
+    expect((await post(r.url, '/v1/logs', logsRequest([{ body: 'after it' }]), { key: r.key })).status).toBe(200);
   });
 
   it('stores the good records beside values no column can hold, and never retries them forever', async () => {

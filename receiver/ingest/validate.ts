@@ -46,6 +46,38 @@ function timeProblem(nanos: string, window: TimeWindow): string | null {
   return null;
 }
 
+const NUL_PROBLEM = 'a NUL byte (\\u0000) in a string, which PostgreSQL text cannot hold';
+
+/** True when a string anywhere in `value` (keys included) holds a NUL byte. */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(holdsNul);
+  return Object.entries(value).some(([key, v]) => key.includes('\u0000') || holdsNul(v));
+}
+
+/** Resources and scopes are shared by the records of a request: each is looked at once. */
+const sharedNul = new WeakMap<object, boolean>();
+function sharedHoldsNul(shared: object): boolean {
+  let found = sharedNul.get(shared);
+  if (found === undefined) sharedNul.set(shared, (found = holdsNul(shared)));
+  return found;
+}
+
+function logHoldsNul(row: LogRow): boolean {
+  return (
+    holdsNul(row.body) || holdsNul(row.severityText) || holdsNul(row.eventName) || holdsNul(row.attributes) ||
+    sharedHoldsNul(row.resource) || sharedHoldsNul(row.scope)
+  );
+}
+
+function spanHoldsNul(row: SpanRow): boolean {
+  return (
+    holdsNul(row.name) || holdsNul(row.traceState) || holdsNul(row.statusMessage) || holdsNul(row.attributes) ||
+    holdsNul(row.events) || holdsNul(row.links) || sharedHoldsNul(row.resource) || sharedHoldsNul(row.scope)
+  );
+}
+
 function logProblem(row: LogRow, window: TimeWindow): string | null {
   if (row.traceId !== '' || row.spanId !== '') {
     // A log may carry a trace id without a span id (spec: span_id is optional).
@@ -54,6 +86,7 @@ function logProblem(row: LogRow, window: TimeWindow): string | null {
   }
   if (row.severityNumber < 0 || row.severityNumber > 24) return 'severity_number out of range 0-24';
   if (beyondInt64(row.timeUnixNano) || beyondInt64(row.observedTimeUnixNano)) return 'timestamp beyond the int64 range';
+  if (logHoldsNul(row)) return NUL_PROBLEM;
   return timeProblem(logTimeNanos(row), window);
 }
 
@@ -67,6 +100,7 @@ function spanProblem(row: SpanRow, window: TimeWindow): string | null {
   if (row.endTimeUnixNano !== '0' && BigInt(row.endTimeUnixNano) < BigInt(row.startTimeUnixNano)) {
     return 'end_time_unix_nano before start_time_unix_nano';
   }
+  if (spanHoldsNul(row)) return NUL_PROBLEM;
   return timeProblem(row.startTimeUnixNano, window);
 }
 
