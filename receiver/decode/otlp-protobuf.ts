@@ -666,7 +666,7 @@ function cachedString(r: Reader, end: number, field: number, msg: string, cache:
   return decoded;
 }
 
-/** Id bytes as lowercase hex, of any length (validate.ts checks it). */
+/** Id bytes as lowercase hex, of any length (ingest/validate.ts checks it). */
 function hex(r: Reader, end: number, field: number, msg: string): string {
   const hexEnd = lenEnd(r, end, field, msg);
   const pos = r.pos;

@@ -4,9 +4,9 @@
  * record or span, each pointing at its (shared) resource and scope. Both wire formats decode to these.
  *
  * Conventions, so that protobuf and JSON of the same records produce identical rows (idempotency hashes
- * rows, see storage/fingerprint.ts):
+ * rows, see storage/rows-csv.ts):
  * - 64-bit nanosecond times are decimal strings ('0' when unset): exact, and what COPY wants.
- * - Trace and span ids are lowercase hex ('' when absent); validate.ts checks their length.
+ * - Trace and span ids are lowercase hex ('' when absent); ingest/validate.ts checks their length.
  * - Attribute maps are plain objects: int64 becomes a number when it is a safe integer and a decimal
  *   string otherwise, bytes become base64, arrays and kvlists nest.
  */
