@@ -9,7 +9,6 @@
  */
 import { Refusal, refusalOf } from '../outcome.js';
 import type { Database } from '../storage/database.js';
-import { isTransient } from '../storage/errors.js';
 import type { PartitionManager } from '../storage/partitions.js';
 import { writeBatch, type BatchEffects, type Prepared } from '../storage/write-batch.js';
 import type { Metrics } from '../metrics.js';
@@ -95,7 +94,7 @@ export function createWriter({ db, partitions, metrics, budgetBytes, onCommitted
       for (const p of batch) p.resolve();
     } catch (error) {
       const refusal = refusalOf(error);
-      metrics.databaseErrors.inc({ kind: refusal.kind === 'invalid' ? 'permanent' : isTransient(error) ? 'transient' : 'internal' });
+      metrics.databaseErrors.inc({ kind: refusal.kind === 'invalid' ? 'permanent' : refusal.kind === 'internal' ? 'internal' : 'transient' });
       if (refusal.kind !== 'invalid' || batch.length === 1) {
         for (const p of batch) p.reject(refusal);
         return;
