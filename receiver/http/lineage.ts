@@ -13,8 +13,8 @@ import { decodeLineage, type LineageBatch, type LineageKind, type LineageRecord 
 import type { IngestLine } from '../ingest/line.js';
 import type { Tenant } from '../model/records.js';
 import type { Metrics } from '../metrics.js';
-import { Refusal, refusalOf } from '../outcome.js';
-import { refusalHead, sendRefusal } from './answer.js';
+import { HTTP_STATUS, Refusal, refusalOf } from '../outcome.js';
+import { sendRefusal } from './answer.js';
 import type { Authenticate } from './auth.js';
 import { readBudgetedBody } from './body.js';
 
@@ -65,7 +65,7 @@ function answer(res: Response, batch: LineageBatch, { accepted, errors }: Outcom
   if (batch.single && errors.length > 0) return sendRefusal(res, new Refusal('invalid', errors[0]!.error));
   const body = { accepted: stored, rejected: errors.length, ...(errors.length > 0 ? { errors } : {}) };
   if (stored === 0 && errors.length > 0) {
-    refusalHead(res, new Refusal('invalid', '')).json({ error: `all ${errors.length} events were refused: see errors`, ...body });
+    res.status(HTTP_STATUS.invalid).json({ error: `all ${errors.length} events were refused: see errors`, ...body });
     return;
   }
   res.status(201).json(body);
