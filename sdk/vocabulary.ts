@@ -89,3 +89,30 @@ export type RunState = (typeof RUN_STATES)[number];
 export function isResult(value: unknown): value is Result {
   return typeof value === 'string' && (RESULTS as readonly string[]).includes(value);
 }
+
+/**
+ * OpenLineage (issue 9): what a lineage event carries beyond the pipeline vocabulary above, so that the
+ * event's own names stay findable on its records. The whole event is each record's body.
+ */
+export const LINEAGE = {
+  /** Event names of the records that derive nothing: job and dataset events (static lineage), and the
+   *  RUNNING / OTHER events of a stage (a stage has no heartbeat). */
+  jobEvent: 'openlineage.job',
+  datasetEvent: 'openlineage.dataset',
+  runEvent: 'openlineage.run',
+  eventType: 'openlineage.event_type',
+  jobNamespace: 'openlineage.job.namespace',
+  jobName: 'openlineage.job.name',
+  runId: 'openlineage.run.id',
+  parentRunId: 'openlineage.parent.run.id',
+  parentJobNamespace: 'openlineage.parent.job.namespace',
+  parentJobName: 'openlineage.parent.job.name',
+  rootRunId: 'openlineage.root.run.id',
+  /** Datasets as `namespace/name` strings, every one of them (the target is the first output only). */
+  inputs: 'openlineage.inputs',
+  outputs: 'openlineage.outputs',
+  errorLanguage: 'openlineage.error.programming_language',
+  /** Bytes and files written, as OutputStatisticsOutputDatasetFacet reports them (summed over outputs). */
+  bytesWritten: 'openlineage.bytes.written',
+  filesWritten: 'openlineage.files.written',
+} as const;

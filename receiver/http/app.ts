@@ -11,6 +11,7 @@ import { Refusal, refusalOf } from '../outcome.js';
 import { createApiRouter } from './api.js';
 import { sendRefusal } from './answer.js';
 import type { Authenticate } from './auth.js';
+import { createLineageHandler } from './lineage.js';
 import { createOtlpHandler } from './otlp.js';
 
 export interface AppOptions {
@@ -56,6 +57,8 @@ export function createApp({ db, line, metrics, authenticate, maxBodyBytes, serve
   for (const signal of ['logs', 'traces'] as const) {
     app.all(`/v1/${signal}`, createOtlpHandler({ signal, authenticate, line, metrics, maxBodyBytes }));
   }
+  // Before the API router, which answers every other /api/v1 path.
+  app.all('/api/v1/lineage', createLineageHandler({ authenticate, line, metrics, maxBodyBytes }));
   app.use('/api/v1', createApiRouter(db, authenticate));
 
   app.get('/healthz', (_req, res) => {

@@ -1,0 +1,121 @@
+/**
+ * The parts of an OpenLineage event that pipemon reads beyond run and job: the parent run facet, the
+ * error message facet and the datasets with their statistics facets. Facets not read here are kept
+ * untouched in the record's body; those read are type-checked, naming the field when wrong.
+ * Facet shapes: https://openlineage.io/docs/spec/facets/ (ParentRunFacet 1-1-0 added `root`).
+ */
+import { countAt, objectAt, objectsAt, stringAt, uuidAt, type Json } from './openlineage-read.js';
+
+export interface JobRef {
+  namespace: string;
+  name: string;
+}
+
+export interface RunRef {
+  runId: string;
+  job: JobRef;
+}
+
+export function jobAt(parent: Json, key: string, at: string): JobRef {
+  const path = at === '' ? key : `${at}.${key}`;
+  const job = objectAt(parent, key, at, true);
+  return { namespace: stringAt(job, 'namespace', path, true), name: stringAt(job, 'name', path, true) };
+}
+
+function runRefAt(facet: Json, at: string): RunRef {
+  return { runId: uuidAt(objectAt(facet, 'run', at, true), 'runId', `${at}.run`), job: jobAt(facet, 'job', at) };
+}
+
+/** The parent run facet: the run that spawned this one, and the top-level run of the tree (`root`). */
+export function parentOf(facets: Json): { parent: RunRef; root: RunRef | null } | null {
+  const at = 'run.facets.parent';
+  const facet = objectAt(facets, 'parent', 'run.facets');
+  if (!facet) return null;
+  const root = objectAt(facet, 'root', at);
+  return { parent: runRefAt(facet, at), root: root ? runRefAt(root, `${at}.root`) : null };
+}
+
+export interface ErrorFacts {
+  message: string;
+  language: string | undefined;
+  stackTrace: string | undefined;
+  /** The exception class when the message or the stack trace names one; else OpenTelemetry's `_OTHER`. */
+  type: string;
+}
+
+// A leading exception class, as Python ("ValueError: ...") and the JVM ("org.apache.spark.sql.AnalysisException: ...")
+// print them; what error.type wants (a low-cardinality class), unlike the message.
+const EXCEPTION_CLASS = /^(?:Exception in thread "[^"]*" )?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:Error|Exception|Exit|Interrupt|Failure|Fault))(?::|$)/;
+
+function exceptionClass(message: string, stackTrace: string | undefined): string | null {
+  const lines = (stackTrace ?? '').split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  // Python prints the exception last in its traceback, the JVM first.
+  for (const line of [message.trim(), lines.at(-1), lines[0]]) {
+    const found = line === undefined ? null : EXCEPTION_CLASS.exec(line)?.[1];
+    if (found) return found;
+  }
+  return null;
+}
+
+/** The error message run facet (ErrorMessageRunFacet: message, programmingLanguage, stackTrace). */
+export function errorOf(facets: Json): ErrorFacts | null {
+  const at = 'run.facets.errorMessage';
+  const facet = objectAt(facets, 'errorMessage', 'run.facets');
+  if (!facet) return null;
+  const message = stringAt(facet, 'message', at, true);
+  const stackTrace = stringAt(facet, 'stackTrace', at);
+  return {
+    message,
+    language: stringAt(facet, 'programmingLanguage', at),
+    stackTrace,
+    type: exceptionClass(message, stackTrace) ?? '_OTHER',
+  };
+}
+
+export interface DatasetFacts {
+  namespace: string;
+  name: string;
+  rows: number | undefined;
+  bytes: number | undefined;
+  files: number | undefined;
+}
+
+type Direction = 'inputs' | 'outputs';
+
+/** The statistics facet of each direction, then an older facet that also counts rows (inputs only). */
+const STATISTICS: Record<Direction, { facets: string; names: string[] }> = {
+  inputs: { facets: 'inputFacets', names: ['inputStatistics', 'dataQualityMetrics'] },
+  outputs: { facets: 'outputFacets', names: ['outputStatistics'] },
+};
+
+function datasetOf(dataset: Json, at: string, direction: Direction): DatasetFacts {
+  const facts: DatasetFacts = {
+    namespace: stringAt(dataset, 'namespace', at, true),
+    name: stringAt(dataset, 'name', at, true),
+    rows: undefined,
+    bytes: undefined,
+    files: undefined,
+  };
+  const { facets: key, names } = STATISTICS[direction];
+  const facets = objectAt(dataset, key, at) ?? {};
+  for (const name of names) {
+    const statistics = objectAt(facets, name, `${at}.${key}`);
+    if (!statistics) continue;
+    const path = `${at}.${key}.${name}`;
+    facts.rows ??= countAt(statistics, 'rowCount', path);
+    facts.bytes ??= countAt(statistics, 'size', path);
+    facts.files ??= countAt(statistics, 'fileCount', path);
+  }
+  return facts;
+}
+
+/** The event's input or output datasets (Dataset: namespace and name required). */
+export function datasetsOf(event: Json, direction: Direction): DatasetFacts[] {
+  return objectsAt(event, direction, '').map((dataset, index) => datasetOf(dataset, `${direction}[${index}]`, direction));
+}
+
+/** The sum of a count over datasets; undefined when none reports it (unknown is not zero). */
+export function total(datasets: DatasetFacts[], key: 'rows' | 'bytes' | 'files'): number | undefined {
+  const known = datasets.map((dataset) => dataset[key]).filter((n): n is number => n !== undefined);
+  return known.length === 0 ? undefined : known.reduce((sum, n) => sum + n, 0);
+}
