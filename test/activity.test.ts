@@ -54,13 +54,13 @@ describe.each(receiverBackends())('activity records on $name', (backend) => {
     return { status: response.status, body: (await response.json()) as any };
   }
 
-  async function runsMetric(pipeline: string, result: string): Promise<number> {
+  async function metric(name: string, ...labels: string[]): Promise<number> {
     const text = await (await fetch(`${r.url}/metrics`)).text();
-    const line = text
-      .split('\n')
-      .find((l) => l.startsWith('pipemon_pipeline_runs_total{') && l.includes(`pipeline="${pipeline}"`) && l.includes(`result="${result}"`));
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && labels.every((label) => l.includes(label)));
     return line ? Number(line.split(' ').pop()) : 0;
   }
+
+  const runsMetric = (pipeline: string, result: string) => metric('pipemon_pipeline_runs_total', `pipeline="${pipeline}"`, `result="${result}"`);
 
   async function run(id: string) {
     const { status, body } = await getJson(r.url, `/api/v1/runs/${encodeURIComponent(id)}`, r.key);
@@ -184,7 +184,17 @@ describe.each(receiverBackends())('activity records on $name', (backend) => {
     await stillServing();
   });
 
+  it('takes the key as Authorization: Bearer too', async () => {
+    const response = await fetch(`${r.url}/api/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${r.key}` },
+      body: JSON.stringify(workflow()),
+    });
+    expect(response.status).toBe(201);
+  });
+
   it('answers bad input with a 4xx naming the problem, and keeps serving', async () => {
+    const refusedBefore = await metric('pipemon_receiver_refused_records_total', 'reason="invalid activity field duration"');
     const cases: [string, () => ReturnType<typeof postJson>, number, string][] = [
       ['malformed JSON', () => postJson('/api/v1/logs', null, { raw: '{"status": "Success",' }), 400, 'the request body is not valid JSON'],
       ['malformed batch JSON', () => postJson('/api/v1/logs/batch', null, { raw: '[{' }), 400, 'not valid JSON'],
@@ -206,6 +216,7 @@ describe.each(receiverBackends())('activity records on $name', (backend) => {
       expect(answer.body.error).toContain(message);
       await stillServing();
     }
+    expect((await metric('pipemon_receiver_refused_records_total', 'reason="invalid activity field duration"')) - refusedBefore).toBe(1);
     const readOnly = await r.keyFor('acme', ['read']);
     const refused = await postJson('/api/v1/logs/batch', [workflow()], { key: readOnly });
     expect(refused.status).toBe(403);
