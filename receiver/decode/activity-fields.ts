@@ -110,7 +110,9 @@ const TIME_EXAMPLE = 'an ISO 8601 time such as "2025-12-05T10:30:00Z"';
 /** A required time field as Unix nanoseconds (a decimal string, as LogRow keeps times). */
 export function requiredTime(record: JsonObject, name: string): string {
   const value = own(record, name);
-  if (absent(value)) throw refuse(name, `is required (${TIME_EXAMPLE}): it is the record's own time, which makes a resent record the same record`);
+  if (absent(value)) {
+    throw refuse(name, `is required (${TIME_EXAMPLE}): it is the record's own time, which makes a resent record the same record`);
+  }
   const match = typeof value === 'string' ? TIME.exec(value) : null;
   if (match === null) throw refuse(name, `must be ${TIME_EXAMPLE}, got ${shown(value)}`);
   const [, y, mo, d, h, mi, s, fraction = '', , sign, oh = '0', om = '0'] = match;
@@ -126,25 +128,28 @@ export function requiredTime(record: JsonObject, name: string): string {
   return (BigInt(seconds) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0'))).toString();
 }
 
+const NUL = 'a NUL byte (\\u0000), which PostgreSQL text cannot store: remove it';
+
 /**
  * Checks every value of a record once, before the fields are read: NUL bytes (PostgreSQL text and jsonb
  * cannot hold U+0000, and stripping would change what was sent), nesting, and the record's size.
  */
 export function checkValues(record: JsonObject): void {
   for (const [name, value] of Object.entries(record)) {
-    if (name.includes('\u0000')) throw new ActivityFieldError('(record)', 'the record has a field name with a NUL byte (\\u0000), which PostgreSQL cannot store: remove it');
+    if (name.includes('\u0000')) throw new ActivityFieldError('(record)', `the record has a field name with ${NUL}`);
     walk(value, name, name, 1);
   }
   const bytes = Buffer.byteLength(JSON.stringify(record));
   if (bytes > RECORD_MAX_BYTES) {
-    throw new ActivityFieldError('(record)', `the record is ${bytes} bytes of JSON, over the limit of ${RECORD_MAX_BYTES}: move large payloads elsewhere`);
+    const problem = `the record is ${bytes} bytes of JSON, over the limit of ${RECORD_MAX_BYTES}: move large payloads elsewhere`;
+    throw new ActivityFieldError('(record)', problem);
   }
 }
 
 function walk(value: unknown, field: string, path: string, depth: number): void {
   if (typeof value === 'string') {
     if (value.includes('\u0000')) {
-      throw new ActivityFieldError(field, `"${path}" contains a NUL byte (\\u0000), which PostgreSQL text cannot store: remove it`);
+      throw new ActivityFieldError(field, `"${path}" contains ${NUL}`);
     }
     return;
   }
@@ -152,7 +157,7 @@ function walk(value: unknown, field: string, path: string, depth: number): void 
   if (depth > MAX_VALUE_DEPTH) throw new ActivityFieldError(field, `"${path}" nests deeper than ${MAX_VALUE_DEPTH} levels: flatten it`);
   if (Array.isArray(value)) return value.forEach((item, i) => walk(item, field, `${path}[${i}]`, depth + 1));
   for (const [key, item] of Object.entries(value)) {
-    if (key.includes('\u0000')) throw new ActivityFieldError(field, `"${path}" has a key with a NUL byte (\\u0000), which PostgreSQL cannot store: remove it`);
+    if (key.includes('\u0000')) throw new ActivityFieldError(field, `"${path}" has a key with ${NUL}`);
     walk(item, field, `${path}.${key}`, depth + 1);
   }
 }

@@ -135,14 +135,14 @@ function notebookRecord(record: JsonObject): ActivityRecord {
     [ACTIVITY.additionalMetadata]: optionalObject(record, 'additional_metadata'),
   });
   const unknown = unknownFields(record, NOTEBOOK_FIELDS, attributes);
-  const resource = resourceOf({ [ATTR.serviceName]: notebook });
-  const scope = scopeOf('notebook');
-  const body = `${notebook} (${pipeline} ${stage}): ${status.word}`;
-  const stageAttributes = { ...attributes, [ATTR.stageName]: stage, [ATTR.stageRunId]: notebook };
-  const logs = [
-    row(EVENTS.run[status.meaning.phase], withResult(attributes, ATTR.runResult, status.meaning), status.meaning, nanos, body, resource, scope),
-    row(EVENTS.stage[status.meaning.phase], withResult(stageAttributes, ATTR.stageResult, status.meaning), status.meaning, nanos, body, resource, scope),
-  ];
+  const shared: Shared = {
+    meaning: status.meaning,
+    nanos,
+    body: `${notebook} (${pipeline} ${stage}): ${status.word}`,
+    resource: resourceOf({ [ATTR.serviceName]: notebook }),
+    scope: scopeOf('notebook'),
+  };
+  const logs = [row('run', attributes, shared), row('stage', { ...attributes, [ATTR.stageName]: stage, [ATTR.stageRunId]: notebook }, shared)];
   return { logs, id, pipeline, stage, timeField: 'logged_at', unknownFields: unknown };
 }
 
@@ -164,9 +164,14 @@ function workflowRecord(record: JsonObject): ActivityRecord {
     [ACTIVITY.payload]: optionalObject(record, 'payload'),
   });
   const unknown = unknownFields(record, WORKFLOW_FIELDS, attributes);
-  const resource = resourceOf(compact({ [ATTR.environment]: environment, [ACTIVITY.serviceVersion]: optionalText(record, 'workflow_version') }));
-  const body = `${ticket === null ? 'workflow' : `ticket ${ticket}`} (${environment}): ${status.word}`;
-  const log = row(EVENTS.run[status.meaning.phase], withResult(attributes, ATTR.runResult, status.meaning), status.meaning, nanos, body, resource, scopeOf('workflow'));
+  const version = optionalText(record, 'workflow_version');
+  const log = row('run', attributes, {
+    meaning: status.meaning,
+    nanos,
+    body: `${ticket === null ? 'workflow' : `ticket ${ticket}`} (${environment}): ${status.word}`,
+    resource: resourceOf(compact({ [ATTR.environment]: environment, [ACTIVITY.serviceVersion]: version })),
+    scope: scopeOf('workflow'),
+  });
   return { logs: [log], id, pipeline: WORKFLOW_PIPELINE, stage: null, timeField: 'executed_at', unknownFields: unknown };
 }
 
@@ -176,11 +181,18 @@ const EVENTS = {
   stage: { start: EVENT.stageStart, heartbeat: EVENT.stageStart, end: EVENT.stageEnd },
 } as const;
 
-function withResult(attributes: Attributes, key: string, meaning: Meaning): Attributes {
-  return meaning.phase === 'end' ? { ...attributes, [key]: meaning.result } : attributes;
+const RESULT_KEY = { run: ATTR.runResult, stage: ATTR.stageResult } as const;
+
+/** What the rows of one activity record share; they differ by level (the run's, the stage's). */
+interface Shared {
+  meaning: Meaning;
+  nanos: string;
+  body: string;
+  resource: Resource;
+  scope: Scope;
 }
 
-function row(eventName: string, attributes: Attributes, meaning: Meaning, nanos: string, body: string, resource: Resource, scope: Scope): LogRow {
+function row(level: 'run' | 'stage', attributes: Attributes, { meaning, nanos, body, resource, scope }: Shared): LogRow {
   const [severityNumber, severityText] = severityOf(meaning);
   return {
     resource,
@@ -191,12 +203,12 @@ function row(eventName: string, attributes: Attributes, meaning: Meaning, nanos:
     severityNumber,
     severityText,
     body,
-    attributes,
+    attributes: meaning.phase === 'end' ? { ...attributes, [RESULT_KEY[level]]: meaning.result } : attributes,
     droppedAttributesCount: 0,
     flags: 0,
     traceId: '',
     spanId: '',
-    eventName,
+    eventName: EVENTS[level][meaning.phase],
   };
 }
 

@@ -38,12 +38,16 @@ export function createActivityHandlers(options: ActivityRouteOptions) {
   };
 }
 
-function handler({ authenticate, line, metrics, maxBodyBytes }: ActivityRouteOptions, answer: (tenant: Tenant, body: unknown) => Promise<Answer>) {
+type Answerer = (tenant: Tenant, body: unknown) => Promise<Answer>;
+
+function handler({ authenticate, line, metrics, maxBodyBytes }: ActivityRouteOptions, answer: Answerer) {
   return async (req: Request, res: Response): Promise<void> => {
     const started = performance.now();
     let release = () => {};
     try {
-      if (req.method !== 'POST') throw new Refusal('method_not_allowed', `${req.method} is not supported on ${req.path}: use POST`, { Allow: 'POST' });
+      if (req.method !== 'POST') {
+        throw new Refusal('method_not_allowed', `${req.method} is not supported on ${req.path}: use POST`, { Allow: 'POST' });
+      }
       const tenant = await authenticate(req.headers, 'ingest');
       checkContentType(req.headers['content-type']);
       const { body, reservation } = await readBudgetedBody(req, maxBodyBytes, line);
@@ -63,7 +67,8 @@ function handler({ authenticate, line, metrics, maxBodyBytes }: ActivityRouteOpt
 function checkContentType(contentType: string | undefined): void {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === '' || type === 'application/json' || type === 'text/plain' || type.endsWith('+json')) return;
-  throw new Refusal('unsupported_media_type', `unsupported Content-Type "${contentType}": send the record as JSON (Content-Type: application/json)`);
+  const problem = `unsupported Content-Type "${contentType}": send the record as JSON (Content-Type: application/json)`;
+  throw new Refusal('unsupported_media_type', problem);
 }
 
 function parseJson(body: Buffer): unknown {
@@ -111,12 +116,14 @@ async function postBatch({ line, metrics }: ActivityRouteOptions, tenant: Tenant
   const rejected = results.length - ids.length;
   const status = rejected === 0 ? CREATED : ids.length > 0 ? MULTI_STATUS : HTTP_STATUS.invalid;
   const summary = { accepted: ids.length, rejected, ids, results };
-  return { status, body: status === HTTP_STATUS.invalid ? { error: `all ${rejected} records were refused: see "results"`, ...summary } : summary };
+  if (status !== HTTP_STATUS.invalid) return { status, body: summary };
+  return { status, body: { error: `all ${rejected} records were refused: see "results"`, ...summary } };
 }
 
 /** An array of records, or design 002's wrapper object `{"logs": [...]}`. */
 function batchOf(value: unknown): unknown[] {
-  const records = Array.isArray(value) ? value : value !== null && typeof value === 'object' && Object.hasOwn(value, 'logs') ? (value as { logs: unknown }).logs : undefined;
+  const wrapped = value !== null && typeof value === 'object' && Object.hasOwn(value, 'logs');
+  const records = Array.isArray(value) ? value : wrapped ? (value as { logs: unknown }).logs : undefined;
   if (!Array.isArray(records)) throw new DecodeError('a batch is a JSON array of records, or an object {"logs": [records]}');
   if (records.length > MAX_BATCH_RECORDS) {
     throw new Refusal('too_large', `a batch holds at most ${MAX_BATCH_RECORDS} records, got ${records.length}: split it`);
