@@ -116,3 +116,25 @@ export const LINEAGE = {
   bytesWritten: 'openlineage.bytes.written',
   filesWritten: 'openlineage.files.written',
 } as const;
+
+/**
+ * The reference designs' activity records (receiver/decode/activity.ts): their fields that have no
+ * OpenTelemetry convention and no place in ATTR, kept under `pipemon.activity.` as sent.
+ */
+export const ACTIVITY = {
+  /** The status word as sent ("Success", "SUCCESS"); the result is in cicd.pipeline.result. */
+  status: 'pipemon.activity.status',
+  workspaceId: 'pipemon.activity.workspace_id',
+  lakehouseId: 'pipemon.activity.lakehouse_id',
+  entityName: 'pipemon.activity.entity_name',
+  additionalMetadata: 'pipemon.activity.additional_metadata',
+  ticketId: 'pipemon.activity.ticket_id',
+  category: 'pipemon.activity.category',
+  resolutionStatus: 'pipemon.activity.resolution_status',
+  metrics: 'pipemon.activity.metrics',
+  payload: 'pipemon.activity.payload',
+  /** Fields neither design defines, kept as sent so that nothing posted is lost. */
+  unknownFields: 'pipemon.activity.unknown_fields',
+  /** OpenTelemetry resource convention: the workflow's version (design 002's `workflow_version`). */
+  serviceVersion: 'service.version',
+} as const;

@@ -1,5 +1,5 @@
 /**
- * The HTTP surface: OTLP ingest, the query API, health and Prometheus metrics; and, when metrics have a
+ * The HTTP surface: OTLP ingest, the reference designs' activity records, the query API, health and Prometheus metrics; and, when metrics have a
  * listener of their own (`--metrics-port`), the app that serves only them.
  */
 import express from 'express';
@@ -8,6 +8,7 @@ import { describeDatabaseError } from '../storage/errors.js';
 import type { IngestLine } from '../ingest/line.js';
 import type { Metrics } from '../metrics.js';
 import { Refusal, refusalOf } from '../outcome.js';
+import { createActivityHandlers } from './activity.js';
 import { createApiRouter } from './api.js';
 import { sendRefusal } from './answer.js';
 import type { Authenticate } from './auth.js';
@@ -59,6 +60,10 @@ export function createApp({ db, line, metrics, authenticate, maxBodyBytes, serve
   }
   // Before the API router, which answers every other /api/v1 path.
   app.all('/api/v1/lineage', createLineageHandler({ authenticate, line, metrics, maxBodyBytes }));
+  // The reference designs' activity records: before the query API, whose GET /api/v1/logs stays as is.
+  const activity = createActivityHandlers({ authenticate, line, metrics, maxBodyBytes });
+  app.post('/api/v1/logs', activity.one);
+  app.all('/api/v1/logs/batch', activity.batch);
   app.use('/api/v1', createApiRouter(db, authenticate));
 
   app.get('/healthz', (_req, res) => {
