@@ -83,7 +83,7 @@ describe('pipemon serve on its embedded server', () => {
     const response = await fetch(`${serve.url}/api/v1/runs`, { headers: { 'x-api-key': key } });
     expect(response.status).toBe(200);
 
-    const second = await pipemon(['serve', '--port', '0', '--data-dir', dataDir], env);
+    const second = await pipemon(['serve', '--port', '0', '--grpc-port', '0', '--data-dir', dataDir], env);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`${dataDir} is in use by pipemon process ${serve.child.pid}: stop that pipemon first`);
     // The refused start changed nothing for the running one.
@@ -107,7 +107,7 @@ describe('pipemon serve', () => {
   });
 
   it('explains an unreachable DATABASE_URL and exits 1 instead of hanging', async () => {
-    const result = await pipemon(['serve', '--port', '0'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    const result = await pipemon(['serve', '--port', '0', '--grpc-port', '0'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/DATABASE_URL unreachable at 127\.0\.0\.1:1.*unset DATABASE_URL/);
   });
