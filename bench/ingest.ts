@@ -5,6 +5,8 @@
  *
  * - end_to_end: a receiver (in this process) taking OTLP protobuf requests of 1,000 realistic log
  *   records from concurrent clients, each answered 200 after COMMIT;
+ * - end_to_end_grpc: the same requests to the same receiver over OTLP/gRPC (grpc-js clients), in
+ *   the same rounds, alternating which transport goes first; grpc_vs_http is the median ratio;
  * - raw_copy: the same rows rendered by the receiver's renderLog and COPYed straight into logs,
  *   5,000-row batches, one connection: the ceiling, with no HTTP, decoding, idempotency or group commit;
  * - insert_per_record: one INSERT per record, as the reference designs store logs, on a smaller sample
@@ -17,6 +19,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client as GrpcClient, Metadata, credentials, status as grpcStatus } from '@grpc/grpc-js';
 import pg from 'pg';
 import protobuf from 'protobufjs';
 import { startReceiver } from '../receiver/serve.js';
@@ -114,6 +117,24 @@ async function send(url: string, key: string, body: Uint8Array<ArrayBuffer>): Pr
   return { status: response.status, retryAfter: response.headers.get('retry-after') };
 }
 
+const LOGS_EXPORT = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+const raw = (bytes: Buffer) => bytes;
+
+/** One OTLP/gRPC channel sending the same request bodies; resolves each call's status code. */
+function grpcSender(address: string, key: string) {
+  const client = new GrpcClient(address, credentials.createInsecure());
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${key}`);
+  return {
+    send: (body: Uint8Array<ArrayBuffer>) =>
+      new Promise<number>((resolve) => {
+        const message = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+        client.makeUnaryRequest(LOGS_EXPORT, raw, raw, message, metadata, (error) => resolve(error ? (error.code ?? -1) : grpcStatus.OK));
+      }),
+    close: () => client.close(),
+  };
+}
+
 async function countLogs(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM logs');
   return rows[0]!.n;
@@ -133,54 +154,71 @@ async function histogramMean(url: string, name: string): Promise<{ count: number
 
 // --- The runs -----------------------------------------------------------------------------------
 
-interface EndToEndRound {
+interface Phase {
   recordsPerSecond: number;
   latenciesMs: number[];
   peakRssMb: number;
+}
+
+interface EndToEndRound {
+  http: Phase;
+  grpc: Phase;
+  /** Commits of both phases: they share the receiver's writer. */
   commits: { count: number; meanRecords: number; meanMs: number };
 }
 
-async function endToEnd(databaseUrl: string): Promise<EndToEndRound> {
-  const receiver = await startReceiver({ port: 0, databaseUrl });
+/** REQUESTS_PER_ROUND requests numbered from `first`, from CLIENTS concurrent clients; `sendOne` resolves `ok` on success. */
+async function phase<S>(sendOne: (body: Uint8Array<ArrayBuffer>) => Promise<S>, ok: S, first: number): Promise<Phase> {
+  let next = first;
+  const last = first + REQUESTS_PER_ROUND;
+  const latenciesMs: number[] = [];
+  const failures: S[] = [];
+  const { result: seconds, peakRssMb } = await withPeakRss(async () => {
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (next < last) {
+          const body = requestBody(next++);
+          const sent = performance.now();
+          const answer = await sendOne(body);
+          if (answer === ok) latenciesMs.push(performance.now() - sent);
+          else failures.push(answer);
+        }
+      }),
+    );
+    return (performance.now() - started) / 1000;
+  });
+  check(failures.length === 0, `end-to-end requests answered ${failures.join(',')}`);
+  return { recordsPerSecond: (latenciesMs.length * RECORDS) / seconds, latenciesMs, peakRssMb };
+}
+
+/** One receiver, the same requests over OTLP/HTTP and OTLP/gRPC; `grpcFirst` alternates the order between rounds. */
+async function endToEnd(databaseUrl: string, grpcFirst: boolean): Promise<EndToEndRound> {
+  const receiver = await startReceiver({ port: 0, grpcPort: 0, databaseUrl });
+  const grpc = grpcSender(receiver.grpcAddress!, receiver.defaultKey!);
   try {
     const key = receiver.defaultKey!;
-    let next = 0;
-    // Creates the day's partitions and warms the JIT; acknowledged, so counted in the check below.
-    const warm = await Promise.all(Array.from({ length: WARMUP_REQUESTS }, () => send(receiver.url, key, requestBody(next++))));
-    check(warm.every((r) => r.status === 200), `warm-up answered ${warm.map((r) => r.status)}`);
+    const sendHttp = async (body: Uint8Array<ArrayBuffer>) => (await send(receiver.url, key, body)).status;
+    // Creates the day's partitions and warms the JIT on both paths; acknowledged, so counted in the check below.
+    const warm = await Promise.all(Array.from({ length: WARMUP_REQUESTS }, (_, i) => (i % 2 ? grpc.send : sendHttp)(requestBody(i))));
+    check(warm.every((answer, i) => answer === (i % 2 ? grpcStatus.OK : 200)), `warm-up answered ${warm}`);
 
-    const latenciesMs: number[] = [];
-    const failures: number[] = [];
-    const { result: seconds, peakRssMb } = await withPeakRss(async () => {
-      const started = performance.now();
-      const last = WARMUP_REQUESTS + REQUESTS_PER_ROUND;
-      await Promise.all(
-        Array.from({ length: CLIENTS }, async () => {
-          while (next < last) {
-            const body = requestBody(next++);
-            const sent = performance.now();
-            const { status } = await send(receiver.url, key, body);
-            if (status === 200) latenciesMs.push(performance.now() - sent);
-            else failures.push(status);
-          }
-        }),
-      );
-      return (performance.now() - started) / 1000;
-    });
-    check(failures.length === 0, `end-to-end requests answered ${failures.join(',')}`);
+    // The second phase sends the next requests: each request's records are new rows.
+    const overHttp = (first: number) => phase(sendHttp, 200, first);
+    const overGrpc = (first: number) => phase(grpc.send, grpcStatus.OK, first);
+    const [first, second] = [WARMUP_REQUESTS, WARMUP_REQUESTS + REQUESTS_PER_ROUND];
+    const phases = grpcFirst
+      ? { grpc: await overGrpc(first), http: await overHttp(second) }
+      : { http: await overHttp(first), grpc: await overGrpc(second) };
     const stored = await countLogs(receiver.db);
-    const acknowledged = (WARMUP_REQUESTS + latenciesMs.length) * RECORDS;
+    const acknowledged = (WARMUP_REQUESTS + phases.http.latenciesMs.length + phases.grpc.latenciesMs.length) * RECORDS;
     check(stored === acknowledged, `end to end: ${stored} rows stored, ${acknowledged} records acknowledged`);
 
     const batch = await histogramMean(receiver.url, 'pipemon_writer_batch_records');
     const commit = await histogramMean(receiver.url, 'pipemon_writer_commit_duration_seconds');
-    return {
-      recordsPerSecond: (latenciesMs.length * RECORDS) / seconds,
-      latenciesMs,
-      peakRssMb,
-      commits: { count: batch.count, meanRecords: batch.mean, meanMs: commit.mean * 1000 },
-    };
+    return { ...phases, commits: { count: batch.count, meanRecords: batch.mean, meanMs: commit.mean * 1000 } };
   } finally {
+    grpc.close();
     await receiver.close();
   }
 }
@@ -200,7 +238,8 @@ async function rawCopy(databaseUrl: string): Promise<number> {
     let seconds = 0;
     let copied = 0;
     // Decoding is the receiver's work, not the database's: rows are decoded outside the clock, while
-    // rendering (the receiver's renderLog) and COPY are timed, as in notes/ingest-limits.md.
+    // rendering (the receiver's renderLog) and COPY are timed, as in notes/ingest-limits.md. As many
+    // rows as the HTTP phase of a round stores.
     for (const rows of decodedChunks(WARMUP_REQUESTS + REQUESTS_PER_ROUND, COPY_BATCH_ROWS / RECORDS)) {
       const started = performance.now();
       const rendered = rows.map((row) => renderLog(TENANT_ID, row));
@@ -377,14 +416,16 @@ async function endToEndBesideCopy(server: ServerUnderTest) {
   for (let r = 0; r < ROUNDS; r++) {
     // Alternating which goes first, so that neither always follows the other's writes.
     if (r % 2 === 1) rawCopyRounds.push(await rawCopy(await server.freshDatabase()));
-    endToEndRounds.push(await endToEnd(await server.freshDatabase()));
+    endToEndRounds.push(await endToEnd(await server.freshDatabase(), r % 2 === 1));
     if (r % 2 === 0) rawCopyRounds.push(await rawCopy(await server.freshDatabase()));
   }
-  const latencies = endToEndRounds.flatMap((round) => round.latenciesMs).sort((a, b) => a - b);
+  const latencies = (transport: 'http' | 'grpc') => endToEndRounds.flatMap((round) => round[transport].latenciesMs).sort((a, b) => a - b);
+  const http = latencies('http');
+  const grpc = latencies('grpc');
   const commits = endToEndRounds.map((round) => round.commits);
   const commitCount = commits.reduce((sum, c) => sum + c.count, 0);
   const weighted = (value: (c: (typeof commits)[number]) => number) => commits.reduce((sum, c) => sum + value(c) * c.count, 0) / commitCount;
-  const endToEndRate = median(endToEndRounds.map((round) => round.recordsPerSecond));
+  const endToEndRate = median(endToEndRounds.map((round) => round.http.recordsPerSecond));
   return {
     endToEndRate,
     report: {
@@ -394,17 +435,25 @@ async function endToEndBesideCopy(server: ServerUnderTest) {
         rounds: ROUNDS,
         records_per_round: REQUESTS_PER_ROUND * RECORDS,
         records_per_second_median: round(endToEndRate),
-        records_per_second_rounds: endToEndRounds.map((r) => round(r.recordsPerSecond)),
-        latency_ms: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1) },
-        peak_rss_mb: Math.max(...endToEndRounds.map((r) => r.peakRssMb)),
+        records_per_second_rounds: endToEndRounds.map((r) => round(r.http.recordsPerSecond)),
+        latency_ms: { p50: round(percentile(http, 0.5), 1), p99: round(percentile(http, 0.99), 1) },
+        peak_rss_mb: Math.max(...endToEndRounds.map((r) => r.http.peakRssMb)),
+        // Both transports' commits: they share the writer.
         commits: { count: commitCount, mean_records: round(weighted((c) => c.meanRecords)), mean_ms: round(weighted((c) => c.meanMs), 1) },
       },
+      end_to_end_grpc: {
+        records_per_second_median: round(median(endToEndRounds.map((r) => r.grpc.recordsPerSecond))),
+        records_per_second_rounds: endToEndRounds.map((r) => round(r.grpc.recordsPerSecond)),
+        latency_ms: { p50: round(percentile(grpc, 0.5), 1), p99: round(percentile(grpc, 0.99), 1) },
+        peak_rss_mb: Math.max(...endToEndRounds.map((r) => r.grpc.peakRssMb)),
+      },
+      grpc_vs_http: round(median(endToEndRounds.map((r) => r.grpc.recordsPerSecond / r.http.recordsPerSecond)), 2),
       raw_copy: {
         batch_rows: COPY_BATCH_ROWS,
         records_per_second_median: round(median(rawCopyRounds)),
         records_per_second_rounds: rawCopyRounds.map((rate) => round(rate)),
       },
-      end_to_end_vs_raw_copy: round(median(endToEndRounds.map((round, i) => round.recordsPerSecond / rawCopyRounds[i]!)), 2),
+      end_to_end_vs_raw_copy: round(median(endToEndRounds.map((round, i) => round.http.recordsPerSecond / rawCopyRounds[i]!)), 2),
     },
   };
 }

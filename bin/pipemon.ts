@@ -7,15 +7,16 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKey, isScope, listKeys, revokeKey, SCOPES } from '../receiver/keys.js';
-import { startReceiver } from '../receiver/serve.js';
+import { GRPC_DEFAULT_PORT, startReceiver } from '../receiver/serve.js';
 import { movePglite } from '../receiver/storage/move-pglite.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import { demoCli, DEMO_USAGE } from '../demo/cli.js';
 import { execCli, EXEC_USAGE } from '../sdk/exec.js';
 
 const USAGE = `usage:
-  pipemon serve [--port 4318] [--host 127.0.0.1] [--data-dir ./.pipemon] [--retention-days 30]
-                [--max-body-bytes N] [--max-queue-bytes N] [--metrics-port N [--metrics-host HOST]]
+  pipemon serve [--port 4318] [--grpc-port 4317] [--host 127.0.0.1] [--data-dir ./.pipemon]
+                [--retention-days 30] [--max-body-bytes N] [--max-queue-bytes N]
+                [--metrics-port N [--metrics-host HOST]]
   pipemon keys create --tenant NAME --scopes ingest,read
   pipemon keys list
   pipemon keys revoke KEY_ID
@@ -47,6 +48,7 @@ async function serve(args: string[]): Promise<void> {
     options: {
       ...STORAGE_OPTIONS,
       port: { type: 'string' },
+      'grpc-port': { type: 'string' },
       host: { type: 'string' },
       'retention-days': { type: 'string' },
       'max-body-bytes': { type: 'string' },
@@ -62,6 +64,7 @@ async function serve(args: string[]): Promise<void> {
     ...storage(values),
     host: values.host,
     port: integer('port', values.port),
+    grpcPort: integer('grpc-port', values['grpc-port']) ?? GRPC_DEFAULT_PORT,
     retentionDays: integer('retention-days', values['retention-days']),
     maxBodyBytes: integer('max-body-bytes', values['max-body-bytes']),
     maxQueueBytes: integer('max-queue-bytes', values['max-queue-bytes']),
@@ -69,7 +72,10 @@ async function serve(args: string[]): Promise<void> {
     metricsHost: values['metrics-host'],
   };
   const receiver = await startReceiver(options);
-  const lines = [`pipemon receiver listening on ${receiver.url} (${receiver.db.description}), metrics on ${receiver.metricsUrl}`];
+  const grpcEndpoint = `http://${receiver.grpcAddress}`;
+  const lines = [
+    `pipemon receiver listening on ${receiver.url} (${receiver.db.description}), OTLP/gRPC on ${grpcEndpoint}, metrics on ${receiver.metricsUrl}`,
+  ];
   if (receiver.db.readonlyUrl) lines.push(`Read-only connection for Grafana's PostgreSQL datasource and psql: ${receiver.db.readonlyUrl}`);
   // One write, so that whoever waits for the first line has the second too.
   console.log(lines.join('\n'));
@@ -84,6 +90,12 @@ Point any OpenTelemetry SDK or Collector at this receiver with:
   export OTEL_EXPORTER_OTLP_ENDPOINT=${receiver.url}
   export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
   export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer ${receiver.defaultKey}"
+
+or over OTLP/gRPC (gRPC metadata keys are lower case):
+
+  export OTEL_EXPORTER_OTLP_ENDPOINT=${grpcEndpoint}
+  export OTEL_EXPORTER_OTLP_PROTOCOL=grpc
+  export OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer ${receiver.defaultKey}"
 `);
   }
   const stop = (signal: string) => {

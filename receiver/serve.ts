@@ -1,7 +1,8 @@
 /**
  * Starting and stopping a receiver. Start: open the database (migrated), create the first key on an
- * empty database, restore metrics, then listen. Stop: stop accepting, let every accepted request
- * finish and COMMIT, then close the database, so a SIGTERM loses nothing that was acknowledged.
+ * empty database, restore metrics, then listen (OTLP/HTTP and the API, and OTLP/gRPC when asked). Stop:
+ * stop accepting on every listener, let every accepted request finish and COMMIT, then close the
+ * database, so a SIGTERM loses nothing that was acknowledged.
  */
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
@@ -9,6 +10,7 @@ import { bootstrapDefaultKey, createKeyVerifier } from './keys.js';
 import { createMetrics } from './metrics.js';
 import { createAuthenticate } from './http/auth.js';
 import { createApp, createMetricsApp } from './http/app.js';
+import { startGrpcServer, type GrpcListener } from './grpc/server.js';
 import type { Database } from './storage/database.js';
 import { describeDatabaseError } from './storage/errors.js';
 import { openDatabase } from './storage/open.js';
@@ -20,6 +22,8 @@ import { createIngestLine } from './ingest/line.js';
 export interface ReceiverOptions {
   host?: string;
   port?: number;
+  /** OTLP/gRPC on this port of the same host (0: a free one); undefined: no gRPC listener. */
+  grpcPort?: number;
   /** A PostgreSQL server of the user's own; without it, the embedded server in dataDir. */
   databaseUrl?: string;
   /** The embedded server's data directory, and where the first start saves the default key. */
@@ -39,6 +43,8 @@ export interface ReceiverOptions {
 
 export interface Receiver {
   url: string;
+  /** Where OTLP/gRPC is served, "host:port"; null without a gRPC listener. */
+  grpcAddress: string | null;
   /** Where /metrics is served: `${url}/metrics`, or the listener of its own. */
   metricsUrl: string;
   db: Database;
@@ -54,6 +60,9 @@ export const DEFAULTS = {
   maxBodyBytes: 64 * 1024 * 1024,
   maxQueueBytes: 256 * 1024 * 1024,
 } as const;
+
+/** OTLP/gRPC's default port (OTLP spec); `pipemon serve` listens on it unless told otherwise. */
+export const GRPC_DEFAULT_PORT = 4317;
 
 const HOUR_MS = 3_600_000;
 const SHUTDOWN_DEADLINE_MS = 30_000;
@@ -90,11 +99,12 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       onCommitted: (effects) => applyEffects(metrics, effects),
     });
     const line = createIngestLine({ writer, metrics, retentionDays: settings.retentionDays });
+    const authenticate = createAuthenticate(createKeyVerifier(db));
     const app = createApp({
       db,
       line,
       metrics,
-      authenticate: createAuthenticate(createKeyVerifier(db)),
+      authenticate,
       maxBodyBytes: settings.maxBodyBytes,
       serveMetrics: options.metricsPort === undefined,
     });
@@ -111,19 +121,33 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     const url = urlOf(server, settings.host);
     let metricsServer: Server | null = null;
     const metricsHost = options.metricsHost ?? settings.host;
-    if (options.metricsPort !== undefined) {
-      metricsServer = createServer(createMetricsApp(metrics));
-      try {
+    let grpc: GrpcListener | null = null;
+    try {
+      if (options.metricsPort !== undefined) {
+        metricsServer = createServer(createMetricsApp(metrics));
         await listen(metricsServer, options.metricsPort, metricsHost, '--metrics-port');
-      } catch (error) {
-        server.close();
-        throw error;
       }
+      if (options.grpcPort !== undefined) {
+        grpc = await startGrpcServer({
+          host: settings.host,
+          port: options.grpcPort,
+          flag: '--grpc-port',
+          maxMessageBytes: settings.maxBodyBytes,
+          authenticate,
+          line,
+          metrics,
+        });
+      }
+    } catch (error) {
+      server.close();
+      metricsServer?.close();
+      throw error;
     }
 
     let closing: Promise<void> | null = null;
     return {
       url,
+      grpcAddress: grpc?.address ?? null,
       metricsUrl: metricsServer ? `${urlOf(metricsServer, metricsHost)}/metrics` : `${url}/metrics`,
       db,
       defaultKey,
@@ -133,7 +157,10 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
           metricsServer?.close();
           server.closeIdleConnections();
           const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
+          // gRPC stops taking calls at once too, and its calls in flight finish beside the HTTP ones.
+          const grpcDone = grpc?.shutdown(SHUTDOWN_DEADLINE_MS);
           while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+          await grpcDone;
           await writer.close();
           server.closeAllConnections();
           metricsServer?.closeAllConnections();

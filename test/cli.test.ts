@@ -5,8 +5,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { until } from './helpers/async.js';
 import { backends } from './helpers/backends.js';
+import { GRPC_STATUS } from '../receiver/outcome.js';
+import { grpcClient } from './helpers/grpc.js';
 import { spawnPipemon, tempDataDir } from './helpers/pipemon-process.js';
+import { logsRequest } from './helpers/receiver.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../dist/bin/pipemon.js');
@@ -83,11 +87,30 @@ describe('pipemon serve on its embedded server', () => {
     const response = await fetch(`${serve.url}/api/v1/runs`, { headers: { 'x-api-key': key } });
     expect(response.status).toBe(200);
 
-    const second = await pipemon(['serve', '--port', '0', '--data-dir', dataDir], env);
+    const second = await pipemon(['serve', '--port', '0', '--grpc-port', '0', '--data-dir', dataDir], env);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`${dataDir} is in use by pipemon process ${serve.child.pid}: stop that pipemon first`);
     // The refused start changed nothing for the running one.
     expect((await fetch(`${serve.url}/readyz`)).status).toBe(200);
+  });
+});
+
+describe.each(backends())('pipemon serve over OTLP/gRPC on $name', (backend) => {
+  it('prints the gRPC endpoint and the SDK settings for it, and takes exports there', async () => {
+    const serve = await spawnPipemon(tempDataDir(), await backend.databaseUrl());
+    const endpoint = new URL(serve.grpcEndpoint);
+    expect(endpoint.hostname).toBe('127.0.0.1');
+    expect(endpoint.port).not.toBe('4317');
+    await until(() => serve.output().includes('PROTOCOL=grpc'), 'the settings are printed');
+    expect(serve.output()).toContain(`export OTEL_EXPORTER_OTLP_ENDPOINT=${serve.grpcEndpoint}\n  export OTEL_EXPORTER_OTLP_PROTOCOL=grpc\n`);
+    expect(serve.output()).toContain(`export OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer ${serve.key}"`);
+    const client = grpcClient(endpoint.host);
+    try {
+      const answer = await client.call('logs', logsRequest([{ body: 'over gRPC from the CLI' }]), { key: serve.key });
+      expect(answer.code, answer.details).toBe(GRPC_STATUS.OK);
+    } finally {
+      client.close();
+    }
   });
 });
 
@@ -107,7 +130,7 @@ describe('pipemon serve', () => {
   });
 
   it('explains an unreachable DATABASE_URL and exits 1 instead of hanging', async () => {
-    const result = await pipemon(['serve', '--port', '0'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    const result = await pipemon(['serve', '--port', '0', '--grpc-port', '0'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/DATABASE_URL unreachable at 127\.0\.0\.1:1.*unset DATABASE_URL/);
   });

@@ -26,7 +26,9 @@ import { config as mixinConfig } from '../dashboards/prometheus/config.js';
 import { renderRules } from '../dashboards/prometheus/rules.js';
 import { freePort } from '../receiver/storage/embedded-server.js';
 import { READER_ROLE } from '../receiver/storage/migrations.js';
+import { GRPC_STATUS } from '../receiver/outcome.js';
 import { rejection, until } from './helpers/async.js';
+import { grpcClient } from './helpers/grpc.js';
 import { logsRequest, post } from './helpers/receiver.js';
 import { required as baseRequired, tool as baseTool, warnSkipped, withTools } from './helpers/tools.js';
 import { COLLECTOR_HINT, collectorBinary } from './setup/collector.js';
@@ -284,6 +286,7 @@ const healthcheckCmd = execForm(/\bCMD\s+(.*)$/.exec(lastInstruction('HEALTHCHEC
 const pipemonCommand = service('pipemon').command ?? imageCmd;
 
 const PIPEMON_PORT = Number(flag(pipemonCommand, '--port'));
+const PIPEMON_GRPC_PORT = Number(flag(pipemonCommand, '--grpc-port'));
 const PIPEMON_METRICS_PORT = Number(flag(pipemonCommand, '--metrics-port'));
 
 function dockerfileEnv(): Record<string, string> {
@@ -323,7 +326,7 @@ const collectorMetricsPort = Number(collectorConfig.service.telemetry?.metrics?.
 const IMAGE_DEFAULT_PORTS: Record<string, number[]> = { postgres: [5432], prometheus: [9090], alertmanager: [9093], grafana: [3000] };
 
 function listeningPorts(name: string): number[] {
-  if (name === 'pipemon') return [PIPEMON_PORT, PIPEMON_METRICS_PORT];
+  if (name === 'pipemon') return [PIPEMON_PORT, PIPEMON_GRPC_PORT, PIPEMON_METRICS_PORT];
   if (name === 'otel-collector') {
     const { grpc, http } = collectorConfig.receivers.otlp.protocols;
     return [portOf(grpc.endpoint), portOf(http.endpoint), portOf(collectorConfig.extensions.health_check!.endpoint!), collectorMetricsPort];
@@ -443,7 +446,10 @@ describe('docker-compose.yml', () => {
     const published = Object.fromEntries(Object.values(services).map((s) => [s.name, s.ports]));
     expect(published).toEqual({
       postgres: [],
-      pipemon: [{ hostIp: undefined, published: 14318, target: PIPEMON_PORT }],
+      pipemon: [
+        { hostIp: undefined, published: 14318, target: PIPEMON_PORT },
+        { hostIp: undefined, published: 14317, target: PIPEMON_GRPC_PORT },
+      ],
       'otel-collector-queue-owner': [],
       'otel-collector': [
         { hostIp: '127.0.0.1', published: 4317, target: 4317 },
@@ -519,11 +525,11 @@ describe('the Dockerfile', () => {
     }
   });
 
-  it('serves beyond loopback, with /metrics on a port of its own, and exposes both ports', () => {
+  it('serves beyond loopback, with /metrics on a port of its own, and exposes every port it listens on', () => {
     expect(flag(imageCmd, '--host')).toBe('0.0.0.0');
     expect(flag(imageCmd, '--metrics-host')).toBe('0.0.0.0');
     const exposed = instructions('EXPOSE').flatMap((i) => i.args.split(/\s+/)).map((p) => Number(p.replace(/\/tcp$/, '')));
-    expect(exposed.sort()).toEqual([PIPEMON_PORT, PIPEMON_METRICS_PORT].sort());
+    expect(exposed.sort()).toEqual([PIPEMON_PORT, PIPEMON_GRPC_PORT, PIPEMON_METRICS_PORT].sort());
   });
 
   it('checks health on /readyz of the port it serves', () => {
@@ -800,7 +806,7 @@ describe('the stack, run natively', () => {
     };
     let appDir = '';
     let pipemonEnv: NodeJS.ProcessEnv = {};
-    let ports = { api: 0, metrics: 0 };
+    let ports = { api: 0, grpc: 0, metrics: 0 };
     let serverUrl: URL;
     let defaultKey = '';
 
@@ -865,7 +871,7 @@ describe('the stack, run natively', () => {
       // pipemon as the pipemon service runs it: the image's CMD, its ENV and the service's environment,
       // with the test server for the postgres service, free ports, and loopback for the CMD's 0.0.0.0
       // (tests listen on loopback only).
-      ports = { api: await freePort(), metrics: await freePort() };
+      ports = { api: await freePort(), grpc: await freePort(), metrics: await freePort() };
       const compose = service('pipemon').environment;
       pipemonEnv = {
         PATH: process.env.PATH,
@@ -878,6 +884,7 @@ describe('the stack, run natively', () => {
       const args = substitute(pipemonCommand, {
         '--host': '127.0.0.1',
         '--port': String(ports.api),
+        '--grpc-port': String(ports.grpc),
         '--metrics-host': '127.0.0.1',
         '--metrics-port': String(ports.metrics),
         '--data-dir': dataDir,
@@ -939,6 +946,16 @@ describe('the stack, run natively', () => {
         await expect(reader.query('SELECT * FROM api_keys')).rejects.toThrow(/permission denied/);
       } finally {
         await reader.end();
+      }
+    });
+
+    it('takes OTLP/gRPC on its gRPC port, with its production dependencies only', async () => {
+      const client = grpcClient(`127.0.0.1:${ports.grpc}`);
+      try {
+        const answer = await client.call('logs', logsRequest([{ body: 'through the image over gRPC' }]), { key: defaultKey });
+        expect(answer.code, answer.details).toBe(GRPC_STATUS.OK);
+      } finally {
+        client.close();
       }
     });
 

@@ -14,6 +14,8 @@ export const CLI = fileURLToPath(new URL('../../dist/bin/pipemon.js', import.met
 export interface PipemonProcess {
   child: ChildProcess;
   url: string;
+  /** The OTLP/gRPC endpoint it printed, http://host:port. */
+  grpcEndpoint: string;
   key: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   output(): string;
@@ -34,10 +36,10 @@ export function tempDataDir(): string {
   return dir;
 }
 
-/** Starts `pipemon serve --port 0`; resolves once it listens (or rejects with its output when it exits first). */
+/** Starts `pipemon serve --port 0 --grpc-port 0`; resolves once it listens (or rejects with its output when it exits first). */
 export async function spawnPipemon(dataDir: string, databaseUrl: string | undefined): Promise<PipemonProcess> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build; npm test does it)`);
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--grpc-port', '0', '--data-dir', dataDir], {
     // An empty DATABASE_URL selects the embedded server, whatever the environment running the tests holds.
     env: { ...process.env, DATABASE_URL: databaseUrl ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,14 +51,14 @@ export async function spawnPipemon(dataDir: string, databaseUrl: string | undefi
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, grpcEndpoint] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`pipemon did not start within 60 s:\n${output}`)), 60_000);
     const onData = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
+      const match = /listening on (http:\/\/\S+) .*OTLP\/gRPC on (http:\/\/[^\s,]+)/.exec(output);
       if (!match) return;
       clearTimeout(timer);
       child.stdout!.off('data', onData);
-      resolve(match[1]!);
+      resolve([match[1]!, match[2]!]);
     };
     child.stdout!.on('data', onData);
     void exited.then(({ code, signal }) => {
@@ -66,5 +68,5 @@ export async function spawnPipemon(dataDir: string, databaseUrl: string | undefi
   });
   // The first start on an empty database saves the default key before it listens.
   const key = fs.readFileSync(path.join(dataDir, 'default-api-key'), 'utf8').trim();
-  return { child, url, key, exited, output: () => output };
+  return { child, url, grpcEndpoint, key, exited, output: () => output };
 }
