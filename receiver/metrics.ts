@@ -74,7 +74,7 @@ export function createMetrics(options: { maxPipelines?: number } = {}) {
   );
   const requestDuration = new client.Histogram({
     name: 'pipemon_receiver_request_duration_seconds',
-    help: 'OTLP request duration from the first byte to the response, by signal and HTTP status code.',
+    help: 'Ingest request duration from the first byte to the response, by signal and status (an HTTP status number, or a gRPC code name over OTLP/gRPC).',
     labelNames: ['signal', 'code'],
     buckets: REQUEST_SECONDS_BUCKETS,
     registers: [registry],
