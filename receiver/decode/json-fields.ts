@@ -12,10 +12,7 @@ export type JsonObject = Record<string, unknown>;
 /** A refusal naming its field: `field` is the top-level name, a bounded label for the refusal counter. */
 export class FieldError extends DecodeError {
   readonly field: string;
-  constructor(
-    readonly path: string,
-    problem: string,
-  ) {
+  constructor(path: string, problem: string) {
     super(`"${path}" ${problem}`);
     this.field = /^[^.[]*/.exec(path)![0];
   }

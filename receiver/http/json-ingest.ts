@@ -22,7 +22,7 @@ export interface JsonRouteOptions {
 }
 
 /** Items in one request, in any format: more is refused whole (413: nothing is wrong but the size). */
-export const MAX_BATCH_ITEMS = 1000;
+const MAX_BATCH_ITEMS = 1000;
 
 /** What became of one item: stored (no problem), refused by the line (`problem`, e.g. too old), or by its decoder. */
 export type Outcome<T> = { index: number; record: T; problem: string | undefined } | { index: number; error: DecodeError };
