@@ -176,7 +176,7 @@ describe.each(receiverBackends())('OpenLineage on $name', (backend) => {
       accepted: 1,
       rejected: 2,
       errors: [
-        { index: 1, error: expect.stringContaining('event 1: eventType "DONE" is not one of START, RUNNING, COMPLETE, ABORT, FAIL, OTHER') },
+        { index: 1, error: expect.stringContaining('event 1: "eventType" must be one of START, RUNNING, COMPLETE, ABORT, FAIL, OTHER') },
         { index: 2, error: 'event 2: eventTime refused: timestamp older than the retention window' },
       ],
     });
@@ -188,17 +188,17 @@ describe.each(receiverBackends())('OpenLineage on $name', (backend) => {
 
   it.each([
     ['malformed JSON', '{"eventType": "START",', 400, 'request body is not valid JSON'],
-    ['no eventTime', { ...runEvent(), eventTime: undefined }, 400, 'eventTime is required'],
-    ['no run id', { ...runEvent(), run: {} }, 400, 'run.runId is required'],
-    ['no job name', { ...runEvent(), job: { namespace: 'airflow' } }, 400, 'job.name is required'],
-    ['a run id that is no UUID', { ...runEvent(), run: { runId: 'run-1' } }, 400, 'run.runId must be a UUID'],
-    ['an unknown eventType', { ...runEvent(), eventType: 'DONE' }, 400, 'is not one of START, RUNNING, COMPLETE, ABORT, FAIL, OTHER'],
-    ['a wrong type', { ...runEvent(), inputs: 'orders' }, 400, 'inputs must be an array, got string "orders"'],
-    ['a NUL character', JSON.stringify({ ...runEvent(), job: { namespace: 'airflow', name: 'a\u0000b' } }), 400, 'job.name contains a NUL character'],
+    ['no eventTime', { ...runEvent(), eventTime: undefined }, 400, '"eventTime" is required'],
+    ['no run id', { ...runEvent(), run: {} }, 400, '"run.runId" is required'],
+    ['no job name', { ...runEvent(), job: { namespace: 'airflow' } }, 400, '"job.name" is required'],
+    ['a run id that is no UUID', { ...runEvent(), run: { runId: 'run-1' } }, 400, '"run.runId" must be a UUID'],
+    ['an unknown eventType', { ...runEvent(), eventType: 'DONE' }, 400, 'must be one of START, RUNNING, COMPLETE, ABORT, FAIL, OTHER'],
+    ['a wrong type', { ...runEvent(), inputs: 'orders' }, 400, '"inputs" must be an array of JSON objects, got the string "orders"'],
+    ['a NUL character', JSON.stringify({ ...runEvent(), job: { namespace: 'airflow', name: 'a\u0000b' } }), 400, '"job.name" contains a NUL byte'],
     ['an event too old to keep', runEvent({ eventTime: '2001-01-01T00:00:00Z' }), 400, 'eventTime refused: timestamp older than the retention window'],
-    ['1,001 events', Array.from({ length: 1001 }, () => ({})), 400, '1001 events in one request: send at most 1000 per request'],
-    ['a body that is no event', '"START"', 400, 'an OpenLineage event must be a JSON object, got string'],
-  ])('refuses %s with a clear 400, and keeps serving', async (_, body, status, message) => {
+    ['1,001 events', Array.from({ length: 1001 }, () => ({})), 413, 'a batch holds at most 1000 events, got 1001: split it'],
+    ['a body that is no event', '"START"', 400, 'an OpenLineage event must be a JSON object, got the string'],
+  ])('refuses %s with a clear 4xx, and keeps serving', async (_, body, status, message) => {
     const answer = await lineage(body);
     expect(answer.status).toBe(status);
     expect(answer.json.error).toContain(message);
@@ -206,13 +206,14 @@ describe.each(receiverBackends())('OpenLineage on $name', (backend) => {
   });
 
   it('refuses other media types, methods and keys', async () => {
-    expect((await lineage(runEvent(), { contentType: 'text/plain' })).status).toBe(415);
+    expect((await lineage(runEvent(), { contentType: 'application/x-www-form-urlencoded' })).status).toBe(415);
     const get = await fetch(`${r.url}/api/v1/lineage`, { headers: { authorization: `Bearer ${r.key}` } });
     expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST']);
     expect((await lineage(runEvent(), { key: null })).status).toBe(401);
     expect((await lineage(runEvent(), { key: 'pm_not_a_key' })).status).toBe(401);
     expect((await lineage(runEvent(), { key: await r.keyFor('acme', ['read']) })).status).toBe(403);
     expect((await lineage(runEvent(), { contentType: '' })).status).toBe(201);
+    expect((await lineage(runEvent(), { contentType: 'text/plain;charset=UTF-8' })).status).toBe(201);
   });
 
   it("keeps a tenant's runs from another tenant's key", async () => {

@@ -4,7 +4,7 @@
  * matched without regard to case, and with spaces or dashes read as underscores ("In Progress").
  */
 import type { Result } from '../../sdk/vocabulary.js';
-import { own, refuse, shown, type JsonObject } from './activity-fields.js';
+import { FieldError, own, shown, type JsonObject } from './json-fields.js';
 
 /** Where in its run a record stands: begun, still going, or over with a result. */
 export type Meaning = { phase: 'start' } | { phase: 'heartbeat' } | { phase: 'end'; result: Result };
@@ -39,10 +39,10 @@ export const STATUS_WORDS: readonly string[] = Object.keys(WORDS);
 /** The record's `status`, as sent and as meant; refused naming the accepted words. */
 export function statusOf(record: JsonObject): { word: string; meaning: Meaning } {
   const word = own(record, 'status');
-  if (word === undefined || word === null) throw refuse('status', `is required: one of ${STATUS_WORDS.join(', ')} (any case)`);
-  if (typeof word !== 'string') throw refuse('status', `must be a string, one of ${STATUS_WORDS.join(', ')}; got ${shown(word)}`);
+  if (word === undefined || word === null) throw new FieldError('status', `is required: one of ${STATUS_WORDS.join(', ')} (any case)`);
+  if (typeof word !== 'string') throw new FieldError('status', `must be a string, one of ${STATUS_WORDS.join(', ')}; got ${shown(word)}`);
   const meaning = Object.hasOwn(WORDS, normal(word)) ? WORDS[normal(word)] : undefined;
-  if (meaning === undefined) throw refuse('status', `must be one of ${STATUS_WORDS.join(', ')} (any case), got ${shown(word)}`);
+  if (meaning === undefined) throw new FieldError('status', `must be one of ${STATUS_WORDS.join(', ')} (any case), got ${shown(word)}`);
   return { word, meaning };
 }
 

@@ -36,21 +36,18 @@
  * by content). Free-form objects are stored with sorted keys for the same reason.
  */
 import { ACTIVITY, ATTR, EVENT } from '../../sdk/vocabulary.js';
-import { nanosToMs, type Attributes, type LogRow, type Resource, type Scope } from '../model/records.js';
+import { DecodeError, nanosToMs, type Attributes, type LogRow, type Resource, type Scope } from '../model/records.js';
+import { isObject, optionalCount, shown, type JsonObject } from './json-fields.js';
+import { canonical, checkStorable } from './json-values.js';
 import {
-  ActivityFieldError,
-  canonical,
-  checkValues,
-  optionalCount,
+  optionalJson,
   optionalName,
   optionalNames,
-  optionalObject,
   optionalSeconds,
   optionalText,
+  RECORD_MAX_BYTES,
+  recordTime,
   requiredName,
-  requiredTime,
-  shown,
-  type JsonObject,
 } from './activity-fields.js';
 import { statusOf, type Meaning } from './activity-status.js';
 
@@ -83,26 +80,23 @@ const SEVERITY = { info: [9, 'INFO'], warn: [13, 'WARN'], error: [17, 'ERROR'] }
 
 /** Decodes one record of either design, or throws a DecodeError naming the field at fault. */
 export function decodeActivity(value: unknown): ActivityRecord {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ActivityFieldError('(record)', `an activity record must be a JSON object, got ${shown(value)}`);
-  }
-  const record = value as JsonObject;
-  checkValues(record);
+  if (!isObject(value)) throw new DecodeError(`an activity record must be a JSON object, got ${shown(value)}`);
+  checkStorable(value, 'the record', RECORD_MAX_BYTES);
+  const record = value;
   return designOf(record) === '000' ? notebookRecord(record) : workflowRecord(record);
 }
 
 function designOf(record: JsonObject): '000' | '002' {
   const has = (name: string) => Object.hasOwn(record, name);
   if (has('logged_at') && has('executed_at')) {
-    throw new ActivityFieldError('(record)', 'a record has "logged_at" (a notebook record) or "executed_at" (a workflow record), not both');
+    throw new DecodeError('a record has "logged_at" (a notebook record) or "executed_at" (a workflow record), not both');
   }
   if (has('logged_at')) return '000';
   if (has('executed_at')) return '002';
   const score = (fields: string[]) => fields.filter((name) => name !== 'status' && has(name)).length;
   const [notebook, workflow] = [score(NOTEBOOK_FIELDS), score(WORKFLOW_FIELDS)];
   if (notebook === 0 && workflow === 0) {
-    throw new ActivityFieldError(
-      '(record)',
+    throw new DecodeError(
       `not an activity record: expected a notebook record (${NOTEBOOK_FIELDS.join(', ')}) ` +
         `or a workflow record (${WORKFLOW_FIELDS.join(', ')})`,
     );
@@ -116,7 +110,7 @@ function notebookRecord(record: JsonObject): ActivityRecord {
   const stage = requiredName(record, 'stage');
   const notebook = requiredName(record, 'notebook_name');
   const status = statusOf(record);
-  const nanos = requiredTime(record, 'logged_at');
+  const nanos = recordTime(record, 'logged_at');
   const entity = optionalText(record, 'entity_name');
   const target = optionalText(record, 'target_table') ?? entity;
   const id = `${pipeline}/${notebook}@${isoOf(nanos)}`;
@@ -132,7 +126,7 @@ function notebookRecord(record: JsonObject): ActivityRecord {
     [ACTIVITY.entityName]: entity,
     [ACTIVITY.workspaceId]: optionalText(record, 'workspace_id'),
     [ACTIVITY.lakehouseId]: optionalText(record, 'lakehouse_id'),
-    [ACTIVITY.additionalMetadata]: optionalObject(record, 'additional_metadata'),
+    [ACTIVITY.additionalMetadata]: optionalJson(record, 'additional_metadata'),
   });
   const unknown = unknownFields(record, NOTEBOOK_FIELDS, attributes);
   const shared: Shared = {
@@ -149,7 +143,7 @@ function notebookRecord(record: JsonObject): ActivityRecord {
 function workflowRecord(record: JsonObject): ActivityRecord {
   const environment = requiredName(record, 'environment');
   const status = statusOf(record);
-  const nanos = requiredTime(record, 'executed_at');
+  const nanos = recordTime(record, 'executed_at');
   const ticket = optionalName(record, 'ticket_id');
   const id = `${WORKFLOW_PIPELINE}/${ticket ?? '-'}@${isoOf(nanos)}`;
   const attributes = compact({
@@ -160,15 +154,15 @@ function workflowRecord(record: JsonObject): ActivityRecord {
     [ACTIVITY.ticketId]: ticket,
     [ACTIVITY.category]: optionalText(record, 'category'),
     [ACTIVITY.resolutionStatus]: optionalText(record, 'resolution_status'),
-    [ACTIVITY.metrics]: optionalObject(record, 'metrics'),
-    [ACTIVITY.payload]: optionalObject(record, 'payload'),
+    [ACTIVITY.metrics]: optionalJson(record, 'metrics'),
+    [ACTIVITY.payload]: optionalJson(record, 'payload'),
   });
   const unknown = unknownFields(record, WORKFLOW_FIELDS, attributes);
   const version = optionalText(record, 'workflow_version');
   const log = row('run', attributes, {
     meaning: status.meaning,
     nanos,
-    body: `${ticket === null ? 'workflow' : `ticket ${ticket}`} (${environment}): ${status.word}`,
+    body: `${ticket === undefined ? 'workflow' : `ticket ${ticket}`} (${environment}): ${status.word}`,
     resource: resourceOf(compact({ [ATTR.environment]: environment, [ACTIVITY.serviceVersion]: version })),
     scope: scopeOf('workflow'),
   });
@@ -225,9 +219,9 @@ function unknownFields(record: JsonObject, known: string[], attributes: Attribut
   return names;
 }
 
-/** Without the absent (null) values: an omitted field and a null one make the same row. */
+/** Without the absent fields (omitted or null, both read as undefined): the two make the same row. */
 function compact(attributes: Record<string, unknown>): Attributes {
-  return Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== null));
+  return Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== undefined));
 }
 
 function resourceOf(attributes: Attributes): Resource {

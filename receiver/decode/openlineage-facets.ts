@@ -4,7 +4,18 @@
  * untouched in the record's body; those read are type-checked, naming the field when wrong.
  * Facet shapes: https://openlineage.io/docs/spec/facets/ (ParentRunFacet 1-1-0 added `root`).
  */
-import { countAt, objectAt, objectsAt, stringAt, uuidAt, type Json } from './openlineage-read.js';
+import {
+  FieldError,
+  objectsAt,
+  optionalCount,
+  optionalObject,
+  optionalString,
+  pathOf,
+  requiredObject,
+  requiredString,
+  shown,
+  type JsonObject,
+} from './json-fields.js';
 
 export interface JobRef {
   namespace: string;
@@ -16,22 +27,36 @@ export interface RunRef {
   job: JobRef;
 }
 
-export function jobAt(parent: Json, key: string, at: string): JobRef {
-  const path = at === '' ? key : `${at}.${key}`;
-  const job = objectAt(parent, key, at, true);
-  return { namespace: stringAt(job, 'namespace', path, true), name: stringAt(job, 'name', path, true) };
+// RFC 9562 layout, any version (Airflow sends v7, the Python client's helper v7, older ones v4).
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `parent[key]` as a run id: the spec says UUID (format: uuid) and every OpenLineage client sends one,
+ * so anything else is a sender's bug worth showing. Lowercased: UUIDs compare case-insensitively
+ * (RFC 9562 section 4), and one run must not become two.
+ */
+export function uuidAt(parent: JsonObject, key: string, at: string): string {
+  const value = requiredString(parent, key, at);
+  if (!UUID.test(value)) throw new FieldError(pathOf(at, key), `must be a UUID (the OpenLineage spec's format for run ids), got ${shown(value)}`);
+  return value.toLowerCase();
 }
 
-function runRefAt(facet: Json, at: string): RunRef {
-  return { runId: uuidAt(objectAt(facet, 'run', at, true), 'runId', `${at}.run`), job: jobAt(facet, 'job', at) };
+export function jobAt(parent: JsonObject, key: string, at = ''): JobRef {
+  const path = pathOf(at, key);
+  const job = requiredObject(parent, key, at);
+  return { namespace: requiredString(job, 'namespace', path), name: requiredString(job, 'name', path) };
+}
+
+function runRefAt(facet: JsonObject, at: string): RunRef {
+  return { runId: uuidAt(requiredObject(facet, 'run', at), 'runId', `${at}.run`), job: jobAt(facet, 'job', at) };
 }
 
 /** The parent run facet: the run that spawned this one, and the top-level run of the tree (`root`). */
-export function parentOf(facets: Json): { parent: RunRef; root: RunRef | null } | null {
+export function parentOf(facets: JsonObject): { parent: RunRef; root: RunRef | null } | null {
   const at = 'run.facets.parent';
-  const facet = objectAt(facets, 'parent', 'run.facets');
+  const facet = optionalObject(facets, 'parent', 'run.facets');
   if (!facet) return null;
-  const root = objectAt(facet, 'root', at);
+  const root = optionalObject(facet, 'root', at);
   return { parent: runRefAt(facet, at), root: root ? runRefAt(root, `${at}.root`) : null };
 }
 
@@ -58,15 +83,15 @@ function exceptionClass(message: string, stackTrace: string | undefined): string
 }
 
 /** The error message run facet (ErrorMessageRunFacet: message, programmingLanguage, stackTrace). */
-export function errorOf(facets: Json): ErrorFacts | null {
+export function errorOf(facets: JsonObject): ErrorFacts | null {
   const at = 'run.facets.errorMessage';
-  const facet = objectAt(facets, 'errorMessage', 'run.facets');
+  const facet = optionalObject(facets, 'errorMessage', 'run.facets');
   if (!facet) return null;
-  const message = stringAt(facet, 'message', at, true);
-  const stackTrace = stringAt(facet, 'stackTrace', at);
+  const message = requiredString(facet, 'message', at);
+  const stackTrace = optionalString(facet, 'stackTrace', at);
   return {
     message,
-    language: stringAt(facet, 'programmingLanguage', at),
+    language: optionalString(facet, 'programmingLanguage', at),
     stackTrace,
     type: exceptionClass(message, stackTrace) ?? '_OTHER',
   };
@@ -88,30 +113,30 @@ const STATISTICS: Record<Direction, { facets: string; names: string[] }> = {
   outputs: { facets: 'outputFacets', names: ['outputStatistics'] },
 };
 
-function datasetOf(dataset: Json, at: string, direction: Direction): DatasetFacts {
+function datasetOf(dataset: JsonObject, at: string, direction: Direction): DatasetFacts {
   const facts: DatasetFacts = {
-    namespace: stringAt(dataset, 'namespace', at, true),
-    name: stringAt(dataset, 'name', at, true),
+    namespace: requiredString(dataset, 'namespace', at),
+    name: requiredString(dataset, 'name', at),
     rows: undefined,
     bytes: undefined,
     files: undefined,
   };
   const { facets: key, names } = STATISTICS[direction];
-  const facets = objectAt(dataset, key, at) ?? {};
+  const facets = optionalObject(dataset, key, at) ?? {};
   for (const name of names) {
-    const statistics = objectAt(facets, name, `${at}.${key}`);
+    const statistics = optionalObject(facets, name, `${at}.${key}`);
     if (!statistics) continue;
     const path = `${at}.${key}.${name}`;
-    facts.rows ??= countAt(statistics, 'rowCount', path);
-    facts.bytes ??= countAt(statistics, 'size', path);
-    facts.files ??= countAt(statistics, 'fileCount', path);
+    facts.rows ??= optionalCount(statistics, 'rowCount', path);
+    facts.bytes ??= optionalCount(statistics, 'size', path);
+    facts.files ??= optionalCount(statistics, 'fileCount', path);
   }
   return facts;
 }
 
 /** The event's input or output datasets (Dataset: namespace and name required). */
-export function datasetsOf(event: Json, direction: Direction): DatasetFacts[] {
-  return objectsAt(event, direction, '').map((dataset, index) => datasetOf(dataset, `${direction}[${index}]`, direction));
+export function datasetsOf(event: JsonObject, direction: Direction): DatasetFacts[] {
+  return objectsAt(event, direction).map((dataset, index) => datasetOf(dataset, `${direction}[${index}]`, direction));
 }
 
 /** The sum of a count over datasets; undefined when none reports it (unknown is not zero). */

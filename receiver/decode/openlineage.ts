@@ -18,8 +18,10 @@
  */
 import { ATTR, EVENT, LINEAGE, type Result } from '../../sdk/vocabulary.js';
 import { DecodeError, type Attributes, type LogRow } from '../model/records.js';
-import { datasetsOf, errorOf, jobAt, parentOf, total, type DatasetFacts, type JobRef, type RunRef } from './openlineage-facets.js';
-import { isObject, nulPath, objectAt, stringAt, timeAt, uuidAt, type Json } from './openlineage-read.js';
+import { datasetsOf, errorOf, jobAt, parentOf, total, uuidAt, type DatasetFacts, type JobRef, type RunRef } from './openlineage-facets.js';
+import { FieldError, isObject, optionalObject, optionalString, own, requiredObject, requiredString, shown, type JsonObject } from './json-fields.js';
+import { requiredTime } from './json-time.js';
+import { checkStorable } from './json-values.js';
 
 export type LineageKind = 'run' | 'job' | 'dataset';
 
@@ -27,16 +29,6 @@ export interface LineageRecord {
   kind: LineageKind;
   row: LogRow;
 }
-
-/** A request's events in order: each one a record, or why it was refused. */
-export interface LineageBatch {
-  /** The body was one event, not an array: answered as one. */
-  single: boolean;
-  items: (LineageRecord | { error: string })[];
-}
-
-/** More events than this in one array are refused: the activity batch endpoint's limit too. */
-export const MAX_EVENTS = 1000;
 
 export const EVENT_TYPES = ['START', 'RUNNING', 'COMPLETE', 'ABORT', 'FAIL', 'OTHER'] as const;
 type EventType = (typeof EVENT_TYPES)[number];
@@ -49,28 +41,29 @@ const SOURCE_SYSTEM = 'openlineage';
 const pipelineOf = (job: JobRef) => `${job.namespace}/${job.name}`;
 const datasetName = (dataset: DatasetFacts) => `${dataset.namespace}/${dataset.name}`;
 
-function eventTypeOf(event: Json): EventType | undefined {
-  const value = stringAt(event, 'eventType', '');
+function eventTypeOf(event: JsonObject): EventType | undefined {
+  const value = optionalString(event, 'eventType');
   if (value === undefined || (EVENT_TYPES as readonly string[]).includes(value)) return value as EventType | undefined;
-  throw new DecodeError(`eventType ${JSON.stringify(value)} is not one of ${EVENT_TYPES.join(', ')}`);
+  throw new FieldError('eventType', `must be one of ${EVENT_TYPES.join(', ')}, got ${shown(value)}`);
 }
 
 /** RunEvent, JobEvent or DatasetEvent: by the schemaURL's definition name, as Marquez tells them apart, else by shape. */
-function kindOf(event: Json): LineageKind {
-  const named = /\/(RunEvent|JobEvent|DatasetEvent)$/.exec(stringAt(event, 'schemaURL', '') ?? '')?.[1];
+function kindOf(event: JsonObject): LineageKind {
+  const named = /\/(RunEvent|JobEvent|DatasetEvent)$/.exec(optionalString(event, 'schemaURL') ?? '')?.[1];
   if (named) return named === 'RunEvent' ? 'run' : named === 'JobEvent' ? 'job' : 'dataset';
-  if ('run' in event || 'eventType' in event) return 'run';
-  if ('dataset' in event) return 'dataset';
-  if ('job' in event) return 'job';
+  const has = (key: string) => own(event, key) !== undefined;
+  if (has('run') || has('eventType')) return 'run';
+  if (has('dataset')) return 'dataset';
+  if (has('job')) return 'job';
   throw new DecodeError('not an OpenLineage event: a RunEvent has run and job, a JobEvent has job, a DatasetEvent has dataset');
 }
 
-function row(event: Json, eventName: string, attributes: Attributes, serviceName: string, severity = INFO): LogRow {
+function row(event: JsonObject, eventName: string, attributes: Attributes, serviceName: string, severity = INFO): LogRow {
   return {
     resource: { attributes: { [ATTR.serviceName]: serviceName }, schemaUrl: '', droppedAttributesCount: 0 },
     // The producer is the instrumentation that emitted the event (the Airflow provider, the Spark listener).
-    scope: { name: stringAt(event, 'producer', '') ?? '', version: '', attributes: {}, schemaUrl: '' },
-    timeUnixNano: timeAt(event, 'eventTime', ''),
+    scope: { name: optionalString(event, 'producer') ?? '', version: '', attributes: {}, schemaUrl: '' },
+    timeUnixNano: requiredTime(event, 'eventTime'),
     observedTimeUnixNano: '0',
     severityNumber: severity[0],
     severityText: severity[1],
@@ -85,7 +78,7 @@ function row(event: Json, eventName: string, attributes: Attributes, serviceName
 }
 
 /** Datasets as attributes: all of them by name, the first output as the target, rows and bytes summed. */
-function datasetAttributes(event: Json): Attributes {
+function datasetAttributes(event: JsonObject): Attributes {
   const [inputs, outputs] = [datasetsOf(event, 'inputs'), datasetsOf(event, 'outputs')];
   const attributes: Attributes = {};
   const set = (key: string, value: unknown) => {
@@ -102,7 +95,7 @@ function datasetAttributes(event: Json): Attributes {
   return attributes;
 }
 
-function errorAttributes(facets: Json): Attributes {
+function errorAttributes(facets: JsonObject): Attributes {
   const error = errorOf(facets);
   if (!error) return {};
   const attributes: Attributes = { [ATTR.errorType]: error.type, [ATTR.exceptionMessage]: error.message };
@@ -113,7 +106,7 @@ function errorAttributes(facets: Json): Attributes {
 }
 
 /** The run this one is a stage of: the tree's root, else the parent; none when either is the run itself. */
-function ownerOf(facets: Json, runId: string): { owner: RunRef; parent: RunRef } | null {
+function ownerOf(facets: JsonObject, runId: string): { owner: RunRef; parent: RunRef } | null {
   const found = parentOf(facets);
   if (!found) return null;
   const owner = [found.root, found.parent].find((ref) => ref !== null && ref.runId !== runId);
@@ -125,12 +118,12 @@ function stageName(job: JobRef, owner: JobRef): string {
   return job.name.startsWith(prefix) && job.name.length > prefix.length ? job.name.slice(prefix.length) : job.name;
 }
 
-function runRecord(event: Json): LogRow {
+function runRecord(event: JsonObject): LogRow {
   const eventType = eventTypeOf(event);
-  const run = objectAt(event, 'run', '', true);
+  const run = requiredObject(event, 'run');
   const runId = uuidAt(run, 'runId', 'run');
-  const job = jobAt(event, 'job', '');
-  const facets = objectAt(run, 'facets', 'run') ?? {};
+  const job = jobAt(event, 'job');
+  const facets = optionalObject(run, 'facets', 'run') ?? {};
   const owned = ownerOf(facets, runId);
   const result = eventType === undefined ? undefined : ENDS[eventType];
   const attributes: Attributes = {
@@ -163,8 +156,8 @@ function runRecord(event: Json): LogRow {
   return row(event, name, attributes, job.namespace, severity);
 }
 
-function jobRecord(event: Json): LogRow {
-  const job = jobAt(event, 'job', '');
+function jobRecord(event: JsonObject): LogRow {
+  const job = jobAt(event, 'job');
   const attributes: Attributes = {
     [ATTR.pipelineName]: pipelineOf(job),
     [ATTR.sourceSystem]: SOURCE_SYSTEM,
@@ -175,44 +168,20 @@ function jobRecord(event: Json): LogRow {
   return row(event, LINEAGE.jobEvent, attributes, job.namespace);
 }
 
-function datasetRecord(event: Json): LogRow {
-  const dataset = objectAt(event, 'dataset', '', true);
-  const namespace = stringAt(dataset, 'namespace', 'dataset', true);
-  const name = stringAt(dataset, 'name', 'dataset', true);
+function datasetRecord(event: JsonObject): LogRow {
+  const dataset = requiredObject(event, 'dataset');
+  const namespace = requiredString(dataset, 'namespace', 'dataset');
+  const name = requiredString(dataset, 'name', 'dataset');
   const attributes: Attributes = { [ATTR.sourceSystem]: SOURCE_SYSTEM, [ATTR.dbNamespace]: namespace, [ATTR.dbCollection]: name };
   return row(event, LINEAGE.datasetEvent, attributes, SOURCE_SYSTEM);
 }
 
-const RECORDS: Record<LineageKind, (event: Json) => LogRow> = { run: runRecord, job: jobRecord, dataset: datasetRecord };
+const RECORDS: Record<LineageKind, (event: JsonObject) => LogRow> = { run: runRecord, job: jobRecord, dataset: datasetRecord };
 
 /** One event as a record; throws DecodeError naming the field that is wrong. */
 export function decodeLineageEvent(event: unknown): LineageRecord {
-  if (!isObject(event)) {
-    throw new DecodeError(`an OpenLineage event must be a JSON object, got ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}`);
-  }
-  const nul = nulPath(event);
-  if (nul !== null) throw new DecodeError(`${nul} contains a NUL character (\\u0000), which PostgreSQL cannot store: remove it`);
+  if (!isObject(event)) throw new DecodeError(`an OpenLineage event must be a JSON object, got ${shown(event)}`);
+  checkStorable(event, 'the event');
   const kind = kindOf(event);
   return { kind, row: RECORDS[kind](event) };
-}
-
-/** A request body: one event, or an array of up to MAX_EVENTS whose invalid events are refused one by one. */
-export function decodeLineage(text: string): LineageBatch {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new DecodeError(`request body is not valid JSON: ${(error as Error).message}`);
-  }
-  if (!Array.isArray(parsed)) return { single: true, items: [decodeLineageEvent(parsed)] };
-  if (parsed.length > MAX_EVENTS) throw new DecodeError(`${parsed.length} events in one request: send at most ${MAX_EVENTS} per request`);
-  const items = parsed.map((event, index) => {
-    try {
-      return decodeLineageEvent(event);
-    } catch (error) {
-      if (error instanceof DecodeError) return { error: `event ${index}: ${error.message}` };
-      throw error;
-    }
-  });
-  return { single: false, items };
 }
