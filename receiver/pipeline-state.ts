@@ -6,6 +6,7 @@
  */
 import { ATTR, EVENT, FAILED_RESULTS } from '../sdk/vocabulary.js';
 import type { Queryable } from './storage/database.js';
+import { config, type MixinConfig } from '../dashboards/prometheus/config.js';
 
 export interface PipelineState {
   tenant: string;
@@ -36,10 +37,13 @@ const INFERENCE_MIN_GAPS = 2;
 const CHECK_SLACK = '1 hour';
 
 const STATE_SQL = `
-WITH recent AS (
+WITH runs AS NOT MATERIALIZED (
+  -- One tenant's runs for the API, every tenant's for the metrics ($6 null); inlined, so each use keeps its index.
+  SELECT * FROM pipeline_runs WHERE $6::int IS NULL OR tenant_id = $6
+), recent AS (
   SELECT tenant_id, pipeline, started_at,
          row_number() OVER (PARTITION BY tenant_id, pipeline ORDER BY started_at DESC) AS n
-    FROM pipeline_runs
+    FROM runs
    WHERE started_at IS NOT NULL
 ), starts AS (
   SELECT tenant_id, pipeline,
@@ -50,21 +54,21 @@ WITH recent AS (
     FROM starts WHERE gap > 0 GROUP BY tenant_id, pipeline HAVING count(*) >= ${INFERENCE_MIN_GAPS}
 ), latest AS (
   SELECT DISTINCT ON (tenant_id, pipeline) tenant_id, pipeline, attributes->>$1 AS owner, attributes->>$2 AS declared
-    FROM pipeline_runs ORDER BY tenant_id, pipeline, COALESCE(started_at, last_seen_at) DESC
+    FROM runs ORDER BY tenant_id, pipeline, COALESCE(started_at, last_seen_at) DESC
 ), latest_ended AS (
   SELECT DISTINCT ON (tenant_id, pipeline) tenant_id, pipeline, run_id, started_at, ended_at, duration_seconds, rows_read, rows_written, rows_rejected
-    FROM pipeline_runs WHERE state = 'ended' AND ended_at IS NOT NULL
+    FROM runs WHERE state = 'ended' AND ended_at IS NOT NULL
    ORDER BY tenant_id, pipeline, ended_at DESC
 ), last_success AS (
-  SELECT tenant_id, pipeline, max(ended_at) AS at FROM pipeline_runs WHERE result = 'success' GROUP BY tenant_id, pipeline
+  SELECT tenant_id, pipeline, max(ended_at) AS at FROM runs WHERE result = 'success' GROUP BY tenant_id, pipeline
 ), failures AS (
   SELECT r.tenant_id, r.pipeline, count(*)::int AS n
-    FROM pipeline_runs r LEFT JOIN last_success s USING (tenant_id, pipeline)
+    FROM runs r LEFT JOIN last_success s USING (tenant_id, pipeline)
    WHERE r.state = 'ended' AND r.result = ANY($3::text[]) AND (s.at IS NULL OR r.ended_at > s.at)
    GROUP BY r.tenant_id, r.pipeline
 ), running AS (
   SELECT tenant_id, pipeline, count(*)::int AS n, min(last_seen_at) AS heartbeat, min(started_at) AS started
-    FROM pipeline_runs WHERE state = 'running' GROUP BY tenant_id, pipeline
+    FROM runs WHERE state = 'running' GROUP BY tenant_id, pipeline
 )
 SELECT t.name AS tenant, l.pipeline, COALESCE(l.owner, '') AS owner,
        COALESCE(CASE WHEN l.declared ~ '^[0-9]+(\\.[0-9]+)?$' THEN l.declared::float8 END, i.seconds) AS expected_interval,
@@ -102,13 +106,15 @@ interface StateRow {
   oldest_start: number | null;
 }
 
-export async function readPipelineStates(db: Queryable): Promise<PipelineState[]> {
+/** Every pipeline's state, of every tenant or of `tenantId` only. */
+export async function readPipelineStates(db: Queryable, tenantId: number | null = null): Promise<PipelineState[]> {
   const { rows } = await db.query<StateRow>(STATE_SQL, [
     ATTR.pipelineOwner,
     ATTR.expectedIntervalSeconds,
     FAILED_RESULTS,
     EVENT.check,
     ATTR.checkPassed,
+    tenantId,
   ]);
   return rows.map((row) => ({
     tenant: row.tenant,
@@ -125,4 +131,21 @@ export async function readPipelineStates(db: Queryable): Promise<PipelineState[]
     oldestRunningHeartbeatSeconds: row.oldest_heartbeat,
     oldestRunningStartSeconds: row.oldest_start,
   }));
+}
+
+/**
+ * The PipelineLate and PipelineRunStuck conditions of dashboards/prometheus/alerts.ts, for the API, with
+ * the same thresholds from the mixin's one config; without the alerts' `for:` wait, since an API answer is
+ * the condition now. Late: the last success (or, for a pipeline that never succeeded, its last run end) is
+ * more than `late.expectedIntervals` expected intervals old; no expected interval, or no ended run,
+ * cannot be late. Stuck: a running run sent no record for more than `stuck.afterSeconds`.
+ */
+export function isLate(state: PipelineState, nowSeconds: number, rules: MixinConfig = config): boolean {
+  const since = state.lastSuccessSeconds ?? state.lastRunEndSeconds;
+  if (since === null || state.expectedIntervalSeconds === null) return false;
+  return nowSeconds - since > rules.late.expectedIntervals * state.expectedIntervalSeconds;
+}
+
+export function isStuck(state: PipelineState, nowSeconds: number, rules: MixinConfig = config): boolean {
+  return state.oldestRunningHeartbeatSeconds !== null && nowSeconds - state.oldestRunningHeartbeatSeconds > rules.stuck.afterSeconds;
 }

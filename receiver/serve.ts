@@ -15,6 +15,7 @@ import type { Database } from './storage/database.js';
 import { describeDatabaseError } from './storage/errors.js';
 import { openDatabase } from './storage/open.js';
 import { createPartitionManager } from './storage/partitions.js';
+import { cleanupShorterRetentions } from './storage/retention.js';
 import { createWriter } from './ingest/commit.js';
 import { applyEffects } from './ingest/effects.js';
 import { createIngestLine } from './ingest/line.js';
@@ -84,10 +85,13 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     metrics.attachDatabase(db);
     const partitions = createPartitionManager();
     const dropOld = () =>
-      partitions.dropOlderThan(db, settings.retentionDays).catch((error: unknown) => {
-        // Retried at the next hour; the data path does not depend on it.
-        console.warn(`pipemon: retention (dropping partitions older than ${settings.retentionDays} days) failed: ${describeDatabaseError(error)}`);
-      });
+      partitions
+        .dropOlderThan(db, settings.retentionDays)
+        .then(() => cleanupShorterRetentions(db, settings.retentionDays))
+        .catch((error: unknown) => {
+          // Retried at the next hour; the data path does not depend on it.
+          console.warn(`pipemon: retention (older than ${settings.retentionDays} days, or a tenant's own) failed: ${describeDatabaseError(error)}`);
+        });
     await dropOld();
     retention = setInterval(dropOld, HOUR_MS).unref();
 
@@ -106,6 +110,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       metrics,
       authenticate,
       maxBodyBytes: settings.maxBodyBytes,
+      retentionDays: settings.retentionDays,
       serveMetrics: options.metricsPort === undefined,
     });
     let active = 0;

@@ -21,6 +21,8 @@ export interface AppOptions {
   metrics: Metrics;
   authenticate: Authenticate;
   maxBodyBytes: number;
+  /** The server's --retention-days: the longest a tenant may keep its data. */
+  retentionDays: number;
   /** False when /metrics has a listener of its own: it names every tenant and pipeline, and needs no key. */
   serveMetrics: boolean;
 }
@@ -52,7 +54,7 @@ export function createMetricsApp(metrics: Metrics): express.Express {
   return app;
 }
 
-export function createApp({ db, line, metrics, authenticate, maxBodyBytes, serveMetrics }: AppOptions): express.Express {
+export function createApp({ db, line, metrics, authenticate, maxBodyBytes, retentionDays, serveMetrics }: AppOptions): express.Express {
   const app = bareApp();
 
   for (const signal of ['logs', 'traces'] as const) {
@@ -64,7 +66,7 @@ export function createApp({ db, line, metrics, authenticate, maxBodyBytes, serve
   const activity = createActivityHandlers({ authenticate, line, metrics, maxBodyBytes });
   app.post('/api/v1/logs', activity.one);
   app.all('/api/v1/logs/batch', activity.batch);
-  app.use('/api/v1', createApiRouter(db, authenticate));
+  app.use('/api/v1', createApiRouter(db, authenticate, { retentionDays }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -199,4 +199,15 @@ ALTER TABLE pipeline_runs ADD COLUMN start_estimated boolean NOT NULL DEFAULT fa
 ALTER TABLE pipeline_stages ADD COLUMN start_estimated boolean NOT NULL DEFAULT false;
 `,
   },
+  {
+    version: 5,
+    name: 'retention per tenant; runs by duration',
+    // Version 4 is the storage layout's (issue 10), built beside this one.
+    // retention_days null: the server's --retention-days. The index serves GET /api/v1/runs?sort=duration
+    // (either direction): without it, that sort reads every run of the tenant.
+    sql: `
+ALTER TABLE tenants ADD COLUMN retention_days integer CHECK (retention_days >= 1);
+CREATE INDEX pipeline_runs_duration ON pipeline_runs (tenant_id, duration_seconds, run_id) WHERE duration_seconds IS NOT NULL;
+`,
+  },
 ];

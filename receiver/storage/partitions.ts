@@ -4,6 +4,7 @@
  */
 import type { Database, Queryable } from './database.js';
 import { ADVISORY_LOCKS } from './migrate.js';
+import { deleteRunsBefore } from './retention.js';
 
 export type PartitionedTable = 'logs' | 'spans';
 
@@ -110,8 +111,7 @@ export function createPartitionManager(): PartitionManager {
       // Outside the partition transaction: dropping holds an exclusive lock on logs and spans, which
       // should not wait for these deletes.
       const cutoff = new Date(cutoffMs).toISOString();
-      await db.query('DELETE FROM pipeline_stages WHERE COALESCE(started_at, ended_at) < $1', [cutoff]);
-      await db.query('DELETE FROM pipeline_runs WHERE COALESCE(started_at, last_seen_at) < $1', [cutoff]);
+      await deleteRunsBefore(db, cutoff, null);
       return dropped;
     },
   };

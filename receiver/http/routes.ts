@@ -1,0 +1,326 @@
+/**
+ * Every route of the JSON API, declared once: its parameters, scope, answer and handler. api.ts serves
+ * them and openapi.ts describes them, both from this table, so the document cannot drift from the code.
+ */
+import { RESULTS, RUN_STATES } from '../../sdk/vocabulary.js';
+import { createKey, isScope, listKeys, revokeKey, SCOPES, type Scope } from '../keys.js';
+import type { Tenant } from '../model/records.js';
+import { Refusal } from '../outcome.js';
+import { listLogs } from '../query/logs.js';
+import { metricsOverview, metricsPerPipeline } from '../query/metrics.js';
+import type { Page } from '../query/pages.js';
+import { getRun, listRuns, RUN_SORTS, type RunSort } from '../query/runs.js';
+import { getTrace } from '../query/traces.js';
+import type { Queryable } from '../storage/database.js';
+import { cleanupTenant, effectiveRetentionDays, setTenantRetentionDays, tenantRetentionDays } from '../storage/retention.js';
+import { cursor, format, integer, limit, oneOf, severity, text, time, traceId, type JsonSchema, type Params, type Parsed } from './params.js';
+
+export interface RouteContext<Q extends Params, P extends Params> {
+  db: Queryable;
+  tenant: Tenant;
+  query: Parsed<Q>;
+  path: Parsed<P>;
+  body: unknown;
+  /** The server's --retention-days. */
+  serverRetentionDays: number;
+}
+
+export interface ListAnswer<Q extends Params, P extends Params> {
+  /** The component name of one item: the CSV's columns come from its schema. */
+  item: string;
+  /** Keyset-paginated (limit and cursor), or every item on one page. */
+  paged: boolean;
+  page(context: RouteContext<Q, P>, limit: number, cursor: string | undefined): Promise<Page<unknown>>;
+}
+
+export interface ApiRoute<Q extends Params = Params, P extends Params = Params> {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** Under /api/v1, OpenAPI style: `/runs/{runId}`. */
+  path: string;
+  summary: string;
+  scope: Scope;
+  query: Q;
+  pathParams: P;
+  requestBody?: JsonSchema;
+  status: number;
+  /** The component name of the JSON answer. */
+  response: string;
+  /** Lists answer CSV too. */
+  list?: ListAnswer<Q, P>;
+  /** The answer, or null for 404. Lists have `list` instead. */
+  handle?(context: RouteContext<Q, P>): Promise<unknown>;
+}
+
+/** The query parameters a route takes: its own, and for lists the format and, when paged, the page. */
+export function queryParamsOf(route: ApiRoute): Params {
+  if (!route.list) return route.query;
+  return { ...route.query, ...(route.list.paged ? { limit, cursor } : {}), format };
+}
+
+const route = <Q extends Params, P extends Params>(definition: ApiRoute<Q, P>) => definition as unknown as ApiRoute;
+
+const pipeline = text('The pipeline (cicd.pipeline.name).');
+const days = integer(1, 366, 'The window: runs that started in the last this many days (default 7).');
+const DEFAULT_DAYS = 7;
+const environment = text('The deployment.environment.name resource attribute (or the older deployment.environment).');
+
+const logFilters = {
+  pipeline,
+  stage: text('The stage (cicd.pipeline.task.name).'),
+  run_id: text('The run (cicd.pipeline.run.id).'),
+  trace_id: traceId,
+  severity_min: severity,
+  service: text('The service.name resource attribute.'),
+  environment,
+  since: time('Records at or after this time.'),
+  until: time('Records before this time.'),
+  q: text('Words of the body (word search, web-search syntax: "a phrase", -excluded, or).', 500),
+};
+
+const runFilters = {
+  pipeline,
+  result: oneOf(RESULTS, 'The run result.'),
+  state: oneOf(RUN_STATES, 'running or ended.'),
+  environment,
+  since: time('Runs that started at or after this time.'),
+  until: time('Runs that started before this time.'),
+  sort: oneOf(Object.keys(RUN_SORTS) as RunSort[], '-started_at (newest first, the default), started_at, -duration (slowest ended runs first) or duration.'),
+};
+
+const noParams = {};
+const keyIdParam = { keyId: text('A key id, as listed.', 100) };
+
+function requireFound<T>(value: T | null, what: string): T {
+  if (value === null) throw new Refusal('not_found', `${what} not found for this tenant`);
+  return value;
+}
+
+async function retentionOf(context: { db: Queryable; tenant: Tenant; serverRetentionDays: number }) {
+  const own = await tenantRetentionDays(context.db, context.tenant.id);
+  return {
+    retention_days: effectiveRetentionDays(own, context.serverRetentionDays),
+    tenant_retention_days: own,
+    server_retention_days: context.serverRetentionDays,
+  };
+}
+
+function retentionBody(body: unknown, serverDays: number): number | null {
+  const days = (body as { retention_days?: unknown } | null)?.retention_days;
+  if (days === null) return null;
+  if (!Number.isInteger(days) || (days as number) < 1 || (days as number) > serverDays) {
+    throw new Refusal(
+      'invalid',
+      `"retention_days" must be an integer from 1 to ${serverDays} (the server's --retention-days), or null for the server's`,
+    );
+  }
+  return days as number;
+}
+
+function keyInfo(key: Awaited<ReturnType<typeof listKeys>>[number]) {
+  return {
+    key_id: key.keyId,
+    scopes: key.scopes,
+    created_at: key.createdAt.toISOString(),
+    revoked_at: key.revokedAt ? key.revokedAt.toISOString() : null,
+  };
+}
+
+export const ROUTES: readonly ApiRoute[] = [
+  route({
+    method: 'get',
+    path: '/logs',
+    summary: 'Log records, newest first',
+    scope: 'read',
+    query: logFilters,
+    pathParams: noParams,
+    status: 200,
+    response: 'LogPage',
+    list: {
+      item: 'Log',
+      paged: true,
+      page: ({ db, tenant, query: q }, limit, cursor) =>
+        listLogs(
+          db,
+          tenant.id,
+          {
+            pipeline: q.pipeline,
+            stage: q.stage,
+            runId: q.run_id,
+            traceId: q.trace_id,
+            severityMin: q.severity_min,
+            service: q.service,
+            environment: q.environment,
+            since: q.since,
+            until: q.until,
+            q: q.q,
+          },
+          limit,
+          cursor,
+        ),
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/runs',
+    summary: 'Pipeline runs',
+    scope: 'read',
+    query: runFilters,
+    pathParams: noParams,
+    status: 200,
+    response: 'RunPage',
+    list: {
+      item: 'Run',
+      paged: true,
+      page: ({ db, tenant, query: q }, limit, cursor) =>
+        listRuns(
+          db,
+          tenant.id,
+          { pipeline: q.pipeline, result: q.result, state: q.state, environment: q.environment, since: q.since, until: q.until },
+          limit,
+          cursor,
+          q.sort,
+        ),
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/runs/{runId}',
+    summary: 'A run with its stages, data-quality checks, first page of logs and span tree',
+    scope: 'read',
+    query: noParams,
+    pathParams: { runId: text('A run id.') },
+    status: 200,
+    response: 'RunDetail',
+    handle: async ({ db, tenant, path }) => requireFound(await getRun(db, tenant.id, path.runId!), `run ${path.runId}`),
+  }),
+  route({
+    method: 'get',
+    path: '/traces/{traceId}',
+    summary: 'A trace: its spans and logs',
+    scope: 'read',
+    query: noParams,
+    pathParams: { traceId },
+    status: 200,
+    response: 'Trace',
+    handle: async ({ db, tenant, path }) => requireFound(await getTrace(db, tenant.id, path.traceId!), `trace ${path.traceId}`),
+  }),
+  route({
+    method: 'get',
+    path: '/metrics/overview',
+    summary: 'Runs, success rate, mean and p95 duration and errors over the last days',
+    scope: 'read',
+    query: { days },
+    pathParams: noParams,
+    status: 200,
+    response: 'Overview',
+    handle: ({ db, tenant, query }) => metricsOverview(db, tenant.id, query.days ?? DEFAULT_DAYS),
+  }),
+  route({
+    method: 'get',
+    path: '/metrics/pipelines',
+    summary: 'The overview per pipeline, with its last success, rows moved, and whether it is late or stuck',
+    scope: 'read',
+    query: { days },
+    pathParams: noParams,
+    status: 200,
+    response: 'PipelinePage',
+    list: {
+      item: 'PipelineFigures',
+      paged: false,
+      page: ({ db, tenant, query }) => metricsPerPipeline(db, tenant.id, query.days ?? DEFAULT_DAYS),
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/keys',
+    summary: "The tenant's API keys (never the keys themselves)",
+    scope: 'admin',
+    query: noParams,
+    pathParams: noParams,
+    status: 200,
+    response: 'KeyPage',
+    list: {
+      item: 'Key',
+      paged: false,
+      page: async ({ db, tenant }) => ({ items: (await listKeys(db, tenant.id)).map(keyInfo), next_cursor: null }),
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/keys',
+    summary: 'Creates a key for this tenant: the answer is the only time the key is shown',
+    scope: 'admin',
+    query: noParams,
+    pathParams: noParams,
+    requestBody: {
+      type: 'object',
+      properties: { scopes: { type: 'array', items: { type: 'string', enum: [...SCOPES] }, minItems: 1 } },
+      required: ['scopes'],
+    },
+    status: 201,
+    response: 'CreatedKey',
+    handle: async ({ db, tenant, body }) => {
+      const scopes: unknown = (body as { scopes?: unknown } | null)?.scopes;
+      if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every(isScope)) {
+        throw new Refusal('invalid', `"scopes" must be a non-empty array of ${SCOPES.join(', ')}`);
+      }
+      const created = await createKey(db, tenant.name, scopes);
+      return { key: created.key, key_id: created.keyId, tenant: tenant.name, scopes };
+    },
+  }),
+  route({
+    method: 'delete',
+    path: '/keys/{keyId}',
+    summary: 'Revokes a key of this tenant',
+    scope: 'admin',
+    query: noParams,
+    pathParams: keyIdParam,
+    status: 200,
+    response: 'Revoked',
+    handle: async ({ db, tenant, path }) => {
+      if (!(await revokeKey(db, path.keyId!, tenant.id))) throw new Refusal('not_found', `key ${path.keyId} not found for this tenant`);
+      return { revoked: path.keyId };
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/retention',
+    summary: "How many days of this tenant's data are kept",
+    scope: 'admin',
+    query: noParams,
+    pathParams: noParams,
+    status: 200,
+    response: 'Retention',
+    handle: retentionOf,
+  }),
+  route({
+    method: 'put',
+    path: '/retention',
+    summary: "Sets this tenant's retention (at most the server's), or null for the server's",
+    scope: 'admin',
+    query: noParams,
+    pathParams: noParams,
+    requestBody: {
+      type: 'object',
+      properties: { retention_days: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] } },
+      required: ['retention_days'],
+    },
+    status: 200,
+    response: 'Retention',
+    handle: async (context) => {
+      await setTenantRetentionDays(context.db, context.tenant.id, retentionBody(context.body, context.serverRetentionDays));
+      return retentionOf(context);
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/retention/cleanup',
+    summary: "Deletes this tenant's records, runs and stages past its retention now (the server also does so hourly)",
+    scope: 'admin',
+    query: noParams,
+    pathParams: noParams,
+    status: 200,
+    response: 'Cleanup',
+    handle: ({ db, tenant, serverRetentionDays }) => cleanupTenant(db, tenant.id, serverRetentionDays),
+  }),
+];

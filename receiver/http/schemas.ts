@@ -1,0 +1,183 @@
+/**
+ * JSON Schemas (2020-12, as OpenAPI 3.1 takes them) of every JSON answer: the OpenAPI document's
+ * components, and the columns of each list's CSV (csv-stream.ts). Objects list every property and allow
+ * no others, so the tests' validation catches a field added, renamed or retyped without the document.
+ */
+import { RESULTS, RUN_STATES } from '../../sdk/vocabulary.js';
+import type { JsonSchema } from './params.js';
+
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (schema: JsonSchema): JsonSchema => ({ anyOf: [schema, { type: 'null' }] });
+const object = (properties: Record<string, JsonSchema>, description?: string): JsonSchema => ({
+  type: 'object',
+  ...(description ? { description } : {}),
+  properties,
+  required: Object.keys(properties),
+  additionalProperties: false,
+});
+const string: JsonSchema = { type: 'string' };
+const number: JsonSchema = { type: 'number' };
+const integer: JsonSchema = { type: 'integer' };
+const dateTime: JsonSchema = { type: 'string', format: 'date-time' };
+/** OTLP attributes as stored: values of any JSON type (arrays and maps nest). */
+const attributes: JsonSchema = { type: 'object', additionalProperties: true };
+/** 64-bit integers (nanosecond times) as decimal strings: JSON numbers lose precision past 2^53. */
+const int64: JsonSchema = { type: 'string', pattern: '^-?[0-9]+$' };
+const hexId = (bytes: number): JsonSchema => ({ type: 'string', pattern: `^[0-9a-f]{${bytes * 2}}$` });
+
+const page = (item: string, description: string): JsonSchema =>
+  object({ items: { type: 'array', items: ref(item) }, next_cursor: nullable(string) }, description);
+
+const resource = object({ attributes, schema_url: string });
+const scope = object({ name: string, version: string, attributes, schema_url: string });
+
+const runCommon = {
+  pipeline: string,
+  state: { type: 'string', enum: [...RUN_STATES] },
+  result: nullable({ type: 'string', enum: [...RESULTS] }),
+  started_at: nullable(dateTime),
+  ended_at: nullable(dateTime),
+  duration_seconds: nullable(number),
+  rows: object({ read: nullable(number), written: nullable(number), rejected: nullable(number) }),
+  error: nullable(object({ type: nullable(string), message: nullable(string) })),
+  target: nullable(object({ namespace: nullable(string), collection: nullable(string) })),
+  attributes,
+};
+
+const run = {
+  run_id: string,
+  ...runCommon,
+  service_name: nullable(string),
+  source_system: nullable(string),
+  trace_id: nullable(string),
+  last_seen_at: nullable(dateTime),
+};
+
+const span = {
+  trace_id: string,
+  span_id: string,
+  parent_span_id: nullable(string),
+  trace_state: string,
+  flags: number,
+  name: string,
+  kind: integer,
+  start_time_unix_nano: int64,
+  end_time_unix_nano: int64,
+  duration_ns: int64,
+  status_code: integer,
+  status_message: string,
+  service_name: string,
+  attributes,
+  events: { type: 'array' },
+  links: { type: 'array' },
+  dropped_attributes_count: number,
+  dropped_events_count: number,
+  dropped_links_count: number,
+  resource,
+  scope,
+};
+
+const figures = {
+  runs: integer,
+  running: integer,
+  ended: integer,
+  successes: integer,
+  errors: { type: 'integer', description: 'Ended runs whose result is failure, error or timeout.' },
+  success_rate: nullable({ type: 'number', minimum: 0, maximum: 1, description: 'Successes over ended runs; null with none.' }),
+  duration_seconds: object({ mean: nullable(number), p95: nullable(number) }, 'Over ended runs.'),
+  rows: object({ read: number, written: number, rejected: number }, 'Summed over the runs that reported them.'),
+};
+
+export const SCHEMAS: Record<string, JsonSchema> = {
+  Error: object({ error: string }),
+  Log: object({
+    timestamp: dateTime,
+    time_unix_nano: int64,
+    observed_time_unix_nano: int64,
+    severity_number: integer,
+    severity_text: string,
+    body: nullable(string),
+    event_name: string,
+    service_name: string,
+    trace_id: nullable(string),
+    span_id: nullable(string),
+    flags: number,
+    pipeline: nullable(string),
+    run_id: nullable(string),
+    stage: nullable(string),
+    attributes,
+    dropped_attributes_count: number,
+    resource,
+    scope,
+  }),
+  LogPage: page('Log', 'Log records, newest first.'),
+  Run: object(run),
+  RunPage: page('Run', 'Pipeline runs, in the requested sort.'),
+  Stage: object({ stage: string, stage_run_id: string, ...runCommon, span_id: nullable(string) }),
+  Check: object(
+    { timestamp: dateTime, name: {}, passed: {}, details: {}, stage: nullable(string) },
+    'A pipeline.check record: its pipemon.check.name, .passed and .details attributes as sent.',
+  ),
+  Span: object(span),
+  SpanNode: object({ ...span, children: { type: 'array', items: ref('SpanNode') } }),
+  RunDetail: object({
+    ...run,
+    stages: { type: 'array', items: ref('Stage') },
+    checks: { type: 'array', items: ref('Check') },
+    logs: ref('LogPage'),
+    spans: { type: 'array', items: ref('SpanNode'), description: "The run's trace as a tree: roots first, each span's children under it." },
+  }),
+  Trace: object({ trace_id: hexId(16), spans: { type: 'array', items: ref('Span') }, logs: { type: 'array', items: ref('Log') } }),
+  Overview: object({ days: integer, since: dateTime, ...figures }),
+  PipelineFigures: object({
+    pipeline: string,
+    owner: string,
+    ...figures,
+    last_success_at: nullable(dateTime),
+    last_run_ended_at: nullable(dateTime),
+    expected_interval_seconds: nullable(number),
+    consecutive_failures: integer,
+    late: { type: 'boolean', description: 'As the PipelineLate alert judges it now (without its for: wait).' },
+    stuck: { type: 'boolean', description: 'As the PipelineRunStuck alert judges it now (without its for: wait).' },
+  }),
+  PipelinePage: object({
+    days: integer,
+    since: dateTime,
+    items: { type: 'array', items: ref('PipelineFigures') },
+    next_cursor: { type: 'null', description: 'Always null: every pipeline is on one page.' },
+  }),
+  Key: object({ key_id: string, scopes: { type: 'array', items: string }, created_at: dateTime, revoked_at: nullable(dateTime) }),
+  KeyPage: object({ items: { type: 'array', items: ref('Key') }, next_cursor: { type: 'null', description: 'Always null: every key is on one page.' } }),
+  CreatedKey: object({ key: string, key_id: string, tenant: string, scopes: { type: 'array', items: string } }),
+  Revoked: object({ revoked: string }),
+  Retention: object({
+    retention_days: { type: 'integer', description: 'Days kept for this tenant now.' },
+    tenant_retention_days: nullable({ type: 'integer', description: "The tenant's own setting; null keeps the server's." }),
+    server_retention_days: { type: 'integer', description: "The server's --retention-days: no tenant keeps longer." },
+  }),
+  Cleanup: object({
+    retention_days: integer,
+    cutoff: dateTime,
+    deleted: object({ logs: integer, spans: integer, runs: integer, stages: integer }),
+  }),
+  OtlpExportResponse: {
+    type: 'object',
+    description: 'ExportLogsServiceResponse / ExportTraceServiceResponse in OTLP/JSON: empty, or the partial success.',
+    properties: {
+      partialSuccess: {
+        type: 'object',
+        properties: { rejectedLogRecords: int64, rejectedSpans: int64, errorMessage: string },
+        additionalProperties: false,
+      },
+    },
+    additionalProperties: false,
+  },
+  OtlpStatus: object({ code: integer, message: string }, 'google.rpc.Status in OTLP/JSON: the body of a refused request.'),
+  Health: object({ status: string }),
+  Ready: { type: 'object', properties: { status: string, database: string, error: string }, required: ['status'] },
+};
+
+/** A loose body for the routes of issue 9, still being built: refined when they land. */
+export const LOOSE_BODY: JsonSchema = { anyOf: [{ type: 'object' }, { type: 'array' }] };
+
+export { ref };

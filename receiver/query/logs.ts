@@ -1,0 +1,101 @@
+/** Log records, newest first, filtered by the caller's tenant and any of the LogFilter fields. */
+import type { Queryable } from '../storage/database.js';
+import { Conditions, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
+import { environmentOf, RESOURCE_SCOPE_SELECT, resourceAndScope, type ResourceScopeColumns } from './shape.js';
+
+export interface LogFilter {
+  pipeline?: string;
+  stage?: string;
+  runId?: string;
+  traceId?: string;
+  severityMin?: number;
+  service?: string;
+  environment?: string;
+  since?: Date;
+  until?: Date;
+  /** Words of the body, in web-search syntax ("quoted phrase", -excluded, or). */
+  q?: string;
+}
+
+/**
+ * Body search: word search with the 'simple' configuration (no stemming, no stop words: log bodies are
+ * identifiers and messages in any language). The storage layer indexes exactly this expression (GIN),
+ * so it must stay spelled the same.
+ */
+export const BODY_MATCHES = (placeholder: string) => `to_tsvector('simple', body) @@ websearch_to_tsquery('simple', ${placeholder})`;
+
+export const LOG_SELECT = `SELECT ts, fingerprint::text AS fingerprint, time_unix_nano::text AS time_unix_nano,
+  observed_time_unix_nano::text AS observed_time_unix_nano, severity_number, severity_text, service_name,
+  event_name, body, trace_id, span_id, flags::float8 AS flags, pipeline, run_id, stage, attributes,
+  dropped_attributes_count::float8 AS dropped_attributes_count, ${RESOURCE_SCOPE_SELECT}
+  FROM logs l`;
+
+export interface LogDbRow extends ResourceScopeColumns {
+  ts: Date;
+  fingerprint: string;
+  time_unix_nano: string;
+  observed_time_unix_nano: string;
+  severity_number: number;
+  severity_text: string;
+  service_name: string;
+  event_name: string;
+  body: string | null;
+  trace_id: string | null;
+  span_id: string | null;
+  flags: number;
+  pipeline: string | null;
+  run_id: string | null;
+  stage: string | null;
+  attributes: Record<string, unknown>;
+  dropped_attributes_count: number;
+}
+
+export function shapeLog(row: LogDbRow) {
+  return {
+    timestamp: new Date(row.ts).toISOString(),
+    time_unix_nano: row.time_unix_nano,
+    observed_time_unix_nano: row.observed_time_unix_nano,
+    severity_number: row.severity_number,
+    severity_text: row.severity_text,
+    body: row.body,
+    event_name: row.event_name,
+    service_name: row.service_name,
+    trace_id: row.trace_id,
+    span_id: row.span_id,
+    flags: row.flags,
+    pipeline: row.pipeline,
+    run_id: row.run_id,
+    stage: row.stage,
+    attributes: row.attributes,
+    dropped_attributes_count: row.dropped_attributes_count,
+    ...resourceAndScope(row),
+  };
+}
+
+export type Log = ReturnType<typeof shapeLog>;
+
+/** Newest first; the fingerprint (read as text, whatever its stored type) breaks ties within a timestamp. */
+const NEWEST: Keyset<LogDbRow> = {
+  name: 'logs',
+  columns: [timeColumn('ts'), textColumn('fingerprint::text', /^[0-9a-zA-Z\\-]{1,80}$/)],
+  descending: true,
+  key: (row) => [new Date(row.ts).toISOString(), row.fingerprint],
+};
+
+export async function listLogs(db: Queryable, tenantId: number, filter: LogFilter, limit: number, cursor?: string): Promise<Page<Log>> {
+  const where = new Conditions();
+  where.add((p) => `tenant_id = ${p}`, tenantId);
+  where.add((p) => `pipeline = ${p}`, filter.pipeline);
+  where.add((p) => `stage = ${p}`, filter.stage);
+  where.add((p) => `run_id = ${p}`, filter.runId);
+  where.add((p) => `trace_id = ${p}`, filter.traceId);
+  where.add((p) => `severity_number >= ${p}`, filter.severityMin);
+  where.add((p) => `service_name = ${p}`, filter.service);
+  where.add((p) => `${environmentOf('l')} = ${p}`, filter.environment);
+  where.add((p) => `ts >= ${p}`, filter.since?.toISOString());
+  where.add((p) => `ts < ${p}`, filter.until?.toISOString());
+  where.add(BODY_MATCHES, filter.q);
+  where.after(cursor, NEWEST);
+  const { rows } = await db.query<LogDbRow>(`${LOG_SELECT} WHERE ${where.where} ORDER BY ${orderBy(NEWEST)} LIMIT ${limit + 1}`, where.params);
+  return pageOf(rows, limit, NEWEST, shapeLog);
+}

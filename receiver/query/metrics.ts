@@ -1,0 +1,97 @@
+/**
+ * Figures over a tenant's runs: the overview of the last `days` days, and the same per pipeline with
+ * each pipeline's state now (last success, late, stuck) as the alerts judge it (pipeline-state.ts).
+ */
+import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
+import { isLate, isStuck, readPipelineStates } from '../pipeline-state.js';
+import type { Queryable } from '../storage/database.js';
+
+/**
+ * Runs that started within the window. The success rate and the errors are over ended runs, as the
+ * error-rate alert counts them (recording-rules.ts): errors are the FAILED_RESULTS (failure, error,
+ * timeout); a skipped or cancelled run counts as ended, neither success nor error.
+ */
+const FIGURES = `count(*)::int AS runs,
+  count(*) FILTER (WHERE state = 'running')::int AS running,
+  count(*) FILTER (WHERE state = 'ended')::int AS ended,
+  count(*) FILTER (WHERE result = 'success')::int AS successes,
+  count(*) FILTER (WHERE result = ANY($3::text[]))::int AS errors,
+  avg(duration_seconds) FILTER (WHERE state = 'ended') AS mean_duration,
+  percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_seconds) FILTER (WHERE state = 'ended') AS p95_duration,
+  sum(rows_read)::float8 AS rows_read, sum(rows_written)::float8 AS rows_written, sum(rows_rejected)::float8 AS rows_rejected`;
+
+const WINDOW = `FROM pipeline_runs WHERE tenant_id = $1 AND started_at >= $2::timestamptz`;
+
+interface FigureRow {
+  runs: number;
+  running: number;
+  ended: number;
+  successes: number;
+  errors: number;
+  mean_duration: number | null;
+  p95_duration: number | null;
+  rows_read: number | null;
+  rows_written: number | null;
+  rows_rejected: number | null;
+}
+
+const EMPTY: FigureRow = {
+  runs: 0,
+  running: 0,
+  ended: 0,
+  successes: 0,
+  errors: 0,
+  mean_duration: null,
+  p95_duration: null,
+  rows_read: null,
+  rows_written: null,
+  rows_rejected: null,
+};
+
+const DAY_MS = 86_400_000;
+
+function shapeFigures(row: FigureRow) {
+  return {
+    runs: row.runs,
+    running: row.running,
+    ended: row.ended,
+    successes: row.successes,
+    errors: row.errors,
+    success_rate: row.ended > 0 ? row.successes / row.ended : null,
+    duration_seconds: { mean: row.mean_duration, p95: row.p95_duration },
+    rows: { read: row.rows_read ?? 0, written: row.rows_written ?? 0, rejected: row.rows_rejected ?? 0 },
+  };
+}
+
+const windowStart = (days: number, nowMs: number) => new Date(nowMs - days * DAY_MS).toISOString();
+
+export async function metricsOverview(db: Queryable, tenantId: number, days: number, nowMs = Date.now()) {
+  const since = windowStart(days, nowMs);
+  const { rows } = await db.query<FigureRow>(`SELECT ${FIGURES} ${WINDOW}`, [tenantId, since, FAILED_RESULTS]);
+  return { days, since, ...shapeFigures(rows[0] ?? EMPTY) };
+}
+
+const epochIso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
+
+/** Every pipeline the tenant has runs of, by name; one without runs in the window shows zeros. */
+export async function metricsPerPipeline(db: Queryable, tenantId: number, days: number, nowMs = Date.now()) {
+  const since = windowStart(days, nowMs);
+  const [figures, states] = await Promise.all([
+    db.query<FigureRow & { pipeline: string }>(`SELECT pipeline, ${FIGURES} ${WINDOW} GROUP BY pipeline`, [tenantId, since, FAILED_RESULTS]),
+    readPipelineStates(db, tenantId),
+  ]);
+  const byPipeline = new Map(figures.rows.map((row) => [row.pipeline, row]));
+  const nowSeconds = nowMs / 1000;
+  const items = states.map((state) => ({
+    pipeline: state.pipeline,
+    owner: state.owner,
+    ...shapeFigures(byPipeline.get(state.pipeline) ?? EMPTY),
+    last_success_at: epochIso(state.lastSuccessSeconds),
+    last_run_ended_at: epochIso(state.lastRunEndSeconds),
+    expected_interval_seconds: state.expectedIntervalSeconds,
+    consecutive_failures: state.consecutiveFailures,
+    late: isLate(state, nowSeconds),
+    stuck: isStuck(state, nowSeconds),
+  }));
+  return { days, since, items, next_cursor: null };
+}

@@ -1,0 +1,194 @@
+/**
+ * Pipeline runs: listed by start or by duration, filtered by the caller's tenant; and one run's detail
+ * with its stages, data-quality checks, first page of logs and span tree.
+ */
+import { ATTR, EVENT, type Result, type RunState } from '../../sdk/vocabulary.js';
+import type { Queryable } from '../storage/database.js';
+import { listLogs } from './logs.js';
+import { Conditions, numberColumn, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
+import { environmentOf, isoOrNull } from './shape.js';
+import { getSpanTree } from './traces.js';
+
+export interface RunFilter {
+  pipeline?: string;
+  result?: Result;
+  state?: RunState;
+  environment?: string;
+  since?: Date;
+  until?: Date;
+}
+
+const RUN_COMMON = `run_id, pipeline, state, result, started_at, ended_at, duration_seconds, rows_read::float8 AS rows_read,
+  rows_written::float8 AS rows_written, rows_rejected::float8 AS rows_rejected, error_type, error_message,
+  target_namespace, target_collection, attributes`;
+
+interface RunCommonRow {
+  run_id: string;
+  pipeline: string;
+  state: string;
+  result: string | null;
+  started_at: Date | null;
+  ended_at: Date | null;
+  duration_seconds: number | null;
+  rows_read: number | null;
+  rows_written: number | null;
+  rows_rejected: number | null;
+  error_type: string | null;
+  error_message: string | null;
+  target_namespace: string | null;
+  target_collection: string | null;
+  attributes: Record<string, unknown>;
+}
+
+interface RunRow extends RunCommonRow {
+  service_name: string | null;
+  last_seen_at: Date;
+  source_system: string | null;
+  trace_id: string | null;
+}
+
+interface StageRow extends RunCommonRow {
+  stage_run_id: string;
+  stage: string;
+  span_id: string | null;
+}
+
+function shapeCommon(row: RunCommonRow) {
+  return {
+    pipeline: row.pipeline,
+    state: row.state,
+    result: row.result,
+    started_at: isoOrNull(row.started_at),
+    ended_at: isoOrNull(row.ended_at),
+    duration_seconds: row.duration_seconds,
+    rows: { read: row.rows_read, written: row.rows_written, rejected: row.rows_rejected },
+    error: row.error_type || row.error_message ? { type: row.error_type, message: row.error_message } : null,
+    target: row.target_namespace || row.target_collection ? { namespace: row.target_namespace, collection: row.target_collection } : null,
+    attributes: row.attributes,
+  };
+}
+
+function shapeRun(row: RunRow) {
+  return {
+    run_id: row.run_id,
+    ...shapeCommon(row),
+    service_name: row.service_name,
+    source_system: row.source_system,
+    trace_id: row.trace_id,
+    last_seen_at: isoOrNull(row.last_seen_at),
+  };
+}
+
+export type Run = ReturnType<typeof shapeRun>;
+
+function shapeStage(row: StageRow) {
+  return { stage: row.stage, stage_run_id: row.stage_run_id, ...shapeCommon(row), span_id: row.span_id };
+}
+
+const RUN_SELECT = `SELECT ${RUN_COMMON}, service_name, last_seen_at, source_system, trace_id FROM pipeline_runs r`;
+
+/**
+ * The sorts a user needs: the latest runs (the default), the oldest first (reading a period forwards),
+ * and the slowest or fastest ended runs (a run has a duration only once it ended, so running ones are
+ * left out of those). The run id breaks ties, so each sort is a total order and keyset pages are exact.
+ */
+const startedKeyset = (descending: boolean, name: string): Keyset<RunRow> => ({
+  name,
+  columns: [timeColumn('started_at'), textColumn('run_id')],
+  descending,
+  key: (row) => [new Date(row.started_at!).toISOString(), row.run_id],
+});
+const durationKeyset = (descending: boolean, name: string): Keyset<RunRow> => ({
+  name,
+  columns: [numberColumn('duration_seconds'), textColumn('run_id')],
+  descending,
+  key: (row) => [String(row.duration_seconds), row.run_id],
+});
+
+export const RUN_SORTS = {
+  '-started_at': { keyset: startedKeyset(true, '-started_at'), present: 'started_at IS NOT NULL' },
+  started_at: { keyset: startedKeyset(false, 'started_at'), present: 'started_at IS NOT NULL' },
+  '-duration': { keyset: durationKeyset(true, '-duration'), present: 'duration_seconds IS NOT NULL' },
+  duration: { keyset: durationKeyset(false, 'duration'), present: 'duration_seconds IS NOT NULL' },
+} as const;
+export type RunSort = keyof typeof RUN_SORTS;
+export const isRunSort = (value: string): value is RunSort => Object.hasOwn(RUN_SORTS, value);
+
+/** Records of a run lie within its time; this slack lets the lookup skip all but a few daily partitions. */
+const RECORD_SLACK = "interval '1 hour'";
+
+/**
+ * A run's environment is its records' resource attribute (a run row does not store it): read from its
+ * first log record, else from a span of its trace. One index probe per run candidate (logs by run,
+ * spans by trace), so the filter stays cheap while the environment is not rare among the runs listed.
+ */
+const RUN_ENVIRONMENT = `COALESCE(
+  (SELECT ${environmentOf('l')} FROM logs l WHERE l.tenant_id = r.tenant_id AND l.run_id = r.run_id
+      AND l.ts >= r.started_at - ${RECORD_SLACK} ORDER BY l.ts LIMIT 1),
+  (SELECT ${environmentOf('s')} FROM spans s WHERE s.tenant_id = r.tenant_id AND s.trace_id = r.trace_id LIMIT 1))`;
+
+export async function listRuns(
+  db: Queryable,
+  tenantId: number,
+  filter: RunFilter,
+  limit: number,
+  cursor?: string,
+  sort: RunSort = '-started_at',
+): Promise<Page<Run>> {
+  const { keyset, present } = RUN_SORTS[sort];
+  const where = new Conditions();
+  where.add((p) => `tenant_id = ${p}`, tenantId);
+  where.clauses.push(present);
+  where.add((p) => `pipeline = ${p}`, filter.pipeline);
+  where.add((p) => `result = ${p}`, filter.result);
+  where.add((p) => `state = ${p}`, filter.state);
+  where.add((p) => `${RUN_ENVIRONMENT} = ${p}`, filter.environment);
+  where.add((p) => `started_at >= ${p}`, filter.since?.toISOString());
+  where.add((p) => `started_at < ${p}`, filter.until?.toISOString());
+  where.after(cursor, keyset);
+  const { rows } = await db.query<RunRow>(`${RUN_SELECT} WHERE ${where.where} ORDER BY ${orderBy(keyset)} LIMIT ${limit + 1}`, where.params);
+  return pageOf(rows, limit, keyset, shapeRun);
+}
+
+/** How many of a run's logs its detail shows; the page's next_cursor continues at /api/v1/logs?run_id=. */
+const DETAIL_LOGS = 100;
+
+interface CheckRow {
+  ts: Date;
+  stage: string | null;
+  attributes: Record<string, unknown>;
+}
+
+/** The run's data-quality checks (`pipeline.check` records), in the order they ran. */
+async function checksOf(db: Queryable, tenantId: number, run: RunRow) {
+  const { rows } = await db.query<CheckRow>(
+    `SELECT ts, stage, attributes FROM logs
+      WHERE tenant_id = $1 AND run_id = $2 AND event_name = $3 AND ts >= COALESCE($4::timestamptz - ${RECORD_SLACK}, '-infinity')
+      ORDER BY ts, fingerprint::text`,
+    [tenantId, run.run_id, EVENT.check, run.started_at],
+  );
+  return rows.map((row) => ({
+    timestamp: new Date(row.ts).toISOString(),
+    name: row.attributes[ATTR.checkName] ?? null,
+    passed: row.attributes[ATTR.checkPassed] ?? null,
+    details: row.attributes[ATTR.checkDetails] ?? null,
+    stage: row.stage,
+  }));
+}
+
+export async function getRun(db: Queryable, tenantId: number, runId: string) {
+  const { rows } = await db.query<RunRow>(`${RUN_SELECT} WHERE tenant_id = $1 AND run_id = $2`, [tenantId, runId]);
+  const run = rows[0];
+  if (!run) return null;
+  const [stages, checks, logs, spans] = await Promise.all([
+    db.query<StageRow>(
+      `SELECT ${RUN_COMMON}, stage_run_id, stage, span_id FROM pipeline_stages
+        WHERE tenant_id = $1 AND run_id = $2 ORDER BY started_at, stage_run_id`,
+      [tenantId, runId],
+    ),
+    checksOf(db, tenantId, run),
+    listLogs(db, tenantId, { runId }, DETAIL_LOGS),
+    run.trace_id ? getSpanTree(db, tenantId, run.trace_id) : [],
+  ]);
+  return { ...shapeRun(run), stages: stages.rows.map(shapeStage), checks, logs, spans };
+}

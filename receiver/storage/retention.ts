@@ -1,0 +1,55 @@
+/**
+ * What retention deletes row by row: runs and stages (for every tenant, beside the partition drops of
+ * partitions.ts), and a tenant's records when its own retention is shorter than the server's. Partitions
+ * are shared by all tenants, so a tenant's shorter retention cannot drop them: it deletes its rows.
+ */
+import type { Queryable } from './database.js';
+
+const DAY_MS = 86_400_000;
+
+export interface Deleted {
+  logs: number;
+  spans: number;
+  runs: number;
+  stages: number;
+}
+
+const count = async (db: Queryable, deleteSql: string, params: unknown[]) =>
+  (await db.query<{ n: number }>(`WITH gone AS (${deleteSql} RETURNING 1) SELECT count(*)::int AS n FROM gone`, params)).rows[0]!.n;
+
+/** A run or stage is as old as its start (or, with none known, its last record): the rule for every retention. */
+export async function deleteRunsBefore(db: Queryable, cutoff: string, tenantId: number | null): Promise<Pick<Deleted, 'runs' | 'stages'>> {
+  const tenant = '($2::int IS NULL OR tenant_id = $2)';
+  const stages = await count(db, `DELETE FROM pipeline_stages WHERE COALESCE(started_at, ended_at) < $1 AND ${tenant}`, [cutoff, tenantId]);
+  const runs = await count(db, `DELETE FROM pipeline_runs WHERE COALESCE(started_at, last_seen_at) < $1 AND ${tenant}`, [cutoff, tenantId]);
+  return { runs, stages };
+}
+
+/** The tenant's own retention in days, or null when it keeps the server's. */
+export async function tenantRetentionDays(db: Queryable, tenantId: number): Promise<number | null> {
+  const { rows } = await db.query<{ retention_days: number | null }>('SELECT retention_days FROM tenants WHERE tenant_id = $1', [tenantId]);
+  return rows[0]?.retention_days ?? null;
+}
+
+export async function setTenantRetentionDays(db: Queryable, tenantId: number, days: number | null): Promise<void> {
+  await db.query('UPDATE tenants SET retention_days = $2 WHERE tenant_id = $1', [tenantId, days]);
+}
+
+/** Days kept for a tenant: its own retention, never longer than the server's (whose partition drops win). */
+export const effectiveRetentionDays = (tenantDays: number | null, serverDays: number) => Math.min(tenantDays ?? serverDays, serverDays);
+
+/** Deletes the tenant's records, runs and stages older than its retention now; returns the cutoff and the counts. */
+export async function cleanupTenant(db: Queryable, tenantId: number, serverDays: number, nowMs = Date.now()) {
+  const days = effectiveRetentionDays(await tenantRetentionDays(db, tenantId), serverDays);
+  const cutoff = new Date(nowMs - days * DAY_MS).toISOString();
+  const logs = await count(db, 'DELETE FROM logs WHERE tenant_id = $1 AND ts < $2', [tenantId, cutoff]);
+  const spans = await count(db, 'DELETE FROM spans WHERE tenant_id = $1 AND ts < $2', [tenantId, cutoff]);
+  const deleted: Deleted = { logs, spans, ...(await deleteRunsBefore(db, cutoff, tenantId)) };
+  return { retention_days: days, cutoff, deleted };
+}
+
+/** The hourly pass for tenants whose retention is shorter than the server's (the rest is partition drops). */
+export async function cleanupShorterRetentions(db: Queryable, serverDays: number, nowMs = Date.now()): Promise<void> {
+  const { rows } = await db.query<{ tenant_id: number }>('SELECT tenant_id FROM tenants WHERE retention_days < $1 ORDER BY tenant_id', [serverDays]);
+  for (const { tenant_id } of rows) await cleanupTenant(db, tenant_id, serverDays, nowMs);
+}
