@@ -147,5 +147,10 @@ export function isLate(state: PipelineState, nowSeconds: number, rules: MixinCon
 }
 
 export function isStuck(state: PipelineState, nowSeconds: number, rules: MixinConfig = config): boolean {
-  return state.oldestRunningHeartbeatSeconds !== null && nowSeconds - state.oldestRunningHeartbeatSeconds > rules.stuck.afterSeconds;
+  return state.oldestRunningHeartbeatSeconds !== null && heartbeatStopped(state.oldestRunningHeartbeatSeconds, nowSeconds, rules);
+}
+
+/** A running run whose last record (its start or a heartbeat) is older than this is stuck: its process died or hangs. */
+export function heartbeatStopped(lastSeenSeconds: number, nowSeconds: number, rules: MixinConfig = config): boolean {
+  return nowSeconds - lastSeenSeconds > rules.stuck.afterSeconds;
 }

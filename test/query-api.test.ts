@@ -168,6 +168,15 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     ]);
     expect(pipelines[1].last_success_at).toBe(new Date(Date.now() - 3 * DAY).toISOString().slice(0, 10) + pipelines[1].last_success_at.slice(10));
     expect(pipelines[0].rows.written).toBe(520);
+
+    // The run whose heartbeats stopped is marked stuck itself, in the list and in its detail; ended runs never are.
+    const runs = await items('/api/v1/runs?pipeline=billing', key);
+    expect(runs.map(({ run_id, state, stuck }) => ({ run_id, state, stuck }))).toEqual([
+      { run_id: 'b-2', state: 'ended', stuck: false },
+      { run_id: 'b-1', state: 'ended', stuck: false },
+      { run_id: 'b-3', state: 'running', stuck: true },
+    ]);
+    expect((await get('/api/v1/runs/b-3', key)).body.stuck).toBe(true);
   });
 
   it('exports every list as CSV, the same rows as the JSON pages, fields quoted as RFC 4180 wants', async () => {

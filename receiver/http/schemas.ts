@@ -51,6 +51,7 @@ const run = {
   source_system: nullable(string),
   trace_id: nullable(string),
   last_seen_at: nullable(dateTime),
+  stuck: { type: 'boolean', description: 'running, and no start or heartbeat for longer than the PipelineRunStuck alert allows' },
 };
 
 const span = {

@@ -3,6 +3,7 @@
  * with its stages, data-quality checks, first page of logs and span tree.
  */
 import { ATTR, EVENT, type Result, type RunState } from '../../sdk/vocabulary.js';
+import { heartbeatStopped } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
 import { listLogs } from './logs.js';
 import { Conditions, numberColumn, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
@@ -76,6 +77,8 @@ function shapeRun(row: RunRow) {
     source_system: row.source_system,
     trace_id: row.trace_id,
     last_seen_at: isoOrNull(row.last_seen_at),
+    // As the PipelineRunStuck alert sees it: a run whose machine vanished stays `running`, but not unnoticed.
+    stuck: row.state === 'running' && heartbeatStopped(row.last_seen_at.getTime() / 1000, Date.now() / 1000),
   };
 }
 
