@@ -7,8 +7,11 @@
  *   records from concurrent clients, each answered 200 after COMMIT;
  * - end_to_end_grpc: the same requests to the same receiver over OTLP/gRPC (grpc-js clients), in
  *   the same rounds, alternating which transport goes first; grpc_vs_http is the median ratio;
- * - raw_copy: the same rows rendered by the receiver's renderLog and COPYed straight into logs,
- *   5,000-row batches, one connection: the ceiling, with no HTTP, decoding, idempotency or group commit;
+ * - raw_copy: the same rows rendered by the receiver's renderLog and COPYed straight into log_streams
+ *   and log_records, 5,000-row batches, on one connection and on two in parallel (the receiver overlaps
+ *   two transactions): the ceiling, with no HTTP, decoding, idempotency or group commit;
+ * - bytes on disk per record of the rows stored end to end (receiver/storage/log-bytes.ts), beside the
+ *   same rows in the layout before migration 4 (copied into logs_v1) and their OTLP protobuf size;
  * - insert_per_record: one INSERT per record, as the reference designs store logs, on a smaller sample
  *   (embedded default only);
  * - overload: a receiver with a small --max-queue-bytes budget under many clients that resend at once
@@ -25,11 +28,12 @@ import protobuf from 'protobufjs';
 import { startReceiver } from '../receiver/serve.js';
 import { decodeLogsProtobuf } from '../receiver/decode/otlp-protobuf.js';
 import type { LogRow } from '../receiver/model/records.js';
-import type { Queryable } from '../receiver/storage/database.js';
+import type { Queryable, Transaction } from '../receiver/storage/database.js';
 import { startEmbeddedServer, type PostgresBinaries } from '../receiver/storage/embedded-server.js';
-import { createPartitionManager } from '../receiver/storage/partitions.js';
+import { measureLogBytes } from '../receiver/storage/log-bytes.js';
+import { createPartitionManager, type PartitionManager } from '../receiver/storage/partitions.js';
 import { openDatabase } from '../receiver/storage/open.js';
-import { LOG_COLUMNS, renderLog } from '../receiver/storage/rows-csv.js';
+import { LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, renderLog, type RenderedLog } from '../receiver/storage/rows-csv.js';
 import { otlpString, otlpType, realisticLogsRequest } from '../test/helpers/otlp-fixtures.js';
 import { DEBIAN_HINT, debianBinaries } from '../test/setup/postgres.js';
 
@@ -230,26 +234,37 @@ function* decodedChunks(requests: number, perChunk: number): Generator<LogRow[]>
   }
 }
 
-/** The same rows as a round of endToEnd, rendered by renderLog and COPYed straight into logs. */
-async function rawCopy(databaseUrl: string): Promise<number> {
+/** One batch of rendered rows COPYed as the writer's staging would, without its idempotency. */
+async function copyRendered(tx: Transaction, partitions: PartitionManager, rendered: RenderedLog[]): Promise<void> {
+  await partitions.ensure(tx, 'log_records', new Set(rendered.map((r) => r.dayMs)));
+  const streams = new Map(rendered.map((r) => [r.stream.key, r.stream.line]));
+  await tx.copyCsv('log_streams', LOG_STREAM_COLUMNS, [...streams.values()].join(''));
+  await tx.copyCsv('log_records', LOG_RECORD_COLUMNS, rendered.map((r) => r.line).join(''));
+}
+
+/**
+ * The same rows as a round of endToEnd, rendered by renderLog and COPYed straight into the log tables by
+ * `connections` loops in parallel, each taking the next batch.
+ */
+async function rawCopy(databaseUrl: string, connections: 1 | 2): Promise<number> {
   const db = await openDatabase({ databaseUrl });
   try {
     const partitions = createPartitionManager();
-    let seconds = 0;
+    // Decoding is the receiver's work, not the database's: rows are decoded before the clock starts,
+    // while rendering (the receiver's renderLog) and COPY are timed, as in notes/ingest-limits.md.
+    const chunks = [...decodedChunks(WARMUP_REQUESTS + REQUESTS_PER_ROUND, COPY_BATCH_ROWS / RECORDS)];
     let copied = 0;
-    // Decoding is the receiver's work, not the database's: rows are decoded outside the clock, while
-    // rendering (the receiver's renderLog) and COPY are timed, as in notes/ingest-limits.md. As many
-    // rows as the HTTP phase of a round stores.
-    for (const rows of decodedChunks(WARMUP_REQUESTS + REQUESTS_PER_ROUND, COPY_BATCH_ROWS / RECORDS)) {
-      const started = performance.now();
-      const rendered = rows.map((row) => renderLog(TENANT_ID, row));
-      await db.transaction(async (tx) => {
-        await partitions.ensure(tx, 'logs', new Set(rendered.map((r) => r.dayMs)));
-        await tx.copyCsv('logs', LOG_COLUMNS, rendered.map((r) => r.line).join(''));
-      });
-      seconds += (performance.now() - started) / 1000;
-      copied += rendered.length;
-    }
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        for (let rows = chunks.shift(); rows; rows = chunks.shift()) {
+          const rendered = rows.map((row) => renderLog(TENANT_ID, row));
+          await db.transaction((tx) => copyRendered(tx, partitions, rendered));
+          copied += rendered.length;
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
     const stored = await countLogs(db);
     check(stored === copied, `raw COPY: ${stored} rows stored, ${copied} copied`);
     return copied / seconds;
@@ -291,7 +306,7 @@ async function insertPerRecord(databaseUrl: string) {
   const db = await openDatabase({ databaseUrl });
   try {
     const days = new Set(decodeLogsProtobuf(requestBody(0)).map((row) => renderLog(TENANT_ID, row).dayMs));
-    await db.transaction((tx) => createPartitionManager().ensure(tx, 'logs', days));
+    await db.transaction((tx) => createPartitionManager().ensure(tx, 'log_records', days));
   } finally {
     await db.close();
   }
@@ -301,19 +316,27 @@ async function insertPerRecord(databaseUrl: string) {
     // Prepared once: the kindest form of row-by-row for the database.
     const insert = {
       name: 'insert-log',
-      text: `INSERT INTO logs (${LOG_COLUMNS.join(', ')}) VALUES (${LOG_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
+      text: `INSERT INTO log_records (${LOG_RECORD_COLUMNS.join(', ')}) VALUES (${LOG_RECORD_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
+    };
+    const insertStream = {
+      name: 'insert-stream',
+      text: `INSERT INTO log_streams (${LOG_STREAM_COLUMNS.join(', ')}) VALUES (${LOG_STREAM_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
+             ON CONFLICT DO NOTHING`,
     };
     let seconds = 0;
     let inserted = 0;
     for (const rows of decodedChunks(INSERT_SAMPLE_ROWS / RECORDS, 1)) {
-      const values = rows.map((row) => csvFields(renderLog(TENANT_ID, row).line));
-      check(values.every((fields) => fields.length === LOG_COLUMNS.length), 'a rendered line did not split into one field per column');
+      const rendered = rows.map((row) => renderLog(TENANT_ID, row));
+      const values = rendered.map((r) => csvFields(r.line));
+      check(values.every((fields) => fields.length === LOG_RECORD_COLUMNS.length), 'a rendered line did not split into one field per column');
+      const streams = [...new Map(rendered.map((r) => [r.stream.key, csvFields(r.stream.line)])).values()];
       const started = performance.now();
+      for (const fields of streams) await client.query({ ...insertStream, values: fields });
       for (const fields of values) await client.query({ ...insert, values: fields });
       seconds += (performance.now() - started) / 1000;
       inserted += values.length;
     }
-    const stored = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM logs')).rows[0]!.n);
+    const stored = Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM log_records')).rows[0]!.n);
     check(stored === inserted, `INSERT per record: ${stored} rows stored, ${inserted} inserted`);
     return { records_per_second: round(inserted / seconds), seconds: round(seconds, 2), rows_stored: stored };
   } finally {
@@ -409,15 +432,54 @@ async function startServer(binaries?: PostgresBinaries): Promise<ServerUnderTest
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-/** End to end beside raw COPY on one server, in alternating rounds. */
+/**
+ * Bytes on disk per record of what one end-to-end round stored, beside the same records in the layout
+ * before migration 4 (copied through the logs view into logs_v1, whose indexes are the old ones) and
+ * their OTLP protobuf size.
+ */
+async function bytesPerRecord(databaseUrl: string) {
+  const db = await openDatabase({ databaseUrl });
+  try {
+    const current = await measureLogBytes(db, 'current');
+    const { rows } = await db.query<{ ms: number }>(`SELECT DISTINCT (extract(epoch FROM date_trunc('day', ts, 'UTC')) * 1000)::float8 AS ms FROM log_records`);
+    await db.transaction(async (tx) => {
+      await createPartitionManager().ensure(tx, 'logs_v1', rows.map((row) => row.ms));
+      await tx.query('INSERT INTO logs_v1 SELECT * FROM logs');
+    });
+    const v1 = await measureLogBytes(db, 'v1');
+    check(v1.records === current.records, `logs_v1 holds ${v1.records} records, log_records ${current.records}`);
+    const protobuf = round(requestBody(0).length / RECORDS, 1);
+    return {
+      records: current.records,
+      otlp_protobuf: protobuf,
+      current: { ...current.per_record, indexes_each: current.index_per_record },
+      before_migration_4: { ...v1.per_record, indexes_each: v1.index_per_record },
+      current_vs_protobuf: round(current.per_record!.total / protobuf, 2),
+      before_vs_protobuf: round(v1.per_record!.total / protobuf, 2),
+    };
+  } finally {
+    await db.close();
+  }
+}
+
+/** End to end beside raw COPY (one connection, and two in parallel) on one server, in alternating rounds. */
 async function endToEndBesideCopy(server: ServerUnderTest) {
   const endToEndRounds: EndToEndRound[] = [];
   const rawCopyRounds: number[] = [];
+  const rawCopyTwoRounds: number[] = [];
+  let lastEndToEnd = '';
   for (let r = 0; r < ROUNDS; r++) {
     // Alternating which goes first, so that neither always follows the other's writes.
-    if (r % 2 === 1) rawCopyRounds.push(await rawCopy(await server.freshDatabase()));
-    endToEndRounds.push(await endToEnd(await server.freshDatabase(), r % 2 === 1));
-    if (r % 2 === 0) rawCopyRounds.push(await rawCopy(await server.freshDatabase()));
+    if (r % 2 === 1) {
+      rawCopyRounds.push(await rawCopy(await server.freshDatabase(), 1));
+      rawCopyTwoRounds.push(await rawCopy(await server.freshDatabase(), 2));
+    }
+    lastEndToEnd = await server.freshDatabase();
+    endToEndRounds.push(await endToEnd(lastEndToEnd, r % 2 === 1));
+    if (r % 2 === 0) {
+      rawCopyRounds.push(await rawCopy(await server.freshDatabase(), 1));
+      rawCopyTwoRounds.push(await rawCopy(await server.freshDatabase(), 2));
+    }
   }
   const latencies = (transport: 'http' | 'grpc') => endToEndRounds.flatMap((round) => round[transport].latenciesMs).sort((a, b) => a - b);
   const http = latencies('http');
@@ -426,6 +488,7 @@ async function endToEndBesideCopy(server: ServerUnderTest) {
   const commitCount = commits.reduce((sum, c) => sum + c.count, 0);
   const weighted = (value: (c: (typeof commits)[number]) => number) => commits.reduce((sum, c) => sum + value(c) * c.count, 0) / commitCount;
   const endToEndRate = median(endToEndRounds.map((round) => round.http.recordsPerSecond));
+  const ratio = (copies: number[]) => round(median(endToEndRounds.map((round, i) => round.http.recordsPerSecond / copies[i]!)), 2);
   return {
     endToEndRate,
     report: {
@@ -453,7 +516,14 @@ async function endToEndBesideCopy(server: ServerUnderTest) {
         records_per_second_median: round(median(rawCopyRounds)),
         records_per_second_rounds: rawCopyRounds.map((rate) => round(rate)),
       },
-      end_to_end_vs_raw_copy: round(median(endToEndRounds.map((round, i) => round.http.recordsPerSecond / rawCopyRounds[i]!)), 2),
+      raw_copy_two_connections: {
+        batch_rows: COPY_BATCH_ROWS,
+        records_per_second_median: round(median(rawCopyTwoRounds)),
+        records_per_second_rounds: rawCopyTwoRounds.map((rate) => round(rate)),
+      },
+      end_to_end_vs_raw_copy: ratio(rawCopyRounds),
+      end_to_end_vs_raw_copy_two_connections: ratio(rawCopyTwoRounds),
+      bytes_per_record: await bytesPerRecord(lastEndToEnd),
     },
   };
 }

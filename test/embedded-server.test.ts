@@ -130,12 +130,11 @@ describe('the embedded PostgreSQL server', () => {
     const db = await openDatabase({ dataDir: dir });
     try {
       await createTenant(db, 'acme');
-      await db.transaction((tx) => createPartitionManager().ensure(tx, 'logs', [Date.UTC(2031, 0, 1)]));
+      await db.transaction((tx) => createPartitionManager().ensure(tx, 'log_records', [Date.UTC(2031, 0, 1)]));
       await db.query(
-        `INSERT INTO logs (tenant_id, ts, fingerprint, time_unix_nano, observed_time_unix_nano, severity_number, severity_text,
-           service_name, event_name, flags, attributes, dropped_attributes_count, resource_attributes, resource_schema_url,
-           scope_name, scope_version, scope_attributes, scope_schema_url)
-         VALUES (1, '2031-01-01T12:00:00Z', gen_random_uuid(), 0, 0, 9, 'INFO', 'svc', '', 0, '{}', 0, '{}', '', '', '', '{}', '')`,
+        `INSERT INTO log_records (tenant_id, ts, fingerprint, stream_id, time_unix_nano, flags, severity_number, severity_text,
+           event_name, attribute_values)
+         VALUES (1, '2031-01-01T12:00:00Z', 1, 0, 0, 0, 9, 'INFO', '', '[]')`,
       );
       const reader = db.readonlyUrl!;
       expect(await query(reader, 'SELECT name FROM tenants')).toEqual([{ name: 'acme' }]);
@@ -238,7 +237,10 @@ describe('pipemon move-pglite', () => {
       await db.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [first!.version, first!.name]);
       ({ key } = await createKey(db, 'default', ['ingest', 'read']));
       await db.transaction(async (tx) => {
-        await createPartitionManager().ensure(tx, 'logs', [Date.UTC(2026, 10, 1), Date.UTC(2026, 10, 2)]);
+        // The partitions that pipemon created as its partitions.ts then named them.
+        for (const day of ['2026-11-01', '2026-11-02']) {
+          await tx.query(`CREATE TABLE logs_p${day.replaceAll('-', '')} PARTITION OF logs FOR VALUES FROM ('${day}') TO ('${day}'::date + 1)`);
+        }
         for (const [day, body] of [[1, 'first, "quoted"\nline'], [2, 'second \\ backslash']] as const) {
           await tx.query(
             `INSERT INTO logs (tenant_id, ts, fingerprint, time_unix_nano, observed_time_unix_nano, severity_number, severity_text,
@@ -270,7 +272,7 @@ describe('pipemon move-pglite', () => {
   it('moves every row into the embedded server, keys still valid, and keeps the old files', async () => {
     const { dir, key } = await earlierDataDir();
     const moved = await movePglite(dir);
-    expect(moved.rows).toEqual({ tenants: 1, api_keys: 1, pipeline_runs: 1, pipeline_stages: 0, logs: 2, spans: 0 });
+    expect(moved.rows).toEqual({ tenants: 1, api_keys: 1, log_streams: 0, pipeline_runs: 1, pipeline_stages: 0, logs_v1: 2, log_records: 0, spans: 0 });
     expect(fs.existsSync(path.join(dir, 'pglite'))).toBe(false);
     expect(fs.existsSync(path.join(dir, 'pglite.moving'))).toBe(false);
     // The kept files are as the earlier pipemon wrote them: still its schema, so it could open them again.

@@ -8,10 +8,11 @@ import { logKey, spanKey, type Prepared } from '../storage/write-batch.js';
 import { deriveFromLog, deriveFromSpan } from './derive.js';
 
 export function prepare(tenant: Tenant, logs: LogRow[], spans: SpanRow[]): Prepared {
-  const prepared: Prepared = { logLines: [], spanLines: [], logDays: new Set(), spanDays: new Set(), candidates: new Map() };
+  const prepared: Prepared = { logLines: [], streamLines: new Map(), spanLines: [], logDays: new Set(), spanDays: new Set(), candidates: new Map() };
   for (const row of logs) {
-    const { line, fingerprint, dayMs } = renderLog(tenant.id, row);
+    const { line, fingerprint, stream, dayMs } = renderLog(tenant.id, row);
     prepared.logLines.push(line);
+    prepared.streamLines.set(stream.key, stream.line);
     prepared.logDays.add(dayMs);
     const derived = deriveFromLog(row);
     if (derived.run || derived.stage) prepared.candidates.set(logKey(tenant.id, fingerprint), { tenant, derived });

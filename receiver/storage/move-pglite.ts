@@ -18,8 +18,8 @@ import { createPartitionManager, type PartitionedTable } from './partitions.js';
 import { openServerDatabase } from './pg.js';
 
 /** Tables in an order that satisfies their foreign keys. */
-const TABLES = ['tenants', 'api_keys', 'pipeline_runs', 'pipeline_stages'] as const;
-const PARTITIONED: readonly PartitionedTable[] = ['logs', 'spans'];
+const TABLES = ['tenants', 'api_keys', 'log_streams', 'pipeline_runs', 'pipeline_stages'] as const;
+const PARTITIONED: readonly PartitionedTable[] = ['logs_v1', 'log_records', 'spans'];
 
 export interface MoveResult {
   /** Rows copied per table. */

@@ -1,12 +1,15 @@
 /**
- * Daily range partitions of logs and spans on `ts` (UTC days), named `<table>_pYYYYMMDD`: created on
- * demand by the writer, dropped whole by retention.
+ * Daily range partitions of log_records and spans on `ts` (UTC days), named `<table>_pYYYYMMDD`: created
+ * on demand by the writer, dropped whole by retention, as are those of logs_v1 (the log records written
+ * before migration 4, named logs_pYYYYMMDD) and the log streams of the days dropped.
  */
 import type { Database, Queryable } from './database.js';
 import { ADVISORY_LOCKS } from './migrate.js';
 import { deleteRunsBefore } from './retention.js';
 
-export type PartitionedTable = 'logs' | 'spans';
+/** logs_v1 is written only by move-pglite, which moves an earlier pipemon's records as they were. */
+export type PartitionedTable = 'log_records' | 'logs_v1' | 'spans';
+const RETAINED: readonly PartitionedTable[] = ['log_records', 'logs_v1', 'spans'];
 
 export interface PartitionManager {
   /**
@@ -15,8 +18,9 @@ export interface PartitionManager {
    */
   ensure(tx: Queryable, table: PartitionedTable, dayStartsMs: Iterable<number>): Promise<void>;
   /**
-   * Drops the partitions whose whole day ended more than retentionDays before nowMs, deletes the
-   * pipeline runs and stages that started before that cutoff, and returns the dropped partition names.
+   * Drops the partitions whose whole day ended more than retentionDays before nowMs, with the log streams
+   * of those days, deletes the pipeline runs and stages that started before that cutoff, and returns the
+   * dropped partition names.
    */
   dropOlderThan(db: Database, retentionDays: number, nowMs?: number): Promise<string[]>;
 }
@@ -24,10 +28,12 @@ export interface PartitionManager {
 const DAY_MS = 86_400_000;
 // Years 0000-9999: the partition name and the timestamp literal both assume four-digit years.
 const LAST_DAY_MS = Date.UTC(9999, 11, 31);
-const PARTITION_NAME = /^(logs|spans)_p(\d{4})(\d{2})(\d{2})$/;
+const PARTITION_NAME = /^(log_records|logs|spans)_p(\d{4})(\d{2})(\d{2})$/;
 
 const isoDay = (dayMs: number) => new Date(dayMs).toISOString();
-const partitionName = (table: PartitionedTable, dayMs: number) => `${table}_p${isoDay(dayMs).slice(0, 10).replaceAll('-', '')}`;
+// logs_v1 is the table logs renamed: its partitions kept their names.
+const partitionName = (table: PartitionedTable, dayMs: number) =>
+  `${table === 'logs_v1' ? 'logs' : table}_p${isoDay(dayMs).slice(0, 10).replaceAll('-', '')}`;
 
 function dayStart(ms: number): number {
   const day = Math.floor(ms / DAY_MS) * DAY_MS;
@@ -94,7 +100,8 @@ export function createPartitionManager(): PartitionManager {
         await tx.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCKS.partitions})`);
         const { rows } = await tx.query<{ name: string }>(
           `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent IN ('logs'::regclass, 'spans'::regclass)`,
+            WHERE i.inhparent = ANY($1::regclass[])`,
+          [RETAINED],
         );
         // Only partitions named as ensure() names them: anything else was made by hand and is left alone.
         const old = rows
@@ -105,6 +112,8 @@ export function createPartitionManager(): PartitionManager {
           })
           .sort();
         if (old.length > 0) await tx.query(old.map((name) => `DROP TABLE IF EXISTS ${name}`).join(';\n'));
+        // The last day dropped, whether or not it had a partition: its streams go with it.
+        await tx.query('DELETE FROM log_streams WHERE day <= $1::date', [isoDay(Math.floor(cutoffMs / DAY_MS) * DAY_MS - DAY_MS).slice(0, 10)]);
         return old;
       });
       for (const name of dropped) known.delete(name);

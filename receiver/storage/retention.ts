@@ -42,7 +42,9 @@ export const effectiveRetentionDays = (tenantDays: number | null, serverDays: nu
 export async function cleanupTenant(db: Queryable, tenantId: number, serverDays: number, nowMs = Date.now()) {
   const days = effectiveRetentionDays(await tenantRetentionDays(db, tenantId), serverDays);
   const cutoff = new Date(nowMs - days * DAY_MS).toISOString();
-  const logs = await count(db, 'DELETE FROM logs WHERE tenant_id = $1 AND ts < $2', [tenantId, cutoff]);
+  // logs is a view (migration 4): its rows live in log_records, and in logs_v1 when stored before it.
+  let logs = 0;
+  for (const table of ['log_records', 'logs_v1']) logs += await count(db, `DELETE FROM ${table} WHERE tenant_id = $1 AND ts < $2`, [tenantId, cutoff]);
   const spans = await count(db, 'DELETE FROM spans WHERE tenant_id = $1 AND ts < $2', [tenantId, cutoff]);
   const deleted: Deleted = { logs, spans, ...(await deleteRunsBefore(db, cutoff, tenantId)) };
   return { retention_days: days, cutoff, deleted };

@@ -1,18 +1,24 @@
 /**
- * Decoded rows rendered as COPY (FORMAT csv) lines for the logs and spans tables, in the column order
- * of LOG_COLUMNS / SPAN_COLUMNS. Rendering is the receiver's main per-record cost in Node (about 5 µs a
- * row measured, see notes/ingest-limits.md), so resource and scope JSON is rendered once per resource.
+ * Decoded rows rendered as COPY (FORMAT csv) lines: log records for log_records, the streams they
+ * belong to for log_streams (migration 4 says why the layout), spans for spans, in the column order of
+ * LOG_RECORD_COLUMNS / LOG_STREAM_COLUMNS / SPAN_COLUMNS. Rendering is the receiver's main per-record
+ * cost in Node (about 5 µs a row measured, see notes/ingest-limits.md), so what a resource and scope
+ * share is rendered and hashed once per attribute key list, not per record.
  */
 import { hash } from 'node:crypto';
 import { ATTR } from '../../sdk/vocabulary.js';
 import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type Resource, type Scope, type SpanRow } from '../model/records.js';
 import { csvField } from './csv.js';
 
-export const LOG_COLUMNS = [
-  'tenant_id', 'ts', 'fingerprint', 'time_unix_nano', 'observed_time_unix_nano', 'severity_number',
-  'severity_text', 'service_name', 'event_name', 'body', 'trace_id', 'span_id', 'flags', 'pipeline', 'run_id',
-  'stage', 'attributes', 'dropped_attributes_count', 'resource_attributes', 'resource_schema_url', 'scope_name',
-  'scope_version', 'scope_attributes', 'scope_schema_url',
+export const LOG_RECORD_COLUMNS = [
+  'ts', 'fingerprint', 'stream_id', 'time_unix_nano', 'observed_time_unix_nano', 'dropped_attributes_count', 'tenant_id',
+  'flags', 'severity_number', 'severity_text', 'event_name', 'body', 'trace_id', 'span_id', 'pipeline', 'run_id', 'stage',
+  'attribute_values',
+] as const;
+
+export const LOG_STREAM_COLUMNS = [
+  'tenant_id', 'stream_id', 'day', 'service_name', 'resource_attributes', 'resource_schema_url', 'scope_name',
+  'scope_version', 'scope_attributes', 'scope_schema_url', 'attribute_keys', 'moved_keys',
 ] as const;
 
 export const SPAN_COLUMNS = [
@@ -63,37 +69,90 @@ function nullable(value: string | null): string {
   return value === null || value === '' ? '' : csvField(value);
 }
 
+/** A hex id as a bytea field (validated hex: ingest/validate.ts), or NULL when absent. */
+const byteaField = (hex: string) => (hex === '' ? '' : `"\\x${hex}"`);
+
+/** The first 8 bytes of an MD5 as a signed bigint, in the decimal form PostgreSQL prints int8 in. */
+const hash64 = (content: string) => hash('md5', content, 'buffer').readBigInt64BE(0).toString();
+
+/** The attribute keys whose string value is stored in a column (pipeline, run_id, stage), in that order. */
+const COLUMN_KEYS = [ATTR.pipelineName, ATTR.runId, ATTR.stageName] as const;
+
+export interface RenderedStream {
+  /** log_streams' key: the tenant and a hash of everything else on the line. */
+  key: string;
+  id: string;
+  line: string;
+}
+
+/** Streams already rendered, per resource, scope and (tenant, day, key lists). */
+const streams = new WeakMap<Resource, WeakMap<Scope, Map<string, RenderedStream>>>();
+
+function streamOf(tenantId: number, row: LogRow, dayMs: number, keysJson: string, movedJson: string): RenderedStream {
+  let byScope = streams.get(row.resource);
+  if (!byScope) streams.set(row.resource, (byScope = new WeakMap()));
+  let byKeys = byScope.get(row.scope);
+  if (!byKeys) byScope.set(row.scope, (byKeys = new Map()));
+  const lookup = `${tenantId},${dayMs},${movedJson},${keysJson}`;
+  let stream = byKeys.get(lookup);
+  if (stream === undefined) {
+    const day = new Date(dayMs).toISOString().slice(0, 10);
+    const content = day + ',' + csvField(serviceName(row.resource)) + ',' + resourceCsv(row.resource) + ',' + scopeCsv(row.scope) + ',' +
+      csvField(keysJson) + ',' + csvField(movedJson);
+    const id = hash64(content);
+    stream = { key: `${tenantId}:${id}`, id, line: tenantId + ',' + id + ',' + content + '\n' };
+    byKeys.set(lookup, stream);
+  }
+  return stream;
+}
+
 export interface RenderedLog {
-  /** The CSV line, newline-terminated. */
+  /** The log_records CSV line, newline-terminated. */
   line: string;
   /** The record's content hash: the key (with tenant and ts) that makes a resend conflict. */
   fingerprint: string;
+  stream: RenderedStream;
   dayMs: number;
 }
 
 /**
- * The fingerprint hashes every content column, so two identical records (same time, body, attributes,
- * ids, resource and scope) are one record: OTLP gives records no id, and a resend must not store twice.
+ * The fingerprint hashes every content column and the stream (resource, scope, attribute keys), so two
+ * identical records (same time, body, attributes, ids, resource and scope) are one record: OTLP gives
+ * records no id, and a resend must not store twice.
  */
 export function renderLog(tenantId: number, row: LogRow): RenderedLog {
-  const nanos = logTimeNanos(row);
-  const ms = nanosToMs(nanos);
+  const ms = nanosToMs(logTimeNanos(row));
+  const dayMs = ms - (ms % DAY_MS);
+  const keys: string[] = [];
+  const values: unknown[] = [];
+  const moved: (string | null)[] = [null, null, null];
+  for (const key of Object.keys(row.attributes)) {
+    const value = row.attributes[key];
+    const at = (COLUMN_KEYS as readonly string[]).indexOf(key);
+    // Where column() takes the record's own value: stored in the column only, put back by the view.
+    if (at >= 0 && typeof value === 'string' && value !== '') moved[at] = key;
+    else {
+      keys.push(key);
+      values.push(value);
+    }
+  }
+  const stream = streamOf(tenantId, row, dayMs, JSON.stringify(keys), JSON.stringify(moved));
   const content =
-    row.timeUnixNano + ',' + row.observedTimeUnixNano + ',' + row.severityNumber + ',' + csvField(row.severityText) + ',' +
-    csvField(serviceName(row.resource)) + ',' + csvField(row.eventName) + ',' + (row.body === null ? '' : csvField(row.body)) + ',' +
-    nullable(row.traceId) + ',' + nullable(row.spanId) + ',' + row.flags + ',' +
+    row.timeUnixNano + ',' + (row.observedTimeUnixNano === row.timeUnixNano ? '' : row.observedTimeUnixNano) + ',' +
+    (row.droppedAttributesCount === 0 ? '' : row.droppedAttributesCount) + ',' + tenantId + ',' + (row.flags | 0) + ',' +
+    row.severityNumber + ',' + csvField(row.severityText) + ',' + csvField(row.eventName) + ',' +
+    (row.body === null ? '' : csvField(row.body)) + ',' + byteaField(row.traceId) + ',' + byteaField(row.spanId) + ',' +
     nullable(column(row.attributes, row.resource, ATTR.pipelineName)) + ',' +
     nullable(column(row.attributes, row.resource, ATTR.runId)) + ',' +
     nullable(column(row.attributes, row.resource, ATTR.stageName)) + ',' +
-    csvField(JSON.stringify(row.attributes)) + ',' + row.droppedAttributesCount + ',' +
-    resourceCsv(row.resource) + ',' + scopeCsv(row.scope);
+    csvField(JSON.stringify(values));
   // One-shot hash (Node >= 20.12): measured a few µs a row cheaper than createHash().update().digest().
-  const hex = hash('md5', content, 'hex');
-  const fingerprint = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const fingerprint = hash64(stream.id + ',' + content);
   return {
-    line: tenantId + ',' + new Date(ms).toISOString() + ',' + fingerprint + ',' + content + '\n',
+    line: new Date(ms).toISOString() + ',' + fingerprint + ',' + stream.id + ',' + content + '\n',
     fingerprint,
-    dayMs: ms - (ms % DAY_MS),
+    stream,
+    dayMs,
   };
 }
 

@@ -1,18 +1,20 @@
 /**
  * One group-commit transaction: the rows of every request in the batch are copied into a staging
- * table, moved into logs / spans with ON CONFLICT DO NOTHING (a resent record conflicts and is not
- * stored twice), and the pipeline runs and stages that the new records describe are merged into their
+ * table, moved into log_streams, log_records and spans with ON CONFLICT DO NOTHING (a resent record
+ * conflicts and is not stored twice), and the pipeline runs and stages that the new records describe are merged into their
  * stored rows (model/runs.ts merge()), all before one COMMIT.
  */
 import type { Tenant } from '../model/records.js';
 import { DERIVING_EVENTS, merge, reportedDuration, settle, type Derived, type RunEnded, type RunFacts, type StageEnded, type StageFacts } from '../model/runs.js';
 import type { Queryable, Transaction } from './database.js';
 import type { PartitionManager } from './partitions.js';
-import { LOG_COLUMNS, SPAN_COLUMNS } from './rows-csv.js';
+import { LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, SPAN_COLUMNS } from './rows-csv.js';
 
 /** A request's rows rendered as COPY lines and its pipeline facts derived (ingest/prepare.ts). */
 export interface Prepared {
   logLines: string[];
+  /** The log_streams lines the log lines refer to, by stream key (RenderedStream). */
+  streamLines: Map<string, string>;
   spanLines: string[];
   logDays: Set<number>;
   spanDays: Set<number>;
@@ -37,12 +39,24 @@ export interface BatchEffects {
  * that derive runs and stages (the `candidates` keys of Prepared).
  */
 const STAGED = {
-  logs: {
-    create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_logs_staging (LIKE logs) ON COMMIT DELETE ROWS`,
-    table: 'pipemon_logs_staging',
-    columns: LOG_COLUMNS,
+  // In key order, so that two transactions storing the same new streams take their row locks in one
+  // order and cannot deadlock; the count is not reported (streams are not records).
+  streams: {
+    create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_log_streams_staging (LIKE log_streams) ON COMMIT DELETE ROWS`,
+    table: 'pipemon_log_streams_staging',
+    columns: LOG_STREAM_COLUMNS,
     move: `WITH ins AS (
-             INSERT INTO logs SELECT * FROM pipemon_logs_staging ON CONFLICT DO NOTHING
+             INSERT INTO log_streams SELECT * FROM pipemon_log_streams_staging ORDER BY tenant_id, stream_id
+             ON CONFLICT DO NOTHING RETURNING 1)
+           SELECT count(*)::int AS inserted, '{}'::text[] AS keys FROM ins`,
+    params: [],
+  },
+  logs: {
+    create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_log_records_staging (LIKE log_records) ON COMMIT DELETE ROWS`,
+    table: 'pipemon_log_records_staging',
+    columns: LOG_RECORD_COLUMNS,
+    move: `WITH ins AS (
+             INSERT INTO log_records SELECT * FROM pipemon_log_records_staging ON CONFLICT DO NOTHING
              RETURNING tenant_id, fingerprint, event_name, run_id)
            SELECT count(*)::int AS inserted,
                   coalesce(array_agg('L' || tenant_id || ':' || fingerprint)
@@ -85,7 +99,8 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
   };
   const inserted: string[] = [];
   if (logLines.length > 0) {
-    await partitions.ensure(tx, 'logs', new Set(batch.flatMap((p) => [...p.logDays])));
+    await partitions.ensure(tx, 'log_records', new Set(batch.flatMap((p) => [...p.logDays])));
+    await insertStaged(tx, STAGED.streams, [...new Map(batch.flatMap((p) => [...p.streamLines])).values()]);
     const moved = await insertStaged(tx, STAGED.logs, logLines);
     effects.logs = { accepted: moved.inserted, duplicates: logLines.length - moved.inserted };
     inserted.push(...moved.keys);
