@@ -89,3 +89,11 @@ export type RunState = (typeof RUN_STATES)[number];
 export function isResult(value: unknown): value is Result {
   return typeof value === 'string' && (RESULTS as readonly string[]).includes(value);
 }
+
+/**
+ * `error.type` values pipemon sets itself (added with the write-ahead spool, issue 12). A run whose
+ * process died without ending it is ended as `error` with this type by the next start (sdk/open-runs.ts).
+ */
+export const ERROR_TYPE = {
+  processDied: 'pipemon.process_died',
+} as const;
