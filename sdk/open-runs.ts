@@ -13,7 +13,7 @@ import { millisToHrTime } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { syncDir } from './durable-file.js';
-import { isAlive, SELF, type Liveness, type Owner } from './owner.js';
+import { claimOwner, isAlive, type Claim, type Liveness } from './owner.js';
 import { ATTR, ERROR_TYPE, EVENT } from './vocabulary.js';
 
 export interface OpenRun {
@@ -38,22 +38,24 @@ export interface RunMarker {
 
 export interface RunJournal {
   opened(run: Omit<OpenRun, 'lastBeatMs'>): RunMarker;
+  /** This SDK instance stops: runs it leaves open are the next start's to end. */
+  close(): void;
 }
 
 export interface JournalOptions {
   fsync?: boolean;
-  owner?: Owner;
+  owner?: Claim;
 }
 
 const SUBDIR = 'open-runs';
 // <pid>-<instance>-<hash of the run id>.json: run ids come from schedulers and may hold any character.
 const MARKER = /^(\d+)-([0-9a-f]{8})-[0-9a-f]{16}\.json$/;
 
-export const NO_JOURNAL: RunJournal = { opened: () => ({ beat: () => undefined, closed: () => undefined }) };
+export const NO_JOURNAL: RunJournal = { opened: () => ({ beat: () => undefined, closed: () => undefined }), close: () => undefined };
 
 export function openRunJournal(spoolDir: string, options: JournalOptions = {}): RunJournal {
   const dir = path.join(spoolDir, SUBDIR);
-  const owner = options.owner ?? SELF;
+  const owner = options.owner ?? claimOwner();
   return {
     opened(run) {
       const file = path.join(dir, `${owner.pid}-${owner.instance}-${createHash('sha256').update(run.runId).digest('hex').slice(0, 16)}.json`);
@@ -72,6 +74,7 @@ export function openRunJournal(spoolDir: string, options: JournalOptions = {}): 
         },
       };
     },
+    close: () => owner.release(),
   };
 }
 

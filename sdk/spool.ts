@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { syncDir } from './durable-file.js';
 import { FRAME_HEADER_BYTES, frameHeader, readFrames, type Frame } from './frames.js';
-import { isAlive, SELF, type Liveness, type Owner } from './owner.js';
+import { claimOwner, isAlive, type Claim, type Liveness } from './owner.js';
 import type { Outcome, Signal } from './transport.js';
 
 export interface SpoolOptions {
@@ -31,7 +31,7 @@ export interface SpoolOptions {
   rescanMs?: number;
   now?: () => number;
   alive?: Liveness;
-  owner?: Owner;
+  owner?: Claim;
 }
 
 /** Frames on their way to the receiver; `settle` with the transport's answer. */
@@ -58,7 +58,7 @@ export interface Spool {
   /** The oldest unsent frames of one segment, kept records first, up to `maxBytes` (at least one frame). */
   next(maxBytes: number): PendingBatch | undefined;
   stats(): SpoolStats;
-  /** Closes the files being appended to; what is not delivered stays for the next start. */
+  /** Closes the files being appended to; what is not delivered stays for the next start (of this process too). */
   close(): void;
 }
 
@@ -92,7 +92,7 @@ export function openSpool(options: SpoolOptions): Spool {
   const segmentBytes = options.segmentBytes ?? Math.max(1024, Math.min(4 * 2 ** 20, Math.floor(maxBytes / 8)));
   const now = options.now ?? Date.now;
   const alive = options.alive ?? isAlive;
-  const owner = options.owner ?? SELF;
+  const owner = options.owner ?? claimOwner();
   const rescanMs = options.rescanMs ?? 30_000;
   const segments = new Map<string, Segment>();
   const active = new Map<string, Segment>();
@@ -348,6 +348,7 @@ export function openSpool(options: SpoolOptions): Spool {
 
     close() {
       for (const segment of [...active.values()]) seal(segment);
+      owner.release();
     },
   };
 }

@@ -190,6 +190,7 @@ function create(config: Config, makeDelivery: (config: Config) => Delivery): Pip
         exitHooks?.removeSignals();
         reportDrops();
         await delivery?.shutdown(deadlineMs);
+        instance.runs.close();
         // Only now: an application's own SIGTERM handler may call process.exit() while the flush above
         // is still waiting, and then the exit hook is what puts memory and in-flight batches on disk.
         exitHooks?.removeExit();
