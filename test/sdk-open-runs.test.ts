@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
 import { closingRecord, findDeadRuns, openRunJournal } from '../sdk/open-runs.js';
 import type { Liveness } from '../sdk/owner.js';
@@ -60,6 +61,8 @@ describe('runs left open by a dead process', () => {
       [ATTR.durationSeconds]: 90,
     });
     expect(String(record.attributes[ATTR.exceptionMessage])).toContain('pid 4242');
-    expect(closingRecord({ run: { ...run, lastBeatMs: run.startedAtMs + 90_000 }, pid: 4242 })).toEqual(record);
+    // Byte for byte what the receiver's idempotency compares: two starts closing the run store it once.
+    const again = closingRecord({ run: { ...run, lastBeatMs: run.startedAtMs + 90_000 }, pid: 4242 });
+    expect(Buffer.from(ProtobufLogsSerializer.serializeRequest([again])!)).toEqual(Buffer.from(ProtobufLogsSerializer.serializeRequest([record])!));
   });
 });
