@@ -14,6 +14,12 @@ export interface Channel<T> {
   /** The OTLP request body for these records, as the official exporter would send it. */
   serialize(items: T[]): Uint8Array | undefined;
   mustKeep(item: T): boolean;
+  /**
+   * Kept records that need not be on disk before `push` returns (default: all kept records must). A
+   * successful stage's span is kept but buffered: its end record, written through, already holds the
+   * stage's history, and writing the span through too made a stage 1.5x as costly (bench/sdk.ts).
+   */
+  writeThrough?(item: T): boolean;
 }
 
 export interface RecordQueue<T> {
@@ -44,6 +50,7 @@ export function createRecordQueue<T>(options: RecordQueueOptions<T>): RecordQueu
   const { channel, spool, maxBatch, maxQueue, bufferMs } = options;
   const setTimer = options.setTimer ?? unrefTimer;
   const buffer = new Backlog<T>(maxBatch);
+  const keptBuffer = new Backlog<T>(maxBatch);
   let cancelTimer: (() => void) | null = null;
   let flushQueued = false;
 
@@ -64,15 +71,20 @@ export function createRecordQueue<T>(options: RecordQueueOptions<T>): RecordQueu
     cancelTimer?.();
     cancelTimer = null;
     flushQueued = false;
+    while (keptBuffer.length > 0) append(keptBuffer.take(maxBatch), true);
     while (buffer.length > 0) append(buffer.take(maxBatch), false);
   };
 
   return {
     push(item) {
-      if (channel.mustKeep(item)) return append([item], true);
-      buffer.push(item);
-      if (buffer.length >= maxQueue) flush();
-      else if (buffer.length >= maxBatch) {
+      let buffered: Backlog<T> = buffer;
+      if (channel.mustKeep(item)) {
+        if (channel.writeThrough?.(item) ?? true) return append([item], true);
+        buffered = keptBuffer;
+      }
+      buffered.push(item);
+      if (buffered.length >= maxQueue) flush();
+      else if (buffered.length >= maxBatch) {
         // One queued flush per full batch, not one closure and microtask per record.
         if (!flushQueued) {
           flushQueued = true;
@@ -82,7 +94,7 @@ export function createRecordQueue<T>(options: RecordQueueOptions<T>): RecordQueu
     },
     flush,
     get buffered() {
-      return buffer.length;
+      return buffer.length + keptBuffer.length;
     },
   };
 }

@@ -128,6 +128,8 @@ function create(config: Config, makeDelivery: (config: Config) => Delivery): Pip
       signal: 'traces',
       serialize: (batch) => ProtobufTraceSerializer.serializeRequest(batch),
       mustKeep: mustKeepSpan,
+      // A failed span is on disk before the failure is rethrown; a successful run's or stage's is buffered.
+      writeThrough: (span) => span.status.code === SpanStatusCode.ERROR,
     });
     // Runs a dead process left open end now, as `error` at their last heartbeat; the end record is in
     // the spool before the marker goes, so a crash in between only writes the same record again.

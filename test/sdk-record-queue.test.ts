@@ -11,6 +11,8 @@ function setup(options: { maxBatch?: number; maxQueue?: number } = {}) {
       signal: 'logs',
       serialize: (items) => (items.includes(13) ? undefined : new Uint8Array(items.map((i) => Math.abs(i)))),
       mustKeep: (item) => item < 0,
+      // -100 and below: kept, but need not be on disk before push returns.
+      writeThrough: (item) => item > -100,
     },
     spool: { append: (_signal, keep, _records, body) => void appends.push({ keep, items: [...body] }) },
     maxBatch: options.maxBatch ?? 4,
@@ -35,6 +37,19 @@ describe('the record queue', () => {
     queue.push(-5);
     expect(appends).toEqual([{ keep: true, items: [5] }]);
     expect(queue.buffered).toBe(1);
+  });
+
+  it('buffers kept records that need no write-through, and appends them as kept, never as ordinary', () => {
+    const { queue, appends, fire } = setup();
+    queue.push(-100);
+    queue.push(1);
+    expect(appends).toEqual([]);
+    expect(queue.buffered).toBe(2);
+    fire();
+    expect(appends).toEqual([
+      { keep: true, items: [100] },
+      { keep: false, items: [1] },
+    ]);
   });
 
   it('holds ordinary records for one buffer interval, then appends them together', () => {
