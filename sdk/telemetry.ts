@@ -233,13 +233,16 @@ function createOnGlobal(config: Config): Pipemon {
 }
 
 /**
- * beforeExit: the loop is empty but records may be queued: export them. exit: only synchronous work
+ * beforeExit: the loop is empty but records may be buffered or unsent: send them. exit: only synchronous work
  * runs, so whatever is still in memory goes to the spool. SIGTERM/SIGINT: flush within the deadline,
  * then, if nobody else handles the signal, die of it as the process would have without us.
  */
 function installExitHooks(instance: Pipemon, delivery: Delivery | null): { removeSignals(): void; removeExit(): void } {
   const onBeforeExit = () => {
-    if (instance.stats().queued > 0) void instance.flush();
+    // Records in the spool but not sent yet are safe (the next start sends them) but late: send them now.
+    // Not while the receiver is down, or an undeliverable spool would keep the process from ever exiting.
+    const stats = instance.stats();
+    if ((stats.queued > 0 || stats.spooledBatches > 0) && !stats.receiverDown) void instance.flush();
   };
   const onExit = () => delivery?.spoolNow();
   const onSignal = (signal: NodeJS.Signals) => {
