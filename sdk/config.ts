@@ -23,13 +23,21 @@ export interface StartOptions {
    * <tmp>/pipemon-spool-<uid>/<hash of endpoint and Authorization header>.
    */
   spoolDir?: string;
-  /** Spool bound in bytes (PIPEMON_SPOOL_MAX_BYTES, default 256 MiB). Error and run/stage end batches may exceed it. */
+  /** Spool bound in bytes (PIPEMON_SPOOL_MAX_BYTES, default 256 MiB). Error and run/stage records may exceed it. */
   spoolMaxBytes?: number;
-  /** Records kept in memory per signal before overflow goes to the spool (PIPEMON_MAX_QUEUE, default 8192). */
+  /**
+   * fsync every append to the spool (PIPEMON_SPOOL_FSYNC, default false). Without it a killed process
+   * loses nothing the spool was given (the OS writes its pages), but a power cut or kernel crash can
+   * lose the last seconds of appends; with it, each error record and buffer append waits for the disk.
+   */
+  spoolFsync?: boolean;
+  /** Longest time an ordinary record waits in memory before it is appended to the spool (PIPEMON_BUFFER_MS, default 10). */
+  bufferMs?: number;
+  /** Ordinary records buffered per signal before they are appended at once, even mid-burst (PIPEMON_MAX_QUEUE, default 8192). */
   maxQueue?: number;
   /** Records per export request (default 512). */
   maxBatch?: number;
-  /** Longest wait before a queued record is exported (PIPEMON_FLUSH_MS, default 1000). */
+  /** Longest wait before a spooled ordinary record is exported (PIPEMON_FLUSH_MS, default 1000); errors and run records go at once. */
   flushMs?: number;
   /** Per-request export deadline (PIPEMON_EXPORT_TIMEOUT_MS, default 5000). */
   exportTimeoutMs?: number;
@@ -57,6 +65,8 @@ export interface Config {
   resource: Record<string, string>;
   spoolDir: string;
   spoolMaxBytes: number;
+  spoolFsync: boolean;
+  bufferMs: number;
   maxQueue: number;
   maxBatch: number;
   flushMs: number;
@@ -130,6 +140,8 @@ export function resolveConfig(options: StartOptions = {}, env: Env = process.env
     resource,
     spoolDir: path.resolve(options.spoolDir ?? env.PIPEMON_SPOOL_DIR ?? path.join(os.tmpdir(), `pipemon-spool-${uid}`, destinationKey(endpoint, headers))),
     spoolMaxBytes: number(options.spoolMaxBytes ?? env.PIPEMON_SPOOL_MAX_BYTES, 'spoolMaxBytes', 256 * 1024 * 1024),
+    spoolFsync: options.spoolFsync ?? flag(env.PIPEMON_SPOOL_FSYNC) ?? false,
+    bufferMs: number(options.bufferMs ?? env.PIPEMON_BUFFER_MS, 'bufferMs', 10),
     maxQueue: Math.max(1, number(options.maxQueue ?? env.PIPEMON_MAX_QUEUE, 'maxQueue', 8192)),
     maxBatch: Math.max(1, number(options.maxBatch, 'maxBatch', 512)),
     flushMs: number(options.flushMs ?? env.PIPEMON_FLUSH_MS, 'flushMs', 1000),

@@ -19,7 +19,8 @@ export function replaceDurably(target: string, temporary: string, content: strin
   syncDir(path.dirname(target));
 }
 
-function syncDir(dir: string): void {
+/** Makes a directory's entries (a file created or renamed in it) durable; best effort. */
+export function syncDir(dir: string): void {
   // The rename is durable only once the directory entry is; not supported on every platform.
   try {
     const fd = fs.openSync(dir, 'r');

@@ -23,6 +23,7 @@ import {
 import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { isSensitiveKey, MASK, toAttributeValue, toLogValue } from './serialize.js';
+import type { RunMarker } from './open-runs.js';
 import { pipemon } from './telemetry.js';
 import { ATTR, CHECK, EVENT, FAILED_RESULTS, type Result } from './vocabulary.js';
 
@@ -232,6 +233,8 @@ class ActivityImpl implements Activity {
   private failure: Attributes | null = null;
   private ended = false;
   private heartbeat: NodeJS.Timeout | null = null;
+  /** A run's marker in the spool (open-runs.ts): if this process dies, the next start ends the run. */
+  private marker: RunMarker | null = null;
 
   constructor(
     readonly kind: 'run' | 'stage',
@@ -286,14 +289,29 @@ class ActivityImpl implements Activity {
     this.controller?.abort(reason);
   }
 
-  startHeartbeat(seconds: number): void {
-    if (seconds <= 0) return;
+  /** Marks the run open in the spool and starts its heartbeat, which also refreshes the marker. */
+  startRun(heartbeatSeconds: number): void {
+    try {
+      this.marker = pipemon().runs.opened({
+        pipeline: this.pipeline,
+        runId: this.runId,
+        traceId: this.traceId,
+        spanId: this.spanId,
+        startedAtMs: Date.now(),
+        resource: pipemon().config.resource,
+        attributes: this.attrs,
+      });
+    } catch {
+      // Without a marker a crash leaves the run running; the run itself goes on.
+    }
+    if (heartbeatSeconds <= 0) return;
     this.heartbeat = setInterval(() => {
       const elapsed = (performance.now() - this.started) / 1000;
       const attributes = copyInto<AnyValueMap>({}, this.attrs);
       attributes[ATTR.durationSeconds] = elapsed;
       this.record(EVENT.runHeartbeat, SeverityNumber.INFO, 'INFO', `run running for ${Math.round(elapsed)}s: ${this.name}`, attributes);
-    }, seconds * 1000);
+      this.marker?.beat(Date.now());
+    }, heartbeatSeconds * 1000);
     // A heartbeat must never keep a finished pipeline process alive.
     this.heartbeat.unref();
   }
@@ -465,6 +483,8 @@ class ActivityImpl implements Activity {
       `${this.kind} ${result}: ${this.name}`,
       copyInto(copyInto<AnyValueMap>({}, this.attrs), outcome),
     );
+    // Only now: the end record is in the spool, so nothing is left for a next start to close.
+    this.marker?.closed();
   }
 
   emitLog(severity: SeverityNumber, text: string, message: string | Error, attributes?: Record<string, unknown>): void {
@@ -558,7 +578,7 @@ export function run<R>(pipeline: string, optionsOrFn: RunOptions | ((run: Run) =
   }
   const runId = options.runId ?? randomUUID();
   const activity = new ActivityImpl('run', String(pipeline), runId, String(pipeline), null, parent, withSchedule(options));
-  activity.startHeartbeat(options.heartbeatSeconds ?? pipemon().config.heartbeatSeconds);
+  activity.startRun(options.heartbeatSeconds ?? pipemon().config.heartbeatSeconds);
   return execute(activity, fn, options.timeoutMs);
 }
 

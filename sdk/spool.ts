@@ -1,159 +1,362 @@
 /**
- * The disk spool: OTLP request bodies the receiver has not acknowledged, one file per batch, written
- * once (temp file, fsync, rename, fsync of the directory), so a batch on disk survives `kill -9` and a
- * delivered batch is removed with one unlink, no compaction. Replay sends the same bytes again; the
- * receiver stores a resent record once (logs by content hash, spans by trace and span id).
+ * The write-ahead spool: every record is appended to a local segment file before it is exported, so
+ * that a process killed with `kill -9` leaves its records on disk (in the OS's page cache, which
+ * outlives the process) and the next start with the same spool sends them. Export reads from here
+ * too: a live export and a replay are the same path, and send the same bytes.
  *
- * Bounded in bytes: when a new batch does not fit, the oldest batches without errors go first; batches
- * holding errors or run/stage end records are never evicted, even past the bound. Every record that
- * leaves without being delivered is counted in `dropped`.
+ * - One active segment per signal and kind (kept records, i.e. errors and run/stage records, apart
+ *   from ordinary ones), so that evicting ordinary records under the byte bound never has to skip a
+ *   segment because it also holds an error. A segment is closed at `segmentBytes` and deleted once
+ *   every frame in it was acknowledged (or refused).
+ * - Segments of a dead process (see owner.ts) are taken over at open and on later scans.
+ * - Bounded in bytes: the oldest ordinary segments go first; kept records are written even past the
+ *   bound. When the disk refuses a write, kept records stay in memory (sent from there), ordinary ones
+ *   are counted as dropped, as is every record evicted or refused by the receiver.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { replaceDurably } from './durable-file.js';
+import { syncDir } from './durable-file.js';
+import { FRAME_HEADER_BYTES, frameHeader, readFrames, type Frame } from './frames.js';
+import { claimOwner, isAlive, type Claim, type Liveness } from './owner.js';
+import type { Outcome, Signal } from './transport.js';
 
-export type Signal = 'logs' | 'traces';
+export interface SpoolOptions {
+  dir: string;
+  maxBytes: number;
+  /** A segment is closed once it holds this many bytes (default: an eighth of maxBytes, 4 MiB at most). */
+  segmentBytes?: number;
+  /** fsync every append: survives a power cut too, at the cost of a disk flush per write. */
+  fsync?: boolean;
+  /** How often to look for segments left by processes that died meanwhile (default 30 s). */
+  rescanMs?: number;
+  now?: () => number;
+  alive?: Liveness;
+  owner?: Claim;
+}
 
-export interface SpoolEntry {
-  name: string;
+/** Frames on their way to the receiver; `settle` with the transport's answer. */
+export interface PendingBatch {
   signal: Signal;
-  priority: boolean;
+  body: Uint8Array;
   records: number;
+  settle(outcome: Outcome['kind']): void;
+}
+
+export interface SpoolStats {
+  /** Segment files on disk, and their bytes. */
+  segments: number;
   bytes: number;
+  /** Kept records held in memory only, because the disk refused them. */
+  inMemory: number;
+  /** Records given up on: evicted under the bound, refused by the disk or by the receiver. */
+  dropped: number;
 }
 
 export interface Spool {
-  readonly dir: string;
-  /** Writes one batch durably; false if it could not be stored (dropped and counted). Never throws. */
-  write(signal: Signal, priority: boolean, records: number, body: Uint8Array): boolean;
-  /** Oldest first. */
-  entries(): SpoolEntry[];
-  read(entry: SpoolEntry): Uint8Array | null;
-  remove(entry: SpoolEntry): void;
-  /** Marks the batch replay is sending (null: none), which eviction must leave alone. */
-  sending(entry: SpoolEntry | null): void;
-  /** Counts records given up on for a reason other than delivery (eviction, permanent refusal). */
-  drop(entry: SpoolEntry): void;
-  readonly dropped: number;
-  readonly bytes: number;
+  /** Appends one frame (an OTLP request body of `records` records). Never throws. */
+  append(signal: Signal, keep: boolean, records: number, body: Uint8Array): void;
+  /** The oldest unsent frames of one segment, kept records first, up to `maxBytes` (at least one frame). */
+  next(maxBytes: number): PendingBatch | undefined;
+  stats(): SpoolStats;
+  /** Closes the files being appended to; what is not delivered stays for the next start (of this process too). */
+  close(): void;
 }
 
-// <ms>-<pid>-<seq>-<signal>-<e|n>-<records>.otlp: sortable by age, self-describing without reading.
-const NAME = /^(\d{13})-(\d+)-(\d+)-(logs|traces)-([en])-(\d+)\.otlp$/;
+interface Segment {
+  name: string;
+  signal: Signal;
+  keep: boolean;
+  /** Open for appending: this process's active segment. */
+  fd: number | null;
+  /** Only in memory: the disk refused it. */
+  memoryOnly: boolean;
+  /** Held while active or being sent; null once closed (read again from the file when needed). */
+  frames: Frame[] | null;
+  /** Frames in the segment, when known (this process's, or read). */
+  frameCount: number | null;
+  /** Frames settled, from the front. */
+  sent: number;
+  bytes: number;
+  inFlight: boolean;
+  /** After a refusal of several frames at once, frames before this index go one by one. */
+  singleUntil: number;
+}
 
-export function openSpool(dir: string, maxBytes: number): Spool {
-  let index: SpoolEntry[] = [];
-  let total = 0;
+// <ms>-<pid>-<instance>-<seq>-<signal>-<e|n>.wal: sortable by age, with its writer and kind in the name.
+const SEGMENT = /^(\d{13})-(\d+)-([0-9a-f]{8})-(\d+)-(logs|traces)-([en])\.wal$/;
+// One batch per file, as the spool before the write-ahead design wrote them: still replayed after an upgrade.
+const BATCH_FILE = /^(\d{13})-(\d+)-(\d+)-(logs|traces)-([en])-(\d+)\.otlp$/;
+
+export function openSpool(options: SpoolOptions): Spool {
+  const { dir, maxBytes } = options;
+  const segmentBytes = options.segmentBytes ?? Math.max(1024, Math.min(4 * 2 ** 20, Math.floor(maxBytes / 8)));
+  const now = options.now ?? Date.now;
+  const alive = options.alive ?? isAlive;
+  const owner = options.owner ?? claimOwner();
+  const rescanMs = options.rescanMs ?? 30_000;
+  const segments = new Map<string, Segment>();
+  const active = new Map<string, Segment>();
+  let diskBytes = 0;
   let dropped = 0;
   let seq = 0;
-  let ready = false;
-  let sendingName: string | null = null;
+  let lastScan = Number.NEGATIVE_INFINITY;
 
-  // Synchronous on purpose: writes happen at exit too, where only sync I/O completes.
-  const ensure = (): boolean => {
-    if (ready) return true;
+  const file = (segment: Segment) => path.join(dir, segment.name);
+
+  /** Segments of dead processes, and batch files of the earlier design; never a live process's. */
+  const scan = () => {
+    lastScan = now();
+    let names: string[];
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      index = scan();
-      total = index.reduce((sum, entry) => sum + entry.bytes, 0);
-      ready = true;
+      names = fs.readdirSync(dir);
     } catch {
-      ready = false;
+      return;
     }
-    return ready;
-  };
-
-  const scan = (): SpoolEntry[] => {
-    const found: SpoolEntry[] = [];
-    for (const name of fs.readdirSync(dir)) {
-      const m = NAME.exec(name);
-      if (!m) {
-        // A temp file left by a crash mid-write was never renamed: its batch is incomplete.
-        if (name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
-        continue;
-      }
-      let bytes = 0;
+    for (const name of names) {
+      if (segments.has(name)) continue;
+      const segment = SEGMENT.exec(name);
+      const batch = segment ? null : BATCH_FILE.exec(name);
+      if (!segment && !batch) continue;
+      if (segment && alive({ pid: Number(segment[2]), instance: segment[3]! })) continue;
+      let bytes: number;
       try {
         bytes = fs.statSync(path.join(dir, name)).size;
       } catch {
         continue;
       }
-      found.push({ name, signal: m[4] as Signal, priority: m[5] === 'e', records: Number(m[6]), bytes });
+      const [signal, kind] = segment ? [segment[5], segment[6]] : [batch![4], batch![5]];
+      segments.set(name, {
+        name,
+        signal: signal as Signal,
+        keep: kind === 'e',
+        fd: null,
+        memoryOnly: false,
+        frames: null,
+        frameCount: null,
+        sent: 0,
+        bytes,
+        inFlight: false,
+        singleUntil: 0,
+      });
+      diskBytes += bytes;
     }
-    return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   };
 
-  const unlink = (entry: SpoolEntry) => {
-    fs.rmSync(path.join(dir, entry.name), { force: true });
-    // By name: entries() rescans and replaces the index, so the caller may hold an older object.
-    const at = index.findIndex((indexed) => indexed.name === entry.name);
-    if (at >= 0) {
-      total -= index[at]!.bytes;
-      index.splice(at, 1);
+  /** The frames of a segment not held in memory; null when its file is gone (another process took it). */
+  const load = (segment: Segment): Frame[] | null => {
+    if (segment.frames) return segment.frames;
+    let content: Buffer;
+    try {
+      content = fs.readFileSync(file(segment));
+    } catch {
+      return null;
+    }
+    const legacy = BATCH_FILE.exec(segment.name);
+    segment.frames = legacy ? [{ records: Number(legacy[6]), body: content }] : readFrames(content);
+    segment.frameCount = segment.frames.length;
+    return segment.frames;
+  };
+
+  const unsentRecords = (segment: Segment): number => {
+    const frames = segment.frames ?? load(segment) ?? [];
+    let records = 0;
+    for (let i = segment.sent; i < frames.length; i++) records += frames[i]!.records;
+    return records;
+  };
+
+  const forget = (segment: Segment) => {
+    segments.delete(segment.name);
+    if (active.get(`${segment.signal}/${segment.keep}`) === segment) active.delete(`${segment.signal}/${segment.keep}`);
+    if (segment.fd !== null) closeQuietly(segment.fd);
+    segment.fd = null;
+    if (segment.memoryOnly) return;
+    diskBytes -= segment.bytes;
+    try {
+      fs.rmSync(file(segment), { force: true });
+    } catch {
+      // Left on disk, it is sent again at the next start and stored once by the receiver.
     }
   };
+
+  /** Closes a full segment: appends go to a new one, and its frames are read back only when sent. */
+  const seal = (segment: Segment) => {
+    if (segment.fd !== null) closeQuietly(segment.fd);
+    segment.fd = null;
+    active.delete(`${segment.signal}/${segment.keep}`);
+    if (!segment.inFlight && !segment.memoryOnly) segment.frames = null;
+  };
+
+  const segmentOf = (name: string, signal: Signal, keep: boolean, fd: number | null): Segment => ({
+    name,
+    signal,
+    keep,
+    fd,
+    memoryOnly: fd === null,
+    frames: [],
+    frameCount: 0,
+    sent: 0,
+    bytes: 0,
+    inFlight: false,
+    singleUntil: 0,
+  });
+
+  /** A new active segment file; null when the disk refuses it. */
+  const openSegment = (signal: Signal, keep: boolean): Segment | null => {
+    const name = `${now()}-${owner.pid}-${owner.instance}-${seq++}-${signal}-${keep ? 'e' : 'n'}.wal`;
+    let fd: number;
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fd = fs.openSync(path.join(dir, name), 'a', 0o600);
+    } catch {
+      return null;
+    }
+    if (options.fsync) syncDir(dir);
+    const segment = segmentOf(name, signal, keep, fd);
+    segments.set(name, segment);
+    active.set(`${signal}/${keep}`, segment);
+    return segment;
+  };
+
+  /** Kept records the disk refused: held in memory and sent from there (a copy survives only while we run). */
+  const hold = (signal: Signal, records: number, body: Uint8Array) => {
+    const name = `memory-${signal}`;
+    let segment = segments.get(name);
+    if (!segment) segments.set(name, (segment = segmentOf(name, signal, true, null)));
+    segment.frames!.push({ records, body });
+    segment.frameCount = segment.frames!.length;
+    segment.bytes += body.byteLength;
+  };
+
+  /** Evicts the oldest ordinary segments (never one on the wire) until `bytes` more fit; false if they cannot. */
+  const makeRoom = (bytes: number): boolean => {
+    while (diskBytes + bytes > maxBytes) {
+      let victim: Segment | undefined;
+      for (const segment of segments.values()) {
+        if (segment.keep || segment.inFlight || segment.memoryOnly) continue;
+        if (!victim || segment.name < victim.name) victim = segment;
+      }
+      if (!victim) return false;
+      dropped += unsentRecords(victim);
+      forget(victim);
+    }
+    return true;
+  };
+
+  const writeFrame = (segment: Segment, records: number, body: Uint8Array): boolean => {
+    try {
+      // One system call for header and body: a kill between them could only cut the last frame short.
+      fs.writevSync(segment.fd!, [frameHeader(body.byteLength, records), body]);
+      if (options.fsync) fs.fdatasyncSync(segment.fd!);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  scan();
 
   return {
-    dir,
-    write(signal, priority, records, body) {
-      try {
-        if (!ensure()) throw new Error('spool directory unavailable');
-        while (total + body.byteLength > maxBytes) {
-          // Never the batch replay is sending: it may be delivered, and would then count as dropped too.
-          const victim = index.find((entry) => !entry.priority && entry.name !== sendingName);
-          if (!victim) break;
-          dropped += victim.records;
-          unlink(victim);
-        }
-        if (total + body.byteLength > maxBytes && !priority) {
-          dropped += records;
-          return false;
-        }
-        const name = `${Date.now()}-${process.pid}-${seq++}-${signal}-${priority ? 'e' : 'n'}-${records}.otlp`;
-        replaceDurably(path.join(dir, name), path.join(dir, `${name}.tmp`), body, 0o600);
-        index.push({ name, signal, priority, records, bytes: body.byteLength });
-        total += body.byteLength;
-        return true;
-      } catch {
+    append(signal, keep, records, body) {
+      const size = FRAME_HEADER_BYTES + body.byteLength;
+      if (!keep && !makeRoom(size)) {
         dropped += records;
-        return false;
+        return;
       }
-    },
-    entries() {
-      if (!ensure()) return [];
-      // Another process (an earlier run, a parallel `pipemon exec`) may have added or taken files.
-      index = scan();
-      total = index.reduce((sum, entry) => sum + entry.bytes, 0);
-      return index.slice();
-    },
-    read(entry) {
-      try {
-        return fs.readFileSync(path.join(dir, entry.name));
-      } catch {
-        unlink(entry);
-        return null;
+      const segment = active.get(`${signal}/${keep}`) ?? openSegment(signal, keep);
+      if (segment && writeFrame(segment, records, body)) {
+        segment.frames ??= [];
+        segment.frames.push({ records, body });
+        segment.frameCount = (segment.frameCount ?? 0) + 1;
+        segment.bytes += size;
+        diskBytes += size;
+        if (segment.bytes >= segmentBytes) seal(segment);
+        return;
       }
+      // A segment the disk stopped taking is not appended to again; the next append tries a new file.
+      if (segment) seal(segment);
+      if (keep) hold(signal, records, body);
+      // Ordinary records are not held in memory instead: memory must stay bounded while the disk is gone.
+      else dropped += records;
     },
-    remove(entry) {
-      try {
-        unlink(entry);
-      } catch {
-        // Already gone (another process replayed it): nothing to undo.
+
+    next(maxRequestBytes) {
+      if (now() - lastScan >= rescanMs) scan();
+      const order = [...segments.values()]
+        .filter((segment) => !segment.inFlight)
+        .sort((a, b) => (a.keep !== b.keep ? (a.keep ? -1 : 1) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const segment of order) {
+        const frames = load(segment);
+        if (frames === null) {
+          forget(segment);
+          continue;
+        }
+        if (segment.sent >= frames.length) {
+          // Nothing (valid) left: an empty or cut-short file of a dead process, or a closed segment sent in full.
+          if (segment.fd === null) forget(segment);
+          continue;
+        }
+        let end = segment.sent + 1;
+        let bytes = frames[segment.sent]!.body.byteLength;
+        if (end > segment.singleUntil) {
+          while (end < frames.length && bytes + frames[end]!.body.byteLength <= maxRequestBytes) bytes += frames[end++]!.body.byteLength;
+        }
+        const taken = frames.slice(segment.sent, end);
+        const records = taken.reduce((sum, frame) => sum + frame.records, 0);
+        // Concatenated OTLP messages are one message whose repeated fields are joined (protobuf encoding
+        // spec, "Last One Wins" / merging): one request for many frames, each frame's bytes unchanged.
+        const body = taken.length === 1 ? taken[0]!.body : Buffer.concat(taken.map((frame) => frame.body));
+        segment.inFlight = true;
+        return {
+          signal: segment.signal,
+          body,
+          records,
+          settle(outcome) {
+            segment.inFlight = false;
+            if (outcome === 'retry') {
+              if (segment.fd === null && !segment.memoryOnly) segment.frames = null;
+              return;
+            }
+            if (outcome === 'refused' && taken.length > 1) {
+              // One bad frame must not take the others with it: send them one by one to find it.
+              segment.singleUntil = segment.sent + taken.length;
+              return;
+            }
+            if (outcome === 'refused') dropped += records;
+            segment.sent += taken.length;
+            if (segment.sent >= (segment.frameCount ?? Number.POSITIVE_INFINITY) && segments.get(segment.name) === segment) {
+              // Delivered in full: the active segment too (the next append starts a new one).
+              forget(segment);
+            } else if (segment.fd === null && !segment.memoryOnly) {
+              segment.frames = null;
+            }
+          },
+        };
       }
+      return undefined;
     },
-    sending(entry) {
-      sendingName = entry?.name ?? null;
+
+    stats() {
+      let onDisk = 0;
+      let inMemory = 0;
+      for (const segment of segments.values()) {
+        if (!segment.memoryOnly) onDisk++;
+        else for (let i = segment.sent; i < (segment.frames?.length ?? 0); i++) inMemory += segment.frames![i]!.records;
+      }
+      return { segments: onDisk, bytes: diskBytes, inMemory, dropped };
     },
-    drop(entry) {
-      dropped += entry.records;
-      this.remove(entry);
-    },
-    get dropped() {
-      return dropped;
-    },
-    get bytes() {
-      return total;
+
+    close() {
+      for (const segment of [...active.values()]) seal(segment);
+      owner.release();
     },
   };
 }
 
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Already closed: nothing left to release.
+  }
+}

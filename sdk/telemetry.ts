@@ -5,14 +5,13 @@
  */
 import { isSpanContextValid, ProxyTracerProvider, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { logs, SeverityNumber, type Logger } from '@opentelemetry/api-logs';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { AlwaysOnSampler, BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resolveConfig, type Config, type StartOptions } from './config.js';
 import { createDelivery, type Delivery, type DeliveryStats } from './delivery.js';
+import { closingRecord, findDeadRuns, NO_JOURNAL, openRunJournal, type RunJournal } from './open-runs.js';
 import { createLeanLogger } from './lean-logger.js';
 import { createLocalOutput } from './local-output.js';
 import { ATTR, EVENT } from './vocabulary.js';
@@ -25,6 +24,8 @@ export interface Pipemon {
   readonly logger: Logger;
   /** True when records go through the application's globally registered OpenTelemetry providers. */
   readonly usingGlobalProviders: boolean;
+  /** Markers of the runs in progress, for the next start to end them if this process dies. */
+  readonly runs: RunJournal;
   /** Exports what is queued; resolves by the deadline at the latest. Never rejects. */
   flush(deadlineMs?: number): Promise<void>;
   /** Flushes, spools what is left, stops. Safe to call twice; calls after it are no-ops. */
@@ -57,7 +58,13 @@ let current: Pipemon | null = null;
 
 /** Starts the SDK once per process; a second call returns the running instance. Throws only on bad configuration. */
 export function start(options: StartOptions = {}): Pipemon {
-  current ??= create(resolveConfig(options));
+  current ??= create(resolveConfig(options), createDelivery);
+  return current;
+}
+
+/** start() with another delivery: bench/sdk.ts runs the in-memory design beside this one. Not exported by index.ts. */
+export function startWithDelivery(options: StartOptions, makeDelivery: (config: Config) => Delivery): Pipemon {
+  current ??= create(resolveConfig(options), makeDelivery);
   return current;
 }
 
@@ -101,29 +108,35 @@ function loggerProviderRegistered(): boolean {
   return typeof provider.forceFlush === 'function';
 }
 
-function create(config: Config): Pipemon {
+function create(config: Config, makeDelivery: (config: Config) => Delivery): Pipemon {
   const useGlobal =
     config.useGlobalProviders === true || (config.useGlobalProviders === 'auto' && !config.explicitEndpoint && globalProvidersRegistered());
   if (useGlobal) return createOnGlobal(config);
 
   const resource = resourceFromAttributes(config.resource);
-  const delivery = config.export ? createDelivery(config) : null;
+  const delivery = config.export ? makeDelivery(config) : null;
   const sinks: Array<(record: ReadableLogRecord) => void> = [];
   const spanProcessors: SpanProcessor[] = [];
   if (delivery) {
-    const exporterOptions = { headers: config.headers, timeoutMillis: config.exportTimeoutMs };
+    // The same serializers as the official OTLP/protobuf exporters: the spool holds the bytes they would send.
     const logQueue = delivery.queue<ReadableLogRecord>({
       signal: 'logs',
-      exporter: new OTLPLogExporter({ ...exporterOptions, url: `${config.endpoint}/v1/logs` }),
       serialize: (batch) => ProtobufLogsSerializer.serializeRequest(batch),
       mustKeep: mustKeepLog,
     });
     const spanQueue = delivery.queue<ReadableSpan>({
       signal: 'traces',
-      exporter: new OTLPTraceExporter({ ...exporterOptions, url: `${config.endpoint}/v1/traces` }),
       serialize: (batch) => ProtobufTraceSerializer.serializeRequest(batch),
       mustKeep: mustKeepSpan,
+      // A failed span is on disk before the failure is rethrown; a successful run's or stage's is buffered.
+      writeThrough: (span) => span.status.code === SpanStatusCode.ERROR,
     });
+    // Runs a dead process left open end now, as `error` at their last heartbeat; the end record is in
+    // the spool before the marker goes, so a crash in between only writes the same record again.
+    for (const dead of findDeadRuns(config.spoolDir)) {
+      logQueue.push(closingRecord(dead));
+      dead.release();
+    }
     sinks.push((record) => logQueue.push(record));
     spanProcessors.push({
       onStart: () => undefined,
@@ -131,7 +144,6 @@ function create(config: Config): Pipemon {
       forceFlush: () => delivery.flush(config.shutdownMs),
       shutdown: () => Promise.resolve(),
     });
-    delivery.replaySoon();
   }
   const localOutput = config.localOutput ? createLocalOutput(config.localOutput) : null;
   if (localOutput) sinks.push(localOutput.write);
@@ -169,6 +181,7 @@ function create(config: Config): Pipemon {
     tracer: tracerProvider.getTracer(SCOPE),
     logger,
     usingGlobalProviders: false,
+    runs: delivery ? openRunJournal(config.spoolDir, { fsync: config.spoolFsync }) : NO_JOURNAL,
     async flush(deadlineMs = config.shutdownMs) {
       reportDrops();
       await delivery?.flush(deadlineMs);
@@ -179,6 +192,7 @@ function create(config: Config): Pipemon {
         exitHooks?.removeSignals();
         reportDrops();
         await delivery?.shutdown(deadlineMs);
+        instance.runs.close();
         // Only now: an application's own SIGTERM handler may call process.exit() while the flush above
         // is still waiting, and then the exit hook is what puts memory and in-flight batches on disk.
         exitHooks?.removeExit();
@@ -206,6 +220,8 @@ function createOnGlobal(config: Config): Pipemon {
     tracer: trace.getTracer(SCOPE),
     logger: logs.getLogger(SCOPE),
     usingGlobalProviders: true,
+    // The application's providers deliver (or lose) the records: there is no spool of ours to close runs from.
+    runs: NO_JOURNAL,
     flush: (deadlineMs = config.shutdownMs) => Promise.race([flushGlobal(), sleep(deadlineMs)]),
     // The application owns its providers and their shutdown; we only make sure our records left.
     shutdown(deadlineMs = config.shutdownMs) {
@@ -217,13 +233,16 @@ function createOnGlobal(config: Config): Pipemon {
 }
 
 /**
- * beforeExit: the loop is empty but records may be queued: export them. exit: only synchronous work
+ * beforeExit: the loop is empty but records may be buffered or unsent: send them. exit: only synchronous work
  * runs, so whatever is still in memory goes to the spool. SIGTERM/SIGINT: flush within the deadline,
  * then, if nobody else handles the signal, die of it as the process would have without us.
  */
 function installExitHooks(instance: Pipemon, delivery: Delivery | null): { removeSignals(): void; removeExit(): void } {
   const onBeforeExit = () => {
-    if (instance.stats().queued > 0) void instance.flush();
+    // Records in the spool but not sent yet are safe (the next start sends them) but late: send them now.
+    // Not while the receiver is down, or an undeliverable spool would keep the process from ever exiting.
+    const stats = instance.stats();
+    if ((stats.queued > 0 || stats.spooledBatches > 0) && !stats.receiverDown) void instance.flush();
   };
   const onExit = () => delivery?.spoolNow();
   const onSignal = (signal: NodeJS.Signals) => {

@@ -138,3 +138,11 @@ export const ACTIVITY = {
   /** OpenTelemetry resource convention: the workflow's version (design 002's `workflow_version`). */
   serviceVersion: 'service.version',
 } as const;
+
+/**
+ * `error.type` values pipemon sets itself (added with the write-ahead spool, issue 12). A run whose
+ * process died without ending it is ended as `error` with this type by the next start (sdk/open-runs.ts).
+ */
+export const ERROR_TYPE = {
+  processDied: 'pipemon.process_died',
+} as const;

@@ -1,0 +1,81 @@
+/**
+ * The one way records leave the process: an OTLP/HTTP POST of a request body, answered as a value
+ * (opentelemetry-js's `'success' | 'failure' | 'retryable'`, style.md rule 3), never a rejection.
+ * Live export and the replay of a spool left by an earlier process go through the same transport, so
+ * an answer means the same thing for both.
+ */
+export type Signal = 'logs' | 'traces';
+
+export type Outcome =
+  | { kind: 'ok' }
+  /** Worth sending the same bytes again later; `afterMs` when the receiver said when (Retry-After). */
+  | { kind: 'retry'; reason: string; afterMs?: number }
+  /** The receiver refuses these bytes: resending them can never succeed. */
+  | { kind: 'refused'; reason: string };
+
+export interface Transport {
+  /** Sends one request body; `deadline` (epoch ms) bounds the whole call. Never rejects. */
+  send(signal: Signal, body: Uint8Array, deadline: number): Promise<Outcome>;
+  /** Ends waits in progress (a wrapper's backoff); later sends still work. */
+  close(): void;
+}
+
+export interface HttpTransportOptions {
+  endpoint: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+/**
+ * Answers that refuse the data itself. Anything else (401, 403 and 404 included: a wrong key, scope or
+ * endpoint in this process, not bad data) keeps the records for later, as the Collector treats an
+ * unknown error as transient (style.md, rule 3).
+ */
+const REFUSED: ReadonlySet<number> = new Set([400, 413]);
+
+/** How an HTTP answer is sorted; the only place that decides it. */
+export function sortAnswer(status: number, retryAfter: string | null): Outcome {
+  if (status >= 200 && status < 300) return { kind: 'ok' };
+  if (REFUSED.has(status)) return { kind: 'refused', reason: `HTTP ${status}` };
+  const afterMs = parseRetryAfter(retryAfter);
+  return afterMs === undefined ? { kind: 'retry', reason: `HTTP ${status}` } : { kind: 'retry', reason: `HTTP ${status}`, afterMs };
+}
+
+/** Retry-After in seconds (RFC 9110 10.2.3); the HTTP-date form is rare from OTLP receivers and ignored. */
+function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
+  return Number(value.trim()) * 1000;
+}
+
+export function createHttpTransport(options: HttpTransportOptions): Transport {
+  const fetchImpl = options.fetch ?? fetch;
+  const now = options.now ?? Date.now;
+  const headers = { ...options.headers, 'content-type': 'application/x-protobuf' };
+  let closing = new AbortController();
+  return {
+    async send(signal, body, deadline) {
+      const timeoutMs = Math.min(options.timeoutMs, deadline - now());
+      if (timeoutMs <= 0) return { kind: 'retry', reason: 'deadline passed before sending' };
+      try {
+        const response = await fetchImpl(`${options.endpoint}/v1/${signal}`, {
+          method: 'POST',
+          headers,
+          body: body as Uint8Array<ArrayBuffer>,
+          signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), closing.signal]),
+        });
+        // Read to the end so the connection can be reused; its content does not change the answer.
+        await response.arrayBuffer().catch(() => undefined);
+        return sortAnswer(response.status, response.headers.get('retry-after'));
+      } catch (error) {
+        return { kind: 'retry', reason: `${options.endpoint}/v1/${signal} unreachable: ${(error as Error).message}` };
+      }
+    },
+    close() {
+      // Requests in flight are abandoned: their records stay in the spool until a later answer says ok.
+      closing.abort();
+      closing = new AbortController();
+    },
+  };
+}
