@@ -30,6 +30,8 @@ export interface Sender {
   readonly down: boolean;
 }
 
+const DRAIN_WHILE_DOWN_MS = 1_000;
+
 export function createSender(options: SenderOptions): Sender {
   const { spool, transport } = options;
   const now = options.now ?? Date.now;
@@ -89,7 +91,10 @@ export function createSender(options: SenderOptions): Sender {
       // A pass already running (started by a timer, without a deadline) is waited for; the caller bounds
       // the wait. Then one pass under the deadline takes whatever it left or what was appended since.
       if (running) await running;
-      if (now() < deadline) await run(deadline);
+      // While the receiver is known to be down, one short try: the records are on disk for the next start,
+      // and a finishing pipeline must not wait out the retries (the SDK never blocks its process).
+      const bound = down ? Math.min(deadline, now() + DRAIN_WHILE_DOWN_MS) : deadline;
+      if (now() < bound) await run(bound);
     },
     stop() {
       stopped = true;
