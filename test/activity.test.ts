@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVITY } from '../sdk/vocabulary.js';
 import { getJson, receiverBackends, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
+import { checkAnswer } from './helpers/api.js';
 
 const HOUR = 3_600_000;
 /** A time within the retention window, distinct per call so that runs never collide across tests. */
@@ -51,7 +52,10 @@ describe.each(receiverBackends())('activity records on $name', (backend) => {
     const key = options.key === undefined ? r.key : options.key;
     if (key !== null) headers['x-api-key'] = key;
     const response = await fetch(r.url + path, { method: 'POST', headers, body: options.raw ?? JSON.stringify(body) });
-    return { status: response.status, body: (await response.json()) as any };
+    const text = await response.text();
+    // Every answer as the OpenAPI document says (test/helpers/api.ts).
+    const answer = await checkAnswer(r.url, 'POST', path, { status: response.status, headers: response.headers, body: JSON.parse(text), text });
+    return { status: answer.status, body: answer.body as any };
   }
 
   async function metric(name: string, ...labels: string[]): Promise<number> {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LINEAGE } from '../sdk/vocabulary.js';
+import { checkAnswer } from './helpers/api.js';
 import { datasetEvent, jobEvent, runEvent } from './helpers/openlineage.js';
 import { getJson, post, receiverBackends, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { required, warnSkipped, withTools } from './helpers/tools.js';
@@ -43,7 +44,10 @@ describe.each(receiverBackends())('OpenLineage on $name', (backend) => {
       contentType: options.contentType ?? JSON_TYPE,
       encoding: options.encoding,
     });
-    return { status, headers, json: answer.length > 0 ? JSON.parse(answer.toString('utf8')) : null };
+    const json = answer.length > 0 ? JSON.parse(answer.toString('utf8')) : null;
+    // Every answer as the OpenAPI document says (test/helpers/api.ts).
+    await checkAnswer(r.url, 'POST', '/api/v1/lineage', { status, headers, body: json, text: answer.toString('utf8') });
+    return { status, headers, json };
   }
 
   /** The sum of a metric's series that carry all of `labels`. */

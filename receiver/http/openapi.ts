@@ -4,7 +4,7 @@
  */
 import type { JsonSchema, Params } from './params.js';
 import { queryParamsOf, ROUTES, type ApiRoute } from './routes.js';
-import { LOOSE_BODY, ref, SCHEMAS } from './schemas.js';
+import { INGEST_SCHEMAS, ref, SCHEMAS } from './schemas.js';
 
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
 const errorAnswer = (description: string) => ({ description, content: json(ref('Error')) });
@@ -71,18 +71,27 @@ function otlpIngest(signal: 'logs' | 'traces') {
   };
 }
 
-/** Issue 9's ingest routes, described loosely until they land. */
-function looseIngest(summary: string) {
+const oneOrMany = (schema: string) => ({ anyOf: [ref(schema), { type: 'array', maxItems: 1000, items: ref(schema) }] });
+
+/** A JSON ingest route (json-ingest.ts): answered once committed; `answers` beside the refusals every one may give. */
+function jsonIngest(summary: string, body: JsonSchema, answers: Record<string, { description: string; schema: JsonSchema }>) {
   return {
     post: {
       summary,
-      description: 'Needs the `ingest` scope.',
+      description: 'Needs the `ingest` scope. Answered after COMMIT; a resent record is stored once.',
       security: KEY_SECURITY,
-      requestBody: { required: true, content: json(LOOSE_BODY) },
-      responses: { '200': { description: 'Accepted', content: json({ type: 'object' }) }, '202': { description: 'Accepted', content: json({ type: 'object' }) }, ...REFUSALS },
+      requestBody: { required: true, content: json(body) },
+      responses: {
+        ...REFUSALS,
+        '413': errorAnswer('The body is over --max-body-bytes, or the batch holds more than 1,000 items.'),
+        '415': errorAnswer('A Content-Type other than JSON.'),
+        ...Object.fromEntries(Object.entries(answers).map(([status, { description, schema }]) => [status, { description, content: json(schema) }])),
+      },
     },
   };
 }
+
+const refusedOrSome = (schema: string) => ({ anyOf: [ref('Error'), ref(schema)] });
 
 const probe = (summary: string, schema: string, failure?: string) => ({
   get: {
@@ -113,10 +122,25 @@ export function openApiDocument() {
     const path = `/api/v1${route.path}`;
     paths[path] = { ...paths[path], [route.method]: operation(route) };
   }
-  const logsPath = paths['/api/v1/logs']!;
-  Object.assign(logsPath, looseIngest('Log records as JSON objects, one or an array (issue 9)'));
-  paths['/api/v1/logs/batch'] = looseIngest('A batch of JSON log records (issue 9)');
-  paths['/api/v1/lineage'] = looseIngest('OpenLineage run events (issue 9)');
+  Object.assign(
+    paths['/api/v1/logs']!,
+    jsonIngest("One activity record of the reference designs' shape", ref('ActivityRecord'), {
+      '201': { description: 'Stored: the run it became.', schema: ref('ActivityCreated') },
+    }),
+  );
+  paths['/api/v1/logs/batch'] = jsonIngest(
+    'Up to 1,000 activity records: an array, or {"logs": [...]}',
+    { anyOf: [{ type: 'array', maxItems: 1000, items: ref('ActivityRecord') }, { type: 'object', properties: { logs: { type: 'array', items: ref('ActivityRecord') } }, required: ['logs'] }] },
+    {
+      '201': { description: 'Every record stored.', schema: ref('ActivityBatch') },
+      '207': { description: 'Some records refused (listed by index); the rest stored.', schema: ref('ActivityBatch') },
+      '400': { description: 'A malformed body, or no record stored (then every refusal by index).', schema: refusedOrSome('ActivityBatch') },
+    },
+  );
+  paths['/api/v1/lineage'] = jsonIngest('OpenLineage events, one or an array (where the OpenLineage HTTP transport posts)', oneOrMany('LineageEvent'), {
+    '201': { description: 'Stored (an array: all but the refused events, listed by index).', schema: ref('LineageAnswer') },
+    '400': { description: 'A malformed body or event, or no event of an array stored.', schema: refusedOrSome('LineageAnswer') },
+  });
   return {
     openapi: '3.1.0',
     info: {
@@ -126,7 +150,7 @@ export function openApiDocument() {
     },
     paths,
     components: {
-      schemas: SCHEMAS,
+      schemas: { ...SCHEMAS, ...INGEST_SCHEMAS },
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer pm_...' },
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },

@@ -178,7 +178,77 @@ export const SCHEMAS: Record<string, JsonSchema> = {
   Ready: { type: 'object', properties: { status: string, database: string, error: string }, required: ['status'] },
 };
 
-/** A loose body for the routes of issue 9, still being built: refined when they land. */
-export const LOOSE_BODY: JsonSchema = { anyOf: [{ type: 'object' }, { type: 'array' }] };
+/** An object whose `optional` properties may be absent (object() requires every property it lists). */
+const partly = (properties: Record<string, JsonSchema>, optional: string[], description?: string): JsonSchema => ({
+  ...object(properties, description),
+  required: Object.keys(properties).filter((name) => !optional.includes(name)),
+});
+
+/** As Python's isoformat() writes it: an offset is optional (none means UTC). */
+const isoTime: JsonSchema = { type: 'string', description: 'ISO 8601; without an offset, UTC' };
+const createdActivity = { id: string, pipeline: string, stage: string, unknown_fields: { type: 'array', items: string } };
+const refusedAt = object({ index: integer, error: string });
+
+/** The answers and bodies of the JSON ingest routes (http/activity.ts, http/lineage.ts). */
+export const INGEST_SCHEMAS: Record<string, JsonSchema> = {
+  ActivityRecord: {
+    type: 'object',
+    description:
+      "An activity record as the reference designs post it (receiver/decode/activity.ts maps each field): design 000's " +
+      "logged_at, or design 002's executed_at, tells which. Fields neither design defines are kept and listed in unknown_fields.",
+    properties: {
+      source_system: string, stage: string, notebook_name: string, status: string, logged_at: isoTime, duration: number,
+      capabilities: { type: 'array', items: string }, entity_name: string, target_table: string, row_count: integer,
+      workspace_id: string, lakehouse_id: string, additional_metadata: { type: 'object' },
+      environment: string, executed_at: isoTime, ticket_id: string, execution_time_seconds: number, category: string,
+      resolution_status: string, workflow_version: string, metrics: { type: 'object' }, payload: {},
+    },
+    required: ['status'],
+    additionalProperties: true,
+  },
+  ActivityCreated: partly(createdActivity, ['stage', 'unknown_fields'], 'The run the record became: GET /api/v1/runs/{id}.'),
+  ActivityBatch: partly(
+    {
+      error: string,
+      accepted: integer,
+      rejected: integer,
+      ids: { type: 'array', items: string },
+      results: {
+        type: 'array',
+        description: 'One per record, by index.',
+        items: {
+          oneOf: [
+            partly({ index: integer, status: { const: 'created' }, ...createdActivity }, ['stage', 'unknown_fields']),
+            object({ index: integer, status: { const: 'rejected' }, error: string }),
+          ],
+        },
+      },
+    },
+    ['error'],
+    'error only when no record was stored (400).',
+  ),
+  LineageEvent: {
+    type: 'object',
+    description: 'An OpenLineage RunEvent, JobEvent or DatasetEvent (https://openlineage.io/spec): receiver/decode/openlineage.ts maps it.',
+    properties: {
+      eventType: { enum: ['START', 'RUNNING', 'COMPLETE', 'FAIL', 'ABORT', 'OTHER'] },
+      eventTime: dateTime,
+      run: { type: 'object', properties: { runId: { type: 'string', format: 'uuid' }, facets: { type: 'object' } }, required: ['runId'] },
+      job: { type: 'object', properties: { namespace: string, name: string, facets: { type: 'object' } }, required: ['namespace', 'name'] },
+      dataset: { type: 'object' },
+      inputs: { type: 'array', items: { type: 'object' } },
+      outputs: { type: 'array', items: { type: 'object' } },
+      producer: string,
+      schemaURL: string,
+    },
+    required: ['eventTime'],
+    additionalProperties: true,
+  },
+  LineageAnswer: partly(
+    { error: string, accepted: integer, rejected: integer, errors: { type: 'array', items: refusedAt } },
+    ['error', 'errors'],
+    'errors lists the refused events of an array, by index; error only when none was stored (400).',
+  ),
+};
 
 export { ref };
