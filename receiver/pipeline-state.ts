@@ -147,5 +147,10 @@ export function isLate(state: PipelineState, nowSeconds: number, rules: MixinCon
 }
 
 export function isStuck(state: PipelineState, nowSeconds: number, rules: MixinConfig = config): boolean {
-  return state.oldestRunningHeartbeatSeconds !== null && nowSeconds - state.oldestRunningHeartbeatSeconds > rules.stuck.afterSeconds;
+  return state.oldestRunningHeartbeatSeconds !== null && heartbeatStale(state.oldestRunningHeartbeatSeconds, nowSeconds, rules);
+}
+
+/** One running run's part of isStuck: its last record (start or heartbeat) is older than the stuck threshold. */
+export function heartbeatStale(lastSeenSeconds: number, nowSeconds: number, rules: MixinConfig = config): boolean {
+  return nowSeconds - lastSeenSeconds > rules.stuck.afterSeconds;
 }

@@ -77,6 +77,11 @@ const span = {
   scope,
 };
 
+const stuckRun: JsonSchema = {
+  type: 'boolean',
+  description: 'Running and silent (no heartbeat) for longer than the PipelineRunStuck threshold, now.',
+};
+
 const figures = {
   runs: integer,
   running: integer,
@@ -126,6 +131,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     checks: { type: 'array', items: ref('Check') },
     logs: ref('LogPage'),
     spans: { type: 'array', items: ref('SpanNode'), description: "The run's trace as a tree: roots first, each span's children under it." },
+    stuck: stuckRun,
   }),
   Trace: object({ trace_id: hexId(16), spans: { type: 'array', items: ref('Span') }, logs: { type: 'array', items: ref('Log') } }),
   Overview: object({ days: integer, since: dateTime, ...figures }),
@@ -139,6 +145,15 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     consecutive_failures: integer,
     late: { type: 'boolean', description: 'As the PipelineLate alert judges it now (without its for: wait).' },
     stuck: { type: 'boolean', description: 'As the PipelineRunStuck alert judges it now (without its for: wait).' },
+    recent_runs: { type: 'array', items: ref('RecentRun'), description: 'Its latest runs, newest first, as many as `recent` asks (none by default).' },
+  }),
+  RecentRun: object({
+    run_id: string,
+    state: runCommon.state,
+    result: runCommon.result,
+    started_at: dateTime,
+    duration_seconds: nullable(number),
+    stuck: stuckRun,
   }),
   PipelinePage: object({
     days: integer,

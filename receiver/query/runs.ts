@@ -3,6 +3,7 @@
  * with its stages, data-quality checks, first page of logs and span tree.
  */
 import { ATTR, EVENT, type Result, type RunState } from '../../sdk/vocabulary.js';
+import { heartbeatStale } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
 import { listLogs } from './logs.js';
 import { Conditions, numberColumn, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
@@ -190,5 +191,6 @@ export async function getRun(db: Queryable, tenantId: number, runId: string) {
     listLogs(db, tenantId, { runId }, DETAIL_LOGS),
     run.trace_id ? getSpanTree(db, tenantId, run.trace_id) : [],
   ]);
-  return { ...shapeRun(run), stages: stages.rows.map(shapeStage), checks, logs, spans };
+  const stuck = run.state === 'running' && heartbeatStale(new Date(run.last_seen_at).getTime() / 1000, Date.now() / 1000);
+  return { ...shapeRun(run), stages: stages.rows.map(shapeStage), checks, logs, spans, stuck };
 }
