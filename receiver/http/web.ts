@@ -8,11 +8,11 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 
 /**
- * Where the built view is: dist/web beside this file's dist/receiver when running the build, or the
- * repository's dist/web when this module runs from source (the tests, under vitest).
+ * Where the built view is: dist/web/static beside this file's dist/receiver when running the build, or the
+ * repository's dist/web/static when this module runs from source (the tests, under vitest).
  */
 function builtWebDir(): string | null {
-  const candidates = ['../../web', '../../dist/web'].map((relative) => fileURLToPath(new URL(relative, import.meta.url)));
+  const candidates = ['../../web/static', '../../dist/web/static'].map((relative) => fileURLToPath(new URL(relative, import.meta.url)));
   return candidates.find((dir) => fs.existsSync(`${dir}/index.html`)) ?? null;
 }
 

@@ -10,6 +10,14 @@ export function count(value: number | null | undefined): string {
   return value === null || value === undefined ? NONE : integer.format(value);
 }
 
+export function bytes(value: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let at = value;
+  let unit = 0;
+  for (; at >= 1024 && unit < units.length - 1; unit++) at /= 1024;
+  return `${at.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
 export function percent(ratio: number | null | undefined): string {
   return ratio === null || ratio === undefined ? NONE : `${(ratio * 100).toFixed(ratio === 1 ? 0 : 1)}%`;
 }

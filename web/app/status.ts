@@ -13,7 +13,8 @@ export function conditions(p: PipelineFigures): PipelineStatus[] {
   if (p.consecutive_failures > 0) found.push('failing');
   if (p.stuck) found.push('stuck');
   if (p.late) found.push('late');
-  if (p.running > 0 || p.recent_runs[0]?.state === 'running') found.push('running');
+  // A stuck pipeline is running too: saying so twice adds nothing.
+  if (!p.stuck && (p.running > 0 || p.recent_runs[0]?.state === 'running')) found.push('running');
   if (found.length === 0) found.push(p.last_run_ended_at ? 'ok' : 'idle');
   return found;
 }

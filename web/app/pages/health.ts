@@ -5,7 +5,7 @@
  */
 import { getText } from '../api.js';
 import { fill, h } from '../dom.js';
-import { badge, count, duration, percent } from '../format.js';
+import { badge, bytes, count, duration, percent } from '../format.js';
 import { labelValues, parseMetrics, quantile, total, type Sample } from '../prometheus-text.js';
 import { REFRESH_MS, section, table, tiles, type Mount } from '../view.js';
 
@@ -56,7 +56,7 @@ function render(samples: Sample[]) {
     section(
       'Writer',
       tiles([
-        ['Queue', `${count(used)} of ${count(limit)} bytes`],
+        ['Queue', `${bytes(used)} of ${bytes(limit)}`],
         ['Queue used', percent(limit > 0 ? used / limit : null)],
         ['Commits', count(total(samples, `${M.commit}_count`))],
         ['Commit latency, mean', duration(mean(samples, M.commit))],
