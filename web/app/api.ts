@@ -17,9 +17,9 @@ export class ApiError extends Error {
 /** The key is missing, unknown, revoked, or lacks the read scope. */
 export class KeyError extends ApiError {}
 
-export type Query = Record<string, string | number | undefined | null>;
+type Query = Record<string, string | number | undefined | null>;
 
-export function withQuery(path: string, query: Query = {}): string {
+function withQuery(path: string, query: Query = {}): string {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== null && value !== '') params.set(name, String(value));
   const text = params.toString();

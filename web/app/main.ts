@@ -38,7 +38,8 @@ const NAV: [Exclude<PageName, 'unknown'>, string, PageName[]][] = [
 
 const main = h('main', { id: 'content', tabindex: '-1' });
 const notice = h('div', { class: 'notice', role: 'alert' });
-const updated = h('p', { class: 'updated', role: 'status' });
+// Not a live region: announcing every refresh would talk over the reader every 15 s.
+const updated = h('p', { class: 'updated' });
 const themeButton = h('button', { type: 'button', class: 'quiet', onclick: () => (toggleTheme(), labelThemeButton()) });
 const keyButton = h('button', { type: 'button', class: 'quiet', onclick: () => (forgetKey(), showKeyPrompt(null)) }, 'Forget key');
 const nav = h('nav', { 'aria-label': 'Pages' });

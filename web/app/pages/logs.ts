@@ -42,7 +42,7 @@ function field(name: string, label: string, value: string, type = 'search') {
 export const mountLogs: Mount = (route: Route) => {
   const params = Object.fromEntries(FILTERS.map((name) => [name, route.params.get(name) ?? ''])) as Record<(typeof FILTERS)[number], string>;
   const tail = route.params.get('tail') === '1';
-  const results = h('div', { 'aria-live': tail ? 'polite' : 'off' });
+  const results = h('div');
   const more = h('div');
   let shown: Log[] = [];
 
