@@ -1,5 +1,5 @@
 /**
- * The built-in web view (web/): static files built by `npm run build` into dist/web, served at `/`. The
+ * The built-in web view (web/): static files built by `npm run build` into dist/web/static, served at `/`. The
  * page reads the public query API with a key the browser keeps; the files themselves hold no data and
  * need no key.
  */
