@@ -75,6 +75,7 @@ async function serve(args: string[]): Promise<void> {
   const grpcEndpoint = `http://${receiver.grpcAddress}`;
   const lines = [
     `pipemon receiver listening on ${receiver.url} (${receiver.db.description}), OTLP/gRPC on ${grpcEndpoint}, metrics on ${receiver.metricsUrl}`,
+    `Web view: ${receiver.url}/`,
   ];
   if (receiver.db.readonlyUrl) lines.push(`Read-only connection for Grafana's PostgreSQL datasource and psql: ${receiver.db.readonlyUrl}`);
   // One write, so that whoever waits for the first line has the second too.
@@ -84,6 +85,10 @@ async function serve(args: string[]): Promise<void> {
 Created tenant "default" with an ingest+read API key (saved in ${path.join(options.dataDir, 'default-api-key')}):
 
   ${receiver.defaultKey}
+
+Open the web view with this key (it is in the link's #fragment, which the browser keeps and never sends):
+
+  ${webViewLink(receiver.url, receiver.defaultKey)}
 
 Point any OpenTelemetry SDK or Collector at this receiver with:
 
@@ -156,6 +161,11 @@ async function movePgliteCommand(args: string[]): Promise<void> {
   const moved = await movePglite(dataDir);
   for (const [table, rows] of Object.entries(moved.rows)) console.log(`  ${table}: ${rows} rows`);
   console.log(`Done. The old files are kept in ${moved.keptAt}: delete them once pipemon serve shows your data.`);
+}
+
+/** The first-start link: the key rides in the fragment, which the page stores and then removes from the address bar. */
+function webViewLink(url: string, key: string): string {
+  return `${url}/#key=${encodeURIComponent(key)}`;
 }
 
 function iso(value: Date | string): string {

@@ -179,6 +179,30 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     expect((await get('/api/v1/runs/b-3', key)).body.stuck).toBe(true);
   });
 
+  it("lists each pipeline's latest runs with recent=N, newest first, and marks a silent running run stuck there and in its detail", async () => {
+    const key = await tenant('recent');
+    await send(key, [
+      ...runRecords('orders', 'o-1', 'success', 10, 3 * DAY),
+      ...runRecords('orders', 'o-2', 'failure', 30, 2 * DAY),
+      ...runRecords('orders', 'o-3', 'success', 20, DAY),
+      { eventName: EVENT.runStart, timeMs: Date.now() - 20 * MINUTE, attributes: { [ATTR.pipelineName]: 'orders', [ATTR.runId]: 'o-4' } },
+      { eventName: EVENT.runStart, timeMs: Date.now() - MINUTE, attributes: { [ATTR.pipelineName]: 'billing', [ATTR.runId]: 'b-1' } },
+    ]);
+    expect((await items('/api/v1/metrics/pipelines', key)).map((p) => p.recent_runs)).toEqual([[], []]);
+    const [billing, orders] = await items('/api/v1/metrics/pipelines?recent=3', key);
+    expect(orders.recent_runs.map((run: any) => [run.run_id, run.state, run.result, run.duration_seconds, run.stuck])).toEqual([
+      ['o-4', 'running', null, null, true],
+      ['o-3', 'ended', 'success', 1200, false],
+      ['o-2', 'ended', 'failure', 1800, false],
+    ]);
+    expect(billing.recent_runs.map((run: any) => [run.run_id, run.stuck])).toEqual([['b-1', false]]);
+    expect((await get('/api/v1/runs/o-4', key)).body.stuck).toBe(true);
+    expect((await get('/api/v1/runs/o-3', key)).body.stuck).toBe(false);
+    expect((await get('/api/v1/runs/b-1', key)).body.stuck).toBe(false);
+    const tooMany = await get('/api/v1/metrics/pipelines?recent=101', key);
+    expect([tooMany.status, tooMany.body.error]).toEqual([400, '"recent" must be an integer from 0 to 100, got "101"']);
+  });
+
   it('exports every list as CSV, the same rows as the JSON pages, fields quoted as RFC 4180 wants', async () => {
     const key = await tenant('csv');
     await send(key, [

@@ -1,5 +1,5 @@
 /**
- * The HTTP surface: OTLP ingest, the reference designs' activity records, the query API, health and Prometheus metrics; and, when metrics have a
+ * The HTTP surface: OTLP ingest, the reference designs' activity records, the query API, health and Prometheus metrics, the web view; and, when metrics have a
  * listener of their own (`--metrics-port`), the app that serves only them.
  */
 import express from 'express';
@@ -14,6 +14,7 @@ import { sendRefusal } from './answer.js';
 import type { Authenticate } from './auth.js';
 import { createLineageHandler } from './lineage.js';
 import { createOtlpHandler } from './otlp.js';
+import { createWebViewRouter } from './web.js';
 
 export interface AppOptions {
   db: Database;
@@ -81,6 +82,8 @@ export function createApp({ db, line, metrics, authenticate, maxBodyBytes, reten
     }
   });
   if (serveMetrics) serveMetricsOn(app, metrics);
+  // The web view's files, last: no API or ingest path is ever shadowed by a file.
+  app.use(createWebViewRouter());
 
   notFound(app);
   // Body-parser failures (malformed or oversized JSON on the API) arrive here with their status.

@@ -62,6 +62,8 @@ const route = <Q extends Params, P extends Params>(definition: ApiRoute<Q, P>) =
 const pipeline = text('The pipeline (cicd.pipeline.name).');
 const days = integer(1, 366, 'The window: runs that started in the last this many days (default 7).');
 const DEFAULT_DAYS = 7;
+/** Enough for a sparkline of a pipeline's recent durations; more belongs to /runs?pipeline=. */
+const MAX_RECENT_RUNS = 100;
 const environment = text('The deployment.environment.name resource attribute (or the older deployment.environment).');
 
 const logFilters = {
@@ -220,14 +222,14 @@ export const ROUTES: readonly ApiRoute[] = [
     path: '/metrics/pipelines',
     summary: 'The overview per pipeline, with its last success, rows moved, and whether it is late or stuck',
     scope: 'read',
-    query: { days },
+    query: { days, recent: integer(0, MAX_RECENT_RUNS, `Each pipeline's latest this many runs in recent_runs, newest first (default 0, at most ${MAX_RECENT_RUNS}).`) },
     pathParams: noParams,
     status: 200,
     response: 'PipelinePage',
     list: {
       item: 'PipelineFigures',
       paged: false,
-      page: ({ db, tenant, query }) => metricsPerPipeline(db, tenant.id, query.days ?? DEFAULT_DAYS),
+      page: ({ db, tenant, query }) => metricsPerPipeline(db, tenant.id, query.days ?? DEFAULT_DAYS, query.recent ?? 0),
     },
   }),
   route({

@@ -44,6 +44,11 @@ const runCommon = {
   attributes,
 };
 
+const stuckRun: JsonSchema = {
+  type: 'boolean',
+  description: 'Running and silent (no heartbeat) for longer than the PipelineRunStuck threshold, now.',
+};
+
 const run = {
   run_id: string,
   ...runCommon,
@@ -51,7 +56,7 @@ const run = {
   source_system: nullable(string),
   trace_id: nullable(string),
   last_seen_at: nullable(dateTime),
-  stuck: { type: 'boolean', description: 'running, and no start or heartbeat for longer than the PipelineRunStuck alert allows' },
+  stuck: stuckRun,
 };
 
 const span = {
@@ -140,6 +145,15 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     consecutive_failures: integer,
     late: { type: 'boolean', description: 'As the PipelineLate alert judges it now (without its for: wait).' },
     stuck: { type: 'boolean', description: 'As the PipelineRunStuck alert judges it now (without its for: wait).' },
+    recent_runs: { type: 'array', items: ref('RecentRun'), description: 'Its latest runs, newest first, as many as `recent` asks (none by default).' },
+  }),
+  RecentRun: object({
+    run_id: string,
+    state: runCommon.state,
+    result: runCommon.result,
+    started_at: dateTime,
+    duration_seconds: nullable(number),
+    stuck: stuckRun,
   }),
   PipelinePage: object({
     days: integer,

@@ -3,7 +3,7 @@
  * each pipeline's state now (last success, late, stuck) as the alerts judge it (pipeline-state.ts).
  */
 import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
-import { isLate, isStuck, readPipelineStates } from '../pipeline-state.js';
+import { heartbeatStopped, isLate, isStuck, readPipelineStates } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
 
 /**
@@ -73,15 +73,59 @@ export async function metricsOverview(db: Queryable, tenantId: number, days: num
 
 const epochIso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
 
-/** Every pipeline the tenant has runs of, by name; one without runs in the window shows zeros. */
-export async function metricsPerPipeline(db: Queryable, tenantId: number, days: number, nowMs = Date.now()) {
+interface RecentRunRow {
+  pipeline: string;
+  run_id: string;
+  state: string;
+  result: string | null;
+  started_at: Date;
+  duration_seconds: number | null;
+  last_seen_at: Date;
+}
+
+const shapeRecent = (row: RecentRunRow, nowSeconds: number) => ({
+  run_id: row.run_id,
+  state: row.state,
+  result: row.result,
+  started_at: new Date(row.started_at).toISOString(),
+  duration_seconds: row.duration_seconds,
+  stuck: row.state === 'running' && heartbeatStopped(new Date(row.last_seen_at).getTime() / 1000, nowSeconds),
+});
+
+/**
+ * The latest `count` runs of each pipeline, newest first, whatever their age: a pipeline that stopped
+ * still shows how its last runs went. One index probe per pipeline (pipeline_runs_pipeline), so a page
+ * of hundreds of pipelines costs no scan of their whole history.
+ */
+async function recentRuns(db: Queryable, tenantId: number, pipelines: string[], count: number, nowSeconds: number) {
+  const byPipeline = new Map<string, ReturnType<typeof shapeRecent>[]>(pipelines.map((pipeline) => [pipeline, []]));
+  if (count === 0 || pipelines.length === 0) return byPipeline;
+  const { rows } = await db.query<RecentRunRow>(
+    `SELECT p.pipeline, r.run_id, r.state, r.result, r.started_at, r.duration_seconds, r.last_seen_at
+       FROM unnest($2::text[]) AS p(pipeline)
+       CROSS JOIN LATERAL (
+         SELECT run_id, state, result, started_at, duration_seconds, last_seen_at FROM pipeline_runs
+          WHERE tenant_id = $1 AND pipeline = p.pipeline AND started_at IS NOT NULL
+          ORDER BY started_at DESC, run_id DESC LIMIT $3) r`,
+    [tenantId, pipelines, count],
+  );
+  for (const row of rows) byPipeline.get(row.pipeline)!.push(shapeRecent(row, nowSeconds));
+  return byPipeline;
+}
+
+/**
+ * Every pipeline the tenant has runs of, by name; one without runs in the window shows zeros. With
+ * `recent`, each carries its latest runs (for a sparkline and the last run's result, in one request).
+ */
+export async function metricsPerPipeline(db: Queryable, tenantId: number, days: number, recent = 0, nowMs = Date.now()) {
   const since = windowStart(days, nowMs);
+  const nowSeconds = nowMs / 1000;
   const [figures, states] = await Promise.all([
     db.query<FigureRow & { pipeline: string }>(`SELECT pipeline, ${FIGURES} ${WINDOW} GROUP BY pipeline`, [tenantId, since, FAILED_RESULTS]),
     readPipelineStates(db, tenantId),
   ]);
   const byPipeline = new Map(figures.rows.map((row) => [row.pipeline, row]));
-  const nowSeconds = nowMs / 1000;
+  const recentOf = await recentRuns(db, tenantId, states.map((state) => state.pipeline), recent, nowSeconds);
   const items = states.map((state) => ({
     pipeline: state.pipeline,
     owner: state.owner,
@@ -92,6 +136,7 @@ export async function metricsPerPipeline(db: Queryable, tenantId: number, days: 
     consecutive_failures: state.consecutiveFailures,
     late: isLate(state, nowSeconds),
     stuck: isStuck(state, nowSeconds),
+    recent_runs: recentOf.get(state.pipeline)!,
   }));
   return { days, since, items, next_cursor: null };
 }

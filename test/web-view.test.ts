@@ -1,0 +1,195 @@
+/**
+ * The web view in Debian's Chromium, against a receiver holding the demo's pipelines: every page in
+ * light and dark without a console error and without serious accessibility violations (screenshots in
+ * test-artifacts/web), the demo's failing and stuck pipelines shown so, search, a run's timeline, the key
+ * prompt, a refused key, and the first-start link of a real `pipemon serve`.
+ */
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { DEMO_PIPELINES, runDemo } from '../demo/index.js';
+import { until } from './helpers/async.js';
+import { backends } from './helpers/backends.js';
+import { CHROMIUM_HINT, launchChromium, openPage, ready, screenshot, seriousViolations } from './helpers/browser.js';
+import { spawnPipemon, tempDataDir } from './helpers/pipemon-process.js';
+import { getJson, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
+import { required, tool, withTools } from './helpers/tools.js';
+
+const chromiumPath = tool('web-view.test.ts', 'chromium', CHROMIUM_HINT);
+const it = withTools(chromiumPath);
+
+let r: TestReceiver;
+let browser: Browser;
+
+async function api<T = any>(path: string): Promise<T> {
+  const { status, body } = await getJson<T>(r.url, path, r.key);
+  expect(status, path).toBe(200);
+  return body;
+}
+
+/** A page of the view with the receiver's key saved, rendered. */
+async function rendered(fragment: string, page: string, colorScheme: 'light' | 'dark' = 'light') {
+  const watched = await openPage(browser, { colorScheme, savedKey: r.key });
+  await watched.page.goto(`${r.url}/${fragment}`);
+  await ready(watched.page, page);
+  return watched;
+}
+
+beforeAll(async () => {
+  if (!chromiumPath && !process.env.CI) return;
+  browser = await launchChromium(required('chromium', chromiumPath, CHROMIUM_HINT));
+  r = await startTestReceiver({ databaseUrl: await backends()[0]!.databaseUrl() });
+  await runDemo({ endpoint: r.url, key: r.key, days: 2, seed: 11 });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await r?.close();
+});
+
+describe('the web view with the demo loaded', () => {
+  it('renders every page in light and dark without a console error or a serious accessibility violation', async () => {
+    const hung = (await api(`/api/v1/runs?pipeline=${DEMO_PIPELINES.hanging}&state=running`)).items[0];
+    const failed = (await api(`/api/v1/runs?pipeline=${DEMO_PIPELINES.flaky}&result=failure&limit=1`)).items[0];
+    const pages: [string, string, string][] = [
+      ['overview', '#/', 'overview'],
+      ['pipeline-flaky', `#/pipelines/${DEMO_PIPELINES.flaky}`, 'pipeline'],
+      ['pipeline-quality', `#/pipelines/${DEMO_PIPELINES.quality}`, 'pipeline'],
+      ['run-failed', `#/runs/${encodeURIComponent(failed.run_id)}`, 'run'],
+      ['run-hung', `#/runs/${encodeURIComponent(hung.run_id)}`, 'run'],
+      ['logs', '#/logs?severity_min=WARN', 'logs'],
+      ['health', '#/health', 'health'],
+    ];
+    for (const scheme of ['light', 'dark'] as const) {
+      for (const [name, fragment, page] of pages) {
+        const { page: tab, context, problems } = await rendered(fragment, page, scheme);
+        await screenshot(tab, `${name}-${scheme}`);
+        expect(await seriousViolations(tab), `${name} (${scheme})`).toEqual([]);
+        expect(problems, `${name} (${scheme})`).toEqual([]);
+        await context.close();
+      }
+      const { page: prompt, context, problems } = await openPage(browser, { colorScheme: scheme });
+      await prompt.goto(`${r.url}/`);
+      await ready(prompt, 'key');
+      await screenshot(prompt, `key-prompt-${scheme}`);
+      expect(await seriousViolations(prompt), `key prompt (${scheme})`).toEqual([]);
+      expect(problems).toEqual([]);
+      await context.close();
+    }
+  });
+
+  it('shows every pipeline whose latest runs failed as failing and the hanging one as stuck, what needs attention first', async () => {
+    const figures = (await api('/api/v1/metrics/pipelines')).items as any[];
+    const failing = figures.filter((p) => p.consecutive_failures > 0).map((p) => p.pipeline);
+    expect(failing).toContain(DEMO_PIPELINES.flaky);
+    const { page, context } = await rendered('#/', 'overview');
+    const rows = await page.$$eval('table.pipelines tbody tr', (trs) =>
+      trs.map((tr) => ({
+        pipeline: tr.querySelector('[data-pipeline]')!.getAttribute('data-pipeline')!,
+        status: tr.querySelector('[data-status]')!.getAttribute('data-status')!,
+        text: tr.textContent!,
+      })),
+    );
+    expect(rows.map((row) => row.pipeline).sort()).toEqual(figures.map((p) => p.pipeline).sort());
+    for (const pipeline of failing) expect(rows.find((row) => row.pipeline === pipeline)!.status, pipeline).toBe('failing');
+    expect(rows.find((row) => row.pipeline === DEMO_PIPELINES.hanging)!.text).toMatch(/stuck/);
+    expect(rows.find((row) => row.pipeline === DEMO_PIPELINES.stopped)!.text).toMatch(/late/);
+    expect(rows.find((row) => row.pipeline === DEMO_PIPELINES.healthy)!.status).toMatch(/^(ok|running)$/);
+    const rank = ['failing', 'stuck', 'late', 'running', 'ok', 'idle'];
+    const ranks = rows.map((row) => rank.indexOf(row.status));
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+    await context.close();
+
+    const hung = (await api(`/api/v1/runs?pipeline=${DEMO_PIPELINES.hanging}&state=running`)).items[0];
+    const run = await rendered(`#/runs/${encodeURIComponent(hung.run_id)}`, 'run');
+    expect(await run.page.getAttribute('[data-status]', 'data-status')).toBe('stuck');
+    expect(await run.page.textContent('main')).toMatch(/Stuck: running, and silent since/);
+    await run.context.close();
+  });
+
+  it('finds a known record by searching its words, typed and submitted from the keyboard, and keeps the search in the URL', async () => {
+    const known = (await api(`/api/v1/logs?pipeline=${DEMO_PIPELINES.flaky}&severity_min=ERROR&limit=1`)).items[0];
+    expect(known?.body).toBeTruthy();
+    const words = `"${known.body.split(/\s+/).slice(0, 6).join(' ')}"`;
+    const { page, context, problems } = await rendered('#/logs', 'logs');
+    await page.getByLabel('Search').fill(words);
+    await page.getByLabel('Search').press('Enter');
+    await page.waitForFunction(() => location.hash.includes('q='));
+    await ready(page, 'logs');
+    expect(new URLSearchParams(await page.evaluate(() => location.hash.split('?')[1]!)).get('q')).toBe(words);
+    const bodies = await page.$$eval('table.logs .body', (cells) => cells.map((cell) => cell.textContent));
+    expect(bodies).toContain(known.body);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("shows all of a run's stages on its timeline", async () => {
+    const latest = (await api(`/api/v1/runs?pipeline=${DEMO_PIPELINES.healthy}&state=ended&limit=1`)).items[0];
+    const detail = await api(`/api/v1/runs/${encodeURIComponent(latest.run_id)}`);
+    expect(detail.stages.length).toBeGreaterThanOrEqual(4);
+    const { page, context } = await rendered(`#/runs/${encodeURIComponent(latest.run_id)}`, 'run');
+    const stages = await page.$$eval('.timeline [data-stage]', (items) => items.map((item) => item.getAttribute('data-stage')));
+    expect(stages).toEqual(detail.stages.map((stage: any) => stage.stage));
+    await context.close();
+  });
+
+  it('moves between pages from the keyboard alone', async () => {
+    const { page, context } = await rendered('#/', 'overview');
+    let reached = false;
+    for (let presses = 0; presses < 40 && !reached; presses++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate((name) => document.activeElement?.getAttribute('data-pipeline') === name, DEMO_PIPELINES.flaky);
+    }
+    expect(reached).toBe(true);
+    await page.keyboard.press('Enter');
+    await ready(page, 'pipeline');
+    expect(await page.textContent('h1')).toBe(DEMO_PIPELINES.flaky);
+    await context.close();
+  });
+});
+
+describe('the key', () => {
+  it('is asked for once: a wrong one is refused with the reason, a right one is kept for the next visit', async () => {
+    const { page, context, problems } = await openPage(browser);
+    await page.goto(`${r.url}/`);
+    await ready(page, 'key');
+    await page.getByLabel('API key').fill('pm_1_000000000000_wrong');
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await expect.poll(() => page.textContent('.key-message [role=alert]')).toMatch(/This key was refused: it is not a key of this receiver, or it was revoked/);
+    const readOnly = await r.keyFor('acme', ['ingest']);
+    await page.getByLabel('API key').fill(readOnly);
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await expect.poll(() => page.textContent('.key-message [role=alert]')).toMatch(/lacks the read scope/);
+    await page.getByLabel('API key').fill(r.key);
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await ready(page, 'overview');
+    expect(await page.evaluate(() => localStorage.getItem('pipemon.key'))).toBe(r.key);
+    await page.reload();
+    await ready(page, 'overview');
+    // The browser's own 401 lines for the refused keys are all it logged.
+    expect(problems.filter((problem) => !/status of 40[13]/.test(problem))).toEqual([]);
+    await context.close();
+  });
+
+  it('says clearly when a saved key is refused, and asks for another', async () => {
+    const { page, context } = await openPage(browser, { savedKey: 'pm_1_000000000000_revoked' });
+    await page.goto(`${r.url}/#/logs`);
+    await ready(page, 'key');
+    expect(await page.textContent('.key-message [role=alert]')).toMatch(/The saved key no longer works\. This key was refused/);
+    await context.close();
+  });
+
+  it('comes in the link pipemon serve prints on first start, and leaves the address bar at once', async () => {
+    const serve = await spawnPipemon(tempDataDir(), await backends()[0]!.databaseUrl());
+    await until(() => /#key=/.test(serve.output()), 'pipemon serve prints the web view link', 10_000);
+    const link = /(http:\/\/\S+\/#key=\S+)/.exec(serve.output())![1]!;
+    expect(decodeURIComponent(link.split('#key=')[1]!)).toBe(serve.key);
+    const { page, context, problems } = await openPage(browser);
+    await page.goto(link);
+    await ready(page, 'overview');
+    expect(await page.evaluate(() => location.hash)).toBe('#/');
+    expect(await page.evaluate(() => localStorage.getItem('pipemon.key'))).toBe(serve.key);
+    expect(await page.textContent('main')).toMatch(/No pipeline has reported yet/);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});

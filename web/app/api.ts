@@ -1,0 +1,69 @@
+/**
+ * Requests to the receiver's public query API, with the saved key. A refused key is a KeyError, which
+ * the page answers with the key prompt and the reason; anything else is an ApiError with the receiver's
+ * own message.
+ */
+import { savedKey } from './key.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The key is missing, unknown, revoked, or lacks the read scope. */
+export class KeyError extends ApiError {}
+
+type Query = Record<string, string | number | undefined | null>;
+
+function withQuery(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== null && value !== '') params.set(name, String(value));
+  const text = params.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+/** Why a key was refused, in words a person can act on. */
+export function keyRefusal(status: number): string {
+  return status === 403
+    ? 'This key lacks the read scope. Create one with: pipemon keys create --tenant NAME --scopes read'
+    : 'This key was refused: it is not a key of this receiver, or it was revoked. The key printed at first start is saved in .pipemon/default-api-key.';
+}
+
+async function request(path: string, key: string | null): Promise<Response> {
+  try {
+    return await fetch(path, { headers: key ? { 'x-api-key': key } : {}, cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, 'The receiver does not answer: is pipemon serve running?');
+  }
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  const body = await response.text();
+  let message = body;
+  try {
+    message = (JSON.parse(body) as { error?: string }).error ?? body;
+  } catch {
+    // not JSON: the text as it came
+  }
+  return new ApiError(response.status, `${response.status}: ${message || response.statusText}`);
+}
+
+/** GET a JSON answer of the API with `key` (the saved one by default). */
+export async function getJson<T>(path: string, query?: Query, key = savedKey()): Promise<T> {
+  if (!key) throw new KeyError(401, 'No key yet.');
+  const response = await request(withQuery(path, query), key);
+  if (response.status === 401 || response.status === 403) throw new KeyError(response.status, keyRefusal(response.status));
+  if (!response.ok) throw await failure(response);
+  return (await response.json()) as T;
+}
+
+/** GET a text answer that needs no key (/metrics, /readyz), or null when the receiver has no such route here. */
+export async function getText(path: string): Promise<{ status: number; text: string } | null> {
+  const response = await request(path, null);
+  if (response.status === 404) return null;
+  return { status: response.status, text: await response.text() };
+}

@@ -1,0 +1,103 @@
+/**
+ * Logs: word search (q=) and filters, newest first, older pages on request, and a live tail that reads
+ * the newest page every few seconds. The filters are the URL's, so a search can be shared.
+ */
+import { getJson } from '../api.js';
+import { fill, h } from '../dom.js';
+import { exactTime } from '../format.js';
+import { href, type Route } from '../router.js';
+import type { Log, Page } from '../types.js';
+import { table, type Mount } from '../view.js';
+
+const TAIL_MS = 3_000;
+const FILTERS = ['q', 'pipeline', 'stage', 'run_id', 'severity_min'] as const;
+const SEVERITIES = ['', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+export const LOG_HEADERS = ['Time', 'Severity', 'Pipeline', 'Stage', 'Message'];
+
+/** The severity as the sender wrote it, and the OpenTelemetry range of its number (which picks the colour). */
+function severityOf(log: Log): { word: string; range: string } {
+  const n = log.severity_number;
+  const range = n >= 21 ? 'FATAL' : n >= 17 ? 'ERROR' : n >= 13 ? 'WARN' : n >= 9 ? 'INFO' : n >= 5 ? 'DEBUG' : n >= 1 ? 'TRACE' : 'UNSPECIFIED';
+  return { word: log.severity_text || range, range: range.toLowerCase() };
+}
+
+export function logRows(logs: Log[]) {
+  return logs.map((log) => {
+    const { word, range } = severityOf(log);
+    return [
+      h('time', { datetime: log.timestamp }, exactTime(log.timestamp)),
+      h('span', { class: `severity severity-${range}` }, word),
+      log.pipeline ? h('a', { href: href('pipeline', log.pipeline) }, log.pipeline) : '–',
+      log.stage ?? '–',
+      h('span', { class: 'body' }, log.body ?? log.event_name ?? ''),
+    ];
+  });
+}
+
+function field(name: string, label: string, value: string, type = 'search') {
+  return h('label', null, label, h('input', { name, type, value, autocomplete: 'off', spellcheck: 'false' }));
+}
+
+export const mountLogs: Mount = (route: Route) => {
+  const params = Object.fromEntries(FILTERS.map((name) => [name, route.params.get(name) ?? ''])) as Record<(typeof FILTERS)[number], string>;
+  const tail = route.params.get('tail') === '1';
+  const results = h('div');
+  const more = h('div');
+  let shown: Log[] = [];
+
+  const go = (changes: Record<string, string>) => {
+    location.hash = href('logs', '', { ...params, tail: tail ? '1' : '', ...changes });
+  };
+  const form = h(
+    'form',
+    {
+      class: 'filters',
+      role: 'search',
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        const data = new FormData(event.target as HTMLFormElement);
+        go(Object.fromEntries(FILTERS.map((name) => [name, String(data.get(name) ?? '').trim()])));
+      },
+    },
+    field('q', 'Search', params.q),
+    field('pipeline', 'Pipeline', params.pipeline, 'text'),
+    field('stage', 'Stage', params.stage, 'text'),
+    field('run_id', 'Run', params.run_id, 'text'),
+    h(
+      'label',
+      null,
+      'Severity at least',
+      h('select', { name: 'severity_min' }, SEVERITIES.map((s) => h('option', { value: s, selected: s === params.severity_min.toUpperCase() }, s || 'any'))),
+    ),
+    h('button', { type: 'submit' }, 'Search'),
+    h(
+      'label',
+      { class: 'inline' },
+      h('input', { type: 'checkbox', checked: tail, onchange: (event: Event) => go({ tail: (event.target as HTMLInputElement).checked ? '1' : '' }) }),
+      ' Live tail',
+    ),
+  );
+
+  const render = (page: Page<Log>, append: boolean) => {
+    shown = append ? [...shown, ...page.items] : page.items;
+    fill(results, table('Log records, newest first', LOG_HEADERS, logRows(shown), { empty: 'No log record matches.', className: 'logs' }));
+    fill(
+      more,
+      page.next_cursor
+        ? h('button', { type: 'button', onclick: () => void getJson<Page<Log>>('/api/v1/logs', { ...params, cursor: page.next_cursor }).then((next) => render(next, true)) }, 'Older records')
+        : shown.length
+          ? h('p', { class: 'empty' }, 'No older records.')
+          : null,
+    );
+  };
+
+  return {
+    title: 'Logs',
+    element: h('div', null, h('h1', null, 'Logs'), form, results, more),
+    intervalMs: tail ? TAIL_MS : null,
+    async refresh() {
+      render(await getJson<Page<Log>>('/api/v1/logs', params), false);
+    },
+  };
+};

@@ -1,0 +1,72 @@
+/** Pipelines overview: every pipeline's status now, what needs attention first. */
+import { getJson } from '../api.js';
+import { sparkline } from '../charts/sparkline.js';
+import { fill, h } from '../dom.js';
+import { badge, count, duration, outcome, percent, when } from '../format.js';
+import { href } from '../router.js';
+import { byAttention, conditions } from '../status.js';
+import type { Overview, Page, PipelineFigures } from '../types.js';
+import { REFRESH_MS, section, table, tiles, type Mount } from '../view.js';
+
+const DAYS = 7;
+const RECENT_RUNS = 20;
+
+function row(p: PipelineFigures) {
+  const [status, ...also] = conditions(p);
+  const last = p.recent_runs[0];
+  return [
+    h('span', { class: 'status', 'data-status': status }, badge(status!), also.length > 0 ? h('span', { class: 'also' }, `also ${also.join(', ')}`) : null),
+    h('a', { href: href('pipeline', p.pipeline), 'data-pipeline': p.pipeline }, p.pipeline),
+    p.owner || '–',
+    last ? h('span', null, h('a', { href: href('run', last.run_id) }, when(last.started_at)), ' ', badge(outcome(last))) : '–',
+    percent(p.success_rate),
+    h('span', { class: 'spark-cell' }, sparkline(p.recent_runs), last ? duration(last.duration_seconds) : ''),
+    count(p.rows.written),
+  ];
+}
+
+export const mountOverview: Mount = () => {
+  const summary = h('div');
+  const list = h('div');
+  const element = h(
+    'div',
+    null,
+    h('h1', null, 'Pipelines'),
+    summary,
+    section(`Every pipeline, what needs attention first (last ${DAYS} days)`, list),
+  );
+  return {
+    title: 'Pipelines',
+    element,
+    intervalMs: REFRESH_MS,
+    async refresh() {
+      const [overview, pipelines] = await Promise.all([
+        getJson<Overview>('/api/v1/metrics/overview', { days: DAYS }),
+        getJson<Page<PipelineFigures>>('/api/v1/metrics/pipelines', { days: DAYS, recent: RECENT_RUNS }),
+      ]);
+      const items = [...pipelines.items].sort(byAttention);
+      const needing = items.filter((p) => ['failing', 'stuck', 'late'].includes(conditions(p)[0]!)).length;
+      fill(
+        summary,
+        tiles([
+          ['Pipelines', count(items.length)],
+          ['Need attention', count(needing)],
+          [`Runs (${DAYS} d)`, count(overview.runs)],
+          ['Success rate', percent(overview.success_rate)],
+          ['Errors', count(overview.errors)],
+          ['p95 duration', duration(overview.duration_seconds.p95)],
+          ['Rows written', count(overview.rows.written)],
+        ]),
+      );
+      fill(
+        list,
+        table(
+          'Pipelines',
+          ['Status', 'Pipeline', 'Owner', 'Last run', `Success (${DAYS} d)`, 'Recent durations', `Rows written (${DAYS} d)`],
+          items.map(row),
+          { empty: 'No pipeline has reported yet. Send some runs (npx pipemon demo shows what it looks like).', className: 'pipelines' },
+        ),
+      );
+    },
+  };
+};

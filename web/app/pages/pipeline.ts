@@ -1,0 +1,110 @@
+/**
+ * One pipeline: its run history as a chart, and from its latest runs' details the stage durations, rows
+ * per stage and target, data-quality checks and recent errors.
+ */
+import { ApiError, getJson } from '../api.js';
+import { historyChart } from '../charts/history.js';
+import { fill, h } from '../dom.js';
+import { badge, count, duration, outcome, percent, plain, when } from '../format.js';
+import { href, type Route } from '../router.js';
+import { conditions } from '../status.js';
+import type { Page, PipelineFigures, Run, RunDetail, Stage } from '../types.js';
+import { REFRESH_MS, section, table, tiles, type Mount } from '../view.js';
+
+const HISTORY_RUNS = 100;
+/** Runs whose details (stages, checks) are read: one request each, so a handful. */
+const DETAILED_RUNS = 10;
+const DAYS = 7;
+
+const median = (values: number[]) => {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const targetOf = (stage: Stage) => (stage.target ? [stage.target.namespace, stage.target.collection].filter(Boolean).join('.') : '–');
+
+/** One row per stage name, in the latest run's order: its latest figures and its median duration over the runs read. */
+function stageRows(details: RunDetail[]) {
+  const byName = new Map<string, Stage[]>();
+  for (const run of details) for (const stage of run.stages) byName.set(stage.stage, [...(byName.get(stage.stage) ?? []), stage]);
+  return [...byName.entries()].map(([name, stages]) => {
+    const latest = stages[0]!;
+    const durations = stages.flatMap((stage) => (stage.duration_seconds === null ? [] : [stage.duration_seconds]));
+    return [name, badge(outcome(latest)), duration(latest.duration_seconds), duration(median(durations)), count(latest.rows.read), count(latest.rows.written), count(latest.rows.rejected), targetOf(latest)];
+  });
+}
+
+function checkRows(details: RunDetail[]) {
+  return details.flatMap((run) =>
+    run.checks.map((check) => [
+      h('a', { href: href('run', run.run_id) }, when(check.timestamp)),
+      check.stage ?? '–',
+      plain(check.name),
+      badge(check.passed === true ? 'passed' : check.passed === false ? 'failed' : 'unknown'),
+      h('span', { class: 'details' }, plain(check.details)),
+    ]),
+  );
+}
+
+function errorRows(runs: Run[]) {
+  return runs
+    .filter((run) => run.error)
+    .slice(0, 10)
+    .map((run) => [h('a', { href: href('run', run.run_id) }, when(run.started_at)), badge(outcome(run)), run.error!.type ?? '–', h('span', { class: 'message' }, run.error!.message ?? '–')]);
+}
+
+export const mountPipeline: Mount = (route: Route) => {
+  const name = route.id;
+  const header = h('div');
+  const history = h('div');
+  const stages = h('div');
+  const checks = h('div');
+  const errors = h('div');
+  const element = h(
+    'div',
+    null,
+    h('p', { class: 'crumbs' }, h('a', { href: href('overview') }, 'Pipelines'), ' / '),
+    h('h1', null, name),
+    header,
+    section('Run history', history),
+    section(`Stages (latest ${DETAILED_RUNS} runs)`, stages),
+    section(`Data-quality checks (latest ${DETAILED_RUNS} runs)`, checks),
+    section('Recent errors', errors),
+    h('p', null, h('a', { href: href('logs', '', { pipeline: name }) }, `Logs of ${name}`)),
+  );
+  return {
+    title: name,
+    element,
+    intervalMs: REFRESH_MS,
+    async refresh() {
+      const [runs, pipelines] = await Promise.all([
+        getJson<Page<Run>>('/api/v1/runs', { pipeline: name, limit: HISTORY_RUNS }),
+        getJson<Page<PipelineFigures>>('/api/v1/metrics/pipelines', { days: DAYS }),
+      ]);
+      const figures = pipelines.items.find((p) => p.pipeline === name);
+      if (!figures) throw new ApiError(404, `No pipeline "${name}" has reported to this tenant.`);
+      const details = await Promise.all(
+        runs.items.slice(0, DETAILED_RUNS).map((run) => getJson<RunDetail>(`/api/v1/runs/${encodeURIComponent(run.run_id)}`)),
+      );
+      const [status, ...also] = conditions(figures);
+      fill(
+        header,
+        tiles([
+          ['Status', h('span', { class: 'status', 'data-status': status }, badge(status!), also.length ? h('span', { class: 'also' }, `also ${also.join(', ')}`) : null)],
+          ['Owner', figures.owner || '–'],
+          ['Last success', when(figures.last_success_at)],
+          ['Expected every', duration(figures.expected_interval_seconds)],
+          [`Success (${DAYS} d)`, percent(figures.success_rate)],
+          ['Failures in a row', count(figures.consecutive_failures)],
+          [`Rows written (${DAYS} d)`, count(figures.rows.written)],
+        ]),
+      );
+      fill(history, runs.items.length ? historyChart(runs.items) : h('p', { class: 'empty' }, 'No runs.'));
+      fill(stages, table('Stages', ['Stage', 'Latest', 'Duration', 'Median duration', 'Rows read', 'Rows written', 'Rows rejected', 'Target'], stageRows(details), { empty: 'No stages reported.' }));
+      fill(checks, table('Data-quality checks', ['When', 'Stage', 'Check', 'Result', 'Details'], checkRows(details), { empty: 'No data-quality checks in these runs.' }));
+      fill(errors, table('Recent errors', ['Run', 'Result', 'Error', 'Message'], errorRows(runs.items), { empty: `No errors in the latest ${HISTORY_RUNS} runs.` }));
+    },
+  };
+};

@@ -1,0 +1,83 @@
+/** One run: its stages as a timeline, rows, checks, its error, and its logs with severity. */
+import { getJson } from '../api.js';
+import { timeline } from '../charts/timeline.js';
+import { fill, h } from '../dom.js';
+import { badge, count, duration, exactTime, outcome, plain, when } from '../format.js';
+import { href, type Route } from '../router.js';
+import type { RunDetail } from '../types.js';
+import { REFRESH_MS, section, table, tiles, type Mount } from '../view.js';
+import { logRows, LOG_HEADERS } from './logs.js';
+
+export const mountRun: Mount = (route: Route) => {
+  const runId = route.id;
+  const crumbs = h('p', { class: 'crumbs' });
+  const header = h('div');
+  const problem = h('div');
+  const stages = h('div');
+  const checks = h('div');
+  const logs = h('div');
+  const element = h(
+    'div',
+    null,
+    crumbs,
+    h('h1', null, 'Run ', h('code', null, runId)),
+    header,
+    problem,
+    section('Timeline', stages),
+    section('Data-quality checks', checks),
+    section('Logs', logs),
+  );
+  return {
+    title: `Run ${runId}`,
+    element,
+    intervalMs: REFRESH_MS,
+    async refresh() {
+      const run = await getJson<RunDetail>(`/api/v1/runs/${encodeURIComponent(runId)}`);
+      const word = outcome(run);
+      fill(crumbs, h('a', { href: href('overview') }, 'Pipelines'), ' / ', h('a', { href: href('pipeline', run.pipeline) }, run.pipeline), ' / ');
+      fill(
+        header,
+        tiles([
+          ['Result', h('span', { class: 'status', 'data-status': word }, badge(word))],
+          ['Started', h('span', { title: exactTime(run.started_at) }, exactTime(run.started_at))],
+          ['Duration', duration(run.duration_seconds)],
+          ['Last heard from', when(run.last_seen_at)],
+          ['Rows read', count(run.rows.read)],
+          ['Rows written', count(run.rows.written)],
+          ['Rows rejected', count(run.rows.rejected)],
+          ['Service', run.service_name ?? '–'],
+        ]),
+      );
+      fill(
+        problem,
+        run.error
+          ? h('div', { class: 'error-box', role: 'note' }, h('strong', null, run.error.type ?? 'Error'), h('pre', null, run.error.message ?? ''))
+          : null,
+        run.stuck
+          ? h('div', { class: 'error-box', role: 'note' }, h('strong', null, 'Stuck: '), `running, and silent since ${exactTime(run.last_seen_at)} (no heartbeat).`)
+          : null,
+      );
+      fill(stages, timeline(run));
+      fill(
+        checks,
+        table(
+          'Data-quality checks',
+          ['When', 'Stage', 'Check', 'Result', 'Details'],
+          run.checks.map((check) => [
+            when(check.timestamp),
+            check.stage ?? '–',
+            plain(check.name),
+            badge(check.passed === true ? 'passed' : check.passed === false ? 'failed' : 'unknown'),
+            h('span', { class: 'details' }, plain(check.details)),
+          ]),
+          { empty: 'No data-quality checks in this run.' },
+        ),
+      );
+      fill(
+        logs,
+        table('Logs of this run, newest first', LOG_HEADERS, logRows(run.logs.items), { empty: 'No log records.', className: 'logs' }),
+        run.logs.next_cursor ? h('p', null, h('a', { href: href('logs', '', { run_id: runId }) }, 'All logs of this run')) : null,
+      );
+    },
+  };
+};

@@ -1,0 +1,121 @@
+/** The query API's answers as the pages read them (the OpenAPI document at /api/v1/openapi.json has them all). */
+
+export type Result = 'success' | 'failure' | 'error' | 'timeout' | 'cancellation' | 'skip';
+export type RunState = 'running' | 'ended';
+
+export interface Rows {
+  read: number | null;
+  written: number | null;
+  rejected: number | null;
+}
+
+export interface RunError {
+  type: string | null;
+  message: string | null;
+}
+
+export interface Target {
+  namespace: string | null;
+  collection: string | null;
+}
+
+export interface Figures {
+  runs: number;
+  running: number;
+  ended: number;
+  successes: number;
+  errors: number;
+  success_rate: number | null;
+  duration_seconds: { mean: number | null; p95: number | null };
+  rows: { read: number; written: number; rejected: number };
+}
+
+export interface Overview extends Figures {
+  days: number;
+  since: string;
+}
+
+export interface RecentRun {
+  run_id: string;
+  state: RunState;
+  result: Result | null;
+  started_at: string;
+  duration_seconds: number | null;
+  stuck: boolean;
+}
+
+export interface PipelineFigures extends Figures {
+  pipeline: string;
+  owner: string;
+  last_success_at: string | null;
+  last_run_ended_at: string | null;
+  expected_interval_seconds: number | null;
+  consecutive_failures: number;
+  late: boolean;
+  stuck: boolean;
+  recent_runs: RecentRun[];
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface Run {
+  run_id: string;
+  pipeline: string;
+  state: RunState;
+  result: Result | null;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_seconds: number | null;
+  rows: Rows;
+  error: RunError | null;
+  target: Target | null;
+  attributes: Record<string, unknown>;
+  service_name: string | null;
+  source_system: string | null;
+  trace_id: string | null;
+  last_seen_at: string | null;
+}
+
+export interface Stage {
+  stage: string;
+  stage_run_id: string;
+  state: RunState;
+  result: Result | null;
+  started_at: string | null;
+  ended_at: string | null;
+  duration_seconds: number | null;
+  rows: Rows;
+  error: RunError | null;
+  target: Target | null;
+}
+
+export interface Check {
+  timestamp: string;
+  name: unknown;
+  passed: unknown;
+  details: unknown;
+  stage: string | null;
+}
+
+export interface Log {
+  timestamp: string;
+  severity_number: number;
+  severity_text: string;
+  body: string | null;
+  event_name: string;
+  service_name: string;
+  pipeline: string | null;
+  run_id: string | null;
+  stage: string | null;
+  attributes: Record<string, unknown>;
+}
+
+export interface RunDetail extends Run {
+  stages: Stage[];
+  checks: Check[];
+  logs: Page<Log>;
+  stuck: boolean;
+}

@@ -1,0 +1,41 @@
+/** What every page is: an element, filled by refresh() (called at once, then every intervalMs while shown), and the pieces pages share. */
+import { h, type Child } from './dom.js';
+import type { Route } from './router.js';
+
+export interface View {
+  title: string;
+  element: HTMLElement;
+  refresh(): Promise<void>;
+  /** Auto-refresh period, or null for a page that refreshes on request only. */
+  intervalMs: number | null;
+}
+
+export type Mount = (route: Route) => View;
+
+export const REFRESH_MS = 15_000;
+
+export function section(title: string, ...children: Child[]): HTMLElement {
+  const id = `s-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  return h('section', { 'aria-labelledby': id }, h('h2', { id }, title), ...children);
+}
+
+/** A table with a caption (read by screen readers, hidden when `hideCaption`), header cells scoped to their columns. */
+export function table(caption: string, headers: string[], rows: Child[][], options: { empty?: string; className?: string } = {}): HTMLElement {
+  if (rows.length === 0) return h('p', { class: 'empty' }, options.empty ?? 'Nothing yet.');
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: options.className },
+      h('caption', { class: 'visually-hidden' }, caption),
+      h('thead', null, h('tr', null, headers.map((header) => h('th', { scope: 'col' }, header)))),
+      h('tbody', null, rows.map((cells) => h('tr', null, cells.map((cell) => h('td', null, cell))))),
+    ),
+  );
+}
+
+/** Figures as a row of tiles: a label and its value. */
+export function tiles(items: [string, Child][]): HTMLElement {
+  return h('dl', { class: 'tiles' }, items.map(([label, value]) => h('div', { class: 'tile' }, h('dt', null, label), h('dd', null, value))));
+}
