@@ -25,7 +25,7 @@ export interface DeliveryStats {
   /** Spool segments and bytes on disk: records not yet acknowledged by the receiver. */
   spooledBatches: number;
   spooledBytes: number;
-  /** Records given up on (spool bound, disk refusing ordinary records, refused by the receiver as malformed). */
+  /** Records given up on (spool bound, disk refusing ordinary records, kept records past the memory bound while the disk refuses them, refused by the receiver as malformed). */
   dropped: number;
   receiverDown: boolean;
 }

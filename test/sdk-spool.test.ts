@@ -158,6 +158,29 @@ describe('the write-ahead spool', () => {
     expect(spool.stats().inMemory).toBe(0);
   });
 
+  it('holds at most an eighth of its bound of kept records in memory while the disk refuses them, dropping and counting the oldest', () => {
+    const file = path.join(tempDir('pipemon-spool-'), 'not-a-dir');
+    fs.writeFileSync(file, '');
+    // A memory bound of 1000 bytes.
+    const spool = openSpool({ dir: file, maxBytes: 8_000 });
+    spool.append('logs', true, 1, body(50, 255));
+    const onWire = spool.next(1_000_000)!;
+    for (let i = 1; i <= 200; i++) spool.append('logs', true, 1, body(50, i));
+    const { inMemory, dropped } = spool.stats();
+    // 50 bytes a record: the one on the wire, and at most 1000 bytes besides.
+    expect(inMemory).toBeLessThanOrEqual(1 + 1000 / 50);
+    expect(dropped).toBe(201 - inMemory);
+    onWire.settle('ok');
+    // Each body is one record of 50 bytes, filled with its number: the first byte of each names it.
+    const delivered = sendAll(spool)
+      .flatMap((b) => Array.from({ length: b.byteLength / 50 }, (_, k) => b[k * 50]!))
+      .sort((x, y) => x - y);
+    expect(delivered.length * 50).toBeLessThanOrEqual(1000);
+    // The newest survive; the one on the wire was delivered; every other record is counted as dropped.
+    expect(delivered).toEqual(Array.from({ length: delivered.length }, (_, k) => 201 - delivered.length + k));
+    expect(spool.stats()).toMatchObject({ inMemory: 0, dropped: 200 - delivered.length });
+  });
+
   it('leaves what was not delivered on disk at close, for the next start', () => {
     const dir = tempDir('pipemon-spool-');
     const spool = openSpool({ dir, maxBytes: 1_000_000 });
