@@ -11,7 +11,7 @@ import type { Decoded, IngestLine } from '../ingest/line.js';
 import type { Signal } from '../model/records.js';
 import type { Metrics } from '../metrics.js';
 import { GRPC_CODE, refusalOf } from '../outcome.js';
-import type { Authenticate } from '../http/auth.js';
+import type { Authenticate } from '../auth.js';
 import { headersOf } from './metadata.js';
 import { codeName, grpcError } from './status.js';
 

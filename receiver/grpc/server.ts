@@ -6,7 +6,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { IngestLine } from '../ingest/line.js';
 import type { Metrics } from '../metrics.js';
-import type { Authenticate } from '../http/auth.js';
+import type { Authenticate } from '../auth.js';
 import { createExportHandler } from './export.js';
 import { SERVICES } from './services.js';
 
