@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { bootstrapDefaultKey, createKeyVerifier } from './keys.js';
 import { createMetrics } from './metrics.js';
-import { createAuthenticate } from './http/auth.js';
+import { createAuthenticate } from './auth.js';
 import { createApp, createMetricsApp } from './http/app.js';
 import { startGrpcServer, type GrpcListener } from './grpc/server.js';
 import type { Database } from './storage/database.js';

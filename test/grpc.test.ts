@@ -5,7 +5,7 @@
  */
 import { request } from 'node:http';
 import { Metadata } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
@@ -14,6 +14,7 @@ import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { SERVICES } from '../receiver/grpc/services.js';
 import { GRPC_STATUS, RETRY_AFTER_SECONDS } from '../receiver/outcome.js';
 import { ATTR, EVENT } from '../sdk/vocabulary.js';
 import { until } from './helpers/async.js';
@@ -259,6 +260,73 @@ describe.each(receiverBackends())('OTLP/gRPC under memory pressure on $name', (b
       expect((await client.call('logs', message, { key: r.key })).code).toBe(GRPC_STATUS.OK);
     } finally {
       client.close();
+      await r.close();
+    }
+  });
+
+  it('reads no more large messages at once than the writer budget holds: the excess is answered UNAVAILABLE with RetryInfo, and every acknowledged record is stored', async () => {
+    const { databaseUrl } = (await backend.options()) as { databaseUrl: string };
+    const CALLS = 40;
+    const RECORDS = 1000;
+    const messages = Array.from({ length: CALLS }, (_, c) =>
+      logsRequest(Array.from({ length: RECORDS }, (_, i) => ({ body: `flood ${c} ${i}`.padEnd(200, '.'), attributes: { case: 'grpc-flood', call: c } }))),
+    );
+    // Each call claims the largest message before it is read, then its own length: with these sizes,
+    // four deposits fill the budget, and four messages leave less free than a deposit.
+    const maxBodyBytes = Math.max(...messages.map((m) => m.length)) + 1024;
+    const ADMITTED = 4;
+    // grpc-js hands each message it has read in full to the service's deserializer: counting the large
+    // ones counts the messages read. (RSS says nothing here: the clients share this process.)
+    const deserialize = vi.spyOn(SERVICES.logs.Export!, 'requestDeserialize');
+    const readLarge = () => deserialize.mock.calls.filter(([bytes]) => (bytes as Buffer).length > maxBodyBytes / 2).length;
+    const r = await startTestReceiver({ databaseUrl, grpcPort: 0, maxQueueBytes: ADMITTED * maxBodyBytes, maxBodyBytes });
+    // Four connections, ten calls each.
+    const clients = Array.from({ length: 4 }, () => grpcClient(r.receiver.grpcAddress!));
+    const locker = new pg.Client({ connectionString: databaseUrl });
+    await locker.connect();
+    try {
+      expect((await clients[0]!.call('logs', logsRequest([{ body: 'warm' }]), { key: r.key })).code).toBe(GRPC_STATUS.OK);
+      // Commits wait on this lock, so the admitted messages stay held: what is admitted is what fits.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE logs IN ACCESS EXCLUSIVE MODE');
+      let answered = 0;
+      const calls = messages.map((message, c) =>
+        clients[c % clients.length]!.call('logs', message, { key: r.key }).then((answer) => {
+          answered += 1;
+          return answer;
+        }),
+      );
+      await until(() => answered === CALLS - ADMITTED, 'every call beyond the budget is answered');
+      // Refused before a byte of their messages was read: only the admitted ones were held.
+      expect(readLarge()).toBe(ADMITTED);
+      await locker.query('COMMIT');
+      const answers = await Promise.all(calls);
+
+      const ok = answers.flatMap((a, c) => (a.code === GRPC_STATUS.OK ? [c] : []));
+      const refused = answers.filter((a) => a.code !== GRPC_STATUS.OK);
+      expect(ok).toHaveLength(ADMITTED);
+      expect(refused).toHaveLength(CALLS - ADMITTED);
+      for (const answer of refused) {
+        expect(answer.code, answer.details).toBe(GRPC_STATUS.UNAVAILABLE);
+        expect(answer.details).toMatch(/memory budget full/);
+        expect(retryDelayOf(answer)).toBe(RETRY_AFTER_SECONDS.overloaded);
+      }
+      const stored = await countRows(databaseUrl, `SELECT count(*) AS n FROM logs WHERE attributes->>'case' = 'grpc-flood'`);
+      expect(stored).toBe(ADMITTED * RECORDS);
+      const storedCalls = await countRows(
+        databaseUrl,
+        `SELECT count(DISTINCT attributes->>'call') AS n FROM logs WHERE attributes->>'case' = 'grpc-flood' AND (attributes->>'call')::int = ANY($1)`,
+        [ok],
+      );
+      expect(storedCalls).toBe(ADMITTED);
+
+      // Still up, with the whole budget free again: a refused call sent again is taken.
+      const again = await clients[0]!.call('logs', messages[answers.findIndex((a) => a.code !== GRPC_STATUS.OK)]!, { key: r.key });
+      expect(again.code, again.details).toBe(GRPC_STATUS.OK);
+    } finally {
+      deserialize.mockRestore();
+      for (const client of clients) client.close();
+      await locker.end();
       await r.close();
     }
   });

@@ -1,9 +1,9 @@
 /**
  * LogsService/Export and TraceService/Export: the OTLP/gRPC counterpart of http/otlp.ts. The call is
- * authenticated from its metadata, its message held against the writer's memory budget, decoded and
- * handed to the ingest line; the answer (an ExportResponse with partial success, or a status from
- * outcome.ts) goes out only after COMMIT. grpc-js has already inflated a gzip message and refused one
- * over the size limit (RESOURCE_EXHAUSTED) before this runs.
+ * authenticated from its metadata, decoded and handed to the ingest line; the answer (an ExportResponse
+ * with partial success, or a status from outcome.ts) goes out only after COMMIT. Before this runs,
+ * admission.ts has held the message against the writer's memory budget (until the answer), and grpc-js
+ * has inflated a gzip message and refused one over the size limit (RESOURCE_EXHAUSTED).
  */
 import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { decodeLogsProtobuf, decodeTracesProtobuf, encodeExportResponseProtobuf } from '../decode/otlp-protobuf.js';
@@ -11,7 +11,7 @@ import type { Decoded, IngestLine } from '../ingest/line.js';
 import type { Signal } from '../model/records.js';
 import type { Metrics } from '../metrics.js';
 import { GRPC_CODE, refusalOf } from '../outcome.js';
-import type { Authenticate } from '../http/auth.js';
+import type { Authenticate } from '../auth.js';
 import { headersOf } from './metadata.js';
 import { codeName, grpcError } from './status.js';
 
@@ -33,14 +33,9 @@ export function createExportHandler({ signal, authenticate, line, metrics }: Exp
   /** Answers OK with the ExportResponse, or throws. */
   async function exportMessage(call: ServerUnaryCall<Buffer, Buffer>): Promise<Buffer> {
     const tenant = await authenticate(headersOf(call.metadata), 'ingest');
-    const reservation = line.reserve(call.request.length);
-    try {
-      const { rejected, message } = await line.ingest(signal, tenant, decode(call.request));
-      const response = encodeExportResponseProtobuf(rejected, message);
-      return Buffer.from(response.buffer, response.byteOffset, response.byteLength);
-    } finally {
-      reservation.release();
-    }
+    const { rejected, message } = await line.ingest(signal, tenant, decode(call.request));
+    const response = encodeExportResponseProtobuf(rejected, message);
+    return Buffer.from(response.buffer, response.byteOffset, response.byteLength);
   }
 
   return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {

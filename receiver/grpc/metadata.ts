@@ -1,5 +1,5 @@
 /**
- * gRPC metadata as the HTTP headers object that http/auth.ts reads: the API key comes in
+ * gRPC metadata as the HTTP headers object that auth.ts reads: the API key comes in
  * `authorization: Bearer <key>` or `x-api-key`, as in OTEL_EXPORTER_OTLP_HEADERS over HTTP.
  */
 import type { IncomingHttpHeaders } from 'node:http';

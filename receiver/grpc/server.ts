@@ -1,12 +1,14 @@
 /**
  * The OTLP/gRPC listener (default port 4317, as OTLP specifies): both Export services on a grpc-js
  * server, plaintext (put TLS in front, as for the HTTP port), with the receiver's body limit as the
- * largest message it takes, compressed or inflated.
+ * largest message it takes, compressed or inflated. Each call is admitted against the writer's memory
+ * budget before grpc-js reads its message (admission.ts, which states the bound).
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { IngestLine } from '../ingest/line.js';
 import type { Metrics } from '../metrics.js';
-import type { Authenticate } from '../http/auth.js';
+import type { Authenticate } from '../auth.js';
+import { createAdmission } from './admission.js';
 import { createExportHandler } from './export.js';
 import { SERVICES } from './services.js';
 
@@ -28,9 +30,18 @@ export interface GrpcListener {
   shutdown(deadlineMs: number): Promise<void>;
 }
 
+/**
+ * Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS; RFC 9113
+ * recommends no fewer than 100). Node's default is 2^32 - 1: each stream not yet admitted may have
+ * one flow-control window (64 KiB) buffered, so this caps that per connection at 6.4 MiB.
+ */
+const MAX_CONCURRENT_STREAMS = 100;
+
 export async function startGrpcServer(options: GrpcOptions): Promise<GrpcListener> {
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
+    interceptors: [createAdmission({ budget: options.line, maxMessageBytes: options.maxMessageBytes, metrics: options.metrics })],
   });
   for (const signal of ['logs', 'traces'] as const) {
     server.addService(SERVICES[signal], { Export: createExportHandler({ signal, ...options }) });

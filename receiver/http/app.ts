@@ -11,7 +11,7 @@ import { Refusal, refusalOf } from '../outcome.js';
 import { createActivityHandlers } from './activity.js';
 import { createApiRouter } from './api.js';
 import { sendRefusal } from './answer.js';
-import type { Authenticate } from './auth.js';
+import type { Authenticate } from '../auth.js';
 import { createLineageHandler } from './lineage.js';
 import { createOtlpHandler } from './otlp.js';
 import { createWebViewRouter } from './web.js';

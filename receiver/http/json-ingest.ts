@@ -11,7 +11,7 @@ import { DecodeError, type LogRow, type Tenant } from '../model/records.js';
 import type { Metrics } from '../metrics.js';
 import { Refusal, refusalOf } from '../outcome.js';
 import { sendRefusal } from './answer.js';
-import type { Authenticate } from './auth.js';
+import type { Authenticate } from '../auth.js';
 import { readBudgetedBody } from './body.js';
 
 export interface JsonRouteOptions {

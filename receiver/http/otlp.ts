@@ -15,7 +15,7 @@ import type { Signal } from '../model/records.js';
 import type { Decoded, IngestLine } from '../ingest/line.js';
 import type { Metrics } from '../metrics.js';
 import { GRPC_CODE, Refusal, refusalOf } from '../outcome.js';
-import type { Authenticate } from './auth.js';
+import type { Authenticate } from '../auth.js';
 import { refusalHead } from './answer.js';
 import { readBudgetedBody } from './body.js';
 

@@ -1,11 +1,12 @@
 /**
- * API keys on every data route: `Authorization: Bearer <key>` or `X-API-Key: <key>`. The key decides
- * the tenant; no request names its tenant itself, so a key of tenant A can never reach tenant B's rows.
+ * API keys on every data route and OTLP/gRPC call: `Authorization: Bearer <key>` or `X-API-Key: <key>`. Shared by both
+ * transports, so it sits below them. The key decides the tenant; no request names its tenant itself, so a key of
+ * tenant A can never reach tenant B's rows.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Scope } from '../keys.js';
-import type { Tenant } from '../model/records.js';
-import { Refusal } from '../outcome.js';
+import type { Scope } from './keys.js';
+import type { Tenant } from './model/records.js';
+import { Refusal } from './outcome.js';
 
 export interface KeyVerifier {
   verify(key: string): Promise<{ tenantId: number; tenantName: string; keyId: string; scopes: Scope[] } | null>;
