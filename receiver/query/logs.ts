@@ -1,4 +1,5 @@
 /** Log records, newest first, filtered by the caller's tenant and any of the LogFilter fields. */
+import { bodyMatches } from '../storage/body-search.js';
 import type { Queryable } from '../storage/database.js';
 import { Conditions, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
 import { environmentOf, RESOURCE_SCOPE_SELECT, resourceAndScope, type ResourceScopeColumns } from './shape.js';
@@ -17,12 +18,6 @@ export interface LogFilter {
   q?: string;
 }
 
-/**
- * Body search: word search with the 'simple' configuration (no stemming, no stop words: log bodies are
- * identifiers and messages in any language). The storage layer indexes exactly this expression (GIN),
- * so it must stay spelled the same.
- */
-export const BODY_MATCHES = (placeholder: string) => `to_tsvector('simple', body) @@ websearch_to_tsquery('simple', ${placeholder})`;
 
 export const LOG_SELECT = `SELECT ts, fingerprint::text AS fingerprint, time_unix_nano::text AS time_unix_nano,
   observed_time_unix_nano::text AS observed_time_unix_nano, severity_number, severity_text, service_name,
@@ -94,7 +89,9 @@ export async function listLogs(db: Queryable, tenantId: number, filter: LogFilte
   where.add((p) => `${environmentOf('l')} = ${p}`, filter.environment);
   where.add((p) => `ts >= ${p}`, filter.since?.toISOString());
   where.add((p) => `ts < ${p}`, filter.until?.toISOString());
-  where.add(BODY_MATCHES, filter.q);
+  // Word search, 'simple' configuration: no stemming or stop words, as log bodies are identifiers and
+  // messages in any language.
+  where.add(bodyMatches, filter.q);
   where.after(cursor, NEWEST);
   const { rows } = await db.query<LogDbRow>(`${LOG_SELECT} WHERE ${where.where} ORDER BY ${orderBy(NEWEST)} LIMIT ${limit + 1}`, where.params);
   return pageOf(rows, limit, NEWEST, shapeLog);

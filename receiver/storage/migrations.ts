@@ -6,6 +6,7 @@
  * (Citus) when one server is not enough. logs and spans are range-partitioned by day on `ts`
  * (partitions.ts creates them on demand), so retention is a partition drop.
  */
+import { BODY_TSVECTOR } from './body-search.js';
 
 /**
  * The role dashboards read with (Grafana's PostgreSQL datasource): SELECT on the tables a dashboard shows,
@@ -39,8 +40,8 @@ const LOG_TABLES = ['log_records', 'log_streams', 'logs_v1'];
  * Indexes: the key (tenant, ts, fingerprint) lists newest first and makes a resend conflict; run and
  * pipeline lookups use deduplicated btrees (about 8 bytes a record, against 50-80 with ts in the key)
  * and sort what they find; a trace is found by its hex form, the view's; `q=` uses a GIN index on
- * to_tsvector('simple', body), the exact expression the API matches (it costs most of the insert time
- * it adds: about 15 µs a record in the server, measured).
+ * BODY_TSVECTOR (body-search.ts), the exact expression the API matches (it costs most of the insert
+ * time it adds: about 15 µs a record in the server, measured).
  */
 const LOG_LAYOUT_SQL = `
 ALTER TABLE logs RENAME TO logs_v1;
@@ -91,7 +92,7 @@ CREATE INDEX log_records_pipeline ON log_records (tenant_id, pipeline) WHERE pip
 CREATE INDEX log_records_trace ON log_records (tenant_id, encode(trace_id, 'hex')) WHERE trace_id IS NOT NULL;
 -- A pending list of 64 kB (the least) rather than 4 MB: its pages stay allocated once flushed, and 4 MB
 -- per daily partition was 130 bytes a record at 40,000 records against 30; inserts measured no slower.
-CREATE INDEX log_records_body ON log_records USING gin (to_tsvector('simple', body)) WITH (gin_pending_list_limit = 64);
+CREATE INDEX log_records_body ON log_records USING gin (${BODY_TSVECTOR}) WITH (gin_pending_list_limit = 64);
 
 CREATE FUNCTION pipemon_log_attributes(keys json, moved json, vals json, pipeline text, run_id text, stage text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
