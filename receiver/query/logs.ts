@@ -77,6 +77,18 @@ const NEWEST: Keyset<LogDbRow> = {
   key: (row) => [new Date(row.ts).toISOString(), row.fingerprint],
 };
 
+/**
+ * Service and environment belong to a record's stream (storage/migrations.ts, migration 4): records are
+ * matched by the ids of the tenant's matching streams, which the log_records_stream index serves, instead
+ * of by looking up each record's stream. Records stored before migration 4 have stream 0 in the view and
+ * are matched by their own columns. (tenantId is the key's, an integer: safe to inline.)
+ */
+function byStream(tenantId: number, streamValue: string, rowValue: string) {
+  return (p: string) =>
+    `stream_id = ANY(ARRAY(SELECT s.stream_id FROM log_streams s WHERE s.tenant_id = ${Math.trunc(tenantId)} AND ${streamValue} = ${p}) || 0::bigint)` +
+    ` AND (stream_id <> 0 OR ${rowValue} = ${p})`;
+}
+
 export async function listLogs(db: Queryable, tenantId: number, filter: LogFilter, limit: number, cursor?: string): Promise<Page<Log>> {
   const where = new Conditions();
   where.add((p) => `tenant_id = ${p}`, tenantId);
@@ -85,8 +97,8 @@ export async function listLogs(db: Queryable, tenantId: number, filter: LogFilte
   where.add((p) => `run_id = ${p}`, filter.runId);
   where.add((p) => `trace_id = ${p}`, filter.traceId);
   where.add((p) => `severity_number >= ${p}`, filter.severityMin);
-  where.add((p) => `service_name = ${p}`, filter.service);
-  where.add((p) => `${environmentOf('l')} = ${p}`, filter.environment);
+  where.add(byStream(tenantId, 's.service_name', 'service_name'), filter.service);
+  where.add(byStream(tenantId, environmentOf('s'), environmentOf('l')), filter.environment);
   where.add((p) => `ts >= ${p}`, filter.since?.toISOString());
   where.add((p) => `ts < ${p}`, filter.until?.toISOString());
   // Word search, 'simple' configuration: no stemming or stop words, as log bodies are identifiers and

@@ -236,8 +236,8 @@ function upsertSql(table: string, key: string, extra: string[], extraTypes: stri
      ON CONFLICT (${key}) DO UPDATE SET ${columns.map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
 }
 
-const RUNS_UPSERT = upsertSql('pipeline_runs', 'tenant_id, run_id', ['service_name', 'source_system', 'trace_id', 'last_seen_at'],
-  'service_name text, source_system text, trace_id text, last_seen_at timestamptz');
+const RUNS_UPSERT = upsertSql('pipeline_runs', 'tenant_id, run_id', ['service_name', 'environment', 'source_system', 'trace_id', 'last_seen_at'],
+  'service_name text, environment text, source_system text, trace_id text, last_seen_at timestamptz');
 const STAGES_UPSERT = upsertSql('pipeline_stages', 'tenant_id, run_id, stage_run_id', ['stage_run_id', 'stage', 'span_id'],
   'stage_run_id text, stage text, span_id text');
 
@@ -250,21 +250,29 @@ function mergeStored<F extends RunFacts | StageFacts>(incoming: Map<string, F>, 
 }
 
 async function mergeRuns(tx: Transaction, tenant: Tenant, runs: Map<string, RunFacts>): Promise<RunEnded[]> {
-  const { rows } = await tx.query<CommonStored & { service_name: string | null; source_system: string | null; trace_id: string | null; last_seen_ms: number }>(
-    `SELECT ${COMMON_SELECT}, service_name, source_system, trace_id, (extract(epoch FROM last_seen_at) * 1000)::float8 AS last_seen_ms
+  const { rows } = await tx.query<CommonStored & { service_name: string | null; environment: string | null; source_system: string | null; trace_id: string | null; last_seen_ms: number }>(
+    `SELECT ${COMMON_SELECT}, service_name, environment, source_system, trace_id, (extract(epoch FROM last_seen_at) * 1000)::float8 AS last_seen_ms
        FROM pipeline_runs WHERE tenant_id = $1 AND run_id = ANY($2) FOR UPDATE`,
     [tenant.id, [...runs.keys()]],
   );
   const stored = new Map<string, RunFacts>(
     rows.map((row) => [
       row.run_id,
-      { ...commonFacts(row), serviceName: row.service_name, sourceSystem: row.source_system, traceId: row.trace_id, lastSeenMs: row.last_seen_ms },
+      {
+        ...commonFacts(row),
+        serviceName: row.service_name,
+        environment: row.environment,
+        sourceSystem: row.source_system,
+        traceId: row.trace_id,
+        lastSeenMs: row.last_seen_ms,
+      },
     ]),
   );
   const merged = mergeStored(runs, stored);
   const records = merged.map(({ facts }) => ({
     ...commonRecord(facts),
     service_name: facts.serviceName,
+    environment: facts.environment,
     source_system: facts.sourceSystem,
     trace_id: facts.traceId,
     last_seen_at: iso(facts.lastSeenMs),
