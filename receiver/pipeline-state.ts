@@ -70,8 +70,10 @@ WITH runs AS NOT MATERIALIZED (
   SELECT tenant_id, pipeline, count(*)::int AS n, min(last_seen_at) AS heartbeat, min(started_at) AS started
     FROM runs WHERE state = 'running' GROUP BY tenant_id, pipeline
 )
+-- A declared interval is any attribute a sender set: bounded before the cast, so that one absurd value
+-- cannot fail this read for every pipeline of every tenant.
 SELECT t.name AS tenant, l.pipeline, COALESCE(l.owner, '') AS owner,
-       COALESCE(CASE WHEN l.declared ~ '^[0-9]+(\\.[0-9]+)?$' THEN l.declared::float8 END, i.seconds) AS expected_interval,
+       COALESCE(CASE WHEN l.declared ~ '^[0-9]{1,9}(\\.[0-9]{1,6})?$' THEN l.declared::float8 END, i.seconds) AS expected_interval,
        extract(epoch FROM s.at)::float8 AS last_success, extract(epoch FROM e.ended_at)::float8 AS last_end, e.duration_seconds AS last_duration,
        e.rows_read::float8 AS rows_read, e.rows_written::float8 AS rows_written, e.rows_rejected::float8 AS rows_rejected,
        (SELECT count(*)::int FROM logs g

@@ -84,16 +84,15 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     const metrics = createMetrics({ maxPipelines: options.maxPipelines });
     metrics.attachDatabase(db);
     const partitions = createPartitionManager();
-    const dropOld = () =>
-      partitions
-        .dropOlderThan(db, settings.retentionDays)
-        .then(() => cleanupShorterRetentions(db, settings.retentionDays))
-        .catch((error: unknown) => {
-          // Retried at the next hour; the data path does not depend on it.
-          console.warn(`pipemon: retention (older than ${settings.retentionDays} days, or a tenant's own) failed: ${describeDatabaseError(error)}`);
-        });
+    const warn = (what: string) => (error: unknown) => {
+      // Retried at the next hour; the data path does not depend on it.
+      console.warn(`pipemon: retention (${what}) failed: ${describeDatabaseError(error)}`);
+    };
+    const dropOld = () => partitions.dropOlderThan(db, settings.retentionDays).catch(warn(`older than ${settings.retentionDays} days`));
+    // Row by row, so it can take a while: never before the receiver listens.
+    const cleanTenants = () => cleanupShorterRetentions(db, settings.retentionDays).catch(warn("a tenant's own"));
     await dropOld();
-    retention = setInterval(dropOld, HOUR_MS).unref();
+    retention = setInterval(() => void dropOld().then(cleanTenants), HOUR_MS).unref();
 
     const writer = createWriter({
       db,
@@ -149,6 +148,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       throw error;
     }
 
+    void cleanTenants();
     let closing: Promise<void> | null = null;
     return {
       url,

@@ -26,6 +26,7 @@ function run(facts: Partial<RunFacts>): RunFacts {
     targetCollection: null,
     attributes: {},
     serviceName: null,
+    environment: null,
     sourceSystem: null,
     traceId: null,
     lastSeenMs: facts.endedAtMs ?? facts.startedAtMs ?? T0,
@@ -103,7 +104,7 @@ describe('merge()', () => {
 
   it('merges stages by the same rules', () => {
     const stage = (facts: Partial<StageFacts>): StageFacts => {
-      const { serviceName: _s, sourceSystem: _o, traceId: _t, lastSeenMs: _l, ...common } = run({});
+      const { serviceName: _s, environment: _e, sourceSystem: _o, traceId: _t, lastSeenMs: _l, ...common } = run({});
       return { ...common, stageRunId: 's-1', stage: 'load', spanId: null, ...facts };
     };
     const start = stage({ startedAtMs: T0 });

@@ -127,4 +127,12 @@ describe.each(receiverBackends())('pipeline state on $name', (backend) => {
     const billing = (await readPipelineStates(r.receiver.db)).find((s) => s.pipeline === 'billing');
     expect(billing).toMatchObject({ consecutiveFailures: 0, lastRunFailedChecks: 0, lastRunRows: { read: null, written: null, rejected: null } });
   });
+
+  it('ignores a declared interval no number holds, instead of failing every pipeline of every tenant', async () => {
+    const absurd = { [ATTR.expectedIntervalSeconds]: '1' + '0'.repeat(400) };
+    expect((await post(r.url, '/v1/logs', logsRequest(run('absurd', 'a-1', HOUR_MS, 'success', absurd)), { key: r.key })).status).toBe(200);
+    const states = await readPipelineStates(r.receiver.db);
+    expect(states.find((s) => s.pipeline === 'absurd')).toMatchObject({ expectedIntervalSeconds: null });
+    expect(states.find((s) => s.pipeline === 'billing')).toMatchObject({ expectedIntervalSeconds: 86_400 });
+  });
 });

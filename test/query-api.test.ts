@@ -309,6 +309,13 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     expect(await items('/api/v1/runs', key)).toEqual([]);
     expect(await withBody(other)).toEqual(['new', 'old']);
     expect(await items('/api/v1/runs', other)).toHaveLength(1);
+    // Its resources and scopes of those days went with its records; the other tenant's stayed.
+    const oldStreams = async (name: string) =>
+      (await r.receiver.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM log_streams s JOIN tenants t USING (tenant_id) WHERE t.name ~ ('^' || $1 || '-[0-9a-f]+$') AND s.day < $2::date`,
+        [name, new Date(Date.now() - 2 * DAY).toISOString()],
+      )).rows[0]!.n;
+    expect([await oldStreams('retention'), (await oldStreams('retention-other')) > 0]).toEqual([0, true]);
     expect((await api(r.url, '/api/v1/retention/cleanup', { key, method: 'POST' })).body.deleted).toEqual({ logs: 0, spans: 0, runs: 0, stages: 0 });
     expect((await api(r.url, '/api/v1/retention', { key, method: 'PUT', body: { retention_days: null } })).body.retention_days).toBe(30);
   });

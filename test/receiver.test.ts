@@ -158,23 +158,27 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     expect(stored.map((log) => log.body)).toEqual(['good one']);
   });
 
-  it('answers 400 for records the database refuses, counts them, and stores the next request', async () => {
-    const before = await metric('pipemon_receiver_failed_records_total', 'signal="logs",reason="database_error"');
-    // A run id past the index row limit: no btree can hold it, whatever the receiver does.
+  it('leaves out records whose names no index can hold, and stores a huge body beside them, searchable', async () => {
+    const refusedBefore = await metric('pipemon_receiver_refused_records_total', 'signal="logs",reason="a pipeline, run or stage name over 1024 bytes"');
+    // A run id past the index row limit (about 2,700 bytes): stored, it would fail the whole request.
     const runId = randomBytes(8_000).toString('base64');
-    const refused = await post(
+    // A body whose words make a tsvector past PostgreSQL's 1 MB: only its first 100,000 characters are indexed.
+    const huge = Array.from({ length: 150_000 }, (_, i) => `w${i.toString(36)}`).join(' ');
+    const answer = await post(
       r.url,
       '/v1/logs',
       logsRequest([
         { eventName: EVENT.runStart, attributes: { [ATTR.pipelineName]: 'too-long', [ATTR.runId]: runId } },
-        { body: 'beside it' },
-      ]),
-      { key: r.key },
+        { body: huge, attributes: { case: 'huge-body' } },
+      ], 'json'),
+      { key: r.key, contentType: JSON_TYPE },
     );
-    expect(refused.status).toBe(400);
-    expect(refused.body.toString('latin1')).toMatch(/the database refused this request: .*SQLSTATE 54000/);
-    expect((await metric('pipemon_receiver_failed_records_total', 'signal="logs",reason="database_error"')) - before).toBe(2);
-    expect((await post(r.url, '/v1/logs', logsRequest([{ body: 'after it' }]), { key: r.key })).status).toBe(200);
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body.toString()).partialSuccess).toMatchObject({ rejectedLogRecords: '1' });
+    expect((await metric('pipemon_receiver_refused_records_total', 'signal="logs",reason="a pipeline, run or stage name over 1024 bytes"')) - refusedBefore).toBe(1);
+    const found = await logsOf(`q=${huge.split(' ')[5]}`);
+    expect(found.map((log) => log.attributes.case)).toEqual(['huge-body']);
+    expect(found[0].body).toHaveLength(huge.length);
   });
 
   it('stores the good records beside values no column can hold, and never retries them forever', async () => {

@@ -24,6 +24,7 @@ import { rejection } from './helpers/async.js';
 import { tempDataDir } from './helpers/pipemon-process.js';
 import { backends, createTestDatabase, testServerUrl } from './helpers/backends.js';
 import { startPostgres } from './setup/postgres.js';
+import { bodyMatches } from '../receiver/storage/body-search.js';
 
 const DAY_MS = 86_400_000;
 const VERSIONS = MIGRATIONS.map((migration) => migration.version);
@@ -453,7 +454,7 @@ describe.each(backends())('storage on $name', (backend) => {
     it('answers q= through logs from the body search index, and a trace from its index', async () => {
       const plan = async (sql: string, params: unknown[]) =>
         (await layout.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows.map((row) => row['QUERY PLAN']).join('\n');
-      const search = `SELECT ts, body FROM logs WHERE tenant_id = $1 AND to_tsvector('simple', body) @@ websearch_to_tsquery('simple', $2)
+      const search = `SELECT ts, body FROM logs WHERE tenant_id = $1 AND ${bodyMatches('$2')}
                        ORDER BY ts DESC LIMIT 100`;
       expect(await plan(search, [1, 'batch 17 of'])).toMatch(/Bitmap Index Scan on log_records_p20310301_to_tsvector_idx/);
       const { rows } = await layout.query<{ body: string }>(search, [1, 'batch 17 of']);

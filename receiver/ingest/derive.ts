@@ -12,6 +12,8 @@ import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type SpanRow } f
 import { RUN_EVENTS, STAGE_EVENTS, type CommonFacts, type Derived, type RunFacts, type StageFacts } from '../model/runs.js';
 
 const SPAN_KIND_SERVER = 2;
+/** deployment.environment.name before semantic conventions 1.27 renamed it, as older SDKs still send it. */
+const LEGACY_ENVIRONMENT = 'deployment.environment';
 const STATUS_ERROR = 2;
 const SEVERITY_ERROR = 17;
 
@@ -68,6 +70,7 @@ function runFacts(base: CommonFacts, get: (key: string) => unknown, traceId: str
   return {
     ...base,
     serviceName: text(get(ATTR.serviceName)),
+    environment: text(get(ATTR.environment)) ?? text(get(LEGACY_ENVIRONMENT)),
     sourceSystem: text(get(ATTR.sourceSystem)),
     traceId: traceId || null,
     lastSeenMs,
@@ -77,7 +80,9 @@ function runFacts(base: CommonFacts, get: (key: string) => unknown, traceId: str
 /** A run placeholder for a stage record: the run shows as running until its own end arrives. */
 function runOfStage(stage: StageFacts, get: (key: string) => unknown, traceId: string, lastSeenMs: number): RunFacts {
   const base = common(() => undefined, stage.runId, stage.pipeline, 'running', null, {});
-  return runFacts(base, (key) => (key === ATTR.serviceName ? get(key) : undefined), traceId, lastSeenMs);
+  // Its resource describes the run's process too; its attributes are the stage's own.
+  const RESOURCE_KEYS: ReadonlySet<string> = new Set([ATTR.serviceName, ATTR.environment, LEGACY_ENVIRONMENT]);
+  return runFacts(base, (key) => (RESOURCE_KEYS.has(key) ? get(key) : undefined), traceId, lastSeenMs);
 }
 
 

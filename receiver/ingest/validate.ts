@@ -3,7 +3,8 @@
  * request is stored and the client gets an OTLP partial success (which it must not retry), so one bad
  * record never costs a batch.
  */
-import { logTimeNanos, nanosToMs, type LogRow, type SpanRow } from '../model/records.js';
+import { ATTR } from '../../sdk/vocabulary.js';
+import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type SpanRow } from '../model/records.js';
 
 export interface Validated<R> {
   valid: R[];
@@ -64,6 +65,21 @@ function sharedHoldsNul(shared: object): boolean {
   return found;
 }
 
+/**
+ * The names that key indexes (pipeline, run and stage ids: log_records, pipeline_runs, pipeline_stages): a
+ * btree entry holds at most about 2,700 bytes, and a longer one would fail the record's whole request.
+ */
+const KEY_NAMES = [ATTR.pipelineName, ATTR.runId, ATTR.stageName, ATTR.stageRunId];
+const MAX_KEY_BYTES = 1024;
+const LONG_KEY_PROBLEM = `a pipeline, run or stage name over ${MAX_KEY_BYTES} bytes`;
+
+function keyTooLong(attributes: Attributes, resource: Attributes): boolean {
+  return KEY_NAMES.some((name) => {
+    const value = attributes[name] ?? resource[name];
+    return typeof value === 'string' && value.length > MAX_KEY_BYTES / 4 && Buffer.byteLength(value) > MAX_KEY_BYTES;
+  });
+}
+
 function logHoldsNul(row: LogRow): boolean {
   return (
     holdsNul(row.body) || holdsNul(row.severityText) || holdsNul(row.eventName) || holdsNul(row.attributes) ||
@@ -87,6 +103,7 @@ function logProblem(row: LogRow, window: TimeWindow): string | null {
   if (row.severityNumber < 0 || row.severityNumber > 24) return 'severity_number out of range 0-24';
   if (beyondInt64(row.timeUnixNano) || beyondInt64(row.observedTimeUnixNano)) return 'timestamp beyond the int64 range';
   if (logHoldsNul(row)) return NUL_PROBLEM;
+  if (keyTooLong(row.attributes, row.resource.attributes)) return LONG_KEY_PROBLEM;
   return timeProblem(logTimeNanos(row), window);
 }
 
@@ -101,6 +118,7 @@ function spanProblem(row: SpanRow, window: TimeWindow): string | null {
     return 'end_time_unix_nano before start_time_unix_nano';
   }
   if (spanHoldsNul(row)) return NUL_PROBLEM;
+  if (keyTooLong(row.attributes, row.resource.attributes)) return LONG_KEY_PROBLEM;
   return timeProblem(row.startTimeUnixNano, window);
 }
 

@@ -38,6 +38,8 @@ export interface CommonFacts {
 
 export interface RunFacts extends CommonFacts {
   serviceName: string | null;
+  /** deployment.environment.name of its records' resource (or the older deployment.environment). */
+  environment: string | null;
   sourceSystem: string | null;
   traceId: string | null;
   lastSeenMs: number;

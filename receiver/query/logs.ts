@@ -1,4 +1,5 @@
 /** Log records, newest first, filtered by the caller's tenant and any of the LogFilter fields. */
+import { bodyMatches } from '../storage/body-search.js';
 import type { Queryable } from '../storage/database.js';
 import { Conditions, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
 import { environmentOf, RESOURCE_SCOPE_SELECT, resourceAndScope, type ResourceScopeColumns } from './shape.js';
@@ -17,12 +18,6 @@ export interface LogFilter {
   q?: string;
 }
 
-/**
- * Body search: word search with the 'simple' configuration (no stemming, no stop words: log bodies are
- * identifiers and messages in any language). The storage layer indexes exactly this expression (GIN),
- * so it must stay spelled the same.
- */
-export const BODY_MATCHES = (placeholder: string) => `to_tsvector('simple', body) @@ websearch_to_tsquery('simple', ${placeholder})`;
 
 export const LOG_SELECT = `SELECT ts, fingerprint::text AS fingerprint, time_unix_nano::text AS time_unix_nano,
   observed_time_unix_nano::text AS observed_time_unix_nano, severity_number, severity_text, service_name,
@@ -82,6 +77,18 @@ const NEWEST: Keyset<LogDbRow> = {
   key: (row) => [new Date(row.ts).toISOString(), row.fingerprint],
 };
 
+/**
+ * Service and environment belong to a record's stream (storage/migrations.ts, migration 4): records are
+ * matched by the ids of the tenant's matching streams, which the log_records_stream index serves, instead
+ * of by looking up each record's stream. Records stored before migration 4 have stream 0 in the view and
+ * are matched by their own columns. (tenantId is the key's, an integer: safe to inline.)
+ */
+function byStream(tenantId: number, streamValue: string, rowValue: string) {
+  return (p: string) =>
+    `stream_id = ANY(ARRAY(SELECT s.stream_id FROM log_streams s WHERE s.tenant_id = ${Math.trunc(tenantId)} AND ${streamValue} = ${p}) || 0::bigint)` +
+    ` AND (stream_id <> 0 OR ${rowValue} = ${p})`;
+}
+
 export async function listLogs(db: Queryable, tenantId: number, filter: LogFilter, limit: number, cursor?: string): Promise<Page<Log>> {
   const where = new Conditions();
   where.add((p) => `tenant_id = ${p}`, tenantId);
@@ -90,11 +97,13 @@ export async function listLogs(db: Queryable, tenantId: number, filter: LogFilte
   where.add((p) => `run_id = ${p}`, filter.runId);
   where.add((p) => `trace_id = ${p}`, filter.traceId);
   where.add((p) => `severity_number >= ${p}`, filter.severityMin);
-  where.add((p) => `service_name = ${p}`, filter.service);
-  where.add((p) => `${environmentOf('l')} = ${p}`, filter.environment);
+  where.add(byStream(tenantId, 's.service_name', 'service_name'), filter.service);
+  where.add(byStream(tenantId, environmentOf('s'), environmentOf('l')), filter.environment);
   where.add((p) => `ts >= ${p}`, filter.since?.toISOString());
   where.add((p) => `ts < ${p}`, filter.until?.toISOString());
-  where.add(BODY_MATCHES, filter.q);
+  // Word search, 'simple' configuration: no stemming or stop words, as log bodies are identifiers and
+  // messages in any language.
+  where.add(bodyMatches, filter.q);
   where.after(cursor, NEWEST);
   const { rows } = await db.query<LogDbRow>(`${LOG_SELECT} WHERE ${where.where} ORDER BY ${orderBy(NEWEST)} LIMIT ${limit + 1}`, where.params);
   return pageOf(rows, limit, NEWEST, shapeLog);

@@ -121,11 +121,10 @@ export const isRunSort = (value: string): value is RunSort => Object.hasOwn(RUN_
 const RECORD_SLACK = "interval '1 hour'";
 
 /**
- * A run's environment is its records' resource attribute (a run row does not store it): read from its
- * first log record, else from a span of its trace. One index probe per run candidate (logs by run,
- * spans by trace), so the filter stays cheap while the environment is not rare among the runs listed.
+ * A run's environment, stored with it since migration 3; for a run stored before, read from its first
+ * log record, else from a span of its trace (one index probe per such run).
  */
-const RUN_ENVIRONMENT = `COALESCE(
+const RUN_ENVIRONMENT = `COALESCE(r.environment,
   (SELECT ${environmentOf('l')} FROM logs l WHERE l.tenant_id = r.tenant_id AND l.run_id = r.run_id
       AND l.ts >= r.started_at - ${RECORD_SLACK} ORDER BY l.ts LIMIT 1),
   (SELECT ${environmentOf('s')} FROM spans s WHERE s.tenant_id = r.tenant_id AND s.trace_id = r.trace_id LIMIT 1))`;

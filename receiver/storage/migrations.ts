@@ -6,6 +6,7 @@
  * (Citus) when one server is not enough. logs and spans are range-partitioned by day on `ts`
  * (partitions.ts creates them on demand), so retention is a partition drop.
  */
+import { BODY_TSVECTOR } from './body-search.js';
 
 /**
  * The role dashboards read with (Grafana's PostgreSQL datasource): SELECT on the tables a dashboard shows,
@@ -39,8 +40,8 @@ const LOG_TABLES = ['log_records', 'log_streams', 'logs_v1'];
  * Indexes: the key (tenant, ts, fingerprint) lists newest first and makes a resend conflict; run and
  * pipeline lookups use deduplicated btrees (about 8 bytes a record, against 50-80 with ts in the key)
  * and sort what they find; a trace is found by its hex form, the view's; `q=` uses a GIN index on
- * to_tsvector('simple', body), the exact expression the API matches (it costs most of the insert time
- * it adds: about 15 µs a record in the server, measured).
+ * BODY_TSVECTOR (body-search.ts), the exact expression the API matches (it costs most of the insert
+ * time it adds: about 15 µs a record in the server, measured).
  */
 const LOG_LAYOUT_SQL = `
 ALTER TABLE logs RENAME TO logs_v1;
@@ -87,11 +88,13 @@ CREATE TABLE log_records (
   PRIMARY KEY (tenant_id, ts, fingerprint)
 ) PARTITION BY RANGE (ts);
 CREATE INDEX log_records_run ON log_records (tenant_id, run_id) WHERE run_id IS NOT NULL;
+-- Service and environment filters match the ids of the tenant's matching streams (query/logs.ts).
+CREATE INDEX log_records_stream ON log_records (tenant_id, stream_id);
 CREATE INDEX log_records_pipeline ON log_records (tenant_id, pipeline) WHERE pipeline IS NOT NULL;
 CREATE INDEX log_records_trace ON log_records (tenant_id, encode(trace_id, 'hex')) WHERE trace_id IS NOT NULL;
 -- A pending list of 64 kB (the least) rather than 4 MB: its pages stay allocated once flushed, and 4 MB
 -- per daily partition was 130 bytes a record at 40,000 records against 30; inserts measured no slower.
-CREATE INDEX log_records_body ON log_records USING gin (to_tsvector('simple', body)) WITH (gin_pending_list_limit = 64);
+CREATE INDEX log_records_body ON log_records USING gin (${BODY_TSVECTOR}) WITH (gin_pending_list_limit = 64);
 
 CREATE FUNCTION pipemon_log_attributes(keys json, moved json, vals json, pipeline text, run_id text, stage text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
@@ -107,7 +110,8 @@ $fn$;
 CREATE VIEW logs AS
 SELECT tenant_id, ts, fingerprint, time_unix_nano, observed_time_unix_nano, severity_number, severity_text, service_name,
        event_name, body, trace_id, span_id, flags, pipeline, run_id, stage, attributes, dropped_attributes_count,
-       resource_attributes, resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url
+       resource_attributes, resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url,
+       0::bigint AS stream_id
   FROM logs_v1
 UNION ALL
 SELECT l.tenant_id, l.ts, lpad(to_hex(l.fingerprint), 32, '0')::uuid, l.time_unix_nano,
@@ -123,7 +127,8 @@ SELECT l.tenant_id, l.ts, lpad(to_hex(l.fingerprint), 32, '0')::uuid, l.time_uni
        (SELECT s.scope_name FROM log_streams s WHERE s.tenant_id = l.tenant_id AND s.stream_id = l.stream_id),
        (SELECT s.scope_version FROM log_streams s WHERE s.tenant_id = l.tenant_id AND s.stream_id = l.stream_id),
        (SELECT s.scope_attributes FROM log_streams s WHERE s.tenant_id = l.tenant_id AND s.stream_id = l.stream_id),
-       (SELECT s.scope_schema_url FROM log_streams s WHERE s.tenant_id = l.tenant_id AND s.stream_id = l.stream_id)
+       (SELECT s.scope_schema_url FROM log_streams s WHERE s.tenant_id = l.tenant_id AND s.stream_id = l.stream_id),
+       l.stream_id
   FROM log_records l;
 
 DO $$
@@ -309,12 +314,14 @@ END $$;
   },
   {
     version: 3,
-    name: 'a run or stage whose start is an estimate says so',
+    name: 'a run or stage whose start is an estimate says so; a run keeps its environment',
     // Runs are listed by start, so a run first seen from its end gets an estimated one; knowing which
     // starts are estimates lets the real start replace it and the duration be measured (model/runs.ts).
     sql: `
 ALTER TABLE pipeline_runs ADD COLUMN start_estimated boolean NOT NULL DEFAULT false;
 ALTER TABLE pipeline_stages ADD COLUMN start_estimated boolean NOT NULL DEFAULT false;
+-- The environment of a run's records, for GET /api/v1/runs?environment= (null for runs stored before).
+ALTER TABLE pipeline_runs ADD COLUMN environment text;
 `,
   },
   {

@@ -17,6 +17,22 @@ export interface Deleted {
 const count = async (db: Queryable, deleteSql: string, params: unknown[]) =>
   (await db.query<{ n: number }>(`WITH gone AS (${deleteSql} RETURNING 1) SELECT count(*)::int AS n FROM gone`, params)).rows[0]!.n;
 
+/**
+ * Deletes a tenant's rows of `table` older than `cutoff` a day (a partition) per statement, oldest first,
+ * so that lowering a retention from 30 days to 1 never makes one statement of a month of rows.
+ */
+async function deleteByDay(db: Queryable, table: 'log_records' | 'logs_v1' | 'spans', tenantId: number, cutoff: string): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const { rows } = await db.query<{ oldest: Date | null }>(`SELECT min(ts) AS oldest FROM ${table} WHERE tenant_id = $1 AND ts < $2`, [tenantId, cutoff]);
+    const oldest = rows[0]?.oldest;
+    if (!oldest) return deleted;
+    const dayEnd = Math.floor(oldest.getTime() / DAY_MS) * DAY_MS + DAY_MS;
+    const until = dayEnd < Date.parse(cutoff) ? new Date(dayEnd).toISOString() : cutoff;
+    deleted += await count(db, `DELETE FROM ${table} WHERE tenant_id = $1 AND ts < $2`, [tenantId, until]);
+  }
+}
+
 /** A run or stage is as old as its start (or, with none known, its last record): the rule for every retention. */
 export async function deleteRunsBefore(db: Queryable, cutoff: string, tenantId: number | null): Promise<Pick<Deleted, 'runs' | 'stages'>> {
   const tenant = '($2::int IS NULL OR tenant_id = $2)';
@@ -44,8 +60,14 @@ export async function cleanupTenant(db: Queryable, tenantId: number, serverDays:
   const cutoff = new Date(nowMs - days * DAY_MS).toISOString();
   // logs is a view (migration 4): its rows live in log_records, and in logs_v1 when stored before it.
   let logs = 0;
-  for (const table of ['log_records', 'logs_v1']) logs += await count(db, `DELETE FROM ${table} WHERE tenant_id = $1 AND ts < $2`, [tenantId, cutoff]);
-  const spans = await count(db, 'DELETE FROM spans WHERE tenant_id = $1 AND ts < $2', [tenantId, cutoff]);
+  for (const table of ['log_records', 'logs_v1'] as const) logs += await deleteByDay(db, table, tenantId, cutoff);
+  // The tenant's resources and scopes go with its last record of them: a retention may be a promise to forget.
+  await db.query(
+    `DELETE FROM log_streams s WHERE s.tenant_id = $1 AND s.day < $2::date
+        AND NOT EXISTS (SELECT 1 FROM log_records l WHERE l.tenant_id = s.tenant_id AND l.stream_id = s.stream_id)`,
+    [tenantId, cutoff],
+  );
+  const spans = await deleteByDay(db, 'spans', tenantId, cutoff);
   const deleted: Deleted = { logs, spans, ...(await deleteRunsBefore(db, cutoff, tenantId)) };
   return { retention_days: days, cutoff, deleted };
 }

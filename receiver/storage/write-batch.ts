@@ -22,7 +22,7 @@ export interface Prepared {
   candidates: Map<string, { tenant: Tenant; derived: Derived }>;
 }
 
-/** Candidate keys, as the staging moves below return them for the rows they inserted. */
+/** Candidate keys: prepare.ts files facts under them, and the staging moves below find them for the rows they inserted. */
 export const logKey = (tenantId: number, fingerprint: string) => `L${tenantId}:${fingerprint}`;
 export const spanKey = (tenantId: number, traceId: string, spanId: string) => `S${tenantId}:${traceId}:${spanId}`;
 
@@ -35,10 +35,10 @@ export interface BatchEffects {
 
 /**
  * How rows reach each table: COPY into a temporary staging table (per connection, emptied at COMMIT),
- * then INSERT ... ON CONFLICT DO NOTHING, returning how many rows were new and the keys of the new rows
- * that derive runs and stages (the `candidates` keys of Prepared).
+ * then INSERT ... ON CONFLICT DO NOTHING, returning how many rows were new and, for the new rows that
+ * derive runs and stages, the parts of their candidate keys (tenant, a, b: key() makes the key of them).
  */
-const STAGED = {
+const STAGED: Record<'streams' | 'logs' | 'spans', Staged> = {
   // In key order, so that two transactions storing the same new streams take their row locks in one
   // order and cannot deadlock; the count is not reported (streams are not records).
   streams: {
@@ -48,8 +48,9 @@ const STAGED = {
     move: `WITH ins AS (
              INSERT INTO log_streams SELECT * FROM pipemon_log_streams_staging ORDER BY tenant_id, stream_id
              ON CONFLICT DO NOTHING RETURNING 1)
-           SELECT count(*)::int AS inserted, '{}'::text[] AS keys FROM ins`,
+           SELECT count(*)::int AS inserted, '{}'::int[] AS tenants, '{}'::text[] AS a, '{}'::text[] AS b FROM ins`,
     params: [],
+    key: () => '',
   },
   logs: {
     create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_log_records_staging (LIKE log_records) ON COMMIT DELETE ROWS`,
@@ -58,11 +59,11 @@ const STAGED = {
     move: `WITH ins AS (
              INSERT INTO log_records SELECT * FROM pipemon_log_records_staging ON CONFLICT DO NOTHING
              RETURNING tenant_id, fingerprint, event_name, run_id)
-           SELECT count(*)::int AS inserted,
-                  coalesce(array_agg('L' || tenant_id || ':' || fingerprint)
-                    FILTER (WHERE run_id IS NOT NULL AND event_name = ANY($1)), '{}') AS keys
-             FROM ins`,
+           SELECT count(*)::int AS inserted, coalesce(array_agg(tenant_id) FILTER (WHERE derives), '{}') AS tenants,
+                  coalesce(array_agg(fingerprint::text) FILTER (WHERE derives), '{}') AS a, '{}'::text[] AS b
+             FROM (SELECT *, run_id IS NOT NULL AND event_name = ANY($1) AS derives FROM ins) AS new`,
     params: [DERIVING_EVENTS],
+    key: (tenant: number, fingerprint: string) => logKey(tenant, fingerprint),
   },
   spans: {
     create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_spans_staging (LIKE spans) ON COMMIT DELETE ROWS`,
@@ -71,19 +72,30 @@ const STAGED = {
     move: `WITH ins AS (
              INSERT INTO spans SELECT * FROM pipemon_spans_staging ON CONFLICT DO NOTHING
              RETURNING tenant_id, trace_id, span_id, pipeline)
-           SELECT count(*)::int AS inserted,
-                  coalesce(array_agg('S' || tenant_id || ':' || trace_id || ':' || span_id)
-                    FILTER (WHERE pipeline IS NOT NULL), '{}') AS keys
-             FROM ins`,
+           SELECT count(*)::int AS inserted, coalesce(array_agg(tenant_id) FILTER (WHERE derives), '{}') AS tenants,
+                  coalesce(array_agg(trace_id) FILTER (WHERE derives), '{}') AS a,
+                  coalesce(array_agg(span_id) FILTER (WHERE derives), '{}') AS b
+             FROM (SELECT *, pipeline IS NOT NULL AS derives FROM ins) AS new`,
     params: [],
+    key: (tenant: number, traceId: string, spanId: string) => spanKey(tenant, traceId, spanId),
   },
 };
 
-async function insertStaged(tx: Transaction, staged: (typeof STAGED)[keyof typeof STAGED], lines: string[]) {
+interface Staged {
+  create: string;
+  table: string;
+  columns: readonly string[];
+  move: string;
+  params: unknown[];
+  key: (tenant: number, a: string, b: string) => string;
+}
+
+async function insertStaged(tx: Transaction, staged: Staged, lines: string[]): Promise<{ inserted: number; keys: string[] }> {
   await tx.query(staged.create);
   await tx.copyCsv(staged.table, staged.columns, lines.join(''));
-  const { rows } = await tx.query<{ inserted: number; keys: string[] }>(staged.move, staged.params);
-  return rows[0]!;
+  const { rows } = await tx.query<{ inserted: number; tenants: number[]; a: string[]; b: string[] }>(staged.move, staged.params);
+  const { inserted, tenants, a, b } = rows[0]!;
+  return { inserted, keys: tenants.map((tenant, i) => staged.key(tenant, a[i]!, b[i]!)) };
 }
 
 export async function writeBatch(tx: Transaction, partitions: PartitionManager, batch: Prepared[]): Promise<BatchEffects> {
@@ -236,8 +248,8 @@ function upsertSql(table: string, key: string, extra: string[], extraTypes: stri
      ON CONFLICT (${key}) DO UPDATE SET ${columns.map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
 }
 
-const RUNS_UPSERT = upsertSql('pipeline_runs', 'tenant_id, run_id', ['service_name', 'source_system', 'trace_id', 'last_seen_at'],
-  'service_name text, source_system text, trace_id text, last_seen_at timestamptz');
+const RUNS_UPSERT = upsertSql('pipeline_runs', 'tenant_id, run_id', ['service_name', 'environment', 'source_system', 'trace_id', 'last_seen_at'],
+  'service_name text, environment text, source_system text, trace_id text, last_seen_at timestamptz');
 const STAGES_UPSERT = upsertSql('pipeline_stages', 'tenant_id, run_id, stage_run_id', ['stage_run_id', 'stage', 'span_id'],
   'stage_run_id text, stage text, span_id text');
 
@@ -250,21 +262,29 @@ function mergeStored<F extends RunFacts | StageFacts>(incoming: Map<string, F>, 
 }
 
 async function mergeRuns(tx: Transaction, tenant: Tenant, runs: Map<string, RunFacts>): Promise<RunEnded[]> {
-  const { rows } = await tx.query<CommonStored & { service_name: string | null; source_system: string | null; trace_id: string | null; last_seen_ms: number }>(
-    `SELECT ${COMMON_SELECT}, service_name, source_system, trace_id, (extract(epoch FROM last_seen_at) * 1000)::float8 AS last_seen_ms
+  const { rows } = await tx.query<CommonStored & { service_name: string | null; environment: string | null; source_system: string | null; trace_id: string | null; last_seen_ms: number }>(
+    `SELECT ${COMMON_SELECT}, service_name, environment, source_system, trace_id, (extract(epoch FROM last_seen_at) * 1000)::float8 AS last_seen_ms
        FROM pipeline_runs WHERE tenant_id = $1 AND run_id = ANY($2) FOR UPDATE`,
     [tenant.id, [...runs.keys()]],
   );
   const stored = new Map<string, RunFacts>(
     rows.map((row) => [
       row.run_id,
-      { ...commonFacts(row), serviceName: row.service_name, sourceSystem: row.source_system, traceId: row.trace_id, lastSeenMs: row.last_seen_ms },
+      {
+        ...commonFacts(row),
+        serviceName: row.service_name,
+        environment: row.environment,
+        sourceSystem: row.source_system,
+        traceId: row.trace_id,
+        lastSeenMs: row.last_seen_ms,
+      },
     ]),
   );
   const merged = mergeStored(runs, stored);
   const records = merged.map(({ facts }) => ({
     ...commonRecord(facts),
     service_name: facts.serviceName,
+    environment: facts.environment,
     source_system: facts.sourceSystem,
     trace_id: facts.traceId,
     last_seen_at: iso(facts.lastSeenMs),
