@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Suites that start servers and PostgreSQL instances share 2 cores; run files one at a time.
     fileParallelism: false,
+    // global.gc for suites that measure live memory (csv-export-memory), not garbage not yet collected.
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
   },
 });
