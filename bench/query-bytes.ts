@@ -74,18 +74,17 @@ const keyValues = (attributes: Attributes) => Object.entries(attributes).map(([k
 const bytes = (hex: string) => Buffer.from(hex, 'hex');
 
 /**
- * The protobuf bytes per record of these records sent as an SDK sends them: one request per resource
- * (one process), its records under one scope.
+ * These records as an SDK sends them: an ExportLogsServiceRequest per resource (one process), its
+ * records under one scope.
  */
-export function otlpBytesPerRecord(rows: LogRow[]): number {
+export function otlpRequests(rows: LogRow[]): Uint8Array[] {
   const byResource = new Map<Resource, LogRow[]>();
   for (const row of rows) {
     const records = byResource.get(row.resource);
     if (records) records.push(row);
     else byResource.set(row.resource, [row]);
   }
-  let total = 0;
-  for (const [resource, records] of byResource) {
+  return [...byResource].map(([resource, records]) => {
     const scope = records[0]!.scope;
     const request = {
       resourceLogs: [
@@ -112,7 +111,11 @@ export function otlpBytesPerRecord(rows: LogRow[]): number {
         },
       ],
     };
-    total += Request.encode(Request.fromObject(request)).finish().length;
-  }
+    return Request.encode(Request.fromObject(request)).finish();
+  });
+}
+
+export function otlpBytesPerRecord(rows: LogRow[]): number {
+  const total = otlpRequests(rows).reduce((sum, request) => sum + request.length, 0);
   return Math.round((total / rows.length) * 10) / 10;
 }
