@@ -71,7 +71,8 @@ export async function withoutIndexes<T>(db: Database, indexes: string[], timeout
           `SELECT conrelid::regclass::text AS table, quote_ident(conname) AS name FROM pg_constraint WHERE conindid = $1::regclass`,
           [index],
         );
-        await tx.query(rows[0] ? `ALTER TABLE ${rows[0].table} DROP CONSTRAINT ${rows[0].name}` : `DROP INDEX ${index}`);
+        // CASCADE: a foreign key on the dropped key goes with it (the tenants key, api_keys' reference).
+        await tx.query(rows[0] ? `ALTER TABLE ${rows[0].table} DROP CONSTRAINT ${rows[0].name} CASCADE` : `DROP INDEX ${index} CASCADE`);
       }
       throw new RolledBack(await fn(tx));
     })
