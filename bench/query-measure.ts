@@ -37,7 +37,16 @@ export interface Query {
   sql(db: Queryable, i: number): Promise<unknown>;
 }
 
-export async function measure(db: Database, receiverUrl: string, reps: number, query: Query): Promise<Measured> {
+/** A query that fails is reported with its error (a dashboard panel would show it), and the bench goes on. */
+export async function measure(db: Database, receiverUrl: string, reps: number, query: Query): Promise<Measured | { name: string; failed: string; meets_goal: false }> {
+  try {
+    return await measureOrThrow(db, receiverUrl, reps, query);
+  } catch (error) {
+    return { name: query.name, failed: (error as Error).message, meets_goal: false };
+  }
+}
+
+async function measureOrThrow(db: Database, receiverUrl: string, reps: number, query: Query): Promise<Measured> {
   const { api: route } = query;
   const api = route ? await latency((i) => getApi(receiverUrl, route(i).tenant, route(i).path), reps, BUDGET_MS) : null;
   const sql = await latency((i) => query.sql(db, i), reps, BUDGET_MS);

@@ -19,7 +19,7 @@ import { otlpBytesPerRecord, storedBytesPerRecord } from './query-bytes.js';
 import { apiCases, GOAL_MS, pickRuns } from './query-cases.js';
 import { grafanaQueries, type Selection } from './query-grafana.js';
 import { load, type BenchTenant } from './query-load.js';
-import { measure, type Measured } from './query-measure.js';
+import { measure } from './query-measure.js';
 import { RARE_WORD } from './query-records.js';
 import { DAYS, PIPELINES } from './query-world.js';
 
@@ -86,7 +86,7 @@ async function benchOn(server: PostgresServer, label: string, records: number) {
     const otlp = otlpBytesPerRecord(loaded.sample);
 
     const receiver = await startReceiver({ port: 0, databaseUrl: server.url });
-    const measured: Measured[] = [];
+    const measured: Awaited<ReturnType<typeof measure>>[] = [];
     try {
       const picks = { tenants: loaded.tenants, runs: await pickRuns(db, loaded.tenants[0]!.id, SAMPLED_RUNS) };
       for (const query of apiCases(picks)) {
@@ -130,7 +130,7 @@ async function benchOn(server: PostgresServer, label: string, records: number) {
         stored_vs_otlp: round(stored.per_record.total / otlp, 2),
       },
       queries: measured,
-      goals_missed: measured.filter((m) => !m.meets_goal).map((m) => `${m.name}: p95 ${(m.api ?? m.sql).p95_ms} ms, goal ${m.goal_ms} ms`),
+      goals_missed: measured.filter((m) => !m.meets_goal).map((m) => ('failed' in m ? `${m.name}: failed` : `${m.name}: p95 ${(m.api ?? m.sql).p95_ms} ms, goal ${m.goal_ms} ms`)),
     };
   } finally {
     await db.close();

@@ -74,6 +74,7 @@ describe.each(inject('databaseServers'))('bench:query on $name', (server) => {
     expect(((await getApi(receiver.url, tenant, path)) as { items: unknown[] }).items.length).toBeGreaterThan(0);
 
     const measured = await measure(db, receiver.url, 3, ofRun);
+    if ('failed' in measured) throw new Error(`logs of one run failed: ${measured.failed}`);
     expect(measured.indexes.length).toBeGreaterThan(0);
     expect(measured.without_indexes).toHaveProperty('plan_indexes');
     for (const index of measured.indexes) expect((measured.without_indexes as { plan_indexes: string[] }).plan_indexes).not.toContain(index);
