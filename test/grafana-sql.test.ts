@@ -18,7 +18,7 @@ import { openDatabase } from '../receiver/storage/open.js';
 import { buildDashboards } from '../dashboards/grafana/dashboards.js';
 import { POSTGRES } from '../dashboards/grafana/datasources.js';
 import { ALL, interpolate, postgresFormatter, prometheusFormatter, secondsToHms, type VariableState } from '../dashboards/grafana/interpolate.js';
-import { expandPromQL, promQueries, sqlQueries, type SqlQuery } from '../dashboards/grafana/queries.js';
+import { customOptions, expandPromQL, promQueries, sqlQueries, type SqlQuery } from '../dashboards/grafana/queries.js';
 import { expandMacros, expandSql, parseIntervalMs, rfc3339Nano } from '../dashboards/grafana/sql-macros.js';
 import { DEMO_PIPELINES, runDemo } from '../demo/index.js';
 import { createTestDatabase } from './helpers/backends.js';
@@ -392,9 +392,6 @@ const SELECTIONS: { name: SelectionName; intervalMs: number }[] = [
   { name: 'several values', intervalMs: HOUR },
   { name: 'All', intervalMs: 10 * 60_000 },
 ];
-
-/** The custom variable's `text : value` pairs, as Grafana reads them. */
-const customOptions = (query: string) => query.split(',').map((pair) => pair.split(' : ').at(-1)!.trim());
 
 /** pipemon_reader with a login and read-only transactions, as the embedded server makes it (provision()). */
 async function readerOf(databaseUrl: string, password: string): Promise<pg.Client> {

@@ -111,3 +111,6 @@ export function expandPromQL(query: PromQuery, context: PromContext = {}): strin
   };
   return interpolate(query.expr, states, builtins, prometheusFormatter);
 }
+
+/** A custom variable's options: the values of its `text : value` pairs, as Grafana reads them. */
+export const customOptions = (query: string) => query.split(',').map((pair) => pair.split(' : ').at(-1)!.trim());
