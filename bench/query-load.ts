@@ -9,7 +9,7 @@ import { prepare } from '../receiver/ingest/prepare.js';
 import type { LogRow, Tenant } from '../receiver/model/records.js';
 import type { Database } from '../receiver/storage/database.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
-import { writeBatch } from '../receiver/storage/write-batch.js';
+import { ensurePartitions, writeBatch } from '../receiver/storage/write-batch.js';
 import { recordMaker } from './query-records.js';
 import { pipelines, random, schedule, TENANTS, type Pipeline } from './query-world.js';
 
@@ -82,6 +82,8 @@ export async function load(db: Database, target: number, nowMs: number, onProgre
     Array.from({ length: db.writeConcurrency }, async () => {
       for (let next = source.next(); !next.done; next = source.next()) {
         const prepared = next.value.map((rows, t) => prepare(tenants[t]!, rows, []));
+        // As the receiver's writer does (ingest/commit.ts): partitions first, in a transaction of their own.
+        await ensurePartitions(db, partitions, prepared);
         const effects = await db.transaction((tx) => writeBatch(tx, partitions, prepared));
         stored += effects.logs.accepted;
         if (stored - reported >= target / 10) onProgress((reported = stored));

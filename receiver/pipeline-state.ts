@@ -27,68 +27,69 @@ export interface PipelineState {
   oldestRunningStartSeconds: number | null;
 }
 
-/**
- * An interval is inferred from the gaps between a pipeline's latest run starts, however old: a window
- * anchored at now() would forget a pipeline that stopped, and its late alert would resolve by itself.
- */
+/** An interval is inferred from the gaps between a pipeline's latest run starts (at least two of them). */
 const INFERENCE_RUNS = 8;
 const INFERENCE_MIN_GAPS = 2;
 /** Check records of a run lie within its span; this slack keeps the lookup to a few daily partitions. */
 const CHECK_SLACK = '1 hour';
 
+/**
+ * One pass per pipeline, each step an index lookup, so that a scrape costs the number of pipelines, not
+ * of runs: the pipelines are found by skipping through the pipeline index (a loose index scan: one probe
+ * per pipeline, not a read of every run), then each pipeline's latest runs come from
+ * pipeline_runs_pipeline (by start), its ended runs from pipeline_runs_ended (by end) and its running
+ * ones from pipeline_runs_running.
+ */
 const STATE_SQL = `
-WITH runs AS NOT MATERIALIZED (
-  -- One tenant's runs for the API, every tenant's for the metrics ($6 null); inlined, so each use keeps its index.
-  SELECT * FROM pipeline_runs WHERE $6::int IS NULL OR tenant_id = $6
-), recent AS (
-  SELECT tenant_id, pipeline, started_at,
-         row_number() OVER (PARTITION BY tenant_id, pipeline ORDER BY started_at DESC) AS n
-    FROM runs
-   WHERE started_at IS NOT NULL
-), starts AS (
-  SELECT tenant_id, pipeline,
-         extract(epoch FROM started_at - lag(started_at) OVER (PARTITION BY tenant_id, pipeline ORDER BY started_at)) AS gap
-    FROM recent WHERE n <= ${INFERENCE_RUNS}
-), inferred AS (
-  SELECT tenant_id, pipeline, percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS seconds
-    FROM starts WHERE gap > 0 GROUP BY tenant_id, pipeline HAVING count(*) >= ${INFERENCE_MIN_GAPS}
-), latest AS (
-  SELECT DISTINCT ON (tenant_id, pipeline) tenant_id, pipeline, attributes->>$1 AS owner, attributes->>$2 AS declared
-    FROM runs ORDER BY tenant_id, pipeline, COALESCE(started_at, last_seen_at) DESC
-), latest_ended AS (
-  SELECT DISTINCT ON (tenant_id, pipeline) tenant_id, pipeline, run_id, started_at, ended_at, duration_seconds, rows_read, rows_written, rows_rejected
-    FROM runs WHERE state = 'ended' AND ended_at IS NOT NULL
-   ORDER BY tenant_id, pipeline, ended_at DESC
-), last_success AS (
-  SELECT tenant_id, pipeline, max(ended_at) AS at FROM runs WHERE result = 'success' GROUP BY tenant_id, pipeline
-), failures AS (
-  SELECT r.tenant_id, r.pipeline, count(*)::int AS n
-    FROM runs r LEFT JOIN last_success s USING (tenant_id, pipeline)
-   WHERE r.state = 'ended' AND r.result = ANY($3::text[]) AND (s.at IS NULL OR r.ended_at > s.at)
-   GROUP BY r.tenant_id, r.pipeline
-), running AS (
-  SELECT tenant_id, pipeline, count(*)::int AS n, min(last_seen_at) AS heartbeat, min(started_at) AS started
-    FROM runs WHERE state = 'running' GROUP BY tenant_id, pipeline
+WITH RECURSIVE pipelines AS (
+  (SELECT tenant_id, pipeline FROM pipeline_runs WHERE $6::int IS NULL OR tenant_id = $6 ORDER BY tenant_id, pipeline LIMIT 1)
+  UNION ALL
+  SELECT next.tenant_id, next.pipeline FROM pipelines p, LATERAL (
+    SELECT r.tenant_id, r.pipeline FROM pipeline_runs r
+     WHERE (r.tenant_id, r.pipeline) > (p.tenant_id, p.pipeline) AND ($6::int IS NULL OR r.tenant_id = $6)
+     ORDER BY r.tenant_id, r.pipeline LIMIT 1) next
 )
 -- A declared interval is any attribute a sender set: bounded before the cast, so that one absurd value
 -- cannot fail this read for every pipeline of every tenant.
-SELECT t.name AS tenant, l.pipeline, COALESCE(l.owner, '') AS owner,
+SELECT t.name AS tenant, p.pipeline, COALESCE(l.owner, '') AS owner,
        COALESCE(CASE WHEN l.declared ~ '^[0-9]{1,9}(\\.[0-9]{1,6})?$' THEN l.declared::float8 END, i.seconds) AS expected_interval,
        extract(epoch FROM s.at)::float8 AS last_success, extract(epoch FROM e.ended_at)::float8 AS last_end, e.duration_seconds AS last_duration,
        e.rows_read::float8 AS rows_read, e.rows_written::float8 AS rows_written, e.rows_rejected::float8 AS rows_rejected,
        (SELECT count(*)::int FROM logs g
          WHERE g.tenant_id = e.tenant_id AND g.run_id = e.run_id AND g.event_name = $4 AND g.attributes->$5 = 'false'::jsonb
            AND g.ts BETWEEN COALESCE(e.started_at, e.ended_at) - interval '${CHECK_SLACK}' AND e.ended_at + interval '${CHECK_SLACK}') AS failed_checks,
-       COALESCE(f.n, 0) AS consecutive_failures, COALESCE(r.n, 0) AS running,
+       f.n AS consecutive_failures, r.n AS running,
        extract(epoch FROM r.heartbeat)::float8 AS oldest_heartbeat, extract(epoch FROM r.started)::float8 AS oldest_start
-  FROM latest l
+  FROM pipelines p
   JOIN tenants t USING (tenant_id)
-  LEFT JOIN inferred i USING (tenant_id, pipeline)
-  LEFT JOIN latest_ended e USING (tenant_id, pipeline)
-  LEFT JOIN last_success s USING (tenant_id, pipeline)
-  LEFT JOIN failures f USING (tenant_id, pipeline)
-  LEFT JOIN running r USING (tenant_id, pipeline)
- ORDER BY t.name, l.pipeline`;
+  -- Its latest run: owner and declared interval.
+  CROSS JOIN LATERAL (
+    SELECT attributes->>$1 AS owner, attributes->>$2 AS declared FROM pipeline_runs r
+     WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline ORDER BY r.started_at DESC LIMIT 1) l
+  -- The median gap between its latest run starts, however old: a window anchored at now() would forget a
+  -- pipeline that stopped, and its late alert would resolve by itself.
+  LEFT JOIN LATERAL (
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS seconds FROM (
+      SELECT extract(epoch FROM started_at - lead(started_at) OVER (ORDER BY started_at DESC)) AS gap FROM (
+        SELECT started_at FROM pipeline_runs r WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND started_at IS NOT NULL
+         ORDER BY started_at DESC LIMIT ${INFERENCE_RUNS}) latest) gaps
+     WHERE gap > 0 HAVING count(*) >= ${INFERENCE_MIN_GAPS}) i ON true
+  LEFT JOIN LATERAL (
+    SELECT tenant_id, run_id, started_at, ended_at, duration_seconds, rows_read, rows_written, rows_rejected FROM pipeline_runs r
+     WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'ended' AND r.ended_at IS NOT NULL
+     ORDER BY r.ended_at DESC LIMIT 1) e ON true
+  LEFT JOIN LATERAL (
+    SELECT r.ended_at AS at FROM pipeline_runs r
+     WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'ended' AND r.ended_at IS NOT NULL AND r.result = 'success'
+     ORDER BY r.ended_at DESC LIMIT 1) s ON true
+  CROSS JOIN LATERAL (
+    SELECT count(*)::int AS n FROM pipeline_runs r
+     WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'ended' AND r.ended_at IS NOT NULL
+       AND r.result = ANY($3::text[]) AND (s.at IS NULL OR r.ended_at > s.at)) f
+  CROSS JOIN LATERAL (
+    SELECT count(*)::int AS n, min(last_seen_at) AS heartbeat, min(started_at) AS started FROM pipeline_runs r
+     WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'running') r
+ ORDER BY t.name, p.pipeline`;
 
 interface StateRow {
   tenant: string;

@@ -10,7 +10,7 @@
 import { Refusal, refusalOf } from '../outcome.js';
 import type { Database } from '../storage/database.js';
 import type { PartitionManager } from '../storage/partitions.js';
-import { writeBatch, type BatchEffects, type Prepared } from '../storage/write-batch.js';
+import { ensurePartitions, writeBatch, type BatchEffects, type Prepared } from '../storage/write-batch.js';
 import type { Metrics } from '../metrics.js';
 
 export interface Writer {
@@ -80,6 +80,7 @@ export function createWriter({ db, partitions, metrics, budgetBytes, onCommitted
 
   async function run(batch: Prepared[]): Promise<BatchEffects> {
     const started = performance.now();
+    await ensurePartitions(db, partitions, batch);
     const effects = await db.transaction((tx) => writeBatch(tx, partitions, batch));
     metrics.commitDuration.observe((performance.now() - started) / 1000);
     return effects;

@@ -331,12 +331,14 @@ ALTER TABLE pipeline_runs ADD COLUMN environment text;
   },
   {
     version: 5,
-    name: 'retention per tenant; runs by duration',
+    name: 'retention per tenant; runs by duration; ended runs by pipeline',
     // retention_days null: the server's --retention-days. The index serves GET /api/v1/runs?sort=duration
     // (either direction): without it, that sort reads every run of the tenant.
     sql: `
 ALTER TABLE tenants ADD COLUMN retention_days integer CHECK (retention_days >= 1);
 CREATE INDEX pipeline_runs_duration ON pipeline_runs (tenant_id, duration_seconds, run_id) WHERE duration_seconds IS NOT NULL;
+-- Each pipeline's ended runs by end: its latest run, last success and failures since (pipeline-state.ts).
+CREATE INDEX pipeline_runs_ended ON pipeline_runs (tenant_id, pipeline, ended_at DESC) WHERE state = 'ended' AND ended_at IS NOT NULL;
 `,
   },
 ];

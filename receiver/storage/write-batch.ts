@@ -98,6 +98,19 @@ async function insertStaged(tx: Transaction, staged: Staged, lines: string[]): P
   return { inserted, keys: tenants.map((tenant, i) => staged.key(tenant, a[i]!, b[i]!)) };
 }
 
+/**
+ * Creates the partitions a batch needs in a short transaction of their own, committed before the batch's:
+ * CREATE TABLE ... PARTITION OF locks the parent table until COMMIT, and held through a batch's inserts
+ * that lock deadlocks with a concurrent batch waiting for the same new stream or record (measured by
+ * bench:query's parallel loads). writeBatch then finds them made.
+ */
+export async function ensurePartitions(db: Queryable, partitions: PartitionManager, batch: Prepared[]): Promise<void> {
+  const logDays = batch.flatMap((p) => [...p.logDays]);
+  const spanDays = batch.flatMap((p) => [...p.spanDays]);
+  if (logDays.length > 0) await partitions.ensure(db, 'log_records', new Set(logDays));
+  if (spanDays.length > 0) await partitions.ensure(db, 'spans', new Set(spanDays));
+}
+
 export async function writeBatch(tx: Transaction, partitions: PartitionManager, batch: Prepared[]): Promise<BatchEffects> {
   const logLines = batch.flatMap((p) => p.logLines);
   const spanLines = batch.flatMap((p) => p.spanLines);
