@@ -228,6 +228,11 @@ describe.each(backends())('storage on $name', (backend) => {
       expect(rows.map((row) => row.n)).toEqual(tricky.map((_, i) => String(i * 1000)));
     });
 
+    it('runs without JIT, which compiled for seconds on plans over many partitions', async () => {
+      expect((await db.query<{ jit: string }>('SHOW jit')).rows).toEqual([{ jit: 'off' }]);
+      await db.transaction(async (tx) => expect((await tx.query<{ jit: string }>('SHOW jit')).rows).toEqual([{ jit: 'off' }]));
+    });
+
     it('copies nothing from an empty string', async () => {
       await db.query('CREATE TABLE copied_empty (value text)');
       await db.transaction((tx) => tx.copyCsv('copied_empty', ['value'], ''));
