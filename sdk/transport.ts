@@ -58,18 +58,26 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     async send(signal, body, deadline) {
       const timeoutMs = Math.min(options.timeoutMs, deadline - now());
       if (timeoutMs <= 0) return { kind: 'retry', reason: 'deadline passed before sending' };
+      // A timer of our own, held here until the answer: an AbortSignal.timeout() that only AbortSignal.any()
+      // refers to can be garbage-collected before it fires, and the request then waits forever (seen in CI).
+      const timeout = new AbortController();
+      const timer = setTimeout(() => timeout.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      // A request in flight keeps the process alive through its socket; the timer must not add to that.
+      timer.unref();
       try {
         const response = await fetchImpl(`${options.endpoint}/v1/${signal}`, {
           method: 'POST',
           headers,
           body: body as Uint8Array<ArrayBuffer>,
-          signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), closing.signal]),
+          signal: AbortSignal.any([timeout.signal, closing.signal]),
         });
         // Read to the end so the connection can be reused; its content does not change the answer.
         await response.arrayBuffer().catch(() => undefined);
         return sortAnswer(response.status, response.headers.get('retry-after'));
       } catch (error) {
         return { kind: 'retry', reason: `${options.endpoint}/v1/${signal} unreachable: ${(error as Error).message}` };
+      } finally {
+        clearTimeout(timer);
       }
     },
     close() {
