@@ -149,6 +149,16 @@ describe('the ingest line', () => {
     expect(answer).toMatchObject({ rejected: 1, message: expect.stringMatching(/1 with no timestamp/) });
     expect([...answer.problems.logs.keys()]).toEqual([1]);
   });
+
+  it('counts a refusal reason that logs and spans share once for each record', async () => {
+    const metrics = createMetrics();
+    const writer: Writer = { ...failingWriter(null), write: async () => {} };
+    const line = createIngestLine({ writer, metrics, retentionDays: 30, now: () => NOW_MS });
+    const old = nanos(NOW_MS - 40 * 86_400_000);
+    await line.ingest('logs', tenant, { logs: [log({ timeUnixNano: old })], spans: [span({ startTimeUnixNano: old, endTimeUnixNano: old })] });
+    const refused = (await metrics.registry.getSingleMetric('pipemon_receiver_refused_records_total')!.get()).values;
+    expect(refused.find((v) => v.labels.reason === 'timestamp older than the retention window')?.value).toBe(2);
+  });
 });
 
 describe('outcome: one mapping from a failure to its statuses', () => {

@@ -45,6 +45,13 @@ const FAILURE_REASON: Partial<Record<RefusalKind, 'overloaded' | 'database_unava
   internal: 'internal',
 };
 
+/** Refusal counts of logs and spans together: a reason both share is counted for both. */
+function sumReasons(a: Map<string, number>, b: Map<string, number>): Map<string, number> {
+  const sum = new Map(a);
+  for (const [reason, n] of b) sum.set(reason, (sum.get(reason) ?? 0) + n);
+  return sum;
+}
+
 export interface LineOptions {
   writer: Writer;
   metrics: Metrics;
@@ -70,7 +77,7 @@ export function createIngestLine({ writer, metrics, retentionDays, now = Date.no
         throw refusal;
       }
       // Counted once committed: a request answered 503 comes back with the same invalid records.
-      metrics.refused(signal, new Map([...logs.reasons, ...spans.reasons]));
+      metrics.refused(signal, sumReasons(logs.reasons, spans.reasons));
       return {
         rejected: logs.rejected + spans.rejected,
         message: [logs.message, spans.message].filter((m) => m !== '').join('; '),
