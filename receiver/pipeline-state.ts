@@ -42,12 +42,12 @@ const CHECK_SLACK = '1 hour';
  */
 const STATE_SQL = `
 WITH RECURSIVE pipelines AS (
-  (SELECT tenant_id, pipeline FROM pipeline_runs WHERE $6::int IS NULL OR tenant_id = $6 ORDER BY tenant_id, pipeline LIMIT 1)
+  SELECT t.tenant_id, first.pipeline FROM tenants t CROSS JOIN LATERAL (
+    SELECT r.pipeline FROM pipeline_runs r WHERE r.tenant_id = t.tenant_id ORDER BY r.pipeline LIMIT 1) first
+   WHERE $6::int IS NULL OR t.tenant_id = $6
   UNION ALL
-  SELECT next.tenant_id, next.pipeline FROM pipelines p, LATERAL (
-    SELECT r.tenant_id, r.pipeline FROM pipeline_runs r
-     WHERE (r.tenant_id, r.pipeline) > (p.tenant_id, p.pipeline) AND ($6::int IS NULL OR r.tenant_id = $6)
-     ORDER BY r.tenant_id, r.pipeline LIMIT 1) next
+  SELECT p.tenant_id, next.pipeline FROM pipelines p CROSS JOIN LATERAL (
+    SELECT r.pipeline FROM pipeline_runs r WHERE r.tenant_id = p.tenant_id AND r.pipeline > p.pipeline ORDER BY r.pipeline LIMIT 1) next
 )
 -- A declared interval is any attribute a sender set: bounded before the cast, so that one absurd value
 -- cannot fail this read for every pipeline of every tenant.
@@ -85,7 +85,7 @@ SELECT t.name AS tenant, p.pipeline, COALESCE(l.owner, '') AS owner,
   CROSS JOIN LATERAL (
     SELECT count(*)::int AS n FROM pipeline_runs r
      WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'ended' AND r.ended_at IS NOT NULL
-       AND r.result = ANY($3::text[]) AND (s.at IS NULL OR r.ended_at > s.at)) f
+       AND r.result = ANY($3::text[]) AND r.ended_at > COALESCE(s.at, '-infinity')) f
   CROSS JOIN LATERAL (
     SELECT count(*)::int AS n, min(last_seen_at) AS heartbeat, min(started_at) AS started FROM pipeline_runs r
      WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'running') r

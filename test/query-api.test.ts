@@ -179,6 +179,52 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     expect((await get('/api/v1/runs/b-3', key)).body.stuck).toBe(true);
   });
 
+  it('sums whole days from the per-day figures and agrees with the runs themselves: counts exact, p95 within a bucket', async () => {
+    const name = `days-${hex(3)}`;
+    const key = await r.keyFor(name, ['ingest', 'read']);
+    let seed = 11;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const results = ['success', 'success', 'success', 'failure', 'timeout', 'skip'];
+    const records: JsonRecord[] = [];
+    for (let i = 0; i < 300; i++) {
+      const pipeline = ['orders', 'billing', 'events'][i % 3]!;
+      const endedAgo = Math.floor(random() * 9 * DAY);
+      if (i % 25 === 0) {
+        records.push({ eventName: EVENT.runStart, timeMs: Date.now() - endedAgo, attributes: { [ATTR.pipelineName]: pipeline, [ATTR.runId]: `d-${i}` } });
+        continue;
+      }
+      const minutes = 1 + Math.floor(random() ** 2 * 300);
+      records.push(...runRecords(pipeline, `d-${i}`, results[i % results.length]!, minutes, endedAgo, { [ATTR.rowsRead]: i * 10 }));
+    }
+    await send(key, records);
+    const { rows: [{ tenant_id }] } = await r.receiver.db.query<{ tenant_id: number }>('SELECT tenant_id FROM tenants WHERE name = $1', [name]);
+    // The plain statement of the figures, over every run of the window.
+    const exact = async (since: string) =>
+      (
+        await r.receiver.db.query<{ pipeline: string | null; runs: number; running: number; ended: number; successes: number; errors: number; mean: number; p95: number; read: number | null }>(
+          `SELECT pipeline, count(*)::int AS runs, count(*) FILTER (WHERE state = 'running')::int AS running, count(*) FILTER (WHERE state = 'ended')::int AS ended,
+                  count(*) FILTER (WHERE result = 'success')::int AS successes, count(*) FILTER (WHERE result IN ('failure', 'error', 'timeout'))::int AS errors,
+                  avg(duration_seconds) FILTER (WHERE state = 'ended') AS mean,
+                  percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_seconds) FILTER (WHERE state = 'ended') AS p95, sum(rows_read)::float8 AS read
+             FROM pipeline_runs WHERE tenant_id = $1 AND started_at >= $2 GROUP BY ROLLUP (pipeline) ORDER BY pipeline NULLS FIRST`,
+          [tenant_id, since],
+        )
+      ).rows;
+    for (const days of [1, 3, 7, 30]) {
+      const overview = (await get(`/api/v1/metrics/overview?days=${days}`, key)).body;
+      const pipelines = (await get(`/api/v1/metrics/pipelines?days=${days}`, key)).body.items;
+      const expected = await exact(overview.since);
+      const answered = [{ pipeline: null, ...overview }, ...pipelines.filter((p: any) => p.runs > 0)];
+      expect(answered.map((a) => [days, a.pipeline, a.runs, a.running, a.ended, a.successes, a.errors, a.rows.read])).toEqual(
+        expected.map((e) => [days, e.pipeline, e.runs, e.running, e.ended, e.successes, e.errors, e.read ?? 0]),
+      );
+      for (const [i, a] of answered.entries()) {
+        expect(a.duration_seconds.mean).toBeCloseTo(expected[i]!.mean, 6);
+        expect(Math.abs(a.duration_seconds.p95 / expected[i]!.p95 - 1)).toBeLessThan(0.09);
+      }
+    }
+  });
+
   it("lists each pipeline's latest runs with recent=N, newest first, and marks a silent running run stuck there and in its detail", async () => {
     const key = await tenant('recent');
     await send(key, [

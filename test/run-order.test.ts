@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { DURATION_BUCKET, FIGURE_NAMES, TIMED } from '../receiver/storage/run-days.js';
 import { logsRequest, post, receiverBackends, SeverityNumber, startTestReceiver, type LogSpec, type TestReceiver } from './helpers/receiver.js';
 
 const T0 = Date.now() - 3_600_000;
@@ -114,6 +115,29 @@ describe.each(receiverBackends())('runs whatever order their records arrive in, 
       );
       for (let i = 0; i < 10; i++) expect([round, await stored(`concurrent-${i}`)]).toEqual([round, expected]);
     }
+  });
+
+  it("sums each run into its day's figures once, as it stands after every order", async () => {
+    const db = r.receiver.db;
+    const figures = (await db.query(`SELECT pipeline, day::text, ${FIGURE_NAMES.map((name) => `${name}::float8`).join(', ')} FROM pipeline_days WHERE runs <> 0 ORDER BY 1, 2`)).rows;
+    // The plain statement of what each run adds, over the runs as stored.
+    const runs = await db.query(
+      `SELECT pipeline, (started_at AT TIME ZONE 'UTC')::date::text AS day, count(*)::float8 AS runs,
+              count(*) FILTER (WHERE state = 'running')::float8 AS running, count(*) FILTER (WHERE state = 'ended')::float8 AS ended,
+              count(*) FILTER (WHERE result = 'success')::float8 AS successes, count(*) FILTER (WHERE result IN ('failure', 'error', 'timeout'))::float8 AS errors,
+              count(duration_seconds) FILTER (WHERE state = 'ended')::float8 AS timed, coalesce(sum(duration_seconds) FILTER (WHERE state = 'ended'), 0)::float8 AS duration_sum,
+              coalesce(sum(rows_read), 0)::float8 AS rows_read, coalesce(sum(rows_written), 0)::float8 AS rows_written, coalesce(sum(rows_rejected), 0)::float8 AS rows_rejected
+         FROM pipeline_runs WHERE started_at IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+    expect(figures).toEqual(runs.rows);
+    expect((await db.query(`SELECT count(*)::int AS n FROM pipeline_days WHERE runs = 0 AND (${FIGURE_NAMES.map((name) => `${name} <> 0`).join(' OR ')})`)).rows).toEqual([{ n: 0 }]);
+    const buckets = (await db.query('SELECT pipeline, day, bucket, runs::int FROM pipeline_day_durations WHERE runs <> 0 ORDER BY 1, 2, 3')).rows;
+    const durations = await db.query(
+      `SELECT pipeline, (started_at AT TIME ZONE 'UTC')::date AS day, ${DURATION_BUCKET} AS bucket, count(*)::int AS runs
+         FROM pipeline_runs WHERE started_at IS NOT NULL AND ${TIMED} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+    );
+    expect(buckets).toEqual(durations.rows);
+    expect(buckets.length).toBeGreaterThan(0);
   });
 
   it('counts a run that ended once, whatever came after its end', async () => {

@@ -15,6 +15,7 @@ import { openDatabase } from '../receiver/storage/open.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
 import { openServerDatabase } from '../receiver/storage/pg.js';
 import { measureLogBytes } from '../receiver/storage/log-bytes.js';
+import { addRunChanges } from '../receiver/storage/run-days.js';
 import { writeBatch } from '../receiver/storage/write-batch.js';
 import { prepare } from '../receiver/ingest/prepare.js';
 import { decodeLogsProtobuf } from '../receiver/decode/otlp-protobuf.js';
@@ -81,7 +82,7 @@ describe.each(backends())('storage on $name', (backend) => {
         [READER_ROLE],
       );
       expect(grants.rows.sort((a, b) => (a.table_name < b.table_name ? -1 : 1))).toEqual(
-        ['log_records', 'log_streams', 'logs', 'logs_v1', 'pipeline_runs', 'pipeline_stages', 'spans', 'tenants'].map((table_name) => ({
+        ['log_records', 'log_streams', 'logs', 'logs_v1', 'pipeline_day_durations', 'pipeline_days', 'pipeline_runs', 'pipeline_stages', 'spans', 'tenants'].map((table_name) => ({
           table_name,
           privilege_type: 'SELECT',
         })),
@@ -344,6 +345,14 @@ describe.each(backends())('storage on $name', (backend) => {
               [ts, new Date(ts).toISOString().slice(0, 10)],
             );
           }
+          // Days' figures (run-days.ts) before the cutoff's day, on it (a run started before the cutoff) and after it.
+          await addRunChanges(
+            tx,
+            [31, 30.25, 29].map((ago) => ({
+              sign: 1, tenant_id: 1, pipeline: 'p', started_at: new Date(now - ago * DAY_MS).toISOString(), state: 'ended', result: 'success',
+              duration_seconds: 60, rows_read: null, rows_written: null, rows_rejected: null,
+            })),
+          );
           for (const [runId, ago] of [['old', 31], ['recent', 29]] as const) {
             const started = new Date(now - ago * DAY_MS).toISOString();
             await tx.query(
@@ -372,6 +381,13 @@ describe.each(backends())('storage on $name', (backend) => {
         expect(logs[0]!.n).toBe(3);
         expect((await fresh.query('SELECT run_id FROM pipeline_runs')).rows).toEqual([{ run_id: 'recent' }]);
         expect((await fresh.query('SELECT run_id FROM pipeline_stages')).rows).toEqual([{ run_id: 'recent' }]);
+        // The day the cutoff cuts through keeps its figures whole.
+        for (const table of ['pipeline_days', 'pipeline_day_durations']) {
+          expect([table, (await fresh.query(`SELECT day::text, runs::int FROM ${table} ORDER BY day`)).rows]).toEqual([
+            table,
+            [{ day: '2032-01-01', runs: 1 }, { day: '2032-01-02', runs: 1 }],
+          ]);
+        }
         expect(await partitions.dropOlderThan(fresh, 30, now)).toEqual([]);
 
         // Forgotten when dropped: asked for again, the partition is created again.

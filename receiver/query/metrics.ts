@@ -2,25 +2,43 @@
  * Figures over a tenant's runs: the overview of the last `days` days, and the same per pipeline with
  * each pipeline's state now (last success, late, stuck) as the alerts judge it (pipeline-state.ts).
  */
-import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
 import { heartbeatStopped, isLate, isStuck, readPipelineStates } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
+import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED } from '../storage/run-days.js';
 
 /**
- * Runs that started within the window. The success rate and the errors are over ended runs, as the
- * error-rate alert counts them (recording-rules.ts): errors are the FAILED_RESULTS (failure, error,
- * timeout); a skipped or cancelled run counts as ended, neither success nor error.
+ * The figures of a window's runs (those that started since `since`), by `key` (a pipeline, or one row
+ * for all): its first, partial UTC day from the runs themselves, its whole days from their sums
+ * (storage/run-days.ts, which states what each run adds). The success rate and the errors are over
+ * ended runs, as the error-rate alert counts them; the mean and p95 duration over ended runs that
+ * report one, the p95 from the duration buckets.
  */
-const FIGURES = `count(*)::int AS runs,
-  count(*) FILTER (WHERE state = 'running')::int AS running,
-  count(*) FILTER (WHERE state = 'ended')::int AS ended,
-  count(*) FILTER (WHERE result = 'success')::int AS successes,
-  count(*) FILTER (WHERE result = ANY($3::text[]))::int AS errors,
-  avg(duration_seconds) FILTER (WHERE state = 'ended') AS mean_duration,
-  percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_seconds) FILTER (WHERE state = 'ended') AS p95_duration,
-  sum(rows_read)::float8 AS rows_read, sum(rows_written)::float8 AS rows_written, sum(rows_rejected)::float8 AS rows_rejected`;
+function figuresSql(key: string): string {
+  return `WITH edge AS (
+  SELECT pipeline, started_at, state, result, duration_seconds, rows_read, rows_written, rows_rejected FROM pipeline_runs
+   WHERE tenant_id = $1 AND started_at >= $2::timestamptz AND started_at < $3::timestamptz),
+days AS (SELECT * FROM pipeline_days WHERE tenant_id = $1 AND day >= ($3::timestamptz AT TIME ZONE 'UTC')::date),
+figures AS (
+  SELECT ${key} AS key, ${FIGURE_NAMES.map((name) => `sum(${RUN_FIGURES[name]}) AS ${name}`).join(', ')} FROM edge GROUP BY 1
+  UNION ALL
+  SELECT ${key}, ${FIGURE_NAMES.map((name) => `sum(${name})`).join(', ')} FROM days GROUP BY 1),
+p95 AS (${p95FromBuckets(
+    `SELECT ${key} AS key, ${DURATION_BUCKET} AS bucket, count(*) AS n FROM edge WHERE ${TIMED} GROUP BY 1, 2
+     UNION ALL
+     SELECT ${key}, bucket, sum(runs) FROM pipeline_day_durations
+      WHERE tenant_id = $1 AND day >= ($3::timestamptz AT TIME ZONE 'UTC')::date GROUP BY 1, 2`,
+    'key',
+  )})
+SELECT f.key AS pipeline, sum(runs)::int AS runs, sum(running)::int AS running, sum(ended)::int AS ended,
+       sum(successes)::int AS successes, sum(errors)::int AS errors,
+       (sum(duration_sum) / nullif(sum(timed), 0))::float8 AS mean_duration, p95.p95 AS p95_duration,
+       sum(rows_read)::float8 AS rows_read, sum(rows_written)::float8 AS rows_written, sum(rows_rejected)::float8 AS rows_rejected
+  FROM figures f LEFT JOIN p95 USING (key)
+ GROUP BY f.key, p95.p95`;
+}
 
-const WINDOW = `FROM pipeline_runs WHERE tenant_id = $1 AND started_at >= $2::timestamptz`;
+const PER_PIPELINE_SQL = figuresSql('pipeline');
+const OVERVIEW_SQL = figuresSql("''::text");
 
 interface FigureRow {
   runs: number;
@@ -63,11 +81,20 @@ function shapeFigures(row: FigureRow) {
   };
 }
 
-const windowStart = (days: number, nowMs: number) => new Date(nowMs - days * DAY_MS).toISOString();
+/** The window's start, and the start of its first whole UTC day (the start itself when it is a midnight). */
+function window(days: number, nowMs: number) {
+  const sinceMs = nowMs - days * DAY_MS;
+  return { since: new Date(sinceMs).toISOString(), firstDay: new Date(Math.ceil(sinceMs / DAY_MS) * DAY_MS).toISOString() };
+}
+
+async function figures(db: Queryable, sql: string, tenantId: number, days: number, nowMs: number) {
+  const { since, firstDay } = window(days, nowMs);
+  const { rows } = await db.query<FigureRow & { pipeline: string }>(sql, [tenantId, since, firstDay]);
+  return { since, rows };
+}
 
 export async function metricsOverview(db: Queryable, tenantId: number, days: number, nowMs = Date.now()) {
-  const since = windowStart(days, nowMs);
-  const { rows } = await db.query<FigureRow>(`SELECT ${FIGURES} ${WINDOW}`, [tenantId, since, FAILED_RESULTS]);
+  const { since, rows } = await figures(db, OVERVIEW_SQL, tenantId, days, nowMs);
   return { days, since, ...shapeFigures(rows[0] ?? EMPTY) };
 }
 
@@ -118,13 +145,9 @@ async function recentRuns(db: Queryable, tenantId: number, pipelines: string[], 
  * `recent`, each carries its latest runs (for a sparkline and the last run's result, in one request).
  */
 export async function metricsPerPipeline(db: Queryable, tenantId: number, days: number, recent = 0, nowMs = Date.now()) {
-  const since = windowStart(days, nowMs);
   const nowSeconds = nowMs / 1000;
-  const [figures, states] = await Promise.all([
-    db.query<FigureRow & { pipeline: string }>(`SELECT pipeline, ${FIGURES} ${WINDOW} GROUP BY pipeline`, [tenantId, since, FAILED_RESULTS]),
-    readPipelineStates(db, tenantId),
-  ]);
-  const byPipeline = new Map(figures.rows.map((row) => [row.pipeline, row]));
+  const [{ since, rows }, states] = await Promise.all([figures(db, PER_PIPELINE_SQL, tenantId, days, nowMs), readPipelineStates(db, tenantId)]);
+  const byPipeline = new Map(rows.map((row) => [row.pipeline, row]));
   const recentOf = await recentRuns(db, tenantId, states.map((state) => state.pipeline), recent, nowSeconds);
   const items = states.map((state) => ({
     pipeline: state.pipeline,

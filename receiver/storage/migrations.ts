@@ -7,6 +7,7 @@
  * (partitions.ts creates them on demand), so retention is a partition drop.
  */
 import { BODY_TSVECTOR } from './body-search.js';
+import { addChangesSql, FIGURE_NAMES } from './run-days.js';
 
 /**
  * The role dashboards read with (Grafana's PostgreSQL datasource): SELECT on the tables a dashboard shows,
@@ -135,6 +136,36 @@ DO $$
 BEGIN
   IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${READER_ROLE}') THEN
     GRANT SELECT ON ${['logs', ...LOG_TABLES].join(', ')} TO ${READER_ROLE};
+  END IF;
+END $$;
+`;
+
+/**
+ * Figures of each pipeline's runs by the UTC day they started, and their durations by bucket
+ * (run-days.ts): kept by the write path, filled here from the runs stored before.
+ */
+const RUN_DAYS_SQL = `
+CREATE TABLE pipeline_days (
+  tenant_id integer NOT NULL,
+  pipeline text NOT NULL,
+  day date NOT NULL,
+  ${FIGURE_NAMES.map((name) => `${name} ${name.startsWith('rows_') || name === 'duration_sum' ? 'double precision' : 'bigint'} NOT NULL`).join(',\n  ')},
+  PRIMARY KEY (tenant_id, pipeline, day)
+);
+CREATE TABLE pipeline_day_durations (
+  tenant_id integer NOT NULL,
+  pipeline text NOT NULL,
+  day date NOT NULL,
+  bucket smallint NOT NULL,
+  runs bigint NOT NULL,
+  PRIMARY KEY (tenant_id, pipeline, day, bucket)
+);
+${addChangesSql('(SELECT 1 AS sign, * FROM pipeline_runs WHERE started_at IS NOT NULL) AS c').join(';\n')};
+
+DO $$
+BEGIN
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${READER_ROLE}') THEN
+    GRANT SELECT ON pipeline_days, pipeline_day_durations TO ${READER_ROLE};
   END IF;
 END $$;
 `;
@@ -340,6 +371,11 @@ CREATE INDEX pipeline_runs_duration ON pipeline_runs (tenant_id, duration_second
 -- Each pipeline's ended runs by end: its latest run, last success and failures since (pipeline-state.ts).
 CREATE INDEX pipeline_runs_ended ON pipeline_runs (tenant_id, pipeline, ended_at DESC) WHERE state = 'ended' AND ended_at IS NOT NULL;
 `,
+  },
+  {
+    version: 6,
+    name: "each pipeline's runs summed by day, for the metrics over weeks of runs",
+    sql: RUN_DAYS_SQL,
   },
 ];
 

@@ -8,6 +8,7 @@ import type { Tenant } from '../model/records.js';
 import { DERIVING_EVENTS, merge, reportedDuration, settle, type Derived, type RunEnded, type RunFacts, type StageEnded, type StageFacts } from '../model/runs.js';
 import type { Queryable, Transaction } from './database.js';
 import type { PartitionManager } from './partitions.js';
+import { addRunChanges, type RunChange } from './run-days.js';
 import { LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, SPAN_COLUMNS } from './rows-csv.js';
 
 /** A request's rows rendered as COPY lines and its pipeline facts derived (ingest/prepare.ts). */
@@ -147,11 +148,18 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
     if (derived.run) addFacts(group.runs, derived.run.runId, derived.run);
     if (derived.stage) addFacts(group.stages, stageKey(derived.stage.runId, derived.stage.stageRunId), derived.stage);
   }
-  for (const { tenant, runs, stages } of byTenant.values()) {
+  // Locks in one order in every transaction (tenants by id, then the days' figures), so that two cannot deadlock.
+  const dayChanges: RunChange[] = [];
+  for (const { tenant, runs, stages } of [...byTenant.values()].sort((a, b) => a.tenant.id - b.tenant.id)) {
     await lockRuns(tx, tenant, [...new Set([...runs.keys(), ...[...stages.values()].map((stage) => stage.runId)])]);
-    if (runs.size > 0) effects.runsEnded.push(...(await mergeRuns(tx, tenant, runs)));
+    if (runs.size > 0) {
+      const { ended, changes } = await mergeRuns(tx, tenant, runs);
+      effects.runsEnded.push(...ended);
+      dayChanges.push(...changes);
+    }
     if (stages.size > 0) effects.stagesEnded.push(...(await mergeStages(tx, tenant, stages)));
   }
+  await addRunChanges(tx, dayChanges);
   return effects;
 }
 
@@ -274,7 +282,14 @@ function mergeStored<F extends RunFacts | StageFacts>(incoming: Map<string, F>, 
   });
 }
 
-async function mergeRuns(tx: Transaction, tenant: Tenant, runs: Map<string, RunFacts>): Promise<RunEnded[]> {
+/** A run row's part in its day's figures (run-days.ts), as stored: read back (-1) or written (+1); none without a start. */
+function runChange(sign: 1 | -1, tenant: Tenant, run: Omit<RunChange, 'sign' | 'tenant_id' | 'started_at'> & { started_at: string | null }): RunChange[] {
+  const { pipeline, started_at, state, result, duration_seconds, rows_read, rows_written, rows_rejected } = run;
+  return started_at === null ? [] : [{ sign, tenant_id: tenant.id, pipeline, started_at, state, result, duration_seconds, rows_read, rows_written, rows_rejected }];
+}
+
+/** Merges the runs into their stored rows; returns the runs this ended, and the changes to their days' figures. */
+async function mergeRuns(tx: Transaction, tenant: Tenant, runs: Map<string, RunFacts>): Promise<{ ended: RunEnded[]; changes: RunChange[] }> {
   const { rows } = await tx.query<CommonStored & { service_name: string | null; environment: string | null; source_system: string | null; trace_id: string | null; last_seen_ms: number }>(
     `SELECT ${COMMON_SELECT}, service_name, environment, source_system, trace_id, (extract(epoch FROM last_seen_at) * 1000)::float8 AS last_seen_ms
        FROM pipeline_runs WHERE tenant_id = $1 AND run_id = ANY($2) FOR UPDATE`,
@@ -303,7 +318,11 @@ async function mergeRuns(tx: Transaction, tenant: Tenant, runs: Map<string, RunF
     last_seen_at: iso(facts.lastSeenMs),
   }));
   await tx.query(RUNS_UPSERT, [tenant.id, JSON.stringify(records)]);
-  return merged
+  const changes = [
+    ...rows.flatMap((row) => runChange(-1, tenant, { ...row, started_at: iso(row.started_ms) })),
+    ...records.flatMap((record) => runChange(1, tenant, record)),
+  ];
+  const ended = merged
     .filter(({ facts, endedBefore }) => facts.state === 'ended' && facts.result !== null && !endedBefore)
     .map(({ facts }) => ({
       tenant: tenant.name,
@@ -313,6 +332,7 @@ async function mergeRuns(tx: Transaction, tenant: Tenant, runs: Map<string, RunF
       errorType: facts.errorType,
       endedAtMs: facts.endedAtMs,
     }));
+  return { ended, changes };
 }
 
 async function mergeStages(tx: Transaction, tenant: Tenant, stages: Map<string, StageFacts>): Promise<StageEnded[]> {
