@@ -6,7 +6,7 @@ import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dash
 import { ATTR } from '../../sdk/vocabulary.js';
 import { failing, late, stuck, withOwner, LATE_AFTER_INTERVALS, STUCK_AFTER_SECONDS } from './attention.js';
 import { finish, pipemonDashboard } from './dashboard-base.js';
-import { FAILED_SQL, pipelineLabel, promPipelines, runIs } from './filters.js';
+import { FAILED_SQL, pipelineIs, pipelineLabel, promPipelines, runEnvironmentIs, runIs, tenantIs } from './filters.js';
 import { UID, linkTo } from './links.js';
 import { prom, sql, sqlText } from './queries-builders.js';
 import {
@@ -86,37 +86,38 @@ export function overviewDashboard(): Dashboard {
     .withPanel(
       tablePanel(
         'Status per pipeline',
+        // Each pipeline by index lookups (its latest run, last success, running runs), not by reading its
+        // whole history: the pipelines are found by skipping through pipeline_runs_pipeline, one probe each.
         sql(sqlText`
-          WITH runs AS (
-            SELECT t.name AS tenant, r.*
+          WITH RECURSIVE pipelines AS (
+            SELECT t.tenant_id, t.name AS tenant, first.pipeline
+            FROM tenants t
+            CROSS JOIN LATERAL (
+              SELECT r.pipeline FROM pipeline_runs r WHERE r.tenant_id = t.tenant_id ORDER BY r.pipeline LIMIT 1) first
+            WHERE ${tenantIs('t')}
+            UNION ALL
+            SELECT p.tenant_id, p.tenant, next.pipeline
+            FROM pipelines p
+            CROSS JOIN LATERAL (
+              SELECT r.pipeline FROM pipeline_runs r
+              WHERE r.tenant_id = p.tenant_id AND r.pipeline > p.pipeline
+              ORDER BY r.pipeline LIMIT 1) next
+          ),
+          in_range AS (
+            SELECT r.tenant_id, r.pipeline,
+                   count(*) AS runs,
+                   count(*) FILTER (WHERE r.result IN (${FAILED_SQL})) AS failed,
+                   avg((r.result = 'success')::int) FILTER (WHERE r.result IN ('success', ${FAILED_SQL})) AS success_rate,
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY r.duration_seconds) AS p95,
+                   sum(r.rows_written) AS rows_written
             FROM pipeline_runs r
             JOIN tenants t ON t.tenant_id = r.tenant_id
             WHERE ${runIs('r', 't')}
-          ),
-          latest AS (
-            SELECT DISTINCT ON (tenant, pipeline) tenant, pipeline, state, result, started_at, attributes->>'${ATTR.pipelineOwner}' AS owner
-            FROM runs
-            ORDER BY tenant, pipeline, coalesce(started_at, last_seen_at) DESC
-          ),
-          in_range AS (
-            SELECT tenant, pipeline,
-                   count(*) AS runs,
-                   count(*) FILTER (WHERE result IN (${FAILED_SQL})) AS failed,
-                   avg((result = 'success')::int) FILTER (WHERE result IN ('success', ${FAILED_SQL})) AS success_rate,
-                   percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_seconds) AS p95,
-                   sum(rows_written) AS rows_written
-            FROM runs
-            WHERE $__timeFilter(started_at)
-            GROUP BY tenant, pipeline
-          ),
-          successes AS (
-            SELECT tenant, pipeline, max(ended_at) AS last_success FROM runs WHERE result = 'success' GROUP BY tenant, pipeline
-          ),
-          running AS (
-            SELECT tenant, pipeline, count(*) AS running FROM runs WHERE state = 'running' GROUP BY tenant, pipeline
+              AND $__timeFilter(r.started_at)
+            GROUP BY r.tenant_id, r.pipeline
           )
-          SELECT l.pipeline AS "Pipeline",
-                 l.tenant AS "Tenant",
+          SELECT p.pipeline AS "Pipeline",
+                 p.tenant AS "Tenant",
                  coalesce(l.owner, '') AS "Owner",
                  CASE WHEN l.state = 'running' THEN 'running' ELSE l.result END AS "Last result",
                  l.started_at AS "Last run",
@@ -127,12 +128,26 @@ export function overviewDashboard(): Dashboard {
                  i.success_rate AS "Success rate",
                  i.p95 AS "p95 duration",
                  i.rows_written AS "Rows written",
-                 coalesce(n.running, 0) AS "Running"
-          FROM latest l
-          LEFT JOIN in_range i USING (tenant, pipeline)
-          LEFT JOIN successes s USING (tenant, pipeline)
-          LEFT JOIN running n USING (tenant, pipeline)
-          ORDER BY (l.state = 'ended' AND l.result IN (${FAILED_SQL})) DESC, l.tenant, l.pipeline`),
+                 n.running AS "Running"
+          FROM pipelines p
+          CROSS JOIN LATERAL (
+            SELECT r.state, r.result, r.started_at, r.attributes->>'${ATTR.pipelineOwner}' AS owner
+            FROM pipeline_runs r
+            WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND ${runEnvironmentIs('r.tenant_id', 'r.run_id')}
+            ORDER BY r.started_at DESC LIMIT 1) l
+          LEFT JOIN LATERAL (
+            SELECT r.ended_at AS last_success
+            FROM pipeline_runs r
+            WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'ended' AND r.ended_at IS NOT NULL
+              AND r.result = 'success' AND ${runEnvironmentIs('r.tenant_id', 'r.run_id')}
+            ORDER BY r.ended_at DESC LIMIT 1) s ON true
+          CROSS JOIN LATERAL (
+            SELECT count(*) AS running
+            FROM pipeline_runs r
+            WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'running' AND ${runEnvironmentIs('r.tenant_id', 'r.run_id')}) n
+          LEFT JOIN in_range i ON i.tenant_id = p.tenant_id AND i.pipeline = p.pipeline
+          WHERE ${pipelineIs('p.pipeline')}
+          ORDER BY (l.state = 'ended' AND l.result IN (${FAILED_SQL})) DESC, p.tenant, p.pipeline`),
         {
           size: { w: 24, h: 10 },
           description: 'Each pipeline\'s latest run and last success (all history), and its runs started in the time range.',
