@@ -6,7 +6,7 @@ import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dash
 import { ATTR } from '../../sdk/vocabulary.js';
 import { failing, late, stuck, withOwner, LATE_AFTER_INTERVALS, STUCK_AFTER_SECONDS } from './attention.js';
 import { finish, pipemonDashboard } from './dashboard-base.js';
-import { FAILED_SQL, pipelineIs, pipelineLabel, promPipelines, runEnvironmentIs, runIs, tenantIs } from './filters.js';
+import { FAILED_SQL, pipelineIs, pipelineLabel, promPipelines, runEnvironmentIs, runIs, SELECTED_TENANTS_PIPELINES } from './filters.js';
 import { UID, linkTo } from './links.js';
 import { prom, sql, sqlText } from './queries-builders.js';
 import {
@@ -86,23 +86,9 @@ export function overviewDashboard(): Dashboard {
     .withPanel(
       tablePanel(
         'Status per pipeline',
-        // Each pipeline by index lookups (its latest run, last success, running runs), not by reading its
-        // whole history: the pipelines are found by skipping through pipeline_runs_pipeline, one probe each.
+        // Each pipeline by index lookups (its latest run, last success, running runs), not by reading its whole history.
         sql(sqlText`
-          WITH RECURSIVE pipelines AS (
-            SELECT t.tenant_id, t.name AS tenant, first.pipeline
-            FROM tenants t
-            CROSS JOIN LATERAL (
-              SELECT r.pipeline FROM pipeline_runs r WHERE r.tenant_id = t.tenant_id ORDER BY r.pipeline LIMIT 1) first
-            WHERE ${tenantIs('t')}
-            UNION ALL
-            SELECT p.tenant_id, p.tenant, next.pipeline
-            FROM pipelines p
-            CROSS JOIN LATERAL (
-              SELECT r.pipeline FROM pipeline_runs r
-              WHERE r.tenant_id = p.tenant_id AND r.pipeline > p.pipeline
-              ORDER BY r.pipeline LIMIT 1) next
-          ),
+          ${SELECTED_TENANTS_PIPELINES},
           in_range AS (
             SELECT r.tenant_id, r.pipeline,
                    count(*) AS runs,

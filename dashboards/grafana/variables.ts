@@ -18,7 +18,7 @@ import {
 import { ATTR, EVENT } from '../../sdk/vocabulary.js';
 import { POSTGRES, PROMETHEUS } from './datasources.js';
 import { sqlText } from './queries-builders.js';
-import { SEVERITIES, SQL_ALL, tenantIs } from './filters.js';
+import { SELECTED_TENANTS_PIPELINES, SEVERITIES, SQL_ALL, tenantIs } from './filters.js';
 import { ALL } from './interpolate.js';
 
 const ALL_SELECTED = { text: 'All', value: ALL };
@@ -50,11 +50,8 @@ export function pipelineVariable({ multi, sqlAll = false }: PipelineVariableOpti
     'pipeline',
     'Pipeline',
     sqlText`
-    SELECT DISTINCT r.pipeline
-    FROM pipeline_runs r
-    JOIN tenants t ON t.tenant_id = r.tenant_id
-    WHERE ${tenantIs('t')}
-    ORDER BY 1`,
+    ${SELECTED_TENANTS_PIPELINES}
+    SELECT DISTINCT pipeline FROM pipelines ORDER BY 1`,
   ).refresh(VariableRefresh.OnDashboardLoad);
   if (!multi) return variable.multi(false).includeAll(false);
   variable.multi(true).includeAll(true).current(ALL_SELECTED);
