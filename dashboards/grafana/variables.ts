@@ -15,7 +15,6 @@ import {
   VariableRefresh,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
-import { ATTR, EVENT } from '../../sdk/vocabulary.js';
 import { POSTGRES, PROMETHEUS } from './datasources.js';
 import { sqlText } from './queries-builders.js';
 import { SELECTED_TENANTS_PIPELINES, SEVERITIES, SQL_ALL, tenantIs } from './filters.js';
@@ -59,21 +58,21 @@ export function pipelineVariable({ multi, sqlAll = false }: PipelineVariableOpti
 }
 
 /**
- * `deployment.environment.name` is a resource attribute: pipeline_runs does not keep it, the runs' log
- * records do. Read from run starts only, the cheapest records that always carry it.
+ * `deployment.environment.name` of the runs started in the time range, as each run keeps it (the resource
+ * attribute of its records, stored with the run since migration 3): read from the runs, through their
+ * start index, not from their records.
  */
 export function environmentVariable(): QueryVariableBuilder {
   return sqlVariable(
     'environment',
     'Environment',
     sqlText`
-    SELECT DISTINCT l.resource_attributes->>'${ATTR.environment}' AS environment
-    FROM logs l
-    JOIN tenants t ON t.tenant_id = l.tenant_id
+    SELECT DISTINCT r.environment
+    FROM pipeline_runs r
+    JOIN tenants t ON t.tenant_id = r.tenant_id
     WHERE ${tenantIs('t')}
-      AND l.event_name = '${EVENT.runStart}'
-      AND $__timeFilter(l.ts)
-      AND l.resource_attributes->>'${ATTR.environment}' IS NOT NULL
+      AND $__timeFilter(r.started_at)
+      AND r.environment IS NOT NULL
     ORDER BY 1`,
   )
     .description('deployment.environment.name of the runs; All includes runs that declare none')

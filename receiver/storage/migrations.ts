@@ -8,6 +8,7 @@
  */
 import { BODY_TSVECTOR } from './body-search.js';
 import { addChangesSql, FIGURE_NAMES } from './run-days.js';
+import { EVENT } from '../../sdk/vocabulary.js';
 
 /**
  * The role dashboards read with (Grafana's PostgreSQL datasource): SELECT on the tables a dashboard shows,
@@ -161,6 +162,12 @@ CREATE TABLE pipeline_day_durations (
   PRIMARY KEY (tenant_id, pipeline, day, bucket)
 );
 ${addChangesSql('(SELECT 1 AS sign, * FROM pipeline_runs WHERE started_at IS NOT NULL) AS c').join(';\n')};
+
+-- The dashboards' panels over a time range (dashboards/grafana): runs by end, a pipeline's stages by
+-- start, a pipeline's data-quality checks by time (a few records in a hundred: a partial index).
+CREATE INDEX pipeline_runs_ended_at ON pipeline_runs (tenant_id, ended_at) WHERE ended_at IS NOT NULL;
+CREATE INDEX pipeline_stages_pipeline ON pipeline_stages (tenant_id, pipeline, started_at);
+CREATE INDEX log_records_checks ON log_records (tenant_id, pipeline, ts) WHERE event_name = '${EVENT.check}';
 
 DO $$
 BEGIN
@@ -374,7 +381,7 @@ CREATE INDEX pipeline_runs_ended ON pipeline_runs (tenant_id, pipeline, ended_at
   },
   {
     version: 6,
-    name: "each pipeline's runs summed by day, for the metrics over weeks of runs",
+    name: "each pipeline's runs summed by day, for the metrics over weeks of runs; indexes for the dashboards' ranges",
     sql: RUN_DAYS_SQL,
   },
 ];
