@@ -4,7 +4,7 @@
  * last success, and its running runs. Read from the database rather than kept in memory, so it is right from the first
  * scrape after a restart and the same on every receiver sharing the database.
  */
-import { ATTR, EVENT, FAILED_RESULTS } from '../sdk/vocabulary.js';
+import { ATTR, FAILED_RESULTS } from '../sdk/vocabulary.js';
 import type { Queryable } from './storage/database.js';
 import { config, type MixinConfig } from '../dashboards/prometheus/config.js';
 
@@ -44,7 +44,7 @@ const STATE_SQL = `
 WITH RECURSIVE pipelines AS (
   SELECT t.tenant_id, first.pipeline FROM tenants t CROSS JOIN LATERAL (
     SELECT r.pipeline FROM pipeline_runs r WHERE r.tenant_id = t.tenant_id ORDER BY r.pipeline LIMIT 1) first
-   WHERE $6::int IS NULL OR t.tenant_id = $6
+   WHERE $4::int IS NULL OR t.tenant_id = $4
   UNION ALL
   SELECT p.tenant_id, next.pipeline FROM pipelines p CROSS JOIN LATERAL (
     SELECT r.pipeline FROM pipeline_runs r WHERE r.tenant_id = p.tenant_id AND r.pipeline > p.pipeline ORDER BY r.pipeline LIMIT 1) next
@@ -55,9 +55,9 @@ SELECT t.name AS tenant, p.pipeline, COALESCE(l.owner, '') AS owner,
        COALESCE(CASE WHEN l.declared ~ '^[0-9]{1,9}(\\.[0-9]{1,6})?$' THEN l.declared::float8 END, i.seconds) AS expected_interval,
        extract(epoch FROM s.at)::float8 AS last_success, extract(epoch FROM e.ended_at)::float8 AS last_end, e.duration_seconds AS last_duration,
        e.rows_read::float8 AS rows_read, e.rows_written::float8 AS rows_written, e.rows_rejected::float8 AS rows_rejected,
-       (SELECT count(*)::int FROM logs g
-         WHERE g.tenant_id = e.tenant_id AND g.run_id = e.run_id AND g.event_name = $4 AND g.attributes->$5 = 'false'::jsonb
-           AND g.ts BETWEEN COALESCE(e.started_at, e.ended_at) - interval '${CHECK_SLACK}' AND e.ended_at + interval '${CHECK_SLACK}') AS failed_checks,
+       (SELECT count(*)::int FROM pipeline_checks c
+         WHERE c.tenant_id = e.tenant_id AND c.run_id = e.run_id AND NOT c.passed
+           AND c.ts BETWEEN COALESCE(e.started_at, e.ended_at) - interval '${CHECK_SLACK}' AND e.ended_at + interval '${CHECK_SLACK}') AS failed_checks,
        f.n AS consecutive_failures, r.n AS running,
        extract(epoch FROM r.heartbeat)::float8 AS oldest_heartbeat, extract(epoch FROM r.started)::float8 AS oldest_start
   FROM pipelines p
@@ -115,8 +115,6 @@ export async function readPipelineStates(db: Queryable, tenantId: number | null 
     ATTR.pipelineOwner,
     ATTR.expectedIntervalSeconds,
     FAILED_RESULTS,
-    EVENT.check,
-    ATTR.checkPassed,
     tenantId,
   ]);
   return rows.map((row) => ({

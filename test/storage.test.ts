@@ -10,7 +10,7 @@ import { csvField } from '../receiver/storage/csv.js';
 import type { Database, Queryable } from '../receiver/storage/database.js';
 import { describeDatabaseError, isTransient } from '../receiver/storage/errors.js';
 import { migrate } from '../receiver/storage/migrate.js';
-import { MIGRATIONS, READER_ROLE } from '../receiver/storage/migrations.js';
+import { CHECKS_FROM_LOGS, MIGRATIONS, READER_ROLE } from '../receiver/storage/migrations.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
 import { openServerDatabase } from '../receiver/storage/pg.js';
@@ -18,9 +18,11 @@ import { measureLogBytes } from '../receiver/storage/log-bytes.js';
 import { addRunChanges } from '../receiver/storage/run-days.js';
 import { writeBatch } from '../receiver/storage/write-batch.js';
 import { prepare } from '../receiver/ingest/prepare.js';
+import { decodeLogsJson } from '../receiver/decode/otlp-json.js';
 import { decodeLogsProtobuf } from '../receiver/decode/otlp-protobuf.js';
-import { ATTR } from '../sdk/vocabulary.js';
+import { ATTR, EVENT } from '../sdk/vocabulary.js';
 import { otlpType, realisticLogsRequest } from './helpers/otlp-fixtures.js';
+import { otlpJsonLogs, type JsonRecord, type Value } from './helpers/otlp-json.js';
 import { rejection } from './helpers/async.js';
 import { tempDataDir } from './helpers/pipemon-process.js';
 import { backends, createTestDatabase, testServerUrl } from './helpers/backends.js';
@@ -82,7 +84,7 @@ describe.each(backends())('storage on $name', (backend) => {
         [READER_ROLE],
       );
       expect(grants.rows.sort((a, b) => (a.table_name < b.table_name ? -1 : 1))).toEqual(
-        ['log_records', 'log_streams', 'logs', 'logs_v1', 'pipeline_day_durations', 'pipeline_days', 'pipeline_runs', 'pipeline_stages', 'spans', 'tenants'].map((table_name) => ({
+        ['log_records', 'log_streams', 'logs', 'logs_v1', 'pipeline_checks', 'pipeline_day_durations', 'pipeline_days', 'pipeline_runs', 'pipeline_stages', 'spans', 'tenants'].map((table_name) => ({
           table_name,
           privilege_type: 'SELECT',
         })),
@@ -539,6 +541,49 @@ describe.each(backends())('storage on $name', (backend) => {
       const rows = decodeLogsProtobuf(Request.encode(Request.fromObject(request)).finish());
       const effects = await layout.transaction((tx) => writeBatch(tx, partitions, [prepare({ id: 1, name: 'default' }, rows, [])]));
       expect(effects.logs).toEqual({ accepted: 0, duplicates: 3 });
+    });
+  });
+
+  describe('data-quality checks (migration 6)', () => {
+    it('keeps each check record once in pipeline_checks, as the migration reads the records stored before it', async () => {
+      const fresh = await backend.open();
+      try {
+        const at = Date.UTC(2031, 4, 1);
+        const check = (i: number, passed: Value | undefined, extra: Record<string, Value> = {}): JsonRecord => ({
+          eventName: EVENT.check,
+          timeMs: at + i,
+          body: `check ${i}`,
+          attributes: { [ATTR.checkName]: `c${i}`, ...(passed === undefined ? {} : { [ATTR.checkPassed]: passed }), ...extra },
+        });
+        const run = { [ATTR.pipelineName]: 'orders', [ATTR.runId]: 'r-1', [ATTR.stageName]: 'load' };
+        const rows = decodeLogsJson(
+          otlpJsonLogs({ 'service.name': 'etl' }, [
+            check(1, true, run),
+            check(2, false, { ...run, [ATTR.checkDetails]: '3 nulls' }),
+            check(3, 'False', run),
+            check(4, 'yes', run),
+            check(5, undefined, { [ATTR.pipelineName]: 'orders' }),
+            check(6, 0),
+            { body: 'not a check', timeMs: at + 7, attributes: run },
+          ]),
+        );
+        const write = () => fresh.transaction((tx) => writeBatch(tx, createPartitionManager(), [prepare({ id: 1, name: 'default' }, rows, [])]));
+        await write();
+        await write();
+        const stored = await fresh.query(`SELECT * FROM pipeline_checks ORDER BY ts`);
+        expect(stored.rows.map((row) => [row.name, row.passed, row.pipeline, row.run_id, row.stage, row.details, row.body])).toEqual([
+          ['c1', true, 'orders', 'r-1', 'load', null, 'check 1'],
+          ['c2', false, 'orders', 'r-1', 'load', '3 nulls', 'check 2'],
+          ['c3', false, 'orders', 'r-1', 'load', null, 'check 3'],
+          ['c4', null, 'orders', 'r-1', 'load', null, 'check 4'],
+          ['c5', null, 'orders', null, null, null, 'check 5'],
+          ['c6', null, null, null, null, null, 'check 6'],
+        ]);
+        // The migration's statement, over the same records, finds the same rows.
+        expect((await fresh.query(`${CHECKS_FROM_LOGS} ORDER BY ts`)).rows).toEqual(stored.rows);
+      } finally {
+        await fresh.close();
+      }
     });
   });
 

@@ -42,6 +42,14 @@ const RUNS_IN_RANGE = sqlText`
   ${PIPELINE_RUNS}
     AND $__timeFilter(r.started_at)`;
 
+/** The pipeline's data-quality checks `c` in the time range (pipeline_checks: read once, when stored). */
+const CHECKS_IN_RANGE = sqlText`
+  FROM pipeline_checks c
+  WHERE c.tenant_id = ${ONE_TENANT_ID}
+    AND c.pipeline = \${pipeline:sqlstring}
+    AND ${runEnvironmentIs('c.tenant_id', 'c.run_id')}
+    AND $__timeFilter(c.ts)`;
+
 /** The log records `l` of the pipeline in the time range. */
 const LOGS_IN_RANGE = sqlText`
   FROM logs l
@@ -119,7 +127,7 @@ export function pipelineDashboard(): Dashboard {
     .withPanel(
       statPanel(
         'Failed checks',
-        sql(`SELECT count(*) AS "Failed checks"\n${LOGS_IN_RANGE}\n  AND l.event_name = '${EVENT.check}'\n  AND NOT (l.attributes->>'${ATTR.checkPassed}')::boolean`),
+        sql(`SELECT count(*) AS "Failed checks"\n${CHECKS_IN_RANGE}\n  AND NOT c.passed`),
       ).thresholds(zeroIsGood()),
     )
 
@@ -272,14 +280,13 @@ export function pipelineDashboard(): Dashboard {
       tablePanel(
         'Checks',
         sql(sqlText`
-          SELECT l.attributes->>'${ATTR.checkName}' AS "Check",
-                 l.stage AS "Stage",
+          SELECT c.name AS "Check",
+                 c.stage AS "Stage",
                  count(*) AS "Evaluations",
-                 count(*) FILTER (WHERE NOT (l.attributes->>'${ATTR.checkPassed}')::boolean) AS "Failed",
-                 max(l.ts) FILTER (WHERE NOT (l.attributes->>'${ATTR.checkPassed}')::boolean) AS "Last failure",
-                 (array_agg(l.body ORDER BY l.ts DESC))[1] AS "Latest"
-          ${LOGS_IN_RANGE}
-            AND l.event_name = '${EVENT.check}'
+                 count(*) FILTER (WHERE NOT c.passed) AS "Failed",
+                 max(c.ts) FILTER (WHERE NOT c.passed) AS "Last failure",
+                 (array_agg(c.body ORDER BY c.ts DESC))[1] AS "Latest"
+          ${CHECKS_IN_RANGE}
           GROUP BY 1, 2
           ORDER BY 4 DESC, 1, 2`),
         { size: { w: 24, h: 8 }, description: `Data-quality checks (${EVENT.check} records) in the time range, by check and stage.` },

@@ -4,9 +4,9 @@
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { ATTR, EVENT } from '../../sdk/vocabulary.js';
+import { ATTR } from '../../sdk/vocabulary.js';
 import { finish, pipemonDashboard } from './dashboard-base.js';
-import { severityName, tenantIs } from './filters.js';
+import { ONE_TENANT_ID, severityName, tenantIs } from './filters.js';
 import { UID } from './links.js';
 import { sql, sqlText } from './queries-builders.js';
 import {
@@ -45,6 +45,12 @@ const ITS_LOGS = sqlText`
   WHERE ${tenantIs('t')}
     AND l.run_id = \${run_id:sqlstring}`;
 
+/** The run's data-quality checks `c` (pipeline_checks: the pipeline.check records, read once when stored). */
+const ITS_CHECKS = sqlText`
+  FROM pipeline_checks c
+  WHERE c.tenant_id = ${ONE_TENANT_ID}
+    AND c.run_id = \${run_id:sqlstring}`;
+
 export function runDashboard(): Dashboard {
   const builder = pipemonDashboard(UID.run, 'One pipeline run: its outcome, stages, rows, checks and log records.')
     .withVariable(tenantVariable(false))
@@ -69,7 +75,7 @@ export function runDashboard(): Dashboard {
     .withPanel(
       statPanel(
         'Failed checks',
-        sql(`SELECT count(*) AS "Failed checks"\n${ITS_LOGS}\n  AND l.event_name = '${EVENT.check}'\n  AND NOT (l.attributes->>'${ATTR.checkPassed}')::boolean`),
+        sql(`SELECT count(*) AS "Failed checks"\n${ITS_CHECKS}\n  AND NOT c.passed`),
       ).thresholds(zeroIsGood()),
     )
     .withPanel(
@@ -158,14 +164,13 @@ export function runDashboard(): Dashboard {
       tablePanel(
         'Checks',
         sql(sqlText`
-          SELECT l.ts AS "Time",
-                 l.stage AS "Stage",
-                 l.attributes->>'${ATTR.checkName}' AS "Check",
-                 CASE WHEN (l.attributes->>'${ATTR.checkPassed}')::boolean THEN 'passed' ELSE 'failed' END AS "Outcome",
-                 l.attributes->>'${ATTR.checkDetails}' AS "Details"
-          ${ITS_LOGS}
-            AND l.event_name = '${EVENT.check}'
-          ORDER BY l.ts`),
+          SELECT c.ts AS "Time",
+                 c.stage AS "Stage",
+                 c.name AS "Check",
+                 CASE WHEN c.passed THEN 'passed' ELSE 'failed' END AS "Outcome",
+                 c.details #>> '{}' AS "Details"
+          ${ITS_CHECKS}
+          ORDER BY c.ts`),
         { size: { w: 12, h: 8 } },
       ).overrideByName('Outcome', [
         { id: 'mappings', value: [{ type: 'value', options: { passed: { color: 'green', index: 0 }, failed: { color: 'red', index: 1 } } }] },

@@ -121,8 +121,8 @@ export const SCHEMAS: Record<string, JsonSchema> = {
   RunPage: page('Run', 'Pipeline runs, in the requested sort.'),
   Stage: object({ stage: string, stage_run_id: string, ...runCommon, span_id: nullable(string) }),
   Check: object(
-    { timestamp: dateTime, name: {}, passed: {}, details: {}, stage: nullable(string) },
-    'A pipeline.check record: its pipemon.check.name, .passed and .details attributes as sent.',
+    { timestamp: dateTime, name: nullable(string), passed: nullable({ type: 'boolean' }), details: {}, stage: nullable(string) },
+    'A pipeline.check record: its pipemon.check.name, .passed (a boolean, or null when it sent neither a boolean nor "true" or "false") and .details (as sent).',
   ),
   Span: object(span),
   SpanNode: object({ ...span, children: { type: 'array', items: ref('SpanNode') } }),

@@ -9,7 +9,7 @@
  */
 import { ATTR, EVENT, isResult, type Result, type RunState } from '../../sdk/vocabulary.js';
 import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type SpanRow } from '../model/records.js';
-import { RUN_EVENTS, STAGE_EVENTS, type CommonFacts, type Derived, type RunFacts, type StageFacts } from '../model/runs.js';
+import { RUN_EVENTS, STAGE_EVENTS, type CheckFacts, type CommonFacts, type Derived, type RunFacts, type StageFacts } from '../model/runs.js';
 
 const SPAN_KIND_SERVER = 2;
 /** deployment.environment.name before semantic conventions 1.27 renamed it, as older SDKs still send it. */
@@ -85,6 +85,25 @@ function runOfStage(stage: StageFacts, get: (key: string) => unknown, traceId: s
   return runFacts(base, (key) => (RESOURCE_KEYS.has(key) ? get(key) : undefined), traceId, lastSeenMs);
 }
 
+
+const PASSED: Record<string, boolean> = { true: true, false: false };
+
+/** The check a `pipeline.check` record reports, or null for any other record. */
+export function deriveCheck(row: LogRow): CheckFacts | null {
+  if (row.eventName !== EVENT.check) return null;
+  const get = (key: string) => lookup(row.attributes, row.resource.attributes, key);
+  const passed = row.attributes[ATTR.checkPassed];
+  return {
+    atMs: nanosToMs(logTimeNanos(row)),
+    pipeline: text(get(ATTR.pipelineName)),
+    runId: text(get(ATTR.runId)),
+    stage: text(get(ATTR.stageName)),
+    name: text(row.attributes[ATTR.checkName]),
+    passed: typeof passed === 'boolean' ? passed : typeof passed === 'string' ? (PASSED[passed.toLowerCase()] ?? null) : null,
+    details: row.attributes[ATTR.checkDetails] ?? null,
+    body: row.body,
+  };
+}
 
 export function deriveFromLog(row: LogRow): Derived {
   if (!RUN_EVENTS.has(row.eventName) && !STAGE_EVENTS.has(row.eventName)) return { run: null, stage: null };

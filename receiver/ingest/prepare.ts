@@ -5,7 +5,7 @@
 import type { LogRow, SpanRow, Tenant } from '../model/records.js';
 import { renderLog, renderSpan } from '../storage/rows-csv.js';
 import { logKey, spanKey, type Prepared } from '../storage/write-batch.js';
-import { deriveFromLog, deriveFromSpan } from './derive.js';
+import { deriveCheck, deriveFromLog, deriveFromSpan } from './derive.js';
 
 export function prepare(tenant: Tenant, logs: LogRow[], spans: SpanRow[]): Prepared {
   const prepared: Prepared = { logLines: [], streamLines: new Map(), spanLines: [], logDays: new Set(), spanDays: new Set(), candidates: new Map() };
@@ -15,7 +15,8 @@ export function prepare(tenant: Tenant, logs: LogRow[], spans: SpanRow[]): Prepa
     prepared.streamLines.set(stream.key, stream.line);
     prepared.logDays.add(dayMs);
     const derived = deriveFromLog(row);
-    if (derived.run || derived.stage) prepared.candidates.set(logKey(tenant.id, fingerprint), { tenant, derived });
+    const check = deriveCheck(row);
+    if (derived.run || derived.stage || check) prepared.candidates.set(logKey(tenant.id, fingerprint), { tenant, derived, check: check && { ...check, fingerprint } });
   }
   for (const row of spans) {
     const { line, dayMs } = renderSpan(tenant.id, row);

@@ -13,8 +13,8 @@ import type { Attributes } from './records.js';
 
 export const RUN_EVENTS: ReadonlySet<string> = new Set([EVENT.runStart, EVENT.runHeartbeat, EVENT.runEnd]);
 export const STAGE_EVENTS: ReadonlySet<string> = new Set([EVENT.stageStart, EVENT.stageEnd]);
-/** The log events that derive runs and stages; storage/write-batch.ts asks the database to return only these. */
-export const DERIVING_EVENTS: readonly string[] = [...RUN_EVENTS, ...STAGE_EVENTS];
+/** The log events that derive runs, stages and checks; storage/write-batch.ts asks the database to return only these. */
+export const DERIVING_EVENTS: readonly string[] = [...RUN_EVENTS, ...STAGE_EVENTS, EVENT.check];
 
 export interface CommonFacts {
   runId: string;
@@ -49,6 +49,22 @@ export interface StageFacts extends CommonFacts {
   stageRunId: string;
   stage: string;
   spanId: string | null;
+}
+
+/**
+ * A data-quality check's outcome, from a `pipeline.check` record: stored with the record, once, so that
+ * the checks of a run or of a pipeline over a day are read without decoding every record's attributes.
+ */
+export interface CheckFacts {
+  atMs: number;
+  pipeline: string | null;
+  runId: string | null;
+  stage: string | null;
+  name: string | null;
+  /** The record's `pipemon.check.passed`: a boolean, or the text of one; null when neither. */
+  passed: boolean | null;
+  details: unknown;
+  body: string | null;
 }
 
 /** The facts one record contributes: a stage record also makes its run visible. */

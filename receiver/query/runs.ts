@@ -2,7 +2,7 @@
  * Pipeline runs: listed by start or by duration, filtered by the caller's tenant; and one run's detail
  * with its stages, data-quality checks, first page of logs and span tree.
  */
-import { ATTR, EVENT, type Result, type RunState } from '../../sdk/vocabulary.js';
+import type { Result, RunState } from '../../sdk/vocabulary.js';
 import { heartbeatStopped } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
 import { listLogs } from './logs.js';
@@ -158,24 +158,20 @@ const DETAIL_LOGS = 100;
 interface CheckRow {
   ts: Date;
   stage: string | null;
-  attributes: Record<string, unknown>;
+  name: string | null;
+  passed: boolean | null;
+  details: unknown;
 }
 
-/** The run's data-quality checks (`pipeline.check` records), in the order they ran. */
+/** The run's data-quality checks (`pipeline.check` records, kept in pipeline_checks), in the order they ran. */
 async function checksOf(db: Queryable, tenantId: number, run: RunRow) {
   const { rows } = await db.query<CheckRow>(
-    `SELECT ts, stage, attributes FROM logs
-      WHERE tenant_id = $1 AND run_id = $2 AND event_name = $3 AND ts >= COALESCE($4::timestamptz - ${RECORD_SLACK}, '-infinity')
-      ORDER BY ts, fingerprint::text`,
-    [tenantId, run.run_id, EVENT.check, run.started_at],
+    `SELECT ts, stage, name, passed, details FROM pipeline_checks
+      WHERE tenant_id = $1 AND run_id = $2 AND ts >= COALESCE($3::timestamptz - ${RECORD_SLACK}, '-infinity')
+      ORDER BY ts, fingerprint`,
+    [tenantId, run.run_id, run.started_at],
   );
-  return rows.map((row) => ({
-    timestamp: new Date(row.ts).toISOString(),
-    name: row.attributes[ATTR.checkName] ?? null,
-    passed: row.attributes[ATTR.checkPassed] ?? null,
-    details: row.attributes[ATTR.checkDetails] ?? null,
-    stage: row.stage,
-  }));
+  return rows.map((row) => ({ timestamp: new Date(row.ts).toISOString(), name: row.name, passed: row.passed, details: row.details, stage: row.stage }));
 }
 
 export async function getRun(db: Queryable, tenantId: number, runId: string) {

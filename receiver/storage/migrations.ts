@@ -7,8 +7,9 @@
  * (partitions.ts creates them on demand), so retention is a partition drop.
  */
 import { BODY_TSVECTOR } from './body-search.js';
+import { fingerprintAsUuid } from './rows-csv.js';
 import { addChangesSql, FIGURE_NAMES } from './run-days.js';
-import { EVENT } from '../../sdk/vocabulary.js';
+import { ATTR, EVENT } from '../../sdk/vocabulary.js';
 
 /**
  * The role dashboards read with (Grafana's PostgreSQL datasource): SELECT on the tables a dashboard shows,
@@ -116,7 +117,7 @@ SELECT tenant_id, ts, fingerprint, time_unix_nano, observed_time_unix_nano, seve
        0::bigint AS stream_id
   FROM logs_v1
 UNION ALL
-SELECT l.tenant_id, l.ts, lpad(to_hex(l.fingerprint), 32, '0')::uuid, l.time_unix_nano,
+SELECT l.tenant_id, l.ts, ${fingerprintAsUuid('l.fingerprint')}, l.time_unix_nano,
        coalesce(l.observed_time_unix_nano, l.time_unix_nano), l.severity_number, l.severity_text,
        (SELECT s.service_name FROM log_streams s WHERE s.tenant_id = l.tenant_id AND s.stream_id = l.stream_id),
        l.event_name, l.body, encode(l.trace_id, 'hex'), encode(l.span_id, 'hex'), l.flags::bigint & 4294967295,
@@ -142,6 +143,16 @@ END $$;
 `;
 
 /**
+ * The checks of the records stored before migration 6, as the write path derives them from new ones
+ * (ingest/derive.ts deriveCheck; test/storage.test.ts holds the two to the same rows).
+ */
+export const CHECKS_FROM_LOGS = `
+SELECT tenant_id, ts, fingerprint, pipeline, run_id, stage, attributes->>'${ATTR.checkName}' AS name,
+       CASE lower(attributes->>'${ATTR.checkPassed}') WHEN 'true' THEN true WHEN 'false' THEN false END AS passed,
+       attributes->'${ATTR.checkDetails}' AS details, body
+  FROM logs WHERE event_name = '${EVENT.check}'`;
+
+/**
  * Figures of each pipeline's runs by the UTC day they started, and their durations by bucket
  * (run-days.ts): kept by the write path, filled here from the runs stored before.
  */
@@ -163,16 +174,33 @@ CREATE TABLE pipeline_day_durations (
 );
 ${addChangesSql('(SELECT 1 AS sign, * FROM pipeline_runs WHERE started_at IS NOT NULL) AS c').join(';\n')};
 
--- The dashboards' panels over a time range (dashboards/grafana): runs by end, a pipeline's stages by
--- start, a pipeline's data-quality checks by time (a few records in a hundred: a partial index).
+-- Data-quality checks (pipeline.check records), kept by the write path with their records (under the
+-- record's key), filled here from the records stored before.
+CREATE TABLE pipeline_checks (
+  tenant_id integer NOT NULL,
+  ts timestamptz NOT NULL,
+  fingerprint uuid NOT NULL,
+  pipeline text,
+  run_id text,
+  stage text,
+  name text,
+  passed boolean,
+  details jsonb,
+  body text,
+  PRIMARY KEY (tenant_id, ts, fingerprint)
+);
+CREATE INDEX pipeline_checks_pipeline ON pipeline_checks (tenant_id, pipeline, ts);
+CREATE INDEX pipeline_checks_run ON pipeline_checks (tenant_id, run_id, ts);
+INSERT INTO pipeline_checks ${CHECKS_FROM_LOGS};
+
+-- The dashboards' panels over a time range (dashboards/grafana): runs by end, a pipeline's stages by start.
 CREATE INDEX pipeline_runs_ended_at ON pipeline_runs (tenant_id, ended_at) WHERE ended_at IS NOT NULL;
 CREATE INDEX pipeline_stages_pipeline ON pipeline_stages (tenant_id, pipeline, started_at);
-CREATE INDEX log_records_checks ON log_records (tenant_id, pipeline, ts) WHERE event_name = '${EVENT.check}';
 
 DO $$
 BEGIN
   IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${READER_ROLE}') THEN
-    GRANT SELECT ON pipeline_days, pipeline_day_durations TO ${READER_ROLE};
+    GRANT SELECT ON pipeline_days, pipeline_day_durations, pipeline_checks TO ${READER_ROLE};
   END IF;
 END $$;
 `;

@@ -106,6 +106,9 @@ function streamOf(tenantId: number, row: LogRow, dayMs: number, keysJson: string
   return stream;
 }
 
+/** A log_records fingerprint (bigint) as the logs view shows every record's: a uuid, as records stored before migration 4 have. */
+export const fingerprintAsUuid = (column: string) => `lpad(to_hex(${column}), 32, '0')::uuid`;
+
 export interface RenderedLog {
   /** The log_records CSV line, newline-terminated. */
   line: string;

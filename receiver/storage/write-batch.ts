@@ -5,11 +5,11 @@
  * stored rows (model/runs.ts merge()), all before one COMMIT.
  */
 import type { Tenant } from '../model/records.js';
-import { DERIVING_EVENTS, merge, reportedDuration, settle, type Derived, type RunEnded, type RunFacts, type StageEnded, type StageFacts } from '../model/runs.js';
+import { DERIVING_EVENTS, merge, reportedDuration, settle, type CheckFacts, type Derived, type RunEnded, type RunFacts, type StageEnded, type StageFacts } from '../model/runs.js';
 import type { Queryable, Transaction } from './database.js';
 import type { PartitionManager } from './partitions.js';
 import { addRunChanges, type RunChange } from './run-days.js';
-import { LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, SPAN_COLUMNS } from './rows-csv.js';
+import { fingerprintAsUuid, LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, SPAN_COLUMNS } from './rows-csv.js';
 
 /** A request's rows rendered as COPY lines and its pipeline facts derived (ingest/prepare.ts). */
 export interface Prepared {
@@ -20,7 +20,7 @@ export interface Prepared {
   logDays: Set<number>;
   spanDays: Set<number>;
   /** Facts keyed by what the database returns for inserted rows, so that only new records derive. */
-  candidates: Map<string, { tenant: Tenant; derived: Derived }>;
+  candidates: Map<string, { tenant: Tenant; derived: Derived; check?: StoredCheck | null }>;
 }
 
 /** Candidate keys: prepare.ts files facts under them, and the staging moves below find them for the rows they inserted. */
@@ -59,10 +59,10 @@ const STAGED: Record<'streams' | 'logs' | 'spans', Staged> = {
     columns: LOG_RECORD_COLUMNS,
     move: `WITH ins AS (
              INSERT INTO log_records SELECT * FROM pipemon_log_records_staging ON CONFLICT DO NOTHING
-             RETURNING tenant_id, fingerprint, event_name, run_id)
+             RETURNING tenant_id, fingerprint, event_name)
            SELECT count(*)::int AS inserted, coalesce(array_agg(tenant_id) FILTER (WHERE derives), '{}') AS tenants,
                   coalesce(array_agg(fingerprint::text) FILTER (WHERE derives), '{}') AS a, '{}'::text[] AS b
-             FROM (SELECT *, run_id IS NOT NULL AND event_name = ANY($1) AS derives FROM ins) AS new`,
+             FROM (SELECT *, event_name = ANY($1) AS derives FROM ins) AS new`,
     params: [DERIVING_EVENTS],
     key: (tenant: number, fingerprint: string) => logKey(tenant, fingerprint),
   },
@@ -139,10 +139,12 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
   }
 
   const byTenant = new Map<number, { tenant: Tenant; runs: Map<string, RunFacts>; stages: Map<string, StageFacts> }>();
+  const checks: { tenant: Tenant; check: StoredCheck }[] = [];
   for (const key of inserted) {
     const found = candidates.get(key);
     if (!found) continue;
-    const { tenant, derived } = found;
+    const { tenant, derived, check } = found;
+    if (check) checks.push({ tenant, check });
     let group = byTenant.get(tenant.id);
     if (!group) byTenant.set(tenant.id, (group = { tenant, runs: new Map(), stages: new Map() }));
     if (derived.run) addFacts(group.runs, derived.run.runId, derived.run);
@@ -160,7 +162,35 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
     if (stages.size > 0) effects.stagesEnded.push(...(await mergeStages(tx, tenant, stages)));
   }
   await addRunChanges(tx, dayChanges);
+  await insertChecks(tx, checks);
   return effects;
+}
+
+/** A check with the fingerprint of its record: the key it is stored under, as the logs view shows it. */
+export type StoredCheck = CheckFacts & { fingerprint: string };
+
+async function insertChecks(tx: Queryable, checks: { tenant: Tenant; check: StoredCheck }[]): Promise<void> {
+  if (checks.length === 0) return;
+  const rows = checks.map(({ tenant, check }) => ({
+    tenant_id: tenant.id,
+    ts: iso(check.atMs),
+    fingerprint: check.fingerprint,
+    pipeline: check.pipeline,
+    run_id: check.runId,
+    stage: check.stage,
+    name: check.name,
+    passed: check.passed,
+    details: check.details,
+    body: check.body,
+  }));
+  await tx.query(
+    `INSERT INTO pipeline_checks (tenant_id, ts, fingerprint, pipeline, run_id, stage, name, passed, details, body)
+     SELECT tenant_id, ts, ${fingerprintAsUuid('fingerprint')}, pipeline, run_id, stage, name, passed, details, body
+       FROM jsonb_to_recordset($1::jsonb) AS c(tenant_id integer, ts timestamptz, fingerprint bigint, pipeline text, run_id text,
+                                                stage text, name text, passed boolean, details jsonb, body text)
+     ON CONFLICT DO NOTHING`,
+    [JSON.stringify(rows)],
+  );
 }
 
 function addFacts<F extends RunFacts | StageFacts>(map: Map<string, F>, key: string, facts: F): void {
