@@ -57,7 +57,8 @@ async function storedRuns(db: Database) {
     `SELECT count(*)::int AS runs, count(*) FILTER (WHERE state = 'running')::int AS running,
             count(*) FILTER (WHERE result = 'failure')::int AS failed,
             (SELECT count(*)::int FROM pipeline_stages) AS stages,
-            (SELECT count(*)::int FROM logs WHERE event_name = 'pipeline.check') AS checks
+            (SELECT count(*)::int FROM pipeline_checks) AS checks,
+            (SELECT count(*)::int FROM pipeline_days) AS pipeline_days
        FROM pipeline_runs`,
   );
   return rows[0]!;

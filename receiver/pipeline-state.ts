@@ -5,6 +5,7 @@
  * scrape after a restart and the same on every receiver sharing the database.
  */
 import { ATTR, FAILED_RESULTS } from '../sdk/vocabulary.js';
+import { pipelinesOfTenants } from './query/shape.js';
 import type { Queryable } from './storage/database.js';
 import { config, type MixinConfig } from '../dashboards/prometheus/config.js';
 
@@ -30,7 +31,7 @@ export interface PipelineState {
 /** An interval is inferred from the gaps between a pipeline's latest run starts (at least two of them). */
 const INFERENCE_RUNS = 8;
 const INFERENCE_MIN_GAPS = 2;
-/** Check records of a run lie within its span; this slack keeps the lookup to a few daily partitions. */
+/** A run's checks lie within its span; this slack bounds the lookup by time, as pipeline_checks_run orders it. */
 const CHECK_SLACK = '1 hour';
 
 /**
@@ -41,14 +42,7 @@ const CHECK_SLACK = '1 hour';
  * ones from pipeline_runs_running.
  */
 const STATE_SQL = `
-WITH RECURSIVE pipelines AS (
-  SELECT t.tenant_id, first.pipeline FROM tenants t CROSS JOIN LATERAL (
-    SELECT r.pipeline FROM pipeline_runs r WHERE r.tenant_id = t.tenant_id ORDER BY r.pipeline LIMIT 1) first
-   WHERE $4::int IS NULL OR t.tenant_id = $4
-  UNION ALL
-  SELECT p.tenant_id, next.pipeline FROM pipelines p CROSS JOIN LATERAL (
-    SELECT r.pipeline FROM pipeline_runs r WHERE r.tenant_id = p.tenant_id AND r.pipeline > p.pipeline ORDER BY r.pipeline LIMIT 1) next
-)
+${pipelinesOfTenants('$4::int IS NULL OR t.tenant_id = $4')}
 -- A declared interval is any attribute a sender set: bounded before the cast, so that one absurd value
 -- cannot fail this read for every pipeline of every tenant.
 SELECT t.name AS tenant, p.pipeline, COALESCE(l.owner, '') AS owner,

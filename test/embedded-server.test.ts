@@ -241,18 +241,19 @@ describe('pipemon move-pglite', () => {
         for (const day of ['2026-11-01', '2026-11-02']) {
           await tx.query(`CREATE TABLE logs_p${day.replaceAll('-', '')} PARTITION OF logs FOR VALUES FROM ('${day}') TO ('${day}'::date + 1)`);
         }
-        for (const [day, body] of [[1, 'first, "quoted"\nline'], [2, 'second \\ backslash']] as const) {
+        // The second a data-quality check, as the SDK then sent them.
+        for (const [day, body, event] of [[1, 'first, "quoted"\nline', ''], [2, 'second \\ backslash', 'pipeline.check']] as const) {
           await tx.query(
             `INSERT INTO logs (tenant_id, ts, fingerprint, time_unix_nano, observed_time_unix_nano, severity_number, severity_text,
                service_name, event_name, body, flags, attributes, dropped_attributes_count, resource_attributes, resource_schema_url,
                scope_name, scope_version, scope_attributes, scope_schema_url)
-             VALUES (1, $1, gen_random_uuid(), 0, 0, 17, 'ERROR', 'etl', '', $2, 0, '{"k": 1}', 0, '{}', '', '', '', '{}', '')`,
-            [new Date(Date.UTC(2026, 10, day, 12)).toISOString(), body],
+             VALUES (1, $1, gen_random_uuid(), 0, 0, 17, 'ERROR', 'etl', $3, $2, 0, '{"k": 1}', 0, '{}', '', '', '', '{}', '')`,
+            [new Date(Date.UTC(2026, 10, day, 12)).toISOString(), body, event],
           );
         }
         await tx.query(
-          `INSERT INTO pipeline_runs (tenant_id, run_id, pipeline, state, result, last_seen_at, attributes)
-           VALUES (1, 'run-1', 'orders', 'ended', 'failure', now(), '{}')`,
+          `INSERT INTO pipeline_runs (tenant_id, run_id, pipeline, state, result, started_at, last_seen_at, attributes)
+           VALUES (1, 'run-1', 'orders', 'ended', 'failure', '2026-11-01T10:00:00Z', now(), '{}')`,
         );
       });
     } finally {
@@ -272,7 +273,10 @@ describe('pipemon move-pglite', () => {
   it('moves every row into the embedded server, keys still valid, and keeps the old files', async () => {
     const { dir, key } = await earlierDataDir();
     const moved = await movePglite(dir);
-    expect(moved.rows).toEqual({ tenants: 1, api_keys: 1, log_streams: 0, pipeline_runs: 1, pipeline_stages: 0, logs_v1: 2, log_records: 0, spans: 0 });
+    expect(moved.rows).toEqual({
+      tenants: 1, api_keys: 1, log_streams: 0, pipeline_runs: 1, pipeline_stages: 0, pipeline_days: 1, pipeline_day_durations: 0, pipeline_checks: 1,
+      logs_v1: 2, log_records: 0, spans: 0,
+    });
     expect(fs.existsSync(path.join(dir, 'pglite'))).toBe(false);
     expect(fs.existsSync(path.join(dir, 'pglite.moving'))).toBe(false);
     // The kept files are as the earlier pipemon wrote them: still its schema, so it could open them again.

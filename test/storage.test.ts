@@ -2,6 +2,7 @@
  * The storage contract: every supported PostgreSQL server (the npm package's 18, Debian's 15) passes the
  * same suite, so that nothing above the Database seam needs to know which one it runs on.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,18 @@ describe.each(backends())('storage on $name', (backend) => {
   });
 
   describe('migrations', () => {
+    it("keeps every released migration's SQL as it shipped (a change to the schema is a new migration)", () => {
+      const digest = (sql: string) => createHash('sha256').update(sql).digest('hex').slice(0, 16);
+      expect(MIGRATIONS.map((migration) => [migration.version, digest(migration.sql)])).toEqual([
+        [1, '392276dc2fd91f1c'],
+        [2, 'fc7031d4d7d9a353'],
+        [3, '81488a628d44f431'],
+        [4, '99cf0764322868c1'],
+        [5, '33d4bf322c884c53'],
+        [6, '5723fbba001a851b'],
+      ]);
+    });
+
     it('records every migration once', async () => {
       const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
       expect(rows.map((row) => row.version)).toEqual(VERSIONS);

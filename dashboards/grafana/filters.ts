@@ -6,7 +6,8 @@
  * has no options (an empty database), Grafana expands All to nothing, and `IN ()` is a syntax error
  * where `ARRAY[]::text[]` is an empty list.
  */
-import { ATTR, FAILED_RESULTS } from '../../sdk/vocabulary.js';
+import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
+import { environmentOf, pipelinesOfTenants, runEnvironmentOf } from '../../receiver/query/shape.js';
 import { sqlText } from './queries-builders.js';
 
 /** OpenTelemetry severity ranges: number 1-4 is TRACE, ... 21-24 FATAL, 0 unspecified. */
@@ -53,19 +54,17 @@ export const pipelineIs = (column: string) => anyOf(column, 'pipeline');
 /** The logs dashboard's pipeline, whose All also keeps records outside any pipeline. */
 export const logPipelineIs = (l: string) => allOr(`${l}.pipeline`, 'pipeline');
 
-const environmentOf = (l: string) => `${l}.resource_attributes->>'${ATTR.environment}'`;
-
 export const logEnvironmentIs = (l: string) => allOr(environmentOf(l), 'environment');
 
 /**
- * A run's environment is on its log records (a resource attribute), not in pipeline_runs: any record of
- * the run tells it, found through the logs_run index. Runs known only from spans match All alone.
+ * The run `runId` of tenant `tenantId` in the selected environments, by the API's rule of a run's
+ * environment (receiver/query/shape.ts): as the run stores it (what the environment variable lists),
+ * for runs stored before migration 3 as its records tell it.
  */
 export const runEnvironmentIs = (tenantId: string, runId: string) =>
-  `(${SQL_ALL} IN (\${environment:sqlstring}) OR EXISTS (
-  SELECT 1 FROM logs e
-  WHERE e.tenant_id = ${tenantId} AND e.run_id = ${runId}
-    AND ${environmentOf('e')} IN (\${environment:sqlstring})))`;
+  `(${SQL_ALL} IN (\${environment:sqlstring}) OR (
+  SELECT ${runEnvironmentOf('x')} FROM pipeline_runs x WHERE x.tenant_id = ${tenantId} AND x.run_id = ${runId}
+  ) IN (\${environment:sqlstring}))`;
 
 /** tenant, pipeline and environment of pipeline_runs `r` joined to tenants `t`. */
 export const runIs = (r: string, t: string) => sqlText`
@@ -99,23 +98,5 @@ export const FAILED_SQL = FAILED_RESULTS.map((result) => `'${result}'`).join(', 
 export const pipelineLabel = (r: string, t: string) =>
   `CASE WHEN cardinality(ARRAY[\${tenant:sqlstring}]::text[]) > 1 THEN ${r}.pipeline || ' (' || ${t}.name || ')' ELSE ${r}.pipeline END`;
 
-/**
- * `WITH RECURSIVE pipelines (tenant_id, tenant, pipeline)`: the selected tenants' pipelines, found by
- * skipping through the pipeline_runs_pipeline index, one probe per pipeline, instead of reading every
- * run of their history (a month of a busy tenant's runs is a million rows).
- */
-export const SELECTED_TENANTS_PIPELINES = sqlText`
-  WITH RECURSIVE pipelines AS (
-    SELECT t.tenant_id, t.name AS tenant, first.pipeline
-    FROM tenants t
-    CROSS JOIN LATERAL (
-      SELECT r.pipeline FROM pipeline_runs r WHERE r.tenant_id = t.tenant_id ORDER BY r.pipeline LIMIT 1) first
-    WHERE ${tenantIs('t')}
-    UNION ALL
-    SELECT p.tenant_id, p.tenant, next.pipeline
-    FROM pipelines p
-    CROSS JOIN LATERAL (
-      SELECT r.pipeline FROM pipeline_runs r
-      WHERE r.tenant_id = p.tenant_id AND r.pipeline > p.pipeline
-      ORDER BY r.pipeline LIMIT 1) next
-  )`;
+/** `WITH RECURSIVE pipelines (tenant_id, tenant, pipeline)`: the selected tenants' pipelines, one index probe each. */
+export const SELECTED_TENANTS_PIPELINES = pipelinesOfTenants(tenantIs('t'));

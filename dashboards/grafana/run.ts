@@ -167,7 +167,7 @@ export function runDashboard(): Dashboard {
           SELECT c.ts AS "Time",
                  c.stage AS "Stage",
                  c.name AS "Check",
-                 CASE WHEN c.passed THEN 'passed' ELSE 'failed' END AS "Outcome",
+                 CASE WHEN c.passed THEN 'passed' WHEN NOT c.passed THEN 'failed' ELSE 'unknown' END AS "Outcome",
                  c.details #>> '{}' AS "Details"
           ${ITS_CHECKS}
           ORDER BY c.ts`),

@@ -7,7 +7,7 @@ import { heartbeatStopped } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
 import { listLogs } from './logs.js';
 import { Conditions, numberColumn, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
-import { environmentOf, isoOrNull } from './shape.js';
+import { isoOrNull, RECORD_SLACK, runEnvironmentOf } from './shape.js';
 import { getSpanTree } from './traces.js';
 
 export interface RunFilter {
@@ -117,18 +117,6 @@ export const RUN_SORTS = {
 export type RunSort = keyof typeof RUN_SORTS;
 export const isRunSort = (value: string): value is RunSort => Object.hasOwn(RUN_SORTS, value);
 
-/** Records of a run lie within its time; this slack lets the lookup skip all but a few daily partitions. */
-const RECORD_SLACK = "interval '1 hour'";
-
-/**
- * A run's environment, stored with it since migration 3; for a run stored before, read from its first
- * log record, else from a span of its trace (one index probe per such run).
- */
-const RUN_ENVIRONMENT = `COALESCE(r.environment,
-  (SELECT ${environmentOf('l')} FROM logs l WHERE l.tenant_id = r.tenant_id AND l.run_id = r.run_id
-      AND l.ts >= r.started_at - ${RECORD_SLACK} ORDER BY l.ts LIMIT 1),
-  (SELECT ${environmentOf('s')} FROM spans s WHERE s.tenant_id = r.tenant_id AND s.trace_id = r.trace_id LIMIT 1))`;
-
 export async function listRuns(
   db: Queryable,
   tenantId: number,
@@ -144,7 +132,7 @@ export async function listRuns(
   where.add((p) => `pipeline = ${p}`, filter.pipeline);
   where.add((p) => `result = ${p}`, filter.result);
   where.add((p) => `state = ${p}`, filter.state);
-  where.add((p) => `${RUN_ENVIRONMENT} = ${p}`, filter.environment);
+  where.add((p) => `${runEnvironmentOf('r')} = ${p}`, filter.environment);
   where.add((p) => `started_at >= ${p}`, filter.since?.toISOString());
   where.add((p) => `started_at < ${p}`, filter.until?.toISOString());
   where.after(cursor, keyset);

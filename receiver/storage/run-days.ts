@@ -6,7 +6,9 @@
  * The rule of what a run adds to its day is stated once, here, as SQL over a run's stored columns
  * (RUN_FIGURES, DURATION_BUCKET): the write path sums it over the rows it replaces (minus) and writes
  * (plus), migration 6 over the runs stored before it, and the metrics over runs of a window's first,
- * partial day, which they read from pipeline_runs.
+ * partial day, which they read from pipeline_runs. Changing RUN_FIGURES or DURATION_BUCKET changes
+ * migration 6's SQL (its digest test in test/storage.test.ts fails): it needs a migration of its own,
+ * which alters pipeline_days and recomputes the sums.
  */
 import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
 import type { Queryable } from './database.js';

@@ -37,7 +37,7 @@ export interface BatchEffects {
 /**
  * How rows reach each table: COPY into a temporary staging table (per connection, emptied at COMMIT),
  * then INSERT ... ON CONFLICT DO NOTHING, returning how many rows were new and, for the new rows that
- * derive runs and stages, the parts of their candidate keys (tenant, a, b: key() makes the key of them).
+ * derive runs, stages and checks, the parts of their candidate keys (tenant, a, b: key() makes the key of them).
  */
 const STAGED: Record<'streams' | 'logs' | 'spans', Staged> = {
   // In key order, so that two transactions storing the same new streams take their row locks in one
@@ -153,6 +153,7 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
   // Locks in one order in every transaction (tenants by id, then the days' figures), so that two cannot deadlock.
   const dayChanges: RunChange[] = [];
   for (const { tenant, runs, stages } of [...byTenant.values()].sort((a, b) => a.tenant.id - b.tenant.id)) {
+    if (runs.size === 0 && stages.size === 0) continue;
     await lockRuns(tx, tenant, [...new Set([...runs.keys(), ...[...stages.values()].map((stage) => stage.runId)])]);
     if (runs.size > 0) {
       const { ended, changes } = await mergeRuns(tx, tenant, runs);
