@@ -69,7 +69,7 @@ export function pipelineDashboard(): Dashboard {
     .withPanel(
       statPanel(
         'Latest run',
-        // Newest start first, as pipeline_runs_pipeline orders them (a run known only from heartbeats, with no start, first).
+        // Newest start first, as pipeline_runs_pipeline orders them (a run stored before migration 3 may have no start: it comes first).
         sql(sqlText`
           SELECT CASE WHEN r.state = 'running' THEN 'running' ELSE r.result END AS "Result"
           ${PIPELINE_RUNS}
