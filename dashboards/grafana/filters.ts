@@ -57,20 +57,23 @@ export const logPipelineIs = (l: string) => allOr(`${l}.pipeline`, 'pipeline');
 export const logEnvironmentIs = (l: string) => allOr(environmentOf(l), 'environment');
 
 /**
- * The run `runId` of tenant `tenantId` in the selected environments, by the API's rule of a run's
- * environment (receiver/query/shape.ts): as the run stores it (what the environment variable lists),
- * for runs stored before migration 3 as its records tell it.
+ * Run `r` (pipeline_runs) in the selected environments, by the API's rule of a run's environment
+ * (receiver/query/shape.ts): as the run stores it (what the environment variable lists), for runs
+ * stored before migration 3 as its records tell it.
  */
-export const runEnvironmentIs = (tenantId: string, runId: string) =>
+export const runEnvironmentIs = (r: string) => `(${SQL_ALL} IN (\${environment:sqlstring}) OR ${runEnvironmentOf(r)} IN (\${environment:sqlstring}))`;
+
+/** A stage's or check's row `x` (naming its run by tenant_id and run_id) whose run is in the selected environments. */
+export const ofRunEnvironmentIs = (x: string) =>
   `(${SQL_ALL} IN (\${environment:sqlstring}) OR (
-  SELECT ${runEnvironmentOf('x')} FROM pipeline_runs x WHERE x.tenant_id = ${tenantId} AND x.run_id = ${runId}
+  SELECT ${runEnvironmentOf('run')} FROM pipeline_runs run WHERE run.tenant_id = ${x}.tenant_id AND run.run_id = ${x}.run_id
   ) IN (\${environment:sqlstring}))`;
 
 /** tenant, pipeline and environment of pipeline_runs `r` joined to tenants `t`. */
 export const runIs = (r: string, t: string) => sqlText`
   ${tenantIs(t)}
     AND ${pipelineIs(`${r}.pipeline`)}
-    AND ${runEnvironmentIs(`${r}.tenant_id`, `${r}.run_id`)}`;
+    AND ${runEnvironmentIs(r)}`;
 
 export const severityIs = (l: string) => `${severityRange(l)} = ANY(ARRAY[\${severity:sqlstring}]::int[])`;
 

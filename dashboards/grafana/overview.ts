@@ -119,18 +119,18 @@ export function overviewDashboard(): Dashboard {
           CROSS JOIN LATERAL (
             SELECT r.state, r.result, r.started_at, r.attributes->>'${ATTR.pipelineOwner}' AS owner
             FROM pipeline_runs r
-            WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND ${runEnvironmentIs('r.tenant_id', 'r.run_id')}
+            WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND ${runEnvironmentIs('r')}
             ORDER BY r.started_at DESC LIMIT 1) l
           LEFT JOIN LATERAL (
             SELECT r.ended_at AS last_success
             FROM pipeline_runs r
             WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'ended' AND r.ended_at IS NOT NULL
-              AND r.result = 'success' AND ${runEnvironmentIs('r.tenant_id', 'r.run_id')}
+              AND r.result = 'success' AND ${runEnvironmentIs('r')}
             ORDER BY r.ended_at DESC LIMIT 1) s ON true
           CROSS JOIN LATERAL (
             SELECT count(*) AS running
             FROM pipeline_runs r
-            WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'running' AND ${runEnvironmentIs('r.tenant_id', 'r.run_id')}) n
+            WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'running' AND ${runEnvironmentIs('r')}) n
           LEFT JOIN in_range i ON i.tenant_id = p.tenant_id AND i.pipeline = p.pipeline
           WHERE ${pipelineIs('p.pipeline')}
           ORDER BY (l.state = 'ended' AND l.result IN (${FAILED_SQL})) DESC, p.tenant, p.pipeline`),

@@ -6,7 +6,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { ATTR, EVENT } from '../../sdk/vocabulary.js';
 import { finish, pipemonDashboard } from './dashboard-base.js';
-import { FAILED_SQL, logEnvironmentIs, ONE_TENANT_ID, promPipelines, runEnvironmentIs, tenantIs } from './filters.js';
+import { FAILED_SQL, logEnvironmentIs, ofRunEnvironmentIs, ONE_TENANT_ID, promPipelines, runEnvironmentIs, tenantIs } from './filters.js';
 import { UID, linkTo } from './links.js';
 import { prom, sql, sqlText } from './queries-builders.js';
 import {
@@ -35,7 +35,7 @@ const PIPELINE_RUNS = sqlText`
   FROM pipeline_runs r
   WHERE r.tenant_id = ${ONE_TENANT_ID}
     AND r.pipeline = \${pipeline:sqlstring}
-    AND ${runEnvironmentIs('r.tenant_id', 'r.run_id')}`;
+    AND ${runEnvironmentIs('r')}`;
 
 /** Those started in the time range. */
 const RUNS_IN_RANGE = sqlText`
@@ -47,7 +47,7 @@ const CHECKS_IN_RANGE = sqlText`
   FROM pipeline_checks c
   WHERE c.tenant_id = ${ONE_TENANT_ID}
     AND c.pipeline = \${pipeline:sqlstring}
-    AND ${runEnvironmentIs('c.tenant_id', 'c.run_id')}
+    AND ${ofRunEnvironmentIs('c')}
     AND $__timeFilter(c.ts)`;
 
 /** The log records `l` of the pipeline in the time range. */
@@ -69,10 +69,11 @@ export function pipelineDashboard(): Dashboard {
     .withPanel(
       statPanel(
         'Latest run',
-        // Newest start first, as pipeline_runs_pipeline orders them (a run stored before migration 3 may have no start: it comes first).
+        // Newest start first, as pipeline_runs_pipeline orders them.
         sql(sqlText`
           SELECT CASE WHEN r.state = 'running' THEN 'running' ELSE r.result END AS "Result"
           ${PIPELINE_RUNS}
+            AND r.started_at IS NOT NULL
           ORDER BY r.started_at DESC
           LIMIT 1`),
         { textField: 'Result', description: 'The result of the latest run, or running.' },
@@ -185,7 +186,7 @@ export function pipelineDashboard(): Dashboard {
             JOIN tenants t ON t.tenant_id = s.tenant_id
             WHERE ${tenantIs('t')}
               AND s.pipeline = \${pipeline:sqlstring}
-              AND ${runEnvironmentIs('s.tenant_id', 's.run_id')}
+              AND ${ofRunEnvironmentIs('s')}
               AND s.duration_seconds IS NOT NULL
               AND $__timeFilter(s.started_at)
             ORDER BY 1`,
@@ -211,7 +212,7 @@ export function pipelineDashboard(): Dashboard {
           JOIN tenants t ON t.tenant_id = s.tenant_id
           WHERE ${tenantIs('t')}
             AND s.pipeline = \${pipeline:sqlstring}
-            AND ${runEnvironmentIs('s.tenant_id', 's.run_id')}
+            AND ${ofRunEnvironmentIs('s')}
             AND $__timeFilter(s.started_at)
           GROUP BY 1, 2
           ORDER BY 1, 2`),
@@ -289,7 +290,7 @@ export function pipelineDashboard(): Dashboard {
           ${CHECKS_IN_RANGE}
           GROUP BY 1, 2
           ORDER BY 4 DESC, 1, 2`),
-        { size: { w: 24, h: 8 }, description: `Data-quality checks (${EVENT.check} records) in the time range, by check and stage.` },
+        { size: { w: 24, h: 8 }, description: `Data-quality checks (${EVENT.check} records) in the time range, by check and stage; with an environment selected, the checks of its runs.` },
       ).overrideByName('Failed', [{ id: 'thresholds', value: zeroIsGood().build() }, { id: 'custom.cellOptions', value: { type: 'color-text' } }]),
     );
   return finish(builder);

@@ -173,7 +173,7 @@ export function runDashboard(): Dashboard {
           ORDER BY c.ts`),
         { size: { w: 12, h: 8 } },
       ).overrideByName('Outcome', [
-        { id: 'mappings', value: [{ type: 'value', options: { passed: { color: 'green', index: 0 }, failed: { color: 'red', index: 1 } } }] },
+        { id: 'mappings', value: [{ type: 'value', options: { passed: { color: 'green', index: 0 }, failed: { color: 'red', index: 1 }, unknown: { color: 'orange', index: 2 } } }] },
         { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorText } },
       ]),
     )

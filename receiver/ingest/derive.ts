@@ -5,7 +5,8 @@
  * emitters of `cicd.*` spans (the Collector's GitHub and GitLab receivers) show up too.
  *
  * A run's log records and its span describe the same run; facts from either are merged by the rules of
- * model/runs.ts, so records arriving twice or out of order converge to the same row.
+ * model/runs.ts, so records arriving twice or out of order converge to the same row. A `pipeline.check`
+ * record also gives its data-quality check (deriveCheck), stored once with the record.
  */
 import { ATTR, EVENT, isResult, type Result, type RunState } from '../../sdk/vocabulary.js';
 import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type SpanRow } from '../model/records.js';

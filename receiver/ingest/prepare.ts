@@ -1,6 +1,6 @@
 /**
- * Step 3 of the line: a request's valid records rendered as COPY lines and the runs and stages they
- * describe derived, outside any transaction, while the writer commits the previous batch.
+ * Step 3 of the line: a request's valid records rendered as COPY lines and the runs, stages and checks
+ * they describe derived, outside any transaction, while the writer commits the previous batch.
  */
 import type { LogRow, SpanRow, Tenant } from '../model/records.js';
 import { renderLog, renderSpan } from '../storage/rows-csv.js';

@@ -50,7 +50,7 @@ export const pipelinesOfTenants = (tenantCondition: string) => `WITH RECURSIVE p
   SELECT t.tenant_id, t.name AS tenant, first.pipeline
     FROM tenants t
     CROSS JOIN LATERAL (SELECT r.pipeline FROM pipeline_runs r WHERE r.tenant_id = t.tenant_id ORDER BY r.pipeline LIMIT 1) first
-   WHERE ${tenantCondition}
+   WHERE (${tenantCondition})
   UNION ALL
   SELECT p.tenant_id, p.tenant, next.pipeline
     FROM pipelines p

@@ -156,9 +156,10 @@ SELECT tenant_id, ts, fingerprint, pipeline, run_id, stage, NULLIF(attributes->>
 
 /**
  * Figures of each pipeline's runs by the UTC day they started, and their durations by bucket
- * (run-days.ts): kept by the write path, filled here from the runs stored before.
+ * (run-days.ts); data-quality checks (CHECKS_FROM_LOGS): both kept by the write path, filled here from
+ * what is stored before.
  */
-const RUN_DAYS_SQL = `
+const DAYS_AND_CHECKS_SQL = `
 CREATE TABLE pipeline_days (
   tenant_id integer NOT NULL,
   pipeline text NOT NULL,
@@ -411,8 +412,8 @@ CREATE INDEX pipeline_runs_ended ON pipeline_runs (tenant_id, pipeline, ended_at
   },
   {
     version: 6,
-    name: "each pipeline's runs summed by day, for the metrics over weeks of runs; indexes for the dashboards' ranges",
-    sql: RUN_DAYS_SQL,
+    name: "each pipeline's runs summed by day; data-quality checks kept apart from their records; indexes for the dashboards' ranges",
+    sql: DAYS_AND_CHECKS_SQL,
   },
 ];
 

@@ -2,7 +2,7 @@
  * One group-commit transaction: the rows of every request in the batch are copied into a staging
  * table, moved into log_streams, log_records and spans with ON CONFLICT DO NOTHING (a resent record
  * conflicts and is not stored twice), and the pipeline runs and stages that the new records describe are merged into their
- * stored rows (model/runs.ts merge()), all before one COMMIT.
+ * stored rows (model/runs.ts merge()), with their days' sums (run-days.ts) and the new records' checks, all before one COMMIT.
  */
 import type { Tenant } from '../model/records.js';
 import { DERIVING_EVENTS, merge, reportedDuration, settle, type CheckFacts, type Derived, type RunEnded, type RunFacts, type StageEnded, type StageFacts } from '../model/runs.js';
