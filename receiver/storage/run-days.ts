@@ -14,7 +14,7 @@ import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
 import type { Queryable } from './database.js';
 
 /** The UTC day a run's figures belong to. */
-export const RUN_DAY = `(started_at AT TIME ZONE 'UTC')::date`;
+const RUN_DAY = `(started_at AT TIME ZONE 'UTC')::date`;
 
 const when = (condition: string) => `CASE WHEN ${condition} THEN 1 ELSE 0 END`;
 /** Ended runs that report a duration: the mean and p95 are over these. */
@@ -75,7 +75,7 @@ export function p95FromBuckets(buckets: string, key: string): string {
 }
 
 /** The stored columns of a run that its figures come from, as `changes` carry them (with a sign). */
-export const CHANGE_COLUMNS = `sign integer, tenant_id integer, pipeline text, started_at timestamptz, state text, result text,
+const CHANGE_COLUMNS = `sign integer, tenant_id integer, pipeline text, started_at timestamptz, state text, result text,
   duration_seconds float8, rows_read float8, rows_written float8, rows_rejected float8`;
 
 export interface RunChange {
