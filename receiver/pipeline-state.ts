@@ -5,7 +5,7 @@
  * scrape after a restart and the same on every receiver sharing the database.
  */
 import { ATTR, FAILED_RESULTS } from '../sdk/vocabulary.js';
-import { pipelinesOfTenants } from './query/shape.js';
+import { pipelinesOfTenants, RECORD_SLACK } from './query/shape.js';
 import type { Queryable } from './storage/database.js';
 import { config, type MixinConfig } from '../dashboards/prometheus/config.js';
 
@@ -31,8 +31,6 @@ export interface PipelineState {
 /** An interval is inferred from the gaps between a pipeline's latest run starts (at least two of them). */
 const INFERENCE_RUNS = 8;
 const INFERENCE_MIN_GAPS = 2;
-/** A run's checks lie within its span; this slack bounds the lookup by time, as pipeline_checks_run orders it. */
-const CHECK_SLACK = '1 hour';
 
 /**
  * One pass per pipeline, each step an index lookup, so that a scrape costs the number of pipelines, not
@@ -51,7 +49,7 @@ SELECT t.name AS tenant, p.pipeline, COALESCE(l.owner, '') AS owner,
        e.rows_read::float8 AS rows_read, e.rows_written::float8 AS rows_written, e.rows_rejected::float8 AS rows_rejected,
        (SELECT count(*)::int FROM pipeline_checks c
          WHERE c.tenant_id = e.tenant_id AND c.run_id = e.run_id AND NOT c.passed
-           AND c.ts BETWEEN COALESCE(e.started_at, e.ended_at) - interval '${CHECK_SLACK}' AND e.ended_at + interval '${CHECK_SLACK}') AS failed_checks,
+           AND c.ts BETWEEN COALESCE(e.started_at, e.ended_at) - ${RECORD_SLACK} AND e.ended_at + ${RECORD_SLACK}) AS failed_checks,
        f.n AS consecutive_failures, r.n AS running,
        extract(epoch FROM r.heartbeat)::float8 AS oldest_heartbeat, extract(epoch FROM r.started)::float8 AS oldest_start
   FROM pipelines p

@@ -4,7 +4,7 @@
  */
 import { heartbeatStopped, isLate, isStuck, readPipelineStates } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
-import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED } from '../storage/run-days.js';
+import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcDay } from '../storage/run-days.js';
 
 /**
  * The figures of a window's runs (those that started since `since`), by `key` (a pipeline, or one row
@@ -17,7 +17,7 @@ function figuresSql(key: string): string {
   return `WITH edge AS (
   SELECT pipeline, started_at, state, result, duration_seconds, rows_read, rows_written, rows_rejected FROM pipeline_runs
    WHERE tenant_id = $1 AND started_at >= $2::timestamptz AND started_at < $3::timestamptz),
-days AS (SELECT * FROM pipeline_days WHERE tenant_id = $1 AND day >= ($3::timestamptz AT TIME ZONE 'UTC')::date),
+days AS (SELECT * FROM pipeline_days WHERE tenant_id = $1 AND day >= ${utcDay('$3::timestamptz')}),
 figures AS (
   SELECT ${key} AS key, ${FIGURE_NAMES.map((name) => `sum(${RUN_FIGURES[name]}) AS ${name}`).join(', ')} FROM edge GROUP BY 1
   UNION ALL
@@ -26,7 +26,7 @@ p95 AS (${p95FromBuckets(
     `SELECT ${key} AS key, ${DURATION_BUCKET} AS bucket, count(*) AS n FROM edge WHERE ${TIMED} GROUP BY 1, 2
      UNION ALL
      SELECT ${key}, bucket, sum(runs) FROM pipeline_day_durations
-      WHERE tenant_id = $1 AND day >= ($3::timestamptz AT TIME ZONE 'UTC')::date GROUP BY 1, 2`,
+      WHERE tenant_id = $1 AND day >= ${utcDay('$3::timestamptz')} GROUP BY 1, 2`,
     'key',
   )})
 SELECT f.key AS pipeline, sum(runs)::int AS runs, sum(running)::int AS running, sum(ended)::int AS ended,

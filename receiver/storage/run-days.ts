@@ -13,8 +13,10 @@
 import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
 import type { Queryable } from './database.js';
 
+/** The UTC day of a timestamptz: the days of pipeline_days. */
+export const utcDay = (timestamp: string) => `(${timestamp} AT TIME ZONE 'UTC')::date`;
 /** The UTC day a run's figures belong to. */
-const RUN_DAY = `(started_at AT TIME ZONE 'UTC')::date`;
+const RUN_DAY = utcDay('started_at');
 
 const when = (condition: string) => `CASE WHEN ${condition} THEN 1 ELSE 0 END`;
 /** Ended runs that report a duration: the mean and p95 are over these. */
@@ -133,6 +135,6 @@ export async function addRunChanges(tx: Queryable, changes: RunChange[]): Promis
  */
 export async function deleteDaysBefore(db: Queryable, cutoff: string, tenantId: number | null): Promise<void> {
   for (const table of ['pipeline_days', 'pipeline_day_durations']) {
-    await db.query(`DELETE FROM ${table} WHERE day < ($1::timestamptz AT TIME ZONE 'UTC')::date AND ($2::int IS NULL OR tenant_id = $2)`, [cutoff, tenantId]);
+    await db.query(`DELETE FROM ${table} WHERE day < ${utcDay('$1::timestamptz')} AND ($2::int IS NULL OR tenant_id = $2)`, [cutoff, tenantId]);
   }
 }
