@@ -11,6 +11,13 @@ const segments = (dir: string) => fs.readdirSync(dir).filter((name) => name.ends
 const owner = (instance: string) => ({ pid: process.pid, instance, release: () => undefined });
 
 /** Everything the spool hands out, settled with `answer`; returns the bodies in order. */
+/** A spool whose directory is a file: every write to disk fails, as on a full or read-only disk. */
+function onRefusingDisk(maxBytes: number): Spool {
+  const file = path.join(tempDir('pipemon-spool-'), 'not-a-dir');
+  fs.writeFileSync(file, '');
+  return openSpool({ dir: file, maxBytes });
+}
+
 function sendAll(spool: Spool, answer: 'ok' | 'refused' = 'ok', maxBytes = 1_000_000): Uint8Array[] {
   const sent: Uint8Array[] = [];
   for (let batch = spool.next(maxBytes); batch; batch = spool.next(maxBytes)) {
@@ -148,9 +155,7 @@ describe('the write-ahead spool', () => {
   });
 
   it('holds kept records in memory when the disk refuses them, and counts ordinary ones as dropped', () => {
-    const file = path.join(tempDir('pipemon-spool-'), 'not-a-dir');
-    fs.writeFileSync(file, '');
-    const spool = openSpool({ dir: file, maxBytes: 1_000_000 });
+    const spool = onRefusingDisk(1_000_000);
     spool.append('logs', true, 2, body(4, 1));
     spool.append('logs', false, 5, body(4, 2));
     expect(spool.stats()).toMatchObject({ inMemory: 2, dropped: 5, segments: 0 });
@@ -159,10 +164,8 @@ describe('the write-ahead spool', () => {
   });
 
   it('holds at most an eighth of its bound of kept records in memory while the disk refuses them, dropping and counting the oldest', () => {
-    const file = path.join(tempDir('pipemon-spool-'), 'not-a-dir');
-    fs.writeFileSync(file, '');
     // A memory bound of 1000 bytes.
-    const spool = openSpool({ dir: file, maxBytes: 8_000 });
+    const spool = onRefusingDisk(8_000);
     spool.append('logs', true, 1, body(50, 255));
     const onWire = spool.next(1_000_000)!;
     for (let i = 1; i <= 200; i++) spool.append('logs', true, 1, body(50, i));
