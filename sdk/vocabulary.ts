@@ -52,6 +52,13 @@ export const ATTR = {
   // Added with the unified view (issue 7): carried on a run's records, exported as metrics for alerts.
   pipelineOwner: 'pipemon.pipeline.owner',
   expectedIntervalSeconds: 'pipemon.pipeline.expected_interval_seconds',
+  /** On a stage's end: its failure does not fail its run (the SDK's `allowFailure`); shown as tolerated. */
+  failureAllowed: 'pipemon.stage.failure_allowed',
+  /**
+   * A time the producer says the run started at (OpenLineage `nominalTime`, Airflow's DAG run start), on
+   * records that are not the run's start: the run's estimated start while no start record arrived.
+   */
+  runStartHint: 'pipemon.run.start_hint',
 } as const;
 
 /** Log record event names (OTLP `event_name`); static, never built from data. */
@@ -145,4 +152,6 @@ export const ACTIVITY = {
  */
 export const ERROR_TYPE = {
   processDied: 'pipemon.process_died',
+  /** A stage still open when its run ended: closed by the run's end, with no result (it never reported one). */
+  noEndReported: 'pipemon.no_end_reported',
 } as const;
