@@ -4,7 +4,8 @@
  * and a duration without losing whether they were reported, estimated or measured.
  */
 import { describe, expect, it } from 'vitest';
-import { merge, reportedDuration, settle, type RunFacts, type StageFacts } from '../receiver/model/runs.js';
+import { ATTR, ERROR_TYPE } from '../sdk/vocabulary.js';
+import { END_ORDER, merge, reopened, reportedDuration, reportedOf, rollUp, settle, unrecoveredFailures, type RunFacts, type StageFacts } from '../receiver/model/runs.js';
 
 const T0 = Date.UTC(2026, 10, 30, 8, 0, 0);
 
@@ -30,6 +31,7 @@ function run(facts: Partial<RunFacts>): RunFacts {
     sourceSystem: null,
     traceId: null,
     lastSeenMs: facts.endedAtMs ?? facts.startedAtMs ?? T0,
+    startHintMs: null,
     ...facts,
   };
 }
@@ -94,24 +96,98 @@ describe('merge()', () => {
     expect(merge(start!, merge(end!, merge(lateHeartbeat!, heartbeat!)))).toEqual(expected);
   });
 
-  it('lets the latest end decide the result when a run reports two ends', () => {
-    const first = run({ state: 'ended', result: 'failure', endedAtMs: T0 + 1000, errorType: 'E' });
-    const second = run({ state: 'ended', result: 'success', endedAtMs: T0 + 2000 });
-    for (const merged of [merge(first, second), merge(second, first)]) {
-      expect(merged).toMatchObject({ result: 'success', endedAtMs: T0 + 2000, errorType: 'E' });
+  it('keeps a failure when a success end comes after it (FAIL then COMPLETE), and its error', () => {
+    const failed = run({ state: 'ended', result: 'failure', endedAtMs: T0 + 1000, errorType: 'E', errorMessage: 'bad row 3' });
+    const completed = run({ state: 'ended', result: 'success', endedAtMs: T0 + 1009 });
+    for (const merged of [merge(failed, completed), merge(completed, failed)]) {
+      expect(merged).toMatchObject({ result: 'failure', endedAtMs: T0 + 1009, errorType: 'E', errorMessage: 'bad row 3' });
     }
   });
 
+  it('lets the stronger of two ends decide in END_ORDER, then the later one, in every order', () => {
+    for (const [i, weaker] of END_ORDER.entries()) {
+      for (const stronger of END_ORDER.slice(i)) {
+        const early = run({ state: 'ended', result: stronger, endedAtMs: T0 + 1000, errorMessage: 'early' });
+        const late = run({ state: 'ended', result: weaker, endedAtMs: T0 + 2000, errorMessage: 'late' });
+        const message = stronger === weaker ? 'late' : 'early';
+        for (const merged of [merge(early, late), merge(late, early)]) expect([weaker, stronger, merged.result, merged.errorMessage]).toEqual([weaker, stronger, stronger, message]);
+      }
+    }
+  });
+
+  it('keeps the earliest start hint a producer carried', () => {
+    const a = run({ startHintMs: T0 + 5000 });
+    const b = run({ startHintMs: T0 });
+    for (const merged of [merge(a, b), merge(b, a)]) expect(merged.startHintMs).toBe(T0);
+  });
+
   it('merges stages by the same rules', () => {
-    const stage = (facts: Partial<StageFacts>): StageFacts => {
-      const { serviceName: _s, environment: _e, sourceSystem: _o, traceId: _t, lastSeenMs: _l, ...common } = run({});
-      return { ...common, stageRunId: 's-1', stage: 'load', spanId: null, ...facts };
-    };
     const start = stage({ startedAtMs: T0 });
     const end = stage({ state: 'ended', result: 'success', endedAtMs: T0 + 5000, durationSeconds: 4.5, rowsWritten: 7 });
     for (const merged of [merge(start, end), merge(end, start)]) {
       expect(merged).toMatchObject({ state: 'ended', result: 'success', startedAtMs: T0, endedAtMs: T0 + 5000, durationSeconds: 4.5, rowsWritten: 7 });
     }
+  });
+});
+
+function stage(facts: Partial<StageFacts>): StageFacts {
+  const { serviceName: _s, environment: _e, sourceSystem: _o, traceId: _t, lastSeenMs: _l, startHintMs: _h, ...common } = run({});
+  return { ...common, stageRunId: 's-1', stage: 'load', spanId: null, ...facts };
+}
+
+describe('rollUp()', () => {
+  const ended = run({ state: 'ended', result: 'success', startedAtMs: T0, endedAtMs: T0 + 60_000 });
+  const failedLoad = stage({ state: 'ended', result: 'failure', startedAtMs: T0 + 10_000, endedAtMs: T0 + 20_000, errorType: 'ValueError', errorMessage: 'ValueError: warehouse refused 2 rows' });
+
+  it("fails an ended run whose stage failed, with that stage's error, and keeps what the run reported", () => {
+    const shown = rollUp(ended, [failedLoad]);
+    expect(shown.facts).toMatchObject({ result: 'failure', errorType: 'ValueError', errorMessage: 'ValueError: warehouse refused 2 rows' });
+    expect(reportedOf(ended, shown)).toEqual({ result: 'success', errorType: null, errorMessage: null });
+  });
+
+  it('leaves a running run running, whatever its stages did', () => {
+    const running = run({ startedAtMs: T0 });
+    expect(rollUp(running, [failedLoad]).facts).toEqual(running);
+  });
+
+  it('does not fail a run for a stage whose failure was tolerated, or that a later attempt recovered', () => {
+    const tolerated = { ...failedLoad, attributes: { [ATTR.failureAllowed]: true } };
+    const retried = stage({ stageRunId: 's-2', state: 'ended', result: 'success', startedAtMs: T0 + 30_000, endedAtMs: T0 + 40_000 });
+    expect(rollUp(ended, [tolerated]).facts.result).toBe('success');
+    expect(rollUp(ended, [failedLoad, retried]).facts.result).toBe('success');
+    expect(rollUp(ended, [retried, failedLoad]).facts.result).toBe('success');
+    expect(unrecoveredFailures([{ ...retried, result: 'error' }, failedLoad])).toEqual([{ ...retried, result: 'error' }]);
+  });
+
+  it("says its first failed stage's error when the run's own is generic, and keeps its own when it says more", () => {
+    const generic = { ...ended, result: 'failure' as const, errorType: 'task_failure', errorMessage: 'task_failure' };
+    expect(rollUp(generic, [failedLoad]).facts).toMatchObject({ result: 'failure', errorType: 'ValueError', errorMessage: 'ValueError: warehouse refused 2 rows' });
+    const own = { ...generic, errorMessage: 'the DAG timed out waiting for load' };
+    expect(rollUp(own, [failedLoad]).facts).toMatchObject({ errorType: 'task_failure', errorMessage: 'the DAG timed out waiting for load' });
+  });
+
+  it('sums the rows of its stages when it reported none, and keeps its own when it did', () => {
+    const stages = [stage({ rowsWritten: 5, rowsRead: 7 }), stage({ stageRunId: 's-2', rowsWritten: 3 })];
+    expect(rollUp(ended, stages).facts).toMatchObject({ rowsRead: 7, rowsWritten: 8, rowsRejected: null });
+    expect(rollUp({ ...ended, rowsWritten: 2 }, stages).facts.rowsWritten).toBe(2);
+  });
+
+  it('starts a run with no start record at its earliest stage or start hint, estimated, and measures its duration', () => {
+    const noStart = run({ state: 'ended', result: 'failure', endedAtMs: T0 + 60_000, startHintMs: T0 + 5000 });
+    expect(rollUp(noStart, [failedLoad]).settled).toEqual({ startedAtMs: T0 + 5000, startEstimated: true, durationSeconds: 55 });
+    expect(rollUp({ ...noStart, startHintMs: null }, [failedLoad]).settled).toEqual({ startedAtMs: T0 + 10_000, startEstimated: true, durationSeconds: 50 });
+    expect(rollUp(noStart, []).settled.startedAtMs).toBe(T0 + 5000);
+    expect(rollUp(ended, [failedLoad]).settled).toEqual(settle(ended));
+  });
+
+  it("closes the stages still open when the run ended, with no result, and reads them back as open", () => {
+    const open = stage({ stageRunId: 's-open', startedAtMs: T0 + 1000 });
+    const [closed] = rollUp(ended, [open, failedLoad]).closed;
+    expect(closed).toMatchObject({ state: 'ended', result: null, endedAtMs: T0 + 60_000, errorType: ERROR_TYPE.noEndReported });
+    expect(reopened(closed!)).toEqual(open);
+    expect(rollUp(run({ startedAtMs: T0 }), [open]).closed).toEqual([]);
+    // A closed stage fails nothing: it reported no result.
+    expect(rollUp(ended, [open]).facts.result).toBe('success');
   });
 });
 

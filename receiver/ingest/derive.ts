@@ -37,6 +37,12 @@ const count = (value: unknown) => {
   const n = bounded(value, Number.MAX_SAFE_INTEGER);
   return n === null ? null : Math.trunc(n);
 };
+/** A time attribute (ISO 8601 text, as the OpenLineage decoder writes the start hint) in ms, else null. */
+function time(value: unknown): number | null {
+  const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+  return Number.isFinite(ms) ? ms : null;
+}
+
 // No pipeline runs for more than a year; beyond it a duration is a unit mistake (ms or ns for seconds).
 const seconds = (value: unknown) => bounded(value, 366 * 86_400);
 
@@ -75,6 +81,7 @@ function runFacts(base: CommonFacts, get: (key: string) => unknown, traceId: str
     sourceSystem: text(get(ATTR.sourceSystem)),
     traceId: traceId || null,
     lastSeenMs,
+    startHintMs: time(get(ATTR.runStartHint)),
   };
 }
 

@@ -8,7 +8,7 @@
  * a late heartbeat after the end): a run's state, result, times and duration come out the same for every
  * order (test/run-order.test.ts).
  */
-import { EVENT, type Result, type RunState } from '../../sdk/vocabulary.js';
+import { ATTR, ERROR_TYPE, EVENT, FAILED_RESULTS, type Result, type RunState } from '../../sdk/vocabulary.js';
 import type { Attributes } from './records.js';
 
 export const RUN_EVENTS: ReadonlySet<string> = new Set([EVENT.runStart, EVENT.runHeartbeat, EVENT.runEnd]);
@@ -43,6 +43,8 @@ export interface RunFacts extends CommonFacts {
   sourceSystem: string | null;
   traceId: string | null;
   lastSeenMs: number;
+  /** The earliest start a producer carried on a record that is not the start (ATTR.runStartHint). */
+  startHintMs: number | null;
 }
 
 export interface StageFacts extends CommonFacts {
@@ -92,10 +94,19 @@ export interface StageEnded {
   rows: { read: number | null; written: number | null; rejected: number | null };
 }
 
-/** The fields that come from a run's end record: the latest end decides them. */
+/** The fields that come from a run's end record: the deciding end (decidingEnd) gives them. */
 const END_FIELDS = ['result', 'durationSeconds', 'errorType', 'errorMessage'] as const;
 /** Counts only grow while a run goes on: the largest reported wins, whatever order they came in. */
 const COUNT_FIELDS = ['rowsRead', 'rowsWritten', 'rowsRejected'] as const;
+
+/**
+ * End results from the weakest to the strongest: of two ends of one run or stage, the stronger decides.
+ * A failed result beats every other, so that no later success undoes a failure (Spark's listener ends a
+ * failed job with FAIL, then COMPLETE); a `failure` beats an `error` or `timeout` because it is the work's
+ * own account, usually with its message. A total order, so the fold stays order-independent.
+ */
+export const END_ORDER: readonly Result[] = ['skip', 'success', 'cancellation', 'timeout', 'error', 'failure'];
+export const isFailedResult = (result: Result | null) => result !== null && FAILED_RESULTS.includes(result);
 
 /** Which of two facts is later: by end, then by last sign of life, then by start. */
 function laterOf<F extends RunFacts | StageFacts>(a: F, b: F): [later: F, earlier: F] {
@@ -105,24 +116,32 @@ function laterOf<F extends RunFacts | StageFacts>(a: F, b: F): [later: F, earlie
   return [b, a];
 }
 
+/** The end that decides the result and error: the stronger result (END_ORDER), then the later end. */
+function decidingEnd<F extends RunFacts | StageFacts>(later: F, earlier: F): [decides: F | null, other: F | null] {
+  const endOf = (f: F): F | null => (f.state === 'ended' ? f : null);
+  const [a, b] = [endOf(later), endOf(earlier)];
+  if (a === null || b === null) return [a ?? b, null];
+  const rank = (f: F) => (f.result === null ? -1 : END_ORDER.indexOf(f.result));
+  return rank(b) > rank(a) ? [b, a] : [a, b];
+}
+
 const pick = <T>(first: T | null, second: T | null): T | null => (first !== null ? first : second);
 const most = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 const least = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 
 /**
- * Two sets of facts about one run or stage as one. Ended wins over running; the latest end decides the
- * result, the error and the reported duration; the earliest start and the latest end win; counts take
- * their largest value; the trace is the start's; anything else takes the later record's value, a value
- * beating a null.
+ * Two sets of facts about one run or stage as one. Ended wins over running; the deciding end (the
+ * strongest result, then the latest) gives the result, the error and the reported duration; the
+ * earliest start and the latest end win; counts take their largest value; the trace is the start's;
+ * anything else takes the later record's value, a value beating a null.
  */
 export function merge<F extends RunFacts | StageFacts>(a: F, b: F): F {
   const [later, earlier] = laterOf(a, b);
   const merged = { ...earlier } as F;
   const fields = merged as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(later)) if (value !== null) fields[key] = value;
-  const endsOf = (f: F) => (f.state === 'ended' ? f : null);
-  const [endLater, endEarlier] = [endsOf(later), endsOf(earlier)];
-  for (const key of END_FIELDS) fields[key] = pick(endLater?.[key] ?? null, endEarlier?.[key] ?? null) ?? pick(later[key], earlier[key]);
+  const [decides, other] = decidingEnd(later, earlier);
+  for (const key of END_FIELDS) fields[key] = pick(decides?.[key] ?? null, other?.[key] ?? null) ?? pick(later[key], earlier[key]);
   for (const key of COUNT_FIELDS) fields[key] = most(a[key], b[key]);
   merged.state = a.state === 'ended' || b.state === 'ended' ? 'ended' : 'running';
   merged.startedAtMs = least(a.startedAtMs, b.startedAtMs);
@@ -132,6 +151,7 @@ export function merge<F extends RunFacts | StageFacts>(a: F, b: F): F {
     const [ra, rb] = [a as RunFacts, b as RunFacts];
     const run = merged as RunFacts;
     run.lastSeenMs = Math.max(ra.lastSeenMs, rb.lastSeenMs);
+    run.startHintMs = least(ra.startHintMs, rb.startHintMs);
     // The start's trace: a run joined from elsewhere (pipemon exec) keeps the trace it began in.
     const [first, second] = (ra.startedAtMs ?? Infinity) <= (rb.startedAtMs ?? Infinity) ? [ra, rb] : [rb, ra];
     run.traceId = pick(first.traceId, second.traceId);
@@ -169,4 +189,113 @@ export function reportedDuration(stored: { startedAtMs: number | null; startEsti
   const { startedAtMs, startEstimated, endedAtMs, durationSeconds } = stored;
   if (durationSeconds === null || startEstimated || startedAtMs === null || endedAtMs === null) return durationSeconds;
   return Math.abs((endedAtMs - startedAtMs) / 1000 - durationSeconds) < 0.001 ? null : durationSeconds;
+}
+
+/** A run as it shows: its own facts completed by its stages' (rollUp). */
+export interface ShownRun {
+  facts: RunFacts;
+  settled: Settled;
+  /** Its stages still open although it ended, closed by its end (closedByRun). */
+  closed: StageFacts[];
+}
+
+/** Where a stage's start stands in its attempts: by start, else by end. */
+const attemptTime = (stage: StageFacts) => stage.startedAtMs ?? stage.endedAtMs ?? -Infinity;
+
+/**
+ * The stages whose failure fails their run: a stage's last attempt (by start; the same stage name run
+ * again is a retry) that ended in a failed result, unless it was declared tolerated. The first to end first.
+ */
+export function unrecoveredFailures(stages: readonly StageFacts[]): StageFacts[] {
+  const last = new Map<string, StageFacts>();
+  for (const stage of stages) {
+    const before = last.get(stage.stage);
+    if (!before || attemptTime(stage) > attemptTime(before) || (attemptTime(stage) === attemptTime(before) && stage.stageRunId > before.stageRunId)) {
+      last.set(stage.stage, stage);
+    }
+  }
+  return [...last.values()]
+    .filter((stage) => stage.state === 'ended' && isFailedResult(stage.result) && !isTolerated(stage))
+    .sort((a, b) => (a.endedAtMs ?? Infinity) - (b.endedAtMs ?? Infinity) || a.stageRunId.localeCompare(b.stageRunId));
+}
+
+/** Declared tolerated by its sender (the SDK's `allowFailure`): as a boolean, or the text of one. */
+const isTolerated = (stage: StageFacts) => String(stage.attributes[ATTR.failureAllowed]).toLowerCase() === 'true';
+
+/** A stage's end as its run's failure: its error, else words naming it. */
+function errorOfStage(stage: StageFacts): { errorType: string | null; errorMessage: string } {
+  return { errorType: stage.errorType, errorMessage: stage.errorMessage ?? `stage ${stage.stage} ended in ${stage.result}` };
+}
+
+/** A message that names no cause: none, or one word (Airflow's `task_failure`, a bare `FAILED`). */
+const isGeneric = (message: string | null) => message === null || !/\s/.test(message.trim());
+
+/**
+ * A stage open when its run ended: ended with its run, with no result (it never reported one) and the
+ * error type that says so. Its own end, should it arrive later, replaces this (reopened() reads it back).
+ */
+export function closedByRun(stage: StageFacts, run: RunFacts): StageFacts {
+  return {
+    ...stage,
+    state: 'ended',
+    result: null,
+    endedAtMs: most(run.endedAtMs, stage.startedAtMs),
+    errorType: ERROR_TYPE.noEndReported,
+    errorMessage: 'no end was reported before its run ended',
+  };
+}
+
+/** Stored stage facts as the stage itself reported them: a stage closed by its run is open again. */
+export function reopened(stage: StageFacts): StageFacts {
+  if (stage.result !== null || stage.errorType !== ERROR_TYPE.noEndReported) return stage;
+  return { ...stage, state: 'running', endedAtMs: null, errorType: null, errorMessage: null };
+}
+
+/**
+ * What a run shows, from its own merged facts and all its stages', the same in every arrival order since
+ * both are:
+ * - an ended run whose own result is not failed fails with its first unrecovered stage failure;
+ * - a failed run whose own error is generic or missing says its first failed stage's error;
+ * - row counts it did not report are its stages' sums;
+ * - with no start record, it starts at the earliest of its stages' starts and the producer's start hint
+ *   (else as settle() estimates), its duration measured from there;
+ * - its stages still open when it ended are closed by its end.
+ */
+export function rollUp(run: RunFacts, stages: readonly StageFacts[]): ShownRun {
+  const shown: RunFacts = { ...run };
+  const ended = run.state === 'ended';
+  const failure = ended ? unrecoveredFailures(stages)[0] : undefined;
+  if (failure && !isFailedResult(run.result)) Object.assign(shown, { result: failure.result }, errorOfStage(failure));
+  else if (failure && isGeneric(run.errorMessage)) Object.assign(shown, { errorType: failure.errorType ?? run.errorType, errorMessage: errorOfStage(failure).errorMessage });
+  for (const key of COUNT_FIELDS) {
+    const counted = stages.map((stage) => stage[key]).filter((n): n is number => n !== null);
+    if (shown[key] === null && counted.length > 0) shown[key] = counted.reduce((sum, n) => sum + n, 0);
+  }
+  const closed = ended ? stages.filter((stage) => stage.state === 'running').map((stage) => closedByRun(stage, run)) : [];
+  return { facts: shown, settled: settleRun(run, stages), closed };
+}
+
+/** settle() for a run, with its stages' starts and its start hint as better estimates of a missing start. */
+function settleRun(run: RunFacts, stages: readonly StageFacts[]): Settled {
+  const settled = settle(run);
+  if (!settled.startEstimated) return settled;
+  const known = stages.reduce<number | null>((earliest, stage) => least(earliest, stage.startedAtMs), run.startHintMs);
+  if (known === null) return settled;
+  const startedAtMs = least(known, settled.startedAtMs)!;
+  const measured = run.endedAtMs !== null ? (run.endedAtMs - startedAtMs) / 1000 : null;
+  return { startedAtMs, startEstimated: true, durationSeconds: run.durationSeconds ?? measured };
+}
+
+/** The run's own figures that its shown row replaced (rollUp), and its start hint: what a stored row lacks to be merged again. */
+export type Reported = Partial<Pick<RunFacts, 'result' | 'errorType' | 'errorMessage' | 'rowsRead' | 'rowsWritten' | 'rowsRejected' | 'durationSeconds' | 'startHintMs'>>;
+const REPLACEABLE = ['result', 'errorType', 'errorMessage', ...COUNT_FIELDS] as const;
+
+/** What `own` reported where `shown` shows otherwise; null when it shows its own facts. */
+export function reportedOf(own: RunFacts, shown: ShownRun): Reported | null {
+  const reported: Record<string, unknown> = {};
+  for (const key of REPLACEABLE) if (own[key] !== shown.facts[key]) reported[key] = own[key];
+  // A duration measured from an estimated start is not told apart from a reported one by reportedDuration().
+  if (shown.settled.startEstimated && shown.settled.durationSeconds !== own.durationSeconds) reported.durationSeconds = own.durationSeconds;
+  if (own.startHintMs !== null) reported.startHintMs = own.startHintMs;
+  return Object.keys(reported).length > 0 ? (reported as Reported) : null;
 }

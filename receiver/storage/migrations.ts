@@ -415,5 +415,12 @@ CREATE INDEX pipeline_runs_ended ON pipeline_runs (tenant_id, pipeline, ended_at
     name: "each pipeline's runs summed by day; data-quality checks kept apart from their records; indexes for the dashboards' ranges",
     sql: DAYS_AND_CHECKS_SQL,
   },
+  {
+    version: 7,
+    name: "a run keeps what it reported itself where it shows its stages' failure, rows or start",
+    // The row shows a run as model/runs.ts rollUp() completes it from its stages; this column keeps the
+    // run's own figures that it replaced (and a producer's start hint), so that the next merge starts
+    // from what the run reported, not from what it showed. Null for nearly every run.
+    sql: `ALTER TABLE pipeline_runs ADD COLUMN reported jsonb;`,
+  },
 ];
-

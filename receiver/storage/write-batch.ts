@@ -2,11 +2,12 @@
  * One group-commit transaction: the rows of every request in the batch are copied into a staging
  * table, moved into log_streams, log_records and spans with ON CONFLICT DO NOTHING (a resent record
  * conflicts and is not stored twice), and the pipeline runs and stages that the new records describe are merged into their
- * stored rows (model/runs.ts merge()), with their days' sums (run-days.ts) and the new records' checks, all before one COMMIT.
+ * stored rows (merge-runs.ts), with their days' sums (run-days.ts) and the new records' checks, all before one COMMIT.
  */
 import type { Tenant } from '../model/records.js';
-import { DERIVING_EVENTS, merge, reportedDuration, settle, type CheckFacts, type Derived, type RunEnded, type RunFacts, type StageEnded, type StageFacts } from '../model/runs.js';
+import { DERIVING_EVENTS, merge, type CheckFacts, type Derived, type RunEnded, type RunFacts, type StageEnded, type StageFacts } from '../model/runs.js';
 import type { Queryable, Transaction } from './database.js';
+import { mergeRunsAndStages, stageKey } from './merge-runs.js';
 import type { PartitionManager } from './partitions.js';
 import { addRunChanges, type RunChange } from './run-days.js';
 import { fingerprintAsUuid, LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, SPAN_COLUMNS } from './rows-csv.js';
@@ -153,19 +154,18 @@ export async function writeBatch(tx: Transaction, partitions: PartitionManager, 
   // Locks in one order in every transaction (tenants by id, then the days' figures), so that two cannot deadlock.
   const dayChanges: RunChange[] = [];
   for (const { tenant, runs, stages } of [...byTenant.values()].sort((a, b) => a.tenant.id - b.tenant.id)) {
-    if (runs.size === 0 && stages.size === 0) continue;
-    await lockRuns(tx, tenant, [...new Set([...runs.keys(), ...[...stages.values()].map((stage) => stage.runId)])]);
-    if (runs.size > 0) {
-      const { ended, changes } = await mergeRuns(tx, tenant, runs);
-      effects.runsEnded.push(...ended);
-      dayChanges.push(...changes);
-    }
-    if (stages.size > 0) effects.stagesEnded.push(...(await mergeStages(tx, tenant, stages)));
+    if (runs.size === 0) continue;
+    const merged = await mergeRunsAndStages(tx, tenant, runs, stages);
+    effects.runsEnded.push(...merged.runsEnded);
+    effects.stagesEnded.push(...merged.stagesEnded);
+    dayChanges.push(...merged.changes);
   }
   await addRunChanges(tx, dayChanges);
   await insertChecks(tx, checks);
   return effects;
 }
+
+const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A check with the fingerprint of its record: the key it is stored under, as the logs view shows it. */
 export type StoredCheck = CheckFacts & { fingerprint: string };
@@ -199,193 +199,3 @@ function addFacts<F extends RunFacts | StageFacts>(map: Map<string, F>, key: str
   map.set(key, existing ? merge(existing, facts) : facts);
 }
 
-const stageKey = (runId: string, stageRunId: string) => `${runId}\u001f${stageRunId}`;
-
-/**
- * Serializes transactions that touch the same runs (two writers, or two receivers), so that the stored
- * row read below is the one this merge replaces, and a run's end is counted once. Locks are taken in one
- * order, hash order, so that two batches cannot deadlock on them.
- */
-async function lockRuns(tx: Queryable, tenant: Tenant, runIds: string[]): Promise<void> {
-  await tx.query(
-    `SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(id) AS h FROM unnest($2::text[]) AS id ORDER BY h OFFSET 0) AS s`,
-    [tenant.id, runIds],
-  );
-}
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** The columns runs and stages share, as stored facts are read back (times in ms, counts as numbers). */
-const COMMON_SELECT = `run_id, pipeline, state, result, start_estimated,
-  (extract(epoch FROM started_at) * 1000)::float8 AS started_ms, (extract(epoch FROM ended_at) * 1000)::float8 AS ended_ms,
-  duration_seconds, rows_read::float8, rows_written::float8, rows_rejected::float8, error_type, error_message,
-  target_namespace, target_collection, attributes`;
-
-interface CommonStored {
-  run_id: string;
-  pipeline: string;
-  state: RunFacts['state'];
-  result: RunFacts['result'];
-  start_estimated: boolean;
-  started_ms: number | null;
-  ended_ms: number | null;
-  duration_seconds: number | null;
-  rows_read: number | null;
-  rows_written: number | null;
-  rows_rejected: number | null;
-  error_type: string | null;
-  error_message: string | null;
-  target_namespace: string | null;
-  target_collection: string | null;
-  attributes: Record<string, unknown>;
-}
-
-function commonFacts(row: CommonStored) {
-  const startedAtMs = row.start_estimated ? null : row.started_ms;
-  return {
-    runId: row.run_id,
-    pipeline: row.pipeline,
-    state: row.state,
-    result: row.result,
-    startedAtMs,
-    endedAtMs: row.ended_ms,
-    durationSeconds: reportedDuration({ startedAtMs: row.started_ms, startEstimated: row.start_estimated, endedAtMs: row.ended_ms, durationSeconds: row.duration_seconds }),
-    rowsRead: row.rows_read,
-    rowsWritten: row.rows_written,
-    rowsRejected: row.rows_rejected,
-    errorType: row.error_type,
-    errorMessage: row.error_message,
-    targetNamespace: row.target_namespace,
-    targetCollection: row.target_collection,
-    attributes: row.attributes,
-  };
-}
-
-function commonRecord(f: RunFacts | StageFacts) {
-  const settled = settle(f);
-  return {
-    run_id: f.runId,
-    pipeline: f.pipeline,
-    state: f.state,
-    result: f.result,
-    started_at: iso(settled.startedAtMs),
-    start_estimated: settled.startEstimated,
-    ended_at: iso(f.endedAtMs),
-    duration_seconds: settled.durationSeconds,
-    rows_read: f.rowsRead,
-    rows_written: f.rowsWritten,
-    rows_rejected: f.rowsRejected,
-    error_type: f.errorType,
-    error_message: f.errorMessage,
-    target_namespace: f.targetNamespace,
-    target_collection: f.targetCollection,
-    attributes: f.attributes,
-  };
-}
-
-const COMMON_COLUMNS = ['run_id', 'pipeline', 'state', 'result', 'started_at', 'start_estimated', 'ended_at', 'duration_seconds',
-  'rows_read', 'rows_written', 'rows_rejected', 'error_type', 'error_message', 'target_namespace', 'target_collection', 'attributes'];
-const COMMON_TYPES = `run_id text, pipeline text, state text, result text, started_at timestamptz, start_estimated boolean,
-  ended_at timestamptz, duration_seconds double precision, rows_read bigint, rows_written bigint, rows_rejected bigint,
-  error_type text, error_message text, target_namespace text, target_collection text, attributes jsonb`;
-
-/**
- * Writes merged rows over the stored ones: the merge happened in merge(), under the runs' locks, so the
- * statement only replaces.
- */
-function upsertSql(table: string, key: string, extra: string[], extraTypes: string): string {
-  const columns = [...COMMON_COLUMNS, ...extra];
-  return `INSERT INTO ${table} AS t (tenant_id, ${columns.join(', ')})
-     SELECT $1, ${columns.join(', ')} FROM jsonb_to_recordset($2::jsonb) AS x(${COMMON_TYPES}, ${extraTypes})
-     ON CONFLICT (${key}) DO UPDATE SET ${columns.map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
-}
-
-const RUNS_UPSERT = upsertSql('pipeline_runs', 'tenant_id, run_id', ['service_name', 'environment', 'source_system', 'trace_id', 'last_seen_at'],
-  'service_name text, environment text, source_system text, trace_id text, last_seen_at timestamptz');
-const STAGES_UPSERT = upsertSql('pipeline_stages', 'tenant_id, run_id, stage_run_id', ['stage_run_id', 'stage', 'span_id'],
-  'stage_run_id text, stage text, span_id text');
-
-/** Merges `incoming` into what is stored; returns each merged fact with whether it was ended before. */
-function mergeStored<F extends RunFacts | StageFacts>(incoming: Map<string, F>, stored: Map<string, F>): { facts: F; endedBefore: boolean }[] {
-  return [...incoming].map(([key, facts]) => {
-    const before = stored.get(key);
-    return { facts: before ? merge(before, facts) : facts, endedBefore: before?.state === 'ended' };
-  });
-}
-
-/** A run row's part in its day's figures (run-days.ts), as stored: read back (-1) or written (+1); none without a start. */
-function runChange(sign: 1 | -1, tenant: Tenant, run: Omit<RunChange, 'sign' | 'tenant_id' | 'started_at'> & { started_at: string | null }): RunChange[] {
-  const { pipeline, started_at, state, result, duration_seconds, rows_read, rows_written, rows_rejected } = run;
-  return started_at === null ? [] : [{ sign, tenant_id: tenant.id, pipeline, started_at, state, result, duration_seconds, rows_read, rows_written, rows_rejected }];
-}
-
-/** Merges the runs into their stored rows; returns the runs this ended, and the changes to their days' figures. */
-async function mergeRuns(tx: Transaction, tenant: Tenant, runs: Map<string, RunFacts>): Promise<{ ended: RunEnded[]; changes: RunChange[] }> {
-  const { rows } = await tx.query<CommonStored & { service_name: string | null; environment: string | null; source_system: string | null; trace_id: string | null; last_seen_ms: number }>(
-    `SELECT ${COMMON_SELECT}, service_name, environment, source_system, trace_id, (extract(epoch FROM last_seen_at) * 1000)::float8 AS last_seen_ms
-       FROM pipeline_runs WHERE tenant_id = $1 AND run_id = ANY($2) FOR UPDATE`,
-    [tenant.id, [...runs.keys()]],
-  );
-  const stored = new Map<string, RunFacts>(
-    rows.map((row) => [
-      row.run_id,
-      {
-        ...commonFacts(row),
-        serviceName: row.service_name,
-        environment: row.environment,
-        sourceSystem: row.source_system,
-        traceId: row.trace_id,
-        lastSeenMs: row.last_seen_ms,
-      },
-    ]),
-  );
-  const merged = mergeStored(runs, stored);
-  const records = merged.map(({ facts }) => ({
-    ...commonRecord(facts),
-    service_name: facts.serviceName,
-    environment: facts.environment,
-    source_system: facts.sourceSystem,
-    trace_id: facts.traceId,
-    last_seen_at: iso(facts.lastSeenMs),
-  }));
-  await tx.query(RUNS_UPSERT, [tenant.id, JSON.stringify(records)]);
-  const changes = [
-    ...rows.flatMap((row) => runChange(-1, tenant, { ...row, started_at: iso(row.started_ms) })),
-    ...records.flatMap((record) => runChange(1, tenant, record)),
-  ];
-  const ended = merged
-    .filter(({ facts, endedBefore }) => facts.state === 'ended' && facts.result !== null && !endedBefore)
-    .map(({ facts }) => ({
-      tenant: tenant.name,
-      pipeline: facts.pipeline,
-      result: facts.result!,
-      durationSeconds: settle(facts).durationSeconds,
-      errorType: facts.errorType,
-      endedAtMs: facts.endedAtMs,
-    }));
-  return { ended, changes };
-}
-
-async function mergeStages(tx: Transaction, tenant: Tenant, stages: Map<string, StageFacts>): Promise<StageEnded[]> {
-  const { rows } = await tx.query<CommonStored & { stage_run_id: string; stage: string; span_id: string | null }>(
-    `SELECT ${COMMON_SELECT}, stage_run_id, stage, span_id FROM pipeline_stages
-      WHERE tenant_id = $1 AND (run_id, stage_run_id) IN (SELECT * FROM unnest($2::text[], $3::text[])) FOR UPDATE`,
-    [tenant.id, [...stages.values()].map((stage) => stage.runId), [...stages.values()].map((stage) => stage.stageRunId)],
-  );
-  const stored = new Map<string, StageFacts>(
-    rows.map((row) => [stageKey(row.run_id, row.stage_run_id), { ...commonFacts(row), stageRunId: row.stage_run_id, stage: row.stage, spanId: row.span_id }]),
-  );
-  const merged = mergeStored(stages, stored);
-  const records = merged.map(({ facts }) => ({ ...commonRecord(facts), stage_run_id: facts.stageRunId, stage: facts.stage, span_id: facts.spanId }));
-  await tx.query(STAGES_UPSERT, [tenant.id, JSON.stringify(records)]);
-  return merged
-    .filter(({ facts, endedBefore }) => facts.state === 'ended' && facts.result !== null && !endedBefore)
-    .map(({ facts }) => ({
-      tenant: tenant.name,
-      pipeline: facts.pipeline,
-      stage: facts.stage,
-      result: facts.result!,
-      durationSeconds: settle(facts).durationSeconds,
-      rows: { read: facts.rowsRead, written: facts.rowsWritten, rejected: facts.rowsRejected },
-    }));
-}
