@@ -1,11 +1,13 @@
 /**
  * A run's state, result, times and duration do not depend on the order its records arrive in: each of
  * a run's records goes in its own request, in many orders (end before start included), all at once, and
- * twice; every run must come out as the in-order one does, on both databases. The run's end reports no
- * duration, so the stored one is measured (end minus start) whenever the start arrives.
+ * twice; every run must come out as the in-order one does, on both databases. Two runs: `plain`, whose
+ * end reports no duration, so the stored one is measured (end minus start) whenever the start arrives;
+ * and `red`, as OpenLineage producers send one (no run start, a job that fails then completes, a stage
+ * that never ends, a run that ends in success), which must show as failed whatever the order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { ATTR, ERROR_TYPE, EVENT } from '../sdk/vocabulary.js';
 import { DURATION_BUCKET, FIGURE_NAMES, TIMED } from '../receiver/storage/run-days.js';
 import { logsRequest, post, receiverBackends, SeverityNumber, startTestReceiver, type LogSpec, type TestReceiver } from './helpers/receiver.js';
 
@@ -33,10 +35,40 @@ function records(runId: string): Record<string, LogSpec> {
     lateHeartbeat: { eventName: EVENT.runHeartbeat, attributes: { ...run, [ATTR.rowsRead]: 60 }, timestampMs: T0 + 95_000 },
   };
 }
-const NAMES = Object.keys(records('x'));
+/**
+ * The records of a run that ended in success but whose `load` stage failed (FAIL, then COMPLETE 9 ms
+ * later, as Spark's listener sends them), with a stage that never reported an end and no run start: only
+ * a start hint on its end, as Airflow's DAG run end carries one.
+ */
+function redRecords(runId: string): Record<string, LogSpec> {
+  const run = { [ATTR.pipelineName]: 'orders-red', [ATTR.runId]: runId };
+  const stage = (name: string) => ({ ...run, [ATTR.stageName]: name, [ATTR.stageRunId]: `${runId}-${name}` });
+  return {
+    extractStart: { eventName: EVENT.stageStart, attributes: stage('extract'), timestampMs: T0 + 1000 },
+    extractEnd: { eventName: EVENT.stageEnd, attributes: { ...stage('extract'), [ATTR.stageResult]: 'success', [ATTR.rowsWritten]: 5 }, timestampMs: T0 + 5000 },
+    loadStart: { eventName: EVENT.stageStart, attributes: stage('load'), timestampMs: T0 + 6000 },
+    loadFail: {
+      eventName: EVENT.stageEnd,
+      severityNumber: SeverityNumber.ERROR,
+      attributes: { ...stage('load'), [ATTR.stageResult]: 'failure', [ATTR.errorType]: 'ValueError', [ATTR.exceptionMessage]: 'bad row 3', [ATTR.rowsWritten]: 3 },
+      timestampMs: T0 + 8000,
+    },
+    loadComplete: { eventName: EVENT.stageEnd, attributes: { ...stage('load'), [ATTR.stageResult]: 'success' }, timestampMs: T0 + 8009 },
+    orphanStart: { eventName: EVENT.stageStart, attributes: stage('orphan'), timestampMs: T0 + 7000 },
+    end: {
+      eventName: EVENT.runEnd,
+      attributes: { ...run, [ATTR.runResult]: 'success', [ATTR.runStartHint]: new Date(T0 + 500).toISOString() },
+      timestampMs: T0 + 20_000,
+    },
+  };
+}
 
-/** Every order of the records would be 720; these 40 cover each record first and last, and more. */
-function orders(): string[][] {
+const SCENARIOS = { plain: records, red: redRecords };
+type Scenario = keyof typeof SCENARIOS;
+
+/** Every order of a run's records would be thousands; these 40 cover each record first and last, and more. */
+function orders(scenario: Scenario): string[][] {
+  const NAMES = Object.keys(SCENARIOS[scenario]('x'));
   const picked: string[][] = [NAMES, [...NAMES].reverse()];
   let seed = 7;
   const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
@@ -47,7 +79,7 @@ function orders(): string[][] {
 
 const RUN_COLUMNS = `state, result, started_at, start_estimated, ended_at, duration_seconds, rows_read::int, rows_written::int, error_type,
   last_seen_at`;
-const STAGE_COLUMNS = `state, result, started_at, start_estimated, ended_at, duration_seconds, rows_written::int`;
+const STAGE_COLUMNS = `stage, state, result, started_at, start_estimated, ended_at, duration_seconds, rows_written::int, error_type, error_message`;
 
 describe.each(receiverBackends())('runs whatever order their records arrive in, on $name', (backend) => {
   let r: TestReceiver;
@@ -62,11 +94,11 @@ describe.each(receiverBackends())('runs whatever order their records arrive in, 
   };
   const stored = async (runId: string) => ({
     run: (await r.receiver.db.query(`SELECT ${RUN_COLUMNS} FROM pipeline_runs WHERE run_id = $1`, [runId])).rows,
-    stage: (await r.receiver.db.query(`SELECT ${STAGE_COLUMNS} FROM pipeline_stages WHERE run_id = $1`, [runId])).rows,
+    stage: (await r.receiver.db.query(`SELECT ${STAGE_COLUMNS} FROM pipeline_stages WHERE run_id = $1 ORDER BY stage`, [runId])).rows,
   });
 
   it('stores the in-order run with its measured duration', async () => {
-    for (const name of NAMES) await send(records('in-order')[name]!);
+    for (const spec of Object.values(records('in-order'))) await send(spec);
     const { run, stage } = await stored('in-order');
     expect(run).toEqual([
       {
@@ -77,13 +109,15 @@ describe.each(receiverBackends())('runs whatever order their records arrive in, 
         ended_at: new Date(T0 + 90_000),
         duration_seconds: 90,
         rows_read: 100,
-        rows_written: null,
+        // Its own end reported none: its stage's.
+        rows_written: 90,
         error_type: 'TimeoutError',
         last_seen_at: new Date(T0 + 95_000),
       },
     ]);
     expect(stage).toEqual([
       {
+        stage: 'load',
         state: 'ended',
         result: 'success',
         started_at: new Date(T0 + 10_000),
@@ -91,29 +125,58 @@ describe.each(receiverBackends())('runs whatever order their records arrive in, 
         ended_at: new Date(T0 + 40_000),
         duration_seconds: 30,
         rows_written: 90,
+        error_type: null,
+        error_message: null,
       },
     ]);
   });
 
-  it('stores the same run for every order, one request per record', async () => {
-    const expected = await stored('in-order');
-    const all = orders();
+  it("shows the in-order red run as failed by its stage, from the earliest start it knows, its open stage closed", async () => {
+    for (const spec of Object.values(redRecords('red-in-order'))) await send(spec);
+    const { run, stage } = await stored('red-in-order');
+    expect(run).toEqual([
+      {
+        state: 'ended',
+        result: 'failure',
+        started_at: new Date(T0 + 500),
+        start_estimated: true,
+        ended_at: new Date(T0 + 20_000),
+        duration_seconds: 19.5,
+        rows_read: null,
+        rows_written: 8,
+        error_type: 'ValueError',
+        last_seen_at: new Date(T0 + 20_000),
+      },
+    ]);
+    const at = (ms: number) => new Date(T0 + ms);
+    const common = { state: 'ended', start_estimated: false };
+    expect(stage).toEqual([
+      { ...common, stage: 'extract', result: 'success', started_at: at(1000), ended_at: at(5000), duration_seconds: 4, rows_written: 5, error_type: null, error_message: null },
+      { ...common, stage: 'load', result: 'failure', started_at: at(6000), ended_at: at(8009), duration_seconds: 2.009, rows_written: 3, error_type: 'ValueError', error_message: 'bad row 3' },
+      { ...common, stage: 'orphan', result: null, started_at: at(7000), ended_at: at(20_000), duration_seconds: 13, rows_written: null, error_type: ERROR_TYPE.noEndReported, error_message: 'no end was reported before its run ended' },
+    ]);
+  });
+
+  it.each(Object.keys(SCENARIOS) as Scenario[])('stores the same %s run for every order, one request per record', async (scenario) => {
+    const make = SCENARIOS[scenario];
+    for (const spec of Object.values(make(`${scenario}-expected`))) await send(spec);
+    const expected = await stored(`${scenario}-expected`);
+    const all = orders(scenario);
     // Orders run side by side (each its own run), records of one order one after the other.
     await Promise.all(
       all.map(async (order, i) => {
-        for (const name of order) await send(records(`order-${i}`)[name]!);
+        for (const name of order) await send(make(`${scenario}-order-${i}`)[name]!);
       }),
     );
-    for (const [i, order] of all.entries()) expect([order.join(','), await stored(`order-${i}`)]).toEqual([order.join(','), expected]);
+    for (const [i, order] of all.entries()) expect([order.join(','), await stored(`${scenario}-order-${i}`)]).toEqual([order.join(','), expected]);
   });
 
-  it('stores the same run when its records arrive all at once, and again', async () => {
-    const expected = await stored('in-order');
+  it.each(Object.keys(SCENARIOS) as Scenario[])('stores the same %s run when its records arrive all at once, and again', async (scenario) => {
+    const make = SCENARIOS[scenario];
+    const expected = await stored(`${scenario}-expected`);
     for (const round of [1, 2]) {
-      await Promise.all(
-        Array.from({ length: 10 }, (_, i) => Promise.all(NAMES.map((name) => send(records(`concurrent-${i}`)[name]!)))),
-      );
-      for (let i = 0; i < 10; i++) expect([round, await stored(`concurrent-${i}`)]).toEqual([round, expected]);
+      await Promise.all(Array.from({ length: 10 }, (_, i) => Promise.all(Object.values(make(`${scenario}-concurrent-${i}`)).map(send))));
+      for (let i = 0; i < 10; i++) expect([round, await stored(`${scenario}-concurrent-${i}`)]).toEqual([round, expected]);
     }
   });
 
@@ -140,16 +203,26 @@ describe.each(receiverBackends())('runs whatever order their records arrive in, 
     expect(buckets.length).toBeGreaterThan(0);
   });
 
+  const runsTotal = async (pipeline: string, result: string) => {
+    const text = await (await fetch(`${r.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`pipemon_pipeline_runs_total{tenant="acme",pipeline="${pipeline}",result="${result}"}`));
+    return Number(line?.split(' ')[1] ?? 0);
+  };
+
   it('counts a run that ended once, whatever came after its end', async () => {
-    const metric = async () => {
-      const text = await (await fetch(`${r.url}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('pipemon_pipeline_runs_total{tenant="acme",pipeline="orders",result="failure"}'));
-      return Number(line?.split(' ')[1] ?? 0);
-    };
-    const before = await metric();
+    const before = await runsTotal('orders', 'failure');
     const specs = records('counted');
     for (const name of ['end', 'lateHeartbeat', 'start', 'heartbeat']) await send(specs[name]!);
     await send(specs.end!);
-    expect((await metric()) - before).toBe(1);
+    expect((await runsTotal('orders', 'failure')) - before).toBe(1);
+  });
+
+  it('counts a run whose stage failure arrived after its end as failed too, once', async () => {
+    const before = { success: await runsTotal('orders-red', 'success'), failure: await runsTotal('orders-red', 'failure') };
+    const specs = redRecords('counted-red');
+    for (const name of ['end', 'loadComplete', 'loadFail', 'loadFail', 'extractEnd']) await send(specs[name]!);
+    // It showed as a success until its failed stage arrived: a counter cannot take that back, so both count.
+    expect((await runsTotal('orders-red', 'success')) - before.success).toBe(1);
+    expect((await runsTotal('orders-red', 'failure')) - before.failure).toBe(1);
   });
 });
