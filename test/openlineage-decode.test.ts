@@ -168,6 +168,48 @@ describe('facets become the pipeline vocabulary', () => {
     expect(plain[ATTR.exceptionType]).toBeUndefined();
   });
 
+  it("reads Spark's spark.exception facet as the error, its stack trace kept, and a message from the trace when it has none", () => {
+    const stackTrace = 'org.apache.spark.SparkException: Job aborted due to stage failure: ValueError: bad row 3\n\tat org.apache.spark.scheduler.DAGScheduler.failJobAndIndependentStages(DAGScheduler.scala:2898)';
+    const event = runEvent({ eventType: 'FAIL' });
+    event.run.facets['spark.exception'] = facet('ErrorFacet', { message: 'Job aborted due to stage failure: ValueError: bad row 3', stackTrace });
+    expect(decode(event).row.attributes).toMatchObject({
+      [ATTR.exceptionMessage]: 'Job aborted due to stage failure: ValueError: bad row 3',
+      [ATTR.errorType]: 'org.apache.spark.SparkException',
+      [ATTR.exceptionStacktrace]: stackTrace,
+    });
+    event.run.facets['spark.exception'] = facet('ErrorFacet', { stackTrace });
+    expect(decode(event).row.attributes[ATTR.exceptionMessage]).toBe(stackTrace.split('\n')[0]);
+    event.run.facets['spark.exception'] = facet('ErrorFacet', {});
+    expect(refusal(event)).toContain('run.facets.spark.exception.message');
+  });
+
+  it("carries the start the producer knows on a run's other events: the DAG run's start date, else its nominal start", () => {
+    const event = runEvent({ eventType: 'FAIL' });
+    event.run.facets.nominalTime = facet('NominalTimeRunFacet', { nominalStartTime: '2026-12-05T00:00:00+00:00' });
+    expect(decode(event).row.attributes[ATTR.runStartHint]).toBe('2026-12-05T00:00:00+00:00');
+    event.run.facets.airflowDagRun = { dag: { dag_id: 'orders_dag' }, dagRun: { start_date: '2026-12-06T02:00:01.5+00:00' } };
+    const { row } = decode(event);
+    expect(row.attributes[ATTR.runStartHint]).toBe('2026-12-06T02:00:01.5+00:00');
+    expect(deriveFromLog(row).run?.startHintMs).toBe(Date.parse('2026-12-06T02:00:01.5Z'));
+    // A START is the start itself; a task's events say nothing of its DAG run's start.
+    expect(decode({ ...event, eventType: 'START' }).row.attributes[ATTR.runStartHint]).toBeUndefined();
+    expect(decode(runEvent({ runId: TASK_RUN, eventType: 'FAIL', parent: dagParent })).row.attributes[ATTR.runStartHint]).toBeUndefined();
+    event.run.facets.airflowDagRun.dagRun.start_date = 'yesterday';
+    expect(refusal(event)).toContain('run.facets.airflowDagRun.dagRun.start_date');
+  });
+
+  it('names datasets as the naming spec writes them, slashes kept', () => {
+    const { row } = decode(
+      runEvent({
+        eventType: 'COMPLETE',
+        inputs: [{ namespace: 'file', name: '/tmp/in.csv' }, { namespace: 'hdfs://namenode:8020', name: '/warehouse/orders' }],
+        outputs: [{ namespace: 'postgres://dw:5432', name: 'dw.public.orders' }, { namespace: 's3://lake/', name: 'orders/2026' }],
+      }),
+    );
+    expect(row.attributes[LINEAGE.inputs]).toEqual(['file:///tmp/in.csv', 'hdfs://namenode:8020/warehouse/orders']);
+    expect(row.attributes[LINEAGE.outputs]).toEqual(['postgres://dw:5432/dw.public.orders', 's3://lake/orders/2026']);
+  });
+
   it('statistics become rows read and written, the first output the target, every dataset kept', () => {
     const { row } = decode(
       runEvent({

@@ -82,19 +82,41 @@ function exceptionClass(message: string, stackTrace: string | undefined): string
   return null;
 }
 
-/** The error message run facet (ErrorMessageRunFacet: message, programmingLanguage, stackTrace). */
+/**
+ * Run facets that carry a failure, in the order they are read: the spec's ErrorMessageRunFacet (dbt,
+ * Airflow) and the Spark listener's own `spark.exception` (the job's exception: message, stackTrace).
+ */
+const ERROR_FACETS = ['errorMessage', 'spark.exception'] as const;
+
+/** The failure a run event reports: the first error facet it carries, or null. */
 export function errorOf(facets: JsonObject): ErrorFacts | null {
-  const at = 'run.facets.errorMessage';
-  const facet = optionalObject(facets, 'errorMessage', 'run.facets');
-  if (!facet) return null;
-  const message = requiredString(facet, 'message', at);
-  const stackTrace = optionalString(facet, 'stackTrace', at);
-  return {
-    message,
-    language: optionalString(facet, 'programmingLanguage', at),
-    stackTrace,
-    type: exceptionClass(message, stackTrace) ?? '_OTHER',
-  };
+  for (const name of ERROR_FACETS) {
+    const at = `run.facets.${name}`;
+    const facet = optionalObject(facets, name, 'run.facets');
+    if (!facet) continue;
+    const stackTrace = optionalString(facet, 'stackTrace', at);
+    // A JVM exception without a message still names itself on its stack trace's first line.
+    const message = name === 'errorMessage' ? requiredString(facet, 'message', at) : (optionalString(facet, 'message', at) ?? stackTrace?.split('\n')[0]);
+    if (message === undefined) throw new FieldError(`${at}.message`, 'is required when there is no stackTrace');
+    return { message, language: optionalString(facet, 'programmingLanguage', at), stackTrace, type: exceptionClass(message, stackTrace) ?? '_OTHER' };
+  }
+  return null;
+}
+
+/**
+ * When the run started, as the producer knows it although the event is not its START: Airflow's DAG run
+ * start date (`airflowDagRun.dagRun.start_date`), else the scheduled start (`nominalTime.nominalStartTime`,
+ * which may be a whole schedule interval earlier, so only when no real start is known). ISO 8601 text.
+ */
+export function startHintOf(facets: JsonObject): string | undefined {
+  const dagRun = optionalObject(optionalObject(facets, 'airflowDagRun', 'run.facets') ?? {}, 'dagRun', 'run.facets.airflowDagRun');
+  const started = dagRun ? optionalString(dagRun, 'start_date', 'run.facets.airflowDagRun.dagRun') : undefined;
+  const nominal = optionalObject(facets, 'nominalTime', 'run.facets');
+  const hint = started ?? (nominal ? optionalString(nominal, 'nominalStartTime', 'run.facets.nominalTime') : undefined);
+  if (hint !== undefined && !Number.isFinite(Date.parse(hint))) {
+    throw new FieldError(started !== undefined ? 'run.facets.airflowDagRun.dagRun.start_date' : 'run.facets.nominalTime.nominalStartTime', `must be an ISO 8601 date-time, got ${shown(hint)}`);
+  }
+  return hint;
 }
 
 export interface DatasetFacts {

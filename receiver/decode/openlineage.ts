@@ -5,7 +5,8 @@
  * - A RunEvent without a parent run facet is a run: pipeline `<job.namespace>/<job.name>` (a job name is
  *   unique only within its namespace, and two schedulers' jobs must not merge), run id `run.runId`.
  *   START starts it, RUNNING and OTHER (and an event without eventType) are heartbeats, COMPLETE ends it
- *   in success, FAIL in failure, ABORT in cancellation.
+ *   in success, FAIL in failure, ABORT in cancellation. Its other events carry the start the producer
+ *   knows (startHintOf), for a run whose START never came (Airflow sends none for a DAG run it tests).
  * - A RunEvent with a parent run facet is a stage (an Airflow task in its DAG run) of the top-level run:
  *   the facet's `root` when it names one, else its parent. The stage run id is the event's runId, its
  *   name the job name without the owning job's name and a dot (Airflow names tasks `dag_id.task_id`).
@@ -13,12 +14,14 @@
  *   anything (the vocabulary has no stage heartbeat).
  * - JobEvent and DatasetEvent (static lineage) are stored as plain records, derive nothing.
  *
+ * An error facet (errorMessage, Spark's spark.exception) gives the error on any of them.
+ *
  * Each record's body is the whole event as JSON, so nothing is lost; its time is eventTime, and it has
  * no observed time, so that a resent event is the identical record and is stored once.
  */
 import { ATTR, EVENT, LINEAGE, type Result } from '../../sdk/vocabulary.js';
 import { DecodeError, type Attributes, type LogRow } from '../model/records.js';
-import { datasetsOf, errorOf, jobAt, parentOf, total, uuidAt, type DatasetFacts, type JobRef, type RunRef } from './openlineage-facets.js';
+import { datasetsOf, errorOf, jobAt, parentOf, startHintOf, total, uuidAt, type DatasetFacts, type JobRef, type RunRef } from './openlineage-facets.js';
 import { FieldError, isObject, optionalObject, optionalString, own, requiredObject, requiredString, shown, type JsonObject } from './json-fields.js';
 import { requiredTime } from './json-time.js';
 import { checkStorable } from './json-values.js';
@@ -39,7 +42,15 @@ const INFO: [number, string] = [9, 'INFO'];
 const SOURCE_SYSTEM = 'openlineage';
 
 const pipelineOf = (job: JobRef) => `${job.namespace}/${job.name}`;
-const datasetName = (dataset: DatasetFacts) => `${dataset.namespace}/${dataset.name}`;
+/**
+ * A dataset as one name, as the OpenLineage naming spec writes it: a namespace with an authority joins
+ * its name with one slash (`postgres://host:5432/db.schema.table`, `s3://bucket/key`), a bare scheme
+ * with `://` (`file` and `/tmp/x` are `file:///tmp/x`).
+ */
+export function datasetName({ namespace, name }: Pick<DatasetFacts, 'namespace' | 'name'>): string {
+  if (!namespace.includes('://')) return `${namespace}://${name}`;
+  return namespace.endsWith('/') || name.startsWith('/') ? `${namespace}${name}` : `${namespace}/${name}`;
+}
 
 function eventTypeOf(event: JsonObject): EventType | undefined {
   const value = optionalString(event, 'eventType');
@@ -140,6 +151,8 @@ function runRecord(event: JsonObject): LogRow {
   const severity = (eventType && SEVERITY[eventType]) ?? INFO;
   if (!owned) {
     if (result) attributes[ATTR.runResult] = result;
+    const startHint = eventType === 'START' ? undefined : startHintOf(facets);
+    if (startHint !== undefined) attributes[ATTR.runStartHint] = startHint;
     const name = eventType === 'START' ? EVENT.runStart : result ? EVENT.runEnd : EVENT.runHeartbeat;
     return row(event, name, attributes, job.namespace, severity);
   }
