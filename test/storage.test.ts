@@ -82,6 +82,7 @@ describe.each(backends())('storage on $name', (backend) => {
         [4, '99cf0764322868c1'],
         [5, '33d4bf322c884c53'],
         [6, '5723fbba001a851b'],
+        [7, 'ed76c2d1f826309c'],
       ]);
     });
 

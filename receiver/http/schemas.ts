@@ -36,9 +36,16 @@ const runCommon = {
   state: { type: 'string', enum: [...RUN_STATES] },
   result: nullable({ type: 'string', enum: [...RESULTS] }),
   started_at: nullable(dateTime),
+  start_estimated: {
+    type: 'boolean',
+    description: 'No start record arrived: started_at is the earliest thing known of it (a stage start, a start its producer carried, its end minus its duration).',
+  },
   ended_at: nullable(dateTime),
   duration_seconds: nullable(number),
-  rows: object({ read: nullable(number), written: nullable(number), rejected: nullable(number) }),
+  rows: object(
+    { read: nullable(number), written: nullable(number), rejected: nullable(number) },
+    "As reported; a run that reported none of a count shows the sum of its stages' counts.",
+  ),
   error: nullable(object({ type: nullable(string), message: nullable(string) })),
   target: nullable(object({ namespace: nullable(string), collection: nullable(string) })),
   attributes,
@@ -52,6 +59,12 @@ const stuckRun: JsonSchema = {
 const run = {
   run_id: string,
   ...runCommon,
+  reported: nullable(
+    object(
+      { result: nullable({ type: 'string', enum: [...RESULTS] }), error: nullable(object({ type: nullable(string), message: nullable(string) })) },
+      "The run's own end where it shows otherwise: a run that ended in success with a failed stage (not tolerated, not retried) shows that failure; a failed run whose own error is one word or none shows its first failed stage's error. Null when it shows its own.",
+    ),
+  ),
   service_name: nullable(string),
   source_system: nullable(string),
   trace_id: nullable(string),
@@ -122,7 +135,13 @@ export const SCHEMAS: Record<string, JsonSchema> = {
   LogPage: page('Log', 'Log records, newest first.'),
   Run: object(run),
   RunPage: page('Run', 'Pipeline runs, in the requested sort.'),
-  Stage: object({ stage: string, stage_run_id: string, ...runCommon, span_id: nullable(string) }),
+  Stage: object({
+    stage: string,
+    stage_run_id: string,
+    ...runCommon,
+    span_id: nullable(string),
+    failure_allowed: { type: 'boolean', description: 'Declared tolerated (pipemon.stage.failure_allowed): its failure does not fail its run.' },
+  }),
   Check: object(
     { timestamp: dateTime, name: nullable(string), passed: nullable({ type: 'boolean' }), details: {}, stage: nullable(string) },
     'A pipeline.check record: its pipemon.check.name, .passed (a boolean, or null when it sent neither a boolean nor "true" or "false") and .details (as sent).',
@@ -148,6 +167,25 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     consecutive_failures: integer,
     late: { type: 'boolean', description: 'As the PipelineLate alert judges it now (without its for: wait).' },
     stuck: { type: 'boolean', description: 'As the PipelineRunStuck alert judges it now (without its for: wait).' },
+    warning: {
+      type: 'boolean',
+      description:
+        'Its latest ended run failed a data-quality check, rejected rows, or wrote 0 rows (and the pipeline is not in zeroRows.allowedPipelines), as PipelineDataQualityCheckFailed, PipelineRowsRejected and PipelineZeroRowsWritten judge it now (without their for: wait); data_health says which.',
+    },
+    data_health: object(
+      {
+        run_id: nullable({ type: 'string', description: 'The latest ended run; null before any run ended.' }),
+        failed_checks: { type: 'integer', description: 'Its data-quality checks that failed, counted as pipemon_pipeline_last_run_failed_checks counts them.' },
+        failed_check_names: { type: 'array', items: string, description: 'Their names, each once, sorted.' },
+        rows_rejected: nullable({ type: 'number', description: 'Rows it rejected; null when it reported none.' }),
+        rows_written: nullable({ type: 'number', description: 'Rows it wrote; null when it reported none.' }),
+        zero_rows_written: {
+          type: 'boolean',
+          description: 'It wrote 0 rows without a failure since the last success, and the pipeline is not allowed to (zeroRows.allowedPipelines), as PipelineZeroRowsWritten judges it.',
+        },
+      },
+      'The latest ended run, as the data-health alerts read it.',
+    ),
     recent_runs: { type: 'array', items: ref('RecentRun'), description: 'Its latest runs, newest first, as many as `recent` asks (none by default).' },
   }),
   RecentRun: object({

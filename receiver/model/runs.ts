@@ -215,12 +215,12 @@ export function unrecoveredFailures(stages: readonly StageFacts[]): StageFacts[]
     }
   }
   return [...last.values()]
-    .filter((stage) => stage.state === 'ended' && isFailedResult(stage.result) && !isTolerated(stage))
+    .filter((stage) => stage.state === 'ended' && isFailedResult(stage.result) && !isTolerated(stage.attributes))
     .sort((a, b) => (a.endedAtMs ?? Infinity) - (b.endedAtMs ?? Infinity) || a.stageRunId.localeCompare(b.stageRunId));
 }
 
 /** Declared tolerated by its sender (the SDK's `allowFailure`): as a boolean, or the text of one. */
-const isTolerated = (stage: StageFacts) => String(stage.attributes[ATTR.failureAllowed]).toLowerCase() === 'true';
+export const isTolerated = (attributes: Attributes) => String(attributes[ATTR.failureAllowed]).toLowerCase() === 'true';
 
 /** A stage's end as its run's failure: its error, else words naming it. */
 function errorOfStage(stage: StageFacts): { errorType: string | null; errorMessage: string } {

@@ -3,6 +3,7 @@
  * with its stages, data-quality checks, first page of logs and span tree.
  */
 import type { Result, RunState } from '../../sdk/vocabulary.js';
+import { isTolerated, type Reported } from '../model/runs.js';
 import { heartbeatStopped } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
 import { listLogs } from './logs.js';
@@ -19,7 +20,7 @@ export interface RunFilter {
   until?: Date;
 }
 
-const RUN_COMMON = `run_id, pipeline, state, result, started_at, ended_at, duration_seconds, rows_read::float8 AS rows_read,
+const RUN_COMMON = `run_id, pipeline, state, result, started_at, start_estimated, ended_at, duration_seconds, rows_read::float8 AS rows_read,
   rows_written::float8 AS rows_written, rows_rejected::float8 AS rows_rejected, error_type, error_message,
   target_namespace, target_collection, attributes`;
 
@@ -29,6 +30,7 @@ interface RunCommonRow {
   state: string;
   result: string | null;
   started_at: Date | null;
+  start_estimated: boolean;
   ended_at: Date | null;
   duration_seconds: number | null;
   rows_read: number | null;
@@ -42,6 +44,7 @@ interface RunCommonRow {
 }
 
 interface RunRow extends RunCommonRow {
+  reported: Reported | null;
   service_name: string | null;
   last_seen_at: Date;
   source_system: string | null;
@@ -54,16 +57,25 @@ interface StageRow extends RunCommonRow {
   span_id: string | null;
 }
 
+const errorOf = (type: string | null | undefined, message: string | null | undefined) => (type || message ? { type: type ?? null, message: message ?? null } : null);
+
+/** The run's own result and error where its row shows its stages' (model/runs.ts rollUp()); null when it shows its own. */
+function reportedOf(reported: Reported | null) {
+  if (!reported || !['result', 'errorType', 'errorMessage'].some((key) => key in reported)) return null;
+  return { result: reported.result ?? null, error: errorOf(reported.errorType, reported.errorMessage) };
+}
+
 function shapeCommon(row: RunCommonRow) {
   return {
     pipeline: row.pipeline,
     state: row.state,
     result: row.result,
     started_at: isoOrNull(row.started_at),
+    start_estimated: row.start_estimated,
     ended_at: isoOrNull(row.ended_at),
     duration_seconds: row.duration_seconds,
     rows: { read: row.rows_read, written: row.rows_written, rejected: row.rows_rejected },
-    error: row.error_type || row.error_message ? { type: row.error_type, message: row.error_message } : null,
+    error: errorOf(row.error_type, row.error_message),
     target: row.target_namespace || row.target_collection ? { namespace: row.target_namespace, collection: row.target_collection } : null,
     attributes: row.attributes,
   };
@@ -73,6 +85,7 @@ function shapeRun(row: RunRow) {
   return {
     run_id: row.run_id,
     ...shapeCommon(row),
+    reported: reportedOf(row.reported),
     service_name: row.service_name,
     source_system: row.source_system,
     trace_id: row.trace_id,
@@ -85,10 +98,10 @@ function shapeRun(row: RunRow) {
 export type Run = ReturnType<typeof shapeRun>;
 
 function shapeStage(row: StageRow) {
-  return { stage: row.stage, stage_run_id: row.stage_run_id, ...shapeCommon(row), span_id: row.span_id };
+  return { stage: row.stage, stage_run_id: row.stage_run_id, ...shapeCommon(row), span_id: row.span_id, failure_allowed: isTolerated(row.attributes) };
 }
 
-const RUN_SELECT = `SELECT ${RUN_COMMON}, service_name, last_seen_at, source_system, trace_id FROM pipeline_runs r`;
+const RUN_SELECT = `SELECT ${RUN_COMMON}, reported, service_name, last_seen_at, source_system, trace_id FROM pipeline_runs r`;
 
 /**
  * The sorts a user needs: the latest runs (the default), the oldest first (reading a period forwards),
