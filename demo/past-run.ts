@@ -108,6 +108,9 @@ class PastLog implements ActivityLog {
   error(message: string | Error, attributes?: Record<string, unknown>): void {
     this.activity.emitLog(SeverityNumber.ERROR, 'ERROR', message, attributes);
   }
+  fatal(message: string | Error, attributes?: Record<string, unknown>): void {
+    this.activity.emitLog(SeverityNumber.FATAL, 'FATAL', message, attributes);
+  }
 }
 
 const NO_OPTIONS: StageOptions = Object.freeze({});

@@ -19,6 +19,7 @@ import {
   type Attributes,
   type Context,
   type Span,
+  type TimeInput,
 } from '@opentelemetry/api';
 import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -72,6 +73,12 @@ export interface StageOptions extends ActivityOptions {
    * ends as `skip`, with the reason and a failed `empty_dataset` check recorded.
    */
   skipWhenEmpty?: unknown;
+  /**
+   * The stage may fail without failing its run (an optional enrichment, a best-effort notification):
+   * a failed stage still ends with its result and error, marked `pipemon.stage.failure_allowed`, and
+   * `stage()` returns undefined instead of rethrowing, so the run goes on.
+   */
+  allowFailure?: boolean;
 }
 
 export interface ActivityLog {
@@ -79,7 +86,19 @@ export interface ActivityLog {
   info(message: string, attributes?: Record<string, unknown>): void;
   warn(message: string, attributes?: Record<string, unknown>): void;
   error(message: string | Error, attributes?: Record<string, unknown>): void;
+  /** Worse than an error: the pipeline cannot go on (OpenTelemetry's FATAL severity). */
+  fatal(message: string | Error, attributes?: Record<string, unknown>): void;
 }
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+const SEVERITY: Record<LogLevel, [SeverityNumber, string]> = {
+  debug: [SeverityNumber.DEBUG, 'DEBUG'],
+  info: [SeverityNumber.INFO, 'INFO'],
+  warn: [SeverityNumber.WARN, 'WARN'],
+  error: [SeverityNumber.ERROR, 'ERROR'],
+  fatal: [SeverityNumber.FATAL, 'FATAL'],
+};
 
 /** What a run and a stage have in common. Every method is safe after the end (a no-op). */
 export interface Activity {
@@ -208,6 +227,9 @@ class ActivityLogImpl implements ActivityLog {
   error(message: string | Error, attributes?: Record<string, unknown>): void {
     this.activity.emitLog(SeverityNumber.ERROR, 'ERROR', message, attributes);
   }
+  fatal(message: string | Error, attributes?: Record<string, unknown>): void {
+    this.activity.emitLog(SeverityNumber.FATAL, 'FATAL', message, attributes);
+  }
 }
 
 class ActivityImpl implements Activity {
@@ -235,6 +257,7 @@ class ActivityImpl implements Activity {
   private heartbeat: NodeJS.Timeout | null = null;
   /** A run's marker in the spool (open-runs.ts): if this process dies, the next start ends the run. */
   private marker: RunMarker | null = null;
+  private readonly failureAllowed: boolean;
 
   constructor(
     readonly kind: 'run' | 'stage',
@@ -243,8 +266,9 @@ class ActivityImpl implements Activity {
     readonly name: string,
     private readonly parent: ActivityImpl | null,
     parentCtx: Context,
-    options: ActivityOptions,
+    options: ActivityOptions & Pick<StageOptions, 'allowFailure'>,
   ) {
+    this.failureAllowed = options.allowFailure === true;
     this.attrs = { [ATTR.pipelineName]: pipeline, [ATTR.runId]: runId };
     if (kind === 'stage') this.attrs[ATTR.stageName] = name;
     if (options.sourceSystem) this.source(options.sourceSystem);
@@ -400,7 +424,7 @@ class ActivityImpl implements Activity {
       stage.end();
       return undefined as R;
     }
-    return execute(stage, fn, options.timeoutMs);
+    return options.allowFailure ? (tolerate(() => execute(stage, fn, options.timeoutMs)) as R) : execute(stage, fn, options.timeoutMs);
   }
 
   fail(error: unknown, result: 'failure' | 'error' = 'failure'): void {
@@ -466,6 +490,7 @@ class ActivityImpl implements Activity {
     outcome[ATTR.rowsRead] = counts.read;
     outcome[ATTR.rowsWritten] = counts.written;
     outcome[ATTR.rowsRejected] = counts.rejected;
+    if (failed && this.failureAllowed) outcome[ATTR.failureAllowed] = true;
     try {
       // The span has had the attributes since its start; each one set again is validated again.
       if (this.attrsChanged) this.span.setAttributes(this.attrs);
@@ -487,7 +512,7 @@ class ActivityImpl implements Activity {
     this.marker?.closed();
   }
 
-  emitLog(severity: SeverityNumber, text: string, message: string | Error, attributes?: Record<string, unknown>): void {
+  emitLog(severity: SeverityNumber, text: string, message: string | Error, attributes?: Record<string, unknown>, time?: TimeInput): void {
     let all: AnyValueMap = this.attrs;
     if (attributes !== undefined || message instanceof Error) {
       all = copyInto<AnyValueMap>({}, this.attrs);
@@ -498,12 +523,19 @@ class ActivityImpl implements Activity {
       }
       if (message instanceof Error) copyInto(all, exceptionAttributes(message));
     }
-    this.record(undefined, severity, text, message instanceof Error ? message.message : String(message), all);
+    this.record(undefined, severity, text, message instanceof Error ? message.message : String(message), all, time);
   }
 
-  private record(eventName: string | undefined, severityNumber: SeverityNumber, severityText: string, body: string, attributes: AnyValueMap): void {
+  private record(
+    eventName: string | undefined,
+    severityNumber: SeverityNumber,
+    severityText: string,
+    body: string,
+    attributes: AnyValueMap,
+    timestamp?: TimeInput,
+  ): void {
     try {
-      pipemon().logger.emit({ eventName, severityNumber, severityText, body, attributes, context: this.scope.context! });
+      pipemon().logger.emit({ eventName, severityNumber, severityText, body, attributes, timestamp, context: this.scope.context! });
     } catch {
       // Telemetry never throws into the pipeline.
     }
@@ -546,6 +578,27 @@ function execute<R>(activity: ActivityImpl, fn: (activity: ActivityImpl) => R, t
     timer = setTimeout(() => reject(activity.timeout(timeoutMs)), timeoutMs);
   });
   return Promise.race([settled, expired]).finally(() => clearTimeout(timer)) as R;
+}
+
+/** A tolerated stage's value, or undefined where it threw or rejected: its records keep the failure. */
+function tolerate<R>(execution: () => R): R | undefined {
+  let value: R;
+  try {
+    value = execution();
+  } catch {
+    return undefined;
+  }
+  return isPromiseLike(value) ? (Promise.resolve(value).catch(() => undefined) as R) : value;
+}
+
+/**
+ * A record at any level and at the time the caller says, for output that carries its own (the lines of
+ * a command `pipemon exec` runs); code that logs as it goes uses `activity.log`. `activity` is a run or
+ * stage that run() made. Not exported by index.ts.
+ */
+export function logAt(activity: Activity, level: LogLevel, message: string, attributes: Record<string, unknown>, time: TimeInput): void {
+  const [severity, text] = SEVERITY[level];
+  (activity as ActivityImpl).emitLog(severity, text, message, attributes, time);
 }
 
 /** The owner and expected interval as attributes, so that the run's start record carries them too. */

@@ -74,6 +74,68 @@ describe('runs and stages against the real receiver', () => {
     expect(detail.stages[0]).toMatchObject({ stage: 'validate', result: 'failure', error: { type: 'ValidationError' } });
   });
 
+  it('lets a stage declared allowFailure fail without failing its run, and marks only its failed end as tolerated', async () => {
+    startSdk();
+    let runId = '';
+    let traceId = '';
+    const returned: unknown[] = [];
+    await run('orders-with-extras', async (r) => {
+      runId = r.runId;
+      traceId = r.traceId;
+      returned.push(
+        await r.stage('enrich', { allowFailure: true }, async () => {
+          throw new Error('geocoder answered 503');
+        }),
+      );
+      returned.push(
+        r.stage('notify', { allowFailure: true }, () => {
+          throw new TypeError('no webhook configured');
+        }),
+      );
+      returned.push(await r.stage('thumbnails', { allowFailure: true, timeoutMs: 20 }, () => new Promise((resolve) => setTimeout(resolve, 200))));
+      returned.push(await r.stage('load', { allowFailure: true }, async () => 'loaded'));
+    });
+    // The failures stay in the stages' records; their callers go on with undefined.
+    expect(returned).toEqual([undefined, undefined, undefined, 'loaded']);
+    await shutdown(10_000);
+
+    const detail = await runDetail(runId);
+    expect(detail).toMatchObject({ result: 'success', error: null });
+    const stages = Object.fromEntries(detail.stages.map((s: any) => [s.stage, s]));
+    expect(stages.enrich).toMatchObject({ result: 'failure', error: { type: 'Error', message: 'geocoder answered 503' } });
+    expect(stages.notify).toMatchObject({ result: 'failure', error: { type: 'TypeError' } });
+    expect(stages.thumbnails).toMatchObject({ result: 'timeout', error: { type: 'TimeoutError' } });
+    expect(stages.load.result).toBe('success');
+    const tolerated = ['enrich', 'notify', 'thumbnails'];
+
+    const logs = (await harness.get(`/api/v1/logs?run_id=${runId}&limit=100`)).body.items as any[];
+    const spans = (await harness.get(`/api/v1/traces/${traceId}`)).body.spans as any[];
+    for (const [name, stage] of Object.entries(stages) as [string, any][]) {
+      const end = logs.find((l) => l.event_name === 'pipeline.stage.end' && l.stage === name);
+      const span = spans.find((s) => s.name === name);
+      for (const attributes of [stage.attributes, end.attributes, span.attributes]) {
+        if (tolerated.includes(name)) expect(attributes['pipemon.stage.failure_allowed']).toBe(true);
+        // Never false: a stage that did not fail says nothing of tolerance.
+        else expect(attributes).not.toHaveProperty('pipemon.stage.failure_allowed');
+      }
+    }
+    const runEnd = logs.find((l) => l.event_name === 'pipeline.run.end');
+    expect(runEnd.attributes).toMatchObject({ 'cicd.pipeline.result': 'success' });
+    expect(runEnd.attributes).not.toHaveProperty('pipemon.stage.failure_allowed');
+  });
+
+  it('logs at FATAL, worse than ERROR', async () => {
+    startSdk();
+    let runId = '';
+    await run('fatal-log', (r) => {
+      runId = r.runId;
+      r.log.fatal('warehouse credentials revoked', { warehouse: 'dw' });
+    });
+    await shutdown(10_000);
+    const logs = (await harness.get(`/api/v1/logs?run_id=${runId}&limit=100`)).body.items as any[];
+    expect(logs.find((l) => l.body === 'warehouse credentials revoked')).toMatchObject({ severity_number: 21, severity_text: 'FATAL', attributes: { warehouse: 'dw' } });
+  });
+
   it('returns synchronous values synchronously and records sync throws', async () => {
     startSdk();
     let runId = '';
