@@ -202,11 +202,16 @@ describe('facets become the pipeline vocabulary', () => {
     const { row } = decode(
       runEvent({
         eventType: 'COMPLETE',
-        inputs: [{ namespace: 'file', name: '/tmp/in.csv' }, { namespace: 'hdfs://namenode:8020', name: '/warehouse/orders' }],
+        inputs: [
+          { namespace: 'file', name: '/tmp/in.csv' },
+          { namespace: 'hdfs://namenode:8020', name: '/warehouse/orders' },
+          // Airflow's File entity (providers-openlineage 2.20.3).
+          { namespace: 'file://', name: 'tmp/staged.csv' },
+        ],
         outputs: [{ namespace: 'postgres://dw:5432', name: 'dw.public.orders' }, { namespace: 's3://lake/', name: 'orders/2026' }],
       }),
     );
-    expect(row.attributes[LINEAGE.inputs]).toEqual(['file:///tmp/in.csv', 'hdfs://namenode:8020/warehouse/orders']);
+    expect(row.attributes[LINEAGE.inputs]).toEqual(['file:///tmp/in.csv', 'hdfs://namenode:8020/warehouse/orders', 'file:///tmp/staged.csv']);
     expect(row.attributes[LINEAGE.outputs]).toEqual(['postgres://dw:5432/dw.public.orders', 's3://lake/orders/2026']);
   });
 

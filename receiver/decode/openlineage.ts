@@ -45,11 +45,13 @@ const pipelineOf = (job: JobRef) => `${job.namespace}/${job.name}`;
 /**
  * A dataset as one name, as the OpenLineage naming spec writes it: a namespace with an authority joins
  * its name with one slash (`postgres://host:5432/db.schema.table`, `s3://bucket/key`), a bare scheme
- * with `://` (`file` and `/tmp/x` are `file:///tmp/x`).
+ * with `://` (`file` and `/tmp/x` are `file:///tmp/x`). Airflow's `File` sends `file://` and
+ * `tmp/x`: the same `file:///tmp/x`.
  */
 export function datasetName({ namespace, name }: Pick<DatasetFacts, 'namespace' | 'name'>): string {
   if (!namespace.includes('://')) return `${namespace}://${name}`;
-  return namespace.endsWith('/') || name.startsWith('/') ? `${namespace}${name}` : `${namespace}/${name}`;
+  const joined = name.startsWith('/') || (namespace.endsWith('/') && !namespace.endsWith('://'));
+  return joined ? `${namespace}${name}` : `${namespace}/${name}`;
 }
 
 function eventTypeOf(event: JsonObject): EventType | undefined {
