@@ -4,7 +4,8 @@
  * last success, running runs. Records go in as OTLP through a real receiver.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPipelineStates } from '../receiver/pipeline-state.js';
+import { config } from '../dashboards/prometheus/config.js';
+import { dataHealth, readPipelineStates } from '../receiver/pipeline-state.js';
 import { ATTR, EVENT } from '../sdk/vocabulary.js';
 import { logsRequest, post, receiverBackends, SeverityNumber, startTestReceiver, type LogSpec, type TestReceiver } from './helpers/receiver.js';
 
@@ -56,6 +57,9 @@ describe.each(receiverBackends())('pipeline state on $name', (backend) => {
       ...run('stopped', 's-1', 12 * 24 * HOUR_MS, 'success'),
       ...run('stopped', 's-2', 11 * 24 * HOUR_MS, 'success'),
       ...run('stopped', 's-3', 10 * 24 * HOUR_MS, 'success'),
+      // Wrote rows, then a successful run that wrote none.
+      ...run('emptied', 'e-1', 3 * HOUR_MS, 'success', { [ATTR.rowsWritten]: 40 }),
+      ...run('emptied', 'e-2', 1 * HOUR_MS, 'success', { [ATTR.rowsWritten]: 0, [ATTR.rowsRejected]: 0 }),
       // One run that started and last beat 40 minutes ago, and never ended.
       { eventName: EVENT.runStart, attributes: { [ATTR.pipelineName]: 'hung', [ATTR.runId]: 'x-1' }, timestampMs: NOW_MS - HOUR_MS },
       { eventName: EVENT.runHeartbeat, attributes: { [ATTR.pipelineName]: 'hung', [ATTR.runId]: 'x-1' }, timestampMs: NOW_MS - 40 * 60_000 },
@@ -72,10 +76,14 @@ describe.each(receiverBackends())('pipeline state on $name', (backend) => {
       owner: 'team-finance',
       expectedIntervalSeconds: 86_400,
       lastSuccessSeconds: expect.closeTo((NOW_MS - 30 * HOUR_MS) / 1000, 0),
+      lastRunId: 'b-3',
       lastRunEndSeconds: expect.closeTo((NOW_MS - 2 * HOUR_MS) / 1000, 0),
       lastRunDurationSeconds: 90,
       lastRunRows: { read: 10, written: 0, rejected: 10 },
       lastRunFailedChecks: 1,
+      lastRunFailedCheckNames: ['null_ratio'],
+      // It wrote 0, but its earlier success reported no rows written: nothing to compare with.
+      usualRowsWritten: null,
       consecutiveFailures: 2,
       running: 0,
       oldestRunningHeartbeatSeconds: null,
@@ -95,6 +103,29 @@ describe.each(receiverBackends())('pipeline state on $name', (backend) => {
       oldestRunningHeartbeatSeconds: expect.closeTo((NOW_MS - 40 * 60_000) / 1000, 0),
       oldestRunningStartSeconds: expect.closeTo((NOW_MS - HOUR_MS) / 1000, 0),
     });
+  });
+
+  it("judges each latest run's data health as the data-health alerts do, with their thresholds and zero-rows allow-list", async () => {
+    const states = new Map((await readPipelineStates(r.receiver.db)).map((s) => [s.pipeline, s]));
+    // Its failed run wrote nothing: that is PipelineRunFailed's, but the rejected rows and the failed check still count.
+    expect(dataHealth(states.get('billing')!)).toEqual({
+      failedChecks: 1,
+      failedCheckNames: ['null_ratio'],
+      rowsRejected: 10,
+      zeroRowsWritten: false,
+      warning: true,
+    });
+    expect(dataHealth(states.get('emptied')!)).toMatchObject({ failedChecks: 0, rowsRejected: 0, zeroRowsWritten: true, warning: true });
+    expect(states.get('emptied')!.usualRowsWritten).toBe(40);
+    // Reporting no rows at all is not writing zero.
+    expect(dataHealth(states.get('hourly')!)).toMatchObject({ rowsRejected: null, zeroRowsWritten: false, warning: false });
+    // An allowed pipeline may write none; the regex matches the whole name, as PromQL's does.
+    const allowing = (...allowedPipelines: string[]) => ({ ...config, zeroRows: { allowedPipelines } });
+    expect(dataHealth(states.get('emptied')!, allowing('empt.*')).warning).toBe(false);
+    expect(dataHealth(states.get('emptied')!, allowing('empt')).warning).toBe(true);
+    expect(dataHealth(states.get('emptied')!, allowing('other', 'emptied|x')).warning).toBe(false);
+    // The thresholds are the config's: more than `moreThan`.
+    expect(dataHealth(states.get('billing')!, { ...config, rowsRejected: { moreThan: 10 }, failedChecks: { moreThan: 1 } }).warning).toBe(false);
   });
 
   it('exports them as gauges, leaving out what is unknown', async () => {

@@ -15,7 +15,7 @@ import { buildRules, config, forEveryAlert, renderRules } from '../dashboards/pr
 import { DEMO_PIPELINES, runDemo, type DemoSummary } from '../demo/index.js';
 import { until } from './helpers/async.js';
 import { createTestDatabase, testServerUrl } from './helpers/backends.js';
-import { startTestReceiver, type TestReceiver } from './helpers/receiver.js';
+import { getJson, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { instantQuery, PROMETHEUS_HINT, prometheusInstalled, startAlertmanager, startPrometheus, type Server } from './setup/prometheus.js';
 import { warnSkipped } from './helpers/tools.js';
 
@@ -165,6 +165,24 @@ describe.runIf(installed)('the unified view on a real Prometheus and Alertmanage
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it('shows as warning in the query API exactly the pipelines whose data-health alerts fire: the zero-rows and the quality pipelines', async () => {
+    const DATA_HEALTH = 'PipelineDataQualityCheckFailed|PipelineRowsRejected|PipelineZeroRowsWritten';
+    const expected = [DEMO_PIPELINES.quality, DEMO_PIPELINES.zeroRows].sort();
+    const alerted = async () => {
+      const firing = await instantQuery(prometheus.url, `ALERTS{alertstate="firing", alertname=~"${DATA_HEALTH}"}`);
+      return [...new Set(firing.map((series) => series.metric.pipeline!))].sort();
+    };
+    await until(async () => {
+      const names = await alerted();
+      return expected.every((pipeline) => names.includes(pipeline));
+    }, 'the data-health alerts fire', 30_000);
+    const { status, body } = await getJson(receiver.url, '/api/v1/metrics/pipelines', receiver.key);
+    expect(status).toBe(200);
+    const warned = body.items.filter((p: { warning: boolean }) => p.warning).map((p: { pipeline: string }) => p.pipeline).sort();
+    expect(warned).toEqual(expected);
+    expect(await alerted()).toEqual(expected);
   });
 
   it("routes the flaky pipeline's failure, the stopped pipeline being late and the hung run to their owners, and nothing for the healthy pipeline", async () => {

@@ -1,8 +1,8 @@
 /**
  * The web view in Debian's Chromium, against a receiver holding the demo's pipelines: every page in
  * light and dark without a console error and without serious accessibility violations (screenshots in
- * test-artifacts/web), the demo's failing and stuck pipelines shown so, search, a run's timeline, the key
- * prompt, a refused key, and the first-start link of a real `pipemon serve`.
+ * test-artifacts/web), the demo's failing, stuck and suspect-data pipelines shown so, search, a run's
+ * timeline, the key prompt, a refused key, and the first-start link of a real `pipemon serve`.
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -77,7 +77,7 @@ describe('the web view with the demo loaded', () => {
     }
   });
 
-  it('shows every pipeline whose latest runs failed as failing and the hanging one as stuck, what needs attention first', async () => {
+  it('shows every pipeline whose latest runs failed as failing, the hanging one as stuck, the ones with suspect data as warning, what needs attention first', async () => {
     const figures = (await api('/api/v1/metrics/pipelines')).items as any[];
     const failing = figures.filter((p) => p.consecutive_failures > 0).map((p) => p.pipeline);
     expect(failing).toContain(DEMO_PIPELINES.flaky);
@@ -94,7 +94,14 @@ describe('the web view with the demo loaded', () => {
     expect(rows.find((row) => row.pipeline === DEMO_PIPELINES.hanging)!.text).toMatch(/stuck/);
     expect(rows.find((row) => row.pipeline === DEMO_PIPELINES.stopped)!.text).toMatch(/late/);
     expect(rows.find((row) => row.pipeline === DEMO_PIPELINES.healthy)!.status).toMatch(/^(ok|running)$/);
-    const rank = ['failing', 'stuck', 'late', 'running', 'ok', 'idle'];
+    // Red means red: suspect data is never ok, and says why.
+    const quality = rows.find((row) => row.pipeline === DEMO_PIPELINES.quality)!;
+    expect(quality.status).toBe('warning');
+    expect(quality.text).toMatch(/Latest run: checks? [^;]*null_ratio[^;]* failed; [\d,]+ rows rejected/);
+    const zeroRows = rows.find((row) => row.pipeline === DEMO_PIPELINES.zeroRows)!;
+    expect(zeroRows.status).toBe('warning');
+    expect(zeroRows.text).toMatch(/Latest run: 0 rows written/);
+    const rank = ['failing', 'stuck', 'late', 'warning', 'running', 'ok', 'idle'];
     const ranks = rows.map((row) => rank.indexOf(row.status));
     expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
     await context.close();

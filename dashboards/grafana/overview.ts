@@ -3,8 +3,18 @@
  * stuck) from Prometheus; each pipeline's status and history from PostgreSQL.
  */
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { ATTR } from '../../sdk/vocabulary.js';
-import { failing, late, stuck, withOwner, LATE_AFTER_INTERVALS, STUCK_AFTER_SECONDS } from './attention.js';
+import { pipelineFacts } from '../../receiver/pipeline-state.js';
+import {
+  dataHealthWordsSql,
+  failing,
+  late,
+  statusRankSql,
+  statusSql,
+  stuck,
+  withOwner,
+  LATE_AFTER_INTERVALS,
+  STUCK_AFTER_SECONDS,
+} from './attention.js';
 import { finish, pipemonDashboard } from './dashboard-base.js';
 import { FAILED_SQL, pipelineIs, pipelineLabel, promPipelines, runEnvironmentIs, runIs, SELECTED_TENANTS_PIPELINES } from './filters.js';
 import { UID, linkTo } from './links.js';
@@ -15,6 +25,7 @@ import {
   linkColumn,
   resultColumn,
   statPanel,
+  statusColumn,
   tablePanel,
   thresholds,
   timeSeriesPanel,
@@ -86,9 +97,18 @@ export function overviewDashboard(): Dashboard {
     .withPanel(
       tablePanel(
         'Status per pipeline',
-        // Each pipeline by index lookups (its latest run, last success, running runs), not by reading its whole history.
+        // Each pipeline by index lookups (its latest runs, last success, running runs), not by reading its
+        // whole history; its status from the facts the API judges its own from (receiver/pipeline-state.ts).
         sql(sqlText`
           ${SELECTED_TENANTS_PIPELINES},
+          facts AS (
+            ${pipelineFacts(runEnvironmentIs)}
+          ),
+          judged AS (
+            SELECT f.*, ${statusSql('f')} AS status
+            FROM facts f
+            WHERE ${pipelineIs('f.pipeline')}
+          ),
           in_range AS (
             SELECT r.tenant_id, r.pipeline,
                    count(*) AS runs,
@@ -102,44 +122,32 @@ export function overviewDashboard(): Dashboard {
               AND $__timeFilter(r.started_at)
             GROUP BY r.tenant_id, r.pipeline
           )
-          SELECT p.pipeline AS "Pipeline",
-                 p.tenant AS "Tenant",
-                 coalesce(l.owner, '') AS "Owner",
-                 CASE WHEN l.state = 'running' THEN 'running' ELSE l.result END AS "Last result",
-                 l.started_at AS "Last run",
-                 s.last_success AS "Last success",
-                 extract(epoch FROM now() - s.last_success) AS "Since success",
+          SELECT f.pipeline AS "Pipeline",
+                 f.tenant AS "Tenant",
+                 f.status AS "Status",
+                 ${dataHealthWordsSql('f')} AS "Data health",
+                 coalesce(f.owner, '') AS "Owner",
+                 CASE WHEN f.latest_state = 'running' THEN 'running' ELSE f.latest_result END AS "Last result",
+                 f.latest_started_at AS "Last run",
+                 f.last_success AS "Last success",
+                 extract(epoch FROM now() - f.last_success) AS "Since success",
                  coalesce(i.runs, 0) AS "Runs",
                  coalesce(i.failed, 0) AS "Failed",
                  i.success_rate AS "Success rate",
                  i.p95 AS "p95 duration",
                  i.rows_written AS "Rows written",
-                 n.running AS "Running"
-          FROM pipelines p
-          CROSS JOIN LATERAL (
-            SELECT r.state, r.result, r.started_at, r.attributes->>'${ATTR.pipelineOwner}' AS owner
-            FROM pipeline_runs r
-            WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND ${runEnvironmentIs('r')}
-            ORDER BY r.started_at DESC LIMIT 1) l
-          LEFT JOIN LATERAL (
-            SELECT r.ended_at AS last_success
-            FROM pipeline_runs r
-            WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'ended' AND r.ended_at IS NOT NULL
-              AND r.result = 'success' AND ${runEnvironmentIs('r')}
-            ORDER BY r.ended_at DESC LIMIT 1) s ON true
-          CROSS JOIN LATERAL (
-            SELECT count(*) AS running
-            FROM pipeline_runs r
-            WHERE r.tenant_id = p.tenant_id AND r.pipeline = p.pipeline AND r.state = 'running' AND ${runEnvironmentIs('r')}) n
-          LEFT JOIN in_range i ON i.tenant_id = p.tenant_id AND i.pipeline = p.pipeline
-          WHERE ${pipelineIs('p.pipeline')}
-          ORDER BY (l.state = 'ended' AND l.result IN (${FAILED_SQL})) DESC, p.tenant, p.pipeline`),
+                 f.running AS "Running"
+          FROM judged f
+          LEFT JOIN in_range i ON i.tenant_id = f.tenant_id AND i.pipeline = f.pipeline
+          ORDER BY ${statusRankSql('f.status')}, f.tenant, f.pipeline`),
         {
           size: { w: 24, h: 10 },
-          description: 'Each pipeline\'s latest run and last success (all history), and its runs started in the time range.',
+          description:
+            'Each pipeline\'s status now (failing, stuck, late, warning, running, ok, idle; worst first, as the web view and the alerts judge it), what makes its data suspect (warning), its latest run and last success (all history), and its runs started in the time range.',
         },
       )
         .overrideByName('Pipeline', linkColumn(toPipeline('${__data.fields.Tenant:percentencode}', '${__value.raw:percentencode}')))
+        .overrideByName('Status', statusColumn())
         .overrideByName('Last result', resultColumn())
         .overrideByName('Since success', unitColumn('s'))
         .overrideByName('Success rate', unitColumn('percentunit'))

@@ -62,9 +62,33 @@ export const RESULT_MAPPINGS: ValueMapping[] = [
   },
 ];
 
-/** Overrides of a table column: coloured results, units, links. */
+/**
+ * Pipeline statuses (attention.ts) as colours, the web view's: failing red, stuck and late orange, warning
+ * (suspect data) a colour of its own, running blue, ok green.
+ */
+export const STATUS_MAPPINGS: ValueMapping[] = [
+  {
+    type: MappingType.ValueToText,
+    options: {
+      failing: { color: 'red', index: 0 },
+      stuck: { color: 'orange', index: 1 },
+      late: { color: 'orange', index: 2 },
+      warning: { color: 'purple', index: 3 },
+      running: { color: 'blue', index: 4 },
+      ok: { color: 'green', index: 5 },
+      idle: { color: 'text', index: 6 },
+    },
+  },
+];
+
+/** Overrides of a table column: coloured results and statuses, units, links. */
 export const resultColumn = (): DynamicConfigValue[] => [
   { id: 'mappings', value: RESULT_MAPPINGS },
+  { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorText } },
+];
+
+export const statusColumn = (): DynamicConfigValue[] => [
+  { id: 'mappings', value: STATUS_MAPPINGS },
   { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorText } },
 ];
 

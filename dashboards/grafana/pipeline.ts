@@ -4,13 +4,16 @@
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { pipelineFacts } from '../../receiver/pipeline-state.js';
 import { ATTR, EVENT } from '../../sdk/vocabulary.js';
+import { dataHealthWordsSql, statusSql } from './attention.js';
 import { finish, pipemonDashboard } from './dashboard-base.js';
 import { FAILED_SQL, logEnvironmentIs, ofRunEnvironmentIs, ONE_TENANT_ID, promPipelines, runEnvironmentIs, tenantIs } from './filters.js';
 import { UID, linkTo } from './links.js';
 import { prom, sql, sqlText } from './queries-builders.js';
 import {
   RESULT_MAPPINGS,
+  STATUS_MAPPINGS,
   barGaugePanel,
   linkColumn,
   resultColumn,
@@ -66,6 +69,29 @@ export function pipelineDashboard(): Dashboard {
     .withVariable(environmentVariable())
 
     .withRow(new RowBuilder('Now'))
+    .withPanel(
+      statPanel(
+        'Status',
+        // The one pipeline as the `pipelines` its facts are read for (receiver/pipeline-state.ts).
+        sql(sqlText`
+          WITH pipelines AS (
+            SELECT t.tenant_id, t.name AS tenant, \${pipeline:sqlstring}::text AS pipeline
+            FROM tenants t
+            WHERE t.name = \${tenant:sqlstring}
+          ),
+          facts AS (
+            ${pipelineFacts(runEnvironmentIs)}
+          )
+          SELECT ${statusSql('f')} AS "Status",
+                 ${dataHealthWordsSql('f')} AS "Data health"
+          FROM facts f`),
+        {
+          textField: 'Status',
+          description:
+            'Its status now, as the web view and the alerts judge it: failing, stuck, late, warning (its latest ended run failed a data-quality check, rejected rows or wrote 0 rows: see Failed checks and Rows rejected), running, ok.',
+        },
+      ).mappings(STATUS_MAPPINGS),
+    )
     .withPanel(
       statPanel(
         'Latest run',

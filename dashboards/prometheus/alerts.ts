@@ -24,7 +24,7 @@ export function alertingRules(config: MixinConfig): RuleFile<AlertingRule> {
   // A run that failed is PipelineRunFailed's: the other last-run alerts stay quiet about it.
   const lastRunFailed = `${metric('pipemon_pipeline_consecutive_failures')} > 0`;
   const recorded = recordedNames(config);
-  const { durationAnomaly, errorRate, late, receiver, stuck } = config;
+  const { durationAnomaly, errorRate, failedChecks, late, receiver, rowsRejected, stuck } = config;
 
   return {
     groups: [
@@ -77,14 +77,14 @@ export function alertingRules(config: MixinConfig): RuleFile<AlertingRule> {
           alert(
             'PipelineRowsRejected',
             'warning',
-            withOwner(config, `${metric('pipemon_pipeline_last_run_rows', 'kind="rejected"')} > 0`),
+            withOwner(config, `${metric('pipemon_pipeline_last_run_rows', 'kind="rejected"')} > ${rowsRejected.moreThan}`),
             'A pipeline run rejected rows.',
             `The last run of ${PIPELINE_NAME} rejected {{ printf "%.0f" $value }} rows.`,
           ),
           alert(
             'PipelineDataQualityCheckFailed',
             'warning',
-            withOwner(config, `${metric('pipemon_pipeline_last_run_failed_checks')} > 0`),
+            withOwner(config, `${metric('pipemon_pipeline_last_run_failed_checks')} > ${failedChecks.moreThan}`),
             'A data-quality check failed in a pipeline run.',
             `{{ printf "%.0f" $value }} data-quality checks failed in the last run of ${PIPELINE_NAME}.`,
           ),

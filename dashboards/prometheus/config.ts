@@ -67,9 +67,25 @@ export interface MixinConfig {
     /** Runs shorter than this never count as anomalous: a 10 s job taking 30 s is no news. */
     minimumSeconds: number;
   };
+  /**
+   * Data health, judged on the latest ended run: PipelineZeroRowsWritten, PipelineRowsRejected and
+   * PipelineDataQualityCheckFailed fire on it, and the query API, the web view and the Grafana status
+   * show the pipeline as `warning` (receiver/pipeline-state.ts, dashboards/grafana/attention.ts).
+   */
   zeroRows: {
-    /** Pipelines (RE2 regexes) for which a successful run that writes nothing is normal, e.g. incremental loaders. */
+    /**
+     * Pipelines (RE2 regexes) for which a successful run that writes nothing is normal, e.g. incremental
+     * loaders. Every other pipeline's history writes rows: a run that did not fail and wrote 0 is news.
+     */
     allowedPipelines: string[];
+  };
+  rowsRejected: {
+    /** The latest run rejected more rows than this. */
+    moreThan: number;
+  };
+  failedChecks: {
+    /** More data-quality checks than this failed in the latest run. */
+    moreThan: number;
   };
   errorRate: {
     /** PipelineErrorRateHigh fires when more than this share of the runs in `window` failed... */
@@ -122,9 +138,26 @@ export const config: MixinConfig = {
   stuck: { afterSeconds: 600 },
   durationAnomaly: { factor: 2, window: '7d', minimumSeconds: 60 },
   zeroRows: { allowedPipelines: [] },
+  // Any rejected row and any failed check: each is data the target is missing or should not trust.
+  rowsRejected: { moreThan: 0 },
+  failedChecks: { moreThan: 0 },
   errorRate: { ratio: 0.2, window: '1d', minimumRuns: 5 },
   receiver: { refusedWindow: '10m', failedWindow: '5m', queueNearlyFullRatio: 0.8 },
 };
+
+/** One RE2 alternation of `regexes`, each grouped so that its own `|` stays inside it. */
+export function anyOf(regexes: readonly string[]): string {
+  return regexes.map((regex) => `(?:${regex})`).join('|');
+}
+
+/**
+ * `regexes` matched against a whole name, as PromQL's `=~` matches a label, for the judgments made
+ * outside PromQL (JavaScript in the API, PostgreSQL in Grafana): null when there are none. The lists
+ * here hold plain patterns (`incremental-.*`), whose syntax RE2, JavaScript and PostgreSQL read alike.
+ */
+export function wholeNameRegex(regexes: readonly string[]): string | null {
+  return regexes.length === 0 ? null : `^(?:${anyOf(regexes)})$`;
+}
 
 /** Every alert's `for:` set to `duration`: for tests against a real Prometheus, e.g. `{ ...config, for: forEveryAlert('10s') }`. */
 export function forEveryAlert(duration: string): Record<AlertName, string> {

@@ -14,10 +14,8 @@ export function select(config: MixinConfig, metric: string, ...matchers: string[
   return `${metric}{${[config.pipemonSelector, ...matchers].join(', ')}}`;
 }
 
-/** One RE2 alternation of `regexes`, each grouped so that its own `|` stays inside it. */
-export function anyOf(regexes: readonly string[]): string {
-  return regexes.map((regex) => `(?:${regex})`).join('|');
-}
+// Stated beside the config, where the receiver's judgments read it too.
+export { anyOf } from './config.js';
 
 /** The labels that name one pipeline's series across pipemon's gauges; `instance` is left out so that aggregates over several receivers join too. */
 export const PIPELINE = 'job, tenant, pipeline';

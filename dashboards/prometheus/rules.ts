@@ -56,6 +56,7 @@ function validate(config: MixinConfig): void {
   const duration = (setting: string, value: string) => DURATION.test(value) || fail(setting, 'a Prometheus duration such as 30s, 5m or 1h', value);
   const positive = (setting: string, value: number) => value > 0 || fail(setting, 'a positive number', value);
   const count = (setting: string, value: number) => (Number.isInteger(value) && value >= 1) || fail(setting, 'an integer of at least 1', value);
+  const atLeastZero = (setting: string, value: number) => (Number.isInteger(value) && value >= 0) || fail(setting, 'an integer of at least 0', value);
   // JavaScript's RegExp accepts nearly what RE2 accepts; promtool check rules catches the rest.
   const regex = (setting: string, value: string) => {
     try {
@@ -72,6 +73,8 @@ function validate(config: MixinConfig): void {
     count(`failedRuns.flakyPipelines[${i}].failures`, flaky.failures);
   });
   config.zeroRows.allowedPipelines.forEach((pipeline, i) => regex(`zeroRows.allowedPipelines[${i}]`, pipeline));
+  atLeastZero('rowsRejected.moreThan', config.rowsRejected.moreThan);
+  atLeastZero('failedChecks.moreThan', config.failedChecks.moreThan);
   positive('late.expectedIntervals', config.late.expectedIntervals);
   positive('stuck.afterSeconds', config.stuck.afterSeconds);
   positive('durationAnomaly.factor', config.durationAnomaly.factor);

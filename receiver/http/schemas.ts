@@ -183,6 +183,10 @@ export const SCHEMAS: Record<string, JsonSchema> = {
           type: 'boolean',
           description: 'It wrote 0 rows without a failure since the last success, and the pipeline is not allowed to (zeroRows.allowedPipelines), as PipelineZeroRowsWritten judges it.',
         },
+        usual_rows_written: nullable({
+          type: 'number',
+          description: 'When it wrote 0 rows: the median rows written by its latest 8 earlier successful runs that reported some (0 when they wrote none either); null otherwise, or without such runs.',
+        }),
       },
       'The latest ended run, as the data-health alerts read it.',
     ),

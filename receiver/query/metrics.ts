@@ -1,8 +1,8 @@
 /**
  * Figures over a tenant's runs: the overview of the last `days` days, and the same per pipeline with
- * each pipeline's state now (last success, late, stuck) as the alerts judge it (pipeline-state.ts).
+ * each pipeline's state now (last success, late, stuck, data health) as the alerts judge it (pipeline-state.ts).
  */
-import { heartbeatStopped, isLate, isStuck, readPipelineStates } from '../pipeline-state.js';
+import { dataHealth, heartbeatStopped, isLate, isStuck, readPipelineStates, type PipelineState } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
 import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcDay } from '../storage/run-days.js';
 
@@ -140,6 +140,23 @@ async function recentRuns(db: Queryable, tenantId: number, pipelines: string[], 
   return byPipeline;
 }
 
+/** The latest ended run's data health (`data_health`) and whether it makes the pipeline's status `warning`. */
+function shapeDataHealth(state: PipelineState) {
+  const health = dataHealth(state);
+  return {
+    warning: health.warning,
+    data_health: {
+      run_id: state.lastRunId,
+      failed_checks: health.failedChecks,
+      failed_check_names: health.failedCheckNames,
+      rows_rejected: health.rowsRejected,
+      rows_written: state.lastRunRows.written,
+      zero_rows_written: health.zeroRowsWritten,
+      usual_rows_written: state.usualRowsWritten,
+    },
+  };
+}
+
 /**
  * Every pipeline the tenant has runs of, by name; one without runs in the window shows zeros. With
  * `recent`, each carries its latest runs (for a sparkline and the last run's result, in one request).
@@ -159,6 +176,7 @@ export async function metricsPerPipeline(db: Queryable, tenantId: number, days: 
     consecutive_failures: state.consecutiveFailures,
     late: isLate(state, nowSeconds),
     stuck: isStuck(state, nowSeconds),
+    ...shapeDataHealth(state),
     recent_runs: recentOf.get(state.pipeline)!,
   }));
   return { days, since, items, next_cursor: null };

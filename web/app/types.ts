@@ -53,7 +53,20 @@ export interface PipelineFigures extends Figures {
   consecutive_failures: number;
   late: boolean;
   stuck: boolean;
+  warning: boolean;
+  data_health: DataHealth;
   recent_runs: RecentRun[];
+}
+
+/** The latest ended run as the data-health alerts read it. */
+export interface DataHealth {
+  run_id: string | null;
+  failed_checks: number;
+  failed_check_names: string[];
+  rows_rejected: number | null;
+  rows_written: number | null;
+  zero_rows_written: boolean;
+  usual_rows_written: number | null;
 }
 
 export interface Page<T> {

@@ -1,6 +1,9 @@
 /** What every page is: an element, filled by refresh() (called at once, then every intervalMs while shown), and the pieces pages share. */
 import { h, type Child } from './dom.js';
+import { badge } from './format.js';
 import type { Route } from './router.js';
+import { conditions, warningWords } from './status.js';
+import type { PipelineFigures } from './types.js';
 
 export interface View {
   title: string;
@@ -38,4 +41,17 @@ export function table(caption: string, headers: string[], rows: Child[][], optio
 /** Figures as a row of tiles: a label and its value. */
 export function tiles(items: [string, Child][]): HTMLElement {
   return h('dl', { class: 'tiles' }, items.map(([label, value]) => h('div', { class: 'tile' }, h('dt', null, label), h('dd', null, value))));
+}
+
+/** A pipeline's status: its badge, its other conditions, and why its data is suspect when it is. */
+export function statusCell(p: PipelineFigures): HTMLElement {
+  const [status, ...also] = conditions(p);
+  const why = warningWords(p);
+  return h(
+    'span',
+    { class: 'status', 'data-status': status },
+    badge(status!),
+    also.length > 0 ? h('span', { class: 'also' }, `also ${also.join(', ')}`) : null,
+    why.length > 0 ? h('span', { class: 'why' }, `Latest run: ${why.join('; ')}`) : null,
+  );
 }

@@ -4,18 +4,17 @@ import { sparkline } from '../charts/sparkline.js';
 import { fill, h } from '../dom.js';
 import { badge, count, duration, outcome, percent, when } from '../format.js';
 import { href } from '../router.js';
-import { byAttention, conditions } from '../status.js';
+import { byAttention, conditions, STATUSES } from '../status.js';
 import type { Overview, Page, PipelineFigures } from '../types.js';
-import { REFRESH_MS, section, table, tiles, type Mount } from '../view.js';
+import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../view.js';
 
 const DAYS = 7;
 const RECENT_RUNS = 20;
 
 function row(p: PipelineFigures) {
-  const [status, ...also] = conditions(p);
   const last = p.recent_runs[0];
   return [
-    h('span', { class: 'status', 'data-status': status }, badge(status!), also.length > 0 ? h('span', { class: 'also' }, `also ${also.join(', ')}`) : null),
+    statusCell(p),
     h('a', { href: href('pipeline', p.pipeline), 'data-pipeline': p.pipeline }, p.pipeline),
     p.owner || '–',
     last ? h('span', null, h('a', { href: href('run', last.run_id) }, when(last.started_at)), ' ', badge(outcome(last))) : '–',
@@ -45,7 +44,8 @@ export const mountOverview: Mount = () => {
         getJson<Page<PipelineFigures>>('/api/v1/metrics/pipelines', { days: DAYS, recent: RECENT_RUNS }),
       ]);
       const items = [...pipelines.items].sort(byAttention);
-      const needing = items.filter((p) => ['failing', 'stuck', 'late'].includes(conditions(p)[0]!)).length;
+      // Everything ranked before running: an outage, or data that arrived suspect.
+      const needing = items.filter((p) => STATUSES.indexOf(conditions(p)[0]!) < STATUSES.indexOf('running')).length;
       fill(
         summary,
         tiles([

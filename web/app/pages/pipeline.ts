@@ -7,9 +7,8 @@ import { historyChart } from '../charts/history.js';
 import { fill, h } from '../dom.js';
 import { badge, count, duration, outcome, percent, plain, when } from '../format.js';
 import { href, type Route } from '../router.js';
-import { conditions } from '../status.js';
 import type { Page, PipelineFigures, Run, RunDetail, Stage } from '../types.js';
-import { REFRESH_MS, section, table, tiles, type Mount } from '../view.js';
+import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../view.js';
 
 const HISTORY_RUNS = 100;
 /** Runs whose details (stages, checks) are read: one request each, so a handful. */
@@ -88,11 +87,10 @@ export const mountPipeline: Mount = (route: Route) => {
       const details = await Promise.all(
         runs.items.slice(0, DETAILED_RUNS).map((run) => getJson<RunDetail>(`/api/v1/runs/${encodeURIComponent(run.run_id)}`)),
       );
-      const [status, ...also] = conditions(figures);
       fill(
         header,
         tiles([
-          ['Status', h('span', { class: 'status', 'data-status': status }, badge(status!), also.length ? h('span', { class: 'also' }, `also ${also.join(', ')}`) : null)],
+          ['Status', statusCell(figures)],
           ['Owner', figures.owner || '–'],
           ['Last success', when(figures.last_success_at)],
           ['Expected every', duration(figures.expected_interval_seconds)],
