@@ -12,18 +12,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LINEAGE } from '../sdk/vocabulary.js';
 import { checkAnswer } from './helpers/api.js';
-import { datasetEvent, jobEvent, runEvent } from './helpers/openlineage.js';
+import { datasetEvent, jobEvent, openlineageClient, runEvent } from './helpers/openlineage.js';
 import { getJson, post, receiverBackends, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
-import { required, warnSkipped, withTools } from './helpers/tools.js';
+import { required, withTools } from './helpers/tools.js';
 
-const SUITE = 'test/openlineage.test.ts';
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
-const REQUIREMENTS = path.join(FIXTURES, 'openlineage-requirements.txt');
-const VERSION = /^openlineage-python==(\S+)$/m.exec(fs.readFileSync(REQUIREMENTS, 'utf8'))![1]!;
-const VENV = path.join(os.homedir(), '.cache', 'pipemon', `venv-openlineage-${VERSION}`);
-const PYTHON_HINT = `run .ci/run, or: python3 -m venv ${VENV} && ${VENV}/bin/pip install -r ${path.relative(process.cwd(), REQUIREMENTS)}`;
-const python = fs.existsSync(path.join(VENV, 'bin', 'python')) ? path.join(VENV, 'bin', 'python') : null;
-if (!python) warnSkipped(SUITE, `the OpenLineage Python client ${VERSION} (a venv at ${VENV}) is missing`, PYTHON_HINT);
+const { version: VERSION, python, hint: PYTHON_HINT } = openlineageClient('test/openlineage.test.ts');
 
 const JSON_TYPE = 'application/json';
 // One instant for every event time, so that durations come out exact.

@@ -59,10 +59,15 @@ interface StageRow extends RunCommonRow {
 
 const errorOf = (type: string | null | undefined, message: string | null | undefined) => (type || message ? { type: type ?? null, message: message ?? null } : null);
 
-/** The run's own result and error where its row shows its stages' (model/runs.ts rollUp()); null when it shows its own. */
-function reportedOf(reported: Reported | null) {
+/**
+ * The run's own result and error where its row shows its stages' (model/runs.ts rollUp()); null when it
+ * shows its own. `reported` holds only what the row replaced: the rest is as the row shows it.
+ */
+function reportedOf(row: RunRow) {
+  const { reported } = row;
   if (!reported || !['result', 'errorType', 'errorMessage'].some((key) => key in reported)) return null;
-  return { result: reported.result ?? null, error: errorOf(reported.errorType, reported.errorMessage) };
+  const own = <K extends 'result' | 'errorType' | 'errorMessage'>(key: K, shown: Reported[K]) => (key in reported ? reported[key] : shown) ?? null;
+  return { result: own('result', row.result as Result | null), error: errorOf(own('errorType', row.error_type), own('errorMessage', row.error_message)) };
 }
 
 function shapeCommon(row: RunCommonRow) {
@@ -85,7 +90,7 @@ function shapeRun(row: RunRow) {
   return {
     run_id: row.run_id,
     ...shapeCommon(row),
-    reported: reportedOf(row.reported),
+    reported: reportedOf(row),
     service_name: row.service_name,
     source_system: row.source_system,
     trace_id: row.trace_id,

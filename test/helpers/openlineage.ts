@@ -3,6 +3,25 @@
  * tests and the receiver's end-to-end tests that do not need the real client.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { warnSkipped } from './tools.js';
+
+const REQUIREMENTS = path.join(import.meta.dirname, '..', 'fixtures', 'openlineage-requirements.txt');
+
+/**
+ * The real OpenLineage Python client, in the venv .ci/run makes for the version that
+ * test/fixtures/openlineage-requirements.txt pins; `python` is null (after a loud warning) when it is missing.
+ */
+export function openlineageClient(suite: string): { version: string; python: string | null; hint: string } {
+  const version = /^openlineage-python==(\S+)$/m.exec(fs.readFileSync(REQUIREMENTS, 'utf8'))![1]!;
+  const venv = path.join(os.homedir(), '.cache', 'pipemon', `venv-openlineage-${version}`);
+  const hint = `run .ci/run, or: python3 -m venv ${venv} && ${venv}/bin/pip install -r ${path.relative(process.cwd(), REQUIREMENTS)}`;
+  const python = fs.existsSync(path.join(venv, 'bin', 'python')) ? path.join(venv, 'bin', 'python') : null;
+  if (!python) warnSkipped(suite, `the OpenLineage Python client ${version} (a venv at ${venv}) is missing`, hint);
+  return { version, python, hint };
+}
 
 const SPEC = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs';
 const PRODUCER = 'https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python';
