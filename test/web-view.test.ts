@@ -11,7 +11,8 @@ import { until } from './helpers/async.js';
 import { backends } from './helpers/backends.js';
 import { CHROMIUM_HINT, launchChromium, openPage, ready, screenshot, seriousViolations } from './helpers/browser.js';
 import { spawnPipemon, tempDataDir } from './helpers/pipemon-process.js';
-import { getJson, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
+import { getJson, logsRequest, post, SeverityNumber, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
+import { ATTR, EVENT } from '../sdk/vocabulary.js';
 import { required, tool, withTools } from './helpers/tools.js';
 
 const chromiumPath = tool('web-view.test.ts', 'chromium', CHROMIUM_HINT);
@@ -136,6 +137,34 @@ describe('the web view with the demo loaded', () => {
     const { page, context } = await rendered(`#/runs/${encodeURIComponent(latest.run_id)}`, 'run');
     const stages = await page.$$eval('.timeline [data-stage]', (items) => items.map((item) => item.getAttribute('data-stage')));
     expect(stages).toEqual(detail.stages.map((stage: any) => stage.stage));
+    await context.close();
+  });
+
+  it("shows a run that its stage failed as failed, with what its own end said, its open and tolerated stages so", async () => {
+    const runId = 'web-red-run';
+    const at = Date.now() - 60_000;
+    const run = { [ATTR.pipelineName]: 'web-red', [ATTR.runId]: runId };
+    const stage = (name: string) => ({ ...run, [ATTR.stageName]: name, [ATTR.stageRunId]: `${runId}-${name}` });
+    const failed = { [ATTR.stageResult]: 'failure', [ATTR.exceptionMessage]: 'warehouse refused 2 rows' };
+    const records = [
+      { eventName: EVENT.stageStart, attributes: stage('load'), timestampMs: at },
+      { eventName: EVENT.stageEnd, severityNumber: SeverityNumber.ERROR, attributes: { ...stage('load'), ...failed }, timestampMs: at + 2000 },
+      { eventName: EVENT.stageStart, attributes: stage('notify'), timestampMs: at + 3000 },
+      { eventName: EVENT.stageEnd, attributes: { ...stage('notify'), ...failed, [ATTR.failureAllowed]: true }, timestampMs: at + 4000 },
+      { eventName: EVENT.stageStart, attributes: stage('archive'), timestampMs: at + 5000 },
+      { eventName: EVENT.runEnd, attributes: { ...run, [ATTR.runResult]: 'success' }, timestampMs: at + 9000 },
+    ];
+    expect((await post(r.url, '/v1/logs', logsRequest(records), { key: r.key })).status).toBe(200);
+    const { page, context, problems } = await rendered(`#/runs/${runId}`, 'run');
+    expect(await page.getAttribute('[data-status]', 'data-status')).toBe('failure');
+    const text = await page.textContent('main');
+    expect(text).toContain('warehouse refused 2 rows');
+    expect(text).toContain('(estimated: no start was reported)');
+    expect(text).toContain('Its own end said success; it shows what its stages reported.');
+    const labels = await page.$$eval('.timeline [data-stage] .stage-time', (items) => items.map((item) => item.textContent));
+    expect(labels).toEqual([expect.stringMatching(/^failure, /), expect.stringMatching(/^failure \(tolerated\), /), expect.stringMatching(/^no end reported, /)]);
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
     await context.close();
   });
 

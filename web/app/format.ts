@@ -50,10 +50,13 @@ export function exactTime(iso: string | null | undefined): string {
   return iso ? dateTime.format(new Date(iso)) : NONE;
 }
 
-/** A run's outcome as a word, with the stuck state the alerts use. */
+/**
+ * A run's or stage's outcome as a word, with the stuck state the alerts use. Ended without a result is a
+ * stage its run's end closed: it never reported one.
+ */
 export function outcome(run: { state: RunState; result: Result | null; stuck?: boolean }): string {
   if (run.state === 'running') return run.stuck ? 'stuck' : 'running';
-  return run.result ?? 'ended';
+  return run.result ?? 'no end reported';
 }
 
 /** A badge: the word is always written out, so the colour never carries the meaning alone. */

@@ -80,12 +80,15 @@ export interface Run {
   state: RunState;
   result: Result | null;
   started_at: string | null;
+  start_estimated: boolean;
   ended_at: string | null;
   duration_seconds: number | null;
   rows: Rows;
   error: RunError | null;
   target: Target | null;
   attributes: Record<string, unknown>;
+  /** The run's own end where it shows its stage's failure or error. */
+  reported: { result: Result | null; error: RunError | null } | null;
   service_name: string | null;
   source_system: string | null;
   trace_id: string | null;
@@ -98,11 +101,13 @@ export interface Stage {
   state: RunState;
   result: Result | null;
   started_at: string | null;
+  start_estimated: boolean;
   ended_at: string | null;
   duration_seconds: number | null;
   rows: Rows;
   error: RunError | null;
   target: Target | null;
+  failure_allowed: boolean;
 }
 
 export interface Check {

@@ -8,6 +8,12 @@ import type { RunDetail } from '../types.js';
 import { REFRESH_MS, section, table, tiles, type Mount } from '../view.js';
 import { logRows, LOG_HEADERS } from './logs.js';
 
+/** What a run's own end said, where it shows its stages' failure instead. */
+function ownWords(reported: NonNullable<RunDetail['reported']>): string {
+  const error = reported.error ? `: ${[reported.error.type, reported.error.message].filter(Boolean).join(': ')}` : '';
+  return `${reported.result ?? 'nothing'}${error}`;
+}
+
 export const mountRun: Mount = (route: Route) => {
   const runId = route.id;
   const crumbs = h('p', { class: 'crumbs' });
@@ -39,7 +45,7 @@ export const mountRun: Mount = (route: Route) => {
         header,
         tiles([
           ['Result', h('span', { class: 'status', 'data-status': word }, badge(word))],
-          ['Started', h('span', { title: exactTime(run.started_at) }, exactTime(run.started_at))],
+          ['Started', h('span', { title: exactTime(run.started_at) }, exactTime(run.started_at), run.start_estimated ? ' (estimated: no start was reported)' : '')],
           ['Duration', duration(run.duration_seconds)],
           ['Last heard from', when(run.last_seen_at)],
           ['Rows read', count(run.rows.read)],
@@ -56,6 +62,7 @@ export const mountRun: Mount = (route: Route) => {
         run.stuck
           ? h('div', { class: 'error-box', role: 'note' }, h('strong', null, 'Stuck: '), `running, and silent since ${exactTime(run.last_seen_at)} (no heartbeat).`)
           : null,
+        run.reported ? h('p', { class: 'reported' }, `Its own end said ${ownWords(run.reported)}; it shows what its stages reported.`) : null,
       );
       fill(stages, timeline(run));
       fill(
