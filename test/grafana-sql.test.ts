@@ -22,7 +22,9 @@ import { customOptions, expandPromQL, promQueries, sqlQueries, type SqlQuery } f
 import { expandMacros, expandSql, parseIntervalMs, rfc3339Nano } from '../dashboards/grafana/sql-macros.js';
 import { DEMO_PIPELINES, runDemo } from '../demo/index.js';
 import { createTestDatabase } from './helpers/backends.js';
-import { encodeLogs, post, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
+import { encodeLogs, logsRequest, post, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
+import { UID } from '../dashboards/grafana/links.js';
+import { NO_END_REPORTED, RESULT_MAPPINGS, TOLERATED } from '../dashboards/grafana/panels.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -547,6 +549,34 @@ describe.each(inject('databaseServers').flatMap((server) => DATA.map((data) => (
       }
       expect(problems, problems.join('\n\n')).toEqual([]);
     });
+  });
+
+  it("shows a stage its run's end closed, and a tolerated failure, in the run dashboard's Stages as the web view words them", async () => {
+    const runId = 'grafana-red-run';
+    const at = now - 60_000;
+    const run = { [ATTR.pipelineName]: 'grafana-red', [ATTR.runId]: runId };
+    const stage = (name: string) => ({ ...run, [ATTR.stageName]: name, [ATTR.stageRunId]: `${runId}-${name}` });
+    const specs = [
+      { eventName: EVENT.stageStart, attributes: stage('notify'), timestampMs: at },
+      { eventName: EVENT.stageEnd, attributes: { ...stage('notify'), [ATTR.stageResult]: 'failure', [ATTR.failureAllowed]: true }, timestampMs: at + 1000 },
+      { eventName: EVENT.stageStart, attributes: stage('archive'), timestampMs: at + 2000 },
+      { eventName: EVENT.runEnd, attributes: { ...run, [ATTR.runResult]: 'success' }, timestampMs: at + 5000 },
+    ];
+    expect((await post(receiver.url, '/v1/logs', logsRequest(specs), { key: receiver.key })).status).toBe(200);
+    const dashboard = dashboards.find((d) => d.uid === UID.run)!;
+    const pick = (variable: VariableModel, options: string[]) =>
+      variable.name === 'pipeline' ? 'grafana-red' : variable.name === 'run_id' ? runId : choose(variable, 'single value', options);
+    const problems: string[] = [];
+    const states = await resolveVariables(reader, dashboard, HOUR, pick, problems);
+    const query = sqlQueries([dashboard]).find((q) => q.panel === 'Stages')!;
+    const { rows } = await reader.query(expandSql(query.rawSql, { ...range, intervalMs: HOUR, variables: states }));
+    expect(problems).toEqual([]);
+    expect(rows.map((row) => [row.Stage, row.Result])).toEqual([
+      ['notify', `failure${TOLERATED}`],
+      ['archive', NO_END_REPORTED],
+    ]);
+    // Mapped to a colour, as every result is.
+    expect(Object.keys(RESULT_MAPPINGS[0]!.options as object)).toEqual(expect.arrayContaining([NO_END_REPORTED, `failure${TOLERATED}`]));
   });
 
   it('lists expected-empty queries that exist', () => {

@@ -18,6 +18,7 @@ import * as logs from '@grafana/grafana-foundation-sdk/logs';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
 import { POSTGRES, PROMETHEUS } from './datasources.js';
 import type { DataLink } from './links.js';
 
@@ -46,6 +47,10 @@ export const zeroIsGood = () => thresholds({ value: null, color: 'green' }, { va
 /** A count that is neither good nor bad. */
 export const neutral = () => thresholds({ value: null, color: 'text' });
 
+/** How a stage its run's end closed shows, and the mark after a failure its sender allowed (the web view's words). */
+export const NO_END_REPORTED = 'no end reported';
+export const TOLERATED = ' (tolerated)';
+
 /** Run and stage results (and `running`) as colours, wherever a column or stat shows one. */
 export const RESULT_MAPPINGS: ValueMapping[] = [
   {
@@ -58,6 +63,8 @@ export const RESULT_MAPPINGS: ValueMapping[] = [
       cancellation: { color: 'purple', index: 4 },
       skip: { color: 'text', index: 5 },
       running: { color: 'blue', index: 6 },
+      [NO_END_REPORTED]: { color: 'text', index: 7 },
+      ...Object.fromEntries(FAILED_RESULTS.map((result, i) => [`${result}${TOLERATED}`, { color: 'orange', index: 8 + i }])),
     },
   },
 ];

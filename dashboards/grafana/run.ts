@@ -10,7 +10,9 @@ import { ONE_TENANT_ID, severityName, tenantIs } from './filters.js';
 import { UID } from './links.js';
 import { sql, sqlText } from './queries-builders.js';
 import {
+  NO_END_REPORTED,
   RESULT_MAPPINGS,
+  TOLERATED,
   barChartPanel,
   logsPanel,
   resultColumn,
@@ -29,6 +31,14 @@ const THE_RUN = sqlText`
     AND r.run_id = \${run_id:sqlstring}`;
 
 /** The selected run's stages `s`. */
+/**
+ * A stage's result in the web view's words: `no end reported` for a stage its run's end closed (it has no
+ * result), `(tolerated)` after a failure its sender allowed (model/runs.ts isTolerated()).
+ */
+const STAGE_RESULT = `CASE WHEN s.state = 'running' THEN 'running' WHEN s.result IS NULL THEN '${NO_END_REPORTED}'
+                      WHEN lower(s.attributes->>'${ATTR.failureAllowed}') = 'true' AND s.result <> 'success' THEN s.result || '${TOLERATED}'
+                      ELSE s.result END`;
+
 const ITS_STAGES = sqlText`
   FROM pipeline_stages s
   JOIN tenants t ON t.tenant_id = s.tenant_id
@@ -128,7 +138,7 @@ export function runDashboard(): Dashboard {
         'Stages',
         sql(sqlText`
           SELECT s.stage AS "Stage",
-                 CASE WHEN s.state = 'running' THEN 'running' ELSE s.result END AS "Result",
+                 ${STAGE_RESULT} AS "Result",
                  s.started_at AS "Started",
                  s.ended_at AS "Ended",
                  s.duration_seconds AS "Duration",
