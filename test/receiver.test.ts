@@ -390,6 +390,23 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     expect(await metric('pipemon_pipeline_runs_in_progress', 'tenant="acme",pipeline="orders"')).toBe(0);
   });
 
+  it("shows a run known only from the official SDK's spans as its stages say: their rows, and a failed stage's failure", async () => {
+    const run = { [ATTR.pipelineName]: 'spans-only', [ATTR.runId]: 'spans-run' };
+    const stage = (name: string, rows: number, error?: Error) => ({ name, attributes: { ...run, [ATTR.stageName]: name, [ATTR.rowsWritten]: rows }, error });
+    const spans = tracesRequest([
+      { name: 'run spans-only', kind: SpanKind.SERVER, attributes: run, children: [stage('extract', 5), stage('load', 3, new ValueError('warehouse refused 2 rows'))] },
+    ]);
+    expect((await post(r.url, '/v1/traces', spans, { key: r.key })).status).toBe(200);
+    const { body } = await getJson(r.url, '/api/v1/runs/spans-run', r.key);
+    // The root span ended without an error status: its own result was success.
+    expect(body).toMatchObject({
+      result: 'failure',
+      rows: { read: null, written: 8, rejected: null },
+      error: { type: 'ValueError', message: 'warehouse refused 2 rows' },
+      reported: { result: 'success', error: null },
+    });
+  });
+
   it('counts a run once when its end record and its span arrive at the same moment', async () => {
     const before = await metric('pipemon_pipeline_runs_total', 'tenant="acme",pipeline="racing",result="success"');
     await Promise.all(
@@ -411,6 +428,11 @@ describe.each(receiverBackends())('receiver on $name', (backend) => {
     expect(text).toMatch(/pipemon_pipeline_run_duration_seconds_bucket\{.*le="3600"/);
   });
 });
+
+/** An exception named as Python names it, as an OpenTelemetry Python pipeline would record it. */
+class ValueError extends Error {
+  override name = 'ValueError';
+}
 
 describe.each(receiverBackends())('receiver under memory pressure on $name', (backend) => {
   it('answers 503 with Retry-After while the writer budget is held, and serves again after', async () => {
