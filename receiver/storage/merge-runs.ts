@@ -38,34 +38,44 @@ export async function mergeRunsAndStages(tx: Transaction, tenant: Tenant, runs: 
   const storedRuns = await readRuns(tx, tenant, runIds);
   const allStages = new Map([...storedStages].map(([key, stage]) => [key, reopened(stage)]));
   for (const [key, facts] of stages) allStages.set(key, allStages.has(key) ? merge(allStages.get(key)!, facts) : facts);
+  const stagesOfRun = new Map<string, StageFacts[]>();
+  for (const stage of allStages.values()) {
+    const ofRun = stagesOfRun.get(stage.runId);
+    if (ofRun) ofRun.push(stage);
+    else stagesOfRun.set(stage.runId, [stage]);
+  }
 
-  const runRecords: RunRecord[] = [];
+  const result: Merged = { runsEnded: [], stagesEnded: stagesEnded(tenant, stages.keys(), storedStages, allStages), changes: [] };
   const stageRecords = new Map([...stages.keys()].map((key) => [key, allStages.get(key)!]));
-  const result: Merged = { runsEnded: [], stagesEnded: [], changes: [] };
-  for (const [runId, incoming] of runs) {
+  const runRecords = [...runs].map(([runId, incoming]) => {
     const before = storedRuns.get(runId);
     const own = before ? merge(before.own, incoming) : incoming;
-    const ofRun = [...allStages].filter(([key]) => key.startsWith(`${runId}\u001f`));
-    const shown = rollUp(own, ofRun.map(([, facts]) => facts));
+    const shown = rollUp(own, stagesOfRun.get(runId) ?? []);
+    // A stage its run closed is written once, when it closes (it reads back as open, and closes again).
     for (const stage of shown.closed) {
       const key = stageKey(runId, stage.stageRunId);
       if (stages.has(key) || storedStages.get(key)?.state !== 'ended') stageRecords.set(key, stage);
     }
     const record = runRecord(shown.facts, shown.settled, reportedOf(own, shown));
-    runRecords.push(record);
     if (before) result.changes.push(...runChange(-1, tenant, { ...before.row, started_at: iso(before.row.started_ms) }));
     result.changes.push(...runChange(1, tenant, record));
     const ended = runEnded(tenant, shown.facts, shown.settled, before?.row);
     if (ended) result.runsEnded.push(ended);
-  }
-  for (const key of stages.keys()) {
-    const merged = allStages.get(key)!;
-    const before = storedStages.get(key);
-    if (merged.state === 'ended' && merged.result !== null && (!before || reopened(before).state !== 'ended')) result.stagesEnded.push(stageEnded(tenant, merged));
-  }
+    return record;
+  });
   await tx.query(STAGES_UPSERT, [tenant.id, JSON.stringify([...stageRecords.values()].map(stageRecord))]);
   await tx.query(RUNS_UPSERT, [tenant.id, JSON.stringify(runRecords)]);
   return result;
+}
+
+/** The batch's stages that reported their end in it: each counted once, however often its end arrives. */
+function stagesEnded(tenant: Tenant, keys: Iterable<string>, stored: Map<string, StageFacts>, merged: Map<string, StageFacts>): StageEnded[] {
+  return [...keys].flatMap((key) => {
+    const stage = merged.get(key)!;
+    const before = stored.get(key);
+    const endedBefore = before !== undefined && reopened(before).state === 'ended';
+    return stage.state === 'ended' && stage.result !== null && !endedBefore ? [stageEnded(tenant, stage)] : [];
+  });
 }
 
 /**
@@ -189,8 +199,6 @@ const RUNS_UPSERT = upsertSql('pipeline_runs', 'tenant_id, run_id', ['service_na
   'service_name text, environment text, source_system text, trace_id text, last_seen_at timestamptz, reported jsonb');
 const STAGES_UPSERT = upsertSql('pipeline_stages', 'tenant_id, run_id, stage_run_id', ['stage_run_id', 'stage', 'span_id'],
   'stage_run_id text, stage text, span_id text');
-
-type RunRecord = ReturnType<typeof runRecord>;
 
 function runRecord(f: RunFacts, settled: Settled, reported: Reported | null) {
   return {
