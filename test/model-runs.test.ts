@@ -115,6 +115,22 @@ describe('merge()', () => {
     }
   });
 
+  it('lets a reported end decide over the one the SDK inferred for a process that died, in either order', () => {
+    const reported = run({ state: 'ended', result: 'success', endedAtMs: T0 + 2000 });
+    const inferred = run({ state: 'ended', result: 'error', endedAtMs: T0 + 1000, errorType: ERROR_TYPE.processDied });
+    for (const merged of [merge(reported, inferred), merge(inferred, reported)]) expect(merged).toMatchObject({ result: 'success', errorType: null });
+    expect(merge(inferred, run({ startedAtMs: T0 }))).toMatchObject({ result: 'error', errorType: ERROR_TYPE.processDied });
+  });
+
+  it("completes a failure's error from its other failed end, never a success's from a failure", () => {
+    const log = run({ state: 'ended', result: 'failure', endedAtMs: T0 + 1000, errorMessage: 'bad row 3' });
+    const span = run({ state: 'ended', result: 'failure', endedAtMs: T0 + 1001, errorType: 'ValueError', durationSeconds: 1 });
+    for (const merged of [merge(log, span), merge(span, log)]) expect(merged).toMatchObject({ errorType: 'ValueError', errorMessage: 'bad row 3', durationSeconds: 1 });
+    const skipped = run({ state: 'ended', result: 'skip', endedAtMs: T0 + 2000 });
+    const cancelled = run({ state: 'ended', result: 'cancellation', endedAtMs: T0 + 1000, errorMessage: 'stopped by a user' });
+    for (const merged of [merge(skipped, cancelled), merge(cancelled, skipped)]) expect(merged).toMatchObject({ result: 'cancellation', errorMessage: 'stopped by a user' });
+  });
+
   it('keeps the earliest start hint a producer carried', () => {
     const a = run({ startHintMs: T0 + 5000 });
     const b = run({ startHintMs: T0 });

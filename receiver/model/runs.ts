@@ -116,12 +116,19 @@ function laterOf<F extends RunFacts | StageFacts>(a: F, b: F): [later: F, earlie
   return [b, a];
 }
 
-/** The end that decides the result and error: the stronger result (END_ORDER), then the later end. */
+/**
+ * An end pipemon inferred rather than one its sender reported: the SDK's next start ends a run whose
+ * process died as `error` (sdk/open-runs.ts), also when the run's own end was spooled just before the
+ * death. Any reported end decides over it.
+ */
+const isInferred = (f: RunFacts | StageFacts) => f.errorType === ERROR_TYPE.processDied;
+
+/** The end that decides the result and error: a reported one over an inferred one, the stronger result (END_ORDER), then the later end. */
 function decidingEnd<F extends RunFacts | StageFacts>(later: F, earlier: F): [decides: F | null, other: F | null] {
   const endOf = (f: F): F | null => (f.state === 'ended' ? f : null);
   const [a, b] = [endOf(later), endOf(earlier)];
   if (a === null || b === null) return [a ?? b, null];
-  const rank = (f: F) => (f.result === null ? -1 : END_ORDER.indexOf(f.result));
+  const rank = (f: F) => (isInferred(f) ? -2 : f.result === null ? -1 : END_ORDER.indexOf(f.result));
   return rank(b) > rank(a) ? [b, a] : [a, b];
 }
 
@@ -141,7 +148,12 @@ export function merge<F extends RunFacts | StageFacts>(a: F, b: F): F {
   const fields = merged as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(later)) if (value !== null) fields[key] = value;
   const [decides, other] = decidingEnd(later, earlier);
-  for (const key of END_FIELDS) fields[key] = pick(decides?.[key] ?? null, other?.[key] ?? null) ?? pick(later[key], earlier[key]);
+  // The other end completes the deciding one's error only when both tell of a failure: a success does not carry a failure's error.
+  const completes = other !== null && isFailedResult(decides!.result) && isFailedResult(other.result);
+  for (const key of END_FIELDS) {
+    const fallback = key === 'result' || key === 'durationSeconds' || completes ? (other?.[key] ?? null) : null;
+    fields[key] = decides ? pick(decides[key], fallback) : pick(later[key], earlier[key]);
+  }
   for (const key of COUNT_FIELDS) fields[key] = most(a[key], b[key]);
   merged.state = a.state === 'ended' || b.state === 'ended' ? 'ended' : 'running';
   merged.startedAtMs = least(a.startedAtMs, b.startedAtMs);
