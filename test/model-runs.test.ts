@@ -201,6 +201,7 @@ describe('rollUp()', () => {
     const [closed] = rollUp(ended, [open, failedLoad]).closed;
     expect(closed).toMatchObject({ state: 'ended', result: null, endedAtMs: T0 + 60_000, errorType: ERROR_TYPE.noEndReported });
     expect(reopened(closed!)).toEqual(open);
+    expect(settle(closed!)).toEqual({ startedAtMs: T0 + 1000, startEstimated: false, durationSeconds: null });
     expect(rollUp(run({ startedAtMs: T0 }), [open]).closed).toEqual([]);
     // A closed stage fails nothing: it reported no result.
     expect(rollUp(ended, [open]).facts.result).toBe('success');

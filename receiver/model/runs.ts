@@ -186,7 +186,8 @@ export interface Settled {
  */
 export function settle(f: RunFacts | StageFacts): Settled {
   if (f.startedAtMs !== null) {
-    const measured = f.endedAtMs !== null ? (f.endedAtMs - f.startedAtMs) / 1000 : null;
+    // A stage its run closed never reported an end: how long it ran is not known.
+    const measured = f.endedAtMs !== null && !isClosedByRun(f) ? (f.endedAtMs - f.startedAtMs) / 1000 : null;
     return { startedAtMs: f.startedAtMs, startEstimated: false, durationSeconds: f.durationSeconds ?? measured };
   }
   const estimate = f.endedAtMs !== null ? f.endedAtMs - (f.durationSeconds ?? 0) * 1000 : 'lastSeenMs' in f ? f.lastSeenMs : null;
@@ -257,9 +258,12 @@ export function closedByRun(stage: StageFacts, run: RunFacts): StageFacts {
   };
 }
 
+/** Whether closedByRun() made these facts: ended, with no result, for that reason. */
+const isClosedByRun = (f: RunFacts | StageFacts) => f.state === 'ended' && f.result === null && f.errorType === ERROR_TYPE.noEndReported;
+
 /** Stored stage facts as the stage itself reported them: a stage closed by its run is open again. */
 export function reopened(stage: StageFacts): StageFacts {
-  if (stage.result !== null || stage.errorType !== ERROR_TYPE.noEndReported) return stage;
+  if (!isClosedByRun(stage)) return stage;
   return { ...stage, state: 'running', endedAtMs: null, errorType: null, errorMessage: null };
 }
 

@@ -30,7 +30,7 @@ export function timeline(run: RunDetail, nowMs = Date.now()): HTMLElement {
         { class: 'track' },
         h('span', { class: `span span-${word.replace(/[^a-z]/g, '')}`, style: { left: `${left}%`, width: `${Math.min(width, 100 - left)}%` } }),
       ),
-      h('span', { class: 'stage-time' }, `${word}${stage.failure_allowed && word !== 'success' ? ' (tolerated)' : ''}, ${duration(stage.duration_seconds ?? (end - start) / 1000)}`),
+      h('span', { class: 'stage-time' }, `${word}${stage.failure_allowed && word !== 'success' ? ' (tolerated)' : ''}, ${duration(stage.duration_seconds ?? (stage.state === 'running' ? (end - start) / 1000 : null))}`),
     );
   };
   return h(
