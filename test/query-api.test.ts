@@ -33,10 +33,13 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
   };
   const bodies = async (query: string, key: string) => (await items(`/api/v1/logs?${query}`, key)).map((log) => log.body);
 
-  /** A run's start and end records, `minutes` long, ending `endedAgoMs` ago. */
+  // One clock for every run the tests make: runs meant to start at the same moment (o-2 and b-1 below) do.
+  const NOW = Date.now();
+
+  /** A run's start and end records, `minutes` long, ending `endedAgoMs` before NOW. */
   function runRecords(pipeline: string, runId: string, result: string, minutes: number, endedAgoMs: number, extra: Record<string, Value> = {}): JsonRecord[] {
     const attributes = { [ATTR.pipelineName]: pipeline, [ATTR.runId]: runId, ...extra };
-    const end = Date.now() - endedAgoMs;
+    const end = NOW - endedAgoMs;
     return [
       { eventName: EVENT.runStart, timeMs: end - minutes * MINUTE, attributes },
       { eventName: EVENT.runEnd, timeMs: end, attributes: { ...attributes, [ATTR.runResult]: result, [ATTR.durationSeconds]: minutes * 60 } },
