@@ -13,6 +13,7 @@ import { millisToHrTime } from '@opentelemetry/core';
 import {
   exceptionAttributes,
   isEmpty,
+  SEVERITY,
   TimeoutError,
   type Activity,
   type ActivityLog,
@@ -97,19 +98,19 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 class PastLog implements ActivityLog {
   constructor(private readonly activity: PastActivity) {}
   debug(message: string, attributes?: Record<string, unknown>): void {
-    this.activity.emitLog(SeverityNumber.DEBUG, 'DEBUG', message, attributes);
+    this.activity.emitLog(...SEVERITY.debug, message, attributes);
   }
   info(message: string, attributes?: Record<string, unknown>): void {
-    this.activity.emitLog(SeverityNumber.INFO, 'INFO', message, attributes);
+    this.activity.emitLog(...SEVERITY.info, message, attributes);
   }
   warn(message: string, attributes?: Record<string, unknown>): void {
-    this.activity.emitLog(SeverityNumber.WARN, 'WARN', message, attributes);
+    this.activity.emitLog(...SEVERITY.warn, message, attributes);
   }
   error(message: string | Error, attributes?: Record<string, unknown>): void {
-    this.activity.emitLog(SeverityNumber.ERROR, 'ERROR', message, attributes);
+    this.activity.emitLog(...SEVERITY.error, message, attributes);
   }
   fatal(message: string | Error, attributes?: Record<string, unknown>): void {
-    this.activity.emitLog(SeverityNumber.FATAL, 'FATAL', message, attributes);
+    this.activity.emitLog(...SEVERITY.fatal, message, attributes);
   }
 }
 

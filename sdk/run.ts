@@ -92,7 +92,8 @@ export interface ActivityLog {
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
-const SEVERITY: Record<LogLevel, [SeverityNumber, string]> = {
+/** Each level's OpenTelemetry severity number and text: the SDK's log methods and logAt() emit these. */
+export const SEVERITY: Record<LogLevel, [SeverityNumber, string]> = {
   debug: [SeverityNumber.DEBUG, 'DEBUG'],
   info: [SeverityNumber.INFO, 'INFO'],
   warn: [SeverityNumber.WARN, 'WARN'],
@@ -216,19 +217,19 @@ function copyInto<T extends Record<string, unknown>>(target: T, source: Record<s
 class ActivityLogImpl implements ActivityLog {
   constructor(private readonly activity: ActivityImpl) {}
   debug(message: string, attributes?: Record<string, unknown>): void {
-    this.activity.emitLog(SeverityNumber.DEBUG, 'DEBUG', message, attributes);
+    this.activity.emitLog(...SEVERITY.debug, message, attributes);
   }
   info(message: string, attributes?: Record<string, unknown>): void {
-    this.activity.emitLog(SeverityNumber.INFO, 'INFO', message, attributes);
+    this.activity.emitLog(...SEVERITY.info, message, attributes);
   }
   warn(message: string, attributes?: Record<string, unknown>): void {
-    this.activity.emitLog(SeverityNumber.WARN, 'WARN', message, attributes);
+    this.activity.emitLog(...SEVERITY.warn, message, attributes);
   }
   error(message: string | Error, attributes?: Record<string, unknown>): void {
-    this.activity.emitLog(SeverityNumber.ERROR, 'ERROR', message, attributes);
+    this.activity.emitLog(...SEVERITY.error, message, attributes);
   }
   fatal(message: string | Error, attributes?: Record<string, unknown>): void {
-    this.activity.emitLog(SeverityNumber.FATAL, 'FATAL', message, attributes);
+    this.activity.emitLog(...SEVERITY.fatal, message, attributes);
   }
 }
 
