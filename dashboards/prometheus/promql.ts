@@ -14,9 +14,6 @@ export function select(config: MixinConfig, metric: string, ...matchers: string[
   return `${metric}{${[config.pipemonSelector, ...matchers].join(', ')}}`;
 }
 
-// Stated beside the config, where the receiver's judgments read it too.
-export { anyOf } from './config.js';
-
 /** The labels that name one pipeline's series across pipemon's gauges; `instance` is left out so that aggregates over several receivers join too. */
 export const PIPELINE = 'job, tenant, pipeline';
 /** The labels of one pipeline's series as one receiver exports them. */
