@@ -63,7 +63,8 @@ export async function mergeRunsAndStages(tx: Transaction, tenant: Tenant, runs: 
     if (ended) result.runsEnded.push(ended);
     return record;
   });
-  await tx.query(STAGES_UPSERT, [tenant.id, JSON.stringify([...stageRecords.values()].map(stageRecord))]);
+  // A batch of run records alone (heartbeats, ends) writes no stage.
+  if (stageRecords.size > 0) await tx.query(STAGES_UPSERT, [tenant.id, JSON.stringify([...stageRecords.values()].map(stageRecord))]);
   await tx.query(RUNS_UPSERT, [tenant.id, JSON.stringify(runRecords)]);
   return result;
 }
