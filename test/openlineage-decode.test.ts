@@ -186,14 +186,17 @@ describe('facets become the pipeline vocabulary', () => {
   it("carries the start the producer knows on a run's other events: the DAG run's start date, else its nominal start", () => {
     const event = runEvent({ eventType: 'FAIL' });
     event.run.facets.nominalTime = facet('NominalTimeRunFacet', { nominalStartTime: '2026-12-05T00:00:00+00:00' });
-    expect(decode(event).row.attributes[ATTR.runStartHint]).toBe('2026-12-05T00:00:00+00:00');
+    expect(decode(event).row.attributes[ATTR.runStartHint]).toBe('2026-12-05T00:00:00.000Z');
     event.run.facets.airflowDagRun = { dag: { dag_id: 'orders_dag' }, dagRun: { start_date: '2026-12-06T02:00:01.5+00:00' } };
     const { row } = decode(event);
-    expect(row.attributes[ATTR.runStartHint]).toBe('2026-12-06T02:00:01.5+00:00');
+    expect(row.attributes[ATTR.runStartHint]).toBe('2026-12-06T02:00:01.500Z');
     expect(deriveFromLog(row).run?.startHintMs).toBe(Date.parse('2026-12-06T02:00:01.5Z'));
     // A START is the start itself; a task's events say nothing of its DAG run's start.
     expect(decode({ ...event, eventType: 'START' }).row.attributes[ATTR.runStartHint]).toBeUndefined();
     expect(decode(runEvent({ runId: TASK_RUN, eventType: 'FAIL', parent: dagParent })).row.attributes[ATTR.runStartHint]).toBeUndefined();
+    // Without an offset, UTC, as every OpenLineage time is read (not the machine's zone).
+    event.run.facets.airflowDagRun.dagRun.start_date = '2026-12-06 03:00:00';
+    expect(decode(event).row.attributes[ATTR.runStartHint]).toBe('2026-12-06T03:00:00.000Z');
     event.run.facets.airflowDagRun.dagRun.start_date = 'yesterday';
     expect(refusal(event)).toContain('run.facets.airflowDagRun.dagRun.start_date');
   });

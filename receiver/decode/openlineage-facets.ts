@@ -10,12 +10,15 @@ import {
   optionalCount,
   optionalObject,
   optionalString,
+  own,
   pathOf,
   requiredObject,
   requiredString,
   shown,
   type JsonObject,
 } from './json-fields.js';
+import { requiredTime } from './json-time.js';
+import { nanosToMs } from '../model/records.js';
 
 export interface JobRef {
   namespace: string;
@@ -106,17 +109,19 @@ export function errorOf(facets: JsonObject): ErrorFacts | null {
 /**
  * When the run started, as the producer knows it although the event is not its START: Airflow's DAG run
  * start date (`airflowDagRun.dagRun.start_date`), else the scheduled start (`nominalTime.nominalStartTime`,
- * which may be a whole schedule interval earlier, so only when no real start is known). ISO 8601 text.
+ * which may be a whole schedule interval earlier, so only when no real start is known). Read as every
+ * OpenLineage time is (json-time.ts: no offset is UTC), given back as ISO 8601 UTC text.
  */
 export function startHintOf(facets: JsonObject): string | undefined {
   const dagRun = optionalObject(optionalObject(facets, 'airflowDagRun', 'run.facets') ?? {}, 'dagRun', 'run.facets.airflowDagRun');
-  const started = dagRun ? optionalString(dagRun, 'start_date', 'run.facets.airflowDagRun.dagRun') : undefined;
   const nominal = optionalObject(facets, 'nominalTime', 'run.facets');
-  const hint = started ?? (nominal ? optionalString(nominal, 'nominalStartTime', 'run.facets.nominalTime') : undefined);
-  if (hint !== undefined && !Number.isFinite(Date.parse(hint))) {
-    throw new FieldError(started !== undefined ? 'run.facets.airflowDagRun.dagRun.start_date' : 'run.facets.nominalTime.nominalStartTime', `must be an ISO 8601 date-time, got ${shown(hint)}`);
-  }
-  return hint;
+  const [parent, key, at] =
+    dagRun && own(dagRun, 'start_date') != null
+      ? [dagRun, 'start_date', 'run.facets.airflowDagRun.dagRun']
+      : nominal && own(nominal, 'nominalStartTime') != null
+        ? [nominal, 'nominalStartTime', 'run.facets.nominalTime']
+        : [];
+  return parent ? new Date(nanosToMs(requiredTime(parent, key!, at))).toISOString() : undefined;
 }
 
 export interface DatasetFacts {
