@@ -1,6 +1,6 @@
 /** Numbers, durations and times as people read them; a missing value is an en dash, never "NaN" or "null". */
 import { h } from './dom.js';
-import type { Result, RunState } from './types.js';
+import type { Result, RunError, RunState } from './types.js';
 
 export const NONE = '–';
 
@@ -32,6 +32,28 @@ export function duration(seconds: number | null | undefined): string {
   return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
 }
 
+/** A run or stage as far as its time goes. */
+export interface Timed {
+  state: RunState;
+  started_at: string | null;
+  duration_seconds: number | null;
+}
+
+/**
+ * The seconds a run or stage took, or has taken so far while it runs: now − start then, since the
+ * duration stored for a running one is only what its last heartbeat said.
+ */
+export function elapsedSeconds(item: Timed, nowMs: number): number | null {
+  if (item.state === 'running' && item.started_at) return Math.max(0, (nowMs - Date.parse(item.started_at)) / 1000);
+  return item.duration_seconds;
+}
+
+/** elapsedSeconds() in words, "so far" while it runs. */
+export function elapsed(item: Timed, nowMs: number): string {
+  const seconds = elapsedSeconds(item, nowMs);
+  return item.state === 'running' && seconds !== null ? `${duration(seconds)} so far` : duration(seconds);
+}
+
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 export function ago(iso: string | null | undefined, nowMs = Date.now()): string {
@@ -57,6 +79,11 @@ export function exactTime(iso: string | null | undefined): string {
 export function outcome(run: { state: RunState; result: Result | null; stuck?: boolean }): string {
   if (run.state === 'running') return run.stuck ? 'stuck' : 'running';
   return run.result ?? 'no end reported';
+}
+
+/** An error as one line: its type, then its message, whichever it has. */
+export function errorText(error: RunError): string {
+  return [error.type, error.message].filter(Boolean).join(': ');
 }
 
 /** A badge: the word is always written out, so the colour never carries the meaning alone. */

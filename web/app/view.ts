@@ -38,9 +38,16 @@ export function table(caption: string, headers: string[], rows: Child[][], optio
   );
 }
 
-/** Figures as a row of tiles: a label and its value. */
-export function tiles(items: [string, Child][]): HTMLElement {
-  return h('dl', { class: 'tiles' }, items.map(([label, value]) => h('div', { class: 'tile' }, h('dt', null, label), h('dd', null, value))));
+/**
+ * Figures as a row of tiles: a label and its value. A `wide` tile takes a row of its own, for a long
+ * value (a path, an error) that a figure's narrow column would break into a word per line.
+ */
+export function tiles(items: [string, Child, 'wide'?][]): HTMLElement {
+  return h(
+    'dl',
+    { class: 'tiles' },
+    items.map(([label, value, wide]) => h('div', { class: wide ? 'tile tile-wide' : 'tile' }, h('dt', null, label), h('dd', null, value))),
+  );
 }
 
 /** A pipeline's status: its badge, its other conditions, and why its data is suspect when it is. */

@@ -3,7 +3,7 @@
  * runs, hatched), coloured by result and labelled with its duration, so overlaps and gaps show at a glance.
  */
 import { h } from '../dom.js';
-import { duration, exactTime, outcome } from '../format.js';
+import { elapsed, exactTime, outcome } from '../format.js';
 import type { RunDetail, Stage } from '../types.js';
 
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
@@ -30,13 +30,13 @@ export function timeline(run: RunDetail, nowMs = Date.now()): HTMLElement {
         { class: 'track' },
         h('span', { class: `span span-${word.replace(/[^a-z]/g, '')}`, style: { left: `${left}%`, width: `${Math.min(width, 100 - left)}%` } }),
       ),
-      h('span', { class: 'stage-time' }, `${word}${stage.failure_allowed && word !== 'success' ? ' (tolerated)' : ''}, ${duration(stage.duration_seconds ?? (stage.state === 'running' ? (end - start) / 1000 : null))}`),
+      h('span', { class: 'stage-time' }, `${word}${stage.failure_allowed && word !== 'success' ? ' (tolerated)' : ''}, ${elapsed(stage, nowMs)}`),
     );
   };
   return h(
     'figure',
     { class: 'timeline' },
     h('ol', { 'aria-label': 'Stages on the run\'s time axis' }, run.stages.map(row)),
-    h('figcaption', null, `From ${exactTime(new Date(from).toISOString())} to ${run.state === 'running' ? 'now' : exactTime(new Date(to).toISOString())}.`),
+    h('figcaption', null, `From ${exactTime(new Date(from).toISOString())} to ${run.state === 'running' ? 'now' : exactTime(new Date(to).toISOString())}: ${elapsed(run, nowMs)}.`),
   );
 }

@@ -83,8 +83,8 @@ export const mountHealth: Mount = () => {
         ready,
         tiles([
           ['Database', state ? badge(state.status === 'ready' ? 'ready' : 'unavailable') : '–'],
-          ['Storage', state?.database ?? '–'],
-          ...(state?.error ? [['Error', state.error] as [string, string]] : []),
+          ['Storage', state?.database ?? '–', 'wide'],
+          ...(state?.error ? [['Error', state.error, 'wide'] as [string, string, 'wide']] : []),
         ]),
       );
       fill(

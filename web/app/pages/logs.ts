@@ -4,9 +4,9 @@
  */
 import { getJson } from '../api.js';
 import { fill, h } from '../dom.js';
-import { exactTime } from '../format.js';
+import { errorText, exactTime } from '../format.js';
 import { href, type Route } from '../router.js';
-import type { Log, Page } from '../types.js';
+import type { Log, Page, RunError } from '../types.js';
 import { table, type Mount } from '../view.js';
 
 const TAIL_MS = 3_000;
@@ -22,15 +22,41 @@ function severityOf(log: Log): { word: string; range: string } {
   return { word: log.severity_text || range, range: range.toLowerCase() };
 }
 
-export function logRows(logs: Log[]) {
+/** The error a record carries in its attributes (OpenTelemetry's exception.* and error.type), if any. */
+function errorOf(log: Log): RunError | null {
+  const text = (key: string) => {
+    const value = log.attributes[key];
+    return typeof value === 'string' && value !== '' ? value : null;
+  };
+  const error = { type: text('exception.type') ?? text('error.type'), message: text('exception.message') };
+  return error.type || error.message ? error : null;
+}
+
+/** The body, and under it the record's error: its type, and its message unless the body says it already (a logged Error's body is its message). */
+function messageCell(log: Log): HTMLElement {
+  const body = log.body ?? log.event_name ?? '';
+  const error = errorOf(log);
+  const message = error?.message && !body.includes(error.message) ? error.message : null;
+  const line = error ? errorText({ type: error.type, message }) : '';
+  return h('span', null, h('span', { class: 'body' }, body), line ? h('span', { class: 'log-error' }, line) : null);
+}
+
+/** The record's time, linked to its run unless that run is the page's own (`here`). */
+function timeCell(log: Log, here: string | undefined): HTMLElement {
+  const time = h('time', { datetime: log.timestamp }, exactTime(log.timestamp));
+  return log.run_id && log.run_id !== here ? h('a', { href: href('run', log.run_id), title: `Run ${log.run_id}` }, time) : time;
+}
+
+/** Table rows of log records; `here` is the run whose page lists them, if any. */
+export function logRows(logs: Log[], here?: string) {
   return logs.map((log) => {
     const { word, range } = severityOf(log);
     return [
-      h('time', { datetime: log.timestamp }, exactTime(log.timestamp)),
+      timeCell(log, here),
       h('span', { class: `severity severity-${range}` }, word),
       log.pipeline ? h('a', { href: href('pipeline', log.pipeline) }, log.pipeline) : '–',
       log.stage ?? '–',
-      h('span', { class: 'body' }, log.body ?? log.event_name ?? ''),
+      messageCell(log),
     ];
   });
 }

@@ -2,7 +2,7 @@
 import { getJson } from '../api.js';
 import { sparkline } from '../charts/sparkline.js';
 import { fill, h } from '../dom.js';
-import { badge, count, duration, outcome, percent, when } from '../format.js';
+import { badge, count, duration, elapsed, outcome, percent, when } from '../format.js';
 import { href } from '../router.js';
 import { byAttention, conditions, STATUSES } from '../status.js';
 import type { Overview, Page, PipelineFigures } from '../types.js';
@@ -11,7 +11,7 @@ import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../vi
 const DAYS = 7;
 const RECENT_RUNS = 20;
 
-function row(p: PipelineFigures) {
+function row(p: PipelineFigures, nowMs: number) {
   const last = p.recent_runs[0];
   return [
     statusCell(p),
@@ -19,7 +19,7 @@ function row(p: PipelineFigures) {
     p.owner || '–',
     last ? h('span', null, h('a', { href: href('run', last.run_id) }, when(last.started_at)), ' ', badge(outcome(last))) : '–',
     percent(p.success_rate),
-    h('span', { class: 'spark-cell' }, sparkline(p.recent_runs), last ? duration(last.duration_seconds) : ''),
+    h('span', { class: 'spark-cell' }, sparkline(p.recent_runs), last ? elapsed(last, nowMs) : ''),
     count(p.rows.written),
   ];
 }
@@ -63,7 +63,7 @@ export const mountOverview: Mount = () => {
         table(
           'Pipelines',
           ['Status', 'Pipeline', 'Owner', 'Last run', `Success (${DAYS} d)`, 'Recent durations', `Rows written (${DAYS} d)`],
-          items.map(row),
+          items.map((p) => row(p, Date.now())),
           { empty: 'No pipeline has reported yet. Send some runs (npx pipemon demo shows what it looks like).', className: 'pipelines' },
         ),
       );

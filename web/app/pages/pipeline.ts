@@ -5,7 +5,7 @@
 import { ApiError, getJson } from '../api.js';
 import { historyChart } from '../charts/history.js';
 import { fill, h } from '../dom.js';
-import { badge, count, duration, outcome, percent, plain, when } from '../format.js';
+import { badge, count, duration, elapsed, outcome, percent, plain, when } from '../format.js';
 import { href, type Route } from '../router.js';
 import type { Page, PipelineFigures, Run, RunDetail, Stage } from '../types.js';
 import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../view.js';
@@ -25,13 +25,13 @@ const median = (values: number[]) => {
 const targetOf = (stage: Stage) => (stage.target ? [stage.target.namespace, stage.target.collection].filter(Boolean).join('.') : '–');
 
 /** One row per stage name, in the latest run's order: its latest figures and its median duration over the runs read. */
-function stageRows(details: RunDetail[]) {
+function stageRows(details: RunDetail[], nowMs: number) {
   const byName = new Map<string, Stage[]>();
   for (const run of details) for (const stage of run.stages) byName.set(stage.stage, [...(byName.get(stage.stage) ?? []), stage]);
   return [...byName.entries()].map(([name, stages]) => {
     const latest = stages[0]!;
     const durations = stages.flatMap((stage) => (stage.duration_seconds === null ? [] : [stage.duration_seconds]));
-    return [name, badge(outcome(latest)), duration(latest.duration_seconds), duration(median(durations)), count(latest.rows.read), count(latest.rows.written), count(latest.rows.rejected), targetOf(latest)];
+    return [name, badge(outcome(latest)), elapsed(latest, nowMs), duration(median(durations)), count(latest.rows.read), count(latest.rows.written), count(latest.rows.rejected), targetOf(latest)];
   });
 }
 
@@ -100,7 +100,7 @@ export const mountPipeline: Mount = (route: Route) => {
         ]),
       );
       fill(history, runs.items.length ? historyChart(runs.items) : h('p', { class: 'empty' }, 'No runs.'));
-      fill(stages, table('Stages', ['Stage', 'Latest', 'Duration', 'Median duration', 'Rows read', 'Rows written', 'Rows rejected', 'Target'], stageRows(details), { empty: 'No stages reported.' }));
+      fill(stages, table('Stages', ['Stage', 'Latest', 'Duration', 'Median duration', 'Rows read', 'Rows written', 'Rows rejected', 'Target'], stageRows(details, Date.now()), { empty: 'No stages reported.' }));
       fill(checks, table('Data-quality checks', ['When', 'Stage', 'Check', 'Result', 'Details'], checkRows(details), { empty: 'No data-quality checks in these runs.' }));
       fill(errors, table('Recent errors', ['Run', 'Result', 'Error', 'Message'], errorRows(runs.items), { empty: `No errors in the latest ${HISTORY_RUNS} runs.` }));
     },

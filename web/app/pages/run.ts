@@ -2,7 +2,7 @@
 import { getJson } from '../api.js';
 import { timeline } from '../charts/timeline.js';
 import { fill, h } from '../dom.js';
-import { badge, count, duration, exactTime, outcome, plain, when } from '../format.js';
+import { badge, count, elapsed, errorText, exactTime, outcome, plain, when } from '../format.js';
 import { href, type Route } from '../router.js';
 import type { RunDetail } from '../types.js';
 import { REFRESH_MS, section, table, tiles, type Mount } from '../view.js';
@@ -10,7 +10,7 @@ import { logRows, LOG_HEADERS } from './logs.js';
 
 /** What a run's own end said, where it shows its stages' failure instead. */
 function ownWords(reported: NonNullable<RunDetail['reported']>): string {
-  const error = reported.error ? `: ${[reported.error.type, reported.error.message].filter(Boolean).join(': ')}` : '';
+  const error = reported.error ? `: ${errorText(reported.error)}` : '';
   return `${reported.result ?? 'nothing'}${error}`;
 }
 
@@ -39,6 +39,8 @@ export const mountRun: Mount = (route: Route) => {
     intervalMs: REFRESH_MS,
     async refresh() {
       const run = await getJson<RunDetail>(`/api/v1/runs/${encodeURIComponent(runId)}`);
+      // One now for the tiles and the timeline, so their elapsed times agree to the second.
+      const nowMs = Date.now();
       const word = outcome(run);
       fill(crumbs, h('a', { href: href('overview') }, 'Pipelines'), ' / ', h('a', { href: href('pipeline', run.pipeline) }, run.pipeline), ' / ');
       fill(
@@ -46,7 +48,7 @@ export const mountRun: Mount = (route: Route) => {
         tiles([
           ['Result', h('span', { class: 'status', 'data-status': word }, badge(word))],
           ['Started', h('span', { title: exactTime(run.started_at) }, exactTime(run.started_at), run.start_estimated ? ' (estimated: no start was reported)' : '')],
-          ['Duration', duration(run.duration_seconds)],
+          ['Duration', elapsed(run, nowMs)],
           ['Last heard from', when(run.last_seen_at)],
           ['Rows read', count(run.rows.read)],
           ['Rows written', count(run.rows.written)],
@@ -64,7 +66,7 @@ export const mountRun: Mount = (route: Route) => {
           : null,
         run.reported ? h('p', { class: 'reported' }, `Its own end said ${ownWords(run.reported)}; it shows what its stages reported.`) : null,
       );
-      fill(stages, timeline(run));
+      fill(stages, timeline(run, nowMs));
       fill(
         checks,
         table(
@@ -82,7 +84,7 @@ export const mountRun: Mount = (route: Route) => {
       );
       fill(
         logs,
-        table('Logs of this run, newest first', LOG_HEADERS, logRows(run.logs.items), { empty: 'No log records.', className: 'logs' }),
+        table('Logs of this run, newest first', LOG_HEADERS, logRows(run.logs.items, runId), { empty: 'No log records.', className: 'logs' }),
         run.logs.next_cursor ? h('p', null, h('a', { href: href('logs', '', { run_id: runId }) }, 'All logs of this run')) : null,
       );
     },
