@@ -1,8 +1,10 @@
 /**
  * The web view in Debian's Chromium, against a receiver holding the demo's pipelines: every page in
  * light and dark without a console error and without serious accessibility violations (screenshots in
- * test-artifacts/web), the demo's failing, stuck and suspect-data pipelines shown so, search, a run's
- * timeline, the key prompt, a refused key, and the first-start link of a real `pipemon serve`.
+ * test-artifacts/web), the demo's failing, stuck and suspect-data pipelines shown so, search, log rows
+ * linked to their runs with their errors, a run's timeline and a stuck run's elapsed time, the run
+ * history's axes, the health page's storage row, the key prompt, a refused key, and the first-start
+ * link of a real `pipemon serve`.
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -167,6 +169,76 @@ describe('the web view with the demo loaded', () => {
     expect(labels).toEqual([expect.stringMatching(/^failure, /), expect.stringContaining(`failure${TOLERATED}, `), expect.stringContaining(`${NO_END_REPORTED}, `)]);
     expect(await seriousViolations(page)).toEqual([]);
     expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("links a log row to its run, and shows an error row's message beside its words", async () => {
+    const errors = (await api(`/api/v1/logs?pipeline=${DEMO_PIPELINES.flaky}&severity_min=ERROR&limit=20`)).items as any[];
+    const known = errors.find((log) => log.body.startsWith('run failure') && log.attributes['exception.message'])!;
+    expect(known, 'a failed run of the demo ends with its exception').toBeTruthy();
+    const { page, context, problems } = await rendered(`#/logs?pipeline=${DEMO_PIPELINES.flaky}&severity_min=ERROR`, 'logs');
+    const rows = await page.$$eval('table.logs tbody tr', (trs) =>
+      trs.map((tr) => ({
+        run: tr.querySelector('a[href^="#/runs/"]')?.getAttribute('href') ?? null,
+        body: tr.querySelector('.body')!.textContent,
+        error: tr.querySelector('.log-error')?.textContent ?? null,
+      })),
+    );
+    const link = `#/runs/${encodeURIComponent(known.run_id)}`;
+    expect(rows).toContainEqual({ run: link, body: known.body, error: expect.stringContaining(known.attributes['exception.message']) });
+    expect(rows.every((row) => row.run !== null)).toBe(true);
+    await page.click(`table.logs a[href="${link}"]`);
+    await ready(page, 'run');
+    expect(await page.textContent('h1')).toContain(known.run_id);
+    // On the run's own page its records do not link to where the reader already is.
+    expect(await page.$$('table.logs a[href^="#/runs/"]')).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("gives a stuck run one elapsed time, now since its start, in its Duration and on its timeline", async () => {
+    const hung = (await api(`/api/v1/runs?pipeline=${DEMO_PIPELINES.hanging}&state=running`)).items[0];
+    const { page, context } = await rendered(`#/runs/${encodeURIComponent(hung.run_id)}`, 'run');
+    const shown = await page.evaluate(() => ({
+      tile: [...document.querySelectorAll('.tile')].find((tile) => tile.querySelector('dt')!.textContent === 'Duration')!.querySelector('dd')!.textContent!,
+      stage: document.querySelector('.timeline [data-stage] .stage-time')!.textContent!,
+      caption: document.querySelector('.timeline figcaption')!.textContent!,
+    }));
+    // Its closing run started an hour ago and froze 25 minutes in: its last heartbeat's 25 min is not its duration.
+    expect(shown.tile).toMatch(/^1 h \d\d min so far$/);
+    expect(shown.stage).toBe(`stuck, ${shown.tile}`);
+    expect(shown.caption).toContain(`to now: ${shown.tile}.`);
+    await context.close();
+  });
+
+  it('draws the run history with a duration scale and start times', async () => {
+    const { page, context } = await rendered(`#/pipelines/${DEMO_PIPELINES.flaky}`, 'pipeline');
+    const axes = await page.evaluate(() => {
+      const figure = document.querySelector('.history')!.getBoundingClientRect();
+      const labels = (selector: string) =>
+        [...document.querySelectorAll(`.history ${selector} text`)].map((text) => {
+          const box = text.getBoundingClientRect();
+          return { text: text.textContent!, inside: box.width > 0 && box.left >= figure.left && box.right <= figure.right && box.top >= figure.top };
+        });
+      return { y: labels('.y-axis'), x: labels('.x-axis') };
+    });
+    expect(axes.y.length).toBeGreaterThanOrEqual(3);
+    expect(axes.y[0]!.text).toBe('0');
+    for (const label of axes.y.slice(1)) expect(label.text).toMatch(/^\d+(\.\d)? (ms|s|min|h|d)$/);
+    expect(axes.x.filter((label) => /\d:\d\d/.test(label.text)).length).toBeGreaterThanOrEqual(3);
+    expect([...axes.y, ...axes.x].filter((label) => !label.inside)).toEqual([]);
+    await context.close();
+  });
+
+  it("gives the health page's storage its own row, so a long path is not broken into a word per line", async () => {
+    const { page, context } = await rendered('#/health', 'health');
+    const widths = await page.evaluate(() => {
+      const tile = [...document.querySelectorAll('.tile')].find((t) => t.querySelector('dt')!.textContent === 'Storage')!;
+      const padding = parseFloat(getComputedStyle(tile).paddingLeft) + parseFloat(getComputedStyle(tile).paddingRight);
+      return { value: tile.querySelector('dd')!.getBoundingClientRect().width, card: tile.clientWidth - padding, row: tile.parentElement!.clientWidth };
+    });
+    expect(widths.value).toBeGreaterThan(widths.card - 2);
+    expect(widths.card).toBeGreaterThan(widths.row * 0.9);
     await context.close();
   });
 
