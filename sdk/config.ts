@@ -163,8 +163,12 @@ export function resolveConfig(options: StartOptions = {}, env: Env = process.env
  * must not appear in a path.
  */
 function destinationKey(endpoint: string, headers: Record<string, string>): string {
-  const auth = Object.entries(headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1] ?? '';
-  return createHash('sha256').update(`${endpoint}\n${auth}`).digest('hex').slice(0, 16);
+  return createHash('sha256').update(`${endpoint}\n${authorizationOf(headers) ?? ''}`).digest('hex').slice(0, 16);
+}
+
+/** The Authorization header sent (PIPEMON_API_KEY, OTEL_EXPORTER_OTLP_HEADERS or `headers`), whatever its case. */
+export function authorizationOf(headers: Record<string, string>): string | undefined {
+  return Object.entries(headers).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
 }
 
 function defaultServiceName(): string {

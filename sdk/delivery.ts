@@ -9,13 +9,13 @@
  * by a dead process are replayed through the same sender and transport as live records: one sorting of
  * the receiver's answers for both.
  */
-import type { Config } from './config.js';
+import { authorizationOf, type Config } from './config.js';
 import { Backoff } from './backoff.js';
 import { createRecordQueue, type Channel, type RecordQueue } from './record-queue.js';
 import { createRetryingTransport } from './retrying-transport.js';
 import { createSender } from './sender.js';
 import { openSpool } from './spool.js';
-import { createHttpTransport, type Transport } from './transport.js';
+import { createHttpTransport, failureKind, type FailureKind, type Outcome, type Transport } from './transport.js';
 
 export type { Channel, RecordQueue } from './record-queue.js';
 
@@ -27,8 +27,37 @@ export interface DeliveryStats {
   spooledBytes: number;
   /** Records given up on (spool bound, disk refusing ordinary records, kept records past the memory bound while the disk refuses them, refused by the receiver as malformed). */
   dropped: number;
+  /** Of `dropped`, the records the receiver refused as malformed (HTTP 400 or 413). */
+  refused: number;
+  /** Records not delivered yet: in memory or in the spool, for a later pass or the next process using the spool. */
+  undelivered: number;
+  /** Records the receiver took. */
+  delivered: number;
   receiverDown: boolean;
+  /** Why the last send failed, until a later one succeeds; null when none failed since. */
+  lastFailure: DeliveryFailure | null;
 }
+
+export interface DeliveryFailure {
+  kind: FailureKind;
+  /** The HTTP status of the answer; null when the receiver did not answer. */
+  status: number | null;
+  /** The transport's words: `HTTP 401`, `connect ECONNREFUSED 127.0.0.1:4318`. */
+  message: string;
+}
+
+/** The stats of a delivery that holds nothing: export off, or the application's own providers. */
+export const NOTHING_HELD: DeliveryStats = {
+  queued: 0,
+  spooledBatches: 0,
+  spooledBytes: 0,
+  dropped: 0,
+  refused: 0,
+  undelivered: 0,
+  delivered: 0,
+  receiverDown: false,
+  lastFailure: null,
+};
 
 export interface Delivery {
   queue<T>(channel: Channel<T>): RecordQueue<T>;
@@ -60,6 +89,8 @@ export function createDelivery(config: Config, options: DeliveryOptions = {}): D
     maxDelayMs: 5_000,
     now,
   });
+  const keySent = authorizationOf(config.headers) !== undefined;
+  let lastFailure: DeliveryFailure | null = null;
   const sender = createSender({
     spool,
     transport,
@@ -67,6 +98,9 @@ export function createDelivery(config: Config, options: DeliveryOptions = {}): D
     maxRequestBytes: MAX_REQUEST_BYTES,
     pause: new Backoff({ minMs: 1_000, maxMs: 30_000 }),
     now,
+    onOutcome: (outcome) => {
+      lastFailure = failureOf(outcome, keySent);
+    },
   });
   const queues: RecordQueue<unknown>[] = [];
   let unserializable = 0;
@@ -120,15 +154,25 @@ export function createDelivery(config: Config, options: DeliveryOptions = {}): D
     spoolNow: flushQueues,
     stats() {
       const spooled = spool.stats();
+      const buffered = queues.reduce((sum, queue) => sum + queue.buffered, 0);
       return {
-        queued: queues.reduce((sum, queue) => sum + queue.buffered, 0) + spooled.inMemory,
+        queued: buffered + spooled.inMemory,
         spooledBatches: spooled.segments,
         spooledBytes: spooled.bytes,
         dropped: spooled.dropped + unserializable,
+        refused: spooled.refused,
+        undelivered: buffered + spooled.records,
+        delivered: spooled.delivered,
         receiverDown: sender.down,
+        lastFailure,
       };
     },
   };
+}
+
+function failureOf(outcome: Outcome, keySent: boolean): DeliveryFailure | null {
+  if (outcome.kind === 'ok') return null;
+  return { kind: failureKind(outcome, keySent), status: outcome.status ?? null, message: outcome.reason };
 }
 
 async function withDeadline(work: Promise<unknown>, deadline: number, now: () => number): Promise<void> {

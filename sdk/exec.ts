@@ -394,6 +394,8 @@ export async function execCli(argv: string[]): Promise<number> {
     owner: parsed.owner,
     expectedIntervalSeconds: parsed.expectedIntervalSeconds,
   });
-  await shutdown();
+  // shutdown() says on stderr what it could not deliver; whatever happens there, the scheduler sees
+  // the command's own exit code.
+  await shutdown().catch(() => null);
   return code;
 }

@@ -6,7 +6,7 @@
  */
 import { Backoff } from './backoff.js';
 import type { Spool } from './spool.js';
-import type { Transport } from './transport.js';
+import type { Outcome, Transport } from './transport.js';
 
 export interface SenderOptions {
   spool: Pick<Spool, 'next'>;
@@ -18,6 +18,8 @@ export interface SenderOptions {
   pause: Backoff;
   now?: () => number;
   setTimer?: (fn: () => void, ms: number) => () => void;
+  /** Every answer, after its batch is settled: what the delivery reports on. */
+  onOutcome?: (outcome: Outcome) => void;
 }
 
 export interface Sender {
@@ -46,6 +48,7 @@ export function createSender(options: SenderOptions): Sender {
     for (let batch = spool.next(options.maxRequestBytes); batch; batch = spool.next(options.maxRequestBytes)) {
       const outcome = await transport.send(batch.signal, batch.body, deadline);
       batch.settle(outcome.kind);
+      options.onOutcome?.(outcome);
       if (outcome.kind === 'retry') {
         down = true;
         return;

@@ -47,10 +47,16 @@ export interface SpoolStats {
   /** Segment files on disk, and their bytes. */
   segments: number;
   bytes: number;
+  /** Records not delivered yet, on disk or in memory. */
+  records: number;
   /** Kept records held in memory only, because the disk refused them. */
   inMemory: number;
   /** Records given up on: evicted under the bound (on disk or in memory), refused by the disk or by the receiver. */
   dropped: number;
+  /** Of `dropped`, the records the receiver refused as malformed. */
+  refused: number;
+  /** Records the receiver took. */
+  delivered: number;
 }
 
 export interface Spool {
@@ -77,6 +83,8 @@ interface Segment {
   frameCount: number | null;
   /** Frames settled, from the front. */
   sent: number;
+  /** Records in the frames not settled yet; null until a dead process's file is read. */
+  unsent: number | null;
   bytes: number;
   inFlight: boolean;
   /** After a refusal of several frames at once, frames before this index go one by one. */
@@ -108,6 +116,8 @@ export function openSpool(options: SpoolOptions): Spool {
   let diskBytes = 0;
   let heldBytes = 0;
   let dropped = 0;
+  let refused = 0;
+  let delivered = 0;
   let seq = 0;
   let lastScan = Number.NEGATIVE_INFINITY;
 
@@ -145,6 +155,7 @@ export function openSpool(options: SpoolOptions): Spool {
         frames: null,
         frameCount: null,
         sent: 0,
+        unsent: null,
         bytes,
         inFlight: false,
         singleUntil: 0,
@@ -165,14 +176,17 @@ export function openSpool(options: SpoolOptions): Spool {
     const legacy = BATCH_FILE.exec(segment.name);
     segment.frames = legacy ? [{ records: Number(legacy[6]), body: content }] : readFrames(content);
     segment.frameCount = segment.frames.length;
+    segment.unsent ??= segment.frames.slice(segment.sent).reduce((sum, frame) => sum + frame.records, 0);
     return segment.frames;
   };
 
+  /** Records of `segment` not delivered yet: a dead process's file is read once to count them. */
   const unsentRecords = (segment: Segment): number => {
-    const frames = segment.frames ?? load(segment) ?? [];
-    let records = 0;
-    for (let i = segment.sent; i < frames.length; i++) records += frames[i]!.records;
-    return records;
+    if (segment.unsent !== null) return segment.unsent;
+    load(segment);
+    // Counted, not sent yet: read again when its turn comes rather than held meanwhile.
+    if (!segment.inFlight) segment.frames = null;
+    return segment.unsent ?? 0;
   };
 
   const forget = (segment: Segment) => {
@@ -209,6 +223,7 @@ export function openSpool(options: SpoolOptions): Spool {
     frames: [],
     frameCount: 0,
     sent: 0,
+    unsent: 0,
     bytes: 0,
     inFlight: false,
     singleUntil: 0,
@@ -242,6 +257,7 @@ export function openSpool(options: SpoolOptions): Spool {
     }
     segment.frames!.push({ records, body });
     segment.frameCount = segment.frames!.length;
+    segment.unsent! += records;
     segment.bytes += body.byteLength;
     heldBytes += body.byteLength;
     // Kept records are the ones the spool promises not to drop, but with the disk gone that promise
@@ -303,6 +319,7 @@ export function openSpool(options: SpoolOptions): Spool {
         segment.frames ??= [];
         segment.frames.push({ records, body });
         segment.frameCount = (segment.frameCount ?? 0) + 1;
+        segment.unsent! += records;
         segment.bytes += size;
         diskBytes += size;
         if (segment.bytes >= segmentBytes) seal(segment);
@@ -357,8 +374,14 @@ export function openSpool(options: SpoolOptions): Spool {
               segment.singleUntil = segment.sent + taken.length;
               return;
             }
-            if (outcome === 'refused') dropped += records;
+            if (outcome === 'refused') {
+              dropped += records;
+              refused += records;
+            } else {
+              delivered += records;
+            }
             segment.sent += taken.length;
+            segment.unsent! -= records;
             if (segment.sent >= (segment.frameCount ?? Number.POSITIVE_INFINITY) && segments.get(segment.name) === segment) {
               // Delivered in full: the active segment too (the next append starts a new one).
               forget(segment);
@@ -374,11 +397,14 @@ export function openSpool(options: SpoolOptions): Spool {
     stats() {
       let onDisk = 0;
       let inMemory = 0;
+      let records = 0;
       for (const segment of segments.values()) {
-        if (!segment.memoryOnly) onDisk++;
-        else for (let i = segment.sent; i < (segment.frames?.length ?? 0); i++) inMemory += segment.frames![i]!.records;
+        const unsent = unsentRecords(segment);
+        records += unsent;
+        if (segment.memoryOnly) inMemory += unsent;
+        else onDisk++;
       }
-      return { segments: onDisk, bytes: diskBytes, inMemory, dropped };
+      return { segments: onDisk, bytes: diskBytes, records, inMemory, dropped, refused, delivered };
     },
 
     close() {

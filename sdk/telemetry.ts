@@ -10,7 +10,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { AlwaysOnSampler, BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resolveConfig, type Config, type StartOptions } from './config.js';
-import { createDelivery, type Delivery, type DeliveryStats } from './delivery.js';
+import { createDelivery, NOTHING_HELD, type Delivery, type DeliveryStats } from './delivery.js';
+import { deliveryReport, type DeliveryReport } from './delivery-report.js';
 import { closingRecord, findDeadRuns, NO_JOURNAL, openRunJournal, type RunJournal } from './open-runs.js';
 import { createLeanLogger } from './lean-logger.js';
 import { createLocalOutput } from './local-output.js';
@@ -28,8 +29,11 @@ export interface Pipemon {
   readonly runs: RunJournal;
   /** Exports what is queued; resolves by the deadline at the latest. Never rejects. */
   flush(deadlineMs?: number): Promise<void>;
-  /** Flushes, spools what is left, stops. Safe to call twice; calls after it are no-ops. */
-  shutdown(deadlineMs?: number): Promise<void>;
+  /**
+   * Flushes, spools what is left, stops; says on stderr what was not delivered. Safe to call twice;
+   * calls after it resolve with the same report.
+   */
+  shutdown(deadlineMs?: number): Promise<DeliveryReport>;
   stats(): DeliveryStats;
 }
 
@@ -73,11 +77,11 @@ export function pipemon(): Pipemon {
   return current ?? start();
 }
 
-/** Shuts the running instance down (if any); the next start() or run() creates a fresh one. */
-export async function shutdown(deadlineMs?: number): Promise<void> {
+/** Shuts the running instance down (if any; null without one); the next start() or run() creates a fresh one. */
+export async function shutdown(deadlineMs?: number): Promise<DeliveryReport | null> {
   const instance = current;
   current = null;
-  await instance?.shutdown(deadlineMs);
+  return (await instance?.shutdown(deadlineMs)) ?? null;
 }
 
 function globalProvidersRegistered(): boolean {
@@ -175,7 +179,16 @@ function create(config: Config, makeDelivery: (config: Config) => Delivery): Pip
   };
   const dropTimer = setInterval(reportDrops, DROP_REPORT_MS).unref();
 
-  let stopped: Promise<void> | null = null;
+  let told = false;
+  /** The report on what this instance could not deliver, said on stderr the first time only. */
+  const report = (): DeliveryReport => {
+    const result = deliveryReport(instance.stats(), config);
+    if (result.message !== null && !told) process.stderr.write(`${result.message}\n`);
+    told = true;
+    return result;
+  };
+
+  let stopped: Promise<DeliveryReport> | null = null;
   const instance: Pipemon = {
     config,
     tracer: tracerProvider.getTracer(SCOPE),
@@ -199,12 +212,13 @@ function create(config: Config, makeDelivery: (config: Config) => Delivery): Pip
         logger.close();
         await Promise.allSettled([loggerProvider.shutdown(), tracerProvider.shutdown()]);
         if (current === instance) current = null;
+        return report();
       })();
       return stopped;
     },
-    stats: () => delivery?.stats() ?? { queued: 0, spooledBatches: 0, spooledBytes: 0, dropped: 0, receiverDown: false },
+    stats: () => delivery?.stats() ?? NOTHING_HELD,
   };
-  const exitHooks = config.handleExit ? installExitHooks(instance, delivery) : null;
+  const exitHooks = config.handleExit ? installExitHooks(instance, delivery, report) : null;
   return instance;
 }
 
@@ -224,27 +238,33 @@ function createOnGlobal(config: Config): Pipemon {
     runs: NO_JOURNAL,
     flush: (deadlineMs = config.shutdownMs) => Promise.race([flushGlobal(), sleep(deadlineMs)]),
     // The application owns its providers and their shutdown; we only make sure our records left.
-    shutdown(deadlineMs = config.shutdownMs) {
+    async shutdown(deadlineMs = config.shutdownMs) {
       if (current === this) current = null;
-      return Promise.race([flushGlobal(), sleep(deadlineMs)]);
+      await Promise.race([flushGlobal(), sleep(deadlineMs)]);
+      // Their exporters deliver and report: nothing passed through us.
+      return deliveryReport(NOTHING_HELD, config);
     },
-    stats: () => ({ queued: 0, spooledBatches: 0, spooledBytes: 0, dropped: 0, receiverDown: false }),
+    stats: () => NOTHING_HELD,
   };
 }
 
 /**
  * beforeExit: the loop is empty but records may be buffered or unsent: send them. exit: only synchronous work
- * runs, so whatever is still in memory goes to the spool. SIGTERM/SIGINT: flush within the deadline,
- * then, if nobody else handles the signal, die of it as the process would have without us.
+ * runs, so whatever is still in memory goes to the spool, and `report` says what was not delivered.
+ * SIGTERM/SIGINT: flush within the deadline, then, if nobody else handles the signal, die of it as the
+ * process would have without us.
  */
-function installExitHooks(instance: Pipemon, delivery: Delivery | null): { removeSignals(): void; removeExit(): void } {
+function installExitHooks(instance: Pipemon, delivery: Delivery | null, report: () => unknown): { removeSignals(): void; removeExit(): void } {
   const onBeforeExit = () => {
     // Records in the spool but not sent yet are safe (the next start sends them) but late: send them now.
     // Not while the receiver is down, or an undeliverable spool would keep the process from ever exiting.
     const stats = instance.stats();
     if ((stats.queued > 0 || stats.spooledBatches > 0) && !stats.receiverDown) void instance.flush();
   };
-  const onExit = () => delivery?.spoolNow();
+  const onExit = () => {
+    delivery?.spoolNow();
+    report();
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     const alone = process.listenerCount(signal) === 1;
     void instance.shutdown().finally(() => {

@@ -8,10 +8,16 @@ export type Signal = 'logs' | 'traces';
 
 export type Outcome =
   | { kind: 'ok' }
-  /** Worth sending the same bytes again later; `afterMs` when the receiver said when (Retry-After). */
-  | { kind: 'retry'; reason: string; afterMs?: number }
+  /**
+   * Worth sending the same bytes again later; `status` when the receiver answered at all, `afterMs`
+   * when it said when (Retry-After).
+   */
+  | { kind: 'retry'; reason: string; status?: number; afterMs?: number }
   /** The receiver refuses these bytes: resending them can never succeed. */
-  | { kind: 'refused'; reason: string };
+  | { kind: 'refused'; reason: string; status: number };
+
+/** Why an answer left records undelivered, as the user must act on it. */
+export type FailureKind = 'no-key' | 'key-refused' | 'unavailable' | 'malformed';
 
 export interface Transport {
   /** Sends one request body; `deadline` (epoch ms) bounds the whole call. Never rejects. */
@@ -34,13 +40,25 @@ export interface HttpTransportOptions {
  * unknown error as transient (style.md, rule 3).
  */
 const REFUSED: ReadonlySet<number> = new Set([400, 413]);
+/** Answers about the credentials: the records wait for a key the receiver takes. */
+const UNAUTHORIZED: ReadonlySet<number> = new Set([401, 403]);
 
 /** How an HTTP answer is sorted; the only place that decides it. */
 export function sortAnswer(status: number, retryAfter: string | null): Outcome {
   if (status >= 200 && status < 300) return { kind: 'ok' };
-  if (REFUSED.has(status)) return { kind: 'refused', reason: `HTTP ${status}` };
+  if (REFUSED.has(status)) return { kind: 'refused', reason: `HTTP ${status}`, status };
   const afterMs = parseRetryAfter(retryAfter);
-  return afterMs === undefined ? { kind: 'retry', reason: `HTTP ${status}` } : { kind: 'retry', reason: `HTTP ${status}`, afterMs };
+  return afterMs === undefined ? { kind: 'retry', reason: `HTTP ${status}`, status } : { kind: 'retry', reason: `HTTP ${status}`, status, afterMs };
+}
+
+/**
+ * Why a failed answer left its records undelivered. `keySent`: the request carried an Authorization
+ * header; without one, a 401 means no key was configured rather than a wrong one.
+ */
+export function failureKind(outcome: Exclude<Outcome, { kind: 'ok' }>, keySent: boolean): FailureKind {
+  if (outcome.kind === 'refused') return 'malformed';
+  if (outcome.status !== undefined && UNAUTHORIZED.has(outcome.status)) return keySent ? 'key-refused' : 'no-key';
+  return 'unavailable';
 }
 
 /** Retry-After in seconds (RFC 9110 10.2.3); the HTTP-date form is rare from OTLP receivers and ignored. */
@@ -75,7 +93,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
         await response.arrayBuffer().catch(() => undefined);
         return sortAnswer(response.status, response.headers.get('retry-after'));
       } catch (error) {
-        return { kind: 'retry', reason: `${options.endpoint}/v1/${signal} unreachable: ${(error as Error).message}` };
+        return { kind: 'retry', reason: causeOf(error as Error) };
       } finally {
         clearTimeout(timer);
       }
@@ -86,4 +104,9 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
       closing = new AbortController();
     },
   };
+}
+
+/** fetch() rejects with "fetch failed" and the network's own error (ECONNREFUSED, ENOTFOUND) as its cause. */
+function causeOf(error: Error): string {
+  return error.cause instanceof Error ? error.cause.message : error.message;
 }

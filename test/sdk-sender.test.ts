@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { Backoff } from '../sdk/backoff.js';
 import { createSender } from '../sdk/sender.js';
 import { openSpool } from '../sdk/spool.js';
-import type { Outcome, Transport } from '../sdk/transport.js';
+import { sortAnswer, type Outcome, type Transport } from '../sdk/transport.js';
 import { tempDir } from './helpers/sdk.js';
+
+/** An HTTP status answered with each kind, so that the script's outcomes are the transport's own. */
+const STATUS_OF: Record<Outcome['kind'], number> = { ok: 200, refused: 400, retry: 503 };
 
 /** A real spool, a transport answering from a script, and timers run by hand. */
 function setup(answers: Outcome['kind'][]) {
@@ -12,8 +15,7 @@ function setup(answers: Outcome['kind'][]) {
   const transport: Transport = {
     async send(_signal, body) {
       sent.push([...body]);
-      const kind = answers.shift() ?? 'ok';
-      return kind === 'ok' ? { kind } : { kind, reason: 'scripted' };
+      return sortAnswer(STATUS_OF[answers.shift() ?? 'ok'], null);
     },
     close: () => undefined,
   };

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRetryingTransport } from '../sdk/retrying-transport.js';
-import { createHttpTransport, sortAnswer, type Outcome, type Transport } from '../sdk/transport.js';
+import { createHttpTransport, failureKind, sortAnswer, type Outcome, type Transport } from '../sdk/transport.js';
 
 describe('sorting the receiver answers', () => {
   it('sorts every status once: 2xx ok, 400 and 413 refused, anything else retried', () => {
@@ -10,7 +10,18 @@ describe('sorting the receiver answers', () => {
     expect(sortAnswer(400, null).kind).toBe('refused');
     expect(sortAnswer(413, null).kind).toBe('refused');
     for (const status of [401, 403, 404, 429, 500, 503]) expect(sortAnswer(status, null).kind).toBe('retry');
-    expect(sortAnswer(503, '7')).toEqual({ kind: 'retry', reason: 'HTTP 503', afterMs: 7000 });
+    expect(sortAnswer(503, '7')).toEqual({ kind: 'retry', reason: 'HTTP 503', status: 503, afterMs: 7000 });
+  });
+
+  it('tells why records wait from the answer alone: no key, key refused, malformed, or the receiver unavailable', () => {
+    const failed = (status: number) => sortAnswer(status, null) as Exclude<Outcome, { kind: 'ok' }>;
+    expect(failureKind(failed(401), false)).toBe('no-key');
+    expect(failureKind(failed(401), true)).toBe('key-refused');
+    expect(failureKind(failed(403), true)).toBe('key-refused');
+    expect(failureKind(failed(400), true)).toBe('malformed');
+    expect(failureKind(failed(413), false)).toBe('malformed');
+    for (const status of [404, 429, 500, 503]) expect(failureKind(failed(status), true)).toBe('unavailable');
+    expect(failureKind({ kind: 'retry', reason: 'connect ECONNREFUSED 127.0.0.1:1' }, false)).toBe('unavailable');
   });
 });
 
@@ -46,8 +57,14 @@ describe('the HTTP transport', () => {
   });
 
   it('answers retry, never rejects, when the receiver is unreachable or hangs past the deadline', async () => {
-    const dead = createHttpTransport({ endpoint: 'http://127.0.0.1:1', headers: {}, timeoutMs: 5_000 });
-    expect((await dead.send('logs', new Uint8Array([1]), Date.now() + 5_000)).kind).toBe('retry');
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const dead = createHttpTransport({ endpoint: `http://127.0.0.1:${port}`, headers: {}, timeoutMs: 5_000 });
+    // The network's own words, not fetch's "fetch failed"; no status, as nothing answered.
+    const reason = `connect ECONNREFUSED 127.0.0.1:${port}`;
+    expect(await dead.send('logs', new Uint8Array([1]), Date.now() + 5_000)).toEqual({ kind: 'retry', reason });
     answer = () => undefined; // never answers
     const hung = createHttpTransport({ endpoint: url, headers: {}, timeoutMs: 60_000 });
     expect((await hung.send('logs', new Uint8Array([1]), Date.now() + 200)).kind).toBe('retry');
@@ -99,7 +116,7 @@ describe('the retrying transport', () => {
     const failing = scripted([retry, retry, retry, retry, retry]);
     expect((await wrap(failing.transport, 3).send('logs', new Uint8Array([1]), clock + 60_000)).kind).toBe('retry');
     expect(failing.sent).toHaveLength(3);
-    const refusing = scripted([{ kind: 'refused', reason: 'HTTP 400' }]);
+    const refusing = scripted([{ kind: 'refused', reason: 'HTTP 400', status: 400 }]);
     expect((await wrap(refusing.transport).send('logs', new Uint8Array([1]), clock + 60_000)).kind).toBe('refused');
     expect(refusing.sent).toHaveLength(1);
   });

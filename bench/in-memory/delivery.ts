@@ -40,6 +40,8 @@ export interface DeliveryStats {
   spooledBytes: number;
   /** Records given up on (memory overflow, spool eviction, refused by the receiver as malformed). */
   dropped: number;
+  /** Records in memory or in the spool, not delivered yet. */
+  undelivered: number;
   receiverDown: boolean;
 }
 
@@ -336,11 +338,13 @@ export function createDelivery(config: Config, fetchImpl: typeof fetch = fetch):
     },
     stats() {
       const entries = spool.entries();
+      const queued = queues.reduce((sum, q) => sum + q.pending(), 0);
       return {
-        queued: queues.reduce((sum, q) => sum + q.pending(), 0),
+        queued,
         spooledBatches: entries.length,
         spooledBytes: spool.bytes,
         dropped: spool.dropped + unserializable + queues.reduce((sum, q) => sum + q.dropped(), 0),
+        undelivered: queued + entries.reduce((sum, entry) => sum + entry.records, 0),
         receiverDown: down,
       };
     },
