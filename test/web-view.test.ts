@@ -133,13 +133,17 @@ describe('the web view with the demo loaded', () => {
     await context.close();
   });
 
-  it("shows all of a run's stages on its timeline", async () => {
+  it("shows all of a run's stages on its timeline, under them the time since its start", async () => {
     const latest = (await api(`/api/v1/runs?pipeline=${DEMO_PIPELINES.healthy}&state=ended&limit=1`)).items[0];
     const detail = await api(`/api/v1/runs/${encodeURIComponent(latest.run_id)}`);
     expect(detail.stages.length).toBeGreaterThanOrEqual(4);
     const { page, context } = await rendered(`#/runs/${encodeURIComponent(latest.run_id)}`, 'run');
     const stages = await page.$$eval('.timeline [data-stage]', (items) => items.map((item) => item.getAttribute('data-stage')));
     expect(stages).toEqual(detail.stages.map((stage: any) => stage.stage));
+    const times = await page.$$eval('.timeline .x-axis text', (labels) => labels.map((label) => label.textContent));
+    expect(times[0]).toBe('0');
+    expect(times.length).toBeGreaterThanOrEqual(2);
+    for (const time of times.slice(1)) expect(time).toMatch(/^\d+(\.\d)? (ms|s|min|h|d)$/);
     await context.close();
   });
 

@@ -1,7 +1,8 @@
 /**
- * Axes for the hand-made SVG charts: a duration scale of a few round values, and times along a row of
- * bars. Each is an SVG of its own without a viewBox, placed in percent of its width or height: the
- * plot beside it stretches to any width, and text stretched with it would be distorted.
+ * Axes for the hand-made charts: a duration scale of a few round values, start times along a row of
+ * bars, and the time since a start along a run's timeline. Each is an SVG of its own without a viewBox,
+ * placed in percent of its width or height: the plot beside it stretches to any width, and text
+ * stretched with it would be distorted.
  */
 import { svg } from '../dom.js';
 
@@ -38,6 +39,32 @@ export function durationAxis(ticks: number[]): SVGSVGElement {
   );
 }
 
+/** A tick of a horizontal axis: where, as a fraction of the width, and its label's lines. */
+export interface Tick {
+  at: number;
+  lines: string[];
+}
+
+/** Labels near an edge lean inwards, so that none is cut off. */
+const anchorAt = (at: number) => (at < 0.05 ? 'start' : at > 0.95 ? 'end' : 'middle');
+
+/** A horizontal axis under a plot. Every other label is minor: narrow screens show only the others. */
+export function horizontalAxis(ticks: Tick[]): SVGSVGElement {
+  return svg(
+    'svg',
+    { class: 'x-axis', 'aria-hidden': 'true' },
+    ticks.map(({ at, lines }, n) => {
+      const x = `${at * 100}%`;
+      return svg(
+        'g',
+        { class: n % 2 ? 'tick tick-minor' : 'tick' },
+        svg('line', { x1: x, x2: x, y1: 0, y2: 5 }),
+        lines.map((line, i) => svg('text', { x, y: 18 + i * 16, 'text-anchor': anchorAt(at) }, line)),
+      );
+    }),
+  );
+}
+
 const day = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
 const clock = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
 const DAY_MS = 86_400_000;
@@ -50,27 +77,21 @@ function spread(n: number, most: number): number[] {
 
 /**
  * Start times under a row of `times.length` equal slots (one per bar, oldest first; null for a time
- * unknown): a tick at a few slots' centres, labelled with the time, and the day above it when the row
- * spans more than one. Every other label is minor: narrow screens show the first, middle and last.
+ * unknown): a few slots' centres labelled with their time, and with the day under it when the row spans
+ * more than one.
  */
-export function timeAxis(times: (number | null)[]): SVGSVGElement {
+export function slotTimeAxis(times: (number | null)[]): SVGSVGElement {
   const known = times.filter((t): t is number => t !== null);
   const days = known.length > 0 && Math.max(...known) - Math.min(...known) > DAY_MS;
-  const ticks = spread(times.length, 5).filter((i) => times[i] !== null);
-  return svg(
-    'svg',
-    { class: 'x-axis', 'aria-hidden': 'true' },
-    ticks.map((i, n) => {
-      const x = `${((i + 0.5) / times.length) * 100}%`;
-      const anchor = n === 0 && ticks.length > 1 ? 'start' : n === ticks.length - 1 && ticks.length > 1 ? 'end' : 'middle';
-      const at = new Date(times[i]!);
-      return svg(
-        'g',
-        { class: n % 2 ? 'tick tick-minor' : 'tick' },
-        svg('line', { x1: x, x2: x, y1: 0, y2: 5 }),
-        svg('text', { x, y: 18, 'text-anchor': anchor }, clock.format(at)),
-        days ? svg('text', { x, y: 34, 'text-anchor': anchor }, day.format(at)) : null,
-      );
-    }),
-  );
+  const ticks = spread(times.length, 5).flatMap((i) => {
+    const at = times[i];
+    return at === null || at === undefined ? [] : [{ at: (i + 0.5) / times.length, lines: days ? [clock.format(at), day.format(at)] : [clock.format(at)] }];
+  });
+  return horizontalAxis(ticks);
+}
+
+/** Time since a start along a span of `spanSeconds`: round durations, none past the span's end. */
+export function offsetAxis(spanSeconds: number): SVGSVGElement {
+  const span = Math.max(spanSeconds, 0.001);
+  return horizontalAxis(durationTicks(span).filter((value) => value <= span).map((value) => ({ at: value / span, lines: [tickDuration(value)] })));
 }

@@ -7,7 +7,7 @@ import { h, svg } from '../dom.js';
 import { elapsed, elapsedSeconds, exactTime, outcome } from '../format.js';
 import { href } from '../router.js';
 import type { Run } from '../types.js';
-import { durationAxis, durationTicks, timeAxis } from './axis.js';
+import { durationAxis, durationTicks, slotTimeAxis } from './axis.js';
 
 const BAR = 10;
 const HEIGHT = 120;
@@ -51,7 +51,7 @@ export function historyChart(runs: Run[], nowMs = Date.now()): HTMLElement {
         gridLines(ticks, top, width),
         bars,
       ),
-      timeAxis(points.map((run) => (run.started_at ? Date.parse(run.started_at) : null))),
+      slotTimeAxis(points.map((run) => (run.started_at ? Date.parse(run.started_at) : null))),
     ),
     h(
       'figcaption',

@@ -1,10 +1,12 @@
 /**
  * A run's stages on its time axis: one row per stage, a bar from its start to its end (to now while it
- * runs, hatched), coloured by result and labelled with its duration, so overlaps and gaps show at a glance.
+ * runs, hatched), coloured by result and labelled with its duration, so overlaps and gaps show at a glance;
+ * under the bars, the time since the run's start.
  */
 import { h } from '../dom.js';
 import { elapsed, exactTime, outcome } from '../format.js';
 import type { RunDetail, Stage } from '../types.js';
+import { offsetAxis } from './axis.js';
 
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
 
@@ -37,6 +39,7 @@ export function timeline(run: RunDetail, nowMs = Date.now()): HTMLElement {
     'figure',
     { class: 'timeline' },
     h('ol', { 'aria-label': 'Stages on the run\'s time axis' }, run.stages.map(row)),
+    h('div', { class: 'timeline-axis' }, offsetAxis(span / 1000)),
     h('figcaption', null, `From ${exactTime(new Date(from).toISOString())} to ${run.state === 'running' ? 'now' : exactTime(new Date(to).toISOString())}: ${elapsed(run, nowMs)}.`),
   );
 }
