@@ -40,7 +40,7 @@ function parse(argv: string[]) {
         endpoint: { type: 'string' },
         key: { type: 'string' },
         'data-dir': { type: 'string' },
-        help: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     }));
   } catch (error) {

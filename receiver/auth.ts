@@ -35,7 +35,7 @@ export function createAuthenticate(verifier: KeyVerifier): Authenticate {
     }
     const principal = await verifier.verify(key);
     if (!principal) {
-      throw new Refusal('unauthenticated', 'unknown or revoked API key: create one with "pipemon keys create"', {
+      throw new Refusal('unauthenticated', 'unknown or revoked API key: create one with "pipemon keys create --tenant NAME --scopes ingest,read"', {
         'WWW-Authenticate': 'Bearer error="invalid_token"',
       });
     }

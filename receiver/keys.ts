@@ -38,7 +38,7 @@ export interface KeyInfo {
 
 const DEFAULT_TENANT = 'default';
 const DEFAULT_SCOPES: Scope[] = ['ingest', 'read'];
-const DEFAULT_KEY_FILE = 'default-api-key';
+export const DEFAULT_KEY_FILE = 'default-api-key';
 const KEY = /^pm_([1-9][0-9]{0,9})_([0-9a-f]{12})_([0-9a-f]{64})$/;
 const MAX_KEY_LENGTH = 91;
 const MAX_TENANT_ID = 2 ** 31 - 1;
@@ -58,17 +58,22 @@ function checkTenantName(name: string): void {
 
 /** The tenant's id, creating the tenant when it does not exist yet. */
 export async function createTenant(db: Queryable, name: string): Promise<number> {
+  return (await ensureTenant(db, name)).tenantId;
+}
+
+/** The tenant's id, creating it when there is none of that name (`created` says which). */
+async function ensureTenant(db: Queryable, name: string): Promise<{ tenantId: number; created: boolean }> {
   checkTenantName(name);
   const inserted = await db.query<{ tenant_id: number }>(
     'INSERT INTO tenants (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING tenant_id',
     [name],
   );
-  if (inserted.rows[0]) return inserted.rows[0].tenant_id;
+  if (inserted.rows[0]) return { tenantId: inserted.rows[0].tenant_id, created: true };
   // A separate statement: its fresh snapshot sees a tenant that a concurrent transaction just committed,
   // which the INSERT's snapshot may not.
   const existing = await db.query<{ tenant_id: number }>('SELECT tenant_id FROM tenants WHERE name = $1', [name]);
   if (!existing.rows[0]) throw new Error(`tenant ${JSON.stringify(name)} vanished while being created`);
-  return existing.rows[0].tenant_id;
+  return { tenantId: existing.rows[0].tenant_id, created: false };
 }
 
 /** A new key for the tenant (created when needed). The key is returned once and never stored. */
@@ -76,12 +81,12 @@ export async function createKey(
   db: Queryable,
   tenantName: string,
   scopes: readonly Scope[],
-): Promise<{ key: string; keyId: string; tenantId: number }> {
+): Promise<{ key: string; keyId: string; tenantId: number; tenantCreated: boolean }> {
   const unknown = scopes.filter((scope) => !isScope(scope));
   if (scopes.length === 0 || unknown.length > 0) {
     throw new Error(`a key needs one or more of the scopes ${SCOPES.join(', ')}; got ${JSON.stringify(scopes)}`);
   }
-  const tenantId = await createTenant(db, tenantName);
+  const { tenantId, created: tenantCreated } = await ensureTenant(db, tenantName);
   const keyId = randomBytes(6).toString('hex');
   const key = `pm_${tenantId}_${keyId}_${randomBytes(32).toString('hex')}`;
   await db.query('INSERT INTO api_keys (tenant_id, key_id, key_hash, scopes) VALUES ($1, $2, $3, $4)', [
@@ -90,7 +95,7 @@ export async function createKey(
     hashKey(key),
     SCOPES.filter((scope) => scopes.includes(scope)),
   ]);
-  return { key, keyId, tenantId };
+  return { key, keyId, tenantId, tenantCreated };
 }
 
 /** Every key (of one tenant when tenantId is given), by tenant then age; never the hashes. */

@@ -35,6 +35,9 @@ export class Refusal extends Error {
   }
 }
 
+/** What a receiver answers while it starts: its ports are open before its database is, and clients retry. */
+export const STARTING = new Refusal('unavailable', 'pipemon is starting: retry shortly');
+
 export const HTTP_STATUS: Record<RefusalKind, number> = {
   invalid: 400,
   unauthenticated: 401,

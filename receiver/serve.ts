@@ -1,16 +1,14 @@
 /**
- * Starting and stopping a receiver. Start: open the database (migrated), create the first key on an
- * empty database, restore metrics, then listen (OTLP/HTTP and the API, and OTLP/gRPC when asked). Stop:
+ * Starting and stopping a receiver. Start: open the ports (OTLP/HTTP and the API, and OTLP/gRPC when
+ * asked), open the database (migrated), create the first key on an empty database, then serve. Stop:
  * stop accepting on every listener, let every accepted request finish and COMMIT, then close the
  * database, so a SIGTERM loses nothing that was acknowledged.
  */
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
 import { bootstrapDefaultKey, createKeyVerifier } from './keys.js';
 import { createMetrics } from './metrics.js';
 import { createAuthenticate } from './auth.js';
 import { createApp, createMetricsApp } from './http/app.js';
-import { startGrpcServer, type GrpcListener } from './grpc/server.js';
+import { openListeners } from './listeners.js';
 import type { Database } from './storage/database.js';
 import { describeDatabaseError } from './storage/errors.js';
 import { openDatabase } from './storage/open.js';
@@ -77,34 +75,38 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
         'the largest requests would be refused forever; raise --max-queue-bytes or lower --max-body-bytes',
     );
   }
-  const db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir });
+  // The ports first: a port another program holds is reported before a database or a key exists.
+  const listeners = await openListeners({ ...settings, metricsPort: options.metricsPort, metricsHost: options.metricsHost, grpcPort: options.grpcPort });
+  let db: Database | null = null;
   let retention: NodeJS.Timeout | undefined;
   try {
-    const defaultKey = await bootstrapDefaultKey(db, options.dataDir);
+    db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir });
+    const opened = db;
+    const defaultKey = await bootstrapDefaultKey(opened, options.dataDir);
     const metrics = createMetrics({ maxPipelines: options.maxPipelines });
-    metrics.attachDatabase(db);
+    metrics.attachDatabase(opened);
     const partitions = createPartitionManager();
     const warn = (what: string) => (error: unknown) => {
       // Retried at the next hour; the data path does not depend on it.
       console.warn(`pipemon: retention (${what}) failed: ${describeDatabaseError(error)}`);
     };
-    const dropOld = () => partitions.dropOlderThan(db, settings.retentionDays).catch(warn(`older than ${settings.retentionDays} days`));
-    // Row by row, so it can take a while: never before the receiver listens.
-    const cleanTenants = () => cleanupShorterRetentions(db, settings.retentionDays).catch(warn("a tenant's own"));
+    const dropOld = () => partitions.dropOlderThan(opened, settings.retentionDays).catch(warn(`older than ${settings.retentionDays} days`));
+    // Row by row, so it can take a while: never before the receiver serves.
+    const cleanTenants = () => cleanupShorterRetentions(opened, settings.retentionDays).catch(warn("a tenant's own"));
     await dropOld();
     retention = setInterval(() => void dropOld().then(cleanTenants), HOUR_MS).unref();
 
     const writer = createWriter({
-      db,
+      db: opened,
       partitions,
       metrics,
       budgetBytes: settings.maxQueueBytes,
       onCommitted: (effects) => applyEffects(metrics, effects),
     });
     const line = createIngestLine({ writer, metrics, retentionDays: settings.retentionDays });
-    const authenticate = createAuthenticate(createKeyVerifier(db));
+    const authenticate = createAuthenticate(createKeyVerifier(opened));
     const app = createApp({
-      db,
+      db: opened,
       line,
       metrics,
       authenticate,
@@ -112,65 +114,26 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       retentionDays: settings.retentionDays,
       serveMetrics: options.metricsPort === undefined,
     });
-    let active = 0;
-    const server = createServer((req, res) => {
-      active++;
-      res.on('close', () => active--);
-      app(req, res);
-    });
-    // Slow or stalled uploads must not hold memory forever.
-    server.requestTimeout = 120_000;
-    server.headersTimeout = 30_000;
-    await listen(server, settings.port, settings.host, '--port');
-    const url = urlOf(server, settings.host);
-    let metricsServer: Server | null = null;
-    const metricsHost = options.metricsHost ?? settings.host;
-    let grpc: GrpcListener | null = null;
-    try {
-      if (options.metricsPort !== undefined) {
-        metricsServer = createServer(createMetricsApp(metrics));
-        await listen(metricsServer, options.metricsPort, metricsHost, '--metrics-port');
-      }
-      if (options.grpcPort !== undefined) {
-        grpc = await startGrpcServer({
-          host: settings.host,
-          port: options.grpcPort,
-          flag: '--grpc-port',
-          maxMessageBytes: settings.maxBodyBytes,
-          authenticate,
-          line,
-          metrics,
-        });
-      }
-    } catch (error) {
-      server.close();
-      metricsServer?.close();
-      throw error;
-    }
-
+    listeners.serve({ app, metricsApp: createMetricsApp(metrics), grpc: { authenticate, line, metrics } });
     void cleanTenants();
+
     let closing: Promise<void> | null = null;
     return {
-      url,
-      grpcAddress: grpc?.address ?? null,
-      metricsUrl: metricsServer ? `${urlOf(metricsServer, metricsHost)}/metrics` : `${url}/metrics`,
-      db,
+      url: listeners.url,
+      grpcAddress: listeners.grpcAddress,
+      metricsUrl: listeners.metricsUrl,
+      db: opened,
       defaultKey,
       close() {
         closing ??= (async () => {
-          server.close();
-          metricsServer?.close();
-          server.closeIdleConnections();
           const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
-          // gRPC stops taking calls at once too, and its calls in flight finish beside the HTTP ones.
-          const grpcDone = grpc?.shutdown(SHUTDOWN_DEADLINE_MS);
-          while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+          const grpcDone = listeners.stopAccepting(SHUTDOWN_DEADLINE_MS);
+          while (listeners.active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
           await grpcDone;
           await writer.close();
-          server.closeAllConnections();
-          metricsServer?.closeAllConnections();
+          listeners.closeConnections();
           clearInterval(retention);
-          await db.close();
+          await opened.close();
         })();
         return closing;
       },
@@ -178,27 +141,11 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   } catch (error) {
     // A half-finished start undoes itself.
     clearInterval(retention);
-    await db.close().catch(() => undefined);
+    await listeners.stopAccepting(0);
+    listeners.closeConnections();
+    await db?.close().catch(() => undefined);
     throw error;
   }
-}
-
-function urlOf(server: Server, host: string): string {
-  const { port } = server.address() as AddressInfo;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
-function listen(server: Server, port: number, host: string, flag: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new Error(`port ${port} on ${host} is already in use: stop the other process or pass ${flag}`)
-          : error,
-      );
-    });
-    server.listen(port, host, () => resolve());
-  });
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

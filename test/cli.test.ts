@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -80,7 +82,7 @@ describe('pipemon serve on its embedded server', () => {
     }
 
     const env = { DATABASE_URL: '' };
-    const created = await pipemon(['keys', 'create', '--tenant', 'beside', '--data-dir', dataDir], env);
+    const created = await pipemon(['keys', 'create', '--tenant', 'beside', '--scopes', 'ingest,read', '--data-dir', dataDir], env);
     expect(created.code, created.stderr).toBe(0);
     const key = /pm_\d+_[0-9a-f]{12}_[0-9a-f]{64}/.exec(created.stdout)![0];
     // The running receiver sees the key at once: one server, two processes.
@@ -133,5 +135,115 @@ describe('pipemon serve', () => {
     const result = await pipemon(['serve', '--port', '0', '--grpc-port', '0'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/DATABASE_URL unreachable at 127\.0\.0\.1:1.*unset DATABASE_URL/);
+  });
+});
+
+describe('every pipemon command explains itself', () => {
+  const noDatabase = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' };
+  const manifest = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as { version: string };
+
+  it('answers --help, -h, help and no command with the commands, and --version with the version', async () => {
+    for (const args of [[], ['--help'], ['-h'], ['help']]) {
+      const result = await pipemon(args, noDatabase);
+      expect(result.code, args.join(' ')).toBe(0);
+      for (const command of ['serve', 'exec', 'demo', 'keys', 'flush', 'move-pglite']) expect(result.stdout).toMatch(new RegExp(`^  ${command} +\\S`, 'm'));
+    }
+    for (const flag of ['--version', '-V', 'version']) expect((await pipemon([flag], noDatabase)).stdout.trim()).toBe(manifest.version);
+  });
+
+  it.each(['serve', 'exec', 'demo', 'keys', 'flush', 'move-pglite'])('answers "%s --help" and "help %s" with its usage, exit 0, touching nothing', async (command) => {
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'pipemon-cli-')), 'data');
+    const storage = ['serve', 'keys', 'move-pglite', 'demo'].includes(command) ? ['--data-dir', dataDir] : [];
+    for (const args of [[command, '--help', ...storage], [command, '-h', ...storage], ['help', command]]) {
+      const result = await pipemon(args, noDatabase);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+      expect(result.stdout).toContain(`pipemon ${command}`);
+      expect(result.stderr).toBe('');
+    }
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it.each([
+    [['serve', '--prot', '4318'], /Unknown option '--prot'/],
+    [['keys', 'list', '--tenat', 'x'], /Unknown option '--tenat'/],
+    [['move-pglite', '--data-dri', 'x'], /Unknown option '--data-dri'/],
+    [['demo', '--dayz', '1'], /Unknown option '--dayz'/],
+    [['exec', '--pipelin', 'x', '--', 'true'], /unknown option "--pipelin"/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ])('refuses %j with exit 2 and the usage', async (args, message) => {
+    const result = await pipemon(args, noDatabase);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/usage/);
+  });
+
+  it('exec with a typo sends nothing and spools nothing: no pipeline is named after the typo', async () => {
+    const spool = path.join(mkdtempSync(path.join(tmpdir(), 'pipemon-cli-')), 'spool');
+    const requests: string[] = [];
+    const receiver = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      res.end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const env = { PIPEMON_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`, PIPEMON_SPOOL_DIR: spool };
+      for (const args of [['exec', '--help'], ['exec', '--pipelin', 'x', '--', 'true'], ['exec', '-x', 'true']]) {
+        const result = await pipemon(args, env);
+        expect(result.code, args.join(' ')).toBe(args.includes('--help') ? 0 : 2);
+      }
+      expect(requests).toEqual([]);
+      expect(existsSync(spool)).toBe(false);
+    } finally {
+      receiver.close();
+    }
+  });
+});
+
+describe.each(backends())('pipemon keys create on $name', (backend) => {
+  it('needs --scopes, creating nothing without it, and says when it creates a tenant', async () => {
+    const env = { DATABASE_URL: await backend.databaseUrl() };
+    const storage = ['--data-dir', mkdtempSync(path.join(tmpdir(), 'pipemon-cli-'))];
+    const tenant = `t${Date.now().toString(36)}`;
+    const missing = await pipemon(['keys', 'create', '--tenant', tenant, ...storage], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/keys create needs --scopes/);
+    expect((await pipemon(['keys', 'list', ...storage], env)).stdout).not.toContain(`\t${tenant}\t`);
+
+    const first = await pipemon(['keys', 'create', '--tenant', tenant, '--scopes', 'ingest', ...storage], env);
+    expect(first.stdout).toContain(`Created tenant "${tenant}".`);
+    const second = await pipemon(['keys', 'create', '--tenant', tenant, '--scopes', 'read', ...storage], env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).not.toContain('Created tenant');
+  });
+});
+
+describe('pipemon serve and its key', () => {
+  it('finds a taken port before it creates anything, without grpc-js noise; a later start says where the key is', async () => {
+    const dataDir = tempDataDir();
+    const held = createServer();
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+    const taken = String((held.address() as AddressInfo).port);
+    try {
+      for (const flags of [['--port', taken, '--grpc-port', '0'], ['--port', '0', '--grpc-port', taken]]) {
+        const refused = await pipemon(['serve', ...flags, '--data-dir', dataDir], { DATABASE_URL: '' });
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toMatch(new RegExp(`port ${taken} on 127.0.0.1 is already in use: stop the other process or pass --(grpc-)?port`));
+        expect(refused.stderr).not.toMatch(/No address added/);
+        expect(readdirSync(dataDir)).toEqual([]);
+      }
+    } finally {
+      held.close();
+    }
+
+    const first = await spawnPipemon(dataDir, undefined);
+    expect(first.output()).toContain(`${first.url}/#key=${encodeURIComponent(first.key)}`);
+    first.child.kill('SIGTERM');
+    await first.exited;
+    const later = await spawnPipemon(dataDir, undefined);
+    await until(() => later.output().includes('PIPEMON_API_KEY'), 'the key is explained');
+    expect(later.output()).toContain(`The API key made on first start is in ${path.join(dataDir, 'default-api-key')}`);
+    expect(later.output()).toContain(`export PIPEMON_API_KEY=$(cat ${path.join(dataDir, 'default-api-key')})`);
+    // Only the first start shows the key itself.
+    expect(later.output()).not.toContain(later.key);
   });
 });

@@ -4,13 +4,24 @@
  * largest message it takes, compressed or inflated. Each call is admitted against the writer's memory
  * budget before grpc-js reads its message (admission.ts, which states the bound).
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import {
+  Server,
+  setLogger,
+  ServerCredentials,
+  ServerInterceptingCall,
+  type sendUnaryData,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  type ServerUnaryCall,
+} from '@grpc/grpc-js';
+import { STARTING } from '../outcome.js';
 import type { IngestLine } from '../ingest/line.js';
 import type { Metrics } from '../metrics.js';
 import type { Authenticate } from '../auth.js';
 import { createAdmission } from './admission.js';
 import { createExportHandler } from './export.js';
 import { SERVICES } from './services.js';
+import { grpcStatusOf } from './status.js';
 
 export interface GrpcOptions {
   host: string;
@@ -18,6 +29,10 @@ export interface GrpcOptions {
   /** The flag that sets the port, named when it is taken. */
   flag: string;
   maxMessageBytes: number;
+}
+
+/** What the calls need, known once the database is open: the listener answers UNAVAILABLE until then. */
+export interface GrpcServices {
   authenticate: Authenticate;
   line: IngestLine;
   metrics: Metrics;
@@ -26,6 +41,8 @@ export interface GrpcOptions {
 export interface GrpcListener {
   /** "host:port", as OTLP/gRPC exporters take it. */
   address: string;
+  /** From now on calls are admitted and exported (before, they are told to retry). */
+  serve(services: GrpcServices): void;
   /** Stops taking calls and resolves once every call in flight has been answered (or the deadline passed). */
   shutdown(deadlineMs: number): Promise<void>;
 }
@@ -37,22 +54,56 @@ export interface GrpcListener {
  */
 const MAX_CONCURRENT_STREAMS = 100;
 
-export async function startGrpcServer(options: GrpcOptions): Promise<GrpcListener> {
+/**
+ * Binds the port at once, so that a taken port is known before anything is created; calls that come
+ * before serve() are answered UNAVAILABLE with a retry delay, which exporters wait out.
+ */
+export async function bindGrpcServer(options: GrpcOptions): Promise<GrpcListener> {
+  setLogger(GRPC_LOGGER);
+  let admission: ServerInterceptor | null = null;
+  const handlers = new Map<string, ReturnType<typeof createExportHandler>>();
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
-    interceptors: [createAdmission({ budget: options.line, maxMessageBytes: options.maxMessageBytes, metrics: options.metrics })],
+    interceptors: [(method, call) => (admission ? admission(method, call) : refuseWhileStarting(call))],
   });
   for (const signal of ['logs', 'traces'] as const) {
-    server.addService(SERVICES[signal], { Export: createExportHandler({ signal, ...options }) });
+    // Reached only once served: the interceptor refuses every call before.
+    server.addService(SERVICES[signal], { Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => handlers.get(signal)!(call, callback) });
   }
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await bind(server, `${host}:${options.port}`, options);
   return {
     address: `${host}:${port}`,
+    serve(services) {
+      for (const signal of ['logs', 'traces'] as const) handlers.set(signal, createExportHandler({ signal, ...services }));
+      admission = createAdmission({ budget: services.line, maxMessageBytes: options.maxMessageBytes, metrics: services.metrics });
+    },
     shutdown: (deadlineMs) => shutdown(server, deadlineMs),
   };
 }
+
+function refuseWhileStarting(call: ServerInterceptingCallInterface) {
+  return new ServerInterceptingCall(call, {
+    start(next) {
+      next({ onReceiveMetadata: () => call.sendStatus(grpcStatusOf(STARTING)) });
+    },
+  });
+}
+
+/**
+ * grpc-js's own log lines, as its default logger writes them, less one: a failed bind, which grpc-js
+ * logs before it rejects ("E No address added out of total 1 resolved"), and which pipemon words itself
+ * with what to do (below).
+ */
+const GRPC_LOGGER: Partial<Console> = {
+  error: (message?: unknown, ...rest: unknown[]) => {
+    if (typeof message === 'string' && message.startsWith('No address added')) return;
+    console.error(`E ${String(message)}`, ...rest);
+  },
+  info: (message?: unknown, ...rest: unknown[]) => console.error(`I ${String(message)}`, ...rest),
+  debug: (message?: unknown, ...rest: unknown[]) => console.error(`D ${String(message)}`, ...rest),
+};
 
 function bind(server: Server, target: string, { host, port, flag }: GrpcOptions): Promise<number> {
   return new Promise((resolve, reject) => {
