@@ -304,7 +304,9 @@ function spawnMonitored(activity: Activity, options: ExecOptions): Promise<Comma
 export const EXEC_USAGE = `  pipemon exec [--pipeline NAME] [--stage NAME [--allow-failure]] [--run-id ID] [--owner TEAM]
                [--expected-interval 1h] -- COMMAND [ARGS...]
                 runs COMMAND as a monitored run (OTEL_EXPORTER_OTLP_* / PIPEMON_* set the receiver)
-                and exits with its exit code; --allow-failure: the stage's failure does not fail the run`;
+                and exits with its exit code. Options go before --; everything after it is the
+                command's. --pipeline: default the command's name; --stage: the command is this stage
+                of the run; --allow-failure: the stage's failure does not fail the run`;
 
 const EXEC_FLAGS = {
   '--pipeline': 'pipeline',
@@ -326,14 +328,19 @@ export function parseInterval(text: string): number {
 }
 
 /**
- * Our flags, then the command: everything from `--` or from the first word that is not one of our
- * flags belongs to the command untouched (its own `-e`, `--verbose`...).
+ * Our options, then the command: everything from `--` (or from the first word that is not an option)
+ * belongs to the command untouched (its own `-e`, `--verbose`...). Anything else that looks like an
+ * option before it is a mistake, told before anything runs: a typo must not become the command, or
+ * a pipeline named after it.
  */
 type ExecArgs = { [K in (typeof EXEC_FLAGS)[keyof typeof EXEC_FLAGS]]?: string } & {
   expectedIntervalSeconds?: number;
   allowFailure?: boolean;
+  help?: boolean;
   command: string[];
 };
+
+const HELP_FLAGS = new Set(['--help', '-h']);
 
 export function parseExecArgs(argv: string[]): ExecArgs {
   const parsed: ExecArgs = { command: [] };
@@ -344,6 +351,8 @@ export function parseExecArgs(argv: string[]): ExecArgs {
       i++;
       break;
     }
+    if (!token.startsWith('-')) break;
+    if (HELP_FLAGS.has(token)) return { help: true, command: [] };
     if (token === ALLOW_FAILURE_FLAG) {
       parsed.allowFailure = true;
       continue;
@@ -351,7 +360,9 @@ export function parseExecArgs(argv: string[]): ExecArgs {
     const eq = token.indexOf('=');
     const flag = eq > 0 ? token.slice(0, eq) : token;
     if (flag === ALLOW_FAILURE_FLAG) throw new Error(`${ALLOW_FAILURE_FLAG} takes no value: write it alone, as ${ALLOW_FAILURE_FLAG}`);
-    if (!(flag in EXEC_FLAGS) && flag !== INTERVAL_FLAG) break;
+    if (!(flag in EXEC_FLAGS) && flag !== INTERVAL_FLAG) {
+      throw new Error(`unknown option "${flag}" (the command's own options go after --: pipemon exec [OPTIONS] -- COMMAND [ARGS...])`);
+    }
     const value = eq > 0 ? token.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === INTERVAL_FLAG) parsed.expectedIntervalSeconds = parseInterval(value);
@@ -372,6 +383,10 @@ export async function execCli(argv: string[]): Promise<number> {
   } catch (error) {
     process.stderr.write(`pipemon exec: ${(error as Error).message}\n\nusage:\n${EXEC_USAGE}\n`);
     return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(`usage:\n${EXEC_USAGE}\n`);
+    return 0;
   }
   const [command, ...args] = parsed.command;
   if (!command) {

@@ -352,6 +352,16 @@ describe('pipemon exec arguments', () => {
     expect(() => parseExecArgs(['--run-id'])).toThrow('--run-id needs a value');
   });
 
+  it('refuses an option it does not know before the command, and takes --help and -h there only', () => {
+    expect(() => parseExecArgs(['--pipelin', 'x', '--', 'true'])).toThrow(/unknown option "--pipelin".*go after --/);
+    expect(() => parseExecArgs(['-p', 'x', 'true'])).toThrow(/unknown option "-p"/);
+    expect(parseExecArgs(['--help'])).toEqual({ help: true, command: [] });
+    expect(parseExecArgs(['--pipeline', 'p', '-h'])).toEqual({ help: true, command: [] });
+    // After -- or the command's first word, --help is the command's.
+    expect(parseExecArgs(['--', 'tool', '--help'])).toEqual({ command: ['tool', '--help'] });
+    expect(parseExecArgs(['tool', '--help'])).toEqual({ command: ['tool', '--help'] });
+  });
+
   it('takes --allow-failure with a stage only, and no value', () => {
     expect(parseExecArgs(['--stage', 'enrich', '--allow-failure', 'job'])).toEqual({ stage: 'enrich', allowFailure: true, command: ['job'] });
     expect(() => parseExecArgs(['--allow-failure', 'job'])).toThrow(/name the stage with --stage NAME/);
