@@ -21,6 +21,9 @@ import { required, tool, withTools } from './helpers/tools.js';
 const chromiumPath = tool('web-view.test.ts', 'chromium', CHROMIUM_HINT);
 const it = withTools(chromiumPath);
 
+/** A label of a chart's duration scale: a round value in one unit (charts/axis.ts). */
+const TICK_DURATION = /^\d+(\.\d)? (ms|s|min|h|d)$/;
+
 let r: TestReceiver;
 let browser: Browser;
 
@@ -143,7 +146,7 @@ describe('the web view with the demo loaded', () => {
     const times = await page.$$eval('.timeline .x-axis text', (labels) => labels.map((label) => label.textContent));
     expect(times[0]).toBe('0');
     expect(times.length).toBeGreaterThanOrEqual(2);
-    for (const time of times.slice(1)) expect(time).toMatch(/^\d+(\.\d)? (ms|s|min|h|d)$/);
+    for (const time of times.slice(1)) expect(time).toMatch(TICK_DURATION);
     await context.close();
   });
 
@@ -228,7 +231,7 @@ describe('the web view with the demo loaded', () => {
     });
     expect(axes.y.length).toBeGreaterThanOrEqual(3);
     expect(axes.y[0]!.text).toBe('0');
-    for (const label of axes.y.slice(1)) expect(label.text).toMatch(/^\d+(\.\d)? (ms|s|min|h|d)$/);
+    for (const label of axes.y.slice(1)) expect(label.text).toMatch(TICK_DURATION);
     expect(axes.x.filter((label) => /\d:\d\d/.test(label.text)).length).toBeGreaterThanOrEqual(3);
     expect([...axes.y, ...axes.x].filter((label) => !label.inside)).toEqual([]);
     await context.close();
