@@ -35,7 +35,7 @@ export async function captured(work: () => Promise<number>): Promise<CommandResu
  * the shell running the tests would decide the receiver and key). Asynchronous: a receiver in this
  * process must answer while it runs. `onStdout` sees each chunk as it comes.
  */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, onStdout?: (text: string) => void): Promise<CommandResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, onStdout?: (text: string) => void): Promise<CommandResult> & { pid: number } {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build; npm test does it)`);
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(PIPEMON|OTEL)_/.test(name)));
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -46,7 +46,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, onStdout?: (text:
     onStdout?.(stdout);
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  const done = new Promise<CommandResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return Object.assign(done, { pid: child.pid! });
 }
 
 /** A port nothing listens on: a receiver that is down. */

@@ -1,0 +1,124 @@
+/**
+ * `pipemon flush`: sends what processes that are gone left in a spool, and says what is left. Called
+ * in this process (its entry point, as bin/pipemon.ts calls it) with the pipemon variables set for it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createKey } from '../receiver/keys.js';
+import { startReceiver } from '../receiver/serve.js';
+import { flushCli, FLUSH_USAGE } from '../sdk/flush-cli.js';
+import { until } from './helpers/async.js';
+import { createTestDatabase, testServerUrl } from './helpers/backends.js';
+import { captured, closedPort, runCli, spooledRecords } from './helpers/cli.js';
+import { eventually, tempDir, useHarness } from './helpers/sdk.js';
+
+const harness = useHarness('pipemon-flush-');
+
+const VARIABLES = ['PIPEMON_ENDPOINT', 'PIPEMON_API_KEY', 'PIPEMON_SPOOL_DIR', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS'];
+const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
+afterEach(() => {
+  for (const name of VARIABLES) {
+    if (saved[name] === undefined) delete process.env[name];
+    else process.env[name] = saved[name];
+  }
+});
+
+/** `pipemon flush` as a user with these variables set runs it. */
+function flush(argv: string[], env: Record<string, string>) {
+  for (const name of VARIABLES) delete process.env[name];
+  Object.assign(process.env, env);
+  return captured(() => flushCli(argv));
+}
+
+async function runOf(url: string, key: string, pipeline: string): Promise<any> {
+  const response = await fetch(`${url}/api/v1/runs?pipeline=${pipeline}&limit=1`, { headers: { authorization: `Bearer ${key}` } });
+  return ((await response.json()) as { items: any[] }).items[0] ?? null;
+}
+
+describe('pipemon flush arguments', () => {
+  it('prints its usage for --help and -h, and exits 0', async () => {
+    for (const flag of ['--help', '-h']) {
+      const result = await flush([flag], {});
+      expect(result).toEqual({ code: 0, stdout: `usage:\n${FLUSH_USAGE}\n`, stderr: '' });
+    }
+    expect(FLUSH_USAGE).toMatch(/^ {2}pipemon flush \[--spool-dir DIR\] \[--timeout SECONDS\]\n {16}sends /);
+  });
+
+  it('refuses an unknown option, an argument or a bad timeout with the usage, and exits 2', async () => {
+    for (const argv of [['--spool'], ['somewhere'], ['--timeout', '0'], ['--timeout', 'soon']]) {
+      const result = await flush(argv, {});
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(new RegExp(`^pipemon flush: .+\\n\\nusage:\\n${FLUSH_USAGE.replace(/[[\]*.()]/g, '\\$&')}\\n$`));
+    }
+    expect((await flush(['--timeout', 'soon'], {})).stderr).toContain('--timeout must be a positive number of seconds, got "soon"');
+  });
+});
+
+describe('pipemon flush', () => {
+  it('says there is nothing to send in an empty spool, and exits 0', async () => {
+    const spoolDir = tempDir('pipemon-flush-empty-');
+    const result = await flush(['--spool-dir', spoolDir], { PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key });
+    expect(result).toEqual({ code: 0, stdout: `pipemon flush: nothing to send in ${spoolDir}\n`, stderr: '' });
+  });
+
+  it('sends a run whose receiver stopped mid-run: exits 1 saying what is left while it is down, 0 once it is back', async () => {
+    const port = await closedPort();
+    const databaseUrl = await createTestDatabase(testServerUrl());
+    let receiver = await startReceiver({ port, databaseUrl });
+    const { key } = await createKey(receiver.db, 'acme', ['ingest', 'read']);
+    const spoolDir = tempDir('pipemon-flush-stopped-');
+    const go = path.join(tempDir('pipemon-flush-go-'), 'go');
+    try {
+      // The command works until told to finish; meanwhile the receiver stops.
+      const waitForGo = `console.log('started'); setInterval(() => { if (require('fs').existsSync(${JSON.stringify(go)})) process.exit(5) }, 20)`;
+      const env = { PIPEMON_ENDPOINT: receiver.url, PIPEMON_API_KEY: key, PIPEMON_SPOOL_DIR: spoolDir };
+      const exec = runCli(['exec', '--pipeline', 'stopped-receiver', '--', process.execPath, '-e', waitForGo], env);
+      await eventually(async () => expect(await runOf(receiver.url, key, 'stopped-receiver')).toMatchObject({ state: 'running' }));
+      await receiver.close();
+      fs.writeFileSync(go, '');
+      const result = await exec;
+      expect(result.code).toBe(5);
+      expect(result.stderr).toMatch(new RegExp(`^pipemon: \\d+ records \\(.+\\) not delivered: the receiver at ${receiver.url} did not answer`));
+      const left = spooledRecords(spoolDir);
+      expect(left).toBeGreaterThan(0);
+
+      const down = await flush(['--spool-dir', spoolDir, '--timeout', '2'], { PIPEMON_ENDPOINT: receiver.url, PIPEMON_API_KEY: key });
+      expect(down.code).toBe(1);
+      expect(down.stdout).toBe(`pipemon flush: 0 of ${left} records sent from ${spoolDir}; ${left} left\n`);
+      expect(down.stderr).toMatch(
+        new RegExp(`^pipemon: ${left} records \\(.+ KiB\\) not delivered: the receiver at ${receiver.url} did not answer \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\\. They are kept in ${spoolDir}; `),
+      );
+      expect(spooledRecords(spoolDir)).toBe(left);
+
+      receiver = await startReceiver({ port, databaseUrl });
+      const back = await flush(['--spool-dir', spoolDir], { PIPEMON_ENDPOINT: receiver.url, PIPEMON_API_KEY: key });
+      expect(back).toEqual({ code: 0, stdout: `pipemon flush: ${left} of ${left} records sent from ${spoolDir}; nothing left\n`, stderr: '' });
+      expect(spooledRecords(spoolDir)).toBe(0);
+      expect(await runOf(receiver.url, key, 'stopped-receiver')).toMatchObject({ state: 'ended', result: 'failure' });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('ends the run of an exec killed with kill -9 and sends its records, from the spool the variables select', async () => {
+    const spoolDir = tempDir('pipemon-flush-killed-');
+    const env = { PIPEMON_ENDPOINT: `http://127.0.0.1:${await closedPort()}`, PIPEMON_API_KEY: harness.key, PIPEMON_SPOOL_DIR: spoolDir };
+    let commandPid = 0;
+    const exec = runCli(['exec', '--pipeline', 'killed-exec', '--', process.execPath, '-e', 'console.log(process.pid); setInterval(() => {}, 1000)'], env, (out) => {
+      commandPid = Number.parseInt(out, 10) || 0;
+    });
+    await until(() => commandPid > 0 && fs.existsSync(path.join(spoolDir, 'open-runs')) && fs.readdirSync(path.join(spoolDir, 'open-runs')).length > 0, 'the run is open');
+    await until(() => spooledRecords(spoolDir) >= 2, 'the run start and the line are in the spool');
+    process.kill(exec.pid, 'SIGKILL');
+    process.kill(commandPid, 'SIGKILL');
+    await exec;
+
+    const result = await flush([], { ...env, PIPEMON_ENDPOINT: harness.url });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^pipemon flush: (\\d+) of \\1 records sent from ${spoolDir}; nothing left\\n$`));
+    expect(fs.readdirSync(path.join(spoolDir, 'open-runs'))).toEqual([]);
+    const run = await runOf(harness.url, harness.key, 'killed-exec');
+    expect(run).toMatchObject({ state: 'ended', result: 'error' });
+  });
+});
