@@ -269,6 +269,9 @@ describe('the key', () => {
     const { page, context, problems } = await openPage(browser);
     await page.goto(`${r.url}/`);
     await ready(page, 'key');
+    // The prompt says where the key is: the field's description names the file and the command.
+    expect(await page.getByLabel('API key').getAttribute('aria-describedby')).toBe('key-help');
+    expect(await page.textContent('#key-help')).toMatch(/cat \.pipemon\/default-api-key.*pipemon keys create --tenant NAME --scopes read/);
     await page.getByLabel('API key').fill('pm_1_000000000000_wrong');
     await page.getByRole('button', { name: 'Use this key' }).click();
     await expect.poll(() => page.textContent('.key-message [role=alert]')).toMatch(/This key was refused: it is not a key of this receiver, or it was revoked/);

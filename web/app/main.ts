@@ -94,7 +94,15 @@ function showKeyPrompt(reason: string | null): void {
     },
     h('label', { for: 'key' }, 'API key'),
     input,
-    h('p', { id: 'key-help', class: 'help' }, 'A key with the read scope. It stays in this browser (localStorage) and goes only to this receiver.'),
+    h(
+      'p',
+      { id: 'key-help', class: 'help' },
+      'A key with the read scope. The first start of pipemon serve printed one and saved it in its data directory: ',
+      h('code', null, 'cat .pipemon/default-api-key'),
+      ' in the folder where it runs shows it. Another: ',
+      h('code', null, 'pipemon keys create --tenant NAME --scopes read'),
+      '. It stays in this browser (localStorage) and goes only to this receiver.',
+    ),
     h('button', { type: 'submit' }, 'Use this key'),
   );
   fill(main, h('h1', null, 'pipemon'), h('p', null, 'This receiver answers only with an API key.'), message, form);
