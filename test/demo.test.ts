@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { shutdown, start } from '../sdk/telemetry.js';
 import { ATTR, EVENT } from '../sdk/vocabulary.js';
 import { sleep, until } from './helpers/async.js';
 import { backends } from './helpers/backends.js';
+import { captured, closedPort } from './helpers/cli.js';
 import { getJson, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 
 const DEMO_CLI = fileURLToPath(new URL('../dist/demo/cli.js', import.meta.url));
@@ -75,28 +75,6 @@ async function stored(tenant: number): Promise<Record<string, number>> {
     counts[table] = rows[0]!.n;
   }
   return counts;
-}
-
-/** What the CLI wrote to stdout and stderr while `work` ran. */
-async function captured(work: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await work(), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 beforeAll(async () => {

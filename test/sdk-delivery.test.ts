@@ -8,21 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createKey } from '../receiver/keys.js';
 import { startReceiver, type Receiver } from '../receiver/serve.js';
 import { resolveConfig } from '../sdk/config.js';
-import { frameHeader, readFrames } from '../sdk/frames.js';
+import { frameHeader } from '../sdk/frames.js';
 import { run, shutdown, start } from '../sdk/index.js';
+import { closedPort, spooledRecords } from './helpers/cli.js';
 import { eventually, startHarness, tempDir } from './helpers/sdk.js';
 
 afterEach(async () => {
   await shutdown(5_000);
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function get(url: string, key: string, pathname: string): Promise<any> {
   const response = await fetch(`${url}${pathname}`, { headers: { authorization: `Bearer ${key}` } });
@@ -63,7 +56,7 @@ const spoolFiles = (dir: string) => fs.readdirSync(dir).filter((name) => name.en
 
 describe('delivery that survives', () => {
   it('delivers every record exactly once when the receiver goes down during a run and comes back', async () => {
-    const port = await freePort();
+    const port = await closedPort();
     const dataDir = tempDir('pipemon-sdk-receiver-');
     let receiver: Receiver = await startReceiver({ port, dataDir });
     const { key } = await createKey(receiver.db, 'acme', ['ingest', 'read']);
@@ -115,7 +108,7 @@ describe('delivery that survives', () => {
     const harness = await startHarness();
     try {
       const spoolDir = tempDir('pipemon-sdk-kill-');
-      const deadPort = await freePort();
+      const deadPort = await closedPort();
       expect(fs.existsSync(compiledSdk), `${compiledSdk} is missing: run npm run build`).toBe(true);
       const script = path.join(tempDir('pipemon-sdk-child-'), 'pipeline.mjs');
       fs.writeFileSync(
@@ -160,7 +153,7 @@ setInterval(() => {}, 1000);
     const harness = await startHarness();
     try {
       const spoolDir = tempDir('pipemon-sdk-full-');
-      const deadPort = await freePort();
+      const deadPort = await closedPort();
       const sdk = start({
         endpoint: `http://127.0.0.1:${deadPort}`,
         apiKey: harness.key,
@@ -226,7 +219,7 @@ setInterval(() => {}, 1000);
   it('never throws into the caller, even with an unusable spool directory and no receiver', async () => {
     const file = path.join(tempDir('pipemon-sdk-bad-'), 'not-a-dir');
     fs.writeFileSync(file, '');
-    const deadPort = await freePort();
+    const deadPort = await closedPort();
     const sdk = start({ endpoint: `http://127.0.0.1:${deadPort}`, spoolDir: file, flushMs: 10, exportTimeoutMs: 100, handleExit: false });
     const value = await run('no-disk', async (r) => {
       for (let i = 0; i < 100; i++) r.log.info(`line ${i}`);
@@ -257,7 +250,7 @@ setInterval(() => {}, 1000);
     const harness = await startHarness();
     try {
       const spoolDir = tempDir('pipemon-sdk-wrong-key-');
-      const deadPort = await freePort();
+      const deadPort = await closedPort();
       start({ endpoint: `http://127.0.0.1:${deadPort}`, apiKey: harness.key, spoolDir, flushMs: 10, exportTimeoutMs: 200, handleExit: false });
       const runId = await run('spooled-for-acme', (r) => {
         r.log.info('meant for acme');
@@ -352,8 +345,7 @@ setInterval(() => {}, 1000);
       });
       await eventually(async () => expect(sdk.stats().queued).toBe(0));
       await shutdown(200);
-      const records = () =>
-        spoolFiles(spoolDir).reduce((sum, name) => sum + readFrames(fs.readFileSync(path.join(spoolDir, name))).reduce((n, f) => n + f.records, 0), 0);
+      const records = () => spooledRecords(spoolDir);
       // run start, 'waiting', run end, and the run's span.
       expect(records()).toBe(4);
       // The in-flight exports time out now, after shutdown spooled their batches.

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKey } from '../receiver/keys.js';
 import { startReceiver } from '../receiver/serve.js';
 import { flushCli, FLUSH_USAGE } from '../sdk/flush-cli.js';
@@ -16,18 +16,13 @@ import { eventually, tempDir, useHarness } from './helpers/sdk.js';
 const harness = useHarness('pipemon-flush-');
 
 const VARIABLES = ['PIPEMON_ENDPOINT', 'PIPEMON_API_KEY', 'PIPEMON_SPOOL_DIR', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS'];
-const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
 afterEach(() => {
-  for (const name of VARIABLES) {
-    if (saved[name] === undefined) delete process.env[name];
-    else process.env[name] = saved[name];
-  }
+  vi.unstubAllEnvs();
 });
 
-/** `pipemon flush` as a user with these variables set runs it. */
+/** `pipemon flush` as a user with these variables (and no other of them) set runs it. */
 function flush(argv: string[], env: Record<string, string>) {
-  for (const name of VARIABLES) delete process.env[name];
-  Object.assign(process.env, env);
+  for (const name of VARIABLES) vi.stubEnv(name, env[name]);
   return captured(() => flushCli(argv));
 }
 
