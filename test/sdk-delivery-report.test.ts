@@ -3,8 +3,10 @@
  * how many, why, where they are kept and how they will be sent; `pipemon exec` still exits with its
  * command's code; stats() and shutdown() tell the same.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../sdk/config.js';
 import { createDelivery, NOTHING_HELD, type DeliveryStats } from '../sdk/delivery.js';
@@ -213,6 +215,45 @@ describe('a process that could not deliver', () => {
       return 0;
     });
     expect(said(output.stderr)).toEqual([expect.stringMatching(/^pipemon: \d+ records refused by the receiver .* as malformed \(HTTP 400\) and dropped/)]);
+  });
+});
+
+describe('the exit hook of a pipeline that never calls shutdown()', () => {
+  const compiledSdk = pathToFileURL(fileURLToPath(new URL('../dist/sdk/index.js', import.meta.url))).href;
+
+  /** A pipeline script on the compiled SDK, run as `node pipeline.mjs`, ending as `ending` says. */
+  async function pipeline(ending: string, env: NodeJS.ProcessEnv) {
+    const script = path.join(tempDir('pipemon-report-exit-'), 'pipeline.mjs');
+    fs.writeFileSync(
+      script,
+      `import { run, start } from ${JSON.stringify(compiledSdk)};
+start({ flushMs: 20, exportTimeoutMs: 300, heartbeatSeconds: 0 });
+await run('exit-hook', (r) => r.log.info('left behind'));
+${ending}
+`,
+    );
+    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { code, stderr };
+  }
+
+  it('says once what it could not deliver as the process ends, whether on its own or by process.exit()', async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const cases = [
+      // Ending on its own, the process tried to send before its exit hook ran.
+      { ending: '', code: 0, why: `the receiver at ${endpoint} did not answer` },
+      // An exit at once may come before the first try: either way the records are counted and kept.
+      { ending: 'process.exit(2);', code: 2, why: `(the receiver at ${endpoint} did not answer|this process stopped before they were sent)` },
+    ];
+    for (const { ending, code, why } of cases) {
+      const spoolDir = tempDir('pipemon-report-exit-spool-');
+      const result = await pipeline(ending, { PIPEMON_ENDPOINT: endpoint, PIPEMON_API_KEY: harness.key, PIPEMON_SPOOL_DIR: spoolDir });
+      expect(result.code, ending).toBe(code);
+      expect(said(result.stderr)).toHaveLength(1);
+      expect(countedAgainst(spoolDir, said(result.stderr)[0]!)).toMatch(new RegExp(`^${why}.*They are kept in ${spoolDir}; `));
+    }
   });
 });
 
