@@ -27,7 +27,8 @@ export {
 } from './run.js';
 export * as checks from './checks.js';
 export { serialize, isSensitiveKey, DEFAULT_SENSITIVE, type SerializeOptions } from './serialize.js';
-export type { DeliveryStats } from './delivery.js';
+export type { DeliveryFailure, DeliveryStats } from './delivery.js';
+export type { DeliveryReport } from './delivery-report.js';
 export { monitored, monitor, type MonitorOptions } from './monitored.js';
 export { pipemonMiddleware, type MiddlewareOptions } from './express.js';
 export { execMonitored, type ExecOptions } from './exec.js';
