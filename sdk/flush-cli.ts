@@ -31,7 +31,10 @@ export function parseFlushArgs(argv: string[]): FlushArgs {
   return { help: values.help ?? false, spoolDir: values['spool-dir'], timeoutMs: seconds * 1000 };
 }
 
-/** The `pipemon flush` command line; resolves with the exit code to use. */
+/**
+ * The `pipemon flush` command line; resolves with the exit code to use. Meant for a process of its own:
+ * it starts the process's SDK instance on the spool to flush, and shuts it down.
+ */
 export async function flushCli(argv: string[]): Promise<number> {
   let args: FlushArgs;
   try {
