@@ -85,6 +85,8 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
       ...runRecords('orders', 'o-3', 'success', 1, 10 * MINUTE),
       ...runRecords('billing', 'b-1', 'success', 10, 40 * MINUTE),
       { eventName: EVENT.runStart, timeMs: Date.now() - MINUTE, attributes: { [ATTR.pipelineName]: 'billing', [ATTR.runId]: 'b-2' } },
+      // A running run's heartbeat gives it a time so far, longer than any ended run's: the duration sorts leave it out.
+      { eventName: EVENT.runHeartbeat, timeMs: Date.now(), attributes: { [ATTR.pipelineName]: 'billing', [ATTR.runId]: 'b-2', [ATTR.durationSeconds]: 3600 } },
     ]);
     await send(key, runRecords('staging-job', 's-1', 'success', 2, 20 * MINUTE), { 'service.name': 'etl', 'deployment.environment.name': 'staging' });
     const ids = async (query: string) => (await items(`/api/v1/runs?${query}`, key)).map((run) => run.run_id);

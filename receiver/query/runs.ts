@@ -110,8 +110,8 @@ const RUN_SELECT = `SELECT ${RUN_COMMON}, reported, service_name, last_seen_at, 
 
 /**
  * The sorts a user needs: the latest runs (the default), the oldest first (reading a period forwards),
- * and the slowest or fastest ended runs (a run has a duration only once it ended, so running ones are
- * left out of those). The run id breaks ties, so each sort is a total order and keyset pages are exact.
+ * and the slowest or fastest ended runs. A running run may have a duration too (its heartbeats' time so
+ * far), which no ended run's compares with: the duration sorts leave running runs out. The run id breaks ties, so each sort is a total order and keyset pages are exact.
  */
 const startedKeyset = (descending: boolean, name: string): Keyset<RunRow> => ({
   name,
@@ -129,8 +129,8 @@ const durationKeyset = (descending: boolean, name: string): Keyset<RunRow> => ({
 export const RUN_SORTS = {
   '-started_at': { keyset: startedKeyset(true, '-started_at'), present: 'started_at IS NOT NULL' },
   started_at: { keyset: startedKeyset(false, 'started_at'), present: 'started_at IS NOT NULL' },
-  '-duration': { keyset: durationKeyset(true, '-duration'), present: 'duration_seconds IS NOT NULL' },
-  duration: { keyset: durationKeyset(false, 'duration'), present: 'duration_seconds IS NOT NULL' },
+  '-duration': { keyset: durationKeyset(true, '-duration'), present: "duration_seconds IS NOT NULL AND state = 'ended'" },
+  duration: { keyset: durationKeyset(false, 'duration'), present: "duration_seconds IS NOT NULL AND state = 'ended'" },
 } as const;
 export type RunSort = keyof typeof RUN_SORTS;
 export const isRunSort = (value: string): value is RunSort => Object.hasOwn(RUN_SORTS, value);
