@@ -1,6 +1,7 @@
 /**
  * `pipemon flush`: sends what processes that are gone left in a spool, and says what is left. Called
- * in this process (its entry point, as bin/pipemon.ts calls it) with the pipemon variables set for it.
+ * in this process (its entry point, as bin/pipemon.ts calls it) with the pipemon variables set for it,
+ * and once as the built command.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -96,7 +97,7 @@ describe('pipemon flush', () => {
     }
   });
 
-  it('ends the run of an exec killed with kill -9 and sends its records, from the spool the variables select', async () => {
+  it('ends the run of an exec killed with kill -9 and sends its records, from the spool the variables select, as `pipemon flush`', async () => {
     const spoolDir = tempDir('pipemon-flush-killed-');
     const env = { PIPEMON_ENDPOINT: `http://127.0.0.1:${await closedPort()}`, PIPEMON_API_KEY: harness.key, PIPEMON_SPOOL_DIR: spoolDir };
     let commandPid = 0;
@@ -109,8 +110,9 @@ describe('pipemon flush', () => {
     process.kill(commandPid, 'SIGKILL');
     await exec;
 
-    const result = await flush([], { ...env, PIPEMON_ENDPOINT: harness.url });
-    expect(result.code).toBe(0);
+    // The installed command this time, as bin/pipemon.ts wires it.
+    const result = await runCli(['flush'], { ...env, PIPEMON_ENDPOINT: harness.url });
+    expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toMatch(new RegExp(`^pipemon flush: (\\d+) of \\1 records sent from ${spoolDir}; nothing left\\n$`));
     expect(fs.readdirSync(path.join(spoolDir, 'open-runs'))).toEqual([]);
     const run = await runOf(harness.url, harness.key, 'killed-exec');
