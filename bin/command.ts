@@ -4,6 +4,8 @@
  */
 
 export interface Command {
+  /** The word after `pipemon`. */
+  name: string;
   /** One line for `pipemon --help`. */
   summary: string;
   /** The whole usage of the command, for `pipemon COMMAND --help` and usage errors. */
@@ -12,8 +14,24 @@ export interface Command {
   run(args: string[]): Promise<number | undefined>;
 }
 
-/** A mistake on the command line: told with the command's usage, exit code 2. */
-export class UsageError extends Error {}
+/** A mistake on the command line (told with the command's usage) or in its environment: exit code 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly showUsage = true,
+  ) {
+    super(message);
+  }
+}
+
+/** Runs a start-up step that reads the environment (the SDK's configuration): its complaint is exit 2. */
+export function configure<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    throw new UsageError((error as Error).message, false);
+  }
+}
 
 /** Every command's `--help` / `-h`: spread into its options. */
 export const HELP = { help: { type: 'boolean', short: 'h' } } as const;
@@ -36,4 +54,15 @@ export function integerOption(name: string, value: string | undefined): number |
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got "${value}"`);
   return n;
+}
+
+/** Runs `command`, telling a mistake as every command does; resolves with the exit code (undefined: it serves on). */
+export async function runCommand(command: Command, args: string[]): Promise<number | undefined> {
+  try {
+    return await command.run(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`pipemon ${command.name}: ${error.message}${error.showUsage ? `\n\nusage:\n${command.usage}` : ''}\n`);
+    return 2;
+  }
 }

@@ -15,6 +15,7 @@ const ACTIONS = ['create', 'list', 'revoke'] as const;
 type Action = (typeof ACTIONS)[number];
 
 export const keysCommand: Command = {
+  name: 'keys',
   summary: 'create, list and revoke API keys',
   usage: USAGE,
   async run(args) {

@@ -10,6 +10,7 @@ const USAGE = `  pipemon move-pglite [--data-dir ./.pipemon]
                 PostgreSQL server (keys stay valid), keeping the old files beside it`;
 
 export const movePgliteCommand: Command = {
+  name: 'move-pglite',
   summary: "move an earlier pipemon's PGlite database into the embedded server",
   usage: USAGE,
   async run(args) {

@@ -5,31 +5,26 @@
  */
 import { readFileSync } from 'node:fs';
 import { demoCli, DEMO_USAGE } from '../demo/cli.js';
-import { execCli, EXEC_USAGE } from '../sdk/exec.js';
-import { flushCli, FLUSH_USAGE } from '../sdk/flush-cli.js';
-import { UsageError, type Command } from './command.js';
+import { runCommand, type Command } from './command.js';
+import { execCommand } from './exec.js';
+import { flushCommand } from './flush.js';
 import { keysCommand } from './keys.js';
 import { movePgliteCommand } from './move-pglite.js';
 import { serveCommand } from './serve.js';
 
-/** Commands that parse their own arguments and print their own usage errors. */
-const selfParsed = (summary: string, usage: string, cli: (args: string[]) => Promise<number>): Command => ({ summary, usage, run: cli });
+/** The demo parses its arguments and tells its mistakes itself (demo/cli.ts). */
+const demoCommand: Command = { name: 'demo', summary: 'send realistic demo pipelines to a receiver', usage: DEMO_USAGE, run: demoCli };
 
-const COMMANDS: Record<string, Command> = {
-  serve: serveCommand,
-  exec: selfParsed('run a command as a monitored run', EXEC_USAGE, execCli),
-  flush: selfParsed('send the records a pipeline left undelivered, and say what is left', FLUSH_USAGE, flushCli),
-  demo: selfParsed('send realistic demo pipelines to a receiver', DEMO_USAGE, demoCli),
-  keys: keysCommand,
-  'move-pglite': movePgliteCommand,
-};
+const COMMANDS = new Map(
+  [serveCommand, execCommand, flushCommand, demoCommand, keysCommand, movePgliteCommand].map((command) => [command.name, command]),
+);
 
 const HELP_WORDS = new Set(['help', '--help', '-h']);
 const VERSION_WORDS = new Set(['version', '--version', '-V']);
 
 function overview(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
-  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
+  const width = Math.max(...[...COMMANDS.keys()].map((name) => name.length));
+  const lines = [...COMMANDS.values()].map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
   return `pipemon ${version()}: one view of every data pipeline's activity, built on OpenTelemetry
 
 usage: pipemon COMMAND [OPTIONS]
@@ -50,7 +45,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   const [name, ...args] = argv;
   if (name === undefined || HELP_WORDS.has(name)) {
     const asked = name === undefined ? undefined : args[0];
-    if (asked !== undefined) return COMMANDS[asked] ? main([asked, '--help']) : usageError(`unknown command "${asked}"`);
+    if (asked !== undefined) return COMMANDS.has(asked) ? main([asked, '--help']) : unknownCommand(asked);
     console.log(overview());
     return 0;
   }
@@ -58,19 +53,14 @@ async function main(argv: string[]): Promise<number | undefined> {
     console.log(version());
     return 0;
   }
-  const command = COMMANDS[name];
-  if (!command) return usageError(`unknown command "${name}"`);
-  try {
-    return await command.run(args);
-  } catch (error) {
-    if (error instanceof UsageError) return usageError(error.message, command);
-    throw error;
-  }
+  const command = COMMANDS.get(name);
+  return command ? runCommand(command, args) : unknownCommand(name);
 }
 
-function usageError(message: string, command?: Command): number {
-  const usage = command ? `usage:\n${command.usage}` : overview();
-  console.error(`pipemon: ${message}\n\n${usage}`);
+function unknownCommand(name: string): number {
+  console.error(`pipemon: unknown command "${name}"
+
+${overview()}`);
   return 2;
 }
 

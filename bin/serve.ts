@@ -15,6 +15,7 @@ const USAGE = `  pipemon serve [--port 4318] [--grpc-port 4317] [--host 127.0.0.
                 server it runs with its data in --data-dir. --metrics-port serves /metrics apart`;
 
 export const serveCommand: Command = {
+  name: 'serve',
   summary: 'run the receiver, the API and the web view',
   usage: USAGE,
   async run(args) {

@@ -1,6 +1,6 @@
 /**
  * `pipemon flush`: sends what processes that are gone left in a spool, and says what is left. Called
- * in this process (its entry point, as bin/pipemon.ts calls it) with the pipemon variables set for it,
+ * in this process (through runCommand, as bin/pipemon.ts calls it) with the pipemon variables set for it,
  * and once as the built command.
  */
 import fs from 'node:fs';
@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKey } from '../receiver/keys.js';
 import { startReceiver } from '../receiver/serve.js';
-import { flushCli, FLUSH_USAGE } from '../sdk/flush-cli.js';
+import { runCommand } from '../bin/command.js';
+import { flushCommand } from '../bin/flush.js';
 import { until } from './helpers/async.js';
 import { createTestDatabase, testServerUrl } from './helpers/backends.js';
 import { captured, closedPort, runCli, spooledRecords } from './helpers/cli.js';
@@ -24,7 +25,7 @@ afterEach(() => {
 /** `pipemon flush` as a user with these variables (and no other of them) set runs it. */
 function flush(argv: string[], env: Record<string, string>) {
   for (const name of VARIABLES) vi.stubEnv(name, env[name]);
-  return captured(() => flushCli(argv));
+  return captured(async () => (await runCommand(flushCommand, argv))!);
 }
 
 async function runOf(url: string, key: string, pipeline: string): Promise<any> {
@@ -36,16 +37,16 @@ describe('pipemon flush arguments', () => {
   it('prints its usage for --help and -h, and exits 0', async () => {
     for (const flag of ['--help', '-h']) {
       const result = await flush([flag], {});
-      expect(result).toEqual({ code: 0, stdout: `usage:\n${FLUSH_USAGE}\n`, stderr: '' });
+      expect(result).toEqual({ code: 0, stdout: `usage:\n${flushCommand.usage}\n`, stderr: '' });
     }
-    expect(FLUSH_USAGE).toMatch(/^ {2}pipemon flush \[--spool-dir DIR\] \[--timeout SECONDS\]\n {16}sends /);
+    expect(flushCommand.usage).toMatch(/^ {2}pipemon flush \[--spool-dir DIR\] \[--timeout SECONDS\]\n {16}sends /);
   });
 
   it('refuses an unknown option, an argument or a bad timeout with the usage, and exits 2', async () => {
     for (const argv of [['--spool'], ['somewhere'], ['--timeout', '0'], ['--timeout', 'soon']]) {
       const result = await flush(argv, {});
       expect(result.code, argv.join(' ')).toBe(2);
-      expect(result.stderr).toMatch(new RegExp(`^pipemon flush: .+\\n\\nusage:\\n${FLUSH_USAGE.replace(/[[\]*.()]/g, '\\$&')}\\n$`));
+      expect(result.stderr).toMatch(new RegExp(`^pipemon flush: .+\\n\\nusage:\\n${flushCommand.usage.replace(/[[\]*.()]/g, '\\$&')}\\n$`));
     }
     expect((await flush(['--timeout', 'soon'], {})).stderr).toContain('--timeout must be a positive number of seconds, got "soon"');
   });
