@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { DEFAULT_KEY_FILE } from '../receiver/keys.js';
 import { GRPC_DEFAULT_PORT, startReceiver, type Receiver } from '../receiver/serve.js';
+import { shellWord } from '../sdk/delivery-report.js';
 import { HELP, integerOption, parseCommand, UsageError, type Command } from './command.js';
 import { STORAGE_OPTIONS, storage } from './storage.js';
 
@@ -110,7 +111,7 @@ No key file in ${path.dirname(keyFile)} (this database's first key was saved by 
   return `
 The API key made on first start is in ${keyFile}. Set it for pipemon exec and the SDK with:
 
-  export PIPEMON_API_KEY=$(cat ${quoteForShell(keyFile)})
+  export PIPEMON_API_KEY=$(cat ${shellWord(keyFile)})
 
 The web view asks for it once: paste it there, or open ${receiver.url}/#key= followed by the key.
 Another key: ${createOne}
@@ -122,9 +123,6 @@ function webViewLink(url: string, key: string): string {
   return `${url}/#key=${encodeURIComponent(key)}`;
 }
 
-function quoteForShell(text: string): string {
-  return /^[\w./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
-}
 
 function stopOnSignals(receiver: Receiver): void {
   const stop = (signal: string) => {

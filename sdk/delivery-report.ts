@@ -74,7 +74,7 @@ function bytes(n: number): string {
   return n < 2 ** 20 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
 }
 
-/** A path as one shell word, so that the command in the message can be pasted as it is. */
-function shellWord(text: string): string {
+/** A path as one shell word, so that a command printed with it can be pasted as it is. */
+export function shellWord(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
