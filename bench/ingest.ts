@@ -251,7 +251,7 @@ async function rawCopy(databaseUrl: string, connections: 1 | 2): Promise<number>
   try {
     const partitions = createPartitionManager();
     // Decoding is the receiver's work, not the database's: rows are decoded before the clock starts,
-    // while rendering (the receiver's renderLog) and COPY are timed, as in notes/ingest-limits.md.
+    // while rendering (the receiver's renderLog) and COPY are timed.
     const chunks = [...decodedChunks(WARMUP_REQUESTS + REQUESTS_PER_ROUND, COPY_BATCH_ROWS / RECORDS)];
     let copied = 0;
     const started = performance.now();

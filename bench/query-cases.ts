@@ -13,7 +13,7 @@ import { COMMON_WORD, RARE_WORD } from './query-records.js';
 import type { Query } from './query-measure.js';
 import { ENVIRONMENTS } from './query-world.js';
 
-/** The goals of issue 10, at 10 M records: every list, detail and overview; body search. */
+/** The query goals, at 10 M records: every list, detail and overview; body search. */
 export const GOAL_MS = { query: 100, search: 300 };
 const LIMIT = 100;
 const HOUR_MS = 3_600_000;

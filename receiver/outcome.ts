@@ -1,6 +1,6 @@
 /**
  * Every way a request can fail, and the one mapping from each to an HTTP status and a gRPC status. The
- * status decides whether a client keeps or drops its data (notes/otlp-receiver.md): OTLP clients retry
+ * status decides whether a client keeps or drops its data (the OTLP specification's exporter rules): OTLP clients retry
  * only 429, 502, 503 and 504 over HTTP, and UNAVAILABLE (among a few) over gRPC, so anything that may
  * succeed later is answered as `unavailable`, never as a bad request.
  */

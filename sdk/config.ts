@@ -1,7 +1,7 @@
 /**
  * Start options merged with the environment. Options win over PIPEMON_* variables, which win over the
  * standard OTEL_* ones, so the same pipeline code runs unchanged under a scheduler that only sets env.
- * Bad configuration throws here, once, at start: the data path never throws (style.md, rule 4).
+ * Bad configuration throws here, once, at start: the data path never throws.
  */
 import os from 'node:os';
 import path from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * The one way records leave the process: an OTLP/HTTP POST of a request body, answered as a value
- * (opentelemetry-js's `'success' | 'failure' | 'retryable'`, style.md rule 3), never a rejection.
+ * (opentelemetry-js's `'success' | 'failure' | 'retryable'`), never a rejection.
  * Live export and the replay of a spool left by an earlier process go through the same transport, so
  * an answer means the same thing for both.
  */
@@ -37,7 +37,7 @@ export interface HttpTransportOptions {
 /**
  * Answers that refuse the data itself. Anything else (401, 403 and 404 included: a wrong key, scope or
  * endpoint in this process, not bad data) keeps the records for later, as the Collector treats an
- * unknown error as transient (style.md, rule 3).
+ * unknown error as transient.
  */
 const REFUSED: ReadonlySet<number> = new Set([400, 413]);
 /** Answers about the credentials: the records wait for a key the receiver takes. */

@@ -183,7 +183,7 @@ describe('three receivers on one PostgreSQL server', () => {
       const { rows: total } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM logs');
       expect(total[0]!.n).toBe(requests.length);
 
-      // Start and end, not duration: a run whose end arrives before its start keeps no duration yet (issue 9).
+      // Start and end, not duration: a run whose end arrives before its start keeps no duration yet.
       const { rows: runs } = await db.query<{ run_id: string; state: string; result: string; seconds: number; stages: number }>(
         `SELECT r.run_id, r.state, r.result, extract(epoch FROM r.ended_at - r.started_at)::float8 AS seconds,
                 (SELECT count(*)::int FROM pipeline_stages s WHERE s.tenant_id = r.tenant_id AND s.run_id = r.run_id AND s.state = 'ended') AS stages

@@ -61,7 +61,7 @@ export interface Delivery {
 /**
  * Answers that refuse the data itself: resending the same bytes can never succeed. Anything else (401,
  * 403 and 404 included: a wrong key, scope or endpoint in this process, not bad data) keeps the batch
- * for a later replay, as the Collector treats an unknown error as transient (style.md, rule 3).
+ * for a later replay, as the Collector treats an unknown error as transient.
  */
 const REFUSED = new Set([400, 413]);
 const BACKOFF_MIN_MS = 500;

@@ -1,5 +1,5 @@
 /**
- * The in-memory design (the SDK's delivery before the write-ahead spool, issue 12), kept only so that
+ * The in-memory design (the SDK's delivery before the write-ahead spool), kept only so that
  * bench/sdk.ts measures both in the same run: records held in memory, exported by the official OTLP
  * exporters, written to disk only when export failed or at exit. Not part of the SDK.
  */

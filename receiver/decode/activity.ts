@@ -1,5 +1,5 @@
 /**
- * The activity records of the reference designs (`../shared/reference-designs/`), as their clients POST
+ * The activity records of the reference designs (the JSON our users' pipelines posted before pipemon), as their clients POST
  * them to /api/v1/logs, decoded into log records that carry the pipeline vocabulary (sdk/vocabulary.ts),
  * so that they derive runs and stages exactly as the SDK's records do (ingest/derive.ts).
  *
