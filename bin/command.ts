@@ -44,9 +44,19 @@ export function parseCommand<T>(parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    // node:util names the option: "Unknown option '--pipelin'", "Option '--port <value>' argument missing".
-    throw new UsageError((error as Error).message);
+    throw new UsageError(reworded((error as Error).message));
   }
+}
+
+/** node:util's complaints in the words every pipemon command uses (exec parses its own arguments). */
+function reworded(message: string): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (unknown) return `unknown option "${unknown[1]}"`;
+  const missing = /^Option '(-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
+  if (missing) return `${missing[2]} needs a value`;
+  const unexpected = /^Unexpected argument '([^']*)'/.exec(message);
+  if (unexpected) return `unexpected argument "${unexpected[1]}"`;
+  return message;
 }
 
 export function integerOption(name: string, value: string | undefined): number | undefined {

@@ -109,6 +109,6 @@ async function runExec(argv: string[]): Promise<number> {
   });
   // shutdown() says on stderr what it could not deliver; whatever happens there, the scheduler sees
   // the command's own exit code.
-  await shutdown().catch(() => null);
+  await shutdown().catch((error: unknown) => process.stderr.write(`pipemon exec: stopping the SDK failed: ${(error as Error).message}\n`));
   return code;
 }

@@ -1,6 +1,7 @@
 /** `pipemon keys`: create, list and revoke API keys, beside a running serve or without one. */
 import { parseArgs } from 'node:util';
 import { createKey, isScope, listKeys, revokeKey, SCOPES } from '../receiver/keys.js';
+import { holdsEmbeddedServer } from '../receiver/storage/embedded-server.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import type { Database } from '../receiver/storage/database.js';
 import { HELP, parseCommand, UsageError, type Command } from './command.js';
@@ -32,8 +33,16 @@ export const keysCommand: Command = {
     }
     // Checked before the database opens: a mistake changes nothing.
     const work = plan(action as Action, rest, values.tenant, values.scopes);
+    const where = storage(values['data-dir']);
+    // Keys belong to a receiver's database: never start a new, empty one where there is none.
+    if (!where.databaseUrl && !holdsEmbeddedServer(where.dataDir)) {
+      throw new UsageError(
+        `no pipemon database in ${where.dataDir}: run pipemon keys in the folder where pipemon serve runs, or pass --data-dir with its data directory (or set DATABASE_URL to its server)`,
+        false,
+      );
+    }
     // Beside a running pipemon serve, connect to the server it runs.
-    const db = await openDatabase({ ...storage(values['data-dir']), whenInUse: 'connect' });
+    const db = await openDatabase({ ...where, whenInUse: 'connect' });
     try {
       await work(db);
     } finally {

@@ -4,16 +4,13 @@
  * command line is told with the usage and exit code 2, before anything runs or is recorded.
  */
 import { readFileSync } from 'node:fs';
-import { demoCli, DEMO_USAGE } from '../demo/cli.js';
-import { runCommand, type Command } from './command.js';
+import { runCommand } from './command.js';
+import { demoCommand } from './demo.js';
 import { execCommand } from './exec.js';
 import { flushCommand } from './flush.js';
 import { keysCommand } from './keys.js';
 import { movePgliteCommand } from './move-pglite.js';
 import { serveCommand } from './serve.js';
-
-/** The demo parses its arguments and tells its mistakes itself (demo/cli.ts). */
-const demoCommand: Command = { name: 'demo', summary: 'send realistic demo pipelines to a receiver', usage: DEMO_USAGE, run: demoCli };
 
 const COMMANDS = new Map(
   [serveCommand, execCommand, flushCommand, demoCommand, keysCommand, movePgliteCommand].map((command) => [command.name, command]),

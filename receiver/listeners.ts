@@ -124,13 +124,18 @@ function urlOf(server: Server, host: string): string {
 
 function listen(server: Server, port: number, host: string, flag: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
+    const refused = (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'
           ? new Error(`port ${port} on ${host} is already in use: stop the other process or pass ${flag}`)
           : error,
       );
+    };
+    server.once('error', refused);
+    server.listen(port, host, () => {
+      // Errors once listening are the server's own, not this start's.
+      server.off('error', refused);
+      resolve();
     });
-    server.listen(port, host, () => resolve());
   });
 }

@@ -133,12 +133,11 @@ export function resolveConfig(options: StartOptions = {}, env: Env = process.env
   // Two processes of one service must not look like one: resent records are deduplicated by content.
   resource[ATTR.serviceInstanceId] ??= randomUUID();
 
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
   return {
     endpoint,
     headers,
     resource,
-    spoolDir: path.resolve(options.spoolDir ?? env.PIPEMON_SPOOL_DIR ?? path.join(os.tmpdir(), `pipemon-spool-${uid}`, destinationKey(endpoint, headers))),
+    spoolDir: path.resolve(options.spoolDir ?? env.PIPEMON_SPOOL_DIR ?? path.join(defaultSpoolRoot(), destinationKey(endpoint, headers))),
     spoolMaxBytes: number(options.spoolMaxBytes ?? env.PIPEMON_SPOOL_MAX_BYTES, 'spoolMaxBytes', 256 * 1024 * 1024),
     spoolFsync: options.spoolFsync ?? flag(env.PIPEMON_SPOOL_FSYNC) ?? false,
     bufferMs: number(options.bufferMs ?? env.PIPEMON_BUFFER_MS, 'bufferMs', 10),
@@ -154,6 +153,12 @@ export function resolveConfig(options: StartOptions = {}, env: Env = process.env
     export: options.export ?? flag(env.PIPEMON_EXPORT) ?? true,
     handleExit: options.handleExit ?? true,
   };
+}
+
+/** Where the default spools of this user live, one folder per destination and key. */
+export function defaultSpoolRoot(): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  return path.join(os.tmpdir(), `pipemon-spool-${uid}`);
 }
 
 /**

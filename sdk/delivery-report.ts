@@ -45,14 +45,23 @@ function remedy(failure: DeliveryFailure | null, flush: string): string {
   const later = `the next pipemon process using this spool sends them, or ${flush} now`;
   switch (failure?.kind) {
     case 'no-key':
-      return `set PIPEMON_API_KEY to the key \`pipemon serve\` printed (saved in .pipemon/default-api-key), then send them with ${flush}`;
+      return `set PIPEMON_API_KEY to the key \`pipemon serve\` printed (saved in .pipemon/default-api-key of the folder where it runs), then send them with ${flush}`;
     case 'key-refused':
-      return `set PIPEMON_API_KEY to a key of that receiver with the ingest scope (\`pipemon keys create --tenant NAME --scopes ingest\`), then send them with ${flush}`;
+      return `set PIPEMON_API_KEY to a key of that receiver with the ingest scope (\`pipemon keys create --tenant NAME --scopes ingest\` in the folder where \`pipemon serve\` runs), then send them with ${flush}`;
     case 'unavailable':
-      return `once the receiver answers (is \`pipemon serve\` running there? PIPEMON_ENDPOINT sets the address), ${later}`;
+      return unavailableRemedy(failure.status, later, flush);
     default:
       return later;
   }
+}
+
+/** A receiver that did not answer is started or pointed at; an answer of 404 means another path. */
+function unavailableRemedy(status: number | null, later: string, flush: string): string {
+  if (status === 404) {
+    return `OTEL_EXPORTER_OTLP_ENDPOINT must be the receiver's base URL (such as http://127.0.0.1:4318, without /v1/logs or /v1/traces); with it right, send them with ${flush}`;
+  }
+  if (status === null) return `once the receiver answers (is \`pipemon serve\` running there? OTEL_EXPORTER_OTLP_ENDPOINT sets the address), ${later}`;
+  return `once the receiver takes them again, ${later}`;
 }
 
 function refusedPart(stats: DeliveryStats, endpoint: string): string | null {

@@ -96,6 +96,19 @@ const SEGMENT = /^(\d{13})-(\d+)-([0-9a-f]{8})-(\d+)-(logs|traces)-([en])\.wal$/
 // One batch per file, as the spool before the write-ahead design wrote them: still replayed after an upgrade.
 const BATCH_FILE = /^(\d{13})-(\d+)-(\d+)-(logs|traces)-([en])-(\d+)\.otlp$/;
 
+/** The bytes of records that a spool directory holds (0 when there is none): what is still to send from it. */
+export function spooledBytesIn(dir: string): number {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  return names
+    .filter((name) => SEGMENT.test(name) || BATCH_FILE.test(name))
+    .reduce((sum, name) => sum + (fs.statSync(path.join(dir, name), { throwIfNoEntry: false })?.size ?? 0), 0);
+}
+
 export function openSpool(options: SpoolOptions): Spool {
   const { dir, maxBytes } = options;
   const segmentBytes = options.segmentBytes ?? Math.max(1024, Math.min(4 * 2 ** 20, Math.floor(maxBytes / 8)));

@@ -119,4 +119,26 @@ describe('pipemon flush', () => {
     const run = await runOf(harness.url, harness.key, 'killed-exec');
     expect(run).toMatchObject({ state: 'ended', result: 'error' });
   });
+
+  it('names the spool that records sent with a wrong key wait in, which a right key would not look in, and exits 1', async () => {
+    // A private temporary directory: the default spools of this user live under it.
+    const tmp = tempDir('pipemon-flush-tmp-');
+    const wrongKey = { PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: 'pm_1_000000000000_wrong', TMPDIR: tmp };
+    const exec = await runCli(['exec', '--pipeline', 'wrong-key', '--', process.execPath, '-e', 'console.log("loaded")'], wrongKey);
+    expect(exec.code).toBe(0);
+    const stranded = /They are kept in (\S+);/.exec(exec.stderr)![1]!;
+    expect(path.dirname(stranded)).toBe(path.join(tmp, `pipemon-spool-${process.getuid!()}`));
+
+    vi.stubEnv('TMPDIR', tmp);
+    const right = await flush([], { PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key });
+    expect(right.code).toBe(1);
+    expect(right.stdout).toMatch(/^pipemon flush: nothing to send in /);
+    expect(right.stderr).toContain(`records are also waiting in spools of other endpoints or keys`);
+    expect(right.stderr).toMatch(new RegExp(`^  ${stranded} \\(\\d+ bytes\\)$`, 'm'));
+
+    const sent = await flush(['--spool-dir', stranded], { PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key });
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(await runOf(harness.url, harness.key, 'wrong-key')).toMatchObject({ state: 'ended', result: 'success' });
+    expect((await flush([], { PIPEMON_ENDPOINT: harness.url, PIPEMON_API_KEY: harness.key })).code).toBe(0);
+  });
 });

@@ -164,11 +164,13 @@ describe('every pipemon command explains itself', () => {
   });
 
   it.each([
-    [['serve', '--prot', '4318'], /Unknown option '--prot'/],
-    [['keys', 'list', '--tenat', 'x'], /Unknown option '--tenat'/],
-    [['move-pglite', '--data-dri', 'x'], /Unknown option '--data-dri'/],
-    [['demo', '--dayz', '1'], /Unknown option '--dayz'/],
+    [['serve', '--prot', '4318'], /unknown option "--prot"/],
+    [['keys', 'list', '--tenat', 'x'], /unknown option "--tenat"/],
+    [['move-pglite', '--data-dri', 'x'], /unknown option "--data-dri"/],
+    [['demo', '--dayz', '1'], /unknown option "--dayz"/],
     [['exec', '--pipelin', 'x', '--', 'true'], /unknown option "--pipelin"/],
+    [['demo', '--seed'], /--seed needs a value/],
+    [['keys', 'list', 'extra'], /keys list: unexpected argument "extra"/],
     [['frobnicate'], /unknown command "frobnicate"/],
   ])('refuses %j with exit 2 and the usage', async (args, message) => {
     const result = await pipemon(args, noDatabase);
@@ -224,10 +226,10 @@ describe('pipemon serve and its key', () => {
     await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
     const taken = String((held.address() as AddressInfo).port);
     try {
-      for (const flags of [['--port', taken, '--grpc-port', '0'], ['--port', '0', '--grpc-port', taken]]) {
+      for (const [flags, named] of [[['--port', taken, '--grpc-port', '0'], '--port'], [['--port', '0', '--grpc-port', taken], '--grpc-port']] as const) {
         const refused = await pipemon(['serve', ...flags, '--data-dir', dataDir], { DATABASE_URL: '' });
         expect(refused.code).toBe(1);
-        expect(refused.stderr).toMatch(new RegExp(`port ${taken} on 127.0.0.1 is already in use: stop the other process or pass --(grpc-)?port`));
+        expect(refused.stderr).toContain(`port ${taken} on 127.0.0.1 is already in use: stop the other process or pass ${named}\n`);
         expect(refused.stderr).not.toMatch(/No address added/);
         expect(readdirSync(dataDir)).toEqual([]);
       }
@@ -245,5 +247,15 @@ describe('pipemon serve and its key', () => {
     expect(later.output()).toContain(`export PIPEMON_API_KEY=$(cat ${path.join(dataDir, 'default-api-key')})`);
     // Only the first start shows the key itself.
     expect(later.output()).not.toContain(later.key);
+  });
+});
+
+describe('pipemon keys outside a receiver', () => {
+  it('refuses a folder without a pipemon database instead of starting a new, empty one there', async () => {
+    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'pipemon-cli-')), '.pipemon');
+    const result = await pipemon(['keys', 'create', '--tenant', 'x', '--scopes', 'ingest', '--data-dir', dataDir], { DATABASE_URL: '' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`no pipemon database in ${dataDir}: run pipemon keys in the folder where pipemon serve runs`);
+    expect(existsSync(dataDir)).toBe(false);
   });
 });

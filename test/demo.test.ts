@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { demoCli, DEMO_PIPELINES, runDemo, SCENARIOS, type DemoSummary, type Scenario } from '../demo/index.js';
+import { runCommand } from '../bin/command.js';
+import { demoCommand } from '../bin/demo.js';
+import { DEMO_PIPELINES, runDemo, SCENARIOS, type DemoSummary, type Scenario } from '../demo/index.js';
 import { sdkRun } from '../demo/live.js';
 import { runIdFor } from '../demo/random.js';
 import { planRun } from '../demo/run-context.js';
@@ -17,7 +19,10 @@ import { backends } from './helpers/backends.js';
 import { captured, closedPort } from './helpers/cli.js';
 import { getJson, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 
-const DEMO_CLI = fileURLToPath(new URL('../dist/demo/cli.js', import.meta.url));
+const PIPEMON_CLI = fileURLToPath(new URL('../dist/bin/pipemon.js', import.meta.url));
+
+/** `pipemon demo` in this process, as bin/pipemon.ts runs it. */
+const demoCli = async (argv: string[]) => (await runCommand(demoCommand, argv))!;
 const SEED = 42;
 const DAYS = 3;
 const MINUTE = 60_000;
@@ -325,7 +330,7 @@ describe('pipemon demo: the command line', () => {
       [['--days', 'many'], '--days must be a number, got "many"'],
       [['--days', '99'], '--days must be an integer from 0 to 28, got 99'],
       [['--seed', '1.5'], '--seed must be a non-negative integer, got 1.5'],
-      [['--dayz', '3'], "Unknown option '--dayz'"],
+      [['--dayz', '3'], 'unknown option "--dayz"'],
       [['--endpoint', 'not a url', '--key', 'k'], 'endpoint "not a url" is not a URL'],
     ] as const) {
       const { code, stderr } = await captured(() => demoCli([...argv]));
@@ -556,15 +561,13 @@ describe('pipemon demo --live', () => {
   });
 
   it('stops on SIGTERM from the command line', async () => {
-    expect(fs.existsSync(DEMO_CLI), `${DEMO_CLI} is missing: build first (npm run build)`).toBe(true);
+    expect(fs.existsSync(PIPEMON_CLI), `${PIPEMON_CLI} is missing: build first (npm run build)`).toBe(true);
     const key = await r.keyFor('live-cli', ['ingest', 'read']);
     const child = spawn(
       process.execPath,
       [
-        '--input-type=module',
-        '-e',
-        `const { demoCli } = await import(${JSON.stringify(DEMO_CLI)}); process.exitCode = await demoCli(process.argv.slice(1));`,
-        '--',
+        PIPEMON_CLI,
+        'demo',
         '--endpoint', r.url, '--key', key, '--days', '0', '--live', '--live-interval', '0.5',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },

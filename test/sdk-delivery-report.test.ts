@@ -47,7 +47,7 @@ describe('the words of the delivery report', () => {
     const lastFailure = { kind: 'no-key' as const, status: 401, message: 'HTTP 401' };
     expect(deliveryReport(stats({ undelivered: 4, spooledBytes: 1234, lastFailure }), destination).message).toBe(
       'pipemon: 4 records (1.2 KiB) not delivered: no API key is set and the receiver at http://127.0.0.1:4318 answered HTTP 401. ' +
-        'They are kept in /tmp/spool; set PIPEMON_API_KEY to the key `pipemon serve` printed (saved in .pipemon/default-api-key), ' +
+        'They are kept in /tmp/spool; set PIPEMON_API_KEY to the key `pipemon serve` printed (saved in .pipemon/default-api-key of the folder where it runs), ' +
         'then send them with `pipemon flush --spool-dir /tmp/spool`.',
     );
   });
@@ -57,7 +57,7 @@ describe('the words of the delivery report', () => {
     expect(deliveryReport(stats({ undelivered: 1, spooledBytes: 300, lastFailure }), destination).message).toBe(
       'pipemon: 1 record (300 B) not delivered: the receiver at http://127.0.0.1:4318 refused the API key (HTTP 403). ' +
         'They are kept in /tmp/spool; set PIPEMON_API_KEY to a key of that receiver with the ingest scope ' +
-        '(`pipemon keys create --tenant NAME --scopes ingest`), then send them with `pipemon flush --spool-dir /tmp/spool`.',
+        '(`pipemon keys create --tenant NAME --scopes ingest` in the folder where `pipemon serve` runs), then send them with `pipemon flush --spool-dir /tmp/spool`.',
     );
   });
 
@@ -65,12 +65,17 @@ describe('the words of the delivery report', () => {
     const down = { kind: 'unavailable' as const, status: null, message: 'connect ECONNREFUSED 127.0.0.1:4318' };
     expect(deliveryReport(stats({ undelivered: 3, spooledBytes: 3 * 2 ** 20, lastFailure: down }), destination).message).toBe(
       'pipemon: 3 records (3.0 MiB) not delivered: the receiver at http://127.0.0.1:4318 did not answer (connect ECONNREFUSED 127.0.0.1:4318). ' +
-        'They are kept in /tmp/spool; once the receiver answers (is `pipemon serve` running there? PIPEMON_ENDPOINT sets the address), ' +
+        'They are kept in /tmp/spool; once the receiver answers (is `pipemon serve` running there? OTEL_EXPORTER_OTLP_ENDPOINT sets the address), ' +
         'the next pipemon process using this spool sends them, or `pipemon flush --spool-dir /tmp/spool` now.',
     );
     const failing = { kind: 'unavailable' as const, status: 503, message: 'HTTP 503' };
     expect(deliveryReport(stats({ undelivered: 3, spooledBytes: 10, lastFailure: failing }), destination).message).toContain(
-      'not delivered: the receiver at http://127.0.0.1:4318 answered HTTP 503.',
+      'not delivered: the receiver at http://127.0.0.1:4318 answered HTTP 503. They are kept in /tmp/spool; once the receiver takes them again, ',
+    );
+    // An answer of 404 is a receiver at another path: the endpoint is a base URL.
+    const elsewhere = { kind: 'unavailable' as const, status: 404, message: 'HTTP 404' };
+    expect(deliveryReport(stats({ undelivered: 3, spooledBytes: 10, lastFailure: elsewhere }), destination).message).toContain(
+      "answered HTTP 404. They are kept in /tmp/spool; OTEL_EXPORTER_OTLP_ENDPOINT must be the receiver's base URL (such as http://127.0.0.1:4318, without /v1/logs or /v1/traces)",
     );
   });
 
@@ -102,7 +107,7 @@ describe('a process that could not deliver', () => {
       expect(more).toEqual([]);
       expect(countedAgainst(spoolDir, line!)).toBe(
         `no API key is set and the receiver at ${harness.url} answered HTTP 401. They are kept in ${spoolDir}; ` +
-          `set PIPEMON_API_KEY to the key \`pipemon serve\` printed (saved in .pipemon/default-api-key), then send them with \`pipemon flush --spool-dir ${spoolDir}\`.`,
+          `set PIPEMON_API_KEY to the key \`pipemon serve\` printed (saved in .pipemon/default-api-key of the folder where it runs), then send them with \`pipemon flush --spool-dir ${spoolDir}\`.`,
       );
     } finally {
       fs.rmSync(spoolDir, { recursive: true, force: true });
@@ -152,7 +157,7 @@ describe('a process that could not deliver', () => {
     expect(result.code).toBe(0);
     expect(countedAgainst(spoolDir, said(result.stderr)[0]!)).toBe(
       `the receiver at ${endpoint} did not answer (connect ECONNREFUSED 127.0.0.1:${port}). They are kept in ${spoolDir}; ` +
-        'once the receiver answers (is `pipemon serve` running there? PIPEMON_ENDPOINT sets the address), ' +
+        'once the receiver answers (is `pipemon serve` running there? OTEL_EXPORTER_OTLP_ENDPOINT sets the address), ' +
         `the next pipemon process using this spool sends them, or \`pipemon flush --spool-dir ${spoolDir}\` now.`,
     );
     const left = spooledRecords(spoolDir);

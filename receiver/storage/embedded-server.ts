@@ -123,6 +123,11 @@ function isSettings(value: unknown): value is Settings {
   return typeof v === 'object' && v !== null && Number.isInteger(v.port) && typeof v.database === 'string' && role(v.owner) && role(v.reader);
 }
 
+/** Whether `root` holds an embedded server (made by an earlier start), which a command other than serve may open. */
+export function holdsEmbeddedServer(root: string): boolean {
+  return fs.existsSync(path.join(root, SETTINGS_FILE));
+}
+
 /** server.json as it is, or undefined when there is none; throws saying what to do when it is damaged. */
 function readSettings(root: string): Settings | undefined {
   const file = path.join(root, SETTINGS_FILE);

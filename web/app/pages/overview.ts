@@ -64,7 +64,7 @@ export const mountOverview: Mount = () => {
           'Pipelines',
           ['Status', 'Pipeline', 'Owner', 'Last run', `Success (${DAYS} d)`, 'Recent durations', `Rows written (${DAYS} d)`],
           items.map((p) => row(p, Date.now())),
-          { empty: 'No pipeline has reported yet. Send some runs (npx pipemon demo shows what it looks like).', className: 'pipelines' },
+          { empty: 'No pipeline has reported yet. Send some runs (pipemon demo shows what it looks like).', className: 'pipelines' },
         ),
       );
     },
