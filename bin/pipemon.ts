@@ -42,22 +42,22 @@ async function main(argv: string[]): Promise<number | undefined> {
   const [name, ...args] = argv;
   if (name === undefined || HELP_WORDS.has(name)) {
     const asked = name === undefined ? undefined : args[0];
-    if (asked !== undefined) return COMMANDS.has(asked) ? main([asked, '--help']) : unknownCommand(asked);
+    if (asked !== undefined) return COMMANDS.has(asked) ? main([asked, '--help']) : mistake(`unknown command "${asked}"`);
     console.log(overview());
     return 0;
   }
   if (VERSION_WORDS.has(name)) {
+    if (args.length > 0) return mistake(`${name} takes no arguments, got "${args.join(' ')}"`);
     console.log(version());
     return 0;
   }
   const command = COMMANDS.get(name);
-  return command ? runCommand(command, args) : unknownCommand(name);
+  return command ? runCommand(command, args) : mistake(`unknown command "${name}"`);
 }
 
-function unknownCommand(name: string): number {
-  console.error(`pipemon: unknown command "${name}"
-
-${overview()}`);
+/** A mistake before any command: told with the overview of the commands. */
+function mistake(message: string): number {
+  console.error(`pipemon: ${message}\n\n${overview()}`);
   return 2;
 }
 

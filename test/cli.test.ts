@@ -149,6 +149,8 @@ describe('every pipemon command explains itself', () => {
       for (const command of ['serve', 'exec', 'demo', 'keys', 'flush', 'move-pglite']) expect(result.stdout).toMatch(new RegExp(`^  ${command} +\\S`, 'm'));
     }
     for (const flag of ['--version', '-V', 'version']) expect((await pipemon([flag], noDatabase)).stdout.trim()).toBe(manifest.version);
+    const extra = await pipemon(['--version', 'extra'], noDatabase);
+    expect([extra.code, extra.stderr]).toEqual([2, expect.stringContaining('pipemon: --version takes no arguments, got "extra"')]);
   });
 
   it.each(['serve', 'exec', 'demo', 'keys', 'flush', 'move-pglite'])('answers "%s --help" and "help %s" with its usage, exit 0, touching nothing', async (command) => {
