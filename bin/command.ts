@@ -33,6 +33,12 @@ export function configure<T>(step: () => T): T {
   }
 }
 
+/** Answers `--help`: the usage on stdout, exit code 0. */
+export function printUsage(usage: string): number {
+  process.stdout.write(`usage:\n${usage}\n`);
+  return 0;
+}
+
 /** Every command's `--help` / `-h`: spread into its options. */
 export const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 

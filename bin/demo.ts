@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_DAYS, DEFAULT_SEED, DemoConfigError, DeliveryError, ReceiverError, runDemo } from '../demo/index.js';
-import { HELP, parseCommand, UsageError, type Command } from './command.js';
+import { HELP, parseCommand, printUsage, UsageError, type Command } from './command.js';
 
 const USAGE = `  pipemon demo [--days ${DEFAULT_DAYS}] [--seed ${DEFAULT_SEED}] [--live] [--live-interval 5]
                [--endpoint URL] [--key KEY] [--data-dir ./.pipemon]
@@ -21,10 +21,7 @@ export const demoCommand: Command = {
   usage: USAGE,
   async run(argv) {
     const flags = parse(argv);
-    if (flags.help) {
-      process.stdout.write(`usage:\n${USAGE}\n`);
-      return 0;
-    }
+    if (flags.help) return printUsage(USAGE);
     const controller = new AbortController();
     const stop = (signal: NodeJS.Signals) => {
       process.stdout.write(`pipemon demo: ${signal}: letting the runs in flight finish and delivering them (${signal} again to quit at once)\n`);

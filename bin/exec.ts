@@ -4,7 +4,7 @@
  */
 import { execMonitored } from '../sdk/exec.js';
 import { shutdown, start } from '../sdk/telemetry.js';
-import { configure, UsageError, type Command } from './command.js';
+import { configure, printUsage, UsageError, type Command } from './command.js';
 
 const USAGE = `  pipemon exec [--pipeline NAME] [--stage NAME [--allow-failure]] [--run-id ID] [--owner TEAM]
                [--expected-interval 1h] -- COMMAND [ARGS...]
@@ -90,10 +90,7 @@ export const execCommand: Command = {
 /** Resolves with the command's own exit code, whatever happened to its records. */
 async function runExec(argv: string[]): Promise<number> {
   const parsed = parseExecArgs(argv);
-  if (parsed.help) {
-    process.stdout.write(`usage:\n${USAGE}\n`);
-    return 0;
-  }
+  if (parsed.help) return printUsage(USAGE);
   const [command, ...args] = parsed.command;
   if (!command) throw new UsageError('no command given: pipemon exec [OPTIONS] -- COMMAND [ARGS...]');
   configure(() => start({ handleExit: false }));

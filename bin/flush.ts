@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { defaultSpoolRoot } from '../sdk/config.js';
 import { spooledBytesIn } from '../sdk/spool.js';
 import { start } from '../sdk/telemetry.js';
-import { configure, HELP, parseCommand, UsageError, type Command } from './command.js';
+import { configure, HELP, parseCommand, printUsage, UsageError, type Command } from './command.js';
 
 const USAGE = `  pipemon flush [--spool-dir DIR] [--timeout SECONDS]
                 sends what pipemon processes that are gone left in the spool (default: the one the
@@ -28,10 +28,7 @@ export const flushCommand: Command = {
     const { values } = parseCommand(() =>
       parseArgs({ args: argv, strict: true, options: { ...HELP, 'spool-dir': { type: 'string' }, timeout: { type: 'string' } } }),
     );
-    if (values.help) {
-      process.stdout.write(`usage:\n${USAGE}\n`);
-      return 0;
-    }
+    if (values.help) return printUsage(USAGE);
     const seconds = Number(values.timeout ?? DEFAULT_TIMEOUT_SECONDS);
     if (!(seconds > 0) || !Number.isFinite(seconds)) throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
     // Export on whatever PIPEMON_EXPORT says: sending is what was asked for.

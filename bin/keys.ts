@@ -4,7 +4,7 @@ import { createKey, isScope, listKeys, revokeKey, SCOPES } from '../receiver/key
 import { holdsEmbeddedServer } from '../receiver/storage/embedded-server.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import type { Database } from '../receiver/storage/database.js';
-import { HELP, parseCommand, UsageError, type Command } from './command.js';
+import { HELP, parseCommand, printUsage, UsageError, type Command } from './command.js';
 import { STORAGE_OPTIONS, storage } from './storage.js';
 
 const USAGE = `  pipemon keys create --tenant NAME --scopes ingest,read [--data-dir ./.pipemon]
@@ -23,10 +23,7 @@ export const keysCommand: Command = {
     const { values, positionals } = parseCommand(() =>
       parseArgs({ args, strict: true, allowPositionals: true, options: { ...HELP, ...STORAGE_OPTIONS, tenant: { type: 'string' }, scopes: { type: 'string' } } }),
     );
-    if (values.help) {
-      console.log(`usage:\n${USAGE}`);
-      return 0;
-    }
+    if (values.help) return printUsage(USAGE);
     const [action, ...rest] = positionals;
     if (!ACTIONS.includes(action as Action)) {
       throw new UsageError(action === undefined ? `keys needs an action: ${ACTIONS.join(', ')}` : `unknown keys action "${action}": use ${ACTIONS.join(', ')}`);

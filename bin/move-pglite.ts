@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { movePglite } from '../receiver/storage/move-pglite.js';
-import { HELP, parseCommand, type Command } from './command.js';
+import { HELP, parseCommand, printUsage, type Command } from './command.js';
 import { STORAGE_OPTIONS } from './storage.js';
 
 const USAGE = `  pipemon move-pglite [--data-dir ./.pipemon]
@@ -15,10 +15,7 @@ export const movePgliteCommand: Command = {
   usage: USAGE,
   async run(args) {
     const { values } = parseCommand(() => parseArgs({ args, strict: true, options: { ...HELP, ...STORAGE_OPTIONS } }));
-    if (values.help) {
-      console.log(`usage:\n${USAGE}`);
-      return 0;
-    }
+    if (values.help) return printUsage(USAGE);
     const dataDir = path.resolve(values['data-dir']);
     console.log(`Moving the PGlite database in ${dataDir} into the embedded PostgreSQL server...`);
     const moved = await movePglite(dataDir);

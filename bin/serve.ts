@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_KEY_FILE } from '../receiver/keys.js';
 import { GRPC_DEFAULT_PORT, startReceiver, type Receiver } from '../receiver/serve.js';
 import { shellWord } from '../sdk/delivery-report.js';
-import { HELP, integerOption, parseCommand, UsageError, type Command } from './command.js';
+import { HELP, integerOption, parseCommand, printUsage, UsageError, type Command } from './command.js';
 import { STORAGE_OPTIONS, storage } from './storage.js';
 
 const USAGE = `  pipemon serve [--port 4318] [--grpc-port 4317] [--host 127.0.0.1] [--data-dir ./.pipemon]
@@ -32,7 +32,7 @@ export const serveCommand: Command = {
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
     } }));
-    if (values.help) return help();
+    if (values.help) return printUsage(USAGE);
     if (values['metrics-host'] !== undefined && values['metrics-port'] === undefined) {
       throw new UsageError('--metrics-host needs --metrics-port (without it, /metrics is served on --port)');
     }
@@ -54,11 +54,6 @@ export const serveCommand: Command = {
     return undefined;
   },
 };
-
-function help(): Promise<number> {
-  console.log(`usage:\n${USAGE}`);
-  return Promise.resolve(0);
-}
 
 function startMessage(receiver: Receiver, dataDir: string): string {
   const grpcEndpoint = `http://${receiver.grpcAddress}`;
