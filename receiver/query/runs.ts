@@ -6,6 +6,7 @@ import type { Result, RunState } from '../../sdk/vocabulary.js';
 import { isTolerated, type Reported } from '../model/runs.js';
 import { heartbeatStopped } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
+import { SHARED_RUN_COLUMNS, type SharedRunColumns } from '../storage/run-columns.js';
 import { listLogs } from './logs.js';
 import { Conditions, numberColumn, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
 import { isoOrNull, RECORD_SLACK, runEnvironmentOf } from './shape.js';
@@ -20,27 +21,12 @@ export interface RunFilter {
   until?: Date;
 }
 
-const RUN_COMMON = `run_id, pipeline, state, result, started_at, start_estimated, ended_at, duration_seconds, rows_read::float8 AS rows_read,
-  rows_written::float8 AS rows_written, rows_rejected::float8 AS rows_rejected, error_type, error_message,
-  target_namespace, target_collection, attributes`;
+/** The columns runs and stages share, with their times as dates, as the API shows them. */
+const RUN_COMMON = `${SHARED_RUN_COLUMNS}, started_at, ended_at`;
 
-interface RunCommonRow {
-  run_id: string;
-  pipeline: string;
-  state: string;
-  result: string | null;
+interface RunCommonRow extends SharedRunColumns {
   started_at: Date | null;
-  start_estimated: boolean;
   ended_at: Date | null;
-  duration_seconds: number | null;
-  rows_read: number | null;
-  rows_written: number | null;
-  rows_rejected: number | null;
-  error_type: string | null;
-  error_message: string | null;
-  target_namespace: string | null;
-  target_collection: string | null;
-  attributes: Record<string, unknown>;
 }
 
 interface RunRow extends RunCommonRow {
@@ -67,7 +53,7 @@ function reportedOf(row: RunRow) {
   const { reported } = row;
   if (!reported || !['result', 'errorType', 'errorMessage'].some((key) => key in reported)) return null;
   const own = <K extends 'result' | 'errorType' | 'errorMessage'>(key: K, shown: Reported[K]) => (key in reported ? reported[key] : shown) ?? null;
-  return { result: own('result', row.result as Result | null), error: errorOf(own('errorType', row.error_type), own('errorMessage', row.error_message)) };
+  return { result: own('result', row.result), error: errorOf(own('errorType', row.error_type), own('errorMessage', row.error_message)) };
 }
 
 function shapeCommon(row: RunCommonRow) {

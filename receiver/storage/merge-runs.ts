@@ -21,6 +21,7 @@ import {
 } from '../model/runs.js';
 import type { Queryable, Transaction } from './database.js';
 import type { RunChange } from './run-days.js';
+import { SHARED_RUN_COLUMNS, type SharedRunColumns } from './run-columns.js';
 
 export const stageKey = (runId: string, stageRunId: string) => `${runId}\u001f${stageRunId}`;
 
@@ -115,29 +116,13 @@ function stageEnded(tenant: Tenant, stage: StageFacts): StageEnded {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** The columns runs and stages share, as stored facts are read back (times in ms, counts as numbers). */
-const COMMON_SELECT = `run_id, pipeline, state, result, start_estimated,
-  (extract(epoch FROM started_at) * 1000)::float8 AS started_ms, (extract(epoch FROM ended_at) * 1000)::float8 AS ended_ms,
-  duration_seconds, rows_read::float8, rows_written::float8, rows_rejected::float8, error_type, error_message,
-  target_namespace, target_collection, attributes`;
+/** The columns runs and stages share, with their times in milliseconds, as merge() takes them. */
+const COMMON_SELECT = `${SHARED_RUN_COLUMNS},
+  (extract(epoch FROM started_at) * 1000)::float8 AS started_ms, (extract(epoch FROM ended_at) * 1000)::float8 AS ended_ms`;
 
-interface CommonStored {
-  run_id: string;
-  pipeline: string;
-  state: RunFacts['state'];
-  result: RunFacts['result'];
-  start_estimated: boolean;
+interface CommonStored extends SharedRunColumns {
   started_ms: number | null;
   ended_ms: number | null;
-  duration_seconds: number | null;
-  rows_read: number | null;
-  rows_written: number | null;
-  rows_rejected: number | null;
-  error_type: string | null;
-  error_message: string | null;
-  target_namespace: string | null;
-  target_collection: string | null;
-  attributes: Record<string, unknown>;
 }
 
 function commonFacts(row: CommonStored) {
