@@ -309,7 +309,7 @@ class Spool:
         except OSError:
             return None
         if self._fsync:
-            _sync_dir(self.dir)
+            sync_dir(self.dir)
         segment = Segment(name, signal, keep, fd, False)
         self._segments[name] = segment
         self._active[(signal, keep)] = segment
@@ -547,7 +547,7 @@ def _flush(fd: int) -> None:
         os.fsync(fd)
 
 
-def _sync_dir(dir: str) -> None:
+def sync_dir(dir: str) -> None:
     """Makes a directory's entries (a file created or renamed in it) durable; best effort, as in sdk/durable-file.ts."""
     try:
         fd = os.open(dir, os.O_RDONLY)
