@@ -8,11 +8,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -114,3 +117,56 @@ def run_python(
 def json_lines(output: str) -> list[dict[str, Any]]:
     """The JSON objects a pipeline printed, one a line, among its other output."""
     return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+class SlowProxy:
+    """The receiver behind a slow link: every request is forwarded after `delay` seconds and its answer passed
+    back, so a pipeline's records wait in its spool meanwhile, and a request in flight when the pipeline dies
+    still reaches the receiver (whose answer then goes nowhere: the next start resends it)."""
+
+    def __init__(self, target: str, delay: float) -> None:
+        self.target = target
+        self.delay = delay
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> SlowProxy:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Forward(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(proxy.delay)
+                status, answer = proxy.forward(self.path, dict(self.headers.items()), body)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                except OSError:
+                    pass  # the pipeline is gone: the receiver stored the records all the same
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Forward
+
+    def forward(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        keep = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length", "connection")}
+        request = urllib.request.Request(self.target + path, data=body, headers=keep, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
