@@ -58,13 +58,13 @@ def _interrupt_on_sigterm() -> None:
 class ReceiverProcess:
     """The `pipemon serve` child: started, its output kept (for failure messages), stopped."""
 
-    def __init__(self, node: str, cli: Path, data_dir: Path) -> None:
+    def __init__(self, cli: list[str], data_dir: Path) -> None:
         env = {**os.environ, "DATABASE_URL": os.environ.get("PIPEMON_TEST_DATABASE_URL", "")}
         self.output: list[str] = []
         self._listening = threading.Event()
         self.url = ""
         self.child = subprocess.Popen(
-            [node, str(cli), "serve", "--port", "0", "--grpc-port", "0", "--data-dir", str(data_dir)],
+            [*cli, "serve", "--port", "0", "--grpc-port", "0", "--data-dir", str(data_dir)],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -101,19 +101,25 @@ class ReceiverProcess:
 
 
 @pytest.fixture(scope="session")
-def receiver() -> Iterator[Receiver]:
+def pipemon_cli() -> list[str]:
+    """The command that runs the built CLI: node and its entry point."""
     node = shutil.which("node")
     cli = Path(os.environ.get("PIPEMON_TEST_CLI", REPO / "dist" / "bin" / "pipemon.js"))
     if node is None:
         unavailable("node is not on PATH", "install Node.js >= 20.12")
     if not cli.is_file():
         unavailable(f"{cli} is missing", "build it: npm run build (npm test does it)")
+    return [node, str(cli)]
+
+
+@pytest.fixture(scope="session")
+def receiver(pipemon_cli: list[str]) -> Iterator[Receiver]:
     _interrupt_on_sigterm()
     # Not under pytest's temporary directory: only its owner may enter that, and the embedded PostgreSQL server
     # runs as the "postgres" account when the tests run as root.
     data_dir = Path(tempfile.mkdtemp(prefix="pipemon-e2e-receiver-"))
     data_dir.chmod(0o755)
-    process = ReceiverProcess(node, cli, data_dir)
+    process = ReceiverProcess(pipemon_cli, data_dir)
     try:
         url = process.wait_listening()
         # The first start on an empty database saves the default key before it listens.
