@@ -5,7 +5,8 @@ import os
 import re
 from pathlib import Path
 
-from pipemon._open_runs import DeadRun, OpenRun, closing_record, find_dead_runs, open_run_journal
+from pipemon._open_runs import DeadRun, OpenRun, closing_record, closing_request, find_dead_runs, open_run_journal
+from pipemon._otlp import encode_logs
 from pipemon._owner import Claim, Owner
 from pipemon.vocabulary import ATTR, ERROR_TYPE, EVENT
 
@@ -108,3 +109,10 @@ def test_a_fractional_duration_stays_fractional_and_a_negative_one_is_zero() -> 
         closing_record(DeadRun(a_run(last_beat_ms=1_700_000_001_500), 1, "")).attributes[ATTR.DURATION_SECONDS] == 1.5
     )
     assert closing_record(DeadRun(a_run(last_beat_ms=1_600_000_000_000), 1, "")).attributes[ATTR.DURATION_SECONDS] == 0
+
+
+def test_the_request_to_spool_holds_the_record_under_the_markers_resource_and_a_scope_without_version() -> None:
+    dead = DeadRun(a_run(last_beat_ms=1_700_000_090_000), 4242, "")
+    body = closing_request(dead)
+    assert body == encode_logs(dead.run.resource, "pipemon", "", [closing_record(dead)])
+    assert b"orders-etl" in body

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ._otlp import encode_logs
 from ._owner import Claim, Liveness, Owner, claim_owner, is_alive
 from ._records import SAMPLED, LogRecord
 from ._spool import sync_dir
@@ -182,7 +183,7 @@ def closing_record(dead: DeadRun) -> LogRecord:
     """The end record the dead process would have written: the same for every start that writes it, whichever
     SDK (time, ids and attributes come from the marker), so two starts racing to close a run are stored once.
 
-    Its resource is the marker's (dead.run.resource) and its scope `pipemon`, as sdk/open-runs.ts sets them.
+    Send it as closing_request() encodes it: under the marker's resource and scope `pipemon` without a version.
     """
     run = dead.run
     last_beat_ms = run.started_at_ms if run.last_beat_ms is None else run.last_beat_ms
@@ -210,6 +211,13 @@ def closing_record(dead: DeadRun) -> LogRecord:
             ATTR.DURATION_SECONDS: _seconds(last_beat_ms - run.started_at_ms),
         },
     )
+
+
+def closing_request(dead: DeadRun) -> bytes:
+    """The closing record as the logs request body to spool: the receiver's identity of a record includes its
+    resource and scope, so these are the marker's resource and the scope sdk/open-runs.ts gives it (no version).
+    """
+    return encode_logs(dead.run.resource, "pipemon", "", [closing_record(dead)])
 
 
 def _iso(ms: int) -> str:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from pipemon._open_runs import closing_record, find_dead_runs
-from pipemon._otlp import encode_logs
+from pipemon._open_runs import closing_record, closing_request, find_dead_runs
 
 
 def main() -> None:
@@ -30,7 +29,7 @@ def main() -> None:
                 "flags": record.flags,
                 "resource": dead.run.resource,
                 "attributes": record.attributes,
-                "otlp": encode_logs(dead.run.resource, "pipemon", "", [record]).hex(),
+                "otlp": closing_request(dead).hex(),
             }
         )
     json.dump(closed, sys.stdout)
