@@ -319,3 +319,13 @@ def test_delivers_every_record_once_while_threads_append_and_a_sender_sends(tmp_
     assert len({records[k : k + 12] for k in range(0, len(records), 12)}) == 1200
     assert (spool.stats().delivered, spool.stats().records, spool.stats().dropped) == (1200, 0, 0)
     assert segments(tmp_path) == []
+
+
+def test_with_fsync_each_append_is_on_disk_and_sent_the_same(tmp_path: Path) -> None:
+    spool = open_spool(str(tmp_path), MB, fsync=True)
+    spool.append("traces", True, 2, body(6, 4))
+    spool.append("traces", True, 1, body(3, 5))
+    [name] = segments(tmp_path)
+    frames = read_frames((tmp_path / name).read_bytes())
+    assert [(f.records, f.body) for f in frames] == [(2, body(6, 4)), (1, body(3, 5))]
+    assert send_all(spool) == [body(6, 4) + body(3, 5)]

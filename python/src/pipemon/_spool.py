@@ -41,6 +41,15 @@ SEGMENT = re.compile(r"^(\d{13})-(\d+)-([0-9a-f]{8})-(\d+)-(logs|traces)-([en])\
 BATCH_FILE = re.compile(r"^(\d{13})-(\d+)-(\d+)-(logs|traces)-([en])-(\d+)\.otlp$")
 
 
+# O_BINARY: on Windows a file opened without it turns each \n written into \r\n.
+_APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+
+
+def _writev(fd: int, parts: list[bytes]) -> int:
+    # Windows has no writev: one write of the parts joined is still one system call.
+    return os.writev(fd, parts) if hasattr(os, "writev") else os.write(fd, b"".join(parts))
+
+
 def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -225,9 +234,9 @@ class Spool:
         # A reader stops at a frame of length 0: an empty body would hide the frames after it.
         if not body:
             return
-        frame = Frame(records, body if isinstance(body, bytes) else bytes(body))
         evicted: list[Segment] = []
         try:
+            frame = Frame(records, body if isinstance(body, bytes) else bytes(body))
             with self._lock:
                 self._append(signal, keep, frame, evicted)
         except Exception:
@@ -305,7 +314,7 @@ class Spool:
         name = self._name(signal, "e" if keep else "n", "wal")
         try:
             os.makedirs(self.dir, mode=0o700, exist_ok=True)
-            fd = os.open(os.path.join(self.dir, name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(os.path.join(self.dir, name), _APPEND_FLAGS, 0o600)
         except OSError:
             return None
         if self._fsync:
@@ -325,7 +334,7 @@ class Spool:
         header = frame_header(len(frame.body), frame.records)
         try:
             # One system call for header and body: a kill between two writes could cut a frame short.
-            written = os.writev(segment.fd, [header, frame.body])
+            written = _writev(segment.fd, [header, frame.body])
             if self._fsync:
                 _flush(segment.fd)
         except OSError:
