@@ -28,20 +28,16 @@ _U64 = (1 << 64) - 1
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 
-_pack_fixed64 = struct.Struct("<Q").pack
-_pack_fixed32 = struct.Struct("<I").pack
+# A one-byte tag and its fixed-width value in one call.
+_tagged_fixed64 = struct.Struct("<BQ").pack
+_tagged_fixed32 = struct.Struct("<BI").pack
 _pack_double = struct.Struct("<d").pack
 
-# One-byte varints, the common case of every length and small number.
-_BYTE = [bytes((n,)) for n in range(128)]
+# Single bytes: below 0x80 the one-byte varints, the common case of every length and small number.
+_BYTE = [bytes((n,)) for n in range(256)]
 
-# Tags, (field number << 3 | wire type), named by message and field.
-_REQUEST_RESOURCE = b"\x0a"  # Export*ServiceRequest.resource_logs/resource_spans = 1
-_RESOURCE_FIELD = b"\x0a"  # ResourceLogs/ResourceSpans.resource = 1
-_SCOPE_ENTRIES = b"\x12"  # ResourceLogs.scope_logs/ResourceSpans.scope_spans = 2
-_SCOPE_FIELD = b"\x0a"  # ScopeLogs/ScopeSpans.scope = 1
-_ENTRY = b"\x12"  # ScopeLogs.log_records/ScopeSpans.spans = 2
-_RESOURCE_ATTR = b"\x0a"  # Resource.attributes = 1
+# Tags, (field number << 3 | wire type), of the fields holding attributes.
+_RESOURCE_ATTR = 0x0A  # Resource.attributes = 1
 _LOG_ATTR = 0x32  # LogRecord.attributes = 6
 _SPAN_ATTR = 0x4A  # Span.attributes = 9
 _EVENT_ATTR = 0x1A  # Span.Event.attributes = 3
@@ -49,18 +45,22 @@ _EVENT_ATTR = 0x1A  # Span.Event.attributes = 3
 
 def encode_logs(resource: dict[str, str], scope_name: str, scope_version: str, records: list[LogRecord]) -> bytes:
     """An ExportLogsServiceRequest holding `records` under one resource and scope."""
-    out = bytearray()
+    parts: list[bytes | bytearray] = []
     for record in records:
-        _log_record(out, record)
-    return _request(resource, scope_name, scope_version, out)
+        body = _log_record(record)
+        parts.append(b"\x12" + _varint(len(body)))  # ScopeLogs.log_records = 2
+        parts.append(body)
+    return _request(resource, scope_name, scope_version, parts)
 
 
 def encode_spans(resource: dict[str, str], scope_name: str, scope_version: str, spans: list[Span]) -> bytes:
     """An ExportTraceServiceRequest holding `spans` under one resource and scope."""
-    out = bytearray()
+    parts: list[bytes | bytearray] = []
     for span in spans:
-        _span(out, span)
-    return _request(resource, scope_name, scope_version, out)
+        body = _span(span)
+        parts.append(b"\x12" + _varint(len(body)))  # ScopeSpans.spans = 2
+        parts.append(body)
+    return _request(resource, scope_name, scope_version, parts)
 
 
 # The SDK encodes every batch under the same resource and scope: their bytes are kept from the last call,
@@ -68,61 +68,83 @@ def encode_spans(resource: dict[str, str], scope_name: str, scope_version: str, 
 _head: tuple[Any, bytes, bytes] = ((), b"", b"")
 
 
-def _request(resource: dict[str, str], scope_name: str, scope_version: str, entries: bytearray) -> bytes:
+def _request(resource: dict[str, str], scope_name: str, scope_version: str, entries: list[bytes | bytearray]) -> bytes:
+    """Export*ServiceRequest{1: Resource*{resource = 1, scope_* = 2: Scope*{scope = 1, entries}}}, one copy."""
     global _head
     key = (tuple(resource.items()), scope_name, scope_version)
     head = _head
     if head[0] != key:
         head = _head = (key, *_resource_and_scope(resource, scope_name, scope_version))
-    scope_entries = _field(_SCOPE_ENTRIES, head[2] + entries)
-    return _field(_REQUEST_RESOURCE, head[1] + scope_entries)
+    resource_field, scope_field = head[1], head[2]
+    scope_size = len(scope_field) + sum(map(len, entries))
+    scope_header = b"\x12" + _varint(scope_size)
+    resource_size = len(resource_field) + len(scope_header) + scope_size
+    return b"".join([b"\x0a", _varint(resource_size), resource_field, scope_header, scope_field, *entries])
 
 
 def _resource_and_scope(resource: dict[str, str], scope_name: str, scope_version: str) -> tuple[bytes, bytes]:
     attributes = bytearray()
-    _attributes(attributes, _RESOURCE_ATTR[0], resource)
+    _attributes(attributes, _RESOURCE_ATTR, resource)
     scope = bytearray()
     if scope_name:
         scope += _field(b"\x0a", _utf8(scope_name))  # InstrumentationScope.name = 1
     if scope_version:
         scope += _field(b"\x12", _utf8(scope_version))  # InstrumentationScope.version = 2
-    return _field(_RESOURCE_FIELD, attributes), _field(_SCOPE_FIELD, scope)
+    return _field(b"\x0a", attributes), _field(b"\x0a", scope)  # Resource*.resource = 1, Scope*.scope = 1
 
 
-def _log_record(out: bytearray, r: LogRecord) -> None:
-    out += _ENTRY
-    start = len(out)
+def _log_record(r: LogRecord) -> bytearray:
+    # Hot: lengths below 0x80 are one byte from _BYTE without a call, repeated strings come from _strings.
+    out = bytearray()
     if r.time_unix_nano:
-        out += b"\x09"  # time_unix_nano = 1, fixed64
-        out += _pack_fixed64(r.time_unix_nano)
+        out += _tagged_fixed64(0x09, r.time_unix_nano)  # time_unix_nano = 1
     if r.severity_number:
         out += b"\x10"  # severity_number = 2, enum
         out += _varint(r.severity_number & _U64)
-    if r.severity_text:
-        out += _field(b"\x1a", _utf8(r.severity_text))  # severity_text = 3
-    if r.body is not None:
-        out += _field(b"\x2a", _any_value(r.body, 1))  # body = 5
+    text = r.severity_text
+    if text:
+        out += b"\x1a"  # severity_text = 3
+        out += _strings.get(text) or _string(text)
+    body = r.body
+    if body is not None:
+        out += b"\x2a"  # body = 5
+        if type(body) is str:
+            data = _utf8(body)
+            size = len(data)
+            if size < 0x7E:
+                out += _BYTE[size + 2]
+                out += b"\x0a"  # AnyValue.string_value = 1
+                out += _BYTE[size]
+                out += data
+            else:
+                out += _length_delimited(b"\x0a" + _length_delimited(data))
+        else:
+            out += _length_delimited(_any_value(body, 1))
     if r.attributes:
         _attributes(out, _LOG_ATTR, r.attributes)
     if r.flags:
-        out += b"\x45"  # flags = 8, fixed32
-        out += _pack_fixed32(r.flags)
-    if r.trace_id:
-        out += _field(b"\x4a", r.trace_id)  # trace_id = 9
-    if r.span_id:
-        out += _field(b"\x52", r.span_id)  # span_id = 10
+        out += _tagged_fixed32(0x45, r.flags)  # flags = 8
+    data = r.trace_id
+    if data:
+        out += b"\x4a"  # trace_id = 9
+        out += _BYTE[len(data)] if len(data) < 0x80 else _varint(len(data))
+        out += data
+    data = r.span_id
+    if data:
+        out += b"\x52"  # span_id = 10
+        out += _BYTE[len(data)] if len(data) < 0x80 else _varint(len(data))
+        out += data
     if r.observed_time_unix_nano:
-        out += b"\x59"  # observed_time_unix_nano = 11, fixed64
-        out += _pack_fixed64(r.observed_time_unix_nano)
-    if r.event_name:
-        out += _field(b"\x62", _utf8(r.event_name))  # event_name = 12
-    # The length goes before the record: only the record's own bytes move.
-    out[start:start] = _varint(len(out) - start)
+        out += _tagged_fixed64(0x59, r.observed_time_unix_nano)  # observed_time_unix_nano = 11
+    text = r.event_name
+    if text:
+        out += b"\x62"  # event_name = 12
+        out += _strings.get(text) or _string(text)
+    return out
 
 
-def _span(out: bytearray, s: Span) -> None:
-    out += _ENTRY
-    start = len(out)
+def _span(s: Span) -> bytearray:
+    out = bytearray()
     if s.trace_id:
         out += _field(b"\x0a", s.trace_id)  # trace_id = 1
     if s.span_id:
@@ -130,16 +152,15 @@ def _span(out: bytearray, s: Span) -> None:
     if s.parent_span_id:
         out += _field(b"\x22", s.parent_span_id)  # parent_span_id = 4
     if s.name:
-        out += _field(b"\x2a", _utf8(s.name))  # name = 5
+        out += b"\x2a"  # name = 5
+        out += _strings.get(s.name) or _string(s.name)
     if s.kind:
         out += b"\x30"  # kind = 6, enum
         out += _varint(s.kind & _U64)
     if s.start_time_unix_nano:
-        out += b"\x39"  # start_time_unix_nano = 7, fixed64
-        out += _pack_fixed64(s.start_time_unix_nano)
+        out += _tagged_fixed64(0x39, s.start_time_unix_nano)  # start_time_unix_nano = 7
     if s.end_time_unix_nano:
-        out += b"\x41"  # end_time_unix_nano = 8, fixed64
-        out += _pack_fixed64(s.end_time_unix_nano)
+        out += _tagged_fixed64(0x41, s.end_time_unix_nano)  # end_time_unix_nano = 8
     if s.attributes:
         _attributes(out, _SPAN_ATTR, s.attributes)
     for event in s.events:
@@ -147,16 +168,15 @@ def _span(out: bytearray, s: Span) -> None:
     if s.status_code or s.status_message:
         out += _field(b"\x7a", _status(s.status_code, s.status_message))  # status = 15
     if s.flags:
-        out += b"\x85\x01"  # flags = 16, fixed32
-        out += _pack_fixed32(s.flags)
-    out[start:start] = _varint(len(out) - start)
+        out += b"\x85\x01"  # flags = 16, fixed32 (a two-byte tag)
+        out += s.flags.to_bytes(4, "little")
+    return out
 
 
 def _event(e: SpanEvent) -> bytearray:
     out = bytearray()
     if e.time_unix_nano:
-        out += b"\x09"  # time_unix_nano = 1, fixed64
-        out += _pack_fixed64(e.time_unix_nano)
+        out += _tagged_fixed64(0x09, e.time_unix_nano)  # time_unix_nano = 1
     if e.name:
         out += _field(b"\x12", _utf8(e.name))  # name = 2
     if e.attributes:
@@ -173,52 +193,82 @@ def _status(code: int, message: str) -> bytes:
     return out
 
 
-# KeyValue's leading bytes for a key: key = 1 with the key's bytes, then value = 2's tag. Keys repeat in
-# every record; the cache is emptied when it grows past _KEY_CACHE_MAX (keys made from data).
+# Keys, and many values (run id, pipeline and stage name), come back in every record of a batch: each
+# cache maps them to their encoded bytes (measured: a cached str attribute costs a third of an encoded
+# one). Keys and values come from data too, so a cache is emptied when full.
+_CACHE_MAX = 4096
+_SHORT = 64  # longest str value (in characters) kept in the pair cache: a message is seldom repeated
 _key_heads: dict[str, bytes] = {}
-_KEY_CACHE_MAX = 4096
+_strings: dict[str, bytes] = {}
+# Per attribute tag: (key, str value) -> the whole KeyValue field, tag and length included.
+_str_pairs: dict[int, dict[tuple[str, str], bytes]] = {
+    tag: {} for tag in (_RESOURCE_ATTR, _LOG_ATTR, _SPAN_ATTR, _EVENT_ATTR)
+}
 
 
 def _attributes(out: bytearray, tag: int, attributes: dict[str, Any]) -> None:
-    """Each pair as a KeyValue field `tag`; a short str value (the common case) takes the fast path."""
-    heads = _key_heads
-    for key, value in attributes.items():
-        head = heads.get(key) if type(key) is str else None
+    """Each pair as a KeyValue field `tag`."""
+    pairs = _str_pairs[tag]
+    for item in attributes.items():
+        value = item[1]
+        if type(value) is str:
+            # Only a str is ever cached, and only a str equals one, so a hit is this pair's bytes.
+            field = pairs.get(item)
+            if field is None:
+                field = _str_pair(pairs, tag, item)
+            out += field
+            continue
+        key = item[0]
+        head = _key_heads.get(key) if type(key) is str else None
         if head is None:
             head = _key_head(key)
-        if type(value) is str:
-            try:
-                data = value.encode()
-            except UnicodeEncodeError:
-                data = _utf8(value)
-            size = len(data)
-            kv_size = len(head) + size + 3  # head, AnyValue's length, string_value's tag and length
-            if kv_size < 0x80:
-                out.append(tag)
-                out.append(kv_size)
-                out += head
-                out.append(size + 2)
-                out.append(0x0A)  # AnyValue.string_value = 1
-                out.append(size)
-                out += data
-                continue
-            any_value = b"\x0a" + _varint(size) + data
+        if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
+            number = _varint(value & _U64)
+            kv = head + _BYTE[len(number) + 1] + b"\x18" + number  # AnyValue.int_value = 3, int64
         else:
             any_value = _any_value(value, 1)
-        kv = head + _varint(len(any_value)) + any_value
+            kv = head + _varint(len(any_value)) + any_value
         out.append(tag)
-        out += _varint(len(kv))
+        out += _BYTE[len(kv)] if len(kv) < 0x80 else _varint(len(kv))
         out += kv
 
 
+def _str_pair(pairs: dict[tuple[str, str], bytes], tag: int, item: tuple[Any, str]) -> bytes:
+    """The KeyValue field of a str value, cached in `pairs` when short."""
+    key, value = item
+    head = _key_heads.get(key) if type(key) is str else None
+    if head is None:
+        head = _key_head(key)
+    kv = head + _length_delimited(b"\x0a" + _length_delimited(_utf8(value)))
+    field = _BYTE[tag] + _length_delimited(kv)
+    if type(key) is str and len(value) <= _SHORT:
+        if len(pairs) >= _CACHE_MAX:
+            pairs.clear()
+        pairs[(key, value)] = field
+    return field
+
+
 def _key_head(key: object) -> bytes:
+    """KeyValue's leading bytes for a key: key = 1 with its bytes, then value = 2's tag."""
     text = key if isinstance(key, str) else _text(key)
     head = _field(b"\x0a", _utf8(text)) + b"\x12"
     if type(key) is str:
-        if len(_key_heads) >= _KEY_CACHE_MAX:
+        if len(_key_heads) >= _CACHE_MAX:
             _key_heads.clear()
         _key_heads[key] = head
     return head
+
+
+def _string(text: str) -> bytes:
+    """A short string field's length and bytes (severity text, event and span names), cached."""
+    encoded = _strings.get(text)
+    if encoded is None:
+        encoded = _length_delimited(_utf8(text))
+        if len(text) <= _SHORT:
+            if len(_strings) >= _CACHE_MAX:
+                _strings.clear()
+            _strings[text] = encoded
+    return encoded
 
 
 def _any_value(value: Any, depth: int) -> bytes:
@@ -284,10 +334,18 @@ def _field(tag: bytes, payload: bytes | bytearray) -> bytes:
     return tag + _varint(len(payload)) + payload
 
 
+def _length_delimited(payload: bytes | bytearray) -> bytes:
+    return _varint(len(payload)) + payload
+
+
 def _varint(n: int) -> bytes:
-    """A non-negative int as a base-128 varint."""
+    """A non-negative int as a base-128 varint; up to three bytes without a loop (lengths, counts)."""
     if n < 0x80:
         return _BYTE[n]
+    if n < 0x4000:
+        return bytes((n & 0x7F | 0x80, n >> 7))
+    if n < 0x200000:
+        return bytes((n & 0x7F | 0x80, (n >> 7) & 0x7F | 0x80, n >> 14))
     out = bytearray()
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
