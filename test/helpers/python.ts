@@ -77,7 +77,9 @@ export function readJunit(file: string): TestCase[] {
     const name = attribute(attributes, 'name');
     const module = /(?:^|\.)(test_\w+?)(?:\.|$)/.exec(classname || name)?.[1] ?? (classname || name);
     const outcome = /<(failure|error|skipped)\b/.exec(body)?.[1] as TestCase['outcome'] | undefined;
-    cases.push({ module, name, outcome: outcome ?? 'passed', detail: outcome ? unescape(body) : '' });
+    // The report's text without its tags: the message attribute and the traceback are what a reader needs.
+    const detail = outcome ? `${attribute(body, 'message')}\n${unescape(body.replace(/<[^>]*>/g, ''))}` : '';
+    cases.push({ module, name, outcome: outcome ?? 'passed', detail });
   }
   return cases;
 }
