@@ -31,6 +31,8 @@ T = TypeVar("T")
 
 # Below the receiver's 64 MiB body limit (and the OTLP spec's recommendation), with room to spare.
 MAX_REQUEST_BYTES = 4 * 2**20
+# At shutdown, how long a retry wait that close() ended has to count its answer, even past the deadline.
+_ANSWER_GRACE_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -138,13 +140,15 @@ class Delivery:
         with self._shutdown_lock:
             if self._closed:
                 return
+            deadline = self._clock() + timeout_s
             self.flush(timeout_s)
             self._closed = True
             self._sender.stop()
-            self._sending.stop()
             self.timers.stop()
-            # Ends a retry wait: its records are on disk, for the next start.
+            # Ends a retry wait: its records are on disk, for the next start. The pass it ends then counts its
+            # answer, for the report; a request in flight is waited for until the deadline at most.
             self._transport.close()
+            self._sending.stop(wait_s=max(_ANSWER_GRACE_S, deadline - self._clock()))
             self.spool_now()
             self._spool.close()
 

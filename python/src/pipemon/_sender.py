@@ -57,12 +57,14 @@ class Worker:
     def on_own_thread(self) -> bool:
         return threading.current_thread() is self._thread
 
-    def stop(self) -> None:
-        """No more jobs; the one running (if any) finishes on its own."""
+    def stop(self, wait_s: float = 0.0) -> None:
+        """No more jobs; waits up to `wait_s` for the one running (if any) to finish."""
         with self._wakeup:
             self._stopped = True
             self._jobs.clear()
             self._wakeup.notify()
+        if wait_s > 0 and not self.on_own_thread():
+            self._thread.join(wait_s)
 
     def _loop(self) -> None:
         while True:
@@ -172,7 +174,7 @@ class Sender:
                 if self._down:
                     return
                 self._pause.reset()
-                if self._clock() >= deadline:
+                if self._stopped or self._clock() >= deadline:
                     return
         finally:
             if self._down and not self._stopped:
