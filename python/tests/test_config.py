@@ -102,6 +102,7 @@ def test_the_default_spool_directory_is_the_node_sdk_s(monkeypatch: pytest.Monke
     [
         ({"endpoint": "127.0.0.1:4318"}, {}, "is not an http:// or https:// URL"),
         ({"endpoint": "http://h:99999"}, {}, "invalid port"),
+        ({"endpoint": "http://[::1"}, {}, "is not a URL"),
         ({}, {"PIPEMON_BUFFER_MS": "soon"}, 'PIPEMON_BUFFER_MS must be a non-negative number, got "soon"'),
         ({"flush_ms": -1}, {}, "flush_ms must be a non-negative number"),
         ({"max_batch": float("inf")}, {}, "max_batch must be a non-negative number"),

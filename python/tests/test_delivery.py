@@ -120,6 +120,9 @@ def test_shutdown_appends_what_is_buffered_and_the_next_start_sends_it(tmp_path:
     assert delivery.stats().queued == 1
     delivery.shutdown(0.1)
     delivery.shutdown(0.1)
+    started = time.monotonic()
+    delivery.flush(5.0)
+    assert time.monotonic() - started < 0.1
     assert delivery.stats().undelivered == 1
     with Receiver() as receiver:
         later, _ = open_delivery(receiver.url, tmp_path)

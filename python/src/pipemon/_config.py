@@ -139,7 +139,10 @@ def parse_key_value_list(text: str | None, name: str) -> dict[str, str]:
 def normalize_endpoint(raw: str) -> str:
     """The endpoint as Node's `new URL(raw).toString().replace(/\\/+$/, '')` writes it, for http and https URLs:
     the spool directory is named after it, and both SDKs must pick the same one."""
-    parts = urlsplit(raw.strip())
+    try:
+        parts = urlsplit(raw.strip())
+    except ValueError:
+        raise ValueError(f'pipemon: endpoint "{raw}" is not a URL (such as {DEFAULT_ENDPOINT})') from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f'pipemon: endpoint "{raw}" is not an http:// or https:// URL (such as {DEFAULT_ENDPOINT})')
@@ -147,8 +150,7 @@ def normalize_endpoint(raw: str) -> str:
         port = parts.port
     except ValueError:
         raise ValueError(f'pipemon: endpoint "{raw}" has an invalid port (such as {DEFAULT_ENDPOINT})') from None
-    host = parts.hostname
-    host = f"[{ipaddress.IPv6Address(host).compressed}]" if ":" in host else _ascii_host(host, raw)
+    host = f"[{_ipv6(parts.hostname, raw)}]" if ":" in parts.hostname else _ascii_host(parts.hostname, raw)
     if port is not None and port != {"http": 80, "https": 443}[scheme]:
         host = f"{host}:{port}"
     userinfo = parts.netloc.rpartition("@")[0]
@@ -286,6 +288,13 @@ def _path(path: str) -> str:
         if last:
             out.append("")
     return "/" + "/".join(out)
+
+
+def _ipv6(host: str, raw: str) -> str:
+    try:
+        return ipaddress.IPv6Address(host).compressed
+    except ValueError:
+        raise ValueError(f'pipemon: endpoint "{raw}" has an invalid IPv6 address (such as http://[::1]:4318)') from None
 
 
 def _ascii_host(host: str, raw: str) -> str:

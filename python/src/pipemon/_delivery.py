@@ -132,7 +132,9 @@ class Delivery:
         """Appends what is buffered and sends everything spooled; returns when done or after `timeout_s`."""
         deadline = self._clock() + timeout_s
         self.spool_now()
-        self._sender.drain(deadline)
+        # Shut down: nothing sends any more; the spool keeps what was appended for the next start.
+        if not self._closed:
+            self._sender.drain(deadline)
 
     def shutdown(self, timeout_s: float) -> None:
         """A final flush, then stops sending; what is not delivered stays in the spool for the next start.

@@ -150,6 +150,8 @@ class Pipemon:
 
     def flush(self, timeout: float | None = None) -> None:
         """Sends what is buffered and spooled; returns by `timeout` seconds (default shutdown_ms) at the latest."""
+        if self._inherited:
+            return instance().flush(timeout)
         self._report_drops()
         if self._delivery is not None:
             self._delivery.flush(self._seconds(timeout))
@@ -158,6 +160,8 @@ class Pipemon:
         """Flushes, spools what is left, stops; says on stderr what was not delivered. Safe to call twice: later
         calls return the same report."""
         global _current
+        if self._inherited:
+            return instance().shutdown(timeout)
         with self._stop_lock:
             if self._report is not None:
                 return self._report
@@ -176,6 +180,8 @@ class Pipemon:
             return self._report
 
     def stats(self) -> DeliveryStats:
+        if self._inherited:
+            return instance().stats()
         return self._delivery.stats() if self._delivery is not None else NOTHING_HELD
 
     def _wire(self, delivery: Delivery) -> None:
