@@ -78,6 +78,20 @@ def test_records_reach_the_receiver_under_the_resource_and_scope(tmp_path: Path)
         assert telemetry.stats().delivered == 3
 
 
+def test_the_opentelemetry_sdk_s_global_providers_are_left_alone(tmp_path: Path) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    provider = TracerProvider()
+    trace.set_tracer_provider(provider)
+    with Receiver() as receiver:
+        pipemon = start(receiver.url, tmp_path)
+        pipemon.emit_span(span("stage", STATUS_ERROR))
+        pipemon.flush(1.0)
+        assert receiver.span_names() == ["stage"]
+    assert trace.get_tracer_provider() is provider
+
+
 def test_export_off_opens_no_spool_and_starts_no_thread(tmp_path: Path) -> None:
     before = {thread.name for thread in threading.enumerate()}
     pipemon = telemetry.start(export=False, spool_dir=str(tmp_path / "spool"))

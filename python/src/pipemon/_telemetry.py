@@ -106,17 +106,17 @@ class Pipemon:
         self._own_log_sinks: list[LogSink] = []
         self._own_span_sinks: list[SpanSink] = []
         self._added: list[tuple[LogSink, SpanSink]] = []
+        self._inherited = False
+        self._drops_lock = threading.Lock()
+        self._reported_drops = 0
+        self._stop_lock = threading.Lock()
+        self._report: DeliveryReport | None = None
         self._local = LocalOutput(config.local_output, self.resource, SCOPE) if config.local_output else None
         if self._local is not None:
             self._own_log_sinks.append(self._local.write)
         if self._delivery is not None:
             self._wire(self._delivery)
         self._log_sinks, self._span_sinks = self._own_log_sinks, self._own_span_sinks
-        self._inherited = False
-        self._drops_lock = threading.Lock()
-        self._reported_drops = 0
-        self._stop_lock = threading.Lock()
-        self._report: DeliveryReport | None = None
 
     def emit_log(self, record: LogRecord) -> None:
         if self._inherited:
@@ -267,8 +267,8 @@ def start(**options: Any) -> Pipemon:
 
 
 def instance() -> Pipemon:
-    """The running instance, started from the environment (or in a forked child, the parent's options) on first
-    use."""
+    """The running instance; on first use (after a shutdown, or in a forked child) one is started with the last
+    start()'s options, or from the environment alone."""
     current = _current
     if current is not None:
         return current
