@@ -253,14 +253,20 @@ _options: dict[str, Any] = {}
 # After the exit hook, instance() answers the instance it shut down instead of starting threads at the end.
 _exited = False
 _last: Pipemon | None = None
+# Forked from a process that may have claimed spool files; cleared by the child's first start.
+_forked = False
 
 
 def start(**options: Any) -> Pipemon:
     """Starts the SDK once per process; a second call returns the running instance. Raises ValueError only on
     bad configuration, saying what is wrong and how to fix it."""
-    global _current, _options
+    global _current, _options, _forked
     with _lock:
         if _current is None:
+            if _forked:
+                # The parent's claims are not this process's: its files stay the parent's (its pid still runs).
+                forget_claims()
+                _forked = False
             _current = Pipemon(resolve_config(options))
             _options = options
         return _current
@@ -303,13 +309,13 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _lock, _current
+    global _lock, _current, _forked
     # A lock some other thread held at the fork would never be released in the child.
     _lock = threading.Lock()
     inherited, _current = _current, None
     if inherited is not None:
         inherited._forget_inherited()
-    forget_claims()
+    _forked = True
 
 
 atexit.register(_at_exit)
