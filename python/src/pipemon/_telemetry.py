@@ -30,7 +30,7 @@ from typing import Any
 from ._config import Config, resolve_config
 from ._delivery import NOTHING_HELD, Delivery, DeliveryStats
 from ._local_output import LocalOutput
-from ._open_runs import OpenRun, RunJournal, closing_record, find_dead_runs, open_run_journal
+from ._open_runs import OpenRun, RunJournal, closing_request, find_dead_runs, open_run_journal
 from ._otlp import encode_logs, encode_spans
 from ._owner import forget_claims
 from ._record_queue import Channel
@@ -189,11 +189,11 @@ class Pipemon:
         spans = delivery.queue(
             Channel("traces", partial(encode_spans, self.resource, SCOPE, VERSION), must_keep_span, _failed)
         )
-        # Runs a dead process left open end now, as `error` at their last heartbeat, under that process's
-        # resource; the end record is in the spool before the marker goes, so a crash in between only writes
-        # the same record again.
+        # Runs a dead process left open end now, as `error` at their last heartbeat, in the bytes any start of
+        # either SDK writes for them (stored once); the end record is in the spool before the marker goes, so a
+        # crash in between only writes the same record again.
         for dead in find_dead_runs(self.config.spool_dir):
-            delivery.keep("logs", 1, encode_logs(dead.run.resource, SCOPE, VERSION, [closing_record(dead)]))
+            delivery.keep("logs", 1, closing_request(dead))
             dead.release()
         self._own_log_sinks.append(logs.push)
         self._own_span_sinks.append(spans.push)
