@@ -248,6 +248,15 @@ def test_long_records_have_multibyte_lengths() -> None:
     assert_logs_match([log(attributes, body="b" * 70_000)] * 3)
 
 
+def test_lengths_around_the_one_byte_varint_boundary() -> None:
+    # Lengths below 0x80 take one byte and the encoder writes them without a call: 0x7E-0x81 are the edges.
+    for n in range(110, 140):
+        text = "v" * n
+        assert_logs_match([log({"k": text, "n": n, "b": b"x" * n}, body=text, severity_text=text, event_name=text)])
+        assert_logs_match([log({text: text}, trace_id=b"t" * n, span_id=b"s" * n)])
+        assert_spans_match([span({text: n}, name=text, events=[SpanEvent(T0, text, {"k": text})])])
+
+
 def test_resource_and_scope_follow_each_call() -> None:
     other = {ATTR.SERVICE_NAME: "other"}
     assert_logs_match([RUN_START], resource=other)
