@@ -10,6 +10,9 @@ collector}/v1/*.proto's; receiver/decode/otlp-protobuf.ts decodes them.
 What we choose where the message leaves a choice: every request holds one ResourceLogs/ResourceSpans with
 its Resource and one ScopeLogs/ScopeSpans with its InstrumentationScope, both always present; a log record
 whose body is None has no body; a span's Status is present only when its code or message is set.
+
+Attribute and body values never make it raise (see _any_value); the records' own fields are the SDK's
+and taken as valid: times within uint64, ids bytes, enums and flags within their field's range.
 """
 
 from __future__ import annotations
@@ -197,7 +200,7 @@ def _status(code: int, message: str) -> bytes:
 # cache maps them to their encoded bytes (measured: a cached str attribute costs a third of an encoded
 # one). Keys and values come from data too, so a cache is emptied when full.
 _CACHE_MAX = 4096
-_SHORT = 64  # longest str value (in characters) kept in the pair cache: a message is seldom repeated
+_SHORT = 64  # longest str (in characters) a cache keeps: a long message is seldom repeated
 _key_heads: dict[str, bytes] = {}
 _strings: dict[str, bytes] = {}
 # Per attribute tag: (key, str value) -> the whole KeyValue field, tag and length included.
