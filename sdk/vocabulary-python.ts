@@ -48,7 +48,9 @@ export function vocabularyPython(): string {
     '}',
     '',
     '# Key fragments masked by default, compared without case, "-", "_", "." or spaces; masked values read MASK.',
-    `DEFAULT_SENSITIVE = (${DEFAULT_SENSITIVE.map(literal).join(', ')})`,
+    'DEFAULT_SENSITIVE = (',
+    ...DEFAULT_SENSITIVE.map((fragment) => `    ${literal(fragment)},`),
+    ')',
     `MASK = ${literal(MASK)}`,
     '',
   ].join('\n');

@@ -96,5 +96,21 @@ SEVERITY = {
 }
 
 # Key fragments masked by default, compared without case, "-", "_", "." or spaces; masked values read MASK.
-DEFAULT_SENSITIVE = ("password", "passwd", "pwd", "secret", "token", "apikey", "authorization", "auth", "cookie", "credential", "privatekey", "accesskey", "session", "signature", "connectionstring")
+DEFAULT_SENSITIVE = (
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "apikey",
+    "authorization",
+    "auth",
+    "cookie",
+    "credential",
+    "privatekey",
+    "accesskey",
+    "session",
+    "signature",
+    "connectionstring",
+)
 MASK = "***"
