@@ -119,6 +119,8 @@ function baseEnv(page: string): Record<string, string> {
   const bins = [path.join(prefix, 'bin'), ...(OTEL_PYTHON ? [path.join(OTEL_PYTHON, 'bin')] : [])];
   env.PATH = [...bins, env.PATH].join(path.delimiter);
   env.NPM_CONFIG_PREFIX = prefix;
+  // The Python SDK as `pip install ./python` would install it: it has no dependencies to install.
+  env.PYTHONPATH = path.join(REPO, 'python', 'src');
   env.OTEL_EXPORTER_OTLP_ENDPOINT = server.url;
   // Records a test process could not deliver stay in the working directory, not in the machine's temp dir.
   env.PIPEMON_SPOOL_DIR = path.join(work, 'spool');
@@ -228,6 +230,16 @@ const CHECKS: Record<string, Check> = {
     expect(run.service_name).toBe('invoices-py');
     const full = await detail(run.run_id);
     expect(full.stages).toMatchObject([{ stage: 'load', state: 'ended', result: 'success', rows: { written: 118 } }]);
+  },
+  'python-sdk': async () => {
+    const run = await endedRun('payments');
+    expect(run.attributes['pipemon.pipeline.owner']).toBe('team-data');
+    expect(run.service_name).toBe('payments-etl');
+    const full = await detail(run.run_id);
+    const load = full.stages.find((stage: any) => stage.stage === 'load');
+    expect(load).toMatchObject({ state: 'ended', result: 'success', rows: { read: 2, written: 1, rejected: 1 }, target: { namespace: 'dw', collection: 'payments' } });
+    expect(full.checks).toMatchObject([{ name: 'null_ratio', passed: true, stage: 'load' }]);
+    expect(full.logs.items.map((log: any) => log.body)).toContain('loaded');
   },
   'web-link': async ({ stdout }) => {
     expect(stdout.trim()).toBe(`${server.url}/#key=${server.key}`);
