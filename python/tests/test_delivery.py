@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -139,3 +140,29 @@ def test_keep_appends_an_encoded_request_and_sends_it(tmp_path: Path) -> None:
         assert receiver.log_bodies() == ["closing"]
         assert receiver.log_resources() == [{"service.name": "dead"}]
         delivery.shutdown(1.0)
+
+
+def test_without_threads_records_still_reach_the_disk_and_flush_does_not_wait(tmp_path: Path, monkeypatch) -> None:
+    # Python 3.12 refuses new threads at interpreter shutdown: a first record from an atexit handler.
+    def refuse(thread: object) -> None:
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    delivery, queue = open_delivery(closed_port_url(), tmp_path, shutdown_ms=5000)
+    queue.push(record("error", 17))
+    queue.push(record("ordinary"))
+    began = time.monotonic()
+    delivery.flush(5.0)
+    delivery.shutdown(5.0)
+    assert time.monotonic() - began < 1.0
+    stats = delivery.stats()
+    assert (stats.queued, stats.undelivered, stats.dropped) == (0, 2, 0)
+
+
+def test_an_ordinary_record_after_shutdown_reaches_the_disk(tmp_path: Path) -> None:
+    delivery, queue = open_delivery(closed_port_url(), tmp_path)
+    delivery.shutdown(0.5)
+    before = delivery.stats()
+    queue.push(record("late"))
+    after = delivery.stats()
+    assert (after.queued - before.queued, after.undelivered - before.undelivered) == (0, 1)

@@ -75,6 +75,10 @@ class Timers:
     def on_own_thread(self) -> bool:
         return self.own_thread
 
+    @property
+    def running(self) -> bool:
+        return True
+
     def run(self) -> None:
         jobs, self.jobs = self.jobs, {}
         for _, job in jobs.values():

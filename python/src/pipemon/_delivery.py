@@ -115,7 +115,7 @@ class Delivery:
             max_batch=self._config.max_batch,
             max_queue=self._config.max_queue,
             buffer_s=self._config.buffer_ms / 1000,
-            request_flush=lambda delay_s: self.timers.at(key, delay_s, queue.flush),
+            request_flush=lambda delay_s: self._request_flush(key, delay_s, queue),
             on_append=self._appended,
             on_unencodable=self._count_unencodable,
         )
@@ -173,6 +173,14 @@ class Delivery:
             receiver_down=self._sender.down,
             last_failure=self._last_failure,
         )
+
+    def _request_flush(self, key: str, delay_s: float, queue: RecordQueue[T]) -> None:
+        # Once the appending thread stopped (after shutdown, or none could start at interpreter shutdown), a
+        # buffered record would never reach the disk: the caller appends it now.
+        if self.timers.running:
+            self.timers.at(key, delay_s, queue.flush)
+        else:
+            queue.flush()
 
     def _appended(self, keep: bool) -> None:
         # After shutdown, appends still reach the disk (a span ending late); the next start sends them.

@@ -29,6 +29,11 @@ class Schedule(Protocol):
         """Whether the caller is the thread that runs the jobs."""
         ...
 
+    @property
+    def running(self) -> bool:
+        """Whether jobs still run: false once stopped, or when no thread could be started."""
+        ...
+
 
 class Worker:
     """One daemon thread that runs jobs at their times, one at a time, and sleeps on a condition in between
@@ -42,11 +47,18 @@ class Worker:
         self._unique = itertools.count()
         self._stopped = False
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except RuntimeError:
+            # Python 3.12 refuses new threads at interpreter shutdown (a first record from an atexit handler):
+            # no job runs, and what is emitted goes to disk on the caller's thread, for the next start to send.
+            self._stopped = True
 
     def at(self, key: str | None, delay_s: float, job: Callable[[], None]) -> None:
         due = self._clock() + delay_s
         with self._wakeup:
+            if self._stopped:
+                return
             slot = key if key is not None else next(self._unique)
             earlier = self._jobs.get(slot)
             if earlier is not None and earlier[0] <= due:
@@ -57,13 +69,17 @@ class Worker:
     def on_own_thread(self) -> bool:
         return threading.current_thread() is self._thread
 
+    @property
+    def running(self) -> bool:
+        return not self._stopped
+
     def stop(self, wait_s: float = 0.0) -> None:
         """No more jobs; waits up to `wait_s` for the one running (if any) to finish."""
         with self._wakeup:
             self._stopped = True
             self._jobs.clear()
             self._wakeup.notify()
-        if wait_s > 0 and not self.on_own_thread():
+        if wait_s > 0 and self._thread.is_alive() and not self.on_own_thread():
             self._thread.join(wait_s)
 
     def _loop(self) -> None:
@@ -150,6 +166,9 @@ class Sender:
 
         if self._schedule.on_own_thread():
             job()
+            return
+        if not self._schedule.running:
+            # Nothing would run the job: the records stay on disk for the next start.
             return
         # Queued behind a pass already running (started without a deadline): the wait below bounds it.
         self._schedule.at(None, 0.0, job)
