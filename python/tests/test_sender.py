@@ -236,3 +236,21 @@ def test_a_stopped_worker_runs_nothing_more() -> None:
     time.sleep(0.1)
     assert ran == []
     assert not worker._thread.is_alive()
+
+
+def test_a_transport_that_raises_leaves_its_batch_for_a_later_pass() -> None:
+    class Raising(Script):
+        def send(self, signal: str, body: bytes, deadline: float) -> Outcome:
+            if not self.sent:
+                self.sent.append(body.decode())
+                raise RuntimeError("a bug below the transport")
+            return super().send(signal, body, deadline)
+
+    spool, timers = FakeSpool("a"), Timers()
+    s = sender(spool, Raising(), timers)
+    s.wake(True)
+    timers.run()
+    assert spool.settled == [("a", "retry")]
+    assert s.down
+    timers.run()
+    assert spool.settled == [("a", "retry"), ("a", "ok")]

@@ -182,12 +182,22 @@ class Sender:
         if not self._stopped:
             self._pass(float("inf"))
 
+    def _send(self, batch: PendingBatch, deadline: float) -> Outcome:
+        """The transport's answer, with the batch settled by it."""
+        try:
+            outcome = self._transport.send(batch.signal, batch.body, deadline)
+        except Exception as error:
+            # A transport answers rather than raises; should a bug raise anyway, the batch must not stay marked
+            # on the wire, where no pass would ever take it again: it is kept as if unanswered.
+            outcome = Outcome("retry", f"{type(error).__name__}: {error}")
+        batch.settle(outcome.kind)
+        return outcome
+
     def _pass(self, deadline: float) -> None:
         """Returns when the spool has nothing left to send, a batch could not be delivered, or `deadline` passed."""
         try:
             while (batch := self._spool.next(self._max_request_bytes)) is not None:
-                outcome = self._transport.send(batch.signal, batch.body, deadline)
-                batch.settle(outcome.kind)
+                outcome = self._send(batch, deadline)
                 self._on_outcome(outcome)
                 self._down = outcome.kind == "retry"
                 if self._down:
