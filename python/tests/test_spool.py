@@ -171,15 +171,13 @@ def test_takes_over_the_segments_of_a_writer_that_is_gone_never_a_live_ones(tmp_
 
 def test_takes_over_segments_of_a_writer_that_died_since_open_at_the_next_scan(tmp_path: Path) -> None:
     live_ones = {"aaaaaaaa"}
-    clock = [1_700_000_000_000]
+    clock = [0.0]
     writer = open_spool(str(tmp_path), MB, owner=owner("aaaaaaaa"))
     writer.append("logs", True, 1, body(4, 1))
-    reader = open_spool(
-        str(tmp_path), MB, rescan_s=30, now_ms=lambda: clock[0], alive=lambda o: o.instance in live_ones
-    )
+    reader = open_spool(str(tmp_path), MB, rescan_s=30, clock=lambda: clock[0], alive=lambda o: o.instance in live_ones)
     live_ones.clear()
     assert reader.next(MB) is None
-    clock[0] += 30_000
+    clock[0] += 30
     assert send_all(reader) == [body(4, 1)]
 
 
@@ -329,3 +327,23 @@ def test_with_fsync_each_append_is_on_disk_and_sent_the_same(tmp_path: Path) -> 
     frames = read_frames((tmp_path / name).read_bytes())
     assert [(f.records, f.body) for f in frames] == [(2, body(6, 4)), (1, body(3, 5))]
     assert send_all(spool) == [body(6, 4) + body(3, 5)]
+
+
+def test_rescans_on_time_while_the_wall_clock_goes_back(tmp_path: Path) -> None:
+    live_ones = {"aaaaaaaa"}
+    wall, elapsed = [1_700_000_000_000], [0.0]
+    writer = open_spool(str(tmp_path), MB, owner=owner("aaaaaaaa"))
+    writer.append("logs", True, 1, body(4, 1))
+    reader = open_spool(
+        str(tmp_path),
+        MB,
+        rescan_s=30,
+        now_ms=lambda: wall[0],
+        clock=lambda: elapsed[0],
+        alive=lambda o: o.instance in live_ones,
+    )
+    live_ones.clear()
+    # NTP steps the wall clock back an hour: the rescan is due 30 s later all the same.
+    wall[0] -= 3_600_000
+    elapsed[0] += 30
+    assert send_all(reader) == [body(4, 1)]

@@ -204,6 +204,7 @@ class Spool:
         fsync: bool,
         rescan_s: float,
         now_ms: Callable[[], int],
+        clock: Callable[[], float],
         alive: Liveness,
         owner: Claim,
     ) -> None:
@@ -211,8 +212,9 @@ class Spool:
         self._max_bytes = max_bytes
         self._segment_bytes = segment_bytes or max(1024, min(4 * 2**20, max_bytes // 8))
         self._fsync = fsync
-        self._rescan_ms = rescan_s * 1000
+        self._rescan_s = rescan_s
         self._now_ms = now_ms
+        self._clock = clock
         self._alive = alive
         self._owner = owner
         self._lock = threading.Lock()
@@ -247,7 +249,7 @@ class Spool:
 
     def next(self, max_bytes: int) -> PendingBatch | None:
         """The oldest unsent frames of one segment, kept records first, up to `max_bytes` (at least one frame)."""
-        if self._now_ms() - self._last_scan >= self._rescan_ms:
+        if self._clock() - self._last_scan >= self._rescan_s:
             self._scan()
         passed: set[str] = set()
         while True:
@@ -457,7 +459,7 @@ class Spool:
 
     def _scan(self) -> None:
         """Takes over the segments of dead processes, and batch files of the earlier design; never a live writer's."""
-        self._last_scan = self._now_ms()
+        self._last_scan = self._clock()
         try:
             os.makedirs(self.dir, mode=0o700, exist_ok=True)
             names = os.listdir(self.dir)
@@ -520,6 +522,7 @@ def open_spool(
     fsync: bool = False,
     rescan_s: float = 30.0,
     now_ms: Callable[[], int] = _wall_ms,
+    clock: Callable[[], float] = time.monotonic,
     alive: Liveness = is_alive,
     owner: Claim | None = None,
 ) -> Spool:
@@ -527,9 +530,10 @@ def open_spool(
 
     segment_bytes: a segment is sealed once it holds this many bytes (default: an eighth of max_bytes, 4 MiB
     at most). fsync: flush every append to the disk, to survive a power cut too. rescan_s: how often next()
-    looks for segments left by processes that died meanwhile.
+    looks for segments left by processes that died meanwhile. now_ms: the wall clock segment names sort by;
+    clock: the one rescan_s is measured on, monotonic so that a wall clock set back does not hold rescans off.
     """
-    return Spool(dir, max_bytes, segment_bytes, fsync, rescan_s, now_ms, alive, owner or claim_owner())
+    return Spool(dir, max_bytes, segment_bytes, fsync, rescan_s, now_ms, clock, alive, owner or claim_owner())
 
 
 def spooled_bytes_in(dir: str) -> int:
