@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import gc
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,21 @@ def test_stdout_is_looked_up_at_each_write(capsys: pytest.CaptureFixture) -> Non
 
 def test_a_write_that_fails_does_not_raise(tmp_path: Path) -> None:
     LocalOutput(str(tmp_path / "missing" / "out.jsonl"), {}, "pipemon").write(RECORD)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_line_is_in_the_file_when_write_returns_so_a_forked_child_never_writes_it_again(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    out = LocalOutput(str(target), {}, "pipemon")
+    out.write(RECORD)
+    assert len(target.read_text().splitlines()) == 1
+    pid = os.fork()
+    if pid == 0:
+        # The child drops its copy of the instance, as the SDK does with an inherited one: a file object with
+        # the parent's buffered lines would write them at its end.
+        del out
+        gc.collect()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    out.close()
+    assert len(target.read_text().splitlines()) == 1

@@ -65,7 +65,9 @@ class LocalOutput:
         if self._target == "stderr":
             return sys.stderr
         if self._file is None:
-            self._file = open(self._target, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+            # Line-buffered: a line is in the file when write() returns, so a kill -9 does not lose it, and a
+            # forked child's copy of this object holds no lines of the parent's to write a second time.
+            self._file = open(self._target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (closed by close())
         return self._file
 
 
