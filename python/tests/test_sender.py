@@ -218,10 +218,15 @@ def test_worker_runs_jobs_in_time_order_and_the_earlier_of_a_key_stands() -> Non
 
 
 def test_a_failing_job_does_not_end_the_worker() -> None:
+    def exits() -> None:
+        # A user's sink calling sys.exit() on our thread (the dropped-records report runs on it).
+        raise SystemExit(1)
+
     done = threading.Event()
     worker = Worker("test-worker")
     try:
         worker.at(None, 0.0, lambda: 1 / 0)
+        worker.at(None, 0.005, exits)
         worker.at(None, 0.01, done.set)
         assert done.wait(1.0)
     finally:

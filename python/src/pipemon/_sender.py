@@ -89,8 +89,9 @@ class Worker:
                 return
             try:
                 job()
-            except Exception:
-                # A failed job must not end the thread: later appends and sends still need it.
+            except BaseException:
+                # A failed job must not end the thread: later appends and sends still need it. BaseException too:
+                # a user's sink may call sys.exit() here, and KeyboardInterrupt only ever reaches the main thread.
                 pass
 
     def _next_due(self) -> Callable[[], None] | None:
