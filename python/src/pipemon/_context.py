@@ -1,0 +1,144 @@
+"""Which run, stage or monitored call is current, ids and clocks for the records made under it.
+
+A `with` block (and a monitored call) makes its span current in a ContextVar, so asyncio tasks and
+copied contexts follow it. A run or stage made without `with` (a notebook, where a run spans cells
+and each cell may run in a fresh context) is found through its thread instead: it is current in the
+thread that made it wherever no `with` block is, until it ends.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from ._activity import Activity
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Span flags as the Node SDK's OTLP exporter writes them (otlp-transformer's buildSpanFlagsFrom):
+# the W3C "sampled" bit, plus "whether the parent is remote is known", plus "it is" for a parent
+# from another process (TRACEPARENT).
+SPAN_FLAGS_LOCAL = 0x100 | 0x01
+SPAN_FLAGS_REMOTE = 0x300 | 0x01
+LOG_FLAGS_SAMPLED = 0x01
+
+
+class Scope:
+    """A span new spans and records go under, and the run or stage it belongs to."""
+
+    __slots__ = ("trace_id", "span_id", "activity")
+
+    def __init__(self, trace_id: bytes, span_id: bytes, activity: Activity | None) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.activity = activity
+
+
+current_scope_var: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("pipemon_scope", default=None)
+
+
+class _Loose(threading.local):
+    """Runs and stages of this thread that were made without `with` and have not ended, oldest first."""
+
+    def __init__(self) -> None:
+        self.activities: list[Activity] = []
+
+
+_loose = _Loose()
+
+
+def add_loose(activity: Activity) -> None:
+    _loose.activities.append(activity)
+
+
+def remove_loose(activity: Activity) -> None:
+    try:
+        _loose.activities.remove(activity)
+    except ValueError:
+        pass
+
+
+def current_scope() -> Scope | None:
+    """The scope of the innermost `with` block or monitored call, else the thread's latest loose activity."""
+    scope = current_scope_var.get()
+    if scope is not None:
+        return scope
+    loose = _loose.activities
+    while loose:
+        activity = loose[-1]
+        if activity.is_live():
+            return activity.scope
+        loose.pop()
+    return None
+
+
+def current() -> Activity | None:
+    """The innermost run or stage around the caller, or None outside any."""
+    scope = current_scope()
+    return None if scope is None else scope.activity
+
+
+def propagate(fn: F) -> F:
+    """`fn` bound to the caller's run or stage, for a thread pool.
+
+    ThreadPoolExecutor (and threading.Thread) do not copy the caller's context by themselves: a
+    function submitted as-is runs outside the run. Wrap it where the run is current::
+
+        with pipemon.run("orders"):
+            pool.map(pipemon.propagate(load), batches)
+    """
+    context = contextvars.copy_context()
+    scope = current_scope()
+
+    @functools.wraps(fn)
+    def bound(*args: Any, **kwargs: Any) -> Any:
+        # A copy per call: one Context cannot be entered by two threads at once.
+        return context.copy().run(_call_in_scope, scope, fn, args, kwargs)
+
+    return bound  # type: ignore[return-value]
+
+
+def _call_in_scope(scope: Scope | None, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    current_scope_var.set(scope)
+    return fn(*args, **kwargs)
+
+
+# Ids from a generator of our own: a pipeline that seeds `random` for reproducible results must not
+# get the same trace ids in every run. Reseeded in a forked child, as `random` itself is.
+_ids = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
+
+
+def new_trace_id() -> bytes:
+    return (_ids.getrandbits(128) or 1).to_bytes(16, "big")
+
+
+def new_span_id() -> bytes:
+    return (_ids.getrandbits(64) or 1).to_bytes(8, "big")
+
+
+_observed_lock = threading.Lock()
+_last_observed = 0
+
+
+def observed_time(now_ns: int) -> int:
+    """`now_ns`, or 1 ns after the previous observed time of this process if that is not earlier.
+
+    The receiver stores identical records once (it hashes time, observed time, body, attributes and
+    ids), so two equal lines logged within the clock's resolution must still differ: the twin of
+    sdk/lean-logger.ts observedAt.
+    """
+    global _last_observed
+    with _observed_lock:
+        _last_observed = now_ns if now_ns > _last_observed else _last_observed + 1
+        return _last_observed
+
+
+now_ns = time.time_ns

@@ -1,0 +1,115 @@
+"""Standard-library logging into pipemon: `pipemon.install_logging()` makes every `logging` record (and
+structlog's, through structlog.stdlib) a log record of the run or stage it was emitted in, or, outside
+any, a plain record.
+
+logging.config.dictConfig removes the root logger's handlers (and closes them). So the handler is
+attached again whenever a run or stage starts: a pipeline that configures logging at start-up, after
+install_logging(), still has its runs' logs. Loggers that dictConfig disabled emit nothing at all,
+for any handler: that is the configuration's choice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from ._activity_log import emit_plain, log_attributes
+from ._context import current
+
+# Attribute names (OpenTelemetry semantic conventions for code; the logger's name as ECS writes it).
+CODE_FILE_PATH = "code.file.path"
+CODE_LINE_NUMBER = "code.line.number"
+CODE_FUNCTION_NAME = "code.function.name"
+LOGGER_NAME = "log.logger"
+# The fields every LogRecord has: the others are the caller's `extra`.
+_STANDARD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# The SDK's own loggers: their records never come back through the handler.
+_OWN_LOGGER = "pipemon"
+
+
+def severity_of(levelno: int) -> int:
+    """OpenTelemetry's severity number for a logging level: DEBUG 5, INFO 9, WARNING 13, ERROR 17, CRITICAL 21."""
+    if levelno < logging.INFO:
+        return 5
+    if levelno < logging.WARNING:
+        return 9
+    if levelno < logging.ERROR:
+        return 13
+    return 17 if levelno < logging.CRITICAL else 21
+
+
+class PipemonHandler(logging.Handler):
+    """A logging.Handler that emits each record as a pipemon log record."""
+
+    def __init__(self, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self._busy = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(self._busy, "active", False) or record.name.split(".", 1)[0] == _OWN_LOGGER:
+            return
+        self._busy.active = True
+        try:
+            self._emit(record)
+        except Exception:
+            pass  # Telemetry never raises into the pipeline (nor into logging's handleError).
+        finally:
+            self._busy.active = False
+
+    def _emit(self, record: logging.LogRecord) -> None:
+        severity = (severity_of(record.levelno), record.levelname)
+        try:
+            body = record.getMessage()
+        except Exception:
+            body = str(record.msg)
+        attributes: dict[str, Any] = {
+            LOGGER_NAME: record.name,
+            CODE_FILE_PATH: record.pathname,
+            CODE_LINE_NUMBER: record.lineno,
+            CODE_FUNCTION_NAME: record.funcName,
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_FIELDS:
+                attributes[key] = value
+        error = record.exc_info[1] if record.exc_info else None
+        at = int(record.created * 1e9)
+        activity = current()
+        if activity is not None:
+            activity.emit_log(severity, body, attributes, error, at)
+        else:
+            emit_plain(severity, body, log_attributes(attributes), error, time_ns=at)
+
+
+_lock = threading.Lock()
+_installed: tuple[PipemonHandler, logging.Logger] | None = None
+
+
+def logging_handler(level: int = logging.NOTSET) -> PipemonHandler:
+    """A handler to add where you like (dictConfig's "()" key takes this function)."""
+    return PipemonHandler(level)
+
+
+def install_logging(level: int = logging.INFO, logger: logging.Logger | None = None) -> PipemonHandler:
+    """Sends the records of `logger` (default the root logger) at `level` and above to pipemon, once; lowers
+    the logger's level to `level` if it was higher. Returns the handler."""
+    global _installed
+    target = logger if logger is not None else logging.getLogger()
+    with _lock:
+        if _installed is not None and _installed[1] is target:
+            handler = _installed[0]
+            handler.setLevel(level)
+        else:
+            handler = PipemonHandler(level)
+            _installed = (handler, target)
+    if target.getEffectiveLevel() > level:
+        target.setLevel(level)
+    reattach()
+    return handler
+
+
+def reattach() -> None:
+    """Puts the installed handler back where dictConfig may have removed it (called at each run and stage start)."""
+    installed = _installed
+    if installed is not None and installed[0] not in installed[1].handlers:
+        installed[1].addHandler(installed[0])

@@ -1,0 +1,71 @@
+"""The usual data-quality checks (the twin of sdk/checks.ts), each computed here and recorded with
+`activity.check()`: a `pipeline.check` record, WARN when it fails. Each returns whether it passed, so a
+pipeline can decide to stop; none raises. With `activity` None they only compute.
+
+    pipemon.checks.null_ratio(stage, "email", [row["email"] for row in rows], max_ratio=0.01)
+    pipemon.checks.schema_drift(stage, ["id", "email", "amount"], list(rows[0]))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._activity import is_empty
+from ._serialize import serialize
+from .vocabulary import CHECK
+
+if TYPE_CHECKING:
+    from ._activity import Activity
+
+# How many examples of a failure a check record carries: enough to debug, bounded in size.
+EXAMPLES = 5
+
+
+def _record(activity: Activity | None, name: str, passed: bool, **details: Any) -> bool:
+    return passed if activity is None else activity.check(name, passed, **details)
+
+
+def empty_dataset(activity: Activity | None, data: Any) -> bool:
+    """Fails when the dataset (a list, dict, DataFrame, string or row count) is empty."""
+    return _record(activity, CHECK.EMPTY_DATASET, not is_empty(data))
+
+
+def null_ratio(activity: Activity | None, column: str, values: Sequence[Any], max_ratio: float = 0.0) -> bool:
+    """Fails when the share of None (and NaN) values in `column` is above `max_ratio` (0 to 1)."""
+    total = len(values)
+    nulls = sum(1 for value in values if value is None or (isinstance(value, float) and math.isnan(value)))
+    ratio = nulls / total if total else 0.0
+    details = {"column": column, "nulls": nulls, "total": total, "ratio": ratio, "max_ratio": max_ratio}
+    return _record(activity, CHECK.NULL_RATIO, ratio <= max_ratio, **details)
+
+
+def schema_drift(activity: Activity | None, expected: Iterable[str], actual: Iterable[str]) -> bool:
+    """Fails when the columns differ from the expected ones, naming the missing and the unexpected."""
+    expected, actual = list(expected), list(actual)
+    have, want = set(actual), set(expected)
+    missing = [column for column in expected if column not in have]
+    unexpected = [column for column in actual if column not in want]
+    passed = not missing and not unexpected
+    return _record(activity, CHECK.SCHEMA_DRIFT, passed, missing=missing, unexpected=unexpected)
+
+
+def duplicates(activity: Activity | None, keys: Iterable[Any]) -> bool:
+    """Fails when a key occurs more than once; keys compare as their preview, so dicts and lists work too."""
+    seen: set[Any] = set()
+    repeated: dict[Any, None] = {}
+    total = 0
+    for key in keys:
+        total += 1
+        try:
+            hash(key)
+        except TypeError:
+            key = serialize(key)
+        if key in seen:
+            repeated[key] = None
+        else:
+            seen.add(key)
+    examples = [key if isinstance(key, str) else serialize(key) for key in list(repeated)[:EXAMPLES]]
+    count = total - len(seen)
+    return _record(activity, CHECK.DUPLICATES, count == 0, duplicates=count, total=total, examples=examples)
