@@ -460,12 +460,22 @@ class Activity:
 
     def __enter__(self) -> Activity:
         if self._timeout is not None:
-            raise builtins.TypeError(
+            raise self._refuse(
                 f"{self.kind} {self.name!r}: timeout= applies to `async with` and async functions; "
                 "a synchronous block cannot be interrupted"
             )
         self._enter()
         return self
+
+    def _refuse(self, message: str) -> TypeError:
+        """A mistake in the code's use of the run or stage: it ends (a run not started yet never starts)."""
+        remove_loose(self)
+        if self._pending:
+            self._pending, self._ended = False, True
+        else:
+            self.cancel(message)
+            self.end()
+        return TypeError(message)
 
     def _enter(self) -> None:
         self._live()

@@ -73,7 +73,7 @@ def current_scope() -> Scope | None:
     loose = _loose.activities
     while loose:
         activity = loose[-1]
-        if activity.is_live():
+        if activity._live():
             return activity.scope
         loose.pop()
     return None

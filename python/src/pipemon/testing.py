@@ -27,6 +27,12 @@ class Captured:
         """The log records with this event name (pipeline.run.start, pipeline.check...)."""
         return [record for record in self.logs if record.event_name == event_name]
 
+    def log(self, event_name: str) -> LogRecord:
+        """The one log record with this event name; AssertionError if there is none or more than one."""
+        found = self.logs_of(event_name)
+        assert len(found) == 1, f"expected one {event_name!r} record, got {len(found)}: {[r.body for r in self.logs]}"
+        return found[0]
+
     def span(self, name: str) -> Span:
         """The one span of this name; AssertionError if there is none or more than one."""
         found = [span for span in self.spans if span.name == name]
