@@ -1,0 +1,56 @@
+"""The data-quality checks: Node's names, details and results; each returns whether it passed."""
+
+from __future__ import annotations
+
+import pipemon
+from pipemon import checks
+from pipemon.testing import Captured
+from pipemon.vocabulary import ATTR, CHECK, EVENT
+
+pytest_plugins = ["_capture"]  # the `records` fixture
+
+
+def _details(records: Captured) -> list[tuple[str, bool, str | None]]:
+    return [
+        (r.attributes[ATTR.CHECK_NAME], r.attributes[ATTR.CHECK_PASSED], r.attributes.get(ATTR.CHECK_DETAILS))
+        for r in records.logs_of(EVENT.CHECK)
+    ]
+
+
+def test_each_check_records_its_name_result_and_details(records: Captured) -> None:
+    with pipemon.run("orders") as r, r.stage("load") as s:
+        assert checks.empty_dataset(s, []) is False
+        assert checks.null_ratio(s, "email", ["a", None, float("nan"), "b"], max_ratio=0.5) is True
+        assert checks.schema_drift(s, ["id", "email"], ["id", "amount"]) is False
+        assert checks.duplicates(s, [1, 2, 2, {"k": 1}, {"k": 1}, 3, 3, 3]) is False
+    assert _details(records) == [
+        (CHECK.EMPTY_DATASET, False, None),
+        (CHECK.NULL_RATIO, True, "{'column': 'email', 'nulls': 2, 'total': 4, 'ratio': 0.5, 'max_ratio': 0.5}"),
+        (CHECK.SCHEMA_DRIFT, False, "{'missing': ['email'], 'unexpected': ['amount']}"),
+        (CHECK.DUPLICATES, False, "{'duplicates': 4, 'total': 8, 'examples': ['2', \"{'k': 1}\", '3']}"),
+    ]
+    assert records.logs_of(EVENT.CHECK)[0].attributes[ATTR.STAGE_NAME] == "load"
+
+
+def test_passing_checks(records: Captured) -> None:
+    with pipemon.run("orders") as r:
+        assert checks.empty_dataset(r, [1]) and checks.empty_dataset(r, 5)
+        assert checks.null_ratio(r, "email", []) is True
+        assert checks.schema_drift(r, ["a", "b"], ("b", "a")) is True
+        assert checks.duplicates(r, iter(["a", "b"])) is True
+    assert all(passed for _, passed, _ in _details(records))
+
+
+def test_without_an_activity_checks_only_compute(records: Captured) -> None:
+    assert checks.null_ratio(None, "email", [None]) is False
+    assert checks.empty_dataset(None, {}) is False
+    assert checks.duplicates(None, [1, 1]) is False
+    assert checks.schema_drift(None, ["a"], ["a"]) is True
+    assert records.logs == []
+
+
+def test_duplicate_examples_are_bounded(records: Captured) -> None:
+    with pipemon.run("orders") as r:
+        checks.duplicates(r, [i // 2 for i in range(100)])
+    details = records.log(EVENT.CHECK).attributes[ATTR.CHECK_DETAILS]
+    assert details == "{'duplicates': 50, 'total': 100, 'examples': ['0', '1', '2', '3', '4']}"
