@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import threading
 import time
@@ -545,3 +546,14 @@ def test_concurrent_rows_are_all_counted(records: Captured) -> None:
 
 def _bodies(records: Captured) -> list[str]:
     return [str(record.body) for record in records.logs]
+
+
+def test_a_forked_child_runs_outside_the_parent_s_runs(records: Captured) -> None:
+    read, write = os.pipe()
+    with pipemon.run("orders"):
+        pid = os.fork()
+        if pid == 0:
+            os.write(write, b"none" if pipemon.current() is None else b"inherited")
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 100) == b"none"

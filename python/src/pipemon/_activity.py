@@ -67,9 +67,9 @@ class Activity:
     __slots__ = (
         "kind",
         "name",
-        "pipeline",
-        "run_id",
         "log",
+        "_pipeline",
+        "_run_id",
         "scope",
         "_parent",
         "_parent_span_id",
@@ -129,8 +129,8 @@ class Activity:
         started: tuple[int, int],
     ) -> None:
         """Starts the span and emits the start record (the constructor's second half: runs start late)."""
-        self.pipeline = pipeline
-        self.run_id = run_id
+        self._pipeline = pipeline
+        self._run_id = run_id
         self._parent = parent
         self._parent_span_id = parent_span_id
         self._span_flags = span_flags
@@ -161,6 +161,16 @@ class Activity:
         self._record(event, INFO, f"{self.kind} started: {self.name}", self._attrs.copy())
 
     # What the caller reads.
+
+    @property
+    def pipeline(self) -> str:
+        self._live()
+        return self._pipeline
+
+    @property
+    def run_id(self) -> str:
+        self._live()
+        return self._run_id
 
     @property
     def trace_id(self) -> str:
@@ -527,4 +537,4 @@ class Activity:
         raise TimeoutError(f"{self.kind} {self.name} timed out after {self._timeout:g} s") from error
 
     def __repr__(self) -> str:
-        return f"<pipemon {self.kind} {self.name!r} run_id={getattr(self, 'run_id', None)!r}>"
+        return f"<pipemon {self.kind} {self.name!r}>"

@@ -65,6 +65,16 @@ def remove_loose(activity: Activity) -> None:
         pass
 
 
+def _forget_in_child() -> None:
+    """A forked child (multiprocessing's workers) runs outside the parent's runs: their spans are not this
+    process's to end, and a run the child starts joins the parent's only as `pipemon exec` hands it over."""
+    current_scope_var.set(None)
+    _loose.activities = []
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
 def current_scope() -> Scope | None:
     """The scope of the innermost `with` block or monitored call, else the thread's latest loose activity."""
     scope = current_scope_var.get()
