@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
+import shutil
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +24,7 @@ from pipemon.vocabulary import ATTR, EVENT
 
 pytest_plugins = ["_capture"]  # the `records` fixture
 
+ROOT = Path(__file__).resolve().parents[2]
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
 
@@ -294,6 +299,31 @@ def test_an_async_timeout_ends_the_run_as_timeout(records: Captured) -> None:
     assert records.span("orders").status_message == "timed out after 0.01 s"
 
 
+def test_a_stage_s_timeout_allowed_to_fail_lets_the_run_go_on(records: Captured) -> None:
+    async def main() -> str:
+        async with pipemon.run("orders") as r:
+            async with r.stage("enrich", timeout=0.01, allow_failure=True):
+                await asyncio.sleep(5)
+            await asyncio.sleep(0)  # the task is not left cancelled
+            return "went on"
+
+    assert asyncio.run(main()) == "went on"
+    stage_end = records.log(EVENT.STAGE_END)
+    assert stage_end.attributes[ATTR.STAGE_RESULT] == "timeout" and stage_end.attributes[ATTR.FAILURE_ALLOWED] is True
+    assert records.log(EVENT.RUN_END).attributes[ATTR.RUN_RESULT] == "success"
+
+
+def test_logs_and_checks_start_a_run_made_without_with(records: Captured) -> None:
+    r = pipemon.run("notebook")
+    r.log.info("first")
+    r2 = pipemon.run("other")
+    r2.check("fresh", True)
+    r2.end()
+    r.end()
+    assert _bodies(records)[:2] == ["run started: notebook", "first"]
+    assert records.log(EVENT.CHECK).attributes[ATTR.PIPELINE_NAME] == "other"
+
+
 def test_a_timeout_is_refused_where_it_cannot_interrupt(records: Captured) -> None:
     with pytest.raises(TypeError, match="async"):
         with pipemon.run("orders", timeout=5):
@@ -557,3 +587,43 @@ def test_a_forked_child_runs_outside_the_parent_s_runs(records: Captured) -> Non
             os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(read, 100) == b"none"
+
+
+NODE_PAIR = """
+import { run, shutdown, checks } from './dist/sdk/index.js';
+await run('orders', { owner: 'team-data', expectedIntervalSeconds: 3600 }, async (r) => {
+  await r.stage('load', { target: { namespace: 'dw', collection: 'orders' } }, async (s) => {
+    s.rows({ read: 120, written: 118, rejected: 2 });
+    checks.nullRatio(s, 'email', ['a', null], 0.01);
+  });
+  await r.stage('bad', { allowFailure: true }, async () => { throw new TypeError('boom'); });
+  r.log.info('loaded', { batch: 7 });
+});
+await shutdown();
+"""
+# Ids, times and the stack differ by nature; check details are written in each language's notation.
+VOLATILE = {ATTR.RUN_ID, ATTR.STAGE_RUN_ID, ATTR.DURATION_SECONDS, ATTR.EXCEPTION_STACKTRACE, ATTR.CHECK_DETAILS}
+
+
+def _comparable(event: str | None, level: str, body: str, attributes: dict[str, Any]) -> tuple[Any, ...]:
+    return event or None, level, body, sorted((k, v if k not in VOLATILE else "~") for k, v in attributes.items())
+
+
+@pytest.mark.skipif(not (ROOT / "dist/sdk/index.js").exists() or not shutil.which("node"), reason="Node SDK not built")
+def test_the_records_are_the_node_sdk_s_for_the_same_code(records: Captured, tmp_path: Path) -> None:
+    output = tmp_path / "node.jsonl"
+    env = {**os.environ, "PIPEMON_EXPORT": "off", "PIPEMON_LOCAL_OUTPUT": str(output)}
+    subprocess.run(["node", "--input-type=module", "-e", NODE_PAIR], cwd=ROOT, env=env, check=True, timeout=60)
+    node = [json.loads(line) for line in output.read_text().splitlines()]
+
+    with pipemon.run("orders", owner="team-data", expected_interval="1h") as r:
+        with r.stage("load", target="dw.orders") as s:
+            s.rows(read=120, written=118, rejected=2)
+            pipemon.checks.null_ratio(s, "email", ["a", None], max_ratio=0.01)
+        with r.stage("bad", allow_failure=True):
+            raise TypeError("boom")
+        r.log.info("loaded", batch=7)
+
+    expected = [_comparable(n.get("event"), n["level"], n["message"], n["attributes"]) for n in node]
+    actual = [_comparable(p.event_name, p.severity_text, str(p.body), p.attributes) for p in records.logs]
+    assert actual == expected

@@ -249,6 +249,7 @@ class Activity:
 
     def check(self, name: str, passed: bool, /, **details: Any) -> bool:
         """Records a data-quality check (a `pipeline.check` record, WARN when it fails); returns `passed`."""
+        self._live()
         passed = bool(passed)
         attributes = self._attrs.copy()
         attributes[ATTR.CHECK_NAME] = name
@@ -432,6 +433,7 @@ class Activity:
         time_ns: int | None = None,
     ) -> None:
         """A log record of this activity: its attributes, the caller's (masked), an exception's."""
+        self._live()
         merged = self._attrs.copy()
         if attributes:
             merged.update(log_attributes(attributes))
