@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import _telemetry, checks, testing
-from ._activity import Activity, TimeoutError
+from ._activity import Activity
 from ._activity_log import ActivityLog, log
+from ._blocks import TimeoutError
 from ._context import current, propagate
 from ._delivery import DeliveryStats
 from ._logging import PipemonHandler, install_logging, logging_handler

@@ -8,7 +8,6 @@ Every method is safe after the end (a no-op; logs and checks are still recorded)
 from __future__ import annotations
 
 import asyncio
-import builtins
 import math
 import threading
 import time
@@ -17,12 +16,12 @@ from typing import Any
 
 from . import _telemetry
 from ._activity_log import ERROR, INFO, WARN, ActivityLog, exception_attributes, log_attributes
+from ._blocks import Block
 from ._context import (
     LOG_FLAGS_SAMPLED,
     SPAN_FLAGS_LOCAL,
     Scope,
     add_loose,
-    current_scope_var,
     new_span_id,
     now_ns,
     observed_time,
@@ -35,10 +34,6 @@ from .vocabulary import ATTR, CHECK, EVENT, FAILED_RESULTS, MASK
 
 # Marks "no value given" where None is a value (skip_when_empty=None skips: None is empty).
 NOT_GIVEN: Any = object()
-
-
-class TimeoutError(builtins.TimeoutError):  # noqa: A001 - the Node SDK's name; `except TimeoutError` still catches it
-    """Raised from an async run or stage whose `timeout` passed; it ended as `timeout`."""
 
 
 def is_empty(value: Any) -> bool:
@@ -61,7 +56,7 @@ def parse_target(target: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-class Activity:
+class Activity(Block):
     """A run or a stage in progress: count rows, record checks, log; the end is recorded once."""
 
     __slots__ = (
@@ -338,21 +333,6 @@ class Activity:
         event = {k: v for k, v in self._failure.items() if k != ATTR.ERROR_TYPE}
         self._events.append(SpanEvent(now_ns(), "exception", event))
 
-    def _interrupted(self, error: BaseException) -> None:
-        """Ctrl-C, a cancelled task, sys.exit(): the run was stopped, it did not fail."""
-        if isinstance(error, SystemExit) and error.code in (0, None):
-            return
-        self._record_failure(error, "cancellation")
-
-    def _time_out(self) -> None:
-        """Ends as `timeout` (the timer's callback: the task is cancelled right after)."""
-        if self._live():
-            self._explicit = "timeout"
-            message = f"timed out after {self._timeout:g} s"
-            error_type = {ATTR.ERROR_TYPE: "TimeoutError", ATTR.EXCEPTION_TYPE: "TimeoutError"}
-            self._failure = {**error_type, ATTR.EXCEPTION_MESSAGE: message}
-            self.end()
-
     def end(self) -> None:
         """Ends the run or stage (once): its span and end record. `with` calls it for you."""
         if self._pending:
@@ -467,76 +447,6 @@ class Activity:
             _telemetry.instance().emit_log(record)
         except Exception:
             pass  # Telemetry never raises into the pipeline.
-
-    # The `with` forms.
-
-    def __enter__(self) -> Activity:
-        if self._timeout is not None:
-            raise self._refuse(
-                f"{self.kind} {self.name!r}: timeout= applies to `async with` and async functions; "
-                "a synchronous block cannot be interrupted"
-            )
-        self._enter()
-        return self
-
-    def _refuse(self, message: str) -> TypeError:
-        """A mistake in the code's use of the run or stage: it ends (a run not started yet never starts)."""
-        remove_loose(self)
-        if self._pending:
-            self._pending, self._ended = False, True
-        else:
-            self.cancel(message)
-            self.end()
-        return TypeError(message)
-
-    def _enter(self) -> None:
-        self._live()
-        remove_loose(self)
-        self._token = current_scope_var.set(self.scope)
-
-    def __exit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> bool:
-        current_scope_var.reset(self._token)
-        return self._exit(error)
-
-    def _exit(self, error: BaseException | None) -> bool:
-        """Ends with the block's outcome; True when the exception is to be suppressed (allow_failure)."""
-        if error is None or isinstance(error, GeneratorExit):
-            self.end()
-            return False
-        if isinstance(error, Exception):
-            self._record_failure(error, "timeout" if isinstance(error, TimeoutError) else "failure")
-        else:
-            self._interrupted(error)
-        self.end()
-        return self._failure_allowed and isinstance(error, Exception)
-
-    async def __aenter__(self) -> Activity:
-        self._enter()
-        if self._timeout is not None and self._timeout > 0:
-            task = asyncio.current_task()
-            if task is not None:
-                self._timer = asyncio.get_running_loop().call_later(self._timeout, self._expire, task)
-        return self
-
-    def _expire(self, task: asyncio.Task[Any]) -> None:
-        self._time_out()
-        task.cancel()
-
-    async def __aexit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> bool:
-        current_scope_var.reset(self._token)
-        timer, self._timer = self._timer, None
-        if timer is None:
-            return self._exit(error)
-        timer.cancel()
-        if not (isinstance(error, asyncio.CancelledError) and self._explicit == "timeout"):
-            return self._exit(error)
-        # Our own cancellation: it becomes a TimeoutError, as asyncio.timeout() does.
-        task = asyncio.current_task()
-        if task is not None and hasattr(task, "uncancel"):
-            task.uncancel()
-        if self._failure_allowed:
-            return True
-        raise TimeoutError(f"{self.kind} {self.name} timed out after {self._timeout:g} s") from error
 
     def __repr__(self) -> str:
         return f"<pipemon {self.kind} {self.name!r}>"
