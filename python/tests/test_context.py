@@ -8,6 +8,8 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 import pipemon
 from pipemon import _context
 from pipemon.testing import Captured
