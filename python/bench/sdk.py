@@ -63,11 +63,13 @@ server.serve_forever()
 BURN = "while True: pass"
 
 
-class Children:
-    """The sink and the CPU burners: stopped at the end, and on SIGINT or SIGTERM before the process exits."""
+class Throwaways:
+    """The sink, the CPU burners and the spool's directory: gone at the end, and on SIGINT or SIGTERM at once (the
+    exporters' exit hooks would otherwise retry against the stopped sink for minutes)."""
 
     def __init__(self) -> None:
         self._started: list[subprocess.Popen[str]] = []
+        self.spool = tempfile.mkdtemp(prefix="pipemon-bench-spool-")
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._stop_and_exit)
 
@@ -85,6 +87,7 @@ class Children:
             child.kill()
             child.wait()
         self._started = []
+        shutil.rmtree(self.spool, ignore_errors=True)
 
     def _spawn(self, code: str, **options: Any) -> subprocess.Popen[str]:
         child = subprocess.Popen([sys.executable, "-c", code], text=True, **options)
@@ -93,7 +96,7 @@ class Children:
 
     def _stop_and_exit(self, signum: int, frame: object) -> None:
         self.stop()
-        sys.exit(128 + signum)
+        os._exit(128 + signum)
 
 
 def ns_per_op(calls: int, body: Callable[[int], object]) -> float:
@@ -191,23 +194,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--busy", action="store_true", help="load every CPU with a burning process while measuring")
     args = parser.parse_args()
-    children = Children()
-    spool = tempfile.mkdtemp(prefix="pipemon-bench-spool-")
+    throwaways = Throwaways()
     try:
-        url = children.sink()
+        url = throwaways.sink()
         busy = (os.cpu_count() or 1) if args.busy else 0
-        children.burn(busy)
+        throwaways.burn(busy)
         # The SDK reads its settings from the environment, as a pipeline's would.
         os.environ.update(
             OTEL_EXPORTER_OTLP_ENDPOINT=url,
             PIPEMON_API_KEY="bench",
-            PIPEMON_SPOOL_DIR=spool,
+            PIPEMON_SPOOL_DIR=throwaways.spool,
             PIPEMON_HEARTBEAT_SECONDS="0",
         )
         ns, report = measure(url)
     finally:
-        children.stop()
-        shutil.rmtree(spool, ignore_errors=True)
+        throwaways.stop()
     print(json.dumps(summary(ns, report, busy)))
 
 
