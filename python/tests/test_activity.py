@@ -89,6 +89,31 @@ def test_skip_when_empty_ends_the_stage_as_skip_at_once(records: Captured) -> No
     assert records.span("load").attributes[ATTR.STAGE_RESULT] == "skip"
 
 
+class _FrameLike:
+    """Compares element-wise and refuses a truth value, as a pandas DataFrame or a numpy array does."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __eq__(self, other: object) -> Any:
+        return self
+
+    def __bool__(self) -> bool:
+        raise ValueError("The truth value of a DataFrame is ambiguous")
+
+
+def test_skip_when_empty_takes_a_data_frame(records: Captured) -> None:
+    with pipemon.run("orders") as r:
+        with r.stage("empty", skip_when_empty=_FrameLike(0)) as empty:
+            assert empty.skipped
+        with r.stage("full", skip_when_empty=_FrameLike(3)) as full:
+            assert not full.skipped
+    assert records.span("empty").attributes[ATTR.STAGE_RESULT] == "skip"
+
+
 def test_checks_are_records_and_span_events(records: Captured) -> None:
     with pipemon.run("orders") as r:
         assert r.check("fresh", True, lag=3) is True

@@ -38,7 +38,8 @@ NOT_GIVEN: Any = object()
 
 def is_empty(value: Any) -> bool:
     """None, 0, "" and anything of length 0 (a list, dict, set, DataFrame) is empty; False is not."""
-    if value is None or value == "" or (type(value) in (int, float) and value == 0):
+    # No `value == ""`: a DataFrame or an array compares element-wise and refuses a truth value.
+    if value is None or (type(value) in (int, float) and value == 0):
         return True
     try:
         return len(value) == 0
