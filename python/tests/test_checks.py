@@ -54,3 +54,32 @@ def test_duplicate_examples_are_bounded(records: Captured) -> None:
         checks.duplicates(r, [i // 2 for i in range(100)])
     details = records.log(EVENT.CHECK).attributes[ATTR.CHECK_DETAILS]
     assert details == "{'duplicates': 50, 'total': 100, 'examples': ['0', '1', '2', '3', '4']}"
+
+
+class _HostileKey:
+    """A key whose __hash__ raises, as a mutable record type may."""
+
+    def __hash__(self) -> int:
+        raise ValueError("unhashable record")
+
+
+class _CollidingKey:
+    """Hashes like the others and refuses to be compared."""
+
+    def __hash__(self) -> int:
+        return 1
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("cannot compare")
+
+
+def test_checks_take_any_iterable_and_hostile_keys_without_raising(records: Captured) -> None:
+    with pipemon.run("orders") as r:
+        assert checks.null_ratio(r, "email", (value for value in ["a", None]), max_ratio=0.5) is True
+        assert checks.duplicates(r, [_HostileKey(), _HostileKey()]) is False
+        # The first is kept as itself, the second compared as its preview: no answer, but no exception.
+        assert checks.duplicates(r, [_CollidingKey(), _CollidingKey(), 1]) in (True, False)
+    assert [details for _, _, details in _details(records)][:2] == [
+        "{'column': 'email', 'nulls': 1, 'total': 2, 'ratio': 0.5, 'max_ratio': 0.5}",
+        "{'duplicates': 1, 'total': 2, 'examples': ['_HostileKey()']}",
+    ]

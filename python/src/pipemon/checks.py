@@ -9,7 +9,7 @@ pipeline can decide to stop; none raises. With `activity` None they only compute
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._activity import is_empty
@@ -32,10 +32,13 @@ def empty_dataset(activity: Activity | None, data: Any) -> bool:
     return _record(activity, CHECK.EMPTY_DATASET, not is_empty(data))
 
 
-def null_ratio(activity: Activity | None, column: str, values: Sequence[Any], max_ratio: float = 0.0) -> bool:
+def null_ratio(activity: Activity | None, column: str, values: Iterable[Any], max_ratio: float = 0.0) -> bool:
     """Fails when the share of None (and NaN) values in `column` is above `max_ratio` (0 to 1)."""
-    total = len(values)
-    nulls = sum(1 for value in values if value is None or (isinstance(value, float) and math.isnan(value)))
+    total = nulls = 0
+    for value in values:
+        total += 1
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            nulls += 1
     ratio = nulls / total if total else 0.0
     details = {"column": column, "nulls": nulls, "total": total, "ratio": ratio, "max_ratio": max_ratio}
     return _record(activity, CHECK.NULL_RATIO, ratio <= max_ratio, **details)
@@ -52,17 +55,19 @@ def schema_drift(activity: Activity | None, expected: Iterable[str], actual: Ite
 
 
 def duplicates(activity: Activity | None, keys: Iterable[Any]) -> bool:
-    """Fails when a key occurs more than once; keys compare as their preview, so dicts and lists work too."""
+    """Fails when a key occurs more than once. Keys that cannot be set members (a dict, a list, a hostile
+    __hash__ or __eq__) compare as their preview."""
     seen: set[Any] = set()
     repeated: dict[Any, None] = {}
     total = 0
     for key in keys:
         total += 1
         try:
-            hash(key)
-        except TypeError:
+            found = key in seen
+        except Exception:
             key = serialize(key)
-        if key in seen:
+            found = key in seen
+        if found:
             repeated[key] = None
         else:
             seen.add(key)
