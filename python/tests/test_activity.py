@@ -133,6 +133,13 @@ def test_checks_are_records_and_span_events(records: Captured) -> None:
     ]
 
 
+def test_a_check_given_a_value_without_a_truth_value_fails_without_raising(records: Captured) -> None:
+    with pipemon.run("orders") as r:
+        assert r.check("rows_positive", _FrameLike(3)) is False
+    check = records.log(EVENT.CHECK)
+    assert (check.attributes[ATTR.CHECK_PASSED], check.severity_text) == (False, "WARN")
+
+
 def test_attributes_source_capabilities_and_targets(records: Captured) -> None:
     with pipemon.run("orders", source="s3", capabilities=["auth"], attributes={"api_key": "k", "tier": 2}) as r:
         r.capability("auth", "bootstrapped")

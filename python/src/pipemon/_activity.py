@@ -47,6 +47,13 @@ def is_empty(value: Any) -> bool:
         return False
 
 
+def _truth(value: Any) -> bool:
+    try:
+        return bool(value)
+    except Exception:
+        return False
+
+
 def parse_target(target: Any) -> tuple[str | None, str | None]:
     """`"dw.orders"` (the last dot splits the namespace from the table), or {"namespace", "collection"}."""
     if isinstance(target, Mapping):
@@ -244,9 +251,10 @@ class Activity(Block):
                     self._attrs[str(key)] = converted
 
     def check(self, name: str, passed: bool, /, **details: Any) -> bool:
-        """Records a data-quality check (a `pipeline.check` record, WARN when it fails); returns `passed`."""
+        """Records a data-quality check (a `pipeline.check` record, WARN when it fails); returns `passed`.
+        A value without a truth value (an array of booleans) is a failed check, not an exception."""
         self._live()
-        passed = bool(passed)
+        passed = _truth(passed)
         attributes = self._attrs.copy()
         attributes[ATTR.CHECK_NAME] = name
         attributes[ATTR.CHECK_PASSED] = passed
