@@ -84,6 +84,18 @@ def test_a_failure_is_a_failed_span_and_an_error_record_and_is_reraised(records:
     assert record.span_id == span.span_id
 
 
+def test_ctrl_c_in_a_sampled_call_leaves_the_caller_s_scope_as_it_was(records: Captured) -> None:
+    @pipemon.monitored
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with pipemon.run("orders") as r:
+        with pytest.raises(KeyboardInterrupt):
+            interrupted()
+        add(1, 2)
+    assert records.span("add").parent_span_id.hex() == r.span_id
+
+
 def test_a_sampled_out_call_records_nothing_unless_it_fails(records: Captured) -> None:
     @pipemon.monitored(sample_rate=0.0)
     def maybe(fail: bool) -> None:

@@ -160,10 +160,11 @@ def _wrap_plain(fn: Callable[..., Any], monitor: _Monitor, rate: float) -> Calla
         try:
             value = fn(*args, **kwargs)
         except Exception as error:
-            current_scope_var.reset(call.token)
             monitor.fail(call, error)
             raise
-        current_scope_var.reset(call.token)
+        finally:
+            # Ctrl-C and sys.exit() too: the caller goes on outside this call's span.
+            current_scope_var.reset(call.token)
         monitor.succeed(call, value)
         return value
 
