@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -109,3 +111,19 @@ def test_a_timeout_is_refused_where_it_cannot_interrupt(records: Captured) -> No
             pass
     with pytest.raises(TypeError, match="async"):
         pipemon.run("orders", timeout=5)(lambda: None)
+
+
+def test_a_block_left_in_another_context_than_it_was_entered_in_ends_without_raising(records: Captured) -> None:
+    def batches() -> Iterator[int]:
+        with pipemon.run("orders"):
+            yield 1
+            yield 2
+
+    def start_here_finish_elsewhere() -> list[int]:
+        steps = batches()
+        next(steps)
+        # Resumed elsewhere (a copied context, another task or thread): its `with` ends there.
+        return contextvars.copy_context().run(list, steps)
+
+    assert contextvars.copy_context().run(start_here_finish_elsewhere) == [2]
+    assert records.span("orders").attributes[ATTR.RUN_RESULT] == "success"

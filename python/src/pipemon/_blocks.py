@@ -60,8 +60,16 @@ class Block:
         self._token = current_scope_var.set(self.scope)
 
     def __exit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> bool:
-        current_scope_var.reset(self._token)
+        self._leave()
         return self._exit(error)
+
+    def _leave(self) -> None:
+        try:
+            current_scope_var.reset(self._token)
+        except ValueError:
+            # Left in another context than it was entered in (a generator resumed in another task or
+            # thread): this one never had the scope set, so there is nothing to restore.
+            pass
 
     def _exit(self, error: BaseException | None) -> bool:
         """Ends with the block's outcome; True when the exception is to be suppressed (allow_failure)."""
@@ -88,7 +96,7 @@ class Block:
         task.cancel()
 
     async def __aexit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> bool:
-        current_scope_var.reset(self._token)
+        self._leave()
         timer, self._timer = self._timer, None
         if timer is None:
             return self._exit(error)
