@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from pipemon._timer import Scheduler
@@ -43,6 +44,14 @@ def test_the_thread_runs_tasks_and_survives_one_that_raises() -> None:
     scheduler.call_later(0.01, done.set)
     assert done.wait(2)
     assert scheduler._thread is not None and scheduler._thread.daemon
+
+
+def test_the_thread_survives_a_task_calling_sys_exit() -> None:
+    scheduler = Scheduler()
+    done = threading.Event()
+    scheduler.call_later(0, lambda: sys.exit(3))  # a user's sink, reached from a heartbeat's record
+    scheduler.call_later(0.01, done.set)
+    assert done.wait(2)
 
 
 def test_an_earlier_task_wakes_the_thread() -> None:

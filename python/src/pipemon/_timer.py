@@ -62,7 +62,9 @@ class Scheduler:
                 if not task.cancelled:
                     try:
                         task.fn()
-                    except Exception:
+                    except BaseException:
+                        # Even SystemExit (a user's sink calling sys.exit()): it would end this thread,
+                        # and with it every heartbeat and late run start of the process.
                         pass
             with self._wake:
                 delay = self._heap[0][0] - self._clock() if self._heap else None
