@@ -163,6 +163,28 @@ def test_generators_count_their_yields_and_are_current_in_their_steps(records: C
     assert pipemon._context.current_scope() is None
 
 
+def test_a_run_open_across_a_yield_stays_current_in_the_generator_s_later_steps(records: Captured) -> None:
+    @pipemon.monitored
+    def batches() -> Any:
+        with pipemon.run("orders"):
+            yield 1
+            yield pipemon.current()
+
+    @pipemon.monitored
+    async def stream() -> Any:
+        async with pipemon.run("events"):
+            yield 1
+            await asyncio.sleep(0)
+            yield pipemon.current()
+
+    async def consume() -> list[Any]:
+        return [item async for item in stream()]
+
+    assert [repr(item) for item in list(batches())[1:]] == ["<pipemon run 'orders'>"]
+    assert [repr(item) for item in asyncio.run(consume())[1:]] == ["<pipemon run 'events'>"]
+    assert pipemon.current() is None
+
+
 def test_a_generator_stopped_early_is_a_success(records: Captured) -> None:
     closed = []
 

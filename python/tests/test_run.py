@@ -115,6 +115,27 @@ def test_the_decorator_on_an_async_generator(records: Captured) -> None:
     assert records.log(EVENT.RUN_END).attributes[ATTR.RUN_RESULT] == "success"
 
 
+def test_a_stage_open_across_a_yield_stays_current_in_the_generator_s_later_steps(records: Captured) -> None:
+    @pipemon.run("batches")
+    def batches() -> Any:
+        with pipemon.current().stage("load"):  # type: ignore[union-attr]
+            yield 1
+            yield pipemon.current()
+
+    @pipemon.run("stream")
+    async def stream() -> Any:
+        async with pipemon.current().stage("fetch"):  # type: ignore[union-attr]
+            yield 1
+            await asyncio.sleep(0)
+            yield pipemon.current()
+
+    async def consume() -> list[Any]:
+        return [item async for item in stream()]
+
+    assert [repr(item) for item in list(batches())[1:]] == ["<pipemon stage 'load'>"]
+    assert [repr(item) for item in asyncio.run(consume())[1:]] == ["<pipemon stage 'fetch'>"]
+
+
 def test_a_run_without_with_is_current_until_it_ends(records: Captured) -> None:
     r = pipemon.run("notebook")
     assert pipemon.current() is r

@@ -14,13 +14,15 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ._activity import Activity
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 # Span flags as the Node SDK's OTLP exporter writes them (otlp-transformer's buildSpanFlagsFrom):
 # the W3C "sampled" bit, plus "whether the parent is remote is known", plus "it is" for a parent
@@ -118,6 +120,31 @@ def propagate(fn: F) -> F:
 def _call_in_scope(scope: Scope | None, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     current_scope_var.set(scope)
     return fn(*args, **kwargs)
+
+
+def context_with(scope: Scope) -> contextvars.Context:
+    """A copy of the caller's context with `scope` current, for a generator's steps to run in: what a step
+    sets (a `with` block open across a yield) stays the generator's, and the consumer sees none of it."""
+    context = contextvars.copy_context()
+    context.run(current_scope_var.set, scope)
+    return context
+
+
+@types.coroutine
+def awaited_in(context: contextvars.Context, awaitable: Awaitable[T]) -> Generator[Any, Any, T]:
+    """`await awaited_in(context, x)` is `await x` with x's code run in `context` (an async generator's
+    steps; asyncio.Task's context= is Python 3.11+). The futures it waits on pass through to the task."""
+    steps = awaitable.__await__()
+    step, value = steps.send, None
+    while True:
+        try:
+            signal = context.run(step, value)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        try:
+            value, step = (yield signal), steps.send
+        except BaseException as thrown:
+            value, step = thrown, steps.throw
 
 
 # Ids from a generator of our own: a pipeline that seeds `random` for reproducible results must not

@@ -17,7 +17,17 @@ from typing import Any, TypeVar, overload
 
 from . import _telemetry
 from ._activity_log import ERROR, emit_plain, exception_attributes
-from ._context import SPAN_FLAGS_LOCAL, Scope, current_scope, current_scope_var, new_span_id, new_trace_id, now_ns
+from ._context import (
+    SPAN_FLAGS_LOCAL,
+    Scope,
+    awaited_in,
+    context_with,
+    current_scope,
+    current_scope_var,
+    new_span_id,
+    new_trace_id,
+    now_ns,
+)
 from ._records import SPAN_KIND_INTERNAL, STATUS_ERROR, Span, SpanEvent
 from ._serialize import MAX_DEPTH, MAX_ITEMS, MAX_REPR, Serializer
 from .vocabulary import ATTR, EVENT
@@ -214,21 +224,18 @@ def _wrap_generator(fn: Callable[..., Any], monitor: _Monitor) -> Callable[..., 
         call = monitor.open(args, kwargs)
         current_scope_var.reset(call.token)
         steps = fn(*args, **kwargs)
+        context = context_with(call.scope)
         yielded = 0
         step, value = steps.send, None
         try:
             while True:
-                token = current_scope_var.set(call.scope)
-                try:
-                    item = step(value)
-                finally:
-                    current_scope_var.reset(token)
+                item = context.run(step, value)
                 yielded += 1
                 try:
                     value, step = (yield item), steps.send
                 except GeneratorExit:
                     # The consumer stopped early: still a successful call, and the source closes.
-                    steps.close()
+                    context.run(steps.close)
                     monitor.succeed(call, yields=yielded)
                     raise
                 except BaseException as thrown:
@@ -249,19 +256,16 @@ def _wrap_async_generator(fn: Callable[..., Any], monitor: _Monitor) -> Callable
         call = monitor.open(args, kwargs)
         current_scope_var.reset(call.token)
         steps = fn(*args, **kwargs)
+        context = context_with(call.scope)
         yielded = 0
         try:
             while True:
-                token = current_scope_var.set(call.scope)
-                try:
-                    item = await steps.__anext__()
-                finally:
-                    current_scope_var.reset(token)
+                item = await awaited_in(context, steps.__anext__())
                 yielded += 1
                 try:
                     yield item
                 except GeneratorExit:
-                    await steps.aclose()
+                    await awaited_in(context, steps.aclose())
                     monitor.succeed(call, yields=yielded)
                     raise
         except StopAsyncIteration:

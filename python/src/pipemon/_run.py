@@ -31,8 +31,9 @@ from ._context import (
     SPAN_FLAGS_LOCAL,
     SPAN_FLAGS_REMOTE,
     add_loose,
+    awaited_in,
+    context_with,
     current_scope,
-    current_scope_var,
     new_trace_id,
     now_ns,
     remove_loose,
@@ -218,18 +219,15 @@ def _steps(make: Callable[[], Activity], fn: Callable[..., Any], args: Any, kwar
     activity = make()
     activity._live()
     steps = fn(*args, **kwargs)
+    context = context_with(activity.scope)
     step, value = steps.send, None
     try:
         while True:
-            token = current_scope_var.set(activity.scope)
-            try:
-                item = step(value)
-            finally:
-                current_scope_var.reset(token)
+            item = context.run(step, value)
             try:
                 value, step = (yield item), steps.send
             except GeneratorExit:
-                steps.close()
+                context.run(steps.close)
                 raise
             except BaseException as thrown:
                 # Thrown in by the consumer: the generator may handle it.
@@ -248,17 +246,14 @@ async def _async_steps(make: Callable[[], Activity], fn: Callable[..., Any], arg
     activity = make()
     activity._live()
     steps = fn(*args, **kwargs)
+    context = context_with(activity.scope)
     try:
         while True:
-            token = current_scope_var.set(activity.scope)
-            try:
-                item = await steps.__anext__()
-            finally:
-                current_scope_var.reset(token)
+            item = await awaited_in(context, steps.__anext__())
             try:
                 yield item
             except GeneratorExit:
-                await steps.aclose()
+                await awaited_in(context, steps.aclose())
                 raise
     except StopAsyncIteration:
         activity._exit(None)
