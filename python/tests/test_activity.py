@@ -73,6 +73,8 @@ def test_skip_cancel_and_fail_set_the_result(records: Captured) -> None:
     results = {e.attributes[ATTR.STAGE_NAME]: e.attributes[ATTR.STAGE_RESULT] for e in records.logs_of(EVENT.STAGE_END)}
     assert results == {"a": "skip", "b": "cancellation", "c": "error"}
     assert records.span("a").attributes[ATTR.SKIP_REASON] == "holiday"
+    # The skip reason says why a run or stage was skipped (vocabulary.ts); the Node SDK's cancel() sets none.
+    assert ATTR.SKIP_REASON not in records.span("b").attributes
     assert records.span("c").attributes[ATTR.ERROR_TYPE] == "OSError"
     assert a.skipped and not b.skipped
 
@@ -211,6 +213,8 @@ await run('orders', { owner: 'team-data', expectedIntervalSeconds: 3600 }, async
     checks.nullRatio(s, 'email', ['a', null], 0.01);
   });
   await r.stage('bad', { allowFailure: true }, async () => { throw new TypeError('boom'); });
+  await r.stage('stopped', async (s) => { s.cancel('operator'); });
+  await r.stage('idle', async (s) => { s.skip('no new files'); });
   r.log.info('loaded', { batch: 7 });
 });
 await shutdown();
@@ -236,6 +240,10 @@ def test_the_records_are_the_node_sdk_s_for_the_same_code(records: Captured, tmp
             pipemon.checks.null_ratio(s, "email", ["a", None], max_ratio=0.01)
         with r.stage("bad", allow_failure=True):
             raise TypeError("boom")
+        with r.stage("stopped") as s:
+            s.cancel("operator")
+        with r.stage("idle") as s:
+            s.skip("no new files")
         r.log.info("loaded", batch=7)
 
     expected = [_comparable(n.get("event"), n["level"], n["message"], n["attributes"]) for n in node]

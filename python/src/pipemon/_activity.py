@@ -278,11 +278,10 @@ class Activity(Block):
             self._attrs[ATTR.SKIP_REASON] = str(reason)
 
     def cancel(self, reason: str = "cancelled") -> None:
-        """Marks the result `cancellation`; leave the block afterwards."""
+        """Marks the result `cancellation`; leave the block afterwards. The reason is not recorded, as in the
+        Node SDK (where it aborts the stage's signal): the vocabulary has no attribute for it."""
         if self._live():
             self._explicit = "cancellation"
-            # The vocabulary has no cancel reason of its own; a skip's reason field says why it stopped.
-            self._attrs[ATTR.SKIP_REASON] = str(reason)
 
     def skip_if_empty(self, data: Any, reason: str = "input is empty") -> bool:
         """The circuit breaker: when `data` is empty, records a failed empty_dataset check and marks skip."""
