@@ -16,27 +16,27 @@ from typing import Any
 
 from ._activity_log import emit_plain, log_attributes
 from ._context import current
+from .vocabulary import ATTR, SEVERITY
 
-# Attribute names (OpenTelemetry semantic conventions for code; the logger's name as ECS writes it).
+# Attribute names (OpenTelemetry semantic conventions for code; the logger's name as ECS writes it) that
+# the vocabulary does not hold yet.
 CODE_FILE_PATH = "code.file.path"
 CODE_LINE_NUMBER = "code.line.number"
-CODE_FUNCTION_NAME = "code.function.name"
 LOGGER_NAME = "log.logger"
 # The fields every LogRecord has: the others are the caller's `extra`.
 _STANDARD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 # The SDK's own loggers: their records never come back through the handler.
 _OWN_LOGGER = "pipemon"
+# The lowest logging level of each severity, highest first; below INFO is debug.
+_LEVELS = ((logging.CRITICAL, "fatal"), (logging.ERROR, "error"), (logging.WARNING, "warn"), (logging.INFO, "info"))
 
 
 def severity_of(levelno: int) -> int:
-    """OpenTelemetry's severity number for a logging level: DEBUG 5, INFO 9, WARNING 13, ERROR 17, CRITICAL 21."""
-    if levelno < logging.INFO:
-        return 5
-    if levelno < logging.WARNING:
-        return 9
-    if levelno < logging.ERROR:
-        return 13
-    return 17 if levelno < logging.CRITICAL else 21
+    """OpenTelemetry's severity number for a logging level (custom levels too): DEBUG 5 ... CRITICAL 21."""
+    for lowest, severity in _LEVELS:
+        if levelno >= lowest:
+            return SEVERITY[severity][0]
+    return SEVERITY["debug"][0]
 
 
 class PipemonHandler(logging.Handler):
@@ -67,7 +67,7 @@ class PipemonHandler(logging.Handler):
             LOGGER_NAME: record.name,
             CODE_FILE_PATH: record.pathname,
             CODE_LINE_NUMBER: record.lineno,
-            CODE_FUNCTION_NAME: record.funcName,
+            ATTR.CODE_FUNCTION_NAME: record.funcName,
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD_FIELDS:
