@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import shutil
 import subprocess
 import threading
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +188,30 @@ def test_rows_ignore_what_is_not_a_count(records: Captured) -> None:
         r.rows(read=True, written=2)  # type: ignore[arg-type]
     attributes = records.span("orders").attributes
     assert (attributes[ATTR.ROWS_READ], attributes[ATTR.ROWS_WRITTEN], attributes[ATTR.ROWS_REJECTED]) == (3, 2, 0)
+
+
+class _Int64:
+    """numpy.int64 as rows() sees it (what `df["ok"].sum()` returns): an Integral that is not an int."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __int__(self) -> int:
+        return self.n
+
+    def __index__(self) -> int:
+        return self.n
+
+
+numbers.Integral.register(_Int64)
+
+
+def test_rows_take_numpy_s_integers(records: Captured) -> None:
+    with pipemon.run("orders") as r:
+        r.rows(read=_Int64(7), written=Fraction(5, 2))  # type: ignore[arg-type]
+    attributes = records.span("orders").attributes
+    assert (attributes[ATTR.ROWS_READ], attributes[ATTR.ROWS_WRITTEN]) == (7, 2.5)
+    assert type(attributes[ATTR.ROWS_READ]) is int
 
 
 def test_open_stages_end_with_their_run(records: Captured) -> None:

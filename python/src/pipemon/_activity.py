@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import numbers
 import threading
 import time
 from collections.abc import Mapping
@@ -52,6 +53,21 @@ def _truth(value: Any) -> bool:
         return bool(value)
     except Exception:
         return False
+
+
+def _count(n: Any) -> float | None:
+    """A row count: a finite number, 0 or more; numpy's scalars too (what `df["ok"].sum()` returns)."""
+    kind = type(n)
+    if kind is int or kind is float:
+        count = n
+    elif n is None or kind is bool or not isinstance(n, numbers.Real):  # an ABC check: slow, so second
+        return None
+    else:
+        try:
+            count = int(n) if isinstance(n, numbers.Integral) else float(n)
+        except Exception:
+            return None
+    return count if math.isfinite(count) and count >= 0 else None
 
 
 def parse_target(target: Any) -> tuple[str | None, str | None]:
@@ -215,8 +231,9 @@ class Activity(Block):
             return
         with self._lock:
             for index, n in enumerate((read, written, rejected)):
-                if type(n) in (int, float) and math.isfinite(n) and n >= 0:
-                    self._counts[index] += n
+                count = _count(n)
+                if count is not None:
+                    self._counts[index] += count
                     self._own_rows = True
 
     def target(self, target: Any = None, *, namespace: str | None = None, collection: str | None = None) -> None:
