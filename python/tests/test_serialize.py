@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import numbers
 import time
 import uuid
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -163,3 +165,31 @@ def test_attribute_values(value: Any, expected: Any) -> None:
 
 def test_a_log_value_is_an_attribute_value() -> None:
     assert to_log_value({"a": [1]}) == "{'a': [1]}" and to_log_value(None) is None
+
+
+class int64:  # noqa: N801 - numpy's name
+    """Stands for a numpy scalar (what `df["ok"].sum()` returns): a shape of (), a dtype, an Integral."""
+
+    shape = ()
+    dtype = "int64"
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __int__(self) -> int:
+        return self.n
+
+    def __index__(self) -> int:
+        return self.n
+
+    def __str__(self) -> str:
+        return str(self.n)
+
+
+numbers.Integral.register(int64)
+
+
+def test_numpy_s_scalars_read_as_numbers() -> None:
+    assert serialize([int64(7)]) == "[7]"
+    assert to_attribute_value(int64(7)) == 7 and type(to_attribute_value(int64(7))) is int
+    assert to_attribute_value(Fraction(1, 4)) == 0.25

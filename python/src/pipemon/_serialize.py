@@ -14,6 +14,7 @@ import datetime
 import decimal
 import enum
 import fractions
+import numbers
 import pathlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -226,6 +227,8 @@ def _summary(value: Any) -> str | None:
     shape = _shape(value)
     if shape is None:
         return f"<{name}>"
+    if shape == "()":
+        return _safe_str(value)  # a numpy scalar: its value
     if hasattr(kind, "columns") and len(value.shape) == 2:
         rows, columns = value.shape
         return f"{name} {rows}×{columns}"
@@ -306,6 +309,12 @@ def to_attribute_value(value: Any) -> Any:
             return list(value)
         if all((type(x) is int and INT64_MIN <= x <= INT64_MAX) or type(x) is float for x in value):
             return list(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, enum.Enum):
+        # numpy's scalars (what df["ok"].sum() returns), fractions: sent as the numbers they are.
+        try:
+            return to_attribute_value(int(value) if isinstance(value, numbers.Integral) else float(value))
+        except Exception:
+            pass
     return _default(value)
 
 
