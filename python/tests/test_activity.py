@@ -169,6 +169,19 @@ def test_attributes_source_capabilities_and_targets(records: Captured) -> None:
     assert records.span("b").attributes[ATTR.DB_COLLECTION] == "orders"
 
 
+class _BrokenMapping(dict):  # type: ignore[type-arg]
+    def items(self) -> Any:
+        raise RuntimeError("a lazy mapping whose source went away")
+
+
+def test_attributes_that_cannot_be_read_are_left_out_without_raising(records: Captured) -> None:
+    with pipemon.run("orders") as r:
+        r.set(_BrokenMapping(a=1), tier=2)
+        with r.stage("load", attributes=_BrokenMapping(a=1)):
+            pass
+    assert records.span("orders").attributes["tier"] == 2 and "a" not in records.span("load").attributes
+
+
 def test_methods_after_the_end_change_nothing_and_never_raise(records: Captured) -> None:
     with pipemon.run("orders") as r:
         pass

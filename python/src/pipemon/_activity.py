@@ -262,10 +262,13 @@ class Activity(Block):
         if not self._live():
             return
         for source in (attributes or {}, more):
-            for key, value in source.items():
-                converted = MASK if is_sensitive_key(key) else to_attribute_value(value)
-                if converted is not None:
-                    self._attrs[str(key)] = converted
+            try:
+                for key, value in source.items():
+                    converted = MASK if is_sensitive_key(key) else to_attribute_value(value)
+                    if converted is not None:
+                        self._attrs[str(key)] = converted
+            except Exception:
+                pass  # A mapping that cannot be read (or a key that cannot be named): what was read stays.
 
     def check(self, name: str, passed: bool, /, **details: Any) -> bool:
         """Records a data-quality check (a `pipeline.check` record, WARN when it fails); returns `passed`.
