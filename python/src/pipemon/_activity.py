@@ -8,8 +8,6 @@ Every method is safe after the end (a no-op; logs and checks are still recorded)
 from __future__ import annotations
 
 import asyncio
-import math
-import numbers
 import threading
 import time
 from collections.abc import Mapping
@@ -28,56 +26,11 @@ from ._context import (
     observed_time,
     remove_loose,
 )
+from ._inputs import NOT_GIVEN, is_empty, parse_target, row_count, truth
 from ._logging import reattach as reattach_logging
 from ._records import SPAN_KIND_INTERNAL, SPAN_KIND_SERVER, STATUS_ERROR, LogRecord, Span, SpanEvent
 from ._serialize import is_sensitive_key, to_attribute_value, to_log_value
 from .vocabulary import ATTR, CHECK, EVENT, FAILED_RESULTS, MASK
-
-# Marks "no value given" where None is a value (skip_when_empty=None skips: None is empty).
-NOT_GIVEN: Any = object()
-
-
-def is_empty(value: Any) -> bool:
-    """None, 0, "" and anything of length 0 (a list, dict, set, DataFrame) is empty; False is not."""
-    # No `value == ""`: a DataFrame or an array compares element-wise and refuses a truth value.
-    if value is None or (type(value) in (int, float) and value == 0):
-        return True
-    try:
-        return len(value) == 0
-    except Exception:
-        return False
-
-
-def _truth(value: Any) -> bool:
-    try:
-        return bool(value)
-    except Exception:
-        return False
-
-
-def _count(n: Any) -> float | None:
-    """A row count: a finite number, 0 or more; numpy's scalars too (what `df["ok"].sum()` returns)."""
-    kind = type(n)
-    if kind is int or kind is float:
-        count = n
-    elif n is None or kind is bool or not isinstance(n, numbers.Real):  # an ABC check: slow, so second
-        return None
-    else:
-        try:
-            count = int(n) if isinstance(n, numbers.Integral) else float(n)
-        except Exception:
-            return None
-    return count if math.isfinite(count) and count >= 0 else None
-
-
-def parse_target(target: Any) -> tuple[str | None, str | None]:
-    """`"dw.orders"` (the last dot splits the namespace from the table), or {"namespace", "collection"}."""
-    if isinstance(target, Mapping):
-        return target.get("namespace"), target.get("collection")
-    if isinstance(target, str):
-        namespace, dot, collection = target.rpartition(".")
-        return (namespace, collection) if dot else (None, target)
-    return None, None
 
 
 class Activity(Block):
@@ -231,9 +184,9 @@ class Activity(Block):
             return
         with self._lock:
             for index, n in enumerate((read, written, rejected)):
-                count = _count(n)
-                if count is not None:
-                    self._counts[index] += count
+                rows = row_count(n)
+                if rows is not None:
+                    self._counts[index] += rows
                     self._own_rows = True
 
     def target(self, target: Any = None, *, namespace: str | None = None, collection: str | None = None) -> None:
@@ -274,7 +227,7 @@ class Activity(Block):
         """Records a data-quality check (a `pipeline.check` record, WARN when it fails); returns `passed`.
         A value without a truth value (an array of booleans) is a failed check, not an exception."""
         self._live()
-        passed = _truth(passed)
+        passed = truth(passed)
         attributes = self._attrs.copy()
         attributes[ATTR.CHECK_NAME] = name
         attributes[ATTR.CHECK_PASSED] = passed

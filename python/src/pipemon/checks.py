@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._activity import is_empty
+from ._inputs import is_empty
 from ._serialize import serialize
 from .vocabulary import CHECK
 
