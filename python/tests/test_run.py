@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -177,6 +178,36 @@ def test_logs_and_checks_start_a_run_made_without_with(records: Captured) -> Non
     r.end()
     assert _bodies(records)[:2] == ["run started: notebook", "first"]
     assert records.log(EVENT.CHECK).attributes[ATTR.PIPELINE_NAME] == "other"
+
+
+def test_a_run_read_while_another_thread_starts_it_waits_for_the_start(
+    records: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    starting, release = threading.Event(), threading.Event()
+
+    def slow_lookup() -> None:  # the start is under way in the timer's thread
+        starting.set()
+        release.wait(2)
+
+    monkeypatch.setattr(_run, "parent_process_run", slow_lookup)
+    r = pipemon.run("notebook")
+    threading.Thread(target=r._live).start()
+    assert starting.wait(2)
+    read: list[Any] = []
+    reader = threading.Thread(target=lambda: read.append(_read_run_id(r)))
+    reader.start()
+    reader.join(0.05)  # the reader is now waiting for the start, or failed without it
+    release.set()
+    reader.join(2)
+    r.end()
+    assert read == [r.run_id]
+
+
+def _read_run_id(r: pipemon.Run) -> Any:
+    try:
+        return r.run_id
+    except Exception as error:
+        return error
 
 
 class _Journal:

@@ -90,7 +90,7 @@ def parent_process_run() -> tuple[str, str, bytes, bytes] | None:
 class Run(Activity):
     """A pipeline run: a context manager (sync and async), a decorator, or started at first use."""
 
-    __slots__ = ("_settings", "_outer", "_created", "_start_lock", "_template")
+    __slots__ = ("_settings", "_outer", "_created", "_start_lock", "_template", "_opening")
 
     def __init__(self, pipeline: str, settings: RunSettings, *, loose: bool) -> None:
         super().__init__("run", pipeline)
@@ -100,18 +100,23 @@ class Run(Activity):
         self._created = (now_ns(), time.perf_counter_ns())
         self._start_lock = threading.RLock()
         self._template = False
+        self._opening = False
         self._pending = True
         if loose:
             add_loose(self)
             scheduler.call_later(START_UNUSED_AFTER_S, self._live)
 
     def _begin(self) -> None:
-        # Reentrant: the start itself reads the run's properties; other threads wait for it to finish.
+        # The start itself reads the run's properties, which come back here (the lock is reentrant, and
+        # _opening ends that loop); other threads see _pending until the start is done, so they wait for it.
         with self._start_lock:
-            if not self._pending or self._template:
+            if not self._pending or self._template or self._opening:
                 return
-            self._pending = False
-            self._open_span()
+            self._opening = True
+            try:
+                self._open_span()
+            finally:
+                self._pending = False
         if self.kind == "run":
             self._start_journal()
 
