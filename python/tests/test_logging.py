@@ -42,9 +42,9 @@ def test_records_inside_a_run_are_its_log_records(records: Captured, root: loggi
     assert (loaded.body, loaded.severity_number, loaded.severity_text) == ("loaded 118 rows", 9, "INFO")
     assert loaded.attributes[ATTR.STAGE_NAME] == "load" and loaded.span_id.hex() == s.span_id
     assert loaded.attributes["batch"] == 7 and loaded.attributes["api_token"] == "***"
-    assert loaded.attributes[_logging.LOGGER_NAME] == "orders.load"
+    assert loaded.attributes[ATTR.LOG_LOGGER] == "orders.load"
     assert loaded.attributes[ATTR.CODE_FUNCTION_NAME] == "test_records_inside_a_run_are_its_log_records"
-    assert loaded.attributes[_logging.CODE_FILE_PATH] == __file__
+    assert loaded.attributes[ATTR.CODE_FILE_PATH] == __file__
     assert abs(loaded.time_unix_nano - loaded.observed_time_unix_nano) < 10**9
     assert (slow.severity_number, failed.severity_number, stop.severity_number) == (13, 17, 21)
     assert failed.attributes[ATTR.EXCEPTION_TYPE] == "ValueError"

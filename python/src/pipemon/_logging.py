@@ -18,11 +18,6 @@ from ._activity_log import emit_plain, log_attributes
 from ._context import current
 from .vocabulary import ATTR, SEVERITY
 
-# Attribute names (OpenTelemetry semantic conventions for code; the logger's name as ECS writes it) that
-# the vocabulary does not hold yet.
-CODE_FILE_PATH = "code.file.path"
-CODE_LINE_NUMBER = "code.line.number"
-LOGGER_NAME = "log.logger"
 # The fields every LogRecord has: the others are the caller's `extra`.
 _STANDARD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 # The SDK's own loggers: their records never come back through the handler.
@@ -64,9 +59,9 @@ class PipemonHandler(logging.Handler):
         except Exception:
             body = str(record.msg)
         attributes: dict[str, Any] = {
-            LOGGER_NAME: record.name,
-            CODE_FILE_PATH: record.pathname,
-            CODE_LINE_NUMBER: record.lineno,
+            ATTR.LOG_LOGGER: record.name,
+            ATTR.CODE_FILE_PATH: record.pathname,
+            ATTR.CODE_LINE_NUMBER: record.lineno,
             ATTR.CODE_FUNCTION_NAME: record.funcName,
         }
         for key, value in record.__dict__.items():
