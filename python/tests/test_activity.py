@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import numbers
 import os
 import shutil
 import subprocess
@@ -12,6 +11,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import pipemon
@@ -93,28 +94,14 @@ def test_skip_when_empty_ends_the_stage_as_skip_at_once(records: Captured) -> No
     assert records.span("load").attributes[ATTR.STAGE_RESULT] == "skip"
 
 
-class _FrameLike:
-    """Compares element-wise and refuses a truth value, as a pandas DataFrame or a numpy array does."""
-
-    def __init__(self, rows: int) -> None:
-        self.rows = rows
-
-    def __len__(self) -> int:
-        return self.rows
-
-    def __eq__(self, other: object) -> Any:
-        return self
-
-    def __bool__(self) -> bool:
-        raise ValueError("The truth value of a DataFrame is ambiguous")
-
-
 def test_skip_when_empty_takes_a_data_frame(records: Captured) -> None:
     with pipemon.run("orders") as r:
-        with r.stage("empty", skip_when_empty=_FrameLike(0)) as empty:
+        with r.stage("empty", skip_when_empty=pd.DataFrame(columns=["id"])) as empty:
             assert empty.skipped
-        with r.stage("full", skip_when_empty=_FrameLike(3)) as full:
+        with r.stage("full", skip_when_empty=pd.DataFrame({"id": [1, 2, 3]})) as full:
             assert not full.skipped
+        with r.stage("none_ok", skip_when_empty=pd.DataFrame({"ok": [False]})["ok"].sum()) as none_ok:
+            assert none_ok.skipped
     assert records.span("empty").attributes[ATTR.STAGE_RESULT] == "skip"
 
 
@@ -139,8 +126,11 @@ def test_checks_are_records_and_span_events(records: Captured) -> None:
 
 def test_a_check_given_a_value_without_a_truth_value_fails_without_raising(records: Captured) -> None:
     with pipemon.run("orders") as r:
-        assert r.check("rows_positive", _FrameLike(3)) is False
-    check = records.log(EVENT.CHECK)
+        # A DataFrame and an array refuse a truth value.
+        assert r.check("rows_positive", pd.DataFrame({"id": [1]})) is False
+        assert r.check("all_valid", np.array([True, True])) is False
+        assert r.check("all_valid_all", np.array([True, True]).all()) is True
+    check = records.logs_of(EVENT.CHECK)[0]
     assert (check.attributes[ATTR.CHECK_PASSED], check.severity_text) == (False, "WARN")
 
 
@@ -203,28 +193,17 @@ def test_rows_ignore_what_is_not_a_count(records: Captured) -> None:
     assert (attributes[ATTR.ROWS_READ], attributes[ATTR.ROWS_WRITTEN], attributes[ATTR.ROWS_REJECTED]) == (3, 2, 0)
 
 
-class _Int64:
-    """numpy.int64 as rows() sees it (what `df["ok"].sum()` returns): an Integral that is not an int."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __int__(self) -> int:
-        return self.n
-
-    def __index__(self) -> int:
-        return self.n
-
-
-numbers.Integral.register(_Int64)
-
-
 def test_rows_take_numpy_s_integers(records: Captured) -> None:
     with pipemon.run("orders") as r:
-        r.rows(read=_Int64(7), written=Fraction(5, 2))  # type: ignore[arg-type]
+        orders = pd.DataFrame({"ok": [True, False, True]})
+        r.rows(read=orders["ok"].sum(), written=Fraction(5, 2))  # type: ignore[arg-type]
+        r.set(valid=orders["ok"].sum(), all_valid=orders["ok"].all(), mean=orders["ok"].mean())
     attributes = records.span("orders").attributes
-    assert (attributes[ATTR.ROWS_READ], attributes[ATTR.ROWS_WRITTEN]) == (7, 2.5)
+    assert type(orders["ok"].sum()) is np.int64
+    assert (attributes[ATTR.ROWS_READ], attributes[ATTR.ROWS_WRITTEN]) == (2, 2.5)
     assert type(attributes[ATTR.ROWS_READ]) is int
+    assert (attributes["valid"], attributes["all_valid"], attributes["mean"]) == (2, False, 2 / 3)
+    assert (type(attributes["valid"]), type(attributes["all_valid"]), type(attributes["mean"])) == (int, bool, float)
 
 
 def test_open_stages_end_with_their_run(records: Captured) -> None:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
 import pipemon
 from pipemon import checks
 from pipemon.testing import Captured
@@ -41,6 +47,38 @@ def test_passing_checks(records: Captured) -> None:
     assert all(passed for _, passed, _ in _details(records))
 
 
+def test_checks_of_a_data_frame_s_columns(records: Captured) -> None:
+    orders = pd.DataFrame({"id": [1, 2, 2, 3], "email": ["a@x", None, np.nan, "d@x"]})
+    with pipemon.run("orders") as r:
+        assert checks.empty_dataset(r, pd.DataFrame(columns=["id", "email"])) is False
+        assert checks.empty_dataset(r, orders) is True
+        assert checks.null_ratio(r, "email", orders["email"], max_ratio=0.25) is False
+        assert checks.duplicates(r, orders["id"]) is False
+        assert checks.duplicates(r, orders["id"].to_numpy()) is False
+        assert checks.schema_drift(r, ["id", "email"], orders.columns) is True
+    assert _details(records)[2:5] == [
+        (CHECK.NULL_RATIO, False, "{'column': 'email', 'nulls': 2, 'total': 4, 'ratio': 0.5, 'max_ratio': 0.25}"),
+        (CHECK.DUPLICATES, False, "{'duplicates': 1, 'total': 4, 'examples': ['2']}"),
+        (CHECK.DUPLICATES, False, "{'duplicates': 1, 'total': 4, 'examples': ['2']}"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(["a", None, np.nan, pd.NA, "b"]),
+        pd.Series([1.5, None, np.nan, 2.0]),
+        pd.Series([1, None, 3], dtype="Int64"),  # pandas' NA, whose comparisons have no truth value
+        pd.Series(pd.to_datetime(["2026-01-02", None])),  # NaT
+        pd.Series([np.datetime64("NaT"), np.float64("nan"), [1], {"k": None}, 0], dtype=object),
+    ],
+)
+def test_a_null_is_what_pandas_calls_missing(column: pd.Series[Any]) -> None:
+    nulls = int(column.isna().sum())
+    assert checks.null_ratio(None, "c", column, max_ratio=nulls / len(column)) is True
+    assert checks.null_ratio(None, "c", column, max_ratio=(nulls - 0.5) / len(column)) is False
+
+
 def test_without_an_activity_checks_only_compute(records: Captured) -> None:
     assert checks.null_ratio(None, "email", [None]) is False
     assert checks.empty_dataset(None, {}) is False
@@ -76,10 +114,12 @@ class _CollidingKey:
 def test_checks_take_any_iterable_and_hostile_keys_without_raising(records: Captured) -> None:
     with pipemon.run("orders") as r:
         assert checks.null_ratio(r, "email", (value for value in ["a", None]), max_ratio=0.5) is True
+        assert checks.null_ratio(r, "key", [_CollidingKey()]) is True  # compared to itself: it raises
         assert checks.duplicates(r, [_HostileKey(), _HostileKey()]) is False
         # The first is kept as itself, the second compared as its preview: no answer, but no exception.
         assert checks.duplicates(r, [_CollidingKey(), _CollidingKey(), 1]) in (True, False)
-    assert [details for _, _, details in _details(records)][:2] == [
+    assert [details for _, _, details in _details(records)][:3] == [
         "{'column': 'email', 'nulls': 1, 'total': 2, 'ratio': 0.5, 'max_ratio': 0.5}",
+        "{'column': 'key', 'nulls': 0, 'total': 1, 'ratio': 0.0, 'max_ratio': 0.0}",
         "{'duplicates': 1, 'total': 2, 'examples': ['_HostileKey()']}",
     ]

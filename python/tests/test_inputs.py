@@ -5,13 +5,31 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from pipemon._inputs import is_empty, parse_target, row_count, truth
 
 
 @pytest.mark.parametrize(
-    "value, empty", [(None, True), (0, True), ("", True), ([], True), (False, False), ([0], False)]
+    "value, empty",
+    [
+        (None, True),
+        (0, True),
+        ("", True),
+        ([], True),
+        (False, False),
+        ([0], False),
+        (pd.DataFrame(), True),
+        (pd.DataFrame(columns=["id", "email"]), True),  # the columns, no rows
+        (pd.DataFrame({"id": [1, 2]}), False),
+        (pd.Series([], dtype="float64"), True),
+        (np.array([]), True),
+        (np.int64(0), True),  # a row count: what `df["ok"].sum()` returns
+        (np.int64(3), False),
+        (np.bool_(False), False),
+    ],
 )
 def test_is_empty(value: Any, empty: bool) -> None:
     assert is_empty(value) is empty
@@ -19,10 +37,24 @@ def test_is_empty(value: Any, empty: bool) -> None:
 
 @pytest.mark.parametrize(
     "value, count",
-    [(3, 3), (2.5, 2.5), (Fraction(1, 2), 0.5), (True, None), (-1, None), (float("inf"), None), ("9", None)],
+    [
+        (3, 3),
+        (2.5, 2.5),
+        (Fraction(1, 2), 0.5),
+        (True, None),
+        (-1, None),
+        (float("inf"), None),
+        ("9", None),
+        (np.int64(7), 7),
+        (np.float64(2.5), 2.5),
+        (np.bool_(True), None),
+        (np.float64("nan"), None),
+        (pd.DataFrame({"id": [1]}), None),
+    ],
 )
 def test_row_count(value: Any, count: float | None) -> None:
     assert row_count(value) == count
+    assert count is None or type(row_count(value)) is type(count)
 
 
 def test_truth_and_targets() -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.config
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+import structlog
 
 import pipemon
 from pipemon import _logging
@@ -95,6 +98,66 @@ def test_a_handler_that_logs_while_emitting_does_not_recurse(records: Captured, 
         remove()
     assert [r.body for r in records.logs] == ["once"]
     assert handler in root.handlers
+
+
+@pytest.fixture
+def stdlib_structlog() -> Iterator[Callable[[Any], None]]:
+    """structlog configured for the standard library, as its documentation shows, with `last` as the final
+    processor; the defaults again after the test."""
+
+    def configure(last: Any) -> None:
+        structlog.configure(
+            processors=[structlog.stdlib.add_log_level, last],
+            logger_factory=structlog.stdlib.LoggerFactory(),
+            wrapper_class=structlog.stdlib.BoundLogger,
+            cache_logger_on_first_use=False,
+        )
+
+    yield configure
+    structlog.reset_defaults()
+
+
+@pytest.mark.parametrize(
+    "last, formatter",
+    [
+        # The event dict goes to logging whole, for structlog's formatter to render.
+        (
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            structlog.stdlib.ProcessorFormatter(processor=structlog.processors.KeyValueRenderer()),
+        ),
+        # The event is the message and the other keys are the record's `extra`.
+        (structlog.stdlib.render_to_log_kwargs, logging.Formatter("%(message)s rows=%(rows)s")),
+    ],
+)
+def test_structlog_s_events_arrive_with_their_key_values(
+    records: Captured,
+    root: logging.Logger,
+    stdlib_structlog: Callable[[Any], None],
+    last: Any,
+    formatter: logging.Formatter,
+) -> None:
+    stdlib_structlog(last)
+    console = logging.StreamHandler(io.StringIO())
+    console.setFormatter(formatter)
+    root.addHandler(console)
+    pipemon.install_logging()
+    log = structlog.get_logger("structlog.orders")
+    with pipemon.run("orders") as r, r.stage("load") as s:
+        log.info("loaded", rows=118, api_token="t")
+        try:
+            int("x")
+        except ValueError:
+            log.error("failed", exc_info=True)
+    loaded, failed = [r for r in records.logs if not r.event_name]
+    assert (loaded.body, loaded.severity_text, loaded.span_id.hex()) == ("loaded", "INFO", s.span_id)
+    attributes = loaded.attributes
+    assert (attributes["rows"], attributes["api_token"], attributes["level"]) == (118, "***", "info")
+    assert loaded.attributes[ATTR.LOG_LOGGER] == "structlog.orders" and "_logger" not in loaded.attributes
+    assert loaded.attributes[ATTR.CODE_FUNCTION_NAME] == "test_structlog_s_events_arrive_with_their_key_values"
+    assert (failed.body, failed.attributes[ATTR.EXCEPTION_TYPE]) == ("failed", "ValueError")
+    assert "exc_info" not in failed.attributes
+    # The record is left as the console's formatter expects it.
+    assert "rows=118" in console.stream.getvalue()  # type: ignore[attr-defined]
 
 
 def test_severity_of_custom_levels() -> None:

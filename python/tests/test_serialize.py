@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import numbers
 import time
 import uuid
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from pipemon._serialize import Serializer, is_sensitive_key, serialize, to_attribute_value, to_log_value
@@ -99,27 +100,12 @@ def test_it_never_raises() -> None:
     assert serialize(deep, max_depth=100_000).startswith("[[[[")
 
 
-class _Frame:
-    """Stands for a pandas or polars DataFrame: a `shape` and `columns`."""
-
-    shape = (1000, 50)
-    columns = ["a"] * 50
-
-
-class _Array:
-    shape = (1000, 3)
-    dtype = "float64"
-
-
-class ndarray(_Array):  # noqa: N801 - numpy's name
-    pass
-
-
 class _SparkFrame:
-    """Stands for a pyspark DataFrame: counting it would run a job."""
+    """Stands for a pyspark DataFrame (pyspark is not in the unit tests' venv; tests/e2e/test_spark.py runs the
+    real one): counting it or touching its RDD would run a job."""
 
     schema = object()
-    columns = [f"c{i}" for i in range(12)]
+    dtypes = [(f"c{i}", "bigint") for i in range(12)]
 
     @property
     def rdd(self) -> Any:
@@ -130,9 +116,28 @@ class _SparkFrame:
 
 
 def test_data_frames_and_arrays_are_summarised_without_their_libraries() -> None:
-    assert serialize(_Frame()) == "_Frame 1000×50"
-    assert serialize(ndarray()) == "ndarray float64 (1000, 3)"
-    assert serialize(_SparkFrame()) == "_SparkFrame[c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, …+2 more]"
+    frame = pd.DataFrame(np.zeros((1000, 50)), columns=[f"c{i}" for i in range(50)])
+    assert serialize(frame) == "DataFrame 1000×50"
+    assert serialize({"orders": frame}) == "{'orders': DataFrame 1000×50}"
+    assert serialize(frame["c0"]) == "Series float64 (1000,)"
+    assert serialize(np.zeros((1000, 3))) == "ndarray float64 (1000, 3)"
+    assert serialize(_SparkFrame()) == (
+        "_SparkFrame[c0: bigint, c1: bigint, c2: bigint, c3: bigint, c4: bigint,"
+        " c5: bigint, c6: bigint, c7: bigint, c8: bigint, c9: bigint, …+2 more]"
+    )
+
+
+def test_a_huge_data_frame_costs_what_a_small_one_costs() -> None:
+    huge, small = pd.DataFrame({"id": np.arange(10_000_000)}), pd.DataFrame({"id": np.arange(10)})
+
+    def cost(frame: pd.DataFrame) -> float:
+        started = time.perf_counter()
+        for _ in range(100):
+            serialize([frame, frame["id"], frame["id"].to_numpy()])
+        return time.perf_counter() - started
+
+    cost(small)  # warm-up: the first call pays for imports and caches
+    assert cost(huge) < 5 * cost(small)
 
 
 def test_call_previews_read_as_the_call() -> None:
@@ -167,29 +172,21 @@ def test_a_log_value_is_an_attribute_value() -> None:
     assert to_log_value({"a": [1]}) == "{'a': [1]}" and to_log_value(None) is None
 
 
-class int64:  # noqa: N801 - numpy's name
-    """Stands for a numpy scalar (what `df["ok"].sum()` returns): a shape of (), a dtype, an Integral."""
-
-    shape = ()
-    dtype = "int64"
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __int__(self) -> int:
-        return self.n
-
-    def __index__(self) -> int:
-        return self.n
-
-    def __str__(self) -> str:
-        return str(self.n)
-
-
-numbers.Integral.register(int64)
-
-
-def test_numpy_s_scalars_read_as_numbers() -> None:
-    assert serialize([int64(7)]) == "[7]"
-    assert to_attribute_value(int64(7)) == 7 and type(to_attribute_value(int64(7))) is int
+def test_numpy_s_scalars_read_as_their_values() -> None:
+    # What `df["ok"].sum()`, `.mean()` and `.all()` return.
+    assert serialize([np.int64(7), np.float64(1.5), np.bool_(True), np.str_("x")]) == "[7, 1.5, True, 'x']"
+    assert to_attribute_value(np.int64(7)) == 7 and type(to_attribute_value(np.int64(7))) is int
+    assert to_attribute_value(np.float64(0.5)) == 0.5 and type(to_attribute_value(np.float64(0.5))) is float
+    assert to_attribute_value(np.bool_(True)) is True
     assert to_attribute_value(Fraction(1, 4)) == 0.25
+
+
+def test_an_attribute_value_with_a_shape_that_raises_is_previewed() -> None:
+    class Lazy:
+        item = None
+
+        @property
+        def shape(self) -> Any:
+            raise RuntimeError("not computed yet")
+
+    assert to_attribute_value(Lazy()) == serialize(Lazy()) == "<unserializable>"

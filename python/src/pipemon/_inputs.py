@@ -12,25 +12,6 @@ from typing import Any
 NOT_GIVEN: Any = object()
 
 
-def is_empty(value: Any) -> bool:
-    """None, 0, "" and anything of length 0 (a list, dict, set, DataFrame) is empty; False is not."""
-    # No `value == ""`: a DataFrame or an array compares element-wise and refuses a truth value.
-    if value is None or (type(value) in (int, float) and value == 0):
-        return True
-    try:
-        return len(value) == 0
-    except Exception:
-        return False
-
-
-def truth(value: Any) -> bool:
-    """bool(value), or False for a value without one (an array of booleans)."""
-    try:
-        return bool(value)
-    except Exception:
-        return False
-
-
 def row_count(n: Any) -> float | None:
     """A row count: a finite number, 0 or more; numpy's scalars too (what `df["ok"].sum()` returns)."""
     kind = type(n)
@@ -44,6 +25,26 @@ def row_count(n: Any) -> float | None:
         except Exception:
             return None
     return count if math.isfinite(count) and count >= 0 else None
+
+
+def is_empty(value: Any) -> bool:
+    """None, a row count of 0 (numpy's too) and anything of length 0 (a list, dict, set, DataFrame) is
+    empty; False is not."""
+    # No `value == ""`: a DataFrame or an array compares element-wise and refuses a truth value.
+    if value is None or row_count(value) == 0:
+        return True
+    try:
+        return len(value) == 0
+    except Exception:
+        return False
+
+
+def truth(value: Any) -> bool:
+    """bool(value), or False for a value without one (an array of booleans)."""
+    try:
+        return bool(value)
+    except Exception:
+        return False
 
 
 def parse_target(target: Any) -> tuple[str | None, str | None]:

@@ -14,12 +14,14 @@ import logging
 import threading
 from typing import Any
 
-from ._activity_log import emit_plain, log_attributes
+from ._activity_log import _exception_of, _text, emit_plain, log_attributes
 from ._context import current
 from .vocabulary import ATTR, SEVERITY
 
 # The fields every LogRecord has: the others are the caller's `extra`.
 _STANDARD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# What structlog.stdlib.ProcessorFormatter.wrap_for_formatter adds to a record carrying an event dict.
+_STRUCTLOG_EXTRA = frozenset({"_logger", "_name"})
 # The SDK's own loggers: their records never come back through the handler.
 _OWN_LOGGER = "pipemon"
 # The lowest logging level of each severity, highest first; below INFO is debug.
@@ -54,26 +56,39 @@ class PipemonHandler(logging.Handler):
 
     def _emit(self, record: logging.LogRecord) -> None:
         severity = (severity_of(record.levelno), record.levelname)
-        try:
-            body = record.getMessage()
-        except Exception:
-            body = str(record.msg)
+        body, fields, error = _read(record)
         attributes: dict[str, Any] = {
             ATTR.LOG_LOGGER: record.name,
             ATTR.CODE_FILE_PATH: record.pathname,
             ATTR.CODE_LINE_NUMBER: record.lineno,
             ATTR.CODE_FUNCTION_NAME: record.funcName,
         }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_FIELDS:
-                attributes[key] = value
-        error = record.exc_info[1] if record.exc_info else None
+        attributes.update(fields)
         at = int(record.created * 1e9)
         activity = current()
         if activity is not None:
             activity.emit_log(severity, body, attributes, error, at)
         else:
             emit_plain(severity, body, log_attributes(attributes), error, time_ns=at)
+
+
+def _read(record: logging.LogRecord) -> tuple[str, dict[str, Any], BaseException | None]:
+    """A record's message, its key/values (the caller's `extra`) and its exception."""
+    fields = {key: value for key, value in record.__dict__.items() if key not in _STANDARD_FIELDS}
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(record.msg, dict) and _STRUCTLOG_EXTRA <= fields.keys():
+        # structlog's event dict, which ProcessorFormatter.wrap_for_formatter hands to logging as the
+        # message: its event is the message and its keys are attributes (masked), not one long string.
+        for key in _STRUCTLOG_EXTRA:
+            del fields[key]
+        fields.update(record.msg)
+        message = fields.pop("event", "")
+        exc_info = fields.pop("exc_info", None)
+        return _text(message), fields, error or _exception_of(exc_info)
+    try:
+        return record.getMessage(), fields, error
+    except Exception:
+        return _text(record.msg), fields, error
 
 
 _lock = threading.Lock()

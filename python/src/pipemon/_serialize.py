@@ -119,8 +119,13 @@ class _Preview:
             self.write(f"<{kind.__name__} {len(value)} bytes>")
         elif isinstance(value, _ISO_FORMAT):
             self.write(value.isoformat())
-        elif isinstance(value, _PLAIN_REPR) or isinstance(value, (str, int, float)):
+        elif isinstance(value, _PLAIN_REPR):
             self.write(repr(value)[: self.max_repr])
+        elif isinstance(value, str):
+            # Subclasses read as the value they hold: numpy's str_ and float64 repr as `np.float64(1.5)`.
+            self.write(repr(str(value[: self.max_repr])))
+        elif isinstance(value, (int, float)):
+            self.write(repr(float(value) if isinstance(value, float) else int(value)))
         elif isinstance(value, BaseException):
             self.write(f"{kind.__name__}({_safe_str(value)!r})")
         elif isinstance(value, type):
@@ -218,10 +223,12 @@ def _summary(value: Any) -> str | None:
     kind = type(value)
     name = kind.__name__
     if hasattr(kind, "rdd") and hasattr(kind, "schema"):
-        # A Spark DataFrame: its columns come from the schema; counting rows would run a job.
-        columns = list(islice(value.columns, MAX_ITEMS))
-        hidden = len(value.columns) - len(columns)
-        return f"{name}[{', '.join(map(str, columns))}{f', …+{hidden} more' if hidden > 0 else ''}]"
+        # A Spark DataFrame as Spark writes it, `DataFrame[id: bigint, name: string]`, from its schema:
+        # counting its rows would run a job.
+        columns = value.dtypes
+        shown = ", ".join(f"{column}: {type_}" for column, type_ in islice(columns, MAX_ITEMS))
+        hidden = len(columns) - MAX_ITEMS
+        return f"{name}[{shown}{f', …+{hidden} more' if hidden > 0 else ''}]"
     if not hasattr(kind, "shape"):
         return None
     shape = _shape(value)
@@ -309,8 +316,16 @@ def to_attribute_value(value: Any) -> Any:
             return list(value)
         if all((type(x) is int and INT64_MIN <= x <= INT64_MAX) or type(x) is float for x in value):
             return list(value)
+    if hasattr(kind, "shape") and hasattr(kind, "item"):
+        # A numpy scalar (what df["ok"].sum() or .all() returns): sent as the Python value it holds.
+        try:
+            item = value.item() if value.shape == () else None
+        except Exception:
+            item = None
+        if type(item) in (bool, int, float, str):
+            return to_attribute_value(item)
     if isinstance(value, numbers.Real) and not isinstance(value, enum.Enum):
-        # numpy's scalars (what df["ok"].sum() returns), fractions: sent as the numbers they are.
+        # Fractions, and other numbers: sent as the numbers they are.
         try:
             return to_attribute_value(int(value) if isinstance(value, numbers.Integral) else float(value))
         except Exception:

@@ -8,7 +8,6 @@ pipeline can decide to stop; none raises. With `activity` None they only compute
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -32,12 +31,24 @@ def empty_dataset(activity: Activity | None, data: Any) -> bool:
     return _record(activity, CHECK.EMPTY_DATASET, not is_empty(data))
 
 
+def _is_null(value: Any) -> bool:
+    """None, and what pandas' isna() calls missing: NaN and NaT (not equal to themselves) and pandas' NA
+    (any comparison with it is NA itself)."""
+    if value is None:
+        return True
+    try:
+        differs = value != value
+        return differs is value or bool(differs)
+    except Exception:
+        return False  # no answer (an array, a value whose comparison raises): not a missing value
+
+
 def null_ratio(activity: Activity | None, column: str, values: Iterable[Any], max_ratio: float = 0.0) -> bool:
-    """Fails when the share of None (and NaN) values in `column` is above `max_ratio` (0 to 1)."""
+    """Fails when the share of nulls in `column` (None, NaN, NaT, pandas' NA) is above `max_ratio` (0 to 1)."""
     total = nulls = 0
     for value in values:
         total += 1
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if _is_null(value):
             nulls += 1
     ratio = nulls / total if total else 0.0
     details = {"column": column, "nulls": nulls, "total": total, "ratio": ratio, "max_ratio": max_ratio}
