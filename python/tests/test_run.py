@@ -12,6 +12,7 @@ import pytest
 import pipemon
 from pipemon import _run, _telemetry
 from pipemon._records import SPAN_KIND_INTERNAL, SPAN_KIND_SERVER
+from pipemon._timer import Scheduler
 from pipemon.testing import Captured
 from pipemon.vocabulary import ATTR, EVENT
 
@@ -19,6 +20,28 @@ pytest_plugins = ["_capture"]  # the `records` fixture
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
+
+
+class _Timer:
+    """The runs' timer on a clock the test moves: due tasks run when the test says, not after a sleep."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.scheduler = Scheduler(lambda: self.now)
+        self.scheduler._thread = threading.current_thread()  # no thread: advance() takes the due tasks
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for task in self.scheduler.due_tasks():
+            if not task.cancelled:
+                task.fn()
+
+
+@pytest.fixture
+def timer(monkeypatch: pytest.MonkeyPatch) -> _Timer:
+    fake = _Timer()
+    monkeypatch.setattr(_run, "scheduler", fake.scheduler)
+    return fake
 
 
 def test_a_run_inside_a_run_is_its_child(records: Captured) -> None:
@@ -43,13 +66,13 @@ def test_a_bad_expected_interval_raises_at_the_call(value: Any) -> None:
         )
 
 
-def test_the_decorator_starts_nothing_until_called(records: Captured) -> None:
+def test_the_decorator_starts_nothing_until_called(records: Captured, timer: _Timer) -> None:
     @pipemon.run("nightly", owner="team-data")
     def nightly(n: int) -> int:
         assert pipemon.current() is not None
         return n * 2
 
-    time.sleep(_run.START_UNUSED_AFTER_S * 1.5)
+    timer.advance(_run.START_UNUSED_AFTER_S * 2)
     assert records.logs == []
     assert nightly(2) == 4 and nightly(3) == 6
     ends = records.logs_of(EVENT.RUN_END)
@@ -159,12 +182,11 @@ def test_a_run_without_with_is_current_until_it_ends(records: Captured) -> None:
     ]
 
 
-def test_a_run_without_with_starts_unused_a_moment_later(records: Captured, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_run, "START_UNUSED_AFTER_S", 0.01)
+def test_a_run_without_with_starts_unused_a_moment_later(records: Captured, timer: _Timer) -> None:
     r = pipemon.run("notebook")
-    deadline = time.monotonic() + 2
-    while not records.logs and time.monotonic() < deadline:
-        time.sleep(0.005)
+    timer.advance(_run.START_UNUSED_AFTER_S / 2)
+    assert records.logs == []
+    timer.advance(_run.START_UNUSED_AFTER_S / 2)
     assert _bodies(records) == ["run started: notebook"]
     r.end()
 
@@ -247,10 +269,16 @@ def test_heartbeats_come_from_the_timer_thread(records: Captured) -> None:
         deadline = time.monotonic() + 2
         while len(records.logs_of(EVENT.RUN_HEARTBEAT)) < 2 and time.monotonic() < deadline:
             time.sleep(0.005)
-    beats = len(records.logs_of(EVENT.RUN_HEARTBEAT))
-    assert beats >= 2
-    time.sleep(0.05)
-    assert len(records.logs_of(EVENT.RUN_HEARTBEAT)) == beats  # none after the end
+        assert len(records.logs_of(EVENT.RUN_HEARTBEAT)) >= 2
+
+
+def test_no_heartbeat_after_the_end(records: Captured, timer: _Timer) -> None:
+    with pipemon.run("orders", heartbeat_seconds=10):
+        timer.advance(10)
+        timer.advance(10)
+    assert len(records.logs_of(EVENT.RUN_HEARTBEAT)) == 2
+    timer.advance(100)
+    assert len(records.logs_of(EVENT.RUN_HEARTBEAT)) == 2
 
 
 def test_under_pipemon_exec_a_run_is_a_stage_of_the_exec_run(

@@ -237,10 +237,9 @@ def test_a_stopped_worker_runs_nothing_more() -> None:
     ran: list[str] = []
     worker = Worker("test-worker")
     worker.at("x", 0.05, lambda: ran.append("x"))
-    worker.stop()
-    time.sleep(0.1)
+    worker.stop(wait_s=5.0)
+    assert not worker._thread.is_alive()  # the thread is gone: nothing can run later
     assert ran == []
-    assert not worker._thread.is_alive()
 
 
 def test_a_transport_that_raises_leaves_its_batch_for_a_later_pass() -> None:
