@@ -1,7 +1,8 @@
 /**
  * What the Python SDK states again in its own language, asked of both SDKs live and compared: the
  * configuration one environment gives (defaults, precedence, endpoint, spool directory) and the sentence a
- * process says about records it could not deliver. The Python tests hold the same figures as literals;
+ * process says about records it could not deliver, and which log records the spool keeps apart (never evicted,
+ * on disk before the call returns). The Python tests hold the same figures as literals;
  * this is what keeps those literals and the Node SDK from drifting apart.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../sdk/config.js';
 import { deliveryReport } from '../sdk/delivery-report.js';
 import type { DeliveryStats } from '../sdk/delivery.js';
+import { mustKeepLog } from '../sdk/telemetry.js';
+import { EVENT } from '../sdk/vocabulary.js';
 
 const SRC = fileURLToPath(new URL('../python/src', import.meta.url));
 
@@ -98,9 +101,30 @@ for s in json.load(sys.stdin):
 print(json.dumps(out))
 `;
 
+// Every event name, with no event name, at each severity either side of ERROR.
+const LOGS = [undefined, ...Object.values(EVENT)].flatMap((eventName) => [9, 13, 17, 21].map((severityNumber) => ({ eventName, severityNumber })));
+
+const PYTHON_KEPT = `
+import json, sys
+from pipemon._records import LogRecord
+from pipemon._telemetry import must_keep_log
+out = []
+for log in json.load(sys.stdin):
+    record = LogRecord(0, log["severityNumber"], "", "", {}, event_name=log.get("eventName") or "")
+    out.append(must_keep_log(record))
+print(json.dumps(out))
+`;
+
 describe('the Python SDK beside the Node SDK', () => {
   it('resolves the same configuration from the same environment (defaults, precedence, endpoint, spool directory)', () => {
     expect(python(PYTHON_CONFIG, ENVIRONMENTS)).toEqual(ENVIRONMENTS.map(nodeConfig));
+  });
+
+  it('keeps the same log records apart: errors and the records of a run\'s history', () => {
+    const node = LOGS.map((log) => mustKeepLog(log as any));
+    expect(node).toContain(true);
+    expect(node).toContain(false);
+    expect(python(PYTHON_KEPT, LOGS)).toEqual(node);
   });
 
   it('says the same sentence about records it could not deliver', () => {
