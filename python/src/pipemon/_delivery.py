@@ -29,7 +29,8 @@ from ._transport import Backoff, FailureKind, HttpTransport, Outcome, RetryingTr
 
 T = TypeVar("T")
 
-# Below the receiver's 64 MiB body limit (and the OTLP spec's recommendation), with room to spare.
+# Below the receiver's 64 MiB body limit (and the OTLP spec's recommendation), with room to spare
+# (sdk/delivery.ts MAX_REQUEST_BYTES; the retries and pause below are that file's too).
 MAX_REQUEST_BYTES = 4 * 2**20
 # At shutdown, how long a retry wait that close() ended has to count its answer, even past the deadline.
 _ANSWER_GRACE_S = 0.05

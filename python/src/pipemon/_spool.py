@@ -536,22 +536,6 @@ def open_spool(
     return Spool(dir, max_bytes, segment_bytes, fsync, rescan_s, now_ms, clock, alive, owner or claim_owner())
 
 
-def spooled_bytes_in(dir: str) -> int:
-    """The bytes of records that a spool directory holds (0 when there is none): what is still to send from it."""
-    try:
-        names = os.listdir(dir)
-    except OSError:
-        return 0
-    total = 0
-    for name in names:
-        if SEGMENT.match(name) or BATCH_FILE.match(name):
-            try:
-                total += os.stat(os.path.join(dir, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def _flush(fd: int) -> None:
     # fdatasync skips the metadata a later read does not need; macOS and Windows only have fsync.
     if hasattr(os, "fdatasync"):
