@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import _telemetry
 from ._context import LOG_FLAGS_SAMPLED, current_scope, now_ns, observed_time
 from ._records import LogRecord
-from ._serialize import is_sensitive_key, to_log_value
+from ._serialize import is_sensitive_key, safe_str, to_log_value
 from .vocabulary import ATTR, MASK, SEVERITY
 
 if TYPE_CHECKING:
@@ -30,17 +30,10 @@ def error_type(error: BaseException | str) -> str:
     return type(error).__name__ if isinstance(error, BaseException) else "str"
 
 
-def _text(value: object) -> str:
-    try:
-        return str(value)
-    except Exception:
-        return f"<{type(value).__name__} with an unprintable message>"
-
-
 def exception_attributes(error: BaseException | str) -> dict[str, Any]:
     """error.type and exception.type/message/stacktrace of an exception (or a message)."""
     kind = error_type(error)
-    attributes = {ATTR.ERROR_TYPE: kind, ATTR.EXCEPTION_TYPE: kind, ATTR.EXCEPTION_MESSAGE: _text(error)}
+    attributes = {ATTR.ERROR_TYPE: kind, ATTR.EXCEPTION_TYPE: kind, ATTR.EXCEPTION_MESSAGE: safe_str(error)}
     if isinstance(error, BaseException) and error.__traceback__ is not None:
         try:
             lines = traceback.format_exception(type(error), error, error.__traceback__)
@@ -55,7 +48,7 @@ def log_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k): MASK if is_sensitive_key(k) else to_log_value(v) for k, v in attributes.items()}
 
 
-def _exception_of(exc_info: Any) -> BaseException | None:
+def exception_of(exc_info: Any) -> BaseException | None:
     """What `exc_info=` names, as the logging module reads it: True, an exception or a sys.exc_info() tuple."""
     if isinstance(exc_info, BaseException):
         return exc_info
@@ -101,8 +94,8 @@ class ActivityLog:
 
     def _emit(self, severity: tuple[int, str], message: Any, attributes: dict[str, Any], exc_info: Any) -> None:
         try:
-            error = message if isinstance(message, BaseException) else _exception_of(exc_info)
-            body = _text(message)
+            error = message if isinstance(message, BaseException) else exception_of(exc_info)
+            body = safe_str(message)
             activity = self._activity
             if activity is None:
                 scope = current_scope()

@@ -14,8 +14,9 @@ import logging
 import threading
 from typing import Any
 
-from ._activity_log import _exception_of, _text, emit_plain, log_attributes
+from ._activity_log import emit_plain, exception_of, log_attributes
 from ._context import current
+from ._serialize import safe_str
 from .vocabulary import ATTR, SEVERITY
 
 # The fields every LogRecord has: the others are the caller's `extra`.
@@ -84,11 +85,11 @@ def _read(record: logging.LogRecord) -> tuple[str, dict[str, Any], BaseException
         fields.update(record.msg)
         message = fields.pop("event", "")
         exc_info = fields.pop("exc_info", None)
-        return _text(message), fields, error or _exception_of(exc_info)
+        return safe_str(message), fields, error or exception_of(exc_info)
     try:
         return record.getMessage(), fields, error
     except Exception:
-        return _text(record.msg), fields, error
+        return safe_str(record.msg), fields, error
 
 
 _lock = threading.Lock()

@@ -21,6 +21,7 @@ import struct
 from typing import Any
 
 from ._records import LogRecord, Span, SpanEvent
+from ._serialize import safe_str
 
 # AnyValue nesting deeper than this is refused by the receiver (MAX_VALUE_DEPTH in
 # receiver/decode/otlp-values.ts, its twin), which would lose the whole request: a container at this depth
@@ -253,7 +254,7 @@ def _str_pair(pairs: dict[tuple[str, str], bytes], tag: int, item: tuple[Any, st
 
 def _key_head(key: object) -> bytes:
     """KeyValue's leading bytes for a key: key = 1 with its bytes, then value = 2's tag."""
-    text = key if isinstance(key, str) else _text(key)
+    text = key if isinstance(key, str) else safe_str(key)
     head = _field(b"\x0a", _utf8(text)) + b"\x12"
     if type(key) is str:
         if len(_key_heads) >= _CACHE_MAX:
@@ -295,7 +296,7 @@ def _any_value(value: Any, depth: int) -> bytes:
         return _field(b"\x3a", bytes(value))  # bytes_value = 7
     if isinstance(value, (list, tuple, dict)) and depth < MAX_VALUE_DEPTH:
         return _container(value, depth)
-    return _field(b"\x0a", _utf8(_text(value)))
+    return _field(b"\x0a", _utf8(safe_str(value)))
 
 
 def _container(value: list[Any] | tuple[Any, ...] | dict[Any, Any], depth: int) -> bytes:
@@ -316,13 +317,6 @@ def _int_text(value: int) -> str:
         return str(value)
     except ValueError:  # more digits than sys.get_int_max_str_digits() allows
         return hex(value)
-
-
-def _text(value: object) -> str:
-    try:
-        return str(value)
-    except Exception:
-        return f"<{type(value).__name__} whose str() raised>"
 
 
 def _utf8(text: str) -> bytes:

@@ -127,7 +127,7 @@ class _Preview:
         elif isinstance(value, (int, float)):
             self.write(repr(float(value) if isinstance(value, float) else int(value)))
         elif isinstance(value, BaseException):
-            self.write(f"{kind.__name__}({_safe_str(value)!r})")
+            self.write(f"{kind.__name__}({safe_str(value)!r})")
         elif isinstance(value, type):
             self.write(f"<class {value.__qualname__}>")
         elif callable(value) and hasattr(value, "__qualname__"):
@@ -200,11 +200,12 @@ class _Preview:
             self.write(f", …+{hidden} more")
 
 
-def _safe_str(value: object) -> str:
+def safe_str(value: object) -> str:
+    """str(value), or what it is when its __str__ raises: a message or a key must never raise into the pipeline."""
     try:
         return str(value)
     except Exception:
-        return "<unprintable>"
+        return f"<{type(value).__name__} whose str() raised>"
 
 
 def _shape(value: Any) -> str | None:
@@ -235,7 +236,7 @@ def _summary(value: Any) -> str | None:
     if shape is None:
         return f"<{name}>"
     if shape == "()":
-        return _safe_str(value)  # a numpy scalar: its value
+        return safe_str(value)  # a numpy scalar: its value
     if hasattr(kind, "columns") and len(value.shape) == 2:
         rows, columns = value.shape
         return f"{name} {rows}×{columns}"
