@@ -86,11 +86,14 @@ interface Limits {
   sensitive: (key: string) => boolean;
 }
 
+/** The default bounds of a preview: characters, entries per container, levels. */
+export const PREVIEW_LIMITS = { maxRepr: 1000, maxItems: 10, maxDepth: 4 } as const;
+
 function limitsOf(options: SerializeOptions): Limits {
   return {
-    maxRepr: options.maxRepr ?? 1000,
-    maxItems: options.maxItems ?? 10,
-    maxDepth: options.maxDepth ?? 4,
+    maxRepr: options.maxRepr ?? PREVIEW_LIMITS.maxRepr,
+    maxItems: options.maxItems ?? PREVIEW_LIMITS.maxItems,
+    maxDepth: options.maxDepth ?? PREVIEW_LIMITS.maxDepth,
     sensitive: options.sensitiveFields ? matcher(options.sensitiveFields) : isSensitiveKey,
   };
 }

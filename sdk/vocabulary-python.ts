@@ -1,13 +1,13 @@
 /**
  * python/src/pipemon/vocabulary.py, generated from vocabulary.ts, serialize.ts and run.ts, so that the
- * Python SDK sends the names, results, severities and masked key fragments the Node SDK sends and the
- * receiver reads, from one statement. Regenerate with `npm run build && node dist/sdk/vocabulary-python.js`;
+ * Python SDK uses the names, results, severities, masked key fragments and preview bounds that the Node
+ * SDK uses and the receiver reads, from one statement. Regenerate with `npm run build && node dist/sdk/vocabulary-python.js`;
  * test/vocabulary-python.test.ts fails while the committed file differs.
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SEVERITY } from './run.js';
-import { DEFAULT_SENSITIVE, MASK } from './serialize.js';
+import { DEFAULT_SENSITIVE, MASK, PREVIEW_LIMITS } from './serialize.js';
 import { ATTR, CHECK, ERROR_TYPE, EVENT, FAILED_RESULTS, RESULTS } from './vocabulary.js';
 
 /** pipelineName -> PIPELINE_NAME */
@@ -52,6 +52,9 @@ export function vocabularyPython(): string {
     ...DEFAULT_SENSITIVE.map((fragment) => `    ${literal(fragment)},`),
     ')',
     `MASK = ${literal(MASK)}`,
+    '',
+    '# The default bounds of a preview of a value: characters, entries per container, levels.',
+    ...Object.entries(PREVIEW_LIMITS).map(([key, value]) => `${constantName(key)} = ${value}`),
     '',
   ].join('\n');
 }

@@ -29,8 +29,8 @@ from ._context import (
     now_ns,
 )
 from ._records import SPAN_KIND_INTERNAL, STATUS_ERROR, Span, SpanEvent
-from ._serialize import MAX_DEPTH, MAX_ITEMS, MAX_REPR, Serializer
-from .vocabulary import ATTR, EVENT
+from ._serialize import Serializer
+from .vocabulary import ATTR, EVENT, MAX_DEPTH, MAX_ITEMS, MAX_REPR
 
 F = TypeVar("F", bound=Callable[..., Any])
 

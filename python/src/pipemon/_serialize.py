@@ -21,11 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-from .vocabulary import DEFAULT_SENSITIVE, MASK
+from .vocabulary import DEFAULT_SENSITIVE, MASK, MAX_DEPTH, MAX_ITEMS, MAX_REPR
 
-MAX_REPR = 1000
-MAX_ITEMS = 10
-MAX_DEPTH = 4
 # The OTLP integer is 64 bits: a larger Python int is sent as its preview.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Attribute arrays longer than this are sent as a preview (sdk/serialize.ts toAttributeValue).

@@ -117,3 +117,8 @@ DEFAULT_SENSITIVE = (
     "connectionstring",
 )
 MASK = "***"
+
+# The default bounds of a preview of a value: characters, entries per container, levels.
+MAX_REPR = 1000
+MAX_ITEMS = 10
+MAX_DEPTH = 4
