@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import random
 from concurrent.futures import ThreadPoolExecutor
@@ -89,3 +90,47 @@ def test_observed_times_strictly_increase_within_the_process(monkeypatch: pytest
 
 def test_ids_are_never_zero() -> None:
     assert all(any(_context.new_span_id()) and len(_context.new_trace_id()) == 16 for _ in range(1000))
+
+
+def test_steps_in_passes_sends_throws_and_close_through_and_runs_each_step_in_its_context() -> None:
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="consumer")
+    seen: list[object] = []
+
+    def source() -> Any:
+        try:
+            while True:
+                sent = yield marker.get()
+                seen.append(sent)
+        except ValueError as error:
+            seen.append(f"caught {error}")
+            yield "recovered"
+        finally:
+            seen.append(f"closed in {marker.get()}")
+
+    context = contextvars.copy_context()
+    context.run(marker.set, "generator")
+    items: list[int] = []
+    driver = _context.steps_in(context, source(), lambda: items.append(1))
+    assert next(driver) == "generator"
+    assert driver.send("a") == "generator"
+    assert marker.get() == "consumer"
+    assert driver.throw(ValueError("bad")) == "recovered"
+    driver.close()
+    assert seen == ["a", "caught bad", "closed in generator"]
+    assert len(items) == 3
+
+
+def test_steps_in_returns_the_generator_s_value() -> None:
+    def source() -> Any:
+        yield 1
+        return "done"
+
+    def consumer() -> Any:
+        result = yield from _context.steps_in(contextvars.copy_context(), source())
+        return result
+
+    steps = consumer()
+    assert next(steps) == 1
+    with pytest.raises(StopIteration) as stop:
+        next(steps)
+    assert stop.value.value == "done"

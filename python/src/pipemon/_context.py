@@ -130,6 +130,30 @@ def context_with(scope: Scope) -> contextvars.Context:
     return context
 
 
+def steps_in(
+    context: contextvars.Context, steps: Generator[Any, Any, T], on_item: Callable[[], object] | None = None
+) -> Generator[Any, Any, T]:
+    """`yield from steps_in(context, g)` is `yield from g` with each of g's steps run in `context` (a
+    generator's run or monitored call): values sent and exceptions thrown in pass through, a close()
+    closes g in its context, and g's return value is returned. on_item is told of each item."""
+    step, value = steps.send, None
+    while True:
+        try:
+            item = context.run(step, value)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        if on_item is not None:
+            on_item()
+        try:
+            value, step = (yield item), steps.send
+        except GeneratorExit:
+            context.run(steps.close)
+            raise
+        except BaseException as thrown:
+            # Thrown in by the consumer: the generator may handle it.
+            value, step = thrown, steps.throw
+
+
 @types.coroutine
 def awaited_in(context: contextvars.Context, awaitable: Awaitable[T]) -> Generator[Any, Any, T]:
     """`await awaited_in(context, x)` is `await x` with x's code run in `context` (an async generator's

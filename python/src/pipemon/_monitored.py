@@ -27,6 +27,7 @@ from ._context import (
     new_span_id,
     new_trace_id,
     now_ns,
+    steps_in,
 )
 from ._records import SPAN_KIND_INTERNAL, STATUS_ERROR, Span, SpanEvent
 from ._serialize import Serializer
@@ -224,28 +225,23 @@ def _wrap_generator(fn: Callable[..., Any], monitor: _Monitor) -> Callable[..., 
         call = monitor.open(args, kwargs)
         current_scope_var.reset(call.token)
         steps = fn(*args, **kwargs)
-        context = context_with(call.scope)
         yielded = 0
-        step, value = steps.send, None
+
+        def counted() -> None:
+            nonlocal yielded
+            yielded += 1
+
         try:
-            while True:
-                item = context.run(step, value)
-                yielded += 1
-                try:
-                    value, step = (yield item), steps.send
-                except GeneratorExit:
-                    # The consumer stopped early: still a successful call, and the source closes.
-                    context.run(steps.close)
-                    monitor.succeed(call, yields=yielded)
-                    raise
-                except BaseException as thrown:
-                    value, step = thrown, steps.throw
-        except StopIteration as stop:
+            value = yield from steps_in(context_with(call.scope), steps, counted)
+        except GeneratorExit:
+            # The consumer stopped early: still a successful call, and the source closes.
             monitor.succeed(call, yields=yielded)
-            return stop.value
+            raise
         except Exception as error:
             monitor.fail(call, error)
             raise
+        monitor.succeed(call, yields=yielded)
+        return value
 
     return generator
 

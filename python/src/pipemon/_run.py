@@ -37,6 +37,7 @@ from ._context import (
     new_trace_id,
     now_ns,
     remove_loose,
+    steps_in,
 )
 from ._open_runs import OpenRun
 from ._timer import scheduler
@@ -224,26 +225,14 @@ def _steps(make: Callable[[], Activity], fn: Callable[..., Any], args: Any, kwar
     activity = make()
     activity._live()
     steps = fn(*args, **kwargs)
-    context = context_with(activity.scope)
-    step, value = steps.send, None
     try:
-        while True:
-            item = context.run(step, value)
-            try:
-                value, step = (yield item), steps.send
-            except GeneratorExit:
-                context.run(steps.close)
-                raise
-            except BaseException as thrown:
-                # Thrown in by the consumer: the generator may handle it.
-                value, step = thrown, steps.throw
-    except StopIteration as stop:
-        activity._exit(None)
-        return stop.value
+        value = yield from steps_in(context_with(activity.scope), steps)
     except BaseException as error:
         if not activity._exit(error):
             raise
-    return None
+        return None
+    activity._exit(None)
+    return value
 
 
 async def _async_steps(make: Callable[[], Activity], fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
