@@ -17,12 +17,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 SRC = REPO / "python" / "src"
 
 T = TypeVar("T")
+
+
+def unavailable(tests: str, reason: str, remedy: str) -> NoReturn:
+    """A missing tool: under CI a failure (a broken runner), elsewhere a skip said loudly with its remedy."""
+    message = f"{tests}: {reason}. To run: {remedy}."
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set and {message}", pytrace=False)
+    line = "!" * 100
+    print(f"\n{line}\n  {message}\n  They are SKIPPED.\n{line}", file=sys.__stderr__)
+    pytest.skip(message)
 
 
 @dataclass(frozen=True)

@@ -20,23 +20,14 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
-from _e2e import REPO, Receiver, pipeline_env
+from _e2e import REPO, Receiver, pipeline_env, unavailable
 
 # What `pipemon serve` prints once it listens (the pattern test/helpers/pipemon-process.ts matches).
 LISTENING = re.compile(r"listening on (http://\S+) .*OTLP/gRPC on (http://[^\s,]+)")
 START_TIMEOUT_S = 60
-
-
-def unavailable(reason: str, remedy: str) -> NoReturn:
-    message = f"{reason}: the end-to-end tests need a receiver. To run them, {remedy}."
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set and {message}", pytrace=False)
-    line = "!" * 100
-    print(f"\n{line}\n  {message}\n  The end-to-end tests are SKIPPED.\n{line}", file=sys.__stderr__)
-    pytest.skip(message)
+END_TO_END = "the end-to-end tests (they start a receiver)"
 
 
 def _die_with_parent() -> None:
@@ -106,9 +97,9 @@ def pipemon_cli() -> list[str]:
     node = shutil.which("node")
     cli = Path(os.environ.get("PIPEMON_TEST_CLI", REPO / "dist" / "bin" / "pipemon.js"))
     if node is None:
-        unavailable("node is not on PATH", "install Node.js >= 20.12")
+        unavailable(END_TO_END, "node is not on PATH", "install Node.js >= 20.12")
     if not cli.is_file():
-        unavailable(f"{cli} is missing", "build it: npm run build (npm test does it)")
+        unavailable(END_TO_END, f"{cli} is missing", "build it: npm run build (npm test does it)")
     return [node, str(cli)]
 
 

@@ -4,16 +4,13 @@ schema, without running a Spark job to preview it."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
-from _e2e import REPO, Receiver, json_lines
+from _e2e import REPO, Receiver, json_lines, unavailable
 
 from pipemon.vocabulary import ATTR
 
@@ -21,15 +18,8 @@ SCRIPT = Path(__file__).parent / "scripts" / "spark_driver.py"
 # The pins test/openlineage-producers.test.ts shares; .ci/run installs them into venv-pyspark-<version>.
 PINS = REPO / "test" / "fixtures" / "spark-requirements.txt"
 TIMEOUT_S = 120
-
-
-def unavailable(reason: str) -> NoReturn:
-    message = f"{reason}: test_spark.py needs it. To run it, run .ci/run (it installs Java and makes the venv)."
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set and {message}", pytrace=False)
-    line = "!" * 100
-    print(f"\n{line}\n  {message}\n  The Spark test is SKIPPED.\n{line}", file=sys.__stderr__)
-    pytest.skip(message)
+SPARK = "the Spark driver test (test_spark.py)"
+REMEDY = "run .ci/run (it installs Java and makes the venv)"
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +29,9 @@ def spark_python() -> Path:
     assert version, f"no pyspark== pin in {PINS}"
     venv = Path.home() / ".cache" / "pipemon" / f"venv-pyspark-{version.group(1)}"
     if not (venv / ".installed").is_file():
-        unavailable(f"{venv} is missing or half-installed")
+        unavailable(SPARK, f"{venv} is missing or half-installed", REMEDY)
     if shutil.which("java") is None:
-        unavailable("java is not on PATH")
+        unavailable(SPARK, "java is not on PATH", REMEDY)
     return venv / "bin" / "python"
 
 
