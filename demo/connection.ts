@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveConfig } from '../sdk/config.js';
+import { authorizationOf, resolveConfig } from '../sdk/config.js';
 
 export interface Connection {
   endpoint: string;
@@ -38,10 +38,6 @@ export interface ConnectionOptions {
 const KEY_FILE = 'default-api-key';
 const PROBE_TIMEOUT_MS = 5000;
 
-function hasAuthorization(headers: Record<string, string>): boolean {
-  return Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
-}
-
 export function resolveConnection(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): Connection {
   let config: ReturnType<typeof resolveConfig>;
   try {
@@ -52,7 +48,7 @@ export function resolveConnection(options: ConnectionOptions, env: NodeJS.Proces
   const headers = { ...config.headers };
   if (options.key) return { endpoint: config.endpoint, headers, apiKey: options.key, keySource: '--key' };
   if (env.PIPEMON_API_KEY) return { endpoint: config.endpoint, headers, apiKey: env.PIPEMON_API_KEY, keySource: 'PIPEMON_API_KEY' };
-  if (hasAuthorization(headers)) return { endpoint: config.endpoint, headers, apiKey: undefined, keySource: 'OTEL_EXPORTER_OTLP_HEADERS' };
+  if (authorizationOf(headers) !== undefined) return { endpoint: config.endpoint, headers, apiKey: undefined, keySource: 'OTEL_EXPORTER_OTLP_HEADERS' };
 
   const keyFile = path.resolve(options.dataDir ?? './.pipemon', KEY_FILE);
   let key: string;
