@@ -12,7 +12,7 @@
  *   two transactions): the ceiling, with no HTTP, decoding, idempotency or group commit;
  * - bytes on disk per record of the rows stored end to end (receiver/storage/log-bytes.ts), beside the
  *   same rows in the layout before migration 4 (copied into logs_v1) and their OTLP protobuf size;
- * - insert_per_record: one INSERT per record, as the reference designs store logs, on a smaller sample
+ * - insert_per_record: one INSERT per record, as a logging API that stores each posted record on its own does, on a smaller sample
  *   (embedded default only);
  * - overload: a receiver with a small --max-queue-bytes budget under many clients that resend at once
  *   (embedded default only).

@@ -5,7 +5,7 @@
  * Calls run in synchronous chunks that are timed; between chunks the event loop runs, so export work
  * (to a local sink that answers 200) happens off the clock, as it does off the caller's stack in a real
  * pipeline. Goals: monitored() adds < 1 µs sampled out and < 5 µs sampled in; a log record
- * costs at most 1.5x raw OpenTelemetry `logger.emit`. Issue 12: the same goals with the write-ahead
+ * costs at most 1.5x raw OpenTelemetry `logger.emit`. The same goals apply to the write-ahead
  * spool, measured beside the in-memory design (bench/in-memory/) in the same run: two rounds of each,
  * alternating so that neither gets all of the JIT's warm-up, and the faster round of each is kept.
  */

@@ -28,7 +28,7 @@ if (!fs.existsSync(executablePath)) {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
-/** Design 000 activity records: one run each, hourly per pipeline; every 7th pipeline's latest run failed, every 50th is running. */
+/** Notebook activity records (docs/sending.md): one run each, hourly per pipeline; every 7th pipeline's latest run failed, every 50th is running. */
 function records(nowMs: number) {
   const all: Record<string, unknown>[] = [];
   for (let p = 0; p < PIPELINES; p++) {
