@@ -1,7 +1,8 @@
 /**
- * The "local write" of the reference designs: every log record as one JSON object per line, to stdout,
- * stderr or a file, useful with no receiver at all. A stream write buffers in memory, so emit does not
- * wait for the disk or the terminal.
+ * A local write, as notebook loggers kept one so that records stay readable when no monitor service
+ * is up: every log record as one JSON object per line, to stdout, stderr or a file, useful with no
+ * receiver at all. A stream write buffers in memory, so emit does not wait for the disk or the
+ * terminal.
  */
 import fs from 'node:fs';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';

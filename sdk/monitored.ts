@@ -1,9 +1,10 @@
 /**
- * The `@monitor` idea of the reference designs: wrap a function (sync, async, generator, async
- * generator) so each sampled call is an INTERNAL span under the current run or stage, with its
- * arguments and result previewed by the bounded serializer. A call that is sampled out costs one
- * random draw and one clock read; if it then fails, the failure is recorded anyway (a span back-dated
- * to the call's start, and an ERROR record): sampling never hides an error.
+ * A `@monitor` decorator, as in-house Python monitoring wrapped functions to time each call and
+ * capture its arguments and result: wrap a function (sync, async, generator, async generator) so
+ * each sampled call is an INTERNAL span under the current run or stage, with its arguments and result
+ * previewed by the bounded serializer. A call that is sampled out costs one random draw and one clock
+ * read; if it then fails, the failure is recorded anyway (a span back-dated to the call's start,
+ * and an ERROR record): sampling never hides an error.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
@@ -15,7 +16,7 @@ import { ATTR, EVENT } from './vocabulary.js';
 export interface MonitorOptions extends SerializeOptions {
   /** Span name; default the function's name (for methods, Class.method). */
   name?: string;
-  /** `pipemon.function.group`, e.g. "trading.actant" (the reference designs' process_group). */
+  /** `pipemon.function.group`, e.g. "trading.actant" (a Python `@monitor`'s process_group). */
   group?: string;
   /** Share of successful calls recorded, 0-1 (default 1). Failures are always recorded. */
   sampleRate?: number;

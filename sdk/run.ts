@@ -68,9 +68,10 @@ export interface RunOptions extends ActivityOptions {
 
 export interface StageOptions extends ActivityOptions {
   /**
-   * The circuit breaker of the reference designs: when this input is empty (null, undefined, 0, '',
-   * an empty array, Map, Set or object with length/size 0), the stage does not run its callback; it
-   * ends as `skip`, with the reason and a failed `empty_dataset` check recorded.
+   * A circuit breaker, as Databricks notebooks skip a job when no input data came: when this input
+   * is empty (null, undefined, 0, '', an empty array, Map, Set or object with length/size 0), the
+   * stage does not run its callback; it ends as `skip`, with the reason and a failed `empty_dataset`
+   * check recorded.
    */
   skipWhenEmpty?: unknown;
   /**

@@ -1,7 +1,7 @@
 /**
  * The fields of activity records (decode/activity.ts) and their limits, read with json-fields.ts: each
- * refusal names the field and the problem, as the designs' validators do ("Type-Safe - validated",
- * Pydantic in 002).
+ * refusal names the field and the problem, as the loggers' own services did (the workflow loggers'
+ * central API validated each field with Pydantic).
  */
 import { FieldError, optionalNumber, optionalObject, optionalString, optionalStrings, own, requiredString, type JsonObject } from './json-fields.js';
 import { requiredTime, TIME_EXAMPLE } from './json-time.js';
@@ -11,7 +11,7 @@ import { canonical } from './json-values.js';
 export const NAME_MAX_CHARS = 256;
 /** Any other top-level string (a table name, an id). */
 export const TEXT_MAX_CHARS = 4096;
-/** One record, as JSON: the designs' `payload` carries traces, but a record is not a file upload. */
+/** One record, as JSON: a workflow record's `payload` carries its trace, but a record is not a file upload. */
 export const RECORD_MAX_BYTES = 1024 * 1024;
 /** No pipeline runs for more than a year (derive.ts ignores longer ones): beyond it, a unit mistake. */
 const SECONDS = { min: 0, max: 366 * 86_400, what: 'a number of seconds' };

@@ -1,6 +1,6 @@
 /**
- * The status words of activity records and what each means for a run: design 000 writes "Success",
- * design 002 "SUCCESS"; their notebooks and workflows also report the other outcomes below. Words are
+ * The status words of activity records and what each means for a run: notebook loggers write "Success",
+ * workflow loggers "SUCCESS"; their notebooks and workflows also report the other outcomes below. Words are
  * matched without regard to case, and with spaces or dashes read as underscores ("In Progress").
  */
 import type { Result } from '../../sdk/vocabulary.js';

@@ -1,15 +1,16 @@
 /**
- * The activity records of the reference designs (the JSON our users' pipelines posted before pipemon), as their clients POST
- * them to /api/v1/logs, decoded into log records that carry the pipeline vocabulary (sdk/vocabulary.ts),
- * so that they derive runs and stages exactly as the SDK's records do (ingest/derive.ts).
+ * The activity records that notebook and workflow loggers built before pipemon POST to /api/v1/logs
+ * (docs/sending.md says who posts them), decoded into log records that carry the pipeline vocabulary
+ * (contract/vocabulary.ts), so that they derive runs and stages exactly as the SDK's records do
+ * (ingest/derive.ts).
  *
- * The two designs are told apart by their time field: `logged_at` is design 000's notebook record
- * (SPECTRA monitor), `executed_at` design 002's workflow record (Central Logger).
+ * The two shapes are told apart by their time field: `logged_at` is a Fabric notebook logger's record of
+ * one stage, `executed_at` a ticket workflow's record of one ticket, as its log shipper sends it.
  *
- * | 000 notebook record   | 002 workflow record      | becomes                                                  |
+ * | notebook record       | workflow record          | becomes                                                  |
  * |-----------------------|--------------------------|----------------------------------------------------------|
  * | source_system *       | –                        | pipeline (cicd.pipeline.name) and pipemon.source.system  |
- * | –                     | –                        | pipeline "workflow" (002 has one workflow per API key)   |
+ * | –                     | –                        | pipeline "workflow" (one workflow per API key's client)  |
  * | stage *               | –                        | stage (cicd.pipeline.task.name) of the run               |
  * | notebook_name *       | –                        | service.name; stage run id                               |
  * | –                     | ticket_id                | pipemon.activity.ticket_id; part of the run id           |
@@ -25,15 +26,15 @@
  * | workspace_id, lakehouse_id, additional_metadata | category, resolution_status, metrics, payload | pipemon.activity.<field> |
  * | any other field       | any other field          | pipemon.activity.unknown_fields (and named in the answer) |
  *
- * (* required.) The run: neither design sends a run id; each record reports one execution, a
+ * (* required.) The run: neither shape sends a run id; each record reports one execution, a
  * notebook's or a ticket's, when it ends. So a record is one run, identified by what it ran and when:
  * `<source_system>/<notebook_name>@<logged_at>` (with one stage, the notebook's) or
  * `workflow/<ticket_id>@<executed_at>`. A record with a start or running status is a run in progress
- * of its own: the designs give nothing to join it to a later end.
+ * of its own: neither shape gives anything to join it to a later end.
  *
- * The time is required although design 000 does not say so: a row whose content came from the receive
- * time would differ on every resend, and a resent record must be stored once (rows are deduplicated
- * by content). Free-form objects are stored with sorted keys for the same reason.
+ * The time is required although the notebook loggers do not mark it so: a row whose content came
+ * from the receive time would differ on every resend, and a resent record must be stored once (rows
+ * are deduplicated by content). Free-form objects are stored with sorted keys for the same reason.
  */
 import { ACTIVITY, ATTR, EVENT } from '../../sdk/vocabulary.js';
 import { DecodeError, nanosToMs, type Attributes, type LogRow, type Resource, type Scope } from '../model/records.js';
@@ -71,14 +72,14 @@ const WORKFLOW_FIELDS = [
   'environment', 'executed_at', 'ticket_id', 'status', 'execution_time_seconds', 'category', 'metrics', 'payload',
   'workflow_version', 'resolution_status',
 ];
-/** Every field the designs define: the refusal counter's reasons name only these. */
+/** Every field either shape defines: the refusal counter's reasons name only these. */
 export const ACTIVITY_FIELDS: ReadonlySet<string> = new Set([...NOTEBOOK_FIELDS, ...WORKFLOW_FIELDS]);
-/** Design 002 has no pipeline name: a key's client runs one workflow (its `workflow_logs` table). */
+/** A workflow record has no pipeline name: a key's client runs one workflow (one `workflow_logs` table in its logger). */
 export const WORKFLOW_PIPELINE = 'workflow';
 
 const SEVERITY = { info: [9, 'INFO'], warn: [13, 'WARN'], error: [17, 'ERROR'] } as const;
 
-/** Decodes one record of either design, or throws a DecodeError naming the field at fault. */
+/** Decodes one record of either shape, or throws a DecodeError naming the field at fault. */
 export function decodeActivity(value: unknown): ActivityRecord {
   if (!isObject(value)) throw new DecodeError(`an activity record must be a JSON object, got ${shown(value)}`);
   checkStorable(value, 'the record', RECORD_MAX_BYTES);
@@ -101,7 +102,7 @@ function designOf(record: JsonObject): '000' | '002' {
         `or a workflow record (${WORKFLOW_FIELDS.join(', ')})`,
     );
   }
-  // The time field is missing: the reader of the likelier design says so, naming it.
+  // The time field is missing: the reader of the likelier shape says so, naming it.
   return notebook >= workflow ? '000' : '002';
 }
 
@@ -212,7 +213,7 @@ function severityOf(meaning: Meaning): readonly [number, string] {
   return meaning.result === 'cancellation' ? SEVERITY.warn : SEVERITY.info;
 }
 
-/** Fields the design does not define: kept (keys sorted) and named, so that a misspelling is seen. */
+/** Fields the shape does not define: kept (keys sorted) and named, so that a misspelling is seen. */
 function unknownFields(record: JsonObject, known: string[], attributes: Attributes): string[] {
   const names = Object.keys(record).filter((name) => !known.includes(name)).sort();
   if (names.length > 0) attributes[ACTIVITY.unknownFields] = canonical(Object.fromEntries(names.map((name) => [name, record[name]])));

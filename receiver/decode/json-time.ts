@@ -1,5 +1,5 @@
 /**
- * Times in JSON, as Python clients write them (the OpenLineage client, the reference designs' SDKs):
+ * Times in JSON, as Python clients write them (the OpenLineage client, notebook and workflow loggers):
  * RFC 3339 / ISO 8601 by isoformat() (T, microseconds, an offset or none), by str() (a space), or with
  * "Z". A time without an offset is UTC, as PostgreSQL's timestamptz reads it on a UTC server.
  */

@@ -1,7 +1,8 @@
 /**
- * POST /api/v1/logs (one record) and POST /api/v1/logs/batch (up to 1,000): the reference designs'
- * activity records (decode/activity.ts), posted as their clients post them, with the API key as
- * `X-API-Key` (design 002's header) or `Authorization: Bearer`. Answers follow design 002: 201 Created
+ * POST /api/v1/logs (one record) and POST /api/v1/logs/batch (up to 1,000): the activity records of
+ * notebook and workflow loggers (decode/activity.ts; docs/sending.md), posted as their clients post them,
+ * with the API key as `X-API-Key` (the workflow loggers' header) or `Authorization: Bearer`. Answers
+ * follow the workflow loggers' central API, so that their shipper needs no change: 201 Created
  * with the record's id; a batch answers per record, by index, and stores the good records of a batch
  * that also holds bad ones (207 Multi-Status; 400 when none was good).
  */
@@ -18,7 +19,7 @@ const ACTIVITY: JsonFormat<ActivityRecord> = {
   noun: 'records',
   decode: decodeActivity,
   rows: (record) => record.logs,
-  // Counted by field: a bounded label (a field of the designs, else the record as a whole).
+  // Counted by field: a bounded label (a field either shape defines, else the record as a whole).
   reason: (error) => `invalid activity ${error instanceof FieldError && ACTIVITY_FIELDS.has(error.field) ? `field ${error.field}` : 'record'}`,
 };
 
@@ -38,7 +39,7 @@ function answerOne(outcome: Outcome<ActivityRecord>): Answer {
   return { status: CREATED, body: created(outcome.record) };
 }
 
-/** An array of records, or design 002's wrapper object `{"logs": [...]}`. */
+/** An array of records, or the wrapper object `{"logs": [...]}`. */
 const readBatch: ReadBody<ActivityRecord> = (body) => {
   const wrapped = body !== null && typeof body === 'object' && Object.hasOwn(body, 'logs');
   const records = Array.isArray(body) ? body : wrapped ? (body as { logs: unknown }).logs : undefined;

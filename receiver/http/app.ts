@@ -1,5 +1,5 @@
 /**
- * The HTTP surface: OTLP ingest, the reference designs' activity records, the query API, health and Prometheus metrics, the web view; and, when metrics have a
+ * The HTTP surface: OTLP ingest, notebook and workflow loggers' activity records, the query API, health and Prometheus metrics, the web view; and, when metrics have a
  * listener of their own (`--metrics-port`), the app that serves only them.
  */
 import express from 'express';
@@ -63,7 +63,7 @@ export function createApp({ db, line, metrics, authenticate, maxBodyBytes, reten
   }
   // Before the API router, which answers every other /api/v1 path.
   app.all('/api/v1/lineage', createLineageHandler({ authenticate, line, metrics, maxBodyBytes }));
-  // The reference designs' activity records: before the query API, whose GET /api/v1/logs stays as is.
+  // Notebook and workflow loggers' activity records: before the query API, whose GET /api/v1/logs stays as is.
   const activity = createActivityHandlers({ authenticate, line, metrics, maxBodyBytes });
   app.post('/api/v1/logs', activity.one);
   app.all('/api/v1/logs/batch', activity.batch);

@@ -124,7 +124,7 @@ export function openApiDocument() {
   }
   Object.assign(
     paths['/api/v1/logs']!,
-    jsonIngest("One activity record of the reference designs' shape", ref('ActivityRecord'), {
+    jsonIngest("One activity record, as notebook and workflow loggers post it", ref('ActivityRecord'), {
       '201': { description: 'Stored: the run it became.', schema: ref('ActivityCreated') },
     }),
   );

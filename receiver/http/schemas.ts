@@ -253,8 +253,8 @@ export const INGEST_SCHEMAS: Record<string, JsonSchema> = {
   ActivityRecord: {
     type: 'object',
     description:
-      "An activity record as the reference designs post it (receiver/decode/activity.ts maps each field): design 000's " +
-      "logged_at, or design 002's executed_at, tells which. Fields neither design defines are kept and listed in unknown_fields.",
+      "An activity record as notebook and workflow loggers post it (receiver/decode/activity.ts maps each field): a " +
+      "notebook record's logged_at, or a workflow record's executed_at, tells which. Fields neither defines are kept and listed in unknown_fields.",
     properties: {
       source_system: string, stage: string, notebook_name: string, status: string, logged_at: isoTime, duration: number,
       capabilities: { type: 'array', items: string }, entity_name: string, target_table: string, row_count: integer,

@@ -1,6 +1,6 @@
 /**
  * The ingest line every format enters once decoded (decode/: OTLP protobuf and JSON over HTTP and gRPC,
- * the reference designs' activity records, OpenLineage events), one step per file:
+ * notebook and workflow loggers' activity records, OpenLineage events), one step per file:
  *
  *   decode (the transport, decode/*) → validate.ts → prepare.ts → commit.ts (group commit) → effects.ts
  *
