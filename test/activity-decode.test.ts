@@ -7,7 +7,7 @@ import { deriveFromLog } from '../receiver/ingest/derive.js';
 import { renderLog } from '../receiver/storage/rows-csv.js';
 import { DecodeError } from '../receiver/model/records.js';
 
-/** Design 000's POST /api/v1/logs example, its "..." placeholders filled in. */
+/** A Fabric notebook logger's documented POST /api/v1/logs example, its "..." placeholders filled in. */
 const NOTEBOOK = {
   source_system: 'zephyr',
   stage: 'source',
@@ -24,7 +24,7 @@ const NOTEBOOK = {
   additional_metadata: { run_by: 'scheduler', attempt: 1 },
 };
 
-/** Design 002's POST /api/v1/logs example, its "..." placeholder filled in. */
+/** A workflow logger's documented POST /api/v1/logs example, its "..." placeholder filled in. */
 const WORKFLOW = {
   environment: 'production',
   executed_at: '2025-12-24T10:30:00Z',
@@ -48,7 +48,7 @@ function refusal(record: unknown): string {
   throw new Error('expected a refusal');
 }
 
-describe('design 000 notebook records', () => {
+describe('notebook records', () => {
   it('become a run of the source system with the notebook as its one stage', () => {
     const decoded = decodeActivity(NOTEBOOK);
     const id = 'zephyr/sourceZephyr@2025-12-05T10:30:00.000Z';
@@ -99,7 +99,7 @@ describe('design 000 notebook records', () => {
   });
 });
 
-describe('design 002 workflow records', () => {
+describe('workflow records', () => {
   it('become a run of the workflow per ticket execution, keeping every field', () => {
     const decoded = decodeActivity({ ...WORKFLOW, workflow_version: '1.4.0', resolution_status: 'resolved' });
     const id = 'workflow/TICKET-123@2025-12-24T10:30:00.000Z';
@@ -154,7 +154,7 @@ describe('status words', () => {
 
   it('are all mapped', () => expect([...STATUS_WORDS].sort()).toEqual(Object.keys(expected).sort()));
 
-  it.each(Object.entries(expected))('%s → %s %s, in either design and any case', (word, [event, result]) => {
+  it.each(Object.entries(expected))('%s → %s %s, in either shape and any case', (word, [event, result]) => {
     for (const status of [word, word.toUpperCase(), word[0]!.toUpperCase() + word.slice(1)]) {
       const [run] = decodeActivity({ ...WORKFLOW, status }).logs;
       expect(run!.eventName).toBe(event);
@@ -185,7 +185,7 @@ describe('status words', () => {
 describe('validation', () => {
   const cases: [string, unknown, string][] = [
     ['a non-object record', [NOTEBOOK], 'an activity record must be a JSON object, got an array'],
-    ['a record of neither design', { hello: 1 }, 'not an activity record: expected a notebook record (source_system'],
+    ['a record of neither shape', { hello: 1 }, 'not an activity record: expected a notebook record (source_system'],
     ['both time fields', { ...NOTEBOOK, executed_at: '2025-12-24T10:30:00Z' }, 'has "logged_at" (a notebook record) or "executed_at"'],
     ['a missing logged_at', { ...NOTEBOOK, logged_at: undefined }, '"logged_at" is required (an ISO 8601 time'],
     ['a missing executed_at', { ...WORKFLOW, executed_at: undefined }, '"executed_at" is required'],

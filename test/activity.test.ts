@@ -8,7 +8,7 @@ const HOUR = 3_600_000;
 let clock = Date.now() - 10 * HOUR;
 const at = () => new Date((clock += 1000)).toISOString();
 
-/** A design 000 record, as the SPECTRA notebook SDK posts it. */
+/** A notebook record, as a Fabric notebook's logging SDK posts it. */
 const notebook = (overrides: Record<string, unknown> = {}) => ({
   source_system: 'zephyr',
   stage: 'source',
@@ -26,7 +26,7 @@ const notebook = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-/** A design 002 record, as the workflow's log shipper posts it. */
+/** A workflow record, as the workflow's log shipper posts it. */
 const workflow = (overrides: Record<string, unknown> = {}) => ({
   environment: 'production',
   executed_at: at(),
@@ -46,7 +46,7 @@ describe.each(receiverBackends())('activity records on $name', (backend) => {
   });
   afterAll(() => r?.close());
 
-  /** POSTs as the designs' clients do: requests.post(url, json=record, headers={"X-API-Key": key}). */
+  /** POSTs as the loggers' clients do: requests.post(url, json=record, headers={"X-API-Key": key}). */
   async function postJson(path: string, body: unknown, options: { key?: string | null; raw?: string; contentType?: string } = {}) {
     const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json' };
     const key = options.key === undefined ? r.key : options.key;
@@ -83,7 +83,7 @@ describe.each(receiverBackends())('activity records on $name', (backend) => {
     expect(status).toBe(201);
   }
 
-  it("turns design 000's notebook records into runs with their stage, result, duration, rows and target", async () => {
+  it("turns notebook records into runs with their stage, result, duration, rows and target", async () => {
     const before = await runsMetric('zephyr', 'success');
     const record = notebook();
     const { status, body } = await postJson('/api/v1/logs', record);
@@ -115,7 +115,7 @@ describe.each(receiverBackends())('activity records on $name', (backend) => {
     expect(await run(failed.body.id)).toMatchObject({ result: 'failure', stages: [{ stage: 'prepare', result: 'failure' }] });
   });
 
-  it("turns design 002's workflow records into runs, one by one and in batches", async () => {
+  it("turns workflow records into runs, one by one and in batches", async () => {
     const before = await runsMetric('workflow', 'success');
     const single = await postJson('/api/v1/logs', workflow());
     expect(single.status).toBe(201);
