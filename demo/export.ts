@@ -1,25 +1,28 @@
 /**
  * The backfill's OpenTelemetry pipeline: the official LoggerProvider and BasicTracerProvider, and the
- * official OTLP/HTTP protobuf exporters. The SDK's batch processors only log a failed export, and the
- * demo must know that everything arrived, so records are collected here and exported in batches whose
- * results are checked: the first batch the receiver does not take stops the backfill with its reason.
+ * official OTLP/HTTP protobuf exporters, registered as the process's global providers while the
+ * backfill runs: the pipemon SDK started with `useGlobalProviders` records its runs through them, as
+ * it does in any application that set OpenTelemetry up itself. The SDK's batch processors only log a
+ * failed export, and the demo must know that everything arrived, so records are collected here and
+ * exported in batches whose results are checked: the first batch the receiver does not take stops the
+ * backfill with its reason.
  *
  * Ids come from the run id, not from Math.random(), so that a resent run has the same trace and span ids
  * and the receiver stores it once.
  */
-import type { Logger } from '@opentelemetry/api-logs';
-import type { Tracer } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
+import { trace } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { AlwaysOnSampler, BasicTracerProvider, type IdGenerator, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { DemoConfigError } from './connection.js';
 import { hexId } from './random.js';
 
 /** Records per export request, as the SDK's batch processors send them. */
 const BATCH = 512;
-const SCOPE = 'pipemon';
 
 /** The receiver did not take what the demo sent. */
 export class DeliveryError extends Error {
@@ -53,8 +56,8 @@ export interface PastTelemetryOptions {
 }
 
 export interface PastTelemetry {
-  tracer: Tracer;
-  logger: Logger;
+  /** Makes these the process's global providers until shutdown(); throws if another tracer or logger provider is. */
+  register(): void;
   /** Call before each run: its ids derive from its run id. */
   beginRun(runId: string): void;
   /** Exports full batches now (all of them with `all`); throws DeliveryError when one is not taken. */
@@ -103,6 +106,7 @@ export function createPastTelemetry(options: PastTelemetryOptions): PastTelemetr
     ],
   });
   const sent = { logRecords: 0, spans: 0 };
+  const registered = { traces: false, logs: false };
 
   const drain = async <T>(
     queue: T[],
@@ -123,8 +127,13 @@ export function createPastTelemetry(options: PastTelemetryOptions): PastTelemetr
   };
 
   return {
-    tracer: tracerProvider.getTracer(SCOPE),
-    logger: loggerProvider.getLogger(SCOPE),
+    register() {
+      registered.traces = trace.setGlobalTracerProvider(tracerProvider);
+      registered.logs = registered.traces && logs.setGlobalLoggerProvider(loggerProvider) === loggerProvider;
+      if (!registered.logs) {
+        throw new DemoConfigError('another OpenTelemetry provider is registered in this process, and the backfill records through its own: run the demo in a process of its own');
+      }
+    },
     beginRun: (runId) => ids.begin(runId),
     async send(all = false) {
       sent.spans += await drain(spans, traceExporter, 'spans', all);
@@ -132,6 +141,9 @@ export function createPastTelemetry(options: PastTelemetryOptions): PastTelemetr
     },
     sent,
     async shutdown() {
+      // Only what this registered: an application's own providers stay.
+      if (registered.traces) trace.disable();
+      if (registered.logs) logs.disable();
       await Promise.allSettled([loggerProvider.shutdown(), tracerProvider.shutdown(), logExporter.shutdown(), traceExporter.shutdown()]);
     },
   };

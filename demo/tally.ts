@@ -2,7 +2,7 @@
  * What the demo sent, per pipeline: runs by result (`running` for the run that hangs) and failures by
  * error type; and how that reads on a terminal.
  */
-import { RESULTS, type Result } from '../sdk/vocabulary.js';
+import { RESULTS, type Result } from '../contract/vocabulary.js';
 
 export type RunOutcome = Result | 'running';
 

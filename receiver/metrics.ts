@@ -7,16 +7,16 @@
  * Pipeline counters move only for rows the writer actually committed, so a resent batch counts once.
  */
 import client from 'prom-client';
-import { readPipelineStates, type PipelineState } from './pipeline-state.js';
+import type { PipelineState } from '../contract/pipeline-facts.js';
+import { readPipelineStates } from './pipeline-state.js';
 import { describeDatabaseError } from './storage/errors.js';
 import type { Database } from './storage/database.js';
-import type { Signal } from './model/records.js';
+import { SIGNALS, type Signal } from '../contract/signal.js';
 import type { RunEnded, StageEnded } from './model/runs.js';
-import { FAILED_RESULTS } from '../sdk/vocabulary.js';
+import { FAILED_RESULTS } from '../contract/vocabulary.js';
 
 export const OVERFLOW_LABEL = '__overflow__';
 
-const SIGNALS: readonly Signal[] = ['logs', 'traces'];
 const FAILURE_REASONS = ['overloaded', 'database_unavailable', 'database_error', 'internal'] as const;
 type FailureReason = (typeof FAILURE_REASONS)[number];
 

@@ -8,7 +8,7 @@
  */
 import { isEmpty, type Activity } from './run.js';
 import { serialize } from './serialize.js';
-import { CHECK } from './vocabulary.js';
+import { CHECK } from '../contract/vocabulary.js';
 
 /** How many examples of a failure a check record carries: enough to debug, bounded in size. */
 const EXAMPLES = 5;

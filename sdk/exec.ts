@@ -13,8 +13,9 @@ import path from 'node:path';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { HrTime } from '@opentelemetry/api';
-import { logAt, run, type Activity, type LogLevel } from './run.js';
-import { ATTR } from './vocabulary.js';
+import type { LogLevel } from '../contract/record-rules.js';
+import { logAt, run, type Activity } from './run.js';
+import { ATTR } from '../contract/vocabulary.js';
 
 export interface ExecOptions {
   command: string;

@@ -11,7 +11,7 @@ import { SeverityNumber } from '@opentelemetry/api-logs';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { withSpan } from './run.js';
 import { pipemon } from './telemetry.js';
-import { ATTR, EVENT } from './vocabulary.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 
 export interface MiddlewareOptions {
   /** Header carrying a correlation id (default x-correlation-id); echoed on the response. */

@@ -9,7 +9,7 @@
  *     });
  *   });
  */
-export * from './vocabulary.js';
+export * from '../contract/vocabulary.js';
 export { start, shutdown, pipemon, type Pipemon, type StartOptions } from './telemetry.js';
 export {
   run,
@@ -26,7 +26,8 @@ export {
   type Target,
 } from './run.js';
 export * as checks from './checks.js';
-export { serialize, isSensitiveKey, DEFAULT_SENSITIVE, type SerializeOptions } from './serialize.js';
+export { serialize, isSensitiveKey, type SerializeOptions } from './serialize.js';
+export { DEFAULT_SENSITIVE, type LogLevel } from '../contract/record-rules.js';
 export type { DeliveryFailure, DeliveryStats } from './delivery.js';
 export type { DeliveryReport } from './delivery-report.js';
 export { monitored, monitor, type MonitorOptions } from './monitored.js';

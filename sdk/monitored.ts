@@ -11,7 +11,7 @@ import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
 import { currentActivity, exceptionAttributes, parentContext, withSpan } from './run.js';
 import { createSerializer, type SerializeOptions } from './serialize.js';
 import { pipemon } from './telemetry.js';
-import { ATTR, EVENT } from './vocabulary.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 
 export interface MonitorOptions extends SerializeOptions {
   /** Span name; default the function's name (for methods, Class.method). */

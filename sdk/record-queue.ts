@@ -7,7 +7,7 @@
  */
 import { Backlog } from './backlog.js';
 import type { Spool } from './spool.js';
-import type { Signal } from './transport.js';
+import type { Signal } from '../contract/signal.js';
 
 export interface Channel<T> {
   signal: Signal;

@@ -6,6 +6,7 @@
  */
 import type { AttributeValue } from '@opentelemetry/api';
 import type { AnyValue } from '@opentelemetry/api-logs';
+import { DEFAULT_SENSITIVE, MASK, PREVIEW_LIMITS } from '../contract/record-rules.js';
 
 export interface SerializeOptions {
   /** Longest output in characters (default 1000); longer is cut and ends with "…". */
@@ -17,27 +18,6 @@ export interface SerializeOptions {
   /** Extra key names (or fragments) to mask, beside the defaults. */
   sensitiveFields?: readonly string[];
 }
-
-export const MASK = '***';
-
-/** Key fragments masked by default, compared without case, '-' or '_'. */
-export const DEFAULT_SENSITIVE = [
-  'password',
-  'passwd',
-  'pwd',
-  'secret',
-  'token',
-  'apikey',
-  'authorization',
-  'auth',
-  'cookie',
-  'credential',
-  'privatekey',
-  'accesskey',
-  'session',
-  'signature',
-  'connectionstring',
-] as const;
 
 const normalize = (key: string) => key.toLowerCase().replace(/[-_\s.]/g, '');
 
@@ -85,9 +65,6 @@ interface Limits {
   maxDepth: number;
   sensitive: (key: string) => boolean;
 }
-
-/** The default bounds of a preview: characters, entries per container, levels. */
-export const PREVIEW_LIMITS = { maxRepr: 1000, maxItems: 10, maxDepth: 4 } as const;
 
 function limitsOf(options: SerializeOptions): Limits {
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACTIVITY, ATTR, EVENT } from '../sdk/vocabulary.js';
+import { ACTIVITY, ATTR, EVENT } from '../contract/vocabulary.js';
 import { decodeActivity, WORKFLOW_PIPELINE } from '../receiver/decode/activity.js';
 import { RECORD_MAX_BYTES } from '../receiver/decode/activity-fields.js';
 import { STATUS_WORDS } from '../receiver/decode/activity-status.js';

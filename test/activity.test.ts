@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTIVITY } from '../sdk/vocabulary.js';
+import { ACTIVITY } from '../contract/vocabulary.js';
 import { getJson, receiverBackends, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { checkAnswer } from './helpers/api.js';
 

@@ -22,7 +22,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { config as mixinConfig } from '../dashboards/prometheus/config.js';
+import { config as mixinConfig } from '../contract/alert-config.js';
 import { renderRules } from '../dashboards/prometheus/rules.js';
 import { freePort } from '../receiver/storage/embedded-server.js';
 import { READER_ROLE } from '../receiver/storage/migrations.js';

@@ -13,7 +13,7 @@ import { planRun } from '../demo/run-context.js';
 import { CLOSING, historySlots, slotsBetween, type Slot } from '../demo/schedule.js';
 import type { Run } from '../sdk/run.js';
 import { shutdown, start } from '../sdk/telemetry.js';
-import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { sleep, until } from './helpers/async.js';
 import { backends } from './helpers/backends.js';
 import { captured, closedPort } from './helpers/cli.js';

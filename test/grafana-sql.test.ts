@@ -11,7 +11,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Dashboard, VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
-import { ATTR, EVENT, CHECK } from '../sdk/vocabulary.js';
+import { ATTR, EVENT, CHECK } from '../contract/vocabulary.js';
 import type { Database } from '../receiver/storage/database.js';
 import { READER_ROLE } from '../receiver/storage/migrations.js';
 import { openDatabase } from '../receiver/storage/open.js';

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Refusal, RETRY_AFTER_SECONDS, GRPC_STATUS, type RefusalKind } from '../receiver/outcome.js';
-import { codeName, encodeRetryStatus, grpcError, RETRY_INFO_TYPE_URL, STATUS_DETAILS_TRAILER } from '../receiver/grpc/status.js';
+import { encodeStatusProtobuf, RETRY_INFO_TYPE_URL } from '../receiver/decode/otlp-protobuf.js';
+import { codeName, grpcError, STATUS_DETAILS_TRAILER } from '../receiver/grpc/status.js';
 import { decodeRpcStatus } from './helpers/grpc.js';
 
 describe('gRPC status details', () => {
   it('encodes a google.rpc.Status with a RetryInfo that protobufjs reads back', () => {
-    const bytes = encodeRetryStatus(GRPC_STATUS.UNAVAILABLE, 'writer memory budget full: retry later', 2);
+    const bytes = encodeStatusProtobuf(GRPC_STATUS.UNAVAILABLE, 'writer memory budget full: retry later', 2);
     expect(decodeRpcStatus(bytes)).toEqual({
       code: GRPC_STATUS.UNAVAILABLE,
       message: 'writer memory budget full: retry later',
@@ -15,7 +16,7 @@ describe('gRPC status details', () => {
 
   it('encodes multi-byte lengths, non-ASCII messages and long delays', () => {
     const message = `données ${'x'.repeat(300)} ✓`;
-    expect(decodeRpcStatus(encodeRetryStatus(GRPC_STATUS.RESOURCE_EXHAUSTED, message, 3600))).toEqual({
+    expect(decodeRpcStatus(encodeStatusProtobuf(GRPC_STATUS.RESOURCE_EXHAUSTED, message, 3600))).toEqual({
       code: GRPC_STATUS.RESOURCE_EXHAUSTED,
       message,
       details: [{ typeUrl: RETRY_INFO_TYPE_URL, retryDelaySeconds: 3600 }],
@@ -23,7 +24,7 @@ describe('gRPC status details', () => {
   });
 
   it('leaves a zero delay out, as proto3 does, which still reads as 0 seconds', () => {
-    expect(decodeRpcStatus(encodeRetryStatus(GRPC_STATUS.UNAVAILABLE, 'now', 0)).details).toEqual([
+    expect(decodeRpcStatus(encodeStatusProtobuf(GRPC_STATUS.UNAVAILABLE, 'now', 0)).details).toEqual([
       { typeUrl: RETRY_INFO_TYPE_URL, retryDelaySeconds: 0 },
     ]);
   });

@@ -16,7 +16,7 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { SERVICES } from '../receiver/grpc/services.js';
 import { GRPC_STATUS, RETRY_AFTER_SECONDS } from '../receiver/outcome.js';
-import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { until } from './helpers/async.js';
 import { grpcClient, retryDelayOf, type GrpcAnswer } from './helpers/grpc.js';
 import { otlpType } from './helpers/otlp-fixtures.js';

@@ -4,7 +4,7 @@
  * and a duration without losing whether they were reported, estimated or measured.
  */
 import { describe, expect, it } from 'vitest';
-import { ATTR, ERROR_TYPE } from '../sdk/vocabulary.js';
+import { ATTR, ERROR_TYPE } from '../contract/vocabulary.js';
 import { END_ORDER, merge, reopened, reportedDuration, reportedOf, rollUp, settle, unrecoveredFailures, type RunFacts, type StageFacts } from '../receiver/model/runs.js';
 
 const T0 = Date.UTC(2026, 10, 30, 8, 0, 0);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeLineageEvent, EVENT_TYPES } from '../receiver/decode/openlineage.js';
 import { deriveFromLog } from '../receiver/ingest/derive.js';
 import { DecodeError } from '../receiver/model/records.js';
-import { ATTR, EVENT, LINEAGE } from '../sdk/vocabulary.js';
+import { ATTR, EVENT, LINEAGE } from '../contract/vocabulary.js';
 import { datasetEvent, facet, jobEvent, runEvent } from './helpers/openlineage.js';
 
 const DAG_RUN = '01890000-0000-7000-8000-000000000001';

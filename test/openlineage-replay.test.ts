@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { ERROR_TYPE, LINEAGE } from '../sdk/vocabulary.js';
+import { ERROR_TYPE, LINEAGE } from '../contract/vocabulary.js';
 import { openlineageClient } from './helpers/openlineage.js';
 import { getJson, receiverBackends, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { required, withTools } from './helpers/tools.js';

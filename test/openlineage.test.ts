@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LINEAGE } from '../sdk/vocabulary.js';
+import { LINEAGE } from '../contract/vocabulary.js';
 import { checkAnswer } from './helpers/api.js';
 import { datasetEvent, jobEvent, openlineageClient, runEvent } from './helpers/openlineage.js';
 import { getJson, post, receiverBackends, startTestReceiver, type TestReceiver } from './helpers/receiver.js';

@@ -4,9 +4,10 @@
  * last success, running runs. Records go in as OTLP through a real receiver.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { config } from '../dashboards/prometheus/config.js';
-import { dataHealth, readPipelineStates } from '../receiver/pipeline-state.js';
-import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { config } from '../contract/alert-config.js';
+import { dataHealth } from '../contract/pipeline-facts.js';
+import { readPipelineStates } from '../receiver/pipeline-state.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { logsRequest, post, receiverBackends, SeverityNumber, startTestReceiver, type LogSpec, type TestReceiver } from './helpers/receiver.js';
 
 const HOUR_MS = 3_600_000;

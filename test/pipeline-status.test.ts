@@ -12,7 +12,7 @@ import { ALL, type VariableState } from '../dashboards/grafana/interpolate.js';
 import { sqlQueries } from '../dashboards/grafana/queries.js';
 import { expandSql } from '../dashboards/grafana/sql-macros.js';
 import { config, forEveryAlert, renderRules, type AlertName } from '../dashboards/prometheus/rules.js';
-import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { conditions, STATUSES, type PipelineStatus } from '../web/app/status.js';
 import type { PipelineFigures } from '../web/app/types.js';
 import { api } from './helpers/api.js';

@@ -12,7 +12,7 @@ import { resolveConfig } from '../sdk/config.js';
 import { deliveryReport } from '../sdk/delivery-report.js';
 import type { DeliveryStats } from '../sdk/delivery.js';
 import { mustKeepLog } from '../sdk/telemetry.js';
-import { EVENT } from '../sdk/vocabulary.js';
+import { EVENT } from '../contract/vocabulary.js';
 
 const SRC = fileURLToPath(new URL('../python/src', import.meta.url));
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { ROUTES } from '../receiver/http/routes.js';
 import { api } from './helpers/api.js';
 import { otlpJsonLogs, type JsonRecord, type Value } from './helpers/otlp-json.js';

@@ -9,7 +9,7 @@ import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 import {
   SeverityNumber,
   SpanKind,

@@ -7,7 +7,7 @@
  * that never ends, a run that ends in success), which must show as failed whatever the order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ATTR, ERROR_TYPE, EVENT } from '../sdk/vocabulary.js';
+import { ATTR, ERROR_TYPE, EVENT } from '../contract/vocabulary.js';
 import { DURATION_BUCKET, FIGURE_NAMES, TIMED } from '../receiver/storage/run-days.js';
 import { logsRequest, post, receiverBackends, SeverityNumber, startTestReceiver, type LogSpec, type TestReceiver } from './helpers/receiver.js';
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../receiver/storage/open.js';
-import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { sleep } from './helpers/async.js';
 import { createTestDatabase, testServerUrl } from './helpers/backends.js';
 import { spawnPipemon, tempDataDir, type PipemonProcess } from './helpers/pipemon-process.js';

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shutdown, start } from '../sdk/index.js';
-import { ERROR_TYPE } from '../sdk/vocabulary.js';
+import { ERROR_TYPE } from '../contract/vocabulary.js';
 import { receiverBackends, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { eventually, tempDir } from './helpers/sdk.js';
 

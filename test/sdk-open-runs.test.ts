@@ -4,7 +4,7 @@ import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
 import { closingRecord, findDeadRuns, openRunJournal } from '../sdk/open-runs.js';
 import type { Liveness } from '../sdk/owner.js';
-import { ATTR, ERROR_TYPE, EVENT } from '../sdk/vocabulary.js';
+import { ATTR, ERROR_TYPE, EVENT } from '../contract/vocabulary.js';
 import { tempDir } from './helpers/sdk.js';
 
 const run = {

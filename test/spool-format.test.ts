@@ -16,8 +16,8 @@ import { renderLog } from '../receiver/storage/rows-csv.js';
 import { frameHeader } from '../sdk/frames.js';
 import { closingRecord, findDeadRuns, openRunJournal } from '../sdk/open-runs.js';
 import { openSpool } from '../sdk/spool.js';
-import type { Signal } from '../sdk/transport.js';
-import { ATTR } from '../sdk/vocabulary.js';
+import type { Signal } from '../contract/signal.js';
+import { ATTR } from '../contract/vocabulary.js';
 
 const PYTHON = fileURLToPath(new URL('../python', import.meta.url));
 const MAX_REQUEST = 2_000;

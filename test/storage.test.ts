@@ -21,7 +21,7 @@ import { writeBatch } from '../receiver/storage/write-batch.js';
 import { prepare } from '../receiver/ingest/prepare.js';
 import { decodeLogsJson } from '../receiver/decode/otlp-json.js';
 import { decodeLogsProtobuf } from '../receiver/decode/otlp-protobuf.js';
-import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { otlpType, realisticLogsRequest } from './helpers/otlp-fixtures.js';
 import { otlpJsonLogs, type JsonRecord, type Value } from './helpers/otlp-json.js';
 import { rejection } from './helpers/async.js';

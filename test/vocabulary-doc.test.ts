@@ -1,17 +1,17 @@
 /**
- * docs/vocabulary.md is generated from sdk/vocabulary.ts (sdk/vocabulary-table.ts): the committed file must
+ * docs/vocabulary.md is generated from contract/vocabulary.ts (contract/vocabulary-table.ts): the committed file must
  * be what the generator writes now, so that the table a user of any language reads never drifts from the
  * names the SDK sends and the receiver reads.
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ATTR, ATTR_DOCS, EVENT, EVENT_DOCS } from '../sdk/vocabulary.js';
-import { vocabularyMarkdown } from '../sdk/vocabulary-table.js';
+import { ATTR, ATTR_DOCS, EVENT, EVENT_DOCS } from '../contract/vocabulary.js';
+import { vocabularyMarkdown } from '../contract/vocabulary-table.js';
 
 const DOC = new URL('../docs/vocabulary.md', import.meta.url);
 
 describe('docs/vocabulary.md', () => {
-  it('is what sdk/vocabulary-table.ts generates (regenerate: npm run build && node dist/sdk/vocabulary-table.js)', () => {
+  it('is what contract/vocabulary-table.ts generates (regenerate: npm run build && node dist/contract/vocabulary-table.js)', () => {
     expect(fs.readFileSync(DOC, 'utf8')).toBe(vocabularyMarkdown());
   });
 

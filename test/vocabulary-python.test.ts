@@ -1,17 +1,17 @@
 /**
  * The Python SDK's names (python/src/pipemon/vocabulary.py) are generated from the Node SDK's
- * (sdk/vocabulary-python.ts): the committed file must be what the generator writes now, so that both SDKs
+ * (contract/vocabulary-python.ts): the committed file must be what the generator writes now, so that both SDKs
  * send what the receiver reads.
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { vocabularyPython } from '../sdk/vocabulary-python.js';
-import { ATTR } from '../sdk/vocabulary.js';
+import { vocabularyPython } from '../contract/vocabulary-python.js';
+import { ATTR } from '../contract/vocabulary.js';
 
 const FILE = new URL('../python/src/pipemon/vocabulary.py', import.meta.url);
 
 describe('python/src/pipemon/vocabulary.py', () => {
-  it('is what sdk/vocabulary-python.ts generates (regenerate: npm run build && node dist/sdk/vocabulary-python.js)', () => {
+  it('is what contract/vocabulary-python.ts generates (regenerate: npm run build && node dist/contract/vocabulary-python.js)', () => {
     expect(fs.readFileSync(FILE, 'utf8')).toBe(vocabularyPython());
   });
 

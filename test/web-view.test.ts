@@ -14,7 +14,7 @@ import { backends } from './helpers/backends.js';
 import { CHROMIUM_HINT, launchChromium, openPage, ready, screenshot, seriousViolations } from './helpers/browser.js';
 import { spawnPipemon, tempDataDir } from './helpers/pipemon-process.js';
 import { getJson, logsRequest, post, SeverityNumber, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
-import { ATTR, EVENT } from '../sdk/vocabulary.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { NO_END_REPORTED, TOLERATED } from '../dashboards/grafana/panels.js';
 import { required, tool, withTools } from './helpers/tools.js';
 

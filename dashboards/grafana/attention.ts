@@ -4,7 +4,7 @@
  * the receiver judges its own from, with the thresholds of the alert rules' config, so that a dashboard
  * shows as late, stuck or warning what the alerts call so.
  */
-import { config, wholeNameRegex } from '../prometheus/config.js';
+import { config, wholeNameRegex } from '../../contract/alert-config.js';
 
 /** Late: no success within this many expected intervals (declared by the pipeline, or inferred). */
 export const LATE_AFTER_INTERVALS = config.late.expectedIntervals;

@@ -6,8 +6,8 @@
  * has no options (an empty database), Grafana expands All to nothing, and `IN ()` is a syntax error
  * where `ARRAY[]::text[]` is an empty list.
  */
-import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
-import { environmentOf, pipelinesOfTenants, runEnvironmentOf } from '../../receiver/query/shape.js';
+import { FAILED_RESULTS } from '../../contract/vocabulary.js';
+import { environmentOf, pipelinesOfTenants, runEnvironmentOf } from '../../contract/run-sql.js';
 import { sqlText } from './queries-builders.js';
 
 /** OpenTelemetry severity ranges: number 1-4 is TRACE, ... 21-24 FATAL, 0 unspecified. */

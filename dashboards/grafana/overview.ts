@@ -3,7 +3,7 @@
  * stuck) from Prometheus; each pipeline's status and history from PostgreSQL.
  */
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { pipelineFacts } from '../../receiver/pipeline-state.js';
+import { pipelineFacts } from '../../contract/pipeline-facts.js';
 import {
   dataHealthWordsSql,
   failing,

@@ -18,7 +18,7 @@ import * as logs from '@grafana/grafana-foundation-sdk/logs';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
+import { FAILED_RESULTS } from '../../contract/vocabulary.js';
 import { POSTGRES, PROMETHEUS } from './datasources.js';
 import type { DataLink } from './links.js';
 

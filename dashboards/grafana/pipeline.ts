@@ -4,8 +4,8 @@
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { pipelineFacts } from '../../receiver/pipeline-state.js';
-import { ATTR, EVENT } from '../../sdk/vocabulary.js';
+import { pipelineFacts } from '../../contract/pipeline-facts.js';
+import { ATTR, EVENT } from '../../contract/vocabulary.js';
 import { dataHealthWordsSql, statusSql } from './attention.js';
 import { finish, pipemonDashboard } from './dashboard-base.js';
 import { FAILED_SQL, logEnvironmentIs, ofRunEnvironmentIs, ONE_TENANT_ID, promPipelines, runEnvironmentIs, tenantIs } from './filters.js';

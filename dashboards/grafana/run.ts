@@ -4,7 +4,7 @@
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { ATTR } from '../../sdk/vocabulary.js';
+import { ATTR } from '../../contract/vocabulary.js';
 import { finish, pipemonDashboard } from './dashboard-base.js';
 import { ONE_TENANT_ID, severityName, tenantIs } from './filters.js';
 import { UID } from './links.js';

@@ -4,7 +4,7 @@
  * monitoring mixins: CamelCase with a shared prefix, `severity`, a static `summary`, a `description`
  * templated with labels and `$value`, and a `runbook_url` into dashboards/RUNBOOK.md.
  */
-import { anyOf, type AlertName, type MixinConfig } from './config.js';
+import { anyOf, type AlertName, type MixinConfig } from '../../contract/alert-config.js';
 import { PIPELINE, PIPELINE_SERIES, quote, select, withOwner } from './promql.js';
 import { recordedNames } from './recording-rules.js';
 import type { AlertingRule, RuleFile, Severity } from './rule-types.js';

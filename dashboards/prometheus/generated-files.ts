@@ -2,7 +2,7 @@
  * Every YAML file generated from the TypeScript here, by path under dashboards/prometheus/: build.ts
  * writes them, and test/prometheus-rules.test.ts checks that the committed ones are these.
  */
-import { config } from './config.js';
+import { config } from '../../contract/alert-config.js';
 import { renderRules } from './rules.js';
 import { overridesConfig } from './tests/overrides-config.js';
 

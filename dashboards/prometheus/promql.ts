@@ -2,7 +2,7 @@
  * Small PromQL builders shared by the alert and recording rules, so that the job selector, the owner
  * join and regex lists are spelled once.
  */
-import type { MixinConfig } from './config.js';
+import type { MixinConfig } from '../../contract/alert-config.js';
 
 /** A PromQL string literal (double-quoted, Go escapes: JSON's are a subset). */
 export function quote(value: string): string {

@@ -3,8 +3,8 @@
  * alerts compare against and what dashboards plot. Aggregated `by (job, tenant, pipeline)`: several
  * receivers on one database export the same pipelines.
  */
-import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
-import type { MixinConfig } from './config.js';
+import { FAILED_RESULTS } from '../../contract/vocabulary.js';
+import type { MixinConfig } from '../../contract/alert-config.js';
 import { PIPELINE, select } from './promql.js';
 import type { RecordingRule, RuleFile } from './rule-types.js';
 

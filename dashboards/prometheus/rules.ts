@@ -13,11 +13,11 @@
  */
 import { Document } from 'yaml';
 import { alertingRules } from './alerts.js';
-import { ALERT_NAMES, type MixinConfig } from './config.js';
+import { ALERT_NAMES, type MixinConfig } from '../../contract/alert-config.js';
 import { recordingRules } from './recording-rules.js';
 import type { AlertingRule, RecordingRule, RuleFile } from './rule-types.js';
 
-export { ALERT_NAMES, config, forEveryAlert, type AlertName, type MixinConfig } from './config.js';
+export { ALERT_NAMES, config, forEveryAlert, type AlertName, type MixinConfig } from '../../contract/alert-config.js';
 export type { AlertingRule, RecordingRule, RuleFile } from './rule-types.js';
 
 export interface Rules {
@@ -51,7 +51,7 @@ const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
 
 function validate(config: MixinConfig): void {
   const fail = (setting: string, expected: string, value: unknown) => {
-    throw new Error(`pipemon mixin config: ${setting} must be ${expected}, got ${JSON.stringify(value)} (dashboards/prometheus/config.ts)`);
+    throw new Error(`pipemon mixin config: ${setting} must be ${expected}, got ${JSON.stringify(value)} (contract/alert-config.ts)`);
   };
   const duration = (setting: string, value: string) => DURATION.test(value) || fail(setting, 'a Prometheus duration such as 30s, 5m or 1h', value);
   const positive = (setting: string, value: number) => value > 0 || fail(setting, 'a positive number', value);

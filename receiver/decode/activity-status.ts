@@ -3,7 +3,7 @@
  * workflow loggers "SUCCESS"; their notebooks and workflows also report the other outcomes below. Words are
  * matched without regard to case, and with spaces or dashes read as underscores ("In Progress").
  */
-import type { Result } from '../../sdk/vocabulary.js';
+import type { Result } from '../../contract/vocabulary.js';
 import { FieldError, own, shown, type JsonObject } from './json-fields.js';
 
 /** Where in its run a record stands: begun, still going, or over with a result. */

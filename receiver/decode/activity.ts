@@ -36,7 +36,7 @@
  * from the receive time would differ on every resend, and a resent record must be stored once (rows
  * are deduplicated by content). Free-form objects are stored with sorted keys for the same reason.
  */
-import { ACTIVITY, ATTR, EVENT } from '../../sdk/vocabulary.js';
+import { ACTIVITY, ATTR, EVENT } from '../../contract/vocabulary.js';
 import { DecodeError, nanosToMs, type Attributes, type LogRow, type Resource, type Scope } from '../model/records.js';
 import { isObject, optionalCount, shown, type JsonObject } from './json-fields.js';
 import { canonical, checkStorable } from './json-values.js';

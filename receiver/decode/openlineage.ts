@@ -19,7 +19,7 @@
  * Each record's body is the whole event as JSON, so nothing is lost; its time is eventTime, and it has
  * no observed time, so that a resent event is the identical record and is stored once.
  */
-import { ATTR, EVENT, LINEAGE, type Result } from '../../sdk/vocabulary.js';
+import { ATTR, EVENT, LINEAGE, type Result } from '../../contract/vocabulary.js';
 import { DecodeError, type Attributes, type LogRow } from '../model/records.js';
 import { datasetsOf, errorOf, jobAt, parentOf, startHintOf, total, uuidAt, type DatasetFacts, type JobRef, type RunRef } from './openlineage-facets.js';
 import { FieldError, isObject, optionalObject, optionalString, own, requiredObject, requiredString, shown, type JsonObject } from './json-fields.js';

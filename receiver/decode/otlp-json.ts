@@ -8,6 +8,7 @@
  * prefixes its own segment as the error passes through (only errors pay for building the path).
  */
 import { Buffer } from 'node:buffer';
+import type { Signal } from '../../contract/signal.js';
 import {
   DecodeError,
   eventNameOf,
@@ -15,7 +16,6 @@ import {
   type LogRow,
   type Resource,
   type Scope,
-  type Signal,
   type SpanEvent,
   type SpanLink,
   type SpanRow,

@@ -7,6 +7,7 @@
  * message, each loop consumes at least one byte, and recursion is bounded (AnyValue depth, groups).
  */
 import { Buffer } from 'node:buffer';
+import { ProtobufWriter } from '../../contract/protobuf-writer.js';
 import {
   DecodeError,
   eventNameOf,
@@ -738,56 +739,31 @@ function fieldOf(field: number, msg: string): string {
  */
 export function encodeExportResponseProtobuf(rejected: number, errorMessage: string): Uint8Array {
   if (rejected === 0 && errorMessage === '') return new Uint8Array(0);
-  const inner = new Writer();
+  const inner = new ProtobufWriter();
   if (rejected !== 0) inner.varintField(1, rejected);
   if (errorMessage !== '') inner.stringField(2, errorMessage);
-  const outer = new Writer();
-  outer.bytesField(1, inner.finish());
-  return outer.finish();
+  return new ProtobufWriter().bytesField(1, inner.finish()).finish();
 }
 
-/** google.rpc.Status{code = 1, message = 2}, the body of a failed OTLP/HTTP request. */
-export function encodeStatusProtobuf(code: number, message: string): Uint8Array {
-  const w = new Writer();
+export const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
+
+/**
+ * google.rpc.Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3 }:
+ * the body of a failed OTLP/HTTP request, and gRPC's richer error. With `retryDelaySeconds`, one detail,
+ * Any { string type_url = 1; bytes value = 2 } holding google.rpc.RetryInfo { Duration retry_delay = 1 },
+ * Duration { int64 seconds = 1 }.
+ */
+export function encodeStatusProtobuf(code: number, message: string, retryDelaySeconds?: number): Uint8Array {
+  const w = new ProtobufWriter();
   if (code !== 0) w.varintField(1, code);
   if (message !== '') w.stringField(2, message);
+  if (retryDelaySeconds !== undefined) w.bytesField(3, retryInfo(retryDelaySeconds));
   return w.finish();
 }
 
-/** Just enough of a protobuf writer for the two small response messages above. */
-class Writer {
-  private readonly bytes: number[] = [];
-
-  varintField(field: number, value: number): void {
-    this.varint(field << 3);
-    // int32/int64 as two's complement: negative values take ten bytes, as the spec says.
-    let n = BigInt.asUintN(64, BigInt(Math.trunc(value)));
-    while (n >= 0x80n) {
-      this.bytes.push(Number(n & 0x7fn) | 0x80);
-      n >>= 7n;
-    }
-    this.bytes.push(Number(n));
-  }
-
-  stringField(field: number, value: string): void {
-    this.bytesField(field, Buffer.from(value, 'utf8'));
-  }
-
-  bytesField(field: number, value: Uint8Array): void {
-    this.varint((field << 3) | LEN);
-    this.varint(value.length);
-    for (const b of value) this.bytes.push(b);
-  }
-
-  finish(): Uint8Array {
-    return Uint8Array.from(this.bytes);
-  }
-
-  private varint(n: number): void {
-    while (n >= 0x80) {
-      this.bytes.push((n & 0x7f) | 0x80);
-      n = Math.floor(n / 128);
-    }
-    this.bytes.push(n);
-  }
+function retryInfo(seconds: number): Uint8Array {
+  const duration = new ProtobufWriter();
+  if (seconds !== 0) duration.varintField(1, seconds);
+  const info = new ProtobufWriter().bytesField(1, duration.finish()).finish();
+  return new ProtobufWriter().stringField(1, RETRY_INFO_TYPE_URL).bytesField(2, info).finish();
 }

@@ -28,7 +28,7 @@
  */
 import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import type { Reservation } from '../ingest/commit.js';
-import type { Signal } from '../model/records.js';
+import type { Signal } from '../../contract/signal.js';
 import type { Metrics } from '../metrics.js';
 import { Refusal, refusalOf } from '../outcome.js';
 import { SERVICES } from './services.js';

@@ -8,7 +8,7 @@
 import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { decodeLogsProtobuf, decodeTracesProtobuf, encodeExportResponseProtobuf } from '../decode/otlp-protobuf.js';
 import type { Decoded, IngestLine } from '../ingest/line.js';
-import type { Signal } from '../model/records.js';
+import type { Signal } from '../../contract/signal.js';
 import type { Metrics } from '../metrics.js';
 import { GRPC_CODE, refusalOf } from '../outcome.js';
 import type { Authenticate } from '../auth.js';

@@ -14,6 +14,7 @@ import {
   type ServerInterceptor,
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
+import { SIGNALS } from '../../contract/signal.js';
 import { STARTING } from '../outcome.js';
 import type { IngestLine } from '../ingest/line.js';
 import type { Metrics } from '../metrics.js';
@@ -67,7 +68,7 @@ export async function bindGrpcServer(options: GrpcOptions): Promise<GrpcListener
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
     interceptors: [(method, call) => (admission ? admission(method, call) : refuseWhileStarting(call))],
   });
-  for (const signal of ['logs', 'traces'] as const) {
+  for (const signal of SIGNALS) {
     // Reached only once served: the interceptor refuses every call before.
     server.addService(SERVICES[signal], { Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => handlers.get(signal)!(call, callback) });
   }
@@ -76,7 +77,7 @@ export async function bindGrpcServer(options: GrpcOptions): Promise<GrpcListener
   return {
     address: `${host}:${port}`,
     serve(services) {
-      for (const signal of ['logs', 'traces'] as const) handlers.set(signal, createExportHandler({ signal, ...services }));
+      for (const signal of SIGNALS) handlers.set(signal, createExportHandler({ signal, ...services }));
       admission = createAdmission({ budget: services.line, maxMessageBytes: options.maxMessageBytes, metrics: services.metrics });
     },
     shutdown: (deadlineMs) => shutdown(server, deadlineMs),

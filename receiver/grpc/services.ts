@@ -4,7 +4,7 @@
  * reads the request bytes straight into rows, as for OTLP/HTTP, with no generated message classes.
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import type { Signal } from '../model/records.js';
+import type { Signal } from '../../contract/signal.js';
 
 const raw = (bytes: Buffer) => bytes;
 

@@ -3,6 +3,7 @@
  * listener of their own (`--metrics-port`), the app that serves only them.
  */
 import express from 'express';
+import { SIGNALS } from '../../contract/signal.js';
 import type { Database } from '../storage/database.js';
 import { describeDatabaseError } from '../storage/errors.js';
 import type { IngestLine } from '../ingest/line.js';
@@ -58,7 +59,7 @@ export function createMetricsApp(metrics: Metrics): express.Express {
 export function createApp({ db, line, metrics, authenticate, maxBodyBytes, retentionDays, serveMetrics }: AppOptions): express.Express {
   const app = bareApp();
 
-  for (const signal of ['logs', 'traces'] as const) {
+  for (const signal of SIGNALS) {
     app.all(`/v1/${signal}`, createOtlpHandler({ signal, authenticate, line, metrics, maxBodyBytes }));
   }
   // Before the API router, which answers every other /api/v1 path.

@@ -2,6 +2,7 @@
  * The OpenAPI 3.1 document served at /api/v1/openapi.json: the JSON API from its route table (routes.ts),
  * the OTLP ingest routes, the probes and /metrics. Tests validate every answer they receive against it.
  */
+import type { Signal } from '../../contract/signal.js';
 import type { JsonSchema, Params } from './params.js';
 import { queryParamsOf, ROUTES, type ApiRoute } from './routes.js';
 import { INGEST_SCHEMAS, ref, SCHEMAS } from './schemas.js';
@@ -45,7 +46,7 @@ function operation(route: ApiRoute) {
   };
 }
 
-function otlpIngest(signal: 'logs' | 'traces') {
+function otlpIngest(signal: Signal) {
   return {
     post: {
       summary: `OTLP/HTTP ${signal} export (protobuf or JSON), as OpenTelemetry exporters send it`,

@@ -11,7 +11,7 @@ import {
   encodeExportResponseProtobuf,
   encodeStatusProtobuf,
 } from '../decode/otlp-protobuf.js';
-import type { Signal } from '../model/records.js';
+import type { Signal } from '../../contract/signal.js';
 import type { Decoded, IngestLine } from '../ingest/line.js';
 import type { Metrics } from '../metrics.js';
 import { GRPC_CODE, Refusal, refusalOf } from '../outcome.js';

@@ -2,7 +2,7 @@
  * Every route of the JSON API, declared once: its parameters, scope, answer and handler. api.ts serves
  * them and openapi.ts describes them, both from this table, so the document cannot drift from the code.
  */
-import { RESULTS, RUN_STATES } from '../../sdk/vocabulary.js';
+import { RESULTS, RUN_STATES } from '../../contract/vocabulary.js';
 import { createKey, isScope, listKeys, revokeKey, SCOPES, type Scope } from '../keys.js';
 import type { Tenant } from '../model/records.js';
 import { Refusal } from '../outcome.js';

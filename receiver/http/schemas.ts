@@ -3,7 +3,7 @@
  * components, and the columns of each list's CSV (csv-stream.ts). Objects list every property and allow
  * no others, so the tests' validation catches a field added, renamed or retyped without the document.
  */
-import { RESULTS, RUN_STATES } from '../../sdk/vocabulary.js';
+import { RESULTS, RUN_STATES } from '../../contract/vocabulary.js';
 import type { JsonSchema } from './params.js';
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });

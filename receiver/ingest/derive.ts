@@ -8,7 +8,7 @@
  * model/runs.ts, so records arriving twice or out of order converge to the same row. A `pipeline.check`
  * record also gives its data-quality check (deriveCheck), stored once with the record.
  */
-import { ATTR, EVENT, isResult, type Result, type RunState } from '../../sdk/vocabulary.js';
+import { ATTR, EVENT, isResult, type Result, type RunState } from '../../contract/vocabulary.js';
 import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type SpanRow } from '../model/records.js';
 import { RUN_EVENTS, STAGE_EVENTS, type CheckFacts, type CommonFacts, type Derived, type RunFacts, type StageFacts } from '../model/runs.js';
 

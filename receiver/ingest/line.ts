@@ -7,7 +7,8 @@
  * and then the transport answers: success with what was left out (OTLP partial success), or the
  * Refusal, which outcome.ts maps to an HTTP or gRPC status. A resolved ingest() means COMMIT happened.
  */
-import type { LogRow, Signal, SpanRow, Tenant } from '../model/records.js';
+import type { Signal } from '../../contract/signal.js';
+import type { LogRow, SpanRow, Tenant } from '../model/records.js';
 import { refusalOf, type RefusalKind } from '../outcome.js';
 import type { Metrics } from '../metrics.js';
 import type { Reservation, Writer } from './commit.js';

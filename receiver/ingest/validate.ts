@@ -3,7 +3,7 @@
  * request is stored and the client gets an OTLP partial success (which it must not retry), so one bad
  * record never costs a batch.
  */
-import { ATTR } from '../../sdk/vocabulary.js';
+import { ATTR } from '../../contract/vocabulary.js';
 import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type SpanRow } from '../model/records.js';
 
 export interface Validated<R> {

@@ -94,8 +94,6 @@ export interface SpanRow {
   statusMessage: string;
 }
 
-export type Signal = 'logs' | 'traces';
-
 /** Whose records these are: decided by the API key, never by the request. */
 export interface Tenant {
   id: number;

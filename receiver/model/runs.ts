@@ -8,7 +8,7 @@
  * a late heartbeat after the end): a run's state, result, times and duration come out the same for every
  * order (test/run-order.test.ts).
  */
-import { ATTR, ERROR_TYPE, EVENT, FAILED_RESULTS, type Result, type RunState } from '../../sdk/vocabulary.js';
+import { ATTR, ERROR_TYPE, EVENT, FAILED_RESULTS, type Result, type RunState } from '../../contract/vocabulary.js';
 import type { Attributes } from './records.js';
 
 export const RUN_EVENTS: ReadonlySet<string> = new Set([EVENT.runStart, EVENT.runHeartbeat, EVENT.runEnd]);

@@ -2,7 +2,8 @@
 import { bodyMatches } from '../storage/body-search.js';
 import type { Queryable } from '../storage/database.js';
 import { Conditions, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
-import { environmentOf, RESOURCE_SCOPE_SELECT, resourceAndScope, type ResourceScopeColumns } from './shape.js';
+import { environmentOf } from '../../contract/run-sql.js';
+import { RESOURCE_SCOPE_SELECT, resourceAndScope, type ResourceScopeColumns } from './shape.js';
 
 export interface LogFilter {
   pipeline?: string;

@@ -2,7 +2,8 @@
  * Figures over a tenant's runs: the overview of the last `days` days, and the same per pipeline with
  * each pipeline's state now (last success, late, stuck, data health) as the alerts judge it (pipeline-state.ts).
  */
-import { dataHealth, heartbeatStopped, isLate, isStuck, readPipelineStates, type PipelineState } from '../pipeline-state.js';
+import { dataHealth, heartbeatStopped, isLate, isStuck, type PipelineState } from '../../contract/pipeline-facts.js';
+import { readPipelineStates } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
 import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcDay } from '../storage/run-days.js';
 

@@ -2,14 +2,15 @@
  * Pipeline runs: listed by start or by duration, filtered by the caller's tenant; and one run's detail
  * with its stages, data-quality checks, first page of logs and span tree.
  */
-import type { Result, RunState } from '../../sdk/vocabulary.js';
+import type { Result, RunState } from '../../contract/vocabulary.js';
 import { isTolerated, type Reported } from '../model/runs.js';
-import { heartbeatStopped } from '../pipeline-state.js';
+import { heartbeatStopped } from '../../contract/pipeline-facts.js';
+import { RECORD_SLACK, runEnvironmentOf } from '../../contract/run-sql.js';
 import type { Queryable } from '../storage/database.js';
 import { SHARED_RUN_COLUMNS, type SharedRunColumns } from '../storage/run-columns.js';
 import { listLogs } from './logs.js';
 import { Conditions, numberColumn, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
-import { isoOrNull, RECORD_SLACK, runEnvironmentOf } from './shape.js';
+import { isoOrNull } from './shape.js';
 import { getSpanTree } from './traces.js';
 
 export interface RunFilter {

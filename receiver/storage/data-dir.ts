@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { replaceDurably } from '../../sdk/durable-file.js';
+import { replaceDurably } from '../../contract/durable-file.js';
 
 const LOCK_FILE = 'pipemon.lock';
 

@@ -11,7 +11,7 @@
 import { BODY_TSVECTOR } from './body-search.js';
 import { fingerprintAsUuid } from './rows-csv.js';
 import { addChangesSql, FIGURE_NAMES } from './run-days.js';
-import { ATTR, EVENT } from '../../sdk/vocabulary.js';
+import { ATTR, EVENT } from '../../contract/vocabulary.js';
 
 /**
  * The role dashboards read with (Grafana's PostgreSQL datasource): SELECT on the tables a dashboard shows,

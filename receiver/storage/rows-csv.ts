@@ -6,7 +6,7 @@
  * share is rendered and hashed once per attribute key list, not per record.
  */
 import { hash } from 'node:crypto';
-import { ATTR } from '../../sdk/vocabulary.js';
+import { ATTR } from '../../contract/vocabulary.js';
 import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type Resource, type Scope, type SpanRow } from '../model/records.js';
 import { csvField } from './csv.js';
 

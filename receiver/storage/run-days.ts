@@ -10,7 +10,7 @@
  * migration 6's SQL (its digest test in test/storage.test.ts fails): it needs a migration of its own,
  * which alters pipeline_days and recomputes the sums.
  */
-import { FAILED_RESULTS } from '../../sdk/vocabulary.js';
+import { FAILED_RESULTS } from '../../contract/vocabulary.js';
 import type { Queryable } from './database.js';
 
 /** The UTC day of a timestamptz: the days of pipeline_days. */

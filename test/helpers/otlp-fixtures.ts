@@ -4,7 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import protobuf from 'protobufjs';
-import { ATTR } from '../../sdk/vocabulary.js';
+import { ATTR } from '../../contract/vocabulary.js';
 
 // The OTLP messages (opentelemetry-proto v1), enums as int32 (same wire form), for protobufjs.
 const root = protobuf.parse(`
@@ -90,7 +90,7 @@ export interface RealisticLogsOptions {
   scope: { name: string; version: string };
   /** Default 1,000. */
   records?: number;
-  /** The keys of the pipeline name, run id and stage attributes; default the vocabulary's (sdk/vocabulary.ts). */
+  /** The keys of the pipeline name, run id and stage attributes; default the vocabulary's (contract/vocabulary.ts). */
   pipelineKeys?: { name: string; runId: string; stage: string };
   /** Appended to the service, host and SDK-language attributes of the resource. */
   moreResourceAttributes?: OtlpKeyValue[];

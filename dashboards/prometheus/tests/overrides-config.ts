@@ -3,7 +3,7 @@
  * zero-rows overrides, which the shipped config leaves empty. build.ts renders it into
  * tests/alerts-with-overrides.yaml.
  */
-import { config, type MixinConfig } from '../config.js';
+import { config, type MixinConfig } from '../../../contract/alert-config.js';
 
 export const overridesConfig: MixinConfig = {
   ...config,

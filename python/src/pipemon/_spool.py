@@ -545,7 +545,7 @@ def _flush(fd: int) -> None:
 
 
 def sync_dir(dir: str) -> None:
-    """Makes a directory's entries (a file created or renamed in it) durable; best effort, as in sdk/durable-file.ts."""
+    """Makes a directory's entries (a file created or renamed in it) durable; best effort, as in contract/durable-file.ts."""
     try:
         fd = os.open(dir, os.O_RDONLY)
     except OSError:

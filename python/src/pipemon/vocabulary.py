@@ -1,5 +1,5 @@
-# Generated from sdk/vocabulary.ts, sdk/serialize.ts and sdk/run.ts by sdk/vocabulary-python.ts: edit those, then
-# run `npm run build && node dist/sdk/vocabulary-python.js`. test/vocabulary-python.test.ts fails while this differs.
+# Generated from contract/vocabulary.ts and contract/record-rules.ts by contract/vocabulary-python.ts: edit those,
+# then run `npm run build && node dist/contract/vocabulary-python.js`. test/vocabulary-python.test.ts fails while this differs.
 """The names pipemon sends and reads: the same as the Node SDK's, from one statement."""
 
 

@@ -1,13 +1,12 @@
 /**
- * python/src/pipemon/vocabulary.py, generated from vocabulary.ts, serialize.ts and run.ts, so that the
+ * python/src/pipemon/vocabulary.py, generated from vocabulary.ts and record-rules.ts, so that the
  * Python SDK uses the names, results, severities, masked key fragments and preview bounds that the Node
- * SDK uses and the receiver reads, from one statement. Regenerate with `npm run build && node dist/sdk/vocabulary-python.js`;
+ * SDK uses and the receiver reads, from one statement. Regenerate with `npm run build && node dist/contract/vocabulary-python.js`;
  * test/vocabulary-python.test.ts fails while the committed file differs.
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SEVERITY } from './run.js';
-import { DEFAULT_SENSITIVE, MASK, PREVIEW_LIMITS } from './serialize.js';
+import { DEFAULT_SENSITIVE, MASK, PREVIEW_LIMITS, SEVERITY } from './record-rules.js';
 import { ATTR, CHECK, ERROR_TYPE, EVENT, FAILED_RESULTS, RESULTS } from './vocabulary.js';
 
 /** pipelineName -> PIPELINE_NAME */
@@ -29,8 +28,8 @@ function namespace(name: string, doc: string, names: Record<string, string>): st
 export function vocabularyPython(): string {
   const severities = Object.entries(SEVERITY).map(([level, [number, text]]) => `    ${literal(level)}: (${number}, ${literal(text)}),`);
   return [
-    '# Generated from sdk/vocabulary.ts, sdk/serialize.ts and sdk/run.ts by sdk/vocabulary-python.ts: edit those, then',
-    '# run `npm run build && node dist/sdk/vocabulary-python.js`. test/vocabulary-python.test.ts fails while this differs.',
+    '# Generated from contract/vocabulary.ts and contract/record-rules.ts by contract/vocabulary-python.ts: edit those,',
+    '# then run `npm run build && node dist/contract/vocabulary-python.js`. test/vocabulary-python.test.ts fails while this differs.',
     '"""The names pipemon sends and reads: the same as the Node SDK\'s, from one statement."""',
     '',
     '',

@@ -128,8 +128,8 @@ export const LINEAGE = {
 } as const;
 
 /**
- * The reference designs' activity records (receiver/decode/activity.ts): their fields that have no
- * OpenTelemetry convention and no place in ATTR, kept under `pipemon.activity.` as sent.
+ * Notebook and workflow loggers' activity records (receiver/decode/activity.ts): their fields that
+ * have no OpenTelemetry convention and no place in ATTR, kept under `pipemon.activity.` as sent.
  */
 export const ACTIVITY = {
   /** The status word as sent ("Success", "SUCCESS"); the result is in cicd.pipeline.result. */
@@ -143,9 +143,9 @@ export const ACTIVITY = {
   resolutionStatus: 'pipemon.activity.resolution_status',
   metrics: 'pipemon.activity.metrics',
   payload: 'pipemon.activity.payload',
-  /** Fields neither design defines, kept as sent so that nothing posted is lost. */
+  /** Fields neither record shape defines, kept as sent so that nothing posted is lost. */
   unknownFields: 'pipemon.activity.unknown_fields',
-  /** OpenTelemetry resource convention: the workflow's version (design 002's `workflow_version`). */
+  /** OpenTelemetry resource convention: the workflow's version (a workflow record's `workflow_version`). */
   serviceVersion: 'service.version',
 } as const;
 
@@ -159,7 +159,7 @@ export const ERROR_TYPE = {
   noEndReported: 'pipemon.no_end_reported',
 } as const;
 
-/** How one name is documented in docs/vocabulary.md (generated from here by sdk/vocabulary-table.ts). */
+/** How one name is documented in docs/vocabulary.md (generated from here by vocabulary-table.ts). */
 export interface NameDoc {
   /** The OpenTelemetry attribute type: string, int, double, boolean, string[], or a log record body. */
   type: string;

@@ -1,7 +1,7 @@
 /**
  * docs/vocabulary.md, generated from the names and their documentation in vocabulary.ts, so that the
  * table a Python or Java user reads is the one the SDK and the receiver import. Regenerate with
- * `npm run build && node dist/sdk/vocabulary-table.js`; test/vocabulary-doc.test.ts fails while the
+ * `npm run build && node dist/contract/vocabulary-table.js`; test/vocabulary-doc.test.ts fails while the
  * committed file differs.
  */
 import fs from 'node:fs';
@@ -28,12 +28,12 @@ export function vocabularyMarkdown(): string {
   return [
     '# Attribute vocabulary',
     '',
-    '<!-- Generated from sdk/vocabulary.ts by sdk/vocabulary-table.ts: edit those, then run',
-    '     `npm run build && node dist/sdk/vocabulary-table.js`. test/vocabulary-doc.test.ts fails while this file differs. -->',
+    '<!-- Generated from contract/vocabulary.ts by contract/vocabulary-table.ts: edit those, then run',
+    '     `npm run build && node dist/contract/vocabulary-table.js`. test/vocabulary-doc.test.ts fails while this file differs. -->',
     '',
     'The names pipemon reads, for any language. The pipemon SDK and `pipemon exec` set them for you;',
     'set them yourself when you send spans or log records with another OpenTelemetry SDK.',
-    'This file is generated from `sdk/vocabulary.ts`, the one place the SDK and the receiver take the names from.',
+    'This file is generated from `contract/vocabulary.ts`, the one place the SDK and the receiver take the names from.',
     '',
     '## What makes a run and a stage',
     '',
