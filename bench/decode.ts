@@ -10,7 +10,7 @@ import { decodeLogsJson } from '../receiver/decode/otlp-json.js';
 import { decodeLogsProtobuf } from '../receiver/decode/otlp-protobuf.js';
 import type { Attributes, LogRow } from '../receiver/model/records.js';
 import { bodyText, doubleValue, int64Value, newResource, newScope, setAttribute } from '../receiver/decode/otlp-values.js';
-import { otlpString, otlpType, realisticLogsRequest, type OtlpValueShapes, type RealisticLogsRequest } from '../test/helpers/otlp-fixtures.js';
+import { otlpString, otlpType, realisticLogsRequest, type OtlpValueShapes, type RealisticLogsRequest } from '../harness/otlp-fixtures.js';
 
 const RECORDS = 1000;
 const REQUESTS_PER_ROUND = 40;

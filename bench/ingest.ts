@@ -34,8 +34,8 @@ import { measureLogBytes } from '../receiver/storage/log-bytes.js';
 import { createPartitionManager, type PartitionManager } from '../receiver/storage/partitions.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import { LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, renderLog, type RenderedLog } from '../receiver/storage/rows-csv.js';
-import { otlpString, otlpType, realisticLogsRequest } from '../test/helpers/otlp-fixtures.js';
-import { DEBIAN_HINT, debianBinaries } from '../test/setup/postgres.js';
+import { otlpString, otlpType, realisticLogsRequest } from '../harness/otlp-fixtures.js';
+import { DEBIAN_HINT, debianBinaries } from '../harness/postgres.js';
 
 const RECORDS = 1000;
 const CLIENTS = 8;
@@ -61,7 +61,7 @@ const Resource = otlpType('Resource');
 const ScopeLogs = otlpType('ScopeLogs');
 
 /**
- * The realistic request (test/helpers/otlp-fixtures.ts: 1,000 records, ~100-byte body, 10 attributes,
+ * The realistic request (harness/otlp-fixtures.ts: 1,000 records, ~100-byte body, 10 attributes,
  * trace and span ids), its records from a minute ago: inside the receiver's accepted time window, and
  * all in one day's partition or two.
  */

@@ -5,7 +5,7 @@
  */
 import type { Attributes, LogRow, Resource } from '../receiver/model/records.js';
 import type { Queryable } from '../receiver/storage/database.js';
-import { otlpType } from '../test/helpers/otlp-fixtures.js';
+import { otlpType } from '../harness/otlp-fixtures.js';
 
 /**
  * Every stored table under `logs`: followed through views (the tables a view's rewrite rule depends

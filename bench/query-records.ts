@@ -8,7 +8,7 @@
 import { decodeLogsJson } from '../receiver/decode/otlp-json.js';
 import type { Attributes, LogRow, Resource } from '../receiver/model/records.js';
 import { ATTR, CHECK, EVENT } from '../contract/vocabulary.js';
-import { realisticLogsRequest } from '../test/helpers/otlp-fixtures.js';
+import { realisticLogsRequest } from '../harness/otlp-fixtures.js';
 import type { Pipeline } from './query-world.js';
 
 const [TEMPLATE] = decodeLogsJson(

@@ -14,7 +14,7 @@
 import { startReceiver } from '../receiver/serve.js';
 import type { Database } from '../receiver/storage/database.js';
 import { openDatabase } from '../receiver/storage/open.js';
-import { DEBIAN_HINT, debianBinaries, startPostgres, type PostgresServer } from '../test/setup/postgres.js';
+import { DEBIAN_HINT, debianBinaries, startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { otlpBytesPerRecord, storedBytesPerRecord } from './query-bytes.js';
 import { apiCases, GOAL_MS, pickRuns } from './query-cases.js';
 import { grafanaQueries, type Selection } from './query-grafana.js';

@@ -32,7 +32,7 @@ import { grpcClient } from './helpers/grpc.js';
 import { logsRequest, post } from './helpers/receiver.js';
 import { required as baseRequired, tool as baseTool, warnSkipped, withTools } from './helpers/tools.js';
 import { COLLECTOR_HINT, collectorBinary } from './setup/collector.js';
-import { DEBIAN_HINT, startPostgres, type PostgresServer } from './setup/postgres.js';
+import { DEBIAN_HINT, startPostgres, type PostgresServer } from '../harness/postgres.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const repoFile = (relative: string) => path.join(ROOT, relative);

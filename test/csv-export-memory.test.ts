@@ -1,7 +1,7 @@
 import { get as httpGet } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { otlpType, realisticLogsRequest } from './helpers/otlp-fixtures.js';
+import { otlpType, realisticLogsRequest } from '../harness/otlp-fixtures.js';
 import { post, receiverBackends, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 
 const RECORDS = 50_000;

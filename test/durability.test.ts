@@ -16,7 +16,7 @@ import { sleep, until } from './helpers/async.js';
 import { backends, createTestDatabase, testServerUrl } from './helpers/backends.js';
 import { spawnPipemon, tempDataDir } from './helpers/pipemon-process.js';
 import { logsRequest, post } from './helpers/receiver.js';
-import { startPostgres, type PostgresServer } from './setup/postgres.js';
+import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 const CLIENTS = 8;
 const RECORDS = 1000;
 /** The attribute naming the request a record came in, so rows can be counted per request. */

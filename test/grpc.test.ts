@@ -19,7 +19,7 @@ import { GRPC_STATUS, RETRY_AFTER_SECONDS } from '../receiver/outcome.js';
 import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { until } from './helpers/async.js';
 import { grpcClient, retryDelayOf, type GrpcAnswer } from './helpers/grpc.js';
-import { otlpType } from './helpers/otlp-fixtures.js';
+import { otlpType } from '../harness/otlp-fixtures.js';
 import { SpanKind, getJson, logsRequest, receiverBackends, startTestReceiver, tracesRequest, type TestReceiver } from './helpers/receiver.js';
 
 const DAY_MS = 86_400_000;

@@ -23,7 +23,7 @@ import {
   encodeStatusProtobuf,
 } from '../receiver/decode/otlp-protobuf.js';
 import { DecodeError } from '../receiver/model/records.js';
-import { otlpType } from './helpers/otlp-fixtures.js';
+import { otlpType } from '../harness/otlp-fixtures.js';
 
 function encode(type: string, object: Record<string, unknown>): Uint8Array {
   const t = otlpType(type);

@@ -22,12 +22,12 @@ import { prepare } from '../receiver/ingest/prepare.js';
 import { decodeLogsJson } from '../receiver/decode/otlp-json.js';
 import { decodeLogsProtobuf } from '../receiver/decode/otlp-protobuf.js';
 import { ATTR, EVENT } from '../contract/vocabulary.js';
-import { otlpType, realisticLogsRequest } from './helpers/otlp-fixtures.js';
+import { otlpType, realisticLogsRequest } from '../harness/otlp-fixtures.js';
 import { otlpJsonLogs, type JsonRecord, type Value } from './helpers/otlp-json.js';
 import { rejection } from './helpers/async.js';
 import { tempDataDir } from './helpers/pipemon-process.js';
 import { backends, createTestDatabase, testServerUrl } from './helpers/backends.js';
-import { startPostgres } from './setup/postgres.js';
+import { startPostgres } from '../harness/postgres.js';
 import { bodyMatches } from '../receiver/storage/body-search.js';
 
 const DAY_MS = 86_400_000;

@@ -7,7 +7,7 @@
  * skipped with a loud warning.
  */
 import type { TestProject } from 'vitest/node';
-import { DEBIAN_HINT, debianBinaries, serverVersion, startPostgres, type PostgresServer } from './postgres.js';
+import { DEBIAN_HINT, debianBinaries, serverVersion, startPostgres, type PostgresServer } from '../../harness/postgres.js';
 
 export interface DatabaseServer {
   /** 'PostgreSQL 18.4 (npm)', 'PostgreSQL 15.18 (Debian)' */

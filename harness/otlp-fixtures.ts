@@ -4,7 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import protobuf from 'protobufjs';
-import { ATTR } from '../../contract/vocabulary.js';
+import { ATTR } from '../contract/vocabulary.js';
 
 // The OTLP messages (opentelemetry-proto v1), enums as int32 (same wire form), for protobufjs.
 const root = protobuf.parse(`

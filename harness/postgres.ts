@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { npmBinaries, startEmbeddedServer, type EmbeddedServer, type PostgresBinaries } from '../../receiver/storage/embedded-server.js';
+import { npmBinaries, startEmbeddedServer, type EmbeddedServer, type PostgresBinaries } from '../receiver/storage/embedded-server.js';
 
 export const DEBIAN_HINT = 'install Debian\'s PostgreSQL server (apt-get install postgresql; .ci/run does it)';
 
