@@ -1,16 +1,18 @@
 /**
- * `--days N`: the scenarios' history over the last N days, run by run on virtual clocks (past-run.ts)
- * and exported as they go. Runs are made one at a time: their ids, the trace and span ids under them,
- * their start and everything they record derive from the seed, the pipeline and the scheduled instant;
- * the current time only decides which instants the history has (schedule.ts).
+ * `--days N`: the scenarios' history over the last N days, run by run through the SDK's run(), each on
+ * a clock of its own that the pipeline's work advances (sdk/clock.ts), and exported as they go
+ * (export.ts). Runs are made one at a time: their ids, the trace and span ids under them, their start
+ * and everything they record derive from the seed, the pipeline and the scheduled instant; the current
+ * time only decides which instants the history has (schedule.ts).
  */
-import type { Connection } from './connection.js';
-import { createPastTelemetry } from './export.js';
-import { Frozen, PastClock, pastRun } from './past-run.js';
+import { ManualClock } from '../sdk/clock.js';
+import { start } from '../sdk/telemetry.js';
+import { DemoConfigError, type Connection } from './connection.js';
+import { createPastTelemetry, type PastTelemetry } from './export.js';
 import { Random } from './random.js';
-import { planRun } from './run-context.js';
-import { SCENARIOS } from './scenarios.js';
-import { MINUTE_MS, historySlots } from './schedule.js';
+import { planRun, sdkRun, type Outcome } from './run-context.js';
+import { SCENARIOS, type Scenario } from './scenarios.js';
+import { MINUTE_MS, historySlots, type Slot } from './schedule.js';
 import { count, type Tally } from './tally.js';
 
 export interface BackfillOptions {
@@ -31,6 +33,8 @@ export interface BackfillResult {
 
 /** A scheduler starts runs a few seconds after their slot. */
 const START_DELAY_MS = 20_000;
+/** The SDK's default, whatever PIPEMON_HEARTBEAT_SECONDS this process has: the same slot beats the same. */
+const HEARTBEAT_SECONDS = 60;
 
 export async function backfill(options: BackfillOptions): Promise<BackfillResult> {
   const { seed, nowMs } = options;
@@ -38,38 +42,54 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   const pipelines: Tally = {};
   let hungRunId: string | null = null;
   try {
-    for (const scenario of SCENARIOS) {
-      for (const slot of historySlots(scenario.schedule, scenario.history, nowMs, options.days)) {
-        // A stream of its own: a replay of the run through the SDK, which starts at once, draws the same numbers.
-        const startMs = slot.slotMs + Math.round(new Random(seed, 'backfill', scenario.pipeline, slot.slotMs, 'start').between(0, START_DELAY_MS));
-        const clock = new PastClock(startMs);
-        const { runId, context } = planRun({
-          seed,
-          mode: 'backfill',
-          pipeline: scenario.pipeline,
-          schedule: scenario.schedule,
-          slot,
-          work: async (minutes) => clock.advance(minutes * MINUTE_MS),
-          hang: async () => {
-            throw new Frozen(`${scenario.pipeline}'s run at ${new Date(slot.slotMs).toISOString()} froze`);
-          },
-        });
-        telemetry.beginRun(runId);
-        const outcome = await pastRun(
-          telemetry,
-          clock,
-          scenario.pipeline,
-          { runId, owner: scenario.owner, expectedIntervalSeconds: scenario.expectedIntervalSeconds, ...scenario.runOptions },
-          (run) => scenario.body(run, context),
-        );
-        count(pipelines, scenario.pipeline, scenario.owner, outcome);
-        if (outcome.result === 'running') hungRunId = runId;
-        await telemetry.send();
-      }
+    telemetry.register();
+    const sdk = start({ useGlobalProviders: true });
+    if (!sdk.usingGlobalProviders) {
+      throw new DemoConfigError(`the pipemon SDK already runs in this process (for ${sdk.config.endpoint}), so the backfill cannot record through its own providers: run the demo before starting it`);
     }
-    await telemetry.send(true);
+    try {
+      for (const scenario of SCENARIOS) {
+        for (const slot of historySlots(scenario.schedule, scenario.history, nowMs, options.days)) {
+          const { runId, outcome } = await pastRun(telemetry, seed, scenario, slot);
+          count(pipelines, scenario.pipeline, scenario.owner, outcome);
+          if (outcome.result === 'running') hungRunId = runId;
+          await telemetry.send();
+        }
+      }
+      await telemetry.send(true);
+    } finally {
+      await sdk.shutdown();
+    }
   } finally {
     await telemetry.shutdown();
   }
   return { pipelines, hungRunId, logRecords: telemetry.sent.logRecords, spans: telemetry.sent.spans };
+}
+
+/**
+ * One run through the SDK, started on its own clock a few seconds after its slot. A run that hangs
+ * resolves as `running` and is left pending: its process froze, so its clock and heartbeats stopped
+ * and nothing after that point is ever recorded.
+ */
+async function pastRun(telemetry: PastTelemetry, seed: number, scenario: Scenario, slot: Slot): Promise<{ runId: string; outcome: Outcome }> {
+  // A stream of its own: a replay of the run through the SDK, which starts at once, draws the same numbers.
+  const startMs = slot.slotMs + Math.round(new Random(seed, 'backfill', scenario.pipeline, slot.slotMs, 'start').between(0, START_DELAY_MS));
+  const clock = new ManualClock(startMs);
+  let froze = (_: Outcome): void => undefined;
+  const frozen = new Promise<Outcome>((resolve) => (froze = resolve));
+  const { runId, context } = planRun({
+    seed,
+    mode: 'backfill',
+    pipeline: scenario.pipeline,
+    schedule: scenario.schedule,
+    slot,
+    work: async (minutes) => clock.advance(Math.round(minutes * MINUTE_MS)),
+    hang: () => {
+      froze({ result: 'running', errorType: null });
+      return new Promise<never>(() => undefined);
+    },
+  });
+  telemetry.beginRun(runId);
+  const outcome = await Promise.race([sdkRun(scenario, runId, context, { heartbeatSeconds: HEARTBEAT_SECONDS, clock }), frozen]);
+  return { runId, outcome };
 }

@@ -10,7 +10,7 @@
  * Ids come from the run id, not from Math.random(), so that a resent run has the same trace and span ids
  * and the receiver stores it once.
  */
-import { logs } from '@opentelemetry/api-logs';
+import { logs as logsApi } from '@opentelemetry/api-logs';
 import { trace } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -129,7 +129,7 @@ export function createPastTelemetry(options: PastTelemetryOptions): PastTelemetr
   return {
     register() {
       registered.traces = trace.setGlobalTracerProvider(tracerProvider);
-      registered.logs = registered.traces && logs.setGlobalLoggerProvider(loggerProvider) === loggerProvider;
+      registered.logs = registered.traces && logsApi.setGlobalLoggerProvider(loggerProvider) === loggerProvider;
       if (!registered.logs) {
         throw new DemoConfigError('another OpenTelemetry provider is registered in this process, and the backfill records through its own: run the demo in a process of its own');
       }
@@ -143,7 +143,7 @@ export function createPastTelemetry(options: PastTelemetryOptions): PastTelemetr
     async shutdown() {
       // Only what this registered: an application's own providers stay.
       if (registered.traces) trace.disable();
-      if (registered.logs) logs.disable();
+      if (registered.logs) logsApi.disable();
       await Promise.allSettled([loggerProvider.shutdown(), tracerProvider.shutdown(), logExporter.shutdown(), traceExporter.shutdown()]);
     },
   };

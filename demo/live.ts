@@ -8,14 +8,14 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { errorType, run } from '../sdk/run.js';
+import { errorType } from '../sdk/run.js';
 import { shutdown, start } from '../sdk/telemetry.js';
 import { DemoConfigError, type Connection } from './connection.js';
 import { DeliveryError } from './export.js';
-import { planRun } from './run-context.js';
+import { planRun, sdkRun, type Outcome } from './run-context.js';
 import { EXEC_PRINTER, SCENARIOS, type RunContext, type Scenario } from './scenarios.js';
 import { nextSlot, type Schedule } from './schedule.js';
-import { count, type RunOutcome, type Tally } from './tally.js';
+import { count, type Tally } from './tally.js';
 
 export interface LiveOptions {
   connection: Connection;
@@ -58,23 +58,6 @@ function waitUntil(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export interface Outcome {
-  result: RunOutcome;
-  errorType: string | null;
-  note?: string;
-}
-
-/** One run through the SDK's run(), which must be started; also how tests replay a backfilled run live. */
-export async function sdkRun(scenario: Scenario, runId: string, context: RunContext, heartbeatSeconds: number): Promise<Outcome> {
-  const options = { runId, owner: scenario.owner, expectedIntervalSeconds: scenario.expectedIntervalSeconds, ...scenario.runOptions, heartbeatSeconds };
-  try {
-    await run(scenario.pipeline, options, (r) => scenario.body(r, context));
-    return { result: 'success', errorType: null };
-  } catch (error) {
-    return { result: 'failure', errorType: errorType(error), note: (error as Error).message };
-  }
-}
 
 function execRun(scenario: Scenario, runId: string, context: RunContext, options: LiveOptions, cli: string, msPerMinute: number): Promise<Outcome> {
   const job = scenario.execJob!(context);
@@ -142,7 +125,7 @@ export async function runLive(options: LiveOptions, tally: Tally): Promise<void>
         hang: () => Promise.reject(new Error('only a backfilled run hangs')),
       });
       const outcome =
-        scenario.live === 'exec' ? await execRun(scenario, runId, context, options, cli, msPerMinute) : await sdkRun(scenario, runId, context, msPerMinute / 1000);
+        scenario.live === 'exec' ? await execRun(scenario, runId, context, options, cli, msPerMinute) : await sdkRun(scenario, runId, context, { heartbeatSeconds: msPerMinute / 1000 });
       count(tally, scenario.pipeline, scenario.owner, outcome);
       const how = scenario.live === 'exec' ? 'pipemon exec' : 'the SDK';
       // A failed exec run is the demo's own trouble (the script never fails): show why.

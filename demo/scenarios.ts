@@ -1,7 +1,8 @@
 /**
  * The demo's pipelines, written against the SDK's `Run` as any pipeline would be. The same code makes
- * the backfilled history (past-run.ts, on a virtual clock) and the live runs (the SDK's run(), or
- * `pipemon exec` for the exec pipeline), so both produce the same records.
+ * the backfilled history (the SDK's run() on a clock the backfill advances) and the live runs (the
+ * SDK's run() on the system clock, or `pipemon exec` for the exec pipeline), so both produce the same
+ * records.
  *
  * Between them they show everything the dashboards and alerts look for: a healthy loader, a flaky
  * pipeline with two error types, a duration drifting upward, zero rows written, rejected rows with

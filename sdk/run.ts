@@ -8,7 +8,6 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import {
   context as otelContext,
   defaultTextMapGetter,
@@ -22,11 +21,13 @@ import {
   type TimeInput,
 } from '@opentelemetry/api';
 import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
+import { MASK, SEVERITY, type LogLevel } from '../contract/record-rules.js';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { isSensitiveKey, MASK, toAttributeValue, toLogValue } from './serialize.js';
+import { isSensitiveKey, toAttributeValue, toLogValue } from './serialize.js';
+import { runTime, type Clock, type RunTime } from './clock.js';
 import type { RunMarker } from './open-runs.js';
 import { pipemon } from './telemetry.js';
-import { ATTR, CHECK, EVENT, FAILED_RESULTS, type Result } from './vocabulary.js';
+import { ATTR, CHECK, EVENT, FAILED_RESULTS, type Result } from '../contract/vocabulary.js';
 
 export interface Rows {
   read?: number;
@@ -64,6 +65,11 @@ export interface RunOptions extends ActivityOptions {
   expectedIntervalSeconds?: number;
   /** Overrides the start option for this run (0 disables). */
   heartbeatSeconds?: number;
+  /**
+   * The time the run and its stages read: their records' and spans' times, durations, heartbeats and
+   * timeouts (default: the system's). A ManualClock records a run that happened at another time.
+   */
+  clock?: Clock;
 }
 
 export interface StageOptions extends ActivityOptions {
@@ -90,17 +96,6 @@ export interface ActivityLog {
   /** Worse than an error: the pipeline cannot go on (OpenTelemetry's FATAL severity). */
   fatal(message: string | Error, attributes?: Record<string, unknown>): void;
 }
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-
-/** Each level's OpenTelemetry severity number and text: the SDK's log methods and logAt() emit these. */
-export const SEVERITY: Record<LogLevel, [SeverityNumber, string]> = {
-  debug: [SeverityNumber.DEBUG, 'DEBUG'],
-  info: [SeverityNumber.INFO, 'INFO'],
-  warn: [SeverityNumber.WARN, 'WARN'],
-  error: [SeverityNumber.ERROR, 'ERROR'],
-  fatal: [SeverityNumber.FATAL, 'FATAL'],
-};
 
 /** What a run and a stage have in common. Every method is safe after the end (a no-op). */
 export interface Activity {
@@ -244,7 +239,7 @@ class ActivityImpl implements Activity {
   private controller: AbortController | null = null;
   private aborted = false;
   private abortReason: unknown = undefined;
-  private readonly started = performance.now();
+  private readonly started: number;
   private children: Set<ActivityImpl> | null = null;
   private readonly counts: Required<Rows> = { read: 0, written: 0, rejected: 0 };
   private readonly childCounts: Required<Rows> = { read: 0, written: 0, rejected: 0 };
@@ -256,7 +251,7 @@ class ActivityImpl implements Activity {
   private explicit: Result | null = null;
   private failure: Attributes | null = null;
   private ended = false;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private stopHeartbeat: (() => void) | null = null;
   /** A run's marker in the spool (open-runs.ts): if this process dies, the next start ends the run. */
   private marker: RunMarker | null = null;
   private readonly failureAllowed: boolean;
@@ -269,7 +264,10 @@ class ActivityImpl implements Activity {
     private readonly parent: ActivityImpl | null,
     parentCtx: Context,
     options: ActivityOptions & Pick<StageOptions, 'allowFailure'>,
+    /** The run's time, which its stages share. */
+    readonly time: RunTime,
   ) {
+    this.started = time.clock.now();
     this.failureAllowed = options.allowFailure === true;
     this.attrs = { [ATTR.pipelineName]: pipeline, [ATTR.runId]: runId };
     if (kind === 'stage') this.attrs[ATTR.stageName] = name;
@@ -279,7 +277,7 @@ class ActivityImpl implements Activity {
     if (options.attributes) this.set(options.attributes);
     this.span = pipemon().tracer.startSpan(
       name,
-      { kind: kind === 'run' ? SpanKind.SERVER : SpanKind.INTERNAL, attributes: this.attrs },
+      { kind: kind === 'run' ? SpanKind.SERVER : SpanKind.INTERNAL, attributes: this.attrs, startTime: time.stamp() },
       parentCtx,
     );
     const spanContext = this.span.spanContext();
@@ -323,7 +321,7 @@ class ActivityImpl implements Activity {
         runId: this.runId,
         traceId: this.traceId,
         spanId: this.spanId,
-        startedAtMs: Date.now(),
+        startedAtMs: this.time.clock.now(),
         resource: pipemon().config.resource,
         attributes: this.attrs,
       });
@@ -331,15 +329,17 @@ class ActivityImpl implements Activity {
       // Without a marker a crash leaves the run running; the run itself goes on.
     }
     if (heartbeatSeconds <= 0) return;
-    this.heartbeat = setInterval(() => {
-      const elapsed = (performance.now() - this.started) / 1000;
+    this.stopHeartbeat = this.time.clock.every(heartbeatSeconds * 1000, () => {
+      const elapsed = this.elapsedSeconds();
       const attributes = copyInto<AnyValueMap>({}, this.attrs);
       attributes[ATTR.durationSeconds] = elapsed;
       this.record(EVENT.runHeartbeat, SeverityNumber.INFO, 'INFO', `run running for ${Math.round(elapsed)}s: ${this.name}`, attributes);
-      this.marker?.beat(Date.now());
-    }, heartbeatSeconds * 1000);
-    // A heartbeat must never keep a finished pipeline process alive.
-    this.heartbeat.unref();
+      this.marker?.beat(this.time.clock.now());
+    });
+  }
+
+  private elapsedSeconds(): number {
+    return (this.time.clock.now() - this.started) / 1000;
   }
 
   rows(counts: Rows): void {
@@ -394,7 +394,7 @@ class ActivityImpl implements Activity {
       `check ${name} ${passed ? 'passed' : 'failed'}`,
       attributes,
     );
-    this.span.addEvent(EVENT.check, { [ATTR.checkName]: name, [ATTR.checkPassed]: passed });
+    this.span.addEvent(EVENT.check, { [ATTR.checkName]: name, [ATTR.checkPassed]: passed }, this.time.stamp());
     return passed;
   }
 
@@ -421,7 +421,7 @@ class ActivityImpl implements Activity {
   stage<R>(name: string, optionsOrFn: StageOptions | ((stage: Stage) => R), maybeFn?: (stage: Stage) => R): R {
     const options = typeof optionsOrFn === 'function' ? NO_OPTIONS : optionsOrFn;
     const fn = (typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn!) as unknown as (activity: ActivityImpl) => R;
-    const stage = new ActivityImpl('stage', this.pipeline, this.runId, String(name), this, this.scope.context!, options);
+    const stage = new ActivityImpl('stage', this.pipeline, this.runId, String(name), this, this.scope.context!, options, this.time);
     if ('skipWhenEmpty' in options && stage.skipIfEmpty(options.skipWhenEmpty)) {
       stage.end();
       return undefined as R;
@@ -447,7 +447,7 @@ class ActivityImpl implements Activity {
     this.failure = exceptionAttributes(error);
     if (this.explicit === null || this.explicit === 'skip') this.explicit = result;
     try {
-      this.span.recordException(error instanceof Error ? error : String(toAttributeValue(error)));
+      this.span.recordException(error instanceof Error ? error : String(toAttributeValue(error)), this.time.stamp());
     } catch {
       // Recording is best effort; the error itself is rethrown by execute().
     }
@@ -477,7 +477,7 @@ class ActivityImpl implements Activity {
       }
     }
     this.ended = true;
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.stopHeartbeat?.();
     if (this.parent) {
       this.parent.children?.delete(this);
       this.parent.childCounts.read += this.counts.read;
@@ -488,7 +488,7 @@ class ActivityImpl implements Activity {
     const failed = (FAILED_RESULTS as readonly string[]).includes(result);
     const outcome: Attributes = this.failure ? copyInto({}, this.failure) : {};
     outcome[this.kind === 'run' ? ATTR.runResult : ATTR.stageResult] = result;
-    outcome[ATTR.durationSeconds] = (performance.now() - this.started) / 1000;
+    outcome[ATTR.durationSeconds] = this.elapsedSeconds();
     outcome[ATTR.rowsRead] = counts.read;
     outcome[ATTR.rowsWritten] = counts.written;
     outcome[ATTR.rowsRejected] = counts.rejected;
@@ -498,7 +498,7 @@ class ActivityImpl implements Activity {
       if (this.attrsChanged) this.span.setAttributes(this.attrs);
       this.span.setAttributes(outcome);
       if (failed) this.span.setStatus({ code: SpanStatusCode.ERROR, message: String(outcome[ATTR.exceptionMessage] ?? result) });
-      this.span.end();
+      this.span.end(this.time.stamp());
     } catch {
       // A span that cannot end must not stop the end record below.
     }
@@ -537,7 +537,16 @@ class ActivityImpl implements Activity {
     timestamp?: TimeInput,
   ): void {
     try {
-      pipemon().logger.emit({ eventName, severityNumber, severityText, body, attributes, timestamp, context: this.scope.context! });
+      pipemon().logger.emit({
+        eventName,
+        severityNumber,
+        severityText,
+        body,
+        attributes,
+        timestamp: timestamp ?? this.time.stamp(),
+        observedTimestamp: this.time.observed(),
+        context: this.scope.context!,
+      });
     } catch {
       // Telemetry never throws into the pipeline.
     }
@@ -575,11 +584,11 @@ function execute<R>(activity: ActivityImpl, fn: (activity: ActivityImpl) => R, t
     },
   );
   if (timeoutMs === undefined || !(timeoutMs > 0)) return settled as R;
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: () => void = () => undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(activity.timeout(timeoutMs)), timeoutMs);
+    cancel = activity.time.clock.after(timeoutMs, () => reject(activity.timeout(timeoutMs)));
   });
-  return Promise.race([settled, expired]).finally(() => clearTimeout(timer)) as R;
+  return Promise.race([settled, expired]).finally(() => cancel()) as R;
 }
 
 /** A tolerated stage's value, or undefined where it threw or rejected: its records keep the failure. */
@@ -628,11 +637,11 @@ export function run<R>(pipeline: string, optionsOrFn: RunOptions | ((run: Run) =
   const outer = trace.getSpan(parent) === undefined && options.runId === undefined ? runOfParentProcess() : null;
   if (outer) {
     // Inside `pipemon exec` (or a scheduler that sets the same variables): this run is a stage of that one.
-    const stage = new ActivityImpl('stage', outer.pipeline, outer.runId, String(pipeline), null, outer.context, withSchedule(options));
+    const stage = new ActivityImpl('stage', outer.pipeline, outer.runId, String(pipeline), null, outer.context, withSchedule(options), runTime(options.clock));
     return execute(stage, fn, options.timeoutMs);
   }
   const runId = options.runId ?? randomUUID();
-  const activity = new ActivityImpl('run', String(pipeline), runId, String(pipeline), null, parent, withSchedule(options));
+  const activity = new ActivityImpl('run', String(pipeline), runId, String(pipeline), null, parent, withSchedule(options), runTime(options.clock));
   activity.startRun(options.heartbeatSeconds ?? pipemon().config.heartbeatSeconds);
   return execute(activity, fn, options.timeoutMs);
 }

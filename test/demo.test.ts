@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCommand } from '../bin/command.js';
 import { demoCommand } from '../bin/demo.js';
 import { DEMO_PIPELINES, runDemo, SCENARIOS, type DemoSummary, type Scenario } from '../demo/index.js';
-import { sdkRun } from '../demo/live.js';
 import { runIdFor } from '../demo/random.js';
-import { planRun } from '../demo/run-context.js';
+import { planRun, sdkRun } from '../demo/run-context.js';
 import { CLOSING, historySlots, slotsBetween, type Slot } from '../demo/schedule.js';
 import type { Run } from '../sdk/run.js';
 import { shutdown, start } from '../sdk/telemetry.js';
@@ -534,7 +533,7 @@ describe('pipemon demo --live', () => {
           work: async (minutes) => void (await sleep(minutes * 40)),
           hang: () => Promise.reject(new Error('no replayed run hangs')),
         });
-        await sdkRun(scenario, runId, context, 0.01);
+        await sdkRun(scenario, runId, context, { heartbeatSeconds: 0.01 });
       }
     } finally {
       await shutdown(10_000);
