@@ -1,14 +1,18 @@
 /**
- * `npm run bench:sdk`: the cost a pipeline pays per call, beside raw OpenTelemetry and pino, and memory
- * during a 1 M-record burst with the receiver down. Prints one JSON object.
+ * `npm run bench:sdk`: what a pipeline pays per call with pipemon, beside the official OpenTelemetry JS
+ * SDK doing the same work in the same run (its BatchSpanProcessor and BatchLogRecordProcessor with their
+ * default settings, and the OTLP/protobuf exporters) and pino; both SDKs send to the same local sink, which
+ * counts what arrived (OpenTelemetry's batch processors drop what does not fit their queue of 2 048). Then
+ * time and memory of a 1 M-record burst with the receiver down, each SDK in a process of its own. Prints
+ * one JSON object.
  *
  * Calls run in synchronous chunks that are timed; between chunks the event loop runs, so export work
- * (to a local sink that answers 200) happens off the clock, as it does off the caller's stack in a real
- * pipeline. Goals: monitored() adds < 1 µs sampled out and < 5 µs sampled in; a log record
- * costs at most 1.5x raw OpenTelemetry `logger.emit`. The same goals apply to the write-ahead
- * spool, measured beside the in-memory design (bench/in-memory/) in the same run: two rounds of each,
- * alternating so that neither gets all of the JIT's warm-up, and the faster round of each is kept.
+ * happens off the clock, as it does off the caller's stack in a real pipeline. Goals: monitored() adds
+ * < 1 µs sampled out and < 5 µs sampled in; a log record costs at most 1.5x OpenTelemetry's
+ * `logger.emit`. Two rounds of each SDK, alternating so that neither gets all of the JIT's warm-up; the
+ * faster round of each is kept, and what each lost is summed.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,23 +20,25 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { SeverityNumber } from '@opentelemetry/api-logs';
+import { fileURLToPath } from 'node:url';
+import type { Tracer } from '@opentelemetry/api';
+import { SeverityNumber, type LogRecord } from '@opentelemetry/api-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-
+import { AlwaysOffSampler, BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { pino } from 'pino';
 import { decodeLogsProtobuf, decodeTracesProtobuf } from '../receiver/decode/otlp-protobuf.js';
-import type { Config } from '../sdk/config.js';
-import type { Delivery } from '../sdk/delivery.js';
-import { monitored, run, shutdown, type Run } from '../sdk/index.js';
-import { startWithDelivery } from '../sdk/telemetry.js';
-import { createDelivery } from '../sdk/delivery.js';
-import { createInMemoryDelivery } from './in-memory/index.js';
+import { monitored, run, shutdown, start } from '../sdk/index.js';
 
 const CHUNK = 2_000;
+const N = 200_000;
+const BURST = 1_000_000;
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+const plain = (a: number, b: number) => a + b;
+let sinkValue = 0;
 
-/** Median over rounds of the nanoseconds per call of `body`, timed in synchronous chunks. */
+/** Median over chunks of the nanoseconds per call of `body`, timed in synchronous chunks. */
 async function nsPerCall(total: number, body: (i: number) => void): Promise<number> {
   const samples: number[] = [];
   for (let done = 0; done < total; done += CHUNK) {
@@ -42,13 +48,19 @@ async function nsPerCall(total: number, body: (i: number) => void): Promise<numb
     await tick();
   }
   samples.sort((a, b) => a - b);
-  return Math.round(samples[Math.floor(samples.length / 2)]! * 10) / 10;
+  return round1(samples[Math.floor(samples.length / 2)]!);
 }
 
-type Design = (config: Config) => Delivery;
-const DESIGNS: Record<string, Design> = { in_memory: createInMemoryDelivery, write_ahead: createDelivery };
-const N = 200_000;
-let sinkValue = 0;
+/**
+ * N log records: the cost of each on the caller, and the time per record from the first emit until
+ * `flush` resolved with everything sent (its inverse is the records per second end to end).
+ */
+async function logRecords(emit: (i: number) => void, flush: () => Promise<unknown>) {
+  const t0 = performance.now();
+  const log_record = await nsPerCall(N, emit);
+  await flush();
+  return { log_record, log_end_to_end: round1(((performance.now() - t0) * 1e6) / N) };
+}
 
 interface Sink {
   url: string;
@@ -80,156 +92,239 @@ async function startSink(): Promise<Sink> {
   };
 }
 
-/** The per-call costs of one design, and whether every record measured reached the sink. */
-async function measure(design: Design, sink: Sink) {
-  const plain = (a: number, b: number) => a + b;
+/** How many of each kind sent ("logs": the `row loaded` records; otherwise a span name) never reached the sink (a resent one counts once). */
+function lostAtSink(sink: Sink, sent: Record<string, number>): Record<string, number> {
+  const received: Record<string, Set<unknown>> = Object.fromEntries(Object.keys(sent).map((kind) => [kind, new Set()]));
+  for (const { signal, body } of sink.take()) {
+    if (signal === '/v1/logs') {
+      for (const row of decodeLogsProtobuf(body)) if (row.body === 'row loaded') received.logs?.add(row.attributes.i);
+    } else {
+      for (const row of decodeTracesProtobuf(body)) received[row.name]?.add(row.spanId);
+    }
+  }
+  return Object.fromEntries(Object.entries(sent).map(([kind, count]) => [kind, count - received[kind]!.size]));
+}
+
+/** One round's figures: nanoseconds per call (lower is better), and records sent and lost by kind. */
+interface Round {
+  ns: Record<string, number>;
+  sent: Record<string, number>;
+  lost: Record<string, number>;
+}
+
+/** pipemon: monitored() sampled out and in, a stage, log records in a run; then what the sink missed. */
+async function pipemonRound(sink: Sink): Promise<Round> {
   const sampledOut = monitored(plain, { name: 'plain', sampleRate: 0 });
   const sampledIn = monitored(plain, { name: 'plain', sampleRate: 1 });
   const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-bench-'));
-  const measured = startWithDelivery({ endpoint: sink.url, spoolDir, handleExit: false, heartbeatSeconds: 0 }, design);
-  const results: Record<string, number> = {};
-  // Each measurement starts with nothing left to export from the one before, as the raw OpenTelemetry
-  // one does with its fresh provider: a stage burst left 60 000 records for the log record to compete with.
-  const settle = () => measured.flush(60_000);
+  const sdk = start({ endpoint: sink.url, spoolDir, handleExit: false, heartbeatSeconds: 0 });
+  // Each measurement starts with nothing left to export from the one before, as OpenTelemetry's do with
+  // their fresh providers: a stage burst left 60 000 records for the log record to compete with.
+  const settle = () => sdk.flush(60_000);
+  const ns: Record<string, number> = {};
   sink.take();
-  await run('bench', async (r: Run) => {
-    results.plain_function = await nsPerCall(N, (i) => (sinkValue += plain(i, 1)));
-    results.monitored_sampled_out = await nsPerCall(N, (i) => (sinkValue += sampledOut(i, 1)));
+  await run('bench', async (r) => {
+    ns.plain_function = await nsPerCall(N, (i) => (sinkValue += plain(i, 1)));
+    ns.monitored_sampled_out = await nsPerCall(N, (i) => (sinkValue += sampledOut(i, 1)));
     await settle();
-    results.monitored_sampled_in = await nsPerCall(N / 4, (i) => (sinkValue += sampledIn(i, 1)));
+    ns.monitored_sampled_in = await nsPerCall(N / 4, (i) => (sinkValue += sampledIn(i, 1)));
     await settle();
-    results.stage = await nsPerCall(N / 10, (i) => r.stage('s', () => (sinkValue += i)));
+    ns.stage = await nsPerCall(N / 10, (i) => r.stage('s', () => (sinkValue += i)));
     await settle();
-    results.log_record = await nsPerCall(N, (i) => r.log.info('row loaded', { i }));
+    Object.assign(ns, await logRecords((i) => r.log.info('row loaded', { i }), settle));
   });
   await shutdown(30_000);
   fs.rmSync(spoolDir, { recursive: true, force: true });
-  // Records in == records out: every call measured above reached the sink (a resent batch counts once).
-  const logIds = new Set<unknown>();
-  const spanIds = { plain: new Set<string>(), s: new Set<string>() };
-  for (const { signal, body } of sink.take()) {
-    if (signal === '/v1/logs') {
-      for (const row of decodeLogsProtobuf(body)) if (row.body === 'row loaded') logIds.add(row.attributes.i);
-    } else {
-      for (const row of decodeTracesProtobuf(body)) if (row.name === 'plain' || row.name === 's') spanIds[row.name].add(row.spanId);
+  const sent = { logs: N, plain: N / 4, s: N / 10 };
+  return { ns, sent, lost: lostAtSink(sink, sent) };
+}
+
+/** A call wrapped in a span, as OpenTelemetry's own instrumentation of a function does. */
+function spanned(tracer: Tracer, fn: (a: number, b: number) => number) {
+  return (a: number, b: number) => {
+    const span = tracer.startSpan('plain');
+    try {
+      return fn(a, b);
+    } finally {
+      span.end();
     }
-  }
-  const delivered = [
-    [N, logIds.size],
-    [N / 4, spanIds.plain.size],
-    [N / 10, spanIds.s.size],
-  ].every(([sent, received]) => sent === received);
-  return { results, delivered };
+  };
 }
 
-/** Raw OpenTelemetry: the logs SDK with its batch processor and the official exporter to the same sink. */
-async function rawOtel(sink: Sink): Promise<number> {
-  const provider = new LoggerProvider({
-    processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${sink.url}/v1/logs` }), maxQueueSize: 100_000 })],
-  });
-  const otel = provider.getLogger('bench');
-  const ns = await nsPerCall(N, (i) => otel.emit({ severityNumber: SeverityNumber.INFO, severityText: 'INFO', body: 'row loaded', attributes: { i } }));
-  await provider.shutdown();
+const rowLoaded = (i: number): LogRecord => ({ severityNumber: SeverityNumber.INFO, severityText: 'INFO', body: 'row loaded', attributes: { i } });
+
+/** The OpenTelemetry SDK's log pipeline as an application sets it up, sending to `url`. */
+function otelLogs(url: string, timeoutMillis?: number): LoggerProvider {
+  return new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${url}/v1/logs`, timeoutMillis }) })] });
+}
+
+/** The OpenTelemetry SDK: a span around a call sampled out and in, log records; then what the sink missed. */
+async function otelRound(sink: Sink): Promise<Round> {
+  const logs = otelLogs(sink.url);
+  const traces = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${sink.url}/v1/traces` }))] });
+  const sampledOut = spanned(new BasicTracerProvider({ sampler: new AlwaysOffSampler() }).getTracer('bench'), plain);
+  const sampledIn = spanned(traces.getTracer('bench'), plain);
+  const logger = logs.getLogger('bench');
   sink.take();
-  return ns;
+  const ns: Record<string, number> = {};
+  ns.span_sampled_out = await nsPerCall(N, (i) => (sinkValue += sampledOut(i, 1)));
+  ns.span_sampled_in = await nsPerCall(N / 4, (i) => (sinkValue += sampledIn(i, 1)));
+  await traces.forceFlush();
+  Object.assign(ns, await logRecords((i) => logger.emit(rowLoaded(i)), () => logs.forceFlush()));
+  await Promise.all([logs.shutdown(), traces.shutdown()]);
+  const sent = { logs: N, plain: N / 4 };
+  return { ns, sent, lost: lostAtSink(sink, sent) };
 }
 
-/** 1 M records with the receiver down: memory stays bounded; records go to the spool. */
-async function burst(design: Design) {
-  const deadPort = await new Promise<number>((resolve) => {
+/** Folds a round into the figures so far: the faster time of each call, the sum of what was sent and lost. */
+function fold(into: Round | undefined, round: Round): Round {
+  if (!into) return round;
+  const sum = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v + b[k]!]));
+  const ns = Object.fromEntries(Object.entries(into.ns).map(([k, v]) => [k, Math.min(v, round.ns[k]!)]));
+  return { ns, sent: sum(into.sent, round.sent), lost: sum(into.lost, round.lost) };
+}
+
+/** A port nothing listens on: the receiver is down. */
+function deadUrl(): Promise<string> {
+  return new Promise((resolve) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {
       const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
+      probe.close(() => resolve(`http://127.0.0.1:${port}`));
     });
   });
-  const burstSpool = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-bench-burst-'));
-  const sdk = startWithDelivery(
-    { endpoint: `http://127.0.0.1:${deadPort}`, spoolDir: burstSpool, exportTimeoutMs: 1000, handleExit: false, heartbeatSeconds: 0 },
-    design,
-  );
+}
+
+/** BURST records emitted in chunks of 10 000 with the event loop running between: time and peak memory. */
+async function burst(emit: (i: number) => void) {
   global.gc?.();
   const before = process.memoryUsage();
   let peakHeap = before.heapUsed;
   let peakRss = before.rss;
-  const burstStart = performance.now();
-  const BURST = 1_000_000;
-  await run('burst', async (r) => {
-    for (let i = 0; i < BURST; i += 10_000) {
-      for (let j = 0; j < 10_000; j++) r.log.info('row loaded', { i: i + j });
-      const m = process.memoryUsage();
-      peakHeap = Math.max(peakHeap, m.heapUsed);
-      peakRss = Math.max(peakRss, m.rss);
-      await tick();
-    }
-  });
-  const emitSeconds = (performance.now() - burstStart) / 1000;
+  const t0 = performance.now();
+  for (let i = 0; i < BURST; i += 10_000) {
+    for (let j = 0; j < 10_000; j++) emit(i + j);
+    const m = process.memoryUsage();
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+    peakRss = Math.max(peakRss, m.rss);
+    await tick();
+  }
+  return {
+    records: BURST,
+    emit_seconds: Math.round((performance.now() - t0) / 10) / 100,
+    heap_mb_before: mb(before.heapUsed),
+    peak_heap_mb: mb(peakHeap),
+    peak_rss_mb: mb(peakRss),
+  };
+}
+
+/** pipemon's burst: what the receiver could not take goes to the spool. */
+async function pipemonBurst(url: string) {
+  const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-bench-burst-'));
+  const sdk = start({ endpoint: url, spoolDir, exportTimeoutMs: 1000, handleExit: false, heartbeatSeconds: 0 });
+  const figures = await run('burst', (r) => burst((i) => r.log.info('row loaded', { i })));
   await sdk.flush(2_000);
   const stats = sdk.stats();
   await shutdown(2_000);
-  fs.rmSync(burstSpool, { recursive: true, force: true });
+  fs.rmSync(spoolDir, { recursive: true, force: true });
+  return { ...figures, spooled_mb: mb(stats.spooledBytes), lost: stats.dropped };
+}
+
+/** OpenTelemetry's burst: it has no spool, so what its queue did not drop fails to export and is lost too. */
+async function otelBurst(url: string) {
+  const logs = otelLogs(url, 1000);
+  const logger = logs.getLogger('bench');
+  const figures = await burst((i) => logger.emit(rowLoaded(i)));
+  await logs.shutdown();
+  return { ...figures, spooled_mb: 0, lost: BURST };
+}
+
+const BURSTS = { pipemon: pipemonBurst, opentelemetry: otelBurst };
+type BurstFigures = Awaited<ReturnType<typeof pipemonBurst>>;
+
+/** A burst in a fresh process (this file, `burst <sdk> <url>`), so its memory figures carry nothing of the rounds or the other burst. */
+async function burstApart(sdk: keyof typeof BURSTS, url: string): Promise<BurstFigures> {
+  const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), 'burst', sdk, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`the ${sdk} burst exited with code ${code}; its error is above`);
+  return JSON.parse(out) as BurstFigures;
+}
+
+/** Which pipemon figure each OpenTelemetry figure is the counterpart of. */
+const COUNTERPARTS = {
+  sampled_out: ['monitored_sampled_out', 'span_sampled_out'],
+  sampled_in: ['monitored_sampled_in', 'span_sampled_in'],
+  log_record: ['log_record', 'log_record'],
+  log_end_to_end: ['log_end_to_end', 'log_end_to_end'],
+} as const;
+
+/** Log records per second end to end: emitted and flushed, and of those the ones the sink received. */
+function throughput(r: Round) {
+  const emitted = 1e9 / r.ns.log_end_to_end!;
+  return { emitted: Math.round(emitted), delivered: Math.round(emitted * (1 - r.lost.logs! / r.sent.logs!)) };
+}
+
+const ratio = (ours: number, theirs: number) => Math.round((ours / theirs) * 100) / 100;
+
+/** pipemon's figures over OpenTelemetry's: below 1, pipemon takes less time or memory (or delivers fewer records a second). */
+function ratios(pipemon: Round, otel: Round, bursts: Record<keyof typeof BURSTS, BurstFigures>) {
+  const ns = Object.entries(COUNTERPARTS).map(([name, [ours, theirs]]) => [`${name}_ns`, ratio(pipemon.ns[ours]!, otel.ns[theirs]!)]);
   return {
-    records: BURST,
-    emit_seconds: Math.round(emitSeconds * 100) / 100,
-    heap_mb_before: Math.round(before.heapUsed / 2 ** 20),
-    peak_heap_mb: Math.round(peakHeap / 2 ** 20),
-    peak_rss_mb: Math.round(peakRss / 2 ** 20),
-    spooled_mb: Math.round(stats.spooledBytes / 2 ** 20),
-    dropped: stats.dropped,
+    ...Object.fromEntries(ns),
+    delivered_log_records_per_second: ratio(throughput(pipemon).delivered, throughput(otel).delivered),
+    burst_peak_heap: ratio(bursts.pipemon.peak_heap_mb, bursts.opentelemetry.peak_heap_mb),
+    burst_peak_rss: ratio(bursts.pipemon.peak_rss_mb, bursts.opentelemetry.peak_rss_mb),
+  };
+}
+
+/** The one JSON object: each SDK's figures, pipemon's over OpenTelemetry's, and the goals. */
+function summary(pipemon: Round, otel: Round, bursts: Record<keyof typeof BURSTS, BurstFigures>) {
+  const p = pipemon.ns;
+  const overhead = { sampled_out: Math.round(p.monitored_sampled_out! - p.plain_function!), sampled_in: Math.round(p.monitored_sampled_in! - p.plain_function!) };
+  const figures = (r: Round) => ({ ns_per_call: r.ns, log_records_per_second: throughput(r), sent: r.sent, lost: r.lost });
+  return {
+    pipemon: { ...figures(pipemon), monitored_overhead_ns: overhead },
+    opentelemetry: figures(otel),
+    pipemon_vs_opentelemetry: ratios(pipemon, otel, bursts),
+    burst_receiver_down: bursts,
+    goals: {
+      monitored_sampled_out_under_1us: overhead.sampled_out < 1000,
+      monitored_sampled_in_under_5us: overhead.sampled_in < 5000,
+      log_record_within_1_5x_opentelemetry: p.log_record! <= 1.5 * otel.ns.log_record!,
+    },
+    all_delivered: Object.values(pipemon.lost).every((lost) => lost === 0),
   };
 }
 
 async function main(): Promise<void> {
   const sink = await startSink();
-  const best: Record<string, Record<string, number>> = {};
-  const delivered: Record<string, boolean> = {};
-  const keepBest = (into: Record<string, number>, from: Record<string, number>) => {
-    for (const [key, value] of Object.entries(from)) into[key] = Math.min(into[key] ?? Infinity, value);
-  };
+  let pipemon: Round | undefined;
+  let otel: Round | undefined;
   for (let round = 0; round < 2; round++) {
-    for (const [name, design] of Object.entries(DESIGNS)) {
-      const { results, delivered: all } = await measure(design, sink);
-      keepBest((best[name] ??= {}), results);
-      delivered[name] = (delivered[name] ?? true) && all;
-    }
-    keepBest((best.shared ??= {}), { raw_otel_emit: await rawOtel(sink) });
+    pipemon = fold(pipemon, await pipemonRound(sink));
+    otel = fold(otel, await otelRound(sink));
   }
-  const nullStream = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const logger = pino(nullStream);
-  best.shared!.pino_null_stream = await nsPerCall(N, (i) => logger.info({ i }, 'row loaded'));
   sink.close();
+  const logger = pino(new Writable({ write: (_chunk, _encoding, done) => done() }));
+  const pinoNullStream = await nsPerCall(N, (i) => logger.info({ i }, 'row loaded'));
 
-  const bursts: Record<string, unknown> = {};
-  for (const [name, design] of Object.entries(DESIGNS)) bursts[name] = await burst(design);
-
-  const raw = best.shared!.raw_otel_emit!;
-  const summary = (r: Record<string, number>) => ({
-    ns_per_call: r,
-    monitored_overhead_ns: {
-      sampled_out: Math.round(r.monitored_sampled_out! - r.plain_function!),
-      sampled_in: Math.round(r.monitored_sampled_in! - r.plain_function!),
-    },
-    log_record_vs_raw_otel: Math.round((r.log_record! / raw) * 100) / 100,
-  });
-  const writeAhead = best.write_ahead!;
-  console.log(
-    JSON.stringify({
-      shared: best.shared,
-      write_ahead: summary(writeAhead),
-      in_memory: summary(best.in_memory!),
-      delivered,
-      burst_receiver_down: bursts,
-      goals: {
-        monitored_sampled_out_under_1us: writeAhead.monitored_sampled_out! - writeAhead.plain_function! < 1000,
-        monitored_sampled_in_under_5us: writeAhead.monitored_sampled_in! - writeAhead.plain_function! < 5000,
-        log_record_within_1_5x_raw_otel: writeAhead.log_record! <= 1.5 * raw,
-      },
-      all_delivered: Object.values(delivered).every(Boolean),
-      checksum: sinkValue > 0,
-    }),
-  );
+  const down = await deadUrl();
+  const bursts = { pipemon: await burstApart('pipemon', down), opentelemetry: await burstApart('opentelemetry', down) };
+  console.log(JSON.stringify({ ...summary(pipemon!, otel!, bursts), pino_null_stream_ns: pinoNullStream, checksum: sinkValue > 0 }));
 }
 
-main().catch((error: unknown) => {
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+function mb(bytes: number): number {
+  return Math.round(bytes / 2 ** 20);
+}
+
+const [mode, sdk, url] = process.argv.slice(2);
+const work = mode === 'burst' ? BURSTS[sdk as keyof typeof BURSTS](url!).then((figures) => console.log(JSON.stringify(figures))) : main();
+work.catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

@@ -15,7 +15,7 @@ import { deliveryReport, type DeliveryReport } from './delivery-report.js';
 import { closingRecord, findDeadRuns, NO_JOURNAL, openRunJournal, type RunJournal } from './open-runs.js';
 import { createLeanLogger } from './lean-logger.js';
 import { createLocalOutput } from './local-output.js';
-import { ATTR, EVENT } from './vocabulary.js';
+import { ATTR, EVENT } from '../contract/vocabulary.js';
 
 export type { StartOptions } from './config.js';
 
@@ -62,13 +62,7 @@ let current: Pipemon | null = null;
 
 /** Starts the SDK once per process; a second call returns the running instance. Throws only on bad configuration. */
 export function start(options: StartOptions = {}): Pipemon {
-  current ??= create(resolveConfig(options), createDelivery);
-  return current;
-}
-
-/** start() with another delivery: bench/sdk.ts runs the in-memory design beside this one. Not exported by index.ts. */
-export function startWithDelivery(options: StartOptions, makeDelivery: (config: Config) => Delivery): Pipemon {
-  current ??= create(resolveConfig(options), makeDelivery);
+  current ??= create(resolveConfig(options));
   return current;
 }
 
@@ -112,13 +106,13 @@ function loggerProviderRegistered(): boolean {
   return typeof provider.forceFlush === 'function';
 }
 
-function create(config: Config, makeDelivery: (config: Config) => Delivery): Pipemon {
+function create(config: Config): Pipemon {
   const useGlobal =
     config.useGlobalProviders === true || (config.useGlobalProviders === 'auto' && !config.explicitEndpoint && globalProvidersRegistered());
   if (useGlobal) return createOnGlobal(config);
 
   const resource = resourceFromAttributes(config.resource);
-  const delivery = config.export ? makeDelivery(config) : null;
+  const delivery = config.export ? createDelivery(config) : null;
   const sinks: Array<(record: ReadableLogRecord) => void> = [];
   const spanProcessors: SpanProcessor[] = [];
   if (delivery) {

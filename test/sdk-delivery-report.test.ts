@@ -5,16 +5,16 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { resolveConfig } from '../sdk/config.js';
-import { createDelivery, NOTHING_HELD, type DeliveryStats } from '../sdk/delivery.js';
+import { NOTHING_HELD, type DeliveryStats } from '../sdk/delivery.js';
 import { deliveryReport } from '../sdk/delivery-report.js';
 import { frameHeader } from '../sdk/frames.js';
 import { run } from '../sdk/index.js';
-import { startWithDelivery } from '../sdk/telemetry.js';
-import type { Transport } from '../sdk/transport.js';
 import { captured, closedPort, runCli, spooledRecords } from './helpers/cli.js';
 import { eventually, tempDir, useHarness } from './helpers/sdk.js';
 
@@ -203,12 +203,11 @@ describe('a process that could not deliver', () => {
     ]);
     expect(spooledRecords(spoolDir)).toBe(0);
 
-    // A transport that answers 400 to everything, as a receiver of another format would.
-    const refusing: Transport = { send: async () => ({ kind: 'refused', reason: 'HTTP 400', status: 400 }), close: () => undefined };
-    const sdk = startWithDelivery(
-      { endpoint: harness.url, apiKey: harness.key, spoolDir: tempDir('pipemon-report-refused-'), flushMs: 10, handleExit: false, heartbeatSeconds: 0 },
-      (config) => createDelivery(config, { transport: refusing }),
-    );
+    // A server that answers 400 to everything, as a receiver of another format would.
+    const refusing = createServer((req, res) => req.resume().on('end', () => res.writeHead(400).end()));
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => void refusing.close());
+    const sdk = harness.startSdk({ endpoint: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`, flushMs: 10 });
     await run('refused', (r) => r.log.info('malformed, says the receiver'));
     await sdk.flush(2_000);
     expect(sdk.stats()).toMatchObject({ undelivered: 0, lastFailure: { kind: 'malformed', status: 400 } });
