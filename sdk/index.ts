@@ -25,6 +25,7 @@ export {
   type StageOptions,
   type Target,
 } from './run.js';
+export { ManualClock, type Clock } from './clock.js';
 export * as checks from './checks.js';
 export { serialize, isSensitiveKey, type SerializeOptions } from './serialize.js';
 export { DEFAULT_SENSITIVE, type LogLevel } from '../contract/record-rules.js';
