@@ -6,6 +6,7 @@ import { RESULTS, RUN_STATES } from '../../contract/vocabulary.js';
 import { createKey, isScope, listKeys, revokeKey, SCOPES, type Scope } from '../keys.js';
 import type { Tenant } from '../model/records.js';
 import { Refusal } from '../outcome.js';
+import type { Answers } from '../query/api-types.js';
 import { listLogs } from '../query/logs.js';
 import { metricsOverview, metricsPerPipeline } from '../query/metrics.js';
 import type { Page } from '../query/pages.js';
@@ -25,15 +26,18 @@ export interface RouteContext<Q extends Params, P extends Params> {
   serverRetentionDays: number;
 }
 
-export interface ListAnswer<Q extends Params, P extends Params> {
+/** The name of an answer's schema (schemas.ts), whose generated type (query/api-types.ts) a handler must return. */
+export type AnswerName = keyof Answers;
+
+export interface ListAnswer<Q extends Params, P extends Params, R extends AnswerName, I extends AnswerName> {
   /** The component name of one item: the CSV's columns come from its schema. */
-  item: string;
+  item: I;
   /** Keyset-paginated (limit and cursor), or every item on one page. */
   paged: boolean;
-  page(context: RouteContext<Q, P>, limit: number, cursor: string | undefined): Promise<Page<unknown>>;
+  page(context: RouteContext<Q, P>, limit: number, cursor: string | undefined): Promise<Page<Answers[I]> & Answers[R]>;
 }
 
-export interface ApiRoute<Q extends Params = Params, P extends Params = Params> {
+export interface ApiRoute<Q extends Params = Params, P extends Params = Params, R extends AnswerName = AnswerName, I extends AnswerName = AnswerName> {
   method: 'get' | 'post' | 'put' | 'delete';
   /** Under /api/v1, OpenAPI style: `/runs/{runId}`. */
   path: string;
@@ -44,11 +48,11 @@ export interface ApiRoute<Q extends Params = Params, P extends Params = Params> 
   requestBody?: JsonSchema;
   status: number;
   /** The component name of the JSON answer. */
-  response: string;
+  response: R;
   /** Lists answer CSV too. */
-  list?: ListAnswer<Q, P>;
-  /** The answer, or null for 404. Lists have `list` instead. */
-  handle?(context: RouteContext<Q, P>): Promise<unknown>;
+  list?: ListAnswer<Q, P, R, I>;
+  /** The answer (a Refusal for 404). Lists have `list` instead. */
+  handle?(context: RouteContext<Q, P>): Promise<Answers[R]>;
 }
 
 /** The query parameters a route takes: its own, and for lists the format and, when paged, the page. */
@@ -57,7 +61,9 @@ export function queryParamsOf(route: ApiRoute): Params {
   return { ...route.query, ...(route.list.paged ? { limit, cursor } : {}), format };
 }
 
-const route = <Q extends Params, P extends Params>(definition: ApiRoute<Q, P>) => definition as unknown as ApiRoute;
+/** Checks a route's handler against its declared answer, then files it among the others. */
+const route = <Q extends Params, P extends Params, R extends AnswerName, I extends AnswerName>(definition: ApiRoute<Q, P, R, I>) =>
+  definition as unknown as ApiRoute;
 
 const pipeline = text('The pipeline (cicd.pipeline.name).');
 const days = integer(1, 366, 'The window: runs that started in the last this many days (default 7).');
@@ -281,7 +287,7 @@ export const ROUTES: readonly ApiRoute[] = [
     response: 'Revoked',
     handle: async ({ db, tenant, path }) => {
       if (!(await revokeKey(db, path.keyId!, tenant.id))) throw new Refusal('not_found', `key ${path.keyId} not found for this tenant`);
-      return { revoked: path.keyId };
+      return { revoked: path.keyId! };
     },
   }),
   route({

@@ -1,7 +1,8 @@
 /** Log records, newest first, filtered by the caller's tenant and any of the LogFilter fields. */
 import { bodyMatches } from '../storage/body-search.js';
 import type { Queryable } from '../storage/database.js';
-import { Conditions, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
+import type { Log, LogPage } from './api-types.js';
+import { Conditions, orderBy, pageOf, textColumn, timeColumn, type Keyset } from './pages.js';
 import { environmentOf } from '../../contract/run-sql.js';
 import { RESOURCE_SCOPE_SELECT, resourceAndScope, type ResourceScopeColumns } from './shape.js';
 
@@ -46,7 +47,7 @@ export interface LogDbRow extends ResourceScopeColumns {
   dropped_attributes_count: number;
 }
 
-export function shapeLog(row: LogDbRow) {
+export function shapeLog(row: LogDbRow): Log {
   return {
     timestamp: new Date(row.ts).toISOString(),
     time_unix_nano: row.time_unix_nano,
@@ -68,8 +69,6 @@ export function shapeLog(row: LogDbRow) {
   };
 }
 
-export type Log = ReturnType<typeof shapeLog>;
-
 /** Newest first; the fingerprint (read as text, whatever its stored type) breaks ties within a timestamp. */
 const NEWEST: Keyset<LogDbRow> = {
   name: 'logs',
@@ -90,7 +89,7 @@ function byStream(tenantId: number, streamValue: string, rowValue: string) {
     ` AND (stream_id <> 0 OR ${rowValue} = ${p})`;
 }
 
-export async function listLogs(db: Queryable, tenantId: number, filter: LogFilter, limit: number, cursor?: string): Promise<Page<Log>> {
+export async function listLogs(db: Queryable, tenantId: number, filter: LogFilter, limit: number, cursor?: string): Promise<LogPage> {
   const where = new Conditions();
   where.add((p) => `tenant_id = ${p}`, tenantId);
   where.add((p) => `pipeline = ${p}`, filter.pipeline);

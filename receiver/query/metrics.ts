@@ -3,8 +3,10 @@
  * each pipeline's state now (last success, late, stuck, data health) as the alerts judge it (pipeline-state.ts).
  */
 import { dataHealth, heartbeatStopped, isLate, isStuck, type PipelineState } from '../../contract/pipeline-facts.js';
+import type { Result, RunState } from '../../contract/vocabulary.js';
 import { readPipelineStates } from '../pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
+import type { Overview, PipelinePage, RecentRun } from './api-types.js';
 import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcDay } from '../storage/run-days.js';
 
 /**
@@ -94,7 +96,7 @@ async function figures(db: Queryable, sql: string, tenantId: number, days: numbe
   return { since, rows };
 }
 
-export async function metricsOverview(db: Queryable, tenantId: number, days: number, nowMs = Date.now()) {
+export async function metricsOverview(db: Queryable, tenantId: number, days: number, nowMs = Date.now()): Promise<Overview> {
   const { since, rows } = await figures(db, OVERVIEW_SQL, tenantId, days, nowMs);
   return { days, since, ...shapeFigures(rows[0] ?? EMPTY) };
 }
@@ -104,14 +106,14 @@ const epochIso = (seconds: number | null) => (seconds === null ? null : new Date
 interface RecentRunRow {
   pipeline: string;
   run_id: string;
-  state: string;
-  result: string | null;
+  state: RunState;
+  result: Result | null;
   started_at: Date;
   duration_seconds: number | null;
   last_seen_at: Date;
 }
 
-const shapeRecent = (row: RecentRunRow, nowSeconds: number) => ({
+const shapeRecent = (row: RecentRunRow, nowSeconds: number): RecentRun => ({
   run_id: row.run_id,
   state: row.state,
   result: row.result,
@@ -126,7 +128,7 @@ const shapeRecent = (row: RecentRunRow, nowSeconds: number) => ({
  * of hundreds of pipelines costs no scan of their whole history.
  */
 async function recentRuns(db: Queryable, tenantId: number, pipelines: string[], count: number, nowSeconds: number) {
-  const byPipeline = new Map<string, ReturnType<typeof shapeRecent>[]>(pipelines.map((pipeline) => [pipeline, []]));
+  const byPipeline = new Map<string, RecentRun[]>(pipelines.map((pipeline) => [pipeline, []]));
   if (count === 0 || pipelines.length === 0) return byPipeline;
   const { rows } = await db.query<RecentRunRow>(
     `SELECT p.pipeline, r.run_id, r.state, r.result, r.started_at, r.duration_seconds, r.last_seen_at
@@ -162,7 +164,7 @@ function shapeDataHealth(state: PipelineState) {
  * Every pipeline the tenant has runs of, by name; one without runs in the window shows zeros. With
  * `recent`, each carries its latest runs (for a sparkline and the last run's result, in one request).
  */
-export async function metricsPerPipeline(db: Queryable, tenantId: number, days: number, recent = 0, nowMs = Date.now()) {
+export async function metricsPerPipeline(db: Queryable, tenantId: number, days: number, recent = 0, nowMs = Date.now()): Promise<PipelinePage> {
   const nowSeconds = nowMs / 1000;
   const [{ since, rows }, states] = await Promise.all([figures(db, PER_PIPELINE_SQL, tenantId, days, nowMs), readPipelineStates(db, tenantId)]);
   const byPipeline = new Map(rows.map((row) => [row.pipeline, row]));

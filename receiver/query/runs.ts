@@ -8,8 +8,9 @@ import { heartbeatStopped } from '../../contract/pipeline-facts.js';
 import { RECORD_SLACK, runEnvironmentOf } from '../../contract/run-sql.js';
 import type { Queryable } from '../storage/database.js';
 import { SHARED_RUN_COLUMNS, type SharedRunColumns } from '../storage/run-columns.js';
+import type { Check, Run, RunDetail, RunPage, Stage } from './api-types.js';
 import { listLogs } from './logs.js';
-import { Conditions, numberColumn, orderBy, pageOf, textColumn, timeColumn, type Keyset, type Page } from './pages.js';
+import { Conditions, numberColumn, orderBy, pageOf, textColumn, timeColumn, type Keyset } from './pages.js';
 import { isoOrNull } from './shape.js';
 import { getSpanTree } from './traces.js';
 
@@ -73,7 +74,7 @@ function shapeCommon(row: RunCommonRow) {
   };
 }
 
-function shapeRun(row: RunRow) {
+function shapeRun(row: RunRow): Run {
   return {
     run_id: row.run_id,
     ...shapeCommon(row),
@@ -87,9 +88,7 @@ function shapeRun(row: RunRow) {
   };
 }
 
-export type Run = ReturnType<typeof shapeRun>;
-
-function shapeStage(row: StageRow) {
+function shapeStage(row: StageRow): Stage {
   return { stage: row.stage, stage_run_id: row.stage_run_id, ...shapeCommon(row), span_id: row.span_id, failure_allowed: isTolerated(row.attributes) };
 }
 
@@ -129,7 +128,7 @@ export async function listRuns(
   limit: number,
   cursor?: string,
   sort: RunSort = '-started_at',
-): Promise<Page<Run>> {
+): Promise<RunPage> {
   const { keyset, present } = RUN_SORTS[sort];
   const where = new Conditions();
   where.add((p) => `tenant_id = ${p}`, tenantId);
@@ -157,7 +156,7 @@ interface CheckRow {
 }
 
 /** The run's data-quality checks (`pipeline.check` records, kept in pipeline_checks), in the order they ran. */
-async function checksOf(db: Queryable, tenantId: number, run: RunRow) {
+async function checksOf(db: Queryable, tenantId: number, run: RunRow): Promise<Check[]> {
   const { rows } = await db.query<CheckRow>(
     `SELECT ts, stage, name, passed, details FROM pipeline_checks
       WHERE tenant_id = $1 AND run_id = $2 AND ts >= COALESCE($3::timestamptz - ${RECORD_SLACK}, '-infinity')
@@ -167,7 +166,7 @@ async function checksOf(db: Queryable, tenantId: number, run: RunRow) {
   return rows.map((row) => ({ timestamp: new Date(row.ts).toISOString(), name: row.name, passed: row.passed, details: row.details, stage: row.stage }));
 }
 
-export async function getRun(db: Queryable, tenantId: number, runId: string) {
+export async function getRun(db: Queryable, tenantId: number, runId: string): Promise<RunDetail | null> {
   const { rows } = await db.query<RunRow>(`${RUN_SELECT} WHERE tenant_id = $1 AND run_id = $2`, [tenantId, runId]);
   const run = rows[0];
   if (!run) return null;

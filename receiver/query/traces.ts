@@ -1,5 +1,6 @@
 /** Spans: a trace with its logs, and a trace's spans as a tree (a run's detail shows its trace so). */
 import type { Queryable } from '../storage/database.js';
+import type { Span, SpanNode, Trace } from './api-types.js';
 import { LOG_SELECT, shapeLog, type LogDbRow } from './logs.js';
 import { RESOURCE_SCOPE_SELECT, resourceAndScope, type ResourceScopeColumns } from './shape.js';
 
@@ -25,12 +26,9 @@ interface SpanDbRow extends ResourceScopeColumns {
   dropped_links_count: number;
 }
 
-function shapeSpan({ resource_attributes, resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url, ...span }: SpanDbRow) {
+function shapeSpan({ resource_attributes, resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url, ...span }: SpanDbRow): Span {
   return { ...span, ...resourceAndScope({ resource_attributes, resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url }) };
 }
-
-export type Span = ReturnType<typeof shapeSpan>;
-export type SpanNode = Span & { children: SpanNode[] };
 
 async function spansOf(db: Queryable, tenantId: number, traceId: string): Promise<Span[]> {
   const { rows } = await db.query<SpanDbRow>(
@@ -74,7 +72,7 @@ export async function getSpanTree(db: Queryable, tenantId: number, traceId: stri
   return spanTree(await spansOf(db, tenantId, traceId));
 }
 
-export async function getTrace(db: Queryable, tenantId: number, traceId: string) {
+export async function getTrace(db: Queryable, tenantId: number, traceId: string): Promise<Trace | null> {
   const [spans, logs] = await Promise.all([
     spansOf(db, tenantId, traceId),
     db.query<LogDbRow>(`${LOG_SELECT} WHERE tenant_id = $1 AND trace_id = $2 ORDER BY ts, fingerprint::text`, [tenantId, traceId]),

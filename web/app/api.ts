@@ -3,6 +3,7 @@
  * the page answers with the key prompt and the reason; anything else is an ApiError with the receiver's
  * own message.
  */
+import type { ApiGets } from './api-types.js';
 import { savedKey } from './key.js';
 
 export class ApiError extends Error {
@@ -17,12 +18,18 @@ export class ApiError extends Error {
 /** The key is missing, unknown, revoked, or lacks the read scope. */
 export class KeyError extends ApiError {}
 
-type Query = Record<string, string | number | undefined | null>;
+export type GetRoute = keyof ApiGets;
+/** A route's parameters as its route table declares them; an empty or null one is left out of the URL. */
+type ParamsOf<R extends GetRoute> = { [K in keyof ApiGets[R]['params']]: ApiGets[R]['params'][K] | null };
 
-function withQuery(path: string, query: Query = {}): string {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== null && value !== '') params.set(name, String(value));
-  const text = params.toString();
+/** The route with its `{name}` path parameters filled in, and the rest of `params` as its query. */
+function urlOf(route: string, params: Record<string, unknown>): string {
+  const query = new URLSearchParams();
+  const path = route.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(params[name])));
+  for (const [name, value] of Object.entries(params)) {
+    if (!route.includes(`{${name}}`) && value !== undefined && value !== null && value !== '') query.set(name, String(value));
+  }
+  const text = query.toString();
   return text ? `${path}?${text}` : path;
 }
 
@@ -52,13 +59,13 @@ async function failure(response: Response): Promise<ApiError> {
   return new ApiError(response.status, `${response.status}: ${message || response.statusText}`);
 }
 
-/** GET a JSON answer of the API with `key` (the saved one by default). */
-export async function getJson<T>(path: string, query?: Query, key = savedKey()): Promise<T> {
+/** GET the JSON answer of `route` with `key` (the saved one by default): its type is the one the route table declares. */
+export async function getJson<R extends GetRoute>(route: R, params: ParamsOf<R>, key = savedKey()): Promise<ApiGets[R]['answer']> {
   if (!key) throw new KeyError(401, 'No key yet.');
-  const response = await request(withQuery(path, query), key);
+  const response = await request(urlOf(route, params), key);
   if (response.status === 401 || response.status === 403) throw new KeyError(response.status, keyRefusal(response.status));
   if (!response.ok) throw await failure(response);
-  return (await response.json()) as T;
+  return (await response.json()) as ApiGets[R]['answer'];
 }
 
 /** GET a text answer that needs no key (/metrics, /readyz), or null when the receiver has no such route here. */

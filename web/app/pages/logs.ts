@@ -6,7 +6,7 @@ import { getJson } from '../api.js';
 import { fill, h } from '../dom.js';
 import { errorText, exactTime } from '../format.js';
 import { href, type Route } from '../router.js';
-import type { Log, Page, RunError } from '../types.js';
+import type { Log, LogPage, RunError } from '../types.js';
 import { table, type Mount } from '../view.js';
 
 const TAIL_MS = 3_000;
@@ -105,13 +105,13 @@ export const mountLogs: Mount = (route: Route) => {
     ),
   );
 
-  const render = (page: Page<Log>, append: boolean) => {
+  const render = (page: LogPage, append: boolean) => {
     shown = append ? [...shown, ...page.items] : page.items;
     fill(results, table('Log records, newest first', LOG_HEADERS, logRows(shown), { empty: 'No log record matches.', className: 'logs' }));
     fill(
       more,
       page.next_cursor
-        ? h('button', { type: 'button', onclick: () => void getJson<Page<Log>>('/api/v1/logs', { ...params, cursor: page.next_cursor }).then((next) => render(next, true)) }, 'Older records')
+        ? h('button', { type: 'button', onclick: () => void getJson('/api/v1/logs', { ...params, cursor: page.next_cursor }).then((next) => render(next, true)) }, 'Older records')
         : shown.length
           ? h('p', { class: 'empty' }, 'No older records.')
           : null,
@@ -123,7 +123,7 @@ export const mountLogs: Mount = (route: Route) => {
     element: h('div', null, h('h1', null, 'Logs'), form, results, more),
     intervalMs: tail ? TAIL_MS : null,
     async refresh() {
-      render(await getJson<Page<Log>>('/api/v1/logs', params), false);
+      render(await getJson('/api/v1/logs', params), false);
     },
   };
 };

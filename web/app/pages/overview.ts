@@ -5,7 +5,7 @@ import { fill, h } from '../dom.js';
 import { badge, count, duration, elapsed, outcome, percent, when } from '../format.js';
 import { href } from '../router.js';
 import { byAttention, conditions, STATUSES } from '../status.js';
-import type { Overview, Page, PipelineFigures } from '../types.js';
+import type { PipelineFigures } from '../types.js';
 import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../view.js';
 
 const DAYS = 7;
@@ -40,8 +40,8 @@ export const mountOverview: Mount = () => {
     intervalMs: REFRESH_MS,
     async refresh() {
       const [overview, pipelines] = await Promise.all([
-        getJson<Overview>('/api/v1/metrics/overview', { days: DAYS }),
-        getJson<Page<PipelineFigures>>('/api/v1/metrics/pipelines', { days: DAYS, recent: RECENT_RUNS }),
+        getJson('/api/v1/metrics/overview', { days: DAYS }),
+        getJson('/api/v1/metrics/pipelines', { days: DAYS, recent: RECENT_RUNS }),
       ]);
       const items = [...pipelines.items].sort(byAttention);
       // Everything ranked before running: an outage, or data that arrived suspect.

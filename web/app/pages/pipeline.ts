@@ -7,7 +7,7 @@ import { historyChart } from '../charts/history.js';
 import { fill, h } from '../dom.js';
 import { badge, count, duration, elapsed, outcome, percent, plain, when } from '../format.js';
 import { href, type Route } from '../router.js';
-import type { Page, PipelineFigures, Run, RunDetail, Stage } from '../types.js';
+import type { Run, RunDetail, Stage } from '../types.js';
 import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../view.js';
 
 const HISTORY_RUNS = 100;
@@ -79,13 +79,13 @@ export const mountPipeline: Mount = (route: Route) => {
     intervalMs: REFRESH_MS,
     async refresh() {
       const [runs, pipelines] = await Promise.all([
-        getJson<Page<Run>>('/api/v1/runs', { pipeline: name, limit: HISTORY_RUNS }),
-        getJson<Page<PipelineFigures>>('/api/v1/metrics/pipelines', { days: DAYS }),
+        getJson('/api/v1/runs', { pipeline: name, limit: HISTORY_RUNS }),
+        getJson('/api/v1/metrics/pipelines', { days: DAYS }),
       ]);
       const figures = pipelines.items.find((p) => p.pipeline === name);
       if (!figures) throw new ApiError(404, `No pipeline "${name}" has reported to this tenant.`);
       const details = await Promise.all(
-        runs.items.slice(0, DETAILED_RUNS).map((run) => getJson<RunDetail>(`/api/v1/runs/${encodeURIComponent(run.run_id)}`)),
+        runs.items.slice(0, DETAILED_RUNS).map((run) => getJson('/api/v1/runs/{runId}', { runId: run.run_id })),
       );
       fill(
         header,

@@ -38,7 +38,7 @@ export const mountRun: Mount = (route: Route) => {
     element,
     intervalMs: REFRESH_MS,
     async refresh() {
-      const run = await getJson<RunDetail>(`/api/v1/runs/${encodeURIComponent(runId)}`);
+      const run = await getJson('/api/v1/runs/{runId}', { runId });
       // One now for the tiles and the timeline, so their elapsed times agree to the second.
       const nowMs = Date.now();
       const word = outcome(run);
