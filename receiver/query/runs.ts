@@ -7,7 +7,7 @@ import { isTolerated, type Reported } from '../model/runs.js';
 import { heartbeatStopped } from '../../contract/pipeline-facts.js';
 import { RECORD_SLACK, runEnvironmentOf } from '../../contract/run-sql.js';
 import type { Queryable } from '../storage/database.js';
-import { SHARED_RUN_COLUMNS, type SharedRunColumns } from '../storage/run-columns.js';
+import { RUN_COLUMNS, selectColumns, STAGE_COLUMNS, timeAsDate, type SharedRunRow, type StoredCheckRow, type StoredRunRow, type StoredStageRow } from '../storage/run-columns.js';
 import type { Check, Run, RunDetail, RunPage, Stage } from './api-types.js';
 import { listLogs } from './logs.js';
 import { Conditions, numberColumn, orderBy, pageOf, textColumn, timeColumn, type Keyset } from './pages.js';
@@ -23,27 +23,10 @@ export interface RunFilter {
   until?: Date;
 }
 
-/** The columns runs and stages share, with their times as dates, as the API shows them. */
-const RUN_COMMON = `${SHARED_RUN_COLUMNS}, started_at, ended_at`;
-
-interface RunCommonRow extends SharedRunColumns {
-  started_at: Date | null;
-  ended_at: Date | null;
-}
-
-interface RunRow extends RunCommonRow {
-  reported: Reported | null;
-  service_name: string | null;
-  last_seen_at: Date;
-  source_system: string | null;
-  trace_id: string | null;
-}
-
-interface StageRow extends RunCommonRow {
-  stage_run_id: string;
-  stage: string;
-  span_id: string | null;
-}
+/** The stored rows (storage/run-columns.ts), with their times as dates. */
+type RunCommonRow = SharedRunRow<Date>;
+type RunRow = StoredRunRow<Date>;
+type StageRow = StoredStageRow<Date>;
 
 const errorOf = (type: string | null | undefined, message: string | null | undefined) => (type || message ? { type: type ?? null, message: message ?? null } : null);
 
@@ -92,7 +75,7 @@ function shapeStage(row: StageRow): Stage {
   return { stage: row.stage, stage_run_id: row.stage_run_id, ...shapeCommon(row), span_id: row.span_id, failure_allowed: isTolerated(row.attributes) };
 }
 
-const RUN_SELECT = `SELECT ${RUN_COMMON}, reported, service_name, last_seen_at, source_system, trace_id FROM pipeline_runs r`;
+const RUN_SELECT = `SELECT ${selectColumns(RUN_COLUMNS, timeAsDate)} FROM pipeline_runs r`;
 
 /**
  * The sorts a user needs: the latest runs (the default), the oldest first (reading a period forwards),
@@ -147,13 +130,7 @@ export async function listRuns(
 /** How many of a run's logs its detail shows; the page's next_cursor continues at /api/v1/logs?run_id=. */
 const DETAIL_LOGS = 100;
 
-interface CheckRow {
-  ts: Date;
-  stage: string | null;
-  name: string | null;
-  passed: boolean | null;
-  details: unknown;
-}
+type CheckRow = Pick<StoredCheckRow<Date>, 'ts' | 'stage' | 'name' | 'passed' | 'details'>;
 
 /** The run's data-quality checks (`pipeline.check` records, kept in pipeline_checks), in the order they ran. */
 async function checksOf(db: Queryable, tenantId: number, run: RunRow): Promise<Check[]> {
@@ -172,7 +149,7 @@ export async function getRun(db: Queryable, tenantId: number, runId: string): Pr
   if (!run) return null;
   const [stages, checks, logs, spans] = await Promise.all([
     db.query<StageRow>(
-      `SELECT ${RUN_COMMON}, stage_run_id, stage, span_id FROM pipeline_stages
+      `SELECT ${selectColumns(STAGE_COLUMNS, timeAsDate)} FROM pipeline_stages
         WHERE tenant_id = $1 AND run_id = $2 ORDER BY started_at, stage_run_id`,
       [tenantId, runId],
     ),

@@ -1,73 +1,129 @@
 /**
- * The runs and stages of a batch merged into their stored rows under their runs' locks: each run's own
- * facts (model/runs.ts merge()), then what it shows with all its stages (rollUp()), written back with the
- * changes to their days' figures (run-days.ts) and the ends the metrics count after COMMIT.
+ * The runs, stages and checks that a batch's new records describe, merged into their stored rows in the
+ * batch's transaction. Per tenant, under its runs' locks: each run's own facts (model/runs.ts merge()),
+ * then what it shows with all its stages (rollUp()), written back (run-rows.ts) with the changes to their
+ * days' figures (run-days.ts); the ends the metrics count after COMMIT are returned. A record that
+ * arrives again is not new (record-copy.ts): it derives nothing, so each fact is merged once.
  */
 import type { Tenant } from '../model/records.js';
 import {
   isFailedResult,
   merge,
   reopened,
-  reportedDuration,
   reportedOf,
   rollUp,
   settle,
-  type Reported,
+  type Derived,
   type RunEnded,
   type RunFacts,
   type Settled,
   type StageEnded,
   type StageFacts,
 } from '../model/runs.js';
-import type { Queryable, Transaction } from './database.js';
-import type { RunChange } from './run-days.js';
-import { SHARED_RUN_COLUMNS, type SharedRunColumns } from './run-columns.js';
+import { insertChecks, type StoredCheck } from './check-rows.js';
+import type { Queryable } from './database.js';
+import { addRunChanges, type RunChange } from './run-days.js';
+import type { SharedRunRow } from './run-columns.js';
+import { readRuns, readStages, runRow, stageKey, stageRow, writeRuns, writeStages, type StoredRun } from './run-rows.js';
 
-export const stageKey = (runId: string, stageRunId: string) => `${runId}\u001f${stageRunId}`;
+/** What one new record describes, filed under its key by ingest/prepare.ts. */
+export interface Derivation {
+  tenant: Tenant;
+  derived: Derived;
+  check?: StoredCheck | null;
+}
 
-export interface Merged {
+/** The ends a batch's merge brought about, for the metrics to count after COMMIT. */
+export interface RunEffects {
   runsEnded: RunEnded[];
   stagesEnded: StageEnded[];
+}
+
+/** Merges what a batch's new records describe; in the transaction that stored the records. */
+export async function mergeRuns(tx: Queryable, found: Derivation[]): Promise<RunEffects> {
+  const effects: RunEffects = { runsEnded: [], stagesEnded: [] };
+  const changes: RunChange[] = [];
+  // Locks in one order in every transaction (tenants by id, then the days' figures), so that two cannot deadlock.
+  for (const { tenant, runs, stages } of factsByTenant(found)) {
+    if (runs.size === 0) continue;
+    const merged = await mergeTenant(tx, tenant, runs, stages);
+    effects.runsEnded.push(...merged.runsEnded);
+    effects.stagesEnded.push(...merged.stagesEnded);
+    changes.push(...merged.changes);
+  }
+  await addRunChanges(tx, changes);
+  await insertChecks(tx, found.flatMap(({ tenant, check }) => (check ? [{ tenant, check }] : [])));
+  return effects;
+}
+
+interface TenantFacts {
+  tenant: Tenant;
+  runs: Map<string, RunFacts>;
+  stages: Map<string, StageFacts>;
+}
+
+/** The facts of each tenant, in tenant id order; facts about one run or stage merged into one. */
+function factsByTenant(found: Derivation[]): TenantFacts[] {
+  const byTenant = new Map<number, TenantFacts>();
+  for (const { tenant, derived } of found) {
+    let group = byTenant.get(tenant.id);
+    if (!group) byTenant.set(tenant.id, (group = { tenant, runs: new Map(), stages: new Map() }));
+    if (derived.run) addFacts(group.runs, derived.run.runId, derived.run);
+    if (derived.stage) addFacts(group.stages, stageKey(derived.stage.runId, derived.stage.stageRunId), derived.stage);
+  }
+  return [...byTenant.values()].sort((a, b) => a.tenant.id - b.tenant.id);
+}
+
+function addFacts<F extends RunFacts | StageFacts>(map: Map<string, F>, key: string, facts: F): void {
+  const existing = map.get(key);
+  map.set(key, existing ? merge(existing, facts) : facts);
+}
+
+interface Merged extends RunEffects {
   changes: RunChange[];
 }
 
 /** Merges a tenant's runs and stages of one batch (every stage's run is among `runs`: derive.ts makes one for it). */
-export async function mergeRunsAndStages(tx: Transaction, tenant: Tenant, runs: Map<string, RunFacts>, stages: Map<string, StageFacts>): Promise<Merged> {
+async function mergeTenant(tx: Queryable, tenant: Tenant, runs: Map<string, RunFacts>, stages: Map<string, StageFacts>): Promise<Merged> {
   const runIds = [...runs.keys()];
   await lockRuns(tx, tenant, runIds);
   const storedStages = await readStages(tx, tenant, runIds);
   const storedRuns = await readRuns(tx, tenant, runIds);
   const allStages = new Map([...storedStages].map(([key, stage]) => [key, reopened(stage)]));
   for (const [key, facts] of stages) allStages.set(key, allStages.has(key) ? merge(allStages.get(key)!, facts) : facts);
-  const stagesOfRun = new Map<string, StageFacts[]>();
-  for (const stage of allStages.values()) {
-    const ofRun = stagesOfRun.get(stage.runId);
-    if (ofRun) ofRun.push(stage);
-    else stagesOfRun.set(stage.runId, [stage]);
-  }
+  const stagesOfRun = groupByRun(allStages.values());
 
   const result: Merged = { runsEnded: [], stagesEnded: stagesEnded(tenant, stages.keys(), storedStages, allStages), changes: [] };
-  const stageRecords = new Map([...stages.keys()].map((key) => [key, allStages.get(key)!]));
-  const runRecords = [...runs].map(([runId, incoming]) => {
+  const stagesToWrite = new Map([...stages.keys()].map((key) => [key, allStages.get(key)!]));
+  const runRows = [...runs].map(([runId, incoming]) => {
     const before = storedRuns.get(runId);
     const own = before ? merge(before.own, incoming) : incoming;
     const shown = rollUp(own, stagesOfRun.get(runId) ?? []);
     // A stage its run closed is written once, when it closes (it reads back as open, and closes again).
     for (const stage of shown.closed) {
       const key = stageKey(runId, stage.stageRunId);
-      if (stages.has(key) || storedStages.get(key)?.state !== 'ended') stageRecords.set(key, stage);
+      if (stages.has(key) || storedStages.get(key)?.state !== 'ended') stagesToWrite.set(key, stage);
     }
-    const record = runRecord(shown.facts, shown.settled, reportedOf(own, shown));
-    if (before) result.changes.push(...runChange(-1, tenant, { ...before.row, started_at: iso(before.row.started_ms) }));
-    result.changes.push(...runChange(1, tenant, record));
+    const row = runRow(shown.facts, shown.settled, reportedOf(own, shown));
+    result.changes.push(...replacedChange(tenant, before), ...runChange(1, tenant, row));
     const ended = runEnded(tenant, shown.facts, shown.settled, before?.row);
     if (ended) result.runsEnded.push(ended);
-    return record;
+    return row;
   });
   // A batch of run records alone (heartbeats, ends) writes no stage.
-  if (stageRecords.size > 0) await tx.query(STAGES_UPSERT, [tenant.id, JSON.stringify([...stageRecords.values()].map(stageRecord))]);
-  await tx.query(RUNS_UPSERT, [tenant.id, JSON.stringify(runRecords)]);
+  await writeStages(tx, tenant, [...stagesToWrite.values()].map(stageRow));
+  await writeRuns(tx, tenant, runRows);
   return result;
+}
+
+function groupByRun(stages: Iterable<StageFacts>): Map<string, StageFacts[]> {
+  const byRun = new Map<string, StageFacts[]>();
+  for (const stage of stages) {
+    const ofRun = byRun.get(stage.runId);
+    if (ofRun) ofRun.push(stage);
+    else byRun.set(stage.runId, [stage]);
+  }
+  return byRun;
 }
 
 /** The batch's stages that reported their end in it: each counted once, however often its end arrives. */
@@ -96,7 +152,7 @@ async function lockRuns(tx: Queryable, tenant: Tenant, runIds: string[]): Promis
  * A run counts as ended when it first shows an end, and again when a failure shows after it had counted
  * as not failed (its failed stage arrived after its end): the failure must reach the alerts.
  */
-function runEnded(tenant: Tenant, shown: RunFacts, settled: Settled, before: Pick<CommonStored, 'state' | 'result'> | undefined): RunEnded | null {
+function runEnded(tenant: Tenant, shown: RunFacts, settled: Settled, before: Pick<SharedRunRow<unknown>, 'state' | 'result'> | undefined): RunEnded | null {
   if (shown.state !== 'ended' || shown.result === null) return null;
   const counted = before?.state === 'ended' && before.result !== null;
   if (counted && !(isFailedResult(shown.result) && !isFailedResult(before.result))) return null;
@@ -116,120 +172,9 @@ function stageEnded(tenant: Tenant, stage: StageFacts): StageEnded {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** The columns runs and stages share, with their times in milliseconds, as merge() takes them. */
-const COMMON_SELECT = `${SHARED_RUN_COLUMNS},
-  (extract(epoch FROM started_at) * 1000)::float8 AS started_ms, (extract(epoch FROM ended_at) * 1000)::float8 AS ended_ms`;
-
-interface CommonStored extends SharedRunColumns {
-  started_ms: number | null;
-  ended_ms: number | null;
-}
-
-function commonFacts(row: CommonStored) {
-  const startedAtMs = row.start_estimated ? null : row.started_ms;
-  return {
-    runId: row.run_id,
-    pipeline: row.pipeline,
-    state: row.state,
-    result: row.result,
-    startedAtMs,
-    endedAtMs: row.ended_ms,
-    durationSeconds: reportedDuration({ startedAtMs: row.started_ms, startEstimated: row.start_estimated, endedAtMs: row.ended_ms, durationSeconds: row.duration_seconds }),
-    rowsRead: row.rows_read,
-    rowsWritten: row.rows_written,
-    rowsRejected: row.rows_rejected,
-    errorType: row.error_type,
-    errorMessage: row.error_message,
-    targetNamespace: row.target_namespace,
-    targetCollection: row.target_collection,
-    attributes: row.attributes,
-  };
-}
-
-function commonRecord(f: RunFacts | StageFacts, settled: Settled) {
-  return {
-    run_id: f.runId,
-    pipeline: f.pipeline,
-    state: f.state,
-    result: f.result,
-    started_at: iso(settled.startedAtMs),
-    start_estimated: settled.startEstimated,
-    ended_at: iso(f.endedAtMs),
-    duration_seconds: settled.durationSeconds,
-    rows_read: f.rowsRead,
-    rows_written: f.rowsWritten,
-    rows_rejected: f.rowsRejected,
-    error_type: f.errorType,
-    error_message: f.errorMessage,
-    target_namespace: f.targetNamespace,
-    target_collection: f.targetCollection,
-    attributes: f.attributes,
-  };
-}
-
-const COMMON_COLUMNS = ['run_id', 'pipeline', 'state', 'result', 'started_at', 'start_estimated', 'ended_at', 'duration_seconds',
-  'rows_read', 'rows_written', 'rows_rejected', 'error_type', 'error_message', 'target_namespace', 'target_collection', 'attributes'];
-const COMMON_TYPES = `run_id text, pipeline text, state text, result text, started_at timestamptz, start_estimated boolean,
-  ended_at timestamptz, duration_seconds double precision, rows_read bigint, rows_written bigint, rows_rejected bigint,
-  error_type text, error_message text, target_namespace text, target_collection text, attributes jsonb`;
-
-/** Writes merged rows over the stored ones: the merge happened above, under the runs' locks, so the statement only replaces. */
-function upsertSql(table: string, key: string, extra: string[], extraTypes: string): string {
-  const columns = [...COMMON_COLUMNS, ...extra];
-  return `INSERT INTO ${table} AS t (tenant_id, ${columns.join(', ')})
-     SELECT $1, ${columns.join(', ')} FROM jsonb_to_recordset($2::jsonb) AS x(${COMMON_TYPES}, ${extraTypes})
-     ON CONFLICT (${key}) DO UPDATE SET ${columns.map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
-}
-
-const RUNS_UPSERT = upsertSql('pipeline_runs', 'tenant_id, run_id', ['service_name', 'environment', 'source_system', 'trace_id', 'last_seen_at', 'reported'],
-  'service_name text, environment text, source_system text, trace_id text, last_seen_at timestamptz, reported jsonb');
-const STAGES_UPSERT = upsertSql('pipeline_stages', 'tenant_id, run_id, stage_run_id', ['stage_run_id', 'stage', 'span_id'],
-  'stage_run_id text, stage text, span_id text');
-
-function runRecord(f: RunFacts, settled: Settled, reported: Reported | null) {
-  return {
-    ...commonRecord(f, settled),
-    service_name: f.serviceName,
-    environment: f.environment,
-    source_system: f.sourceSystem,
-    trace_id: f.traceId,
-    last_seen_at: iso(f.lastSeenMs),
-    reported,
-  };
-}
-
-const stageRecord = (f: StageFacts) => ({ ...commonRecord(f, settle(f)), stage_run_id: f.stageRunId, stage: f.stage, span_id: f.spanId });
-
-type StoredRunRow = CommonStored & { service_name: string | null; environment: string | null; source_system: string | null; trace_id: string | null; last_seen_ms: number; reported: Reported | null };
-
-/** The stored runs: each run's own facts (its row with what the row replaced put back), and the row as stored. */
-async function readRuns(tx: Queryable, tenant: Tenant, runIds: string[]): Promise<Map<string, { own: RunFacts; row: StoredRunRow }>> {
-  const { rows } = await tx.query<StoredRunRow>(
-    `SELECT ${COMMON_SELECT}, service_name, environment, source_system, trace_id, (extract(epoch FROM last_seen_at) * 1000)::float8 AS last_seen_ms, reported
-       FROM pipeline_runs WHERE tenant_id = $1 AND run_id = ANY($2) FOR UPDATE`,
-    [tenant.id, runIds],
-  );
-  const ownOf = (row: StoredRunRow): RunFacts => ({
-    ...commonFacts(row),
-    serviceName: row.service_name,
-    environment: row.environment,
-    sourceSystem: row.source_system,
-    traceId: row.trace_id,
-    lastSeenMs: row.last_seen_ms,
-    startHintMs: null,
-    ...row.reported,
-  });
-  return new Map(rows.map((row) => [row.run_id, { own: ownOf(row), row }]));
-}
-
-/** Every stored stage of the runs, as stored (a stage closed by its run still closed: reopened() reads it as reported). */
-async function readStages(tx: Queryable, tenant: Tenant, runIds: string[]): Promise<Map<string, StageFacts>> {
-  const { rows } = await tx.query<CommonStored & { stage_run_id: string; stage: string; span_id: string | null }>(
-    `SELECT ${COMMON_SELECT}, stage_run_id, stage, span_id FROM pipeline_stages WHERE tenant_id = $1 AND run_id = ANY($2) FOR UPDATE`,
-    [tenant.id, runIds],
-  );
-  return new Map(rows.map((row) => [stageKey(row.run_id, row.stage_run_id), { ...commonFacts(row), stageRunId: row.stage_run_id, stage: row.stage, spanId: row.span_id }]));
-}
+/** The stored row a write replaces leaves its day's figures. */
+const replacedChange = (tenant: Tenant, before: StoredRun | undefined): RunChange[] =>
+  before ? runChange(-1, tenant, { ...before.row, started_at: iso(before.row.started_at) }) : [];
 
 /** A run row's part in its day's figures (run-days.ts), as stored: read back (-1) or written (+1); none without a start. */
 function runChange(sign: 1 | -1, tenant: Tenant, run: Omit<RunChange, 'sign' | 'tenant_id' | 'started_at'> & { started_at: string | null }): RunChange[] {

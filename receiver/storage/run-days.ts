@@ -12,6 +12,7 @@
  */
 import { FAILED_RESULTS } from '../../contract/vocabulary.js';
 import type { Queryable } from './database.js';
+import type { StoredRunRow } from './run-columns.js';
 
 /** The UTC day of a timestamptz: the days of pipeline_days. */
 export const utcDay = (timestamp: string) => `(${timestamp} AT TIME ZONE 'UTC')::date`;
@@ -80,20 +81,13 @@ export function p95FromBuckets(buckets: string, key: string): string {
 const CHANGE_COLUMNS = `sign integer, tenant_id integer, pipeline text, started_at timestamptz, state text, result text,
   duration_seconds float8, rows_read float8, rows_written float8, rows_rejected float8`;
 
-export interface RunChange {
+export type RunChange = Pick<StoredRunRow<string>, 'pipeline' | 'state' | 'result' | 'duration_seconds' | 'rows_read' | 'rows_written' | 'rows_rejected'> & {
   /** -1 for the stored row a write replaces, +1 for the row it writes. */
   sign: 1 | -1;
   tenant_id: number;
-  pipeline: string;
   /** ISO; a run without a start belongs to no day (the metrics' windows are over starts). */
   started_at: string;
-  state: string;
-  result: string | null;
-  duration_seconds: number | null;
-  rows_read: number | null;
-  rows_written: number | null;
-  rows_rejected: number | null;
-}
+};
 
 /**
  * The upserts that add `source` (a relation of CHANGE_COLUMNS) to both tables. Rows are written in key
