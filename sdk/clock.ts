@@ -97,6 +97,17 @@ export interface RunTime {
 
 const SYSTEM_TIME: RunTime = { clock: systemClock, stamp: () => undefined, observed: () => undefined };
 
+/**
+ * `time`, or 1 ns after `previous` if `time` is not later. Observed times handed out so strictly
+ * increase: the receiver stores identical records once (its fingerprint hashes the observed time), and
+ * two records made at one instant are two records.
+ */
+export function observedAfter(previous: HrTime, time: HrTime): HrTime {
+  const [seconds, nanos] = previous;
+  if (time[0] > seconds || (time[0] === seconds && time[1] > nanos)) return [time[0], time[1]];
+  return nanos + 1 < 1e9 ? [seconds, nanos + 1] : [seconds + 1, 0];
+}
+
 /** One per run, shared by its stages: the observed times it hands out increase within the run. */
 class ClockTime implements RunTime {
   private last: HrTime = [0, 0];
@@ -107,16 +118,8 @@ class ClockTime implements RunTime {
     return millisToHrTime(this.clock.now());
   }
 
-  /**
-   * Now, or 1 ns after the previous observed time of this run: the receiver stores identical records
-   * once (its fingerprint hashes the observed time), and two records of a run made at one instant of
-   * its clock are two records. The SDK's logger does the same for its process (lean-logger.ts).
-   */
   observed(): HrTime {
-    const [seconds, nanos] = this.stamp();
-    const [lastSeconds, lastNanos] = this.last;
-    if (seconds > lastSeconds || (seconds === lastSeconds && nanos > lastNanos)) this.last = [seconds, nanos];
-    else this.last = lastNanos + 1 < 1e9 ? [lastSeconds, lastNanos + 1] : [lastSeconds + 1, 0];
+    this.last = observedAfter(this.last, this.stamp());
     return this.last;
   }
 }

@@ -15,6 +15,7 @@ import type { HrTime } from '@opentelemetry/api';
 import { addHrTimes, millisToHrTime } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { observedAfter } from './clock.js';
 
 /** LoggerProvider's default `logRecordLimits.attributeCountLimit`; our provider sets no other. */
 const ATTRIBUTE_COUNT_LIMIT = 128;
@@ -42,28 +43,16 @@ export interface LeanLoggerOptions {
  * increases within the process, so that no two records of this process are ever identical.
  */
 const TIME_ORIGIN = millisToHrTime(performance.timeOrigin);
-let lastSeconds = 0;
-let lastNanos = 0;
+let lastObserved: HrTime = [0, 0];
 
 function now(): HrTime {
   return addHrTimes(TIME_ORIGIN, millisToHrTime(performance.now()));
 }
 
-/** `time`, or 1 ns after the previous observed time of this process if that is not earlier. */
+/** Strictly increasing within the process (clock.ts). */
 function observedAt(time: HrTime): HrTime {
-  let seconds = time[0];
-  let nanos = time[1];
-  if (seconds < lastSeconds || (seconds === lastSeconds && nanos <= lastNanos)) {
-    seconds = lastSeconds;
-    nanos = lastNanos + 1;
-    if (nanos >= 1e9) {
-      seconds += 1;
-      nanos -= 1e9;
-    }
-  }
-  lastSeconds = seconds;
-  lastNanos = nanos;
-  return [seconds, nanos];
+  lastObserved = observedAfter(lastObserved, time);
+  return lastObserved;
 }
 
 function isScalar(value: unknown): boolean {

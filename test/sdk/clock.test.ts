@@ -4,7 +4,7 @@ import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../sdk/clock.js';
+import { ManualClock, observedAfter } from '../../sdk/clock.js';
 import { run, TimeoutError } from '../../sdk/run.js';
 import { shutdown, start } from '../../sdk/telemetry.js';
 import { ATTR, EVENT } from '../../contract/vocabulary.js';
@@ -148,5 +148,14 @@ describe('ManualClock', () => {
     clock.advance(-50);
     expect(clock.now()).toBe(20);
     expect(() => clock.every(0, () => undefined)).toThrow(RangeError);
+  });
+});
+
+describe('observedAfter', () => {
+  it('keeps a later time, and moves one that is not a nanosecond past the previous, into the next second if need be', () => {
+    expect(observedAfter([10, 5], [10, 6])).toEqual([10, 6]);
+    expect(observedAfter([10, 5], [10, 5])).toEqual([10, 6]);
+    expect(observedAfter([10, 5], [9, 999])).toEqual([10, 6]);
+    expect(observedAfter([10, 999_999_999], [10, 0])).toEqual([11, 0]);
   });
 });
