@@ -4,18 +4,20 @@
  * stop accepting on every listener, let every accepted request finish and COMMIT, then close the
  * database, so a SIGTERM loses nothing that was acknowledged.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { bootstrapDefaultKey, createKeyVerifier } from './keys.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { registerPipelineGauges } from './pipeline-gauges.js';
+import { readPipelineStates } from './pipeline-state.js';
 import { createAuthenticate } from './auth.js';
 import { createApp, createMetricsApp } from './http/app.js';
-import { openListeners } from './listeners.js';
+import { openListeners, type Handlers, type Listeners } from './listeners.js';
 import type { Database } from './storage/database.js';
 import { describeDatabaseError } from './storage/errors.js';
 import { openDatabase } from './storage/open.js';
-import { createPartitionManager } from './storage/partitions.js';
+import { createPartitionManager, type PartitionManager } from './storage/partitions.js';
 import { cleanupShorterRetentions } from './storage/retention.js';
-import { createWriter } from './ingest/commit.js';
-import { applyEffects } from './ingest/effects.js';
+import { createWriter, type Writer } from './ingest/commit.js';
 import { createIngestLine } from './ingest/line.js';
 
 export interface ReceiverOptions {
@@ -67,6 +69,25 @@ const HOUR_MS = 3_600_000;
 const SHUTDOWN_DEADLINE_MS = 30_000;
 
 export async function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {
+  const settings = checkSettings(options);
+  // The ports first: a port another program holds is reported before a database or a key exists.
+  const listeners = await openListeners(settings);
+  let storage: Storage | null = null;
+  try {
+    storage = await openStorage(settings);
+    const { writer, handlers } = createService(storage, settings);
+    listeners.serve(handlers);
+    storage.retention.cleanTenants();
+    return receiverOf(listeners, storage, writer);
+  } catch (error) {
+    await abandon(listeners, storage);
+    throw error;
+  }
+}
+
+type Settings = ReceiverOptions & Required<Pick<ReceiverOptions, keyof typeof DEFAULTS>>;
+
+function checkSettings(options: ReceiverOptions): Settings {
   const settings = { ...DEFAULTS, ...stripUndefined(options) };
   if (!(settings.retentionDays >= 1)) throw new Error(`retention must be at least 1 day, got ${settings.retentionDays}`);
   if (settings.maxQueueBytes < settings.maxBodyBytes) {
@@ -75,79 +96,112 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
         'the largest requests would be refused forever; raise --max-queue-bytes or lower --max-body-bytes',
     );
   }
-  // The ports first: a port another program holds is reported before a database or a key exists.
-  const listeners = await openListeners({ ...settings, metricsPort: options.metricsPort, metricsHost: options.metricsHost, grpcPort: options.grpcPort });
-  let db: Database | null = null;
-  let retention: NodeJS.Timeout | undefined;
-  try {
-    db = await openDatabase({ databaseUrl: options.databaseUrl, dataDir: options.dataDir });
-    const opened = db;
-    const defaultKey = await bootstrapDefaultKey(opened, options.dataDir);
-    const metrics = createMetrics({ maxPipelines: options.maxPipelines });
-    metrics.attachDatabase(opened);
-    const partitions = createPartitionManager();
-    const warn = (what: string) => (error: unknown) => {
-      // Retried at the next hour; the data path does not depend on it.
-      console.warn(`pipemon: retention (${what}) failed: ${describeDatabaseError(error)}`);
-    };
-    const dropOld = () => partitions.dropOlderThan(opened, settings.retentionDays).catch(warn(`older than ${settings.retentionDays} days`));
-    // Row by row, so it can take a while: never before the receiver serves.
-    const cleanTenants = () => cleanupShorterRetentions(opened, settings.retentionDays).catch(warn("a tenant's own"));
-    await dropOld();
-    retention = setInterval(() => void dropOld().then(cleanTenants), HOUR_MS).unref();
-
-    const writer = createWriter({
-      db: opened,
-      partitions,
-      metrics,
-      budgetBytes: settings.maxQueueBytes,
-      onCommitted: (effects) => applyEffects(metrics, effects),
-    });
-    const line = createIngestLine({ writer, metrics, retentionDays: settings.retentionDays });
-    const authenticate = createAuthenticate(createKeyVerifier(opened));
-    const app = createApp({
-      db: opened,
-      line,
-      metrics,
-      authenticate,
-      maxBodyBytes: settings.maxBodyBytes,
-      retentionDays: settings.retentionDays,
-      serveMetrics: options.metricsPort === undefined,
-    });
-    listeners.serve({ app, metricsApp: createMetricsApp(metrics), grpc: { authenticate, line, metrics } });
-    void cleanTenants();
-
-    let closing: Promise<void> | null = null;
-    return {
-      url: listeners.url,
-      grpcAddress: listeners.grpcAddress,
-      metricsUrl: listeners.metricsUrl,
-      db: opened,
-      defaultKey,
-      close() {
-        closing ??= (async () => {
-          const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
-          const grpcDone = listeners.stopAccepting(SHUTDOWN_DEADLINE_MS);
-          while (listeners.active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-          await grpcDone;
-          await writer.close();
-          listeners.closeConnections();
-          clearInterval(retention);
-          await opened.close();
-        })();
-        return closing;
-      },
-    };
-  } catch (error) {
-    // A half-finished start undoes itself.
-    clearInterval(retention);
-    await listeners.stopAccepting(0);
-    listeners.closeConnections();
-    await db?.close().catch(() => undefined);
-    throw error;
-  }
+  return settings;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+interface Storage {
+  db: Database;
+  partitions: PartitionManager;
+  /** The key created on first start with an empty database, else null. */
+  defaultKey: string | null;
+  retention: Retention;
+}
+
+/** The database (migrated), its first key, and retention, whose first drop is done before serving. */
+async function openStorage(settings: Settings): Promise<Storage> {
+  const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
+  try {
+    const defaultKey = await bootstrapDefaultKey(db, settings.dataDir);
+    const partitions = createPartitionManager();
+    const retention = await startRetention(db, partitions, settings.retentionDays);
+    return { db, partitions, defaultKey, retention };
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+interface Retention {
+  /** Applies each tenant's own shorter retention, in the background. */
+  cleanTenants(): void;
+  stop(): void;
+}
+
+/** Drops the partitions past the retention window now, then every hour along with each tenant's own. */
+async function startRetention(db: Database, partitions: PartitionManager, days: number): Promise<Retention> {
+  const warn = (what: string) => (error: unknown) => {
+    // Retried at the next hour; the data path does not depend on it.
+    console.warn(`pipemon: retention (${what}) failed: ${describeDatabaseError(error)}`);
+  };
+  const dropOld = () => partitions.dropOlderThan(db, days).catch(warn(`older than ${days} days`));
+  // Row by row, so it can take a while: never before the receiver serves.
+  const cleanTenants = () => cleanupShorterRetentions(db, days).catch(warn("a tenant's own"));
+  await dropOld();
+  const timer = setInterval(() => void dropOld().then(cleanTenants), HOUR_MS).unref();
+  return { cleanTenants: () => void cleanTenants(), stop: () => clearInterval(timer) };
+}
+
+/** The data path (metrics, writer, ingest line) and what each listener serves. */
+function createService({ db, partitions }: Storage, settings: Settings): { writer: Writer; handlers: Handlers } {
+  const metrics = createReceiverMetrics(db, settings.maxPipelines);
+  const writer = createWriter({ db, partitions, report: metrics.writer, budgetBytes: settings.maxQueueBytes });
+  const line = createIngestLine({ writer, retentionDays: settings.retentionDays });
+  const authenticate = createAuthenticate(createKeyVerifier(db));
+  const app = createApp({
+    db,
+    line,
+    metrics,
+    authenticate,
+    maxBodyBytes: settings.maxBodyBytes,
+    retentionDays: settings.retentionDays,
+    serveMetrics: settings.metricsPort === undefined,
+  });
+  return { writer, handlers: { app, metricsApp: createMetricsApp(metrics), grpc: { authenticate, line, requests: metrics.requests } } };
+}
+
+/** The receiver's own metrics, and beside them the pipelines' state gauges, read from `db` at each scrape. */
+function createReceiverMetrics(db: Database, maxPipelines: number | undefined): Metrics {
+  const metrics = createMetrics({ maxPipelines });
+  registerPipelineGauges(metrics.registry, {
+    read: () => readPipelineStates(db),
+    readFailed: () => metrics.databaseError('pipeline_state'),
+    maxPipelines,
+  });
+  return metrics;
+}
+
+function receiverOf(listeners: Listeners, storage: Storage, writer: Writer): Receiver {
+  let closing: Promise<void> | null = null;
+  return {
+    url: listeners.url,
+    grpcAddress: listeners.grpcAddress,
+    metricsUrl: listeners.metricsUrl,
+    db: storage.db,
+    defaultKey: storage.defaultKey,
+    close: () => (closing ??= stop(listeners, writer, storage)),
+  };
+}
+
+/** Stops accepting on every listener, lets every accepted request finish and COMMIT, then closes the database. */
+async function stop(listeners: Listeners, writer: Writer, { db, retention }: Storage): Promise<void> {
+  const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
+  const grpcDone = listeners.stopAccepting(SHUTDOWN_DEADLINE_MS);
+  while (listeners.active > 0 && Date.now() < deadline) await sleep(20);
+  await grpcDone;
+  await writer.close();
+  listeners.closeConnections();
+  retention.stop();
+  await db.close();
+}
+
+/** A half-finished start undoes itself. */
+async function abandon(listeners: Listeners, storage: Storage | null): Promise<void> {
+  storage?.retention.stop();
+  await listeners.stopAccepting(0);
+  listeners.closeConnections();
+  await storage?.db.close().catch(() => undefined);
 }

@@ -7,9 +7,9 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { Writer } from '../receiver/ingest/commit.js';
-import { createIngestLine } from '../receiver/ingest/line.js';
+import { createIngestLine, type Decoded, type IngestLine } from '../receiver/ingest/line.js';
 import { timeWindow, validateLogs, validateSpans } from '../receiver/ingest/validate.js';
-import { createMetrics } from '../receiver/metrics.js';
+import { createMetrics, type Metrics } from '../receiver/metrics.js';
 import type { LogRow, SpanRow } from '../receiver/model/records.js';
 import { GRPC_CODE, GRPC_STATUS, HTTP_STATUS, RETRY_AFTER_SECONDS, Refusal, refusalOf, type RefusalKind } from '../receiver/outcome.js';
 import { DecodeError } from '../receiver/model/records.js';
@@ -111,15 +111,24 @@ describe('the ingest line', () => {
     write: () => Promise.reject(error),
     close: async () => {},
   });
-  const failedCount = async (metrics: ReturnType<typeof createMetrics>, reason: string) =>
+  const failedCount = async (metrics: Metrics, reason: string) =>
     (await metrics.registry.getSingleMetric('pipemon_receiver_failed_records_total')!.get()).values.find(
       (v) => v.labels.reason === reason && v.labels.signal === 'logs',
     )?.value;
+  /** Ingests `decoded` as one request of its own, answered (and so recorded) once the line is done. */
+  const ingestAlone = async (line: IngestLine, metrics: Metrics, decoded: Decoded) => {
+    const request = metrics.requests.start('logs');
+    try {
+      return await line.ingest(tenant, decoded, request);
+    } finally {
+      request.end('200');
+    }
+  };
 
   it('answers a bug in pipemon as a retryable internal error, never as the client data being bad, and counts it', async () => {
     const metrics = createMetrics();
-    const line = createIngestLine({ writer: failingWriter(new TypeError("Cannot read properties of undefined (reading 'x')")), metrics, retentionDays: 30, now: () => NOW_MS });
-    const refusal = await rejection(line.ingest('logs', tenant, { logs: [log(), log()], spans: [] }));
+    const line = createIngestLine({ writer: failingWriter(new TypeError("Cannot read properties of undefined (reading 'x')")), retentionDays: 30, now: () => NOW_MS });
+    const refusal = await rejection(ingestAlone(line, metrics, { logs: [log(), log()], spans: [] }));
     expect(refusal).toBeInstanceOf(Refusal);
     expect((refusal as Refusal).kind).toBe('internal');
     expect(refusal.message).toMatch(/internal error in the receiver \(Cannot read properties.*\): retry later/);
@@ -130,21 +139,21 @@ describe('the ingest line', () => {
   it('counts records the database refused, and those it could not take', async () => {
     const metrics = createMetrics();
     const refused = Object.assign(new Error('value too long'), { code: '22001', severity: 'ERROR' });
-    const line = createIngestLine({ writer: failingWriter(refused), metrics, retentionDays: 30, now: () => NOW_MS });
-    expect((await rejection(line.ingest('logs', tenant, { logs: [log()], spans: [] }))).message).toMatch(/the database refused this request: value too long \(SQLSTATE 22001\)/);
+    const line = createIngestLine({ writer: failingWriter(refused), retentionDays: 30, now: () => NOW_MS });
+    expect((await rejection(ingestAlone(line, metrics, { logs: [log()], spans: [] }))).message).toMatch(/the database refused this request: value too long \(SQLSTATE 22001\)/);
     expect(await failedCount(metrics, 'database_error')).toBe(1);
 
     const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-    const unavailable = createIngestLine({ writer: failingWriter(down), metrics, retentionDays: 30, now: () => NOW_MS });
-    expect(((await rejection(unavailable.ingest('logs', tenant, { logs: [log(), log(), log()], spans: [] }))) as Refusal).kind).toBe('unavailable');
+    const unavailable = createIngestLine({ writer: failingWriter(down), retentionDays: 30, now: () => NOW_MS });
+    expect(((await rejection(ingestAlone(unavailable, metrics, { logs: [log(), log(), log()], spans: [] }))) as Refusal).kind).toBe('unavailable');
     expect(await failedCount(metrics, 'database_unavailable')).toBe(3);
   });
 
   it('answers what validation left out once the rest is committed', async () => {
     const written: number[] = [];
     const writer: Writer = { ...failingWriter(null), write: async (_prepared, records) => void written.push(records) };
-    const line = createIngestLine({ writer, metrics: createMetrics(), retentionDays: 30, now: () => NOW_MS });
-    const answer = await line.ingest('logs', tenant, { logs: [log(), log({ timeUnixNano: '0' })], spans: [] });
+    const line = createIngestLine({ writer, retentionDays: 30, now: () => NOW_MS });
+    const answer = await ingestAlone(line, createMetrics(), { logs: [log(), log({ timeUnixNano: '0' })], spans: [] });
     expect(written).toEqual([1]);
     expect(answer).toMatchObject({ rejected: 1, message: expect.stringMatching(/1 with no timestamp/) });
     expect([...answer.problems.logs.keys()]).toEqual([1]);
@@ -153,9 +162,9 @@ describe('the ingest line', () => {
   it('counts a refusal reason that logs and spans share once for each record', async () => {
     const metrics = createMetrics();
     const writer: Writer = { ...failingWriter(null), write: async () => {} };
-    const line = createIngestLine({ writer, metrics, retentionDays: 30, now: () => NOW_MS });
+    const line = createIngestLine({ writer, retentionDays: 30, now: () => NOW_MS });
     const old = nanos(NOW_MS - 40 * 86_400_000);
-    await line.ingest('logs', tenant, { logs: [log({ timeUnixNano: old })], spans: [span({ startTimeUnixNano: old, endTimeUnixNano: old })] });
+    await ingestAlone(line, metrics, { logs: [log({ timeUnixNano: old })], spans: [span({ startTimeUnixNano: old, endTimeUnixNano: old })] });
     const refused = (await metrics.registry.getSingleMetric('pipemon_receiver_refused_records_total')!.get()).values;
     expect(refused.find((v) => v.labels.reason === 'timestamp older than the retention window')?.value).toBe(2);
   });

@@ -29,7 +29,7 @@
 import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import type { Reservation } from '../ingest/commit.js';
 import type { Signal } from '../../contract/signal.js';
-import type { Metrics } from '../metrics.js';
+import type { IngestReport } from '../ingest-report.js';
 import { Refusal, refusalOf } from '../outcome.js';
 import { SERVICES } from './services.js';
 import { codeName, grpcStatusOf } from './status.js';
@@ -38,7 +38,8 @@ export interface AdmissionOptions {
   /** The writer's budget, as the ingest line hands it out. */
   budget: { reserve(bytes: number): Reservation };
   maxMessageBytes: number;
-  metrics: Metrics;
+  /** A call refused here is answered, and so recorded, without reaching the export handler. */
+  requests: IngestReport;
 }
 
 interface Waiter {
@@ -95,12 +96,13 @@ function createDeposits(budget: AdmissionOptions['budget'], bytes: number) {
   };
 }
 
-export function createAdmission({ budget, maxMessageBytes, metrics }: AdmissionOptions): ServerInterceptor {
+export function createAdmission({ budget, maxMessageBytes, requests }: AdmissionOptions): ServerInterceptor {
   const deposits = createDeposits(budget, maxMessageBytes);
   const signals = new Map<string, Signal>(Object.entries(SERVICES).map(([signal, service]) => [service.Export!.path, signal as Signal]));
 
   return (method, call) => {
-    const started = performance.now();
+    const signal = signals.get(method.path);
+    const request = signal ? requests.start(signal) : null;
     /** The budget this call holds: its deposit, then its message's length. */
     let held: Reservation | null = null;
     let isDeposit = false;
@@ -122,8 +124,7 @@ export function createAdmission({ budget, maxMessageBytes, metrics }: AdmissionO
       release();
       const status = grpcStatusOf(refusal);
       call.sendStatus(status);
-      const signal = signals.get(method.path);
-      if (signal) metrics.requestDuration.observe({ signal, code: codeName(status.code) }, (performance.now() - started) / 1000);
+      request?.end(codeName(status.code));
     };
 
     return new ServerInterceptingCall(call, {

@@ -9,7 +9,7 @@ import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js'
 import { decodeLogsProtobuf, decodeTracesProtobuf, encodeExportResponseProtobuf } from '../decode/otlp-protobuf.js';
 import type { Decoded, IngestLine } from '../ingest/line.js';
 import type { Signal } from '../../contract/signal.js';
-import type { Metrics } from '../metrics.js';
+import type { IngestOperation, IngestReport } from '../ingest-report.js';
 import { GRPC_CODE, refusalOf } from '../outcome.js';
 import type { Authenticate } from '../auth.js';
 import { headersOf } from './metadata.js';
@@ -19,7 +19,7 @@ export interface ExportHandlerOptions {
   signal: Signal;
   authenticate: Authenticate;
   line: IngestLine;
-  metrics: Metrics;
+  requests: IngestReport;
 }
 
 const DECODERS: Record<Signal, (message: Buffer) => Decoded> = {
@@ -27,24 +27,22 @@ const DECODERS: Record<Signal, (message: Buffer) => Decoded> = {
   traces: (message) => ({ logs: [], spans: decodeTracesProtobuf(message) }),
 };
 
-export function createExportHandler({ signal, authenticate, line, metrics }: ExportHandlerOptions) {
+export function createExportHandler({ signal, authenticate, line, requests }: ExportHandlerOptions) {
   const decode = DECODERS[signal];
 
   /** Answers OK with the ExportResponse, or throws. */
-  async function exportMessage(call: ServerUnaryCall<Buffer, Buffer>): Promise<Buffer> {
+  async function exportMessage(call: ServerUnaryCall<Buffer, Buffer>, request: IngestOperation): Promise<Buffer> {
     const tenant = await authenticate(headersOf(call.metadata), 'ingest');
-    const { rejected, message } = await line.ingest(signal, tenant, decode(call.request));
+    const { rejected, message } = await line.ingest(tenant, decode(call.request), request);
     const response = encodeExportResponseProtobuf(rejected, message);
     return Buffer.from(response.buffer, response.byteOffset, response.byteLength);
   }
 
   return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
-    const started = performance.now();
-    const answered = (code: number) => {
-      // The code label holds the gRPC code's name ("OK", "UNAVAILABLE"), never an HTTP status number.
-      metrics.requestDuration.observe({ signal, code: codeName(code) }, (performance.now() - started) / 1000);
-    };
-    exportMessage(call).then(
+    const request = requests.start(signal);
+    // The code label holds the gRPC code's name ("OK", "UNAVAILABLE"), never an HTTP status number.
+    const answered = (code: number) => request.end(codeName(code));
+    exportMessage(call, request).then(
       (response) => {
         callback(null, response);
         answered(status.OK);

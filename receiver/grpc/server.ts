@@ -17,7 +17,7 @@ import {
 import { SIGNALS } from '../../contract/signal.js';
 import { STARTING } from '../outcome.js';
 import type { IngestLine } from '../ingest/line.js';
-import type { Metrics } from '../metrics.js';
+import type { IngestReport } from '../ingest-report.js';
 import type { Authenticate } from '../auth.js';
 import { createAdmission } from './admission.js';
 import { createExportHandler } from './export.js';
@@ -36,7 +36,7 @@ export interface GrpcOptions {
 export interface GrpcServices {
   authenticate: Authenticate;
   line: IngestLine;
-  metrics: Metrics;
+  requests: IngestReport;
 }
 
 export interface GrpcListener {
@@ -78,7 +78,7 @@ export async function bindGrpcServer(options: GrpcOptions): Promise<GrpcListener
     address: `${host}:${port}`,
     serve(services) {
       for (const signal of SIGNALS) handlers.set(signal, createExportHandler({ signal, ...services }));
-      admission = createAdmission({ budget: services.line, maxMessageBytes: options.maxMessageBytes, metrics: services.metrics });
+      admission = createAdmission({ budget: services.line, maxMessageBytes: options.maxMessageBytes, requests: services.requests });
     },
     shutdown: (deadlineMs) => shutdown(server, deadlineMs),
   };

@@ -60,12 +60,12 @@ export function createApp({ db, line, metrics, authenticate, maxBodyBytes, reten
   const app = bareApp();
 
   for (const signal of SIGNALS) {
-    app.all(`/v1/${signal}`, createOtlpHandler({ signal, authenticate, line, metrics, maxBodyBytes }));
+    app.all(`/v1/${signal}`, createOtlpHandler({ signal, authenticate, line, requests: metrics.requests, maxBodyBytes }));
   }
   // Before the API router, which answers every other /api/v1 path.
-  app.all('/api/v1/lineage', createLineageHandler({ authenticate, line, metrics, maxBodyBytes }));
+  app.all('/api/v1/lineage', createLineageHandler({ authenticate, line, requests: metrics.requests, maxBodyBytes }));
   // Notebook and workflow loggers' activity records: before the query API, whose GET /api/v1/logs stays as is.
-  const activity = createActivityHandlers({ authenticate, line, metrics, maxBodyBytes });
+  const activity = createActivityHandlers({ authenticate, line, requests: metrics.requests, maxBodyBytes });
   app.post('/api/v1/logs', activity.one);
   app.all('/api/v1/logs/batch', activity.batch);
   app.use('/api/v1', createApiRouter(db, authenticate, { retentionDays }));

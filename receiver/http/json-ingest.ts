@@ -8,7 +8,7 @@
 import type { Request, Response } from 'express';
 import type { IngestLine } from '../ingest/line.js';
 import { DecodeError, type LogRow, type Tenant } from '../model/records.js';
-import type { Metrics } from '../metrics.js';
+import type { IngestOperation, IngestReport, LineageType, RecordOutcomes } from '../ingest-report.js';
 import { Refusal, refusalOf } from '../outcome.js';
 import { sendRefusal } from './answer.js';
 import type { Authenticate } from '../auth.js';
@@ -17,7 +17,7 @@ import { readBudgetedBody } from './body.js';
 export interface JsonRouteOptions {
   authenticate: Authenticate;
   line: IngestLine;
-  metrics: Metrics;
+  requests: IngestReport;
   maxBodyBytes: number;
 }
 
@@ -40,15 +40,17 @@ export interface JsonFormat<T> {
   rows(record: T): LogRow[];
   /** The reason a refused item is counted under in pipemon_receiver_refused_records_total: bounded. */
   reason(error: DecodeError): string;
+  /** The type a stored item is counted under in pipemon_receiver_lineage_events_total; absent: not counted there. */
+  lineageType?(record: T): LineageType;
 }
 
 /** A route's items of the parsed body, and how it answers once they are stored; throws to refuse the body whole. */
 export type ReadBody<T> = (body: unknown) => { items: unknown[]; answer(outcomes: Outcome<T>[]): Answer };
 
 export function createJsonIngestHandler<T>(options: JsonRouteOptions, format: JsonFormat<T>, read: ReadBody<T>) {
-  const { authenticate, line, metrics, maxBodyBytes } = options;
+  const { authenticate, line, requests, maxBodyBytes } = options;
   return async (req: Request, res: Response): Promise<void> => {
-    const started = performance.now();
+    const request = requests.start('logs');
     let release = () => {};
     try {
       if (req.method !== 'POST') {
@@ -62,16 +64,16 @@ export function createJsonIngestHandler<T>(options: JsonRouteOptions, format: Js
       if (items.length > MAX_BATCH_ITEMS) {
         throw new Refusal('too_large', `a batch holds at most ${MAX_BATCH_ITEMS} ${format.noun}, got ${items.length}: split it`);
       }
-      const outcomes = await ingest(line, tenant, format, items);
-      // Counted once committed, as the line counts its own: a request answered 503 comes back whole.
-      countRefused(metrics, format, outcomes);
+      const outcomes = await ingest(line, tenant, format, items, request);
+      // Told once committed, as the line tells its own: a request answered 503 comes back whole.
+      tell(request, format, outcomes);
       const { status, body: json } = answer(outcomes);
       res.status(status).json(json);
     } catch (caught) {
       sendRefusal(res, refusalOf(caught));
     } finally {
       release();
-      metrics.requestDuration.observe({ signal: 'logs', code: String(res.statusCode) }, (performance.now() - started) / 1000);
+      request.end(String(res.statusCode));
     }
   };
 }
@@ -98,7 +100,7 @@ function parseJson(body: Buffer): unknown {
 }
 
 /** Decodes each item, writes the rows of the good ones, and tells what became of each item. */
-async function ingest<T>(line: IngestLine, tenant: Tenant, format: JsonFormat<T>, items: unknown[]): Promise<Outcome<T>[]> {
+async function ingest<T>(line: IngestLine, tenant: Tenant, format: JsonFormat<T>, items: unknown[], request: IngestOperation): Promise<Outcome<T>[]> {
   const decoded = items.map((item): { record: T } | { error: DecodeError } => {
     try {
       return { record: format.decode(item) };
@@ -115,18 +117,24 @@ async function ingest<T>(line: IngestLine, tenant: Tenant, format: JsonFormat<T>
   });
   const problems = new Map<number, string>();
   if (logs.length > 0) {
-    const ingested = await line.ingest('logs', tenant, { logs, spans: [] });
+    const ingested = await line.ingest(tenant, { logs, spans: [] }, request);
     for (const [row, problem] of ingested.problems.logs) if (!problems.has(owner[row]!)) problems.set(owner[row]!, problem);
   }
   return decoded.map((item, index) => ('record' in item ? { index, record: item.record, problem: problems.get(index) } : { index, error: item.error }));
 }
 
-function countRefused<T>(metrics: Metrics, format: JsonFormat<T>, outcomes: Outcome<T>[]): void {
+/** Tells the request the items its decoder refused, by reason, and the stored ones its format counts by type. */
+function tell<T>(request: RecordOutcomes, format: JsonFormat<T>, outcomes: Outcome<T>[]): void {
   const reasons = new Map<string, number>();
+  const types = new Map<LineageType, number>();
   for (const outcome of outcomes) {
-    if (!('error' in outcome)) continue;
-    const reason = format.reason(outcome.error);
-    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    if ('error' in outcome) addOne(reasons, format.reason(outcome.error));
+    else if (outcome.problem === undefined && format.lineageType) addOne(types, format.lineageType(outcome.record));
   }
-  if (reasons.size > 0) metrics.refused('logs', reasons);
+  request.refused(reasons);
+  request.lineage(types);
+}
+
+function addOne<K>(counts: Map<K, number>, key: K): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }

@@ -8,8 +8,7 @@
  * whose every event is invalid, is a 400 naming the field; an array with some invalid events stores the
  * rest and lists the others (the client must not resend those).
  */
-import { decodeLineageEvent, type LineageKind, type LineageRecord } from '../decode/openlineage.js';
-import type { Metrics } from '../metrics.js';
+import { decodeLineageEvent, type LineageRecord } from '../decode/openlineage.js';
 import { HTTP_STATUS, Refusal } from '../outcome.js';
 import { createJsonIngestHandler, type Answer, type JsonFormat, type JsonRouteOptions, type Outcome } from './json-ingest.js';
 
@@ -18,28 +17,25 @@ const LINEAGE: JsonFormat<LineageRecord> = {
   decode: decodeLineageEvent,
   rows: (record) => [record.row],
   reason: () => 'invalid OpenLineage event',
+  lineageType: (record) => record.kind,
 };
 
 export function createLineageHandler(options: JsonRouteOptions) {
   return createJsonIngestHandler(options, LINEAGE, (body) => {
     const single = !Array.isArray(body);
-    return { items: single ? [body] : body, answer: (outcomes) => answer(options.metrics, single, outcomes) };
+    return { items: single ? [body] : body, answer: (outcomes) => answer(single, outcomes) };
   });
 }
 
 /** The body of one event is answered as one: its refusal is the answer. */
-function answer(metrics: Metrics, single: boolean, outcomes: Outcome<LineageRecord>[]): Answer {
-  const accepted = new Map<LineageKind, number>();
+function answer(single: boolean, outcomes: Outcome<LineageRecord>[]): Answer {
   const errors: { index: number; error: string }[] = [];
   for (const outcome of outcomes) {
     const { index } = outcome;
     const at = single ? '' : `event ${index}: `;
     if ('error' in outcome) errors.push({ index, error: at + outcome.error.message });
     else if (outcome.problem !== undefined) errors.push({ index, error: `${at}eventTime refused: ${outcome.problem}` });
-    else accepted.set(outcome.record.kind, (accepted.get(outcome.record.kind) ?? 0) + 1);
   }
-  // Counted once committed: an event answered 503 comes back.
-  for (const [kind, n] of accepted) metrics.lineage(kind, n);
   if (single && errors.length > 0) throw new Refusal('invalid', errors[0]!.error);
   const stored = outcomes.length - errors.length;
   const body = { accepted: stored, rejected: errors.length, ...(errors.length > 0 ? { errors } : {}) };

@@ -13,7 +13,7 @@ import {
 } from '../decode/otlp-protobuf.js';
 import type { Signal } from '../../contract/signal.js';
 import type { Decoded, IngestLine } from '../ingest/line.js';
-import type { Metrics } from '../metrics.js';
+import type { IngestReport } from '../ingest-report.js';
 import { GRPC_CODE, Refusal, refusalOf } from '../outcome.js';
 import type { Authenticate } from '../auth.js';
 import { refusalHead } from './answer.js';
@@ -25,7 +25,7 @@ export interface OtlpRouteOptions {
   signal: Signal;
   authenticate: Authenticate;
   line: IngestLine;
-  metrics: Metrics;
+  requests: IngestReport;
   maxBodyBytes: number;
 }
 
@@ -56,9 +56,9 @@ function send(res: Response, format: Format, body: Uint8Array | string): void {
   res.end(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
 }
 
-export function createOtlpHandler({ signal, authenticate, line, metrics, maxBodyBytes }: OtlpRouteOptions) {
+export function createOtlpHandler({ signal, authenticate, line, requests, maxBodyBytes }: OtlpRouteOptions) {
   return async (req: Request, res: Response): Promise<void> => {
-    const started = performance.now();
+    const request = requests.start(signal);
     // Errors answer in the request's encoding when it is one we speak.
     const format = formatOf(req.headers['content-type']);
     let release = () => {};
@@ -75,7 +75,7 @@ export function createOtlpHandler({ signal, authenticate, line, metrics, maxBody
       }
       const { body, reservation } = await readBudgetedBody(req, maxBodyBytes, line);
       release = () => reservation.release();
-      const { rejected, message } = await line.ingest(signal, tenant, DECODERS[signal][format](body));
+      const { rejected, message } = await line.ingest(tenant, DECODERS[signal][format](body), request);
       res.status(200);
       send(res, format, format === 'protobuf' ? encodeExportResponseProtobuf(rejected, message) : encodeExportResponseJson(signal, rejected, message));
     } catch (caught) {
@@ -86,7 +86,7 @@ export function createOtlpHandler({ signal, authenticate, line, metrics, maxBody
       send(res, answer, answer === 'protobuf' ? encodeStatusProtobuf(code, refusal.message) : encodeStatusJson(code, refusal.message));
     } finally {
       release();
-      metrics.requestDuration.observe({ signal, code: String(res.statusCode) }, (performance.now() - started) / 1000);
+      request.end(String(res.statusCode));
     }
   };
 }

@@ -11,7 +11,7 @@ import { Refusal, refusalOf } from '../outcome.js';
 import type { Database } from '../storage/database.js';
 import type { PartitionManager } from '../storage/partitions.js';
 import { ensurePartitions, writeBatch, type BatchEffects, type Prepared } from '../storage/write-batch.js';
-import type { Metrics } from '../metrics.js';
+import type { WriterReport } from '../writer-report.js';
 
 export interface Writer {
   /** Reserves `bytes` of the budget or throws Refusal('overloaded'). */
@@ -39,21 +39,20 @@ interface Pending {
 export interface WriterOptions {
   db: Database;
   partitions: PartitionManager;
-  metrics: Metrics;
+  /** Records the budget held, and each batch once it commits (with what it changed) or fails. */
+  report: WriterReport;
   budgetBytes: number;
-  /** Step 5, applied once a batch is committed (ingest/effects.ts). */
-  onCommitted: (effects: BatchEffects) => void;
   /** A batch takes whole requests until it holds this many records. */
   maxBatchRecords?: number;
 }
 
-export function createWriter({ db, partitions, metrics, budgetBytes, onCommitted, maxBatchRecords = 20_000 }: WriterOptions): Writer {
+export function createWriter({ db, partitions, report, budgetBytes, maxBatchRecords = 20_000 }: WriterOptions): Writer {
   let heldBytes = 0;
   let inFlight = 0;
   let closing = false;
   const queue: Pending[] = [];
   const idle: (() => void)[] = [];
-  metrics.queueLimitBytes.set(budgetBytes);
+  report.budget(heldBytes, budgetBytes);
 
   function takeBatch(): Pending[] {
     const batch: Pending[] = [];
@@ -79,23 +78,18 @@ export function createWriter({ db, partitions, metrics, budgetBytes, onCommitted
   }
 
   async function run(batch: Prepared[]): Promise<BatchEffects> {
-    const started = performance.now();
     await ensurePartitions(db, partitions, batch);
-    const effects = await db.transaction((tx) => writeBatch(tx, partitions, batch));
-    metrics.commitDuration.observe((performance.now() - started) / 1000);
-    return effects;
+    return db.transaction((tx) => writeBatch(tx, partitions, batch));
   }
 
   async function commit(batch: Pending[]): Promise<void> {
-    const records = batch.reduce((sum, p) => sum + p.records, 0);
-    metrics.batchRecords.observe(records);
+    const operation = report.startBatch(batch.reduce((sum, p) => sum + p.records, 0));
     try {
-      const effects = await run(batch.map((p) => p.prepared));
-      onCommitted(effects);
+      operation.committed(await run(batch.map((p) => p.prepared)));
       for (const p of batch) p.resolve();
     } catch (error) {
       const refusal = refusalOf(error);
-      metrics.databaseErrors.inc({ kind: refusal.kind === 'invalid' ? 'permanent' : refusal.kind === 'internal' ? 'internal' : 'transient' });
+      operation.failed(refusal.kind);
       if (refusal.kind !== 'invalid' || batch.length === 1) {
         for (const p of batch) p.reject(refusal);
         return;
@@ -116,12 +110,12 @@ export function createWriter({ db, partitions, metrics, budgetBytes, onCommitted
           }
           held += more;
           heldBytes += more;
-          metrics.queueBytes.set(heldBytes);
+          report.budget(heldBytes, budgetBytes);
         },
         release() {
           heldBytes -= held;
           held = 0;
-          metrics.queueBytes.set(heldBytes);
+          report.budget(heldBytes, budgetBytes);
         },
       };
       reservation.grow(bytes);

@@ -2,15 +2,16 @@
  * The ingest line every format enters once decoded (decode/: OTLP protobuf and JSON over HTTP and gRPC,
  * notebook and workflow loggers' activity records, OpenLineage events), one step per file:
  *
- *   decode (the transport, decode/*) → validate.ts → prepare.ts → commit.ts (group commit) → effects.ts
+ *   decode (the transport, decode/*) → validate.ts → prepare.ts → commit.ts (group commit)
  *
  * and then the transport answers: success with what was left out (OTLP partial success), or the
  * Refusal, which outcome.ts maps to an HTTP or gRPC status. A resolved ingest() means COMMIT happened.
+ * What became of the records is told to the request's operation (ingest-report.ts), which the
+ * transport ends with its answer; what COMMIT changed is counted by the writer's report.
  */
-import type { Signal } from '../../contract/signal.js';
 import type { LogRow, SpanRow, Tenant } from '../model/records.js';
-import { refusalOf, type RefusalKind } from '../outcome.js';
-import type { Metrics } from '../metrics.js';
+import { refusalOf } from '../outcome.js';
+import type { RecordOutcomes } from '../ingest-report.js';
 import type { Reservation, Writer } from './commit.js';
 import { prepare } from './prepare.js';
 import { timeWindow, validateLogs, validateSpans } from './validate.js';
@@ -34,17 +35,9 @@ export interface Ingested {
 export interface IngestLine {
   /** Claims `bytes` of the writer's memory budget before a body is read; throws Refusal('overloaded'). */
   reserve(bytes: number): Reservation;
-  /** Validates, prepares, commits and applies the effects of one request; rejects with a Refusal. */
-  ingest(signal: Signal, tenant: Tenant, decoded: Decoded): Promise<Ingested>;
+  /** Validates, prepares and commits one request, telling `outcomes` what became of its records; rejects with a Refusal. */
+  ingest(tenant: Tenant, decoded: Decoded, outcomes: RecordOutcomes): Promise<Ingested>;
 }
-
-/** How each failure is counted in pipemon_receiver_failed_records_total. */
-const FAILURE_REASON: Partial<Record<RefusalKind, 'overloaded' | 'database_unavailable' | 'database_error' | 'internal'>> = {
-  overloaded: 'overloaded',
-  unavailable: 'database_unavailable',
-  invalid: 'database_error',
-  internal: 'internal',
-};
 
 /** Refusal counts of logs and spans together: a reason both share is counted for both. */
 function sumReasons(a: Map<string, number>, b: Map<string, number>): Map<string, number> {
@@ -55,16 +48,15 @@ function sumReasons(a: Map<string, number>, b: Map<string, number>): Map<string,
 
 export interface LineOptions {
   writer: Writer;
-  metrics: Metrics;
   retentionDays: number;
   now?: () => number;
 }
 
-export function createIngestLine({ writer, metrics, retentionDays, now = Date.now }: LineOptions): IngestLine {
+export function createIngestLine({ writer, retentionDays, now = Date.now }: LineOptions): IngestLine {
   return {
     reserve: (bytes) => writer.reserve(bytes),
 
-    async ingest(signal, tenant, decoded) {
+    async ingest(tenant, decoded, outcomes) {
       const window = timeWindow(retentionDays, now());
       const logs = validateLogs(decoded.logs, window);
       const spans = validateSpans(decoded.spans, window);
@@ -73,12 +65,11 @@ export function createIngestLine({ writer, metrics, retentionDays, now = Date.no
         await writer.write(prepare(tenant, logs.valid, spans.valid), records);
       } catch (error) {
         const refusal = refusalOf(error);
-        const reason = FAILURE_REASON[refusal.kind];
-        if (reason) metrics.failed(signal, reason, records);
+        outcomes.failed(refusal.kind, records);
         throw refusal;
       }
       // Counted once committed: a request answered 503 comes back with the same invalid records.
-      metrics.refused(signal, sumReasons(logs.reasons, spans.reasons));
+      outcomes.refused(sumReasons(logs.reasons, spans.reasons));
       return {
         rejected: logs.rejected + spans.rejected,
         message: [logs.message, spans.message].filter((m) => m !== '').join('; '),
