@@ -8,7 +8,7 @@ import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
 import { ATTR, EVENT } from '../../contract/vocabulary.js';
 import { currentActivity, exceptionAttributes, parentContext } from '../run.js';
 import { createSerializer, type SerializeOptions } from '../serialize.js';
-import { pipemon } from '../telemetry.js';
+import { pipemon, type Pipemon } from '../telemetry.js';
 import type { CallEnd } from './results.js';
 
 export interface MonitorOptions extends SerializeOptions {
@@ -40,7 +40,11 @@ export class CallTelemetry implements CallEnd<Call> {
   private readonly captureResult: boolean;
   private readonly preview: (value: unknown) => string;
 
-  constructor(options: MonitorOptions) {
+  constructor(
+    options: MonitorOptions,
+    /** Where spans and records go: the running instance, looked up at each call (it may be restarted). */
+    private readonly sink: () => Pick<Pipemon, 'tracer' | 'logger'> = pipemon,
+  ) {
     this.group = options.group;
     this.captureArgs = options.captureArgs ?? true;
     this.captureResult = options.captureResult ?? true;
@@ -78,7 +82,7 @@ export class CallTelemetry implements CallEnd<Call> {
       span.setAttributes(attributes);
       span.setStatus({ code: SpanStatusCode.ERROR, message });
       span.end();
-      pipemon().logger.emit({
+      this.sink().logger.emit({
         eventName: EVENT.functionCall,
         severityNumber: SeverityNumber.ERROR,
         severityText: 'ERROR',
@@ -95,7 +99,7 @@ export class CallTelemetry implements CallEnd<Call> {
   private startSpan(call: Call, startedAt?: number): Span {
     const attributes = this.nameAttributes(call.name);
     if (this.captureArgs) attributes[ATTR.functionArgs] = this.argsPreview(call);
-    return pipemon().tracer.startSpan(call.name, { kind: SpanKind.INTERNAL, attributes, startTime: startedAt }, parentContext());
+    return this.sink().tracer.startSpan(call.name, { kind: SpanKind.INTERNAL, attributes, startTime: startedAt }, parentContext());
   }
 
   /** The failure's record: the call's name and the exception, under the run or stage it happened in. */
