@@ -84,16 +84,16 @@ export function decodeActivity(value: unknown): ActivityRecord {
   if (!isObject(value)) throw new DecodeError(`an activity record must be a JSON object, got ${shown(value)}`);
   checkStorable(value, 'the record', RECORD_MAX_BYTES);
   const record = value;
-  return designOf(record) === '000' ? notebookRecord(record) : workflowRecord(record);
+  return shapeOf(record) === 'notebook' ? notebookRecord(record) : workflowRecord(record);
 }
 
-function designOf(record: JsonObject): '000' | '002' {
+function shapeOf(record: JsonObject): 'notebook' | 'workflow' {
   const has = (name: string) => Object.hasOwn(record, name);
   if (has('logged_at') && has('executed_at')) {
     throw new DecodeError('a record has "logged_at" (a notebook record) or "executed_at" (a workflow record), not both');
   }
-  if (has('logged_at')) return '000';
-  if (has('executed_at')) return '002';
+  if (has('logged_at')) return 'notebook';
+  if (has('executed_at')) return 'workflow';
   const score = (fields: string[]) => fields.filter((name) => name !== 'status' && has(name)).length;
   const [notebook, workflow] = [score(NOTEBOOK_FIELDS), score(WORKFLOW_FIELDS)];
   if (notebook === 0 && workflow === 0) {
@@ -103,7 +103,7 @@ function designOf(record: JsonObject): '000' | '002' {
     );
   }
   // The time field is missing: the reader of the likelier shape says so, naming it.
-  return notebook >= workflow ? '000' : '002';
+  return notebook >= workflow ? 'notebook' : 'workflow';
 }
 
 function notebookRecord(record: JsonObject): ActivityRecord {
