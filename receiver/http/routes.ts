@@ -1,6 +1,7 @@
 /**
  * Every route of the JSON API, declared once: its parameters, scope, answer and handler. api.ts serves
  * them and openapi.ts describes them, both from this table, so the document cannot drift from the code.
+ * Each handler must return the generated type of its declared answer (query/api-types.ts).
  */
 import { RESULTS, RUN_STATES } from '../../contract/vocabulary.js';
 import { createKey, isScope, listKeys, revokeKey, SCOPES, type Scope } from '../keys.js';

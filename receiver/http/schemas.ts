@@ -2,6 +2,8 @@
  * JSON Schemas (2020-12, as OpenAPI 3.1 takes them) of every JSON answer: the OpenAPI document's
  * components, and the columns of each list's CSV (csv-stream.ts). Objects list every property and allow
  * no others, so the tests' validation catches a field added, renamed or retyped without the document.
+ * They are also the answers' only statement as TypeScript: answer-types.ts generates the types the
+ * query functions return and the web view reads from them.
  */
 import { RESULTS, RUN_STATES } from '../../contract/vocabulary.js';
 import type { JsonSchema } from './params.js';
