@@ -20,7 +20,7 @@ async function values(metrics: Metrics, name: string) {
 async function value(metrics: Metrics, name: string, labels: Record<string, string | number> = {}) {
   // A histogram's series are told apart by metricName (_bucket, _sum, _count), which is not a label.
   const found = (await values(metrics, name)).filter((v) =>
-    Object.entries(labels).every(([k, want]) => (k === 'metricName' ? v.metricName : v.labels[k]) === want),
+    Object.entries(labels).every(([k, want]) => (k === 'metricName' ? (v as { metricName?: string }).metricName : v.labels[k]) === want),
   );
   return found.length === 0 ? undefined : found.reduce((sum, v) => sum + v.value, 0);
 }
