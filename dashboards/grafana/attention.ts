@@ -27,7 +27,7 @@ export const late = (selector: string) =>
 export const stuck = (selector: string) =>
   `time() - pipemon_pipeline_oldest_running_heartbeat_timestamp_seconds{${selector}} > ${STUCK_AFTER_SECONDS}`;
 
-/** The statuses, what needs attention first: the web view's names and order (web/app/status.ts). */
+/** The statuses, what needs attention first: the web view's names and order (web/app/lib/status.ts). */
 const STATUSES = ['failing', 'stuck', 'late', 'warning', 'running', 'ok', 'idle'] as const;
 
 const quote = (text: string) => `'${text.replace(/'/g, "''")}'`;

@@ -2,17 +2,17 @@
  * The web view's entry: the page frame, the key prompt, the hash router and the refresh loop. A page is
  * mounted once per address and refreshed in place, so auto-refresh never moves the reader's focus.
  */
-import { ApiError, getJson, KeyError, keyRefusal } from './api.js';
-import { fill, h } from './dom.js';
-import { forgetKey, savedKey, saveKey, takeKeyFromFragment } from './key.js';
+import { ApiError, getJson, KeyError, keyRefusal } from './lib/api.js';
+import { fill, h } from './lib/dom.js';
+import { forgetKey, savedKey, saveKey, takeKeyFromFragment } from './lib/key.js';
 import { mountHealth } from './pages/health.js';
 import { mountLogs } from './pages/logs.js';
 import { mountOverview } from './pages/overview.js';
 import { mountPipeline } from './pages/pipeline.js';
 import { mountRun } from './pages/run.js';
-import { href, parseRoute, type PageName } from './router.js';
-import { applyTheme, currentTheme, toggleTheme } from './theme.js';
-import type { Mount, View } from './view.js';
+import { href, parseRoute, type PageName } from './lib/router.js';
+import { applyTheme, currentTheme, toggleTheme } from './lib/theme.js';
+import type { Mount, View } from './lib/view.js';
 
 const mountUnknown: Mount = () => ({
   title: 'Not found',

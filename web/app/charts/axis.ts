@@ -4,7 +4,7 @@
  * placed in percent of its width or height: the plot beside it stretches to any width, and text
  * stretched with it would be distorted.
  */
-import { svg } from '../dom.js';
+import { svg } from '../lib/dom.js';
 
 /** Round steps of a duration scale, in seconds: 1, 2, 5, 10, 15, 30 of each unit. */
 const STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800, 604_800];

@@ -3,10 +3,10 @@
  * result; a run that has not ended is a hatched bar up to now. Every bar links to its run. A duration
  * scale on the left and start times below. Hand-made SVG: bars on a shared scale need no chart library.
  */
-import { h, svg } from '../dom.js';
-import { elapsed, elapsedSeconds, exactTime, outcome } from '../format.js';
-import { href } from '../router.js';
-import type { Run } from '../types.js';
+import { h, svg } from '../lib/dom.js';
+import { elapsed, elapsedSeconds, exactTime, outcome } from '../lib/format.js';
+import { href } from '../lib/router.js';
+import type { Run } from '../lib/types.js';
 import { durationAxis, durationTicks, slotTimeAxis } from './axis.js';
 
 const BAR = 10;

@@ -2,9 +2,9 @@
  * A sparkline of a pipeline's recent run durations, oldest left: a line through the durations, a red
  * tick under each run that did not succeed. Hand-made SVG: a few dozen points need no chart library.
  */
-import { svg } from '../dom.js';
-import { duration, outcome } from '../format.js';
-import type { RecentRun } from '../types.js';
+import { svg } from '../lib/dom.js';
+import { duration, outcome } from '../lib/format.js';
+import type { RecentRun } from '../lib/types.js';
 
 const WIDTH = 120;
 const HEIGHT = 28;

@@ -3,9 +3,9 @@
  * runs, hatched), coloured by result and labelled with its duration, so overlaps and gaps show at a glance;
  * under the bars, the time since the run's start.
  */
-import { h } from '../dom.js';
-import { elapsed, exactTime, outcome } from '../format.js';
-import type { RunDetail, Stage } from '../types.js';
+import { h } from '../lib/dom.js';
+import { elapsed, exactTime, outcome } from '../lib/format.js';
+import type { RunDetail, Stage } from '../lib/types.js';
 import { offsetAxis } from './axis.js';
 
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);

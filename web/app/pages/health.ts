@@ -3,11 +3,11 @@
  * failed, the writer's queue and its commit latency. Those routes need no key; where /metrics has a
  * listener of its own (--metrics-port), this page says so.
  */
-import { getText } from '../api.js';
-import { fill, h } from '../dom.js';
-import { badge, bytes, count, duration, percent } from '../format.js';
-import { labelValues, parseMetrics, quantile, total, type Sample } from '../prometheus-text.js';
-import { REFRESH_MS, section, table, tiles, type Mount } from '../view.js';
+import { getText } from '../lib/api.js';
+import { fill, h } from '../lib/dom.js';
+import { badge, bytes, count, duration, percent } from '../lib/format.js';
+import { labelValues, parseMetrics, quantile, total, type Sample } from '../lib/prometheus-text.js';
+import { REFRESH_MS, section, table, tiles, type Mount } from '../lib/view.js';
 
 const M = {
   accepted: 'pipemon_receiver_accepted_records_total',

@@ -2,12 +2,12 @@
  * Logs: word search (q=) and filters, newest first, older pages on request, and a live tail that reads
  * the newest page every few seconds. The filters are the URL's, so a search can be shared.
  */
-import { getJson } from '../api.js';
-import { fill, h } from '../dom.js';
-import { errorText, exactTime } from '../format.js';
-import { href, type Route } from '../router.js';
-import type { Log, LogPage, RunError } from '../types.js';
-import { table, type Mount } from '../view.js';
+import { getJson } from '../lib/api.js';
+import { fill, h } from '../lib/dom.js';
+import { errorText, exactTime } from '../lib/format.js';
+import { href, type Route } from '../lib/router.js';
+import type { Log, LogPage, RunError } from '../lib/types.js';
+import { table, type Mount } from '../lib/view.js';
 
 const TAIL_MS = 3_000;
 const FILTERS = ['q', 'pipeline', 'stage', 'run_id', 'severity_min'] as const;

@@ -1,12 +1,12 @@
 /** Pipelines overview: every pipeline's status now, what needs attention first. */
-import { getJson } from '../api.js';
+import { getJson } from '../lib/api.js';
 import { sparkline } from '../charts/sparkline.js';
-import { fill, h } from '../dom.js';
-import { badge, count, duration, elapsed, outcome, percent, when } from '../format.js';
-import { href } from '../router.js';
-import { byAttention, conditions, STATUSES } from '../status.js';
-import type { PipelineFigures } from '../types.js';
-import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../view.js';
+import { fill, h } from '../lib/dom.js';
+import { badge, count, duration, elapsed, outcome, percent, when } from '../lib/format.js';
+import { href } from '../lib/router.js';
+import { byAttention, conditions, STATUSES } from '../lib/status.js';
+import type { PipelineFigures } from '../lib/types.js';
+import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../lib/view.js';
 
 const DAYS = 7;
 const RECENT_RUNS = 20;

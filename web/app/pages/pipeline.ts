@@ -2,13 +2,13 @@
  * One pipeline: its run history as a chart, and from its latest runs' details the stage durations, rows
  * per stage and target, data-quality checks and recent errors.
  */
-import { ApiError, getJson } from '../api.js';
+import { ApiError, getJson } from '../lib/api.js';
 import { historyChart } from '../charts/history.js';
-import { fill, h } from '../dom.js';
-import { badge, count, duration, elapsed, outcome, percent, plain, when } from '../format.js';
-import { href, type Route } from '../router.js';
-import type { Run, RunDetail, Stage } from '../types.js';
-import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../view.js';
+import { fill, h } from '../lib/dom.js';
+import { badge, count, duration, elapsed, outcome, percent, plain, when } from '../lib/format.js';
+import { href, type Route } from '../lib/router.js';
+import type { Run, RunDetail, Stage } from '../lib/types.js';
+import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../lib/view.js';
 
 const HISTORY_RUNS = 100;
 /** Runs whose details (stages, checks) are read: one request each, so a handful. */

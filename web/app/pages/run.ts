@@ -1,11 +1,11 @@
 /** One run: its stages as a timeline, rows, checks, its error, and its logs with severity. */
-import { getJson } from '../api.js';
+import { getJson } from '../lib/api.js';
 import { timeline } from '../charts/timeline.js';
-import { fill, h } from '../dom.js';
-import { badge, count, elapsed, errorText, exactTime, outcome, plain, when } from '../format.js';
-import { href, type Route } from '../router.js';
-import type { RunDetail } from '../types.js';
-import { REFRESH_MS, section, table, tiles, type Mount } from '../view.js';
+import { fill, h } from '../lib/dom.js';
+import { badge, count, elapsed, errorText, exactTime, outcome, plain, when } from '../lib/format.js';
+import { href, type Route } from '../lib/router.js';
+import type { RunDetail } from '../lib/types.js';
+import { REFRESH_MS, section, table, tiles, type Mount } from '../lib/view.js';
 import { logRows, LOG_HEADERS } from './logs.js';
 
 /** What a run's own end said, where it shows its stages' failure instead. */
