@@ -8,7 +8,7 @@
 import type { Request, Response } from 'express';
 import type { IngestLine } from '../ingest/line.js';
 import { DecodeError, type LogRow, type Tenant } from '../model/records.js';
-import type { IngestOperation, IngestReport, LineageType, RecordOutcomes } from '../ingest-report.js';
+import type { IngestReport, LineageType, RecordOutcomes } from '../ingest-report.js';
 import { Refusal, refusalOf } from '../outcome.js';
 import { sendRefusal } from './answer.js';
 import type { Authenticate } from '../auth.js';
@@ -100,7 +100,7 @@ function parseJson(body: Buffer): unknown {
 }
 
 /** Decodes each item, writes the rows of the good ones, and tells what became of each item. */
-async function ingest<T>(line: IngestLine, tenant: Tenant, format: JsonFormat<T>, items: unknown[], request: IngestOperation): Promise<Outcome<T>[]> {
+async function ingest<T>(line: IngestLine, tenant: Tenant, format: JsonFormat<T>, items: unknown[], request: RecordOutcomes): Promise<Outcome<T>[]> {
   const decoded = items.map((item): { record: T } | { error: DecodeError } => {
     try {
       return { record: format.decode(item) };
