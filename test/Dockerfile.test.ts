@@ -14,13 +14,11 @@ import {
   PIPEMON_GRPC_PORT,
   PIPEMON_METRICS_PORT,
   PIPEMON_PORT,
-  readRepoFile,
-  repoFile,
-  ROOT,
-  run,
   service,
   stages,
 } from './helpers/compose.js';
+import { readRepoFile, repoPath, REPO } from './helpers/repo.js';
+import { run } from './helpers/tools.js';
 
 describe('the Dockerfile', () => {
   it('builds in one stage and runs the build output with production dependencies in another', () => {
@@ -81,8 +79,8 @@ describe('the Dockerfile', () => {
   });
 
   it('keeps in the build context every file the build compiles', async () => {
-    const { stdout } = await run(process.execPath, [repoFile('node_modules/typescript/bin/tsc'), '-p', repoFile('tsconfig.json'), '--listFilesOnly']);
-    const compiled = stdout.split('\n').filter((file) => file.startsWith(ROOT) && !file.includes('/node_modules/')).map((file) => path.relative(ROOT, file));
+    const { stdout } = await run(process.execPath, [repoPath('node_modules/typescript/bin/tsc'), '-p', repoPath('tsconfig.json'), '--listFilesOnly']);
+    const compiled = stdout.split('\n').filter((file) => file.startsWith(REPO) && !file.includes('/node_modules/')).map((file) => path.relative(REPO, file));
     expect(compiled.length).toBeGreaterThan(0);
     expect(compiled.filter(leftOut)).toEqual([]);
   });

@@ -5,7 +5,7 @@ import { RECORD_MAX_BYTES } from '../receiver/decode/activity-fields.js';
 import { STATUS_WORDS } from '../receiver/decode/activity-status.js';
 import { deriveFromLog } from '../receiver/ingest/derive.js';
 import { renderLog } from '../receiver/storage/rows-csv.js';
-import { DecodeError } from '../receiver/model/records.js';
+import { decodeRefusal } from './helpers/decode-refusal.js';
 
 /** A Fabric notebook logger's documented POST /api/v1/logs example, its "..." placeholders filled in. */
 const NOTEBOOK = {
@@ -38,15 +38,7 @@ const WORKFLOW = {
 
 const nanos = (iso: string) => (BigInt(Date.parse(iso)) * 1_000_000n).toString();
 
-function refusal(record: unknown): string {
-  try {
-    decodeActivity(record);
-  } catch (error) {
-    expect(error).toBeInstanceOf(DecodeError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = (record: unknown): string => decodeRefusal(() => decodeActivity(record));
 
 describe('notebook records', () => {
   it('become a run of the source system with the notebook as its one stage', () => {

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -11,11 +10,11 @@ import { until } from './helpers/async.js';
 import { backends } from './helpers/backends.js';
 import { GRPC_STATUS } from '../receiver/outcome.js';
 import { grpcClient } from './helpers/grpc.js';
-import { spawnPipemon, tempDataDir } from './helpers/pipemon-process.js';
+import { listenOnLoopback } from './helpers/net.js';
+import { CLI, spawnPipemon, tempDataDir } from './helpers/pipemon-process.js';
 import { logsRequest } from './helpers/receiver.js';
 
 const run = promisify(execFile);
-const CLI = path.resolve(import.meta.dirname, '../dist/bin/pipemon.js');
 
 async function pipemon(args: string[], env: Record<string, string | undefined>) {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does)`);
@@ -188,9 +187,9 @@ describe('every pipemon command explains itself', () => {
       requests.push(req.url ?? '');
       res.end();
     });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const port = await listenOnLoopback(receiver);
     try {
-      const env = { PIPEMON_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`, PIPEMON_SPOOL_DIR: spool };
+      const env = { PIPEMON_ENDPOINT: `http://127.0.0.1:${port}`, PIPEMON_SPOOL_DIR: spool };
       for (const args of [['exec', '--help'], ['exec', '--pipelin', 'x', '--', 'true'], ['exec', '-x', 'true']]) {
         const result = await pipemon(args, env);
         expect(result.code, args.join(' ')).toBe(args.includes('--help') ? 0 : 2);
@@ -225,8 +224,7 @@ describe('pipemon serve and its key', () => {
   it('finds a taken port before it creates anything, without grpc-js noise; a later start says where the key is', async () => {
     const dataDir = tempDataDir();
     const held = createServer();
-    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
-    const taken = String((held.address() as AddressInfo).port);
+    const taken = String(await listenOnLoopback(held));
     try {
       for (const [flags, named] of [[['--port', taken, '--grpc-port', '0'], '--port'], [['--port', '0', '--grpc-port', taken], '--grpc-port']] as const) {
         const refused = await pipemon(['serve', ...flags, '--data-dir', dataDir], { DATABASE_URL: '' });

@@ -31,14 +31,15 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, until } from './helpers/async.js';
 import { createTestDatabase, testServerUrl } from './helpers/backends.js';
+import { listenOnLoopback } from './helpers/net.js';
 import { spawnPipemon, tempDataDir, type PipemonProcess } from './helpers/pipemon-process.js';
+import { REPO } from './helpers/repo.js';
 import { getJson, makeLogRecords, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import {
   COLLECTOR_HINT,
   collectorBinary,
   collectorBuilt,
   GATEWAY_CONFIG,
-  REPO,
   runCollectorCommand,
   startCollector,
   type Collector,
@@ -424,9 +425,9 @@ async function startForwarder() {
     upstream.on('error', end).on('close', end);
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     forwardTo: (url: string | null) => (target = url === null ? null : new URL(url)),
     close: () => {
       for (const socket of sockets) socket.destroy();

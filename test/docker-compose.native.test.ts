@@ -26,17 +26,16 @@ import {
   instructions,
   PIPEMON_PORT,
   pipemonCommand,
-  repoFile,
   required,
-  ROOT,
-  run,
   service,
   stackTool,
   stages,
 } from './helpers/compose.js';
 import { grpcClient } from './helpers/grpc.js';
+import { CLI } from './helpers/pipemon-process.js';
+import { repoPath, REPO } from './helpers/repo.js';
 import { logsRequest, post } from './helpers/receiver.js';
-import { warnSkipped } from './helpers/tools.js';
+import { run, warnSkipped } from './helpers/tools.js';
 import { COLLECTOR_HINT, collectorBinary } from './setup/collector.js';
 
 const SUITE = 'test/docker-compose.native.test.ts';
@@ -108,8 +107,7 @@ describe('the stack, run natively', () => {
 
     beforeAll(async () => {
       required('psql', psql);
-      const cli = repoFile('dist/bin/pipemon.js');
-      if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: build first (npx tsc -p tsconfig.json; npm test does it)`);
+      if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npx tsc -p tsconfig.json; npm test does it)`);
 
       // A new server, as the postgres image's is when its init scripts run: a superuser and a database
       // named by POSTGRES_USER and POSTGRES_DB. The test server also makes pipemon_reader: drop it.
@@ -124,7 +122,7 @@ describe('the stack, run natively', () => {
       await admin.end();
 
       // The init script, run as the image runs it (executable, the service's environment), over TCP.
-      const script = repoFile('deploy/postgres-init/10-pipemon-reader.sh');
+      const script = repoPath('deploy/postgres-init/10-pipemon-reader.sh');
       fs.accessSync(script, fs.constants.X_OK);
       await run(script, [], {
         env: {
@@ -144,7 +142,7 @@ describe('the stack, run natively', () => {
         const dest = parts.pop()!;
         for (const source of parts) {
           // --from=build copies the build stage's output, which is this repository's `npx tsc` output.
-          const local = from ? repoFile(path.posix.relative(stages[0]!.instructions.filter((i) => i.keyword === 'WORKDIR').at(-1)!.args, source)) : repoFile(source);
+          const local = from ? repoPath(path.posix.relative(stages[0]!.instructions.filter((i) => i.keyword === 'WORKDIR').at(-1)!.args, source)) : repoPath(source);
           const target = dest.endsWith('/') ? path.join(appDir, dest, path.basename(source)) : path.join(appDir, dest);
           fs.cpSync(local, target, { recursive: true });
         }
@@ -285,7 +283,7 @@ describe('the stack, run natively', () => {
           for (const [target, source] of mountsByTarget) if (file === target || file.startsWith(`${target}/`)) return source + file.slice(target.length);
           throw new Error(`--config ${file} is not a file the otel-collector service mounts`);
         });
-        collector = start(collectorBinary(), configs.flatMap((file) => ['--config', file]), { cwd: ROOT, env });
+        collector = start(collectorBinary(), configs.flatMap((file) => ['--config', file]), { cwd: REPO, env });
         await until(
           async () => {
             if (collector!.child.exitCode !== null) throw new Error(`the Collector exited while starting:\n${collector!.output()}`);

@@ -36,19 +36,16 @@ import {
   PIPEMON_GRPC_PORT,
   pipemonExporterName,
   portOf,
-  readRepoFile,
-  repoFile,
   REQUIRED_ENV,
   required,
   requiredVariables,
-  ROOT,
-  run,
   service,
   services,
   stackTool,
   stages,
 } from './helpers/compose.js';
-import { withTools } from './helpers/tools.js';
+import { readRepoFile, repoPath, REPO } from './helpers/repo.js';
+import { run, withTools } from './helpers/tools.js';
 
 const SUITE = 'test/docker-compose.test.ts';
 const dockerCompose = stackTool(SUITE, 'docker-compose');
@@ -78,7 +75,7 @@ describe('docker-compose.yml', () => {
     const resolved = parse(stdout) as { services: Record<string, Record<string, unknown>> };
     expect(Object.keys(resolved.services).sort()).toEqual(Object.keys(services).sort());
     for (const [name, raw] of Object.entries(resolved.services)) {
-      const theirs = normalizeService(name, raw, ROOT);
+      const theirs = normalizeService(name, raw, REPO);
       const ours = service(name);
       expect(theirs.image, name).toEqual(ours.image);
       expect(theirs.command, name).toEqual(ours.command);
@@ -108,7 +105,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs the Collector image of the release collector/builder-config.yaml pins', () => {
-    const manifest = repoFile('collector/builder-config.yaml');
+    const manifest = repoPath('collector/builder-config.yaml');
     const image = service('otel-collector').image!;
     expect(image).toMatch(/^otel\/opentelemetry-collector-contrib:/);
     if (!fs.existsSync(manifest)) return;
@@ -122,7 +119,7 @@ describe('docker-compose.yml', () => {
     expect(binds.length).toBeGreaterThan(0);
     for (const mount of binds) {
       expect(fs.existsSync(mount.source), `${mount.service} mounts ${mount.source}, which does not exist`).toBe(true);
-      expect(mount.source.startsWith(ROOT), `${mount.service} mounts ${mount.source}, outside the repository`).toBe(true);
+      expect(mount.source.startsWith(REPO), `${mount.service} mounts ${mount.source}, outside the repository`).toBe(true);
       // Configuration is read, never written, by the containers.
       expect(mount.readOnly, `${mount.service} mounts ${mount.source} writable`).toBe(true);
     }
@@ -269,7 +266,7 @@ describe('the alertmanager service', () => {
 describe('the grafana service', () => {
   const grafana = service('grafana');
   const PROVISIONING = 'dashboards/grafana/provisioning';
-  const provisioningFiles = fs.readdirSync(repoFile(PROVISIONING), { recursive: true, encoding: 'utf8' }).filter((file) => /\.ya?ml$/.test(file));
+  const provisioningFiles = fs.readdirSync(repoPath(PROVISIONING), { recursive: true, encoding: 'utf8' }).filter((file) => /\.ya?ml$/.test(file));
   /** Each provisioning file as Grafana reads it: YAML whose values it expands with os.ExpandEnv ($VAR, ${VAR}). */
   const provisioned = (file: string, env: Env = grafana.environment) =>
     mapStrings(parse(readRepoFile(`${PROVISIONING}/${file}`)), (text) => text.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, a?: string, b?: string) => env[(a ?? b)!] ?? '')) as any;
@@ -322,7 +319,7 @@ describe('the grafana service', () => {
         walk(item);
       }
     };
-    const dir = repoFile('dashboards/grafana/dashboards');
+    const dir = repoPath('dashboards/grafana/dashboards');
     for (const file of fs.readdirSync(dir)) walk(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
     expect(used.size).toBeGreaterThan(0);
     for (const uid of used) expect(datasources.map((d) => d.uid), uid).toContain(uid);

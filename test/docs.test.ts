@@ -15,13 +15,12 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEvent } from './helpers/openlineage.js';
+import { CLI } from './helpers/pipemon-process.js';
+import { fixturePath, REPO } from './helpers/repo.js';
 import { onPath, warnSkipped } from './helpers/tools.js';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(REPO, 'dist', 'bin', 'pipemon.js');
 const PAGES = ['README.md', ...fs.readdirSync(path.join(REPO, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
 const SUITE = 'test/docs.test.ts';
 
@@ -71,7 +70,7 @@ let prefix: string;
 const OTEL_PYTHON = otelPythonVenv();
 
 function otelPythonVenv(): string | null {
-  const pins = fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'otel-python-requirements.txt'), 'utf8');
+  const pins = fs.readFileSync(fixturePath('otel-python-requirements.txt'), 'utf8');
   const version = /^opentelemetry-sdk==(\S+)$/m.exec(pins)![1]!;
   const venv = path.join(os.homedir(), '.cache', 'pipemon', `venv-otel-python-${version}`);
   if (fs.existsSync(path.join(venv, 'bin', 'python3'))) return venv;
@@ -344,7 +343,7 @@ const CHECKS: Record<string, Check> = {
 
 /** A root span with only `cicd.pipeline.name`, sent by the official JS exporter from the block's variables: it must become a run. */
 async function sendSpanWith(env: Record<string, string>, pipeline: string): Promise<void> {
-  const sent = spawnSync(process.execPath, [path.join(REPO, 'test', 'fixtures', 'otel-env-span.mjs'), pipeline], { env, encoding: 'utf8', timeout: 30_000 });
+  const sent = spawnSync(process.execPath, [fixturePath('otel-env-span.mjs'), pipeline], { env, encoding: 'utf8', timeout: 30_000 });
   expect(sent.status, sent.stderr).toBe(0);
   await endedRun(pipeline);
 }

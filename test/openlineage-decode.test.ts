@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeLineageEvent, EVENT_TYPES } from '../receiver/decode/openlineage.js';
 import { deriveFromLog } from '../receiver/ingest/derive.js';
-import { DecodeError } from '../receiver/model/records.js';
 import { ATTR, EVENT, LINEAGE } from '../contract/vocabulary.js';
+import { decodeRefusal } from './helpers/decode-refusal.js';
 import { datasetEvent, facet, jobEvent, runEvent } from './helpers/openlineage.js';
 
 const DAG_RUN = '01890000-0000-7000-8000-000000000001';
@@ -10,15 +10,7 @@ const TASK_RUN = '01890000-0000-7000-8000-000000000002';
 const dagParent = { runId: DAG_RUN, name: 'orders_dag' };
 
 const decode = (event: unknown) => decodeLineageEvent(event);
-const refusal = (event: unknown) => {
-  try {
-    decode(event);
-  } catch (error) {
-    expect(error).toBeInstanceOf(DecodeError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a DecodeError');
-};
+const refusal = (event: unknown): string => decodeRefusal(() => decode(event));
 
 describe('an OpenLineage run event without a parent is a run', () => {
   it('START starts the run of pipeline namespace/name, at eventTime to the microsecond, the event as body', () => {

@@ -12,11 +12,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { api } from './helpers/api.js';
 import { sleep } from './helpers/async.js';
+import { fixturePath } from './helpers/repo.js';
 import { receiverBackends, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { required, tool, warnSkipped, withTools } from './helpers/tools.js';
 
 const SUITE = 'test/openlineage-producers.test.ts';
-const FIXTURES = path.join(import.meta.dirname, 'fixtures');
+const FIXTURES = fixturePath();
 const SCRIPTS = path.join(FIXTURES, 'openlineage', 'recorders');
 const CACHE = path.join(os.homedir(), '.cache', 'pipemon');
 const INSTALL_HINT = 'run .ci/run, which installs them (pinned in test/fixtures/spark-requirements.txt and airflow-requirements.txt) under ~/.cache/pipemon';

@@ -12,10 +12,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { ERROR_TYPE, LINEAGE } from '../contract/vocabulary.js';
 import { openlineageClient } from './helpers/openlineage.js';
+import { fixturePath } from './helpers/repo.js';
 import { getJson, receiverBackends, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { required, withTools } from './helpers/tools.js';
 
-const FIXTURES = path.join(import.meta.dirname, 'fixtures');
+const FIXTURES = fixturePath();
 const { python, hint } = openlineageClient('test/openlineage-replay.test.ts');
 // One end for every replay, so that each order's run has the same times.
 const END_MS = Date.now() - 60_000;

@@ -13,10 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LINEAGE } from '../contract/vocabulary.js';
 import { checkAnswer } from './helpers/api.js';
 import { datasetEvent, jobEvent, openlineageClient, runEvent } from './helpers/openlineage.js';
+import { fixturePath } from './helpers/repo.js';
 import { getJson, post, receiverBackends, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { required, withTools } from './helpers/tools.js';
 
-const FIXTURES = path.join(import.meta.dirname, 'fixtures');
+const FIXTURES = fixturePath();
 const { version: VERSION, python, hint: PYTHON_HINT } = openlineageClient('test/openlineage.test.ts');
 
 const JSON_TYPE = 'application/json';

@@ -15,7 +15,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import type { HrTime } from '@opentelemetry/api';
@@ -26,8 +25,9 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { decodeLogsProtobuf, decodeTracesProtobuf } from '../receiver/decode/otlp-protobuf.js';
 import type { Attributes, LogRow, SpanRow } from '../receiver/model/records.js';
+import { fixturePath } from './helpers/repo.js';
 
-const GOLDEN = fileURLToPath(new URL('./fixtures/otlp-golden/', import.meta.url));
+const GOLDEN = fixturePath('otlp-golden');
 
 /** A typed value of the `.json`: exactly one AnyValue member, or null for none. */
 type Typed = { [member: string]: unknown } | null;

@@ -4,24 +4,21 @@
  * (Debian's `prometheus-alertmanager`). Without them, these tests fail when CI is set and are skipped
  * with a loud warning otherwise.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { generatedFiles } from '../dashboards/prometheus/generated-files.js';
 import { ALERT_NAMES, buildRules, config, forEveryAlert, REBUILD_COMMAND, renderRules } from '../dashboards/prometheus/rules.js';
 import { sleep } from './helpers/async.js';
 import { PROMETHEUS_HINT, prometheusInstalled, startAlertmanager, type Server } from './setup/prometheus.js';
-import { required as baseRequired, tool as baseTool, withTools } from './helpers/tools.js';
+import { listenOnLoopback } from './helpers/net.js';
+import { readRepoFile, repoPath } from './helpers/repo.js';
+import { required as baseRequired, run, tool as baseTool, withTools } from './helpers/tools.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const RULES_DIR = path.join(ROOT, 'dashboards/prometheus');
-const ALERTMANAGER_CONFIG = path.join(ROOT, 'dashboards/alertmanager/alertmanager.yml');
+const RULES_DIR = repoPath('dashboards/prometheus');
+const ALERTMANAGER_CONFIG = repoPath('dashboards/alertmanager/alertmanager.yml');
 /** The committed config's webhook URLs start with this; a test's Alertmanager sends to loopback instead. */
 const WEBHOOK_PLACEHOLDER = 'https://webhook.example.invalid/pipemon/';
 const PROMTOOL_TESTS = fs.readdirSync(path.join(RULES_DIR, 'tests')).filter((file) => file.endsWith('.test.yaml'));
@@ -33,17 +30,6 @@ const amtool = tool('amtool');
 const alertmanagerInstalled = prometheusInstalled();
 
 const required = (name: string, file: string | null) => baseRequired(name, file, PROMETHEUS_HINT);
-
-/** Runs `file args`; resolves with stdout, or rejects with the command and everything it printed. */
-async function run(file: string, args: string[], cwd = ROOT): Promise<string> {
-  try {
-    const { stdout } = await promisify(execFile)(file, args, { cwd });
-    return stdout;
-  } catch (err) {
-    const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
-    throw new Error(`${path.basename(file)} ${args.join(' ')} failed:\n${stdout}${stderr}`);
-  }
-}
 
 describe('the pipemon mixin', () => {
   it('commits the rule files that dashboards/prometheus builds', () => {
@@ -75,7 +61,7 @@ describe('the pipemon mixin', () => {
   });
 
   it('gives every alert a severity, a summary sentence, a description with $value or labels, and a runbook section', () => {
-    const runbook = fs.readFileSync(path.join(ROOT, 'dashboards/RUNBOOK.md'), 'utf8');
+    const runbook = readRepoFile('dashboards/RUNBOOK.md');
     const sections = [...runbook.matchAll(/^## (\S+)$/gm)].map((match) => match[1]);
     const alerts = buildRules(config).alerts.groups.flatMap((group) => group.rules);
     for (const rule of alerts) {
@@ -102,19 +88,19 @@ describe('the pipemon mixin', () => {
 
   withTools(promtool)('passes promtool check rules', async () => {
     const files = Object.keys(generatedFiles()).map((file) => path.join(RULES_DIR, file));
-    const output = await run(required('promtool', promtool), ['check', 'rules', ...files]);
+    const { stdout: output } = await run(required('promtool', promtool), ['check', 'rules', ...files]);
     expect(output).toMatch(/SUCCESS/);
   });
 
   withTools(promtool)('passes its promtool unit tests (fire, silence, for: boundaries, resolving, overrides)', async () => {
-    const output = await run(required('promtool', promtool), ['test', 'rules', ...PROMTOOL_TESTS], path.join(RULES_DIR, 'tests'));
+    const { stdout: output } = await run(required('promtool', promtool), ['test', 'rules', ...PROMTOOL_TESTS], { cwd: path.join(RULES_DIR, 'tests') });
     expect(output.match(/SUCCESS/g)).toHaveLength(PROMTOOL_TESTS.length);
   });
 });
 
 describe('the Alertmanager config', () => {
   withTools(amtool)('passes amtool check-config', async () => {
-    const output = await run(required('amtool', amtool), ['check-config', ALERTMANAGER_CONFIG]);
+    const { stdout: output } = await run(required('amtool', amtool), ['check-config', ALERTMANAGER_CONFIG]);
     expect(output).toMatch(/SUCCESS/);
   });
 
@@ -131,7 +117,7 @@ describe('the Alertmanager config', () => {
     ['severity=critical alertname=PipemonDown', 'pipemon-operators'],
   ];
   withTools(amtool).each(routes)('routes %s to %s', async (labels, receiver) => {
-    const output = await run(required('amtool', amtool), ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_CONFIG}`, ...labels.split(' ')]);
+    const { stdout: output } = await run(required('amtool', amtool), ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_CONFIG}`, ...labels.split(' ')]);
     expect(output.trim()).toBe(receiver);
   });
 
@@ -147,10 +133,10 @@ describe('the Alertmanager config', () => {
 
   withTools(alertmanagerInstalled)('inhibits PipelineLate and PipelineRunStuck of the job whose pipemon is down, nothing else', async () => {
     if (!alertmanagerInstalled) throw new Error(`CI is set and Alertmanager is missing: ${PROMETHEUS_HINT}`);
-    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    const webhookPort = await listenOnLoopback(webhook);
     const committed = fs.readFileSync(ALERTMANAGER_CONFIG, 'utf8');
     expect(committed).toContain(WEBHOOK_PLACEHOLDER);
-    const local = committed.replaceAll(WEBHOOK_PLACEHOLDER, `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/`);
+    const local = committed.replaceAll(WEBHOOK_PLACEHOLDER, `http://127.0.0.1:${webhookPort}/`);
     const urls = (parse(local) as { receivers: { webhook_configs?: { url: string }[] }[] }).receivers.flatMap((r) => (r.webhook_configs ?? []).map((w) => w.url));
     expect(urls.length).toBeGreaterThan(0);
     for (const url of urls) expect(new URL(url).hostname, `${url}: every webhook points to loopback`).toBe('127.0.0.1');

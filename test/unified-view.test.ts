@@ -7,7 +7,6 @@
  */
 import fs from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { promQueries, expandPromQL } from '../dashboards/grafana/queries.js';
@@ -15,6 +14,7 @@ import { buildRules, config, forEveryAlert, renderRules } from '../dashboards/pr
 import { DEMO_PIPELINES, runDemo, type DemoSummary } from '../demo/index.js';
 import { until } from './helpers/async.js';
 import { createTestDatabase, testServerUrl } from './helpers/backends.js';
+import { listenOnLoopback } from './helpers/net.js';
 import { getJson, startTestReceiver, type TestReceiver } from './helpers/receiver.js';
 import { instantQuery, PROMETHEUS_HINT, prometheusInstalled, startAlertmanager, startPrometheus, type Server } from './setup/prometheus.js';
 import { warnSkipped } from './helpers/tools.js';
@@ -84,13 +84,13 @@ describe.runIf(installed)('the unified view on a real Prometheus and Alertmanage
         res.end();
       });
     });
-    await own(new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve)), () => {
+    const webhookPort = await own(listenOnLoopback(webhook), () => {
       webhook.closeAllConnections();
       webhook.close();
     });
     // The committed configuration, its webhooks pointed here and its waits made test-sized.
     const committed = fs.readFileSync(new URL('../dashboards/alertmanager/alertmanager.yml', import.meta.url), 'utf8');
-    const amConfig = parse(committed.replaceAll(WEBHOOK_PLACEHOLDER, `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/`));
+    const amConfig = parse(committed.replaceAll(WEBHOOK_PLACEHOLDER, `http://127.0.0.1:${webhookPort}/`));
     Object.assign(amConfig.route, { group_wait: '1s', group_interval: '1s' });
     alertmanager = await own(startAlertmanager(stringify(amConfig)), (server) => server.stop());
 

@@ -18,13 +18,12 @@ import {
   mountOf,
   PIPEMON_METRICS_PORT,
   portOf,
-  readRepoFile,
   required,
-  run,
   service,
   stackTool,
 } from '../helpers/compose.js';
-import { withTools } from '../helpers/tools.js';
+import { readRepoFile } from '../helpers/repo.js';
+import { run, withTools } from '../helpers/tools.js';
 
 const promtool = stackTool('test/deploy/prometheus.test.ts', 'promtool');
 

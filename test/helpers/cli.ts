@@ -4,9 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { vi } from 'vitest';
+import { freePort } from '../../receiver/storage/embedded-server.js';
 import { readFrames } from '../../sdk/frames.js';
 import { CLI } from './pipemon-process.js';
 
@@ -51,13 +51,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, onStdout?: (text:
 }
 
 /** A port nothing listens on: a receiver that is down. */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export const closedPort = (): Promise<number> => freePort();
 
 /** Records held in a spool directory's segment files, as their frame headers count them. */
 export function spooledRecords(dir: string): number {

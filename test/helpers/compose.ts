@@ -6,27 +6,21 @@
  * - otel-collector.yaml expanded with the otel-collector service's environment;
  * - what each service listens on inside the compose network.
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
 import { DEBIAN_HINT } from '../../harness/postgres.js';
+import { PROMETHEUS_HINT } from '../setup/prometheus.js';
+import { readRepoFile, REPO, repoPath } from './repo.js';
 import { required as baseRequired, tool as baseTool } from './tools.js';
-
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const repoFile = (relative: string) => path.join(ROOT, relative);
-export const readRepoFile = (relative: string) => fs.readFileSync(repoFile(relative), 'utf8');
 
 // ---------------------------------------------------------------------------------------------------
 // Tools: fatal under CI when missing, a loud skip on a developer's machine.
 
 const TOOL_HINTS = {
   'docker-compose': "install Debian's docker-compose (apt-get install docker-compose; .ci/run does it)",
-  promtool: "install Debian's prometheus (apt-get install prometheus; .ci/run does it)",
-  amtool: "install Debian's prometheus-alertmanager (apt-get install prometheus-alertmanager; .ci/run does it)",
+  promtool: PROMETHEUS_HINT,
+  amtool: PROMETHEUS_HINT,
   psql: DEBIAN_HINT,
 };
 type StackTool = keyof typeof TOOL_HINTS;
@@ -35,16 +29,6 @@ type StackTool = keyof typeof TOOL_HINTS;
 export const stackTool = (suite: string, name: StackTool) => baseTool(suite, name, TOOL_HINTS[name]);
 /** The tool's path; under CI, where a test runs without it, an Error naming what to install. */
 export const required = (name: StackTool, file: string | null) => baseRequired(name, file, TOOL_HINTS[name]);
-
-/** Runs a command to completion, from the repository unless told; its failure carries its output. */
-export async function run(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  try {
-    return await promisify(execFile)(file, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 });
-  } catch (err) {
-    const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
-    throw new Error(`${file} ${args.join(' ')} failed: ${(err as Error).message}\n${stdout}\n${stderr}`);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------
 // docker-compose.yml as compose reads it: interpolated, volumes and ports parsed.
@@ -167,13 +151,13 @@ export function normalizeService(name: string, raw: Record<string, unknown>, bas
   };
 }
 
-export const COMPOSE_FILE = repoFile('docker-compose.yml');
+export const COMPOSE_FILE = repoPath('docker-compose.yml');
 export const COMPOSE_TEXT = readRepoFile('docker-compose.yml');
 
 /** The compose file with only the required variables set: every default applies, as on a first `docker compose up` with a minimal .env. */
 export function loadCompose(env: Env = REQUIRED_ENV): Record<string, Service> {
   const raw = mapStrings(parse(COMPOSE_TEXT), (text) => interpolate(text, env)) as { services: Record<string, Record<string, unknown>> };
-  return Object.fromEntries(Object.entries(raw.services).map(([name, service]) => [name, normalizeService(name, service, ROOT)]));
+  return Object.fromEntries(Object.entries(raw.services).map(([name, service]) => [name, normalizeService(name, service, REPO)]));
 }
 
 export const services = loadCompose();
@@ -186,7 +170,7 @@ export function service(name: string): Service {
 
 /** The mount of `relative` (a repository path) in the service. */
 export function mountOf(serviceName: string, relative: string): Mount {
-  const mount = service(serviceName).mounts.find((m) => m.bind && m.source === repoFile(relative));
+  const mount = service(serviceName).mounts.find((m) => m.bind && m.source === repoPath(relative));
   if (!mount) throw new Error(`the ${serviceName} service does not mount ${relative}`);
   return mount;
 }

@@ -6,9 +6,10 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fixturePath } from './repo.js';
 import { warnSkipped } from './tools.js';
 
-const REQUIREMENTS = path.join(import.meta.dirname, '..', 'fixtures', 'openlineage-requirements.txt');
+const REQUIREMENTS = fixturePath('openlineage-requirements.txt');
 
 /**
  * The real OpenLineage Python client, in the venv .ci/run makes for the version that

@@ -3,9 +3,12 @@
  * missing, which skips their tests loudly on a developer's machine and fails them under CI, where a
  * missing tool is a broken runner.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { it } from 'vitest';
+import { REPO } from './repo.js';
 
 /** The executable `name` on PATH, or null. */
 export function onPath(name: string): string | null {
@@ -43,3 +46,13 @@ export function required(name: string, file: string | null, hint: string): strin
 
 /** `it` when everything is there or CI must fail without it; `it.skip` on a developer's machine without it. */
 export const withTools = (...found: unknown[]): typeof it.skip => (found.every(Boolean) || process.env.CI ? it : it.skip);
+
+/** Runs `file args` to completion, from the repository unless told: its output, or an Error with the command and all it printed. */
+export async function run(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  try {
+    return await promisify(execFile)(file, args, { cwd: options.cwd ?? REPO, env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
+    throw new Error(`${file} ${args.join(' ')} failed: ${(err as Error).message}\n${stdout}\n${stderr}`);
+  }
+}

@@ -9,10 +9,9 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../../receiver/storage/embedded-server.js';
+import { REPO } from '../helpers/repo.js';
 
-export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const GATEWAY_CONFIG = path.join(REPO, 'otel-collector.yaml');
 const BUILD_SCRIPT = path.join(REPO, 'collector', 'build.sh');
 
