@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresServer } from '../harness/postgres.js';
 import { freePort } from '../receiver/storage/embedded-server.js';
 import { READER_ROLE } from '../receiver/storage/migrations.js';
-import { GRPC_STATUS } from '../receiver/outcome.js';
+import { GRPC_STATUS } from '../receiver/model/outcome.js';
 import { until } from './helpers/async.js';
 import {
   COMPOSE_TEXT,
@@ -35,8 +35,8 @@ import { grpcClient } from './helpers/grpc.js';
 import { CLI } from './helpers/pipemon-process.js';
 import { repoPath, REPO } from './helpers/repo.js';
 import { logsRequest, post } from './helpers/receiver.js';
-import { run, warnSkipped } from './helpers/tools.js';
-import { COLLECTOR_HINT, collectorBinary } from './setup/collector.js';
+import { run, warnSkipped, withTools } from './helpers/tools.js';
+import { COLLECTOR_HINT, collectorBinary, collectorBuilt } from './setup/collector.js';
 
 const SUITE = 'test/docker-compose.native.test.ts';
 const psql = stackTool(SUITE, 'psql');
@@ -73,14 +73,8 @@ function relocate(url: string, host: string, port: number, password?: string): s
   return moved.toString();
 }
 
-const collectorBuilt = (() => {
-  try {
-    return fs.existsSync(collectorBinary());
-  } catch {
-    return false;
-  }
-})();
-if (!collectorBuilt && !process.env.CI) warnSkipped(SUITE, 'the Collector is not built', COLLECTOR_HINT);
+const built = collectorBuilt();
+if (!built) warnSkipped(SUITE, 'the Collector is not built', COLLECTOR_HINT);
 
 describe('the stack, run natively', () => {
   const describeNative = psql || process.env.CI ? describe : describe.skip;
@@ -249,10 +243,10 @@ describe('the stack, run natively', () => {
       }
     });
 
-    (collectorBuilt || process.env.CI ? it : it.skip)(
+    withTools(built)(
       'forwards through the Collector configured as the otel-collector service, with a key made as the compose file says',
       async () => {
-        if (!collectorBuilt) throw new Error(`CI is set and the Collector is not built: ${COLLECTOR_HINT}`);
+        if (!built) throw new Error(`CI is set and the Collector is not built: ${COLLECTOR_HINT}`);
         // The key step the compose file documents: `pipemon keys create ...` in the pipemon service.
         const documented = /docker compose exec pipemon (node dist\/bin\/pipemon\.js keys create .*)$/m.exec(COMPOSE_TEXT);
         expect(documented, 'docker-compose.yml says how to make the Collector key').not.toBeNull();

@@ -6,10 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import { repoPath } from './repo.js';
 
-export const CLI = fileURLToPath(new URL('../../dist/bin/pipemon.js', import.meta.url));
+export const CLI = repoPath('dist/bin/pipemon.js');
 
 export interface PipemonProcess {
   child: ChildProcess;

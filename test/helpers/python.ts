@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { repoPath } from './repo.js';
 
-export const PYTHON_DIR = path.join(import.meta.dirname, '..', '..', 'python');
+export const PYTHON_DIR = repoPath('python');
 const REQUIREMENTS = path.join(PYTHON_DIR, 'requirements-test.txt');
 
 /** ~/.cache/pipemon/venv-python-test-<first 12 hex digits of the requirements' SHA-256>. */
