@@ -6,7 +6,7 @@
  * time only decides which instants the history has (schedule.ts).
  */
 import { ManualClock } from '../sdk/clock.js';
-import { start } from '../sdk/telemetry.js';
+import { start, type Pipemon } from '../sdk/telemetry.js';
 import { DemoConfigError, type Connection } from './connection.js';
 import { createPastTelemetry, type PastTelemetry } from './export.js';
 import { Random } from './random.js';
@@ -37,32 +37,41 @@ const START_DELAY_MS = 20_000;
 const HEARTBEAT_SECONDS = 60;
 
 export async function backfill(options: BackfillOptions): Promise<BackfillResult> {
-  const { seed, nowMs } = options;
   const telemetry = createPastTelemetry({ endpoint: options.connection.endpoint, headers: options.connection.headers, resource: options.resource });
-  const pipelines: Tally = {};
-  let hungRunId: string | null = null;
   try {
-    telemetry.register();
-    const sdk = start({ useGlobalProviders: true });
-    if (!sdk.usingGlobalProviders) {
-      throw new DemoConfigError(`the pipemon SDK already runs in this process (for ${sdk.config.endpoint}), so the backfill cannot record through its own providers: run the demo before starting it`);
-    }
+    const sdk = startOnProviders(telemetry);
     try {
-      for (const scenario of SCENARIOS) {
-        for (const slot of historySlots(scenario.schedule, scenario.history, nowMs, options.days)) {
-          const { runId, outcome } = await pastRun(telemetry, seed, scenario, slot);
-          count(pipelines, scenario.pipeline, scenario.owner, outcome);
-          if (outcome.result === 'running') hungRunId = runId;
-          await telemetry.send();
-        }
-      }
-      await telemetry.send(true);
+      return await sendHistory(telemetry, options);
     } finally {
       await sdk.shutdown();
     }
   } finally {
     await telemetry.shutdown();
   }
+}
+
+/** The SDK, recording through the backfill's providers as it would through any application's. */
+function startOnProviders(telemetry: PastTelemetry): Pipemon {
+  telemetry.register();
+  const sdk = start({ useGlobalProviders: true });
+  if (!sdk.usingGlobalProviders) {
+    throw new DemoConfigError(`the pipemon SDK already runs in this process (for ${sdk.config.endpoint}), so the backfill cannot record through its own providers: run the demo before starting it`);
+  }
+  return sdk;
+}
+
+async function sendHistory(telemetry: PastTelemetry, { seed, nowMs, days }: BackfillOptions): Promise<BackfillResult> {
+  const pipelines: Tally = {};
+  let hungRunId: string | null = null;
+  for (const scenario of SCENARIOS) {
+    for (const slot of historySlots(scenario.schedule, scenario.history, nowMs, days)) {
+      const { runId, outcome } = await pastRun(telemetry, seed, scenario, slot);
+      count(pipelines, scenario.pipeline, scenario.owner, outcome);
+      if (outcome.result === 'running') hungRunId = runId;
+      await telemetry.send();
+    }
+  }
+  await telemetry.send(true);
   return { pipelines, hungRunId, logRecords: telemetry.sent.logRecords, spans: telemetry.sent.spans };
 }
 

@@ -11,7 +11,7 @@ import { runIdFor } from '../demo/random.js';
 import { planRun, sdkRun } from '../demo/run-context.js';
 import { CLOSING, historySlots, slotsBetween, type Slot } from '../demo/schedule.js';
 import type { Run } from '../sdk/run.js';
-import { shutdown, start } from '../sdk/telemetry.js';
+import { pipemon, shutdown, start } from '../sdk/telemetry.js';
 import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { sleep, until } from './helpers/async.js';
 import { backends } from './helpers/backends.js';
@@ -274,6 +274,22 @@ describe('pipemon demo: the backfilled history', () => {
     expect(theirs.length).toBeGreaterThan(0);
     expect(theirs.filter((id) => ours.has(id))).toEqual([]);
     expect(sent.backfill.hungRunId).not.toBe(summary.backfill.hungRunId);
+  });
+
+  it('refuses to backfill while the SDK already runs in the process, and leaves it running and nothing of its own registered', async () => {
+    const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-demo-running-'));
+    const sdk = start({ endpoint: r.url, apiKey: r.key, spoolDir, handleExit: false });
+    try {
+      await expect(runDemo({ endpoint: r.url, key: r.key, days: 1, seed: SEED, now: () => NOW })).rejects.toThrow(
+        `the pipemon SDK already runs in this process (for ${sdk.config.endpoint})`,
+      );
+      expect(pipemon()).toBe(sdk);
+    } finally {
+      await shutdown(10_000);
+      fs.rmSync(spoolDir, { recursive: true, force: true });
+    }
+    // The backfill's providers were unregistered: the next one registers its own again.
+    expect((await runDemo({ endpoint: r.url, key: r.key, days: 1, seed: SEED, now: () => NOW })).backfill.spans).toBeGreaterThan(0);
   });
 });
 
