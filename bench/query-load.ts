@@ -4,7 +4,7 @@
  * stages derived from the records), in large batches, as many transactions at once as the database
  * takes writes (db.writeConcurrency). So the data lands in whatever layout the receiver writes.
  */
-import { createKey } from '../receiver/keys.js';
+import { createKey } from '../receiver/auth/keys.js';
 import { prepare } from '../receiver/ingest/prepare.js';
 import type { LogRow, Tenant } from '../receiver/model/records.js';
 import type { Database } from '../receiver/storage/database.js';

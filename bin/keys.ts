@@ -1,6 +1,6 @@
 /** `pipemon keys`: create, list and revoke API keys, beside a running serve or without one. */
 import { parseArgs } from 'node:util';
-import { createKey, isScope, listKeys, revokeKey, SCOPES } from '../receiver/keys.js';
+import { createKey, isScope, listKeys, revokeKey, SCOPES } from '../receiver/auth/keys.js';
 import { holdsEmbeddedServer } from '../receiver/storage/embedded-server.js';
 import { openDatabase } from '../receiver/storage/open.js';
 import type { Database } from '../receiver/storage/database.js';

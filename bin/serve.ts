@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import { DEFAULT_KEY_FILE } from '../receiver/keys.js';
+import { DEFAULT_KEY_FILE } from '../receiver/auth/keys.js';
 import { GRPC_DEFAULT_PORT, startReceiver, type Receiver } from '../receiver/serve.js';
 import { shellWord } from '../sdk/delivery-report.js';
 import { HELP, integerOption, parseCommand, printUsage, UsageError, type Command } from './command.js';

@@ -70,7 +70,7 @@ export interface MixinConfig {
   /**
    * Data health, judged on the latest ended run: PipelineZeroRowsWritten, PipelineRowsRejected and
    * PipelineDataQualityCheckFailed fire on it, and the query API, the web view and the Grafana status
-   * show the pipeline as `warning` (receiver/pipeline-state.ts, dashboards/grafana/attention.ts).
+   * show the pipeline as `warning` (receiver/query/pipeline-state.ts, dashboards/grafana/attention.ts).
    */
   zeroRows: {
     /**

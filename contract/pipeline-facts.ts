@@ -1,6 +1,6 @@
 /**
  * What each pipeline's state is judged by, stated once for everyone who judges it: the SQL that reads
- * a pipeline's facts from the derived tables (receiver/pipeline-state.ts runs it for the API and
+ * a pipeline's facts from the derived tables (receiver/query/pipeline-state.ts runs it for the API and
  * /metrics, the Grafana dashboards embed it), and the late, stuck and data-health conditions of the
  * alert rules, with the thresholds of alert-config.ts, for answers that cannot wait for an alert.
  */

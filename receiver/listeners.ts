@@ -7,7 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { bindGrpcServer, type GrpcListener, type GrpcServices } from './grpc/server.js';
-import { HTTP_STATUS, RETRY_AFTER_SECONDS, STARTING } from './outcome.js';
+import { HTTP_STATUS, RETRY_AFTER_SECONDS, STARTING } from './model/outcome.js';
 
 export interface ListenerOptions {
   host: string;

@@ -5,15 +5,15 @@
  * database, so a SIGTERM loses nothing that was acknowledged.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bootstrapDefaultKey, createKeyVerifier } from './keys.js';
-import { createMetrics, type Metrics } from './metrics.js';
-import { registerPipelineGauges } from './pipeline-gauges.js';
-import { readPipelineStates } from './pipeline-state.js';
-import { createAuthenticate } from './auth.js';
+import { bootstrapDefaultKey, createKeyVerifier } from './auth/keys.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { registerPipelineGauges } from './metrics/pipeline-gauges.js';
+import { readPipelineStates } from './query/pipeline-state.js';
+import { createAuthenticate } from './auth/auth.js';
 import { createApp, createMetricsApp } from './http/app.js';
 import { openListeners, type Handlers, type Listeners } from './listeners.js';
 import type { Database } from './storage/database.js';
-import { describeDatabaseError } from './storage/errors.js';
+import { describeDatabaseError } from './model/database-errors.js';
 import { openDatabase } from './storage/open.js';
 import { createPartitionManager, type PartitionManager } from './storage/partitions.js';
 import { cleanupShorterRetentions } from './storage/retention.js';

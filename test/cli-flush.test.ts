@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createKey } from '../receiver/keys.js';
+import { createKey } from '../receiver/auth/keys.js';
 import { startReceiver } from '../receiver/serve.js';
 import { runCommand } from '../bin/command.js';
 import { flushCommand } from '../bin/flush.js';

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { until } from './helpers/async.js';
 import { backends } from './helpers/backends.js';
-import { GRPC_STATUS } from '../receiver/outcome.js';
+import { GRPC_STATUS } from '../receiver/model/outcome.js';
 import { grpcClient } from './helpers/grpc.js';
 import { listenOnLoopback } from './helpers/net.js';
 import { CLI, spawnPipemon, tempDataDir } from './helpers/pipemon-process.js';

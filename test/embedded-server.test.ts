@@ -10,7 +10,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { createKey, createKeyVerifier, createTenant } from '../receiver/keys.js';
+import { createKey, createKeyVerifier, createTenant } from '../receiver/auth/keys.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../receiver/storage/embedded-server.js';
 import { MIGRATIONS } from '../receiver/storage/migrations.js';
 import { movePglite, pgliteDatabase } from '../receiver/storage/move-pglite.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Refusal, RETRY_AFTER_SECONDS, GRPC_STATUS, type RefusalKind } from '../receiver/outcome.js';
+import { Refusal, RETRY_AFTER_SECONDS, GRPC_STATUS, type RefusalKind } from '../receiver/model/outcome.js';
 import { encodeStatusProtobuf, RETRY_INFO_TYPE_URL } from '../receiver/decode/otlp-protobuf.js';
 import { codeName, grpcError, STATUS_DETAILS_TRAILER } from '../receiver/grpc/status.js';
 import { decodeRpcStatus } from './helpers/grpc.js';

@@ -15,7 +15,7 @@ import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { SERVICES } from '../receiver/grpc/services.js';
-import { GRPC_STATUS, RETRY_AFTER_SECONDS } from '../receiver/outcome.js';
+import { GRPC_STATUS, RETRY_AFTER_SECONDS } from '../receiver/model/outcome.js';
 import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { until } from './helpers/async.js';
 import { grpcClient, retryDelayOf, type GrpcAnswer } from './helpers/grpc.js';

@@ -9,9 +9,9 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Writer } from '../receiver/ingest/commit.js';
 import { createIngestLine, type Decoded, type IngestLine } from '../receiver/ingest/line.js';
 import { timeWindow, validateLogs, validateSpans } from '../receiver/ingest/validate.js';
-import { createMetrics, type Metrics } from '../receiver/metrics.js';
+import { createMetrics, type Metrics } from '../receiver/metrics/metrics.js';
 import type { LogRow, SpanRow } from '../receiver/model/records.js';
-import { GRPC_CODE, GRPC_STATUS, HTTP_STATUS, RETRY_AFTER_SECONDS, Refusal, refusalOf, type RefusalKind } from '../receiver/outcome.js';
+import { GRPC_CODE, GRPC_STATUS, HTTP_STATUS, RETRY_AFTER_SECONDS, Refusal, refusalOf, type RefusalKind } from '../receiver/model/outcome.js';
 import { DecodeError } from '../receiver/model/records.js';
 import { rejection } from './helpers/async.js';
 

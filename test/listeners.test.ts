@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { GRPC_STATUS } from '../receiver/outcome.js';
+import { GRPC_STATUS } from '../receiver/model/outcome.js';
 import { openListeners, type Listeners } from '../receiver/listeners.js';
 import { grpcClient, retryDelayOf } from './helpers/grpc.js';
 import { logsRequest } from './helpers/receiver.js';

@@ -1,12 +1,12 @@
 /**
- * Each pipeline's state as the alerts read it (receiver/pipeline-state.ts), and the gauges /metrics
+ * Each pipeline's state as the alerts read it (receiver/query/pipeline-state.ts), and the gauges /metrics
  * exports from it: owner, expected interval (declared or inferred), the latest run, failures since the
  * last success, running runs. Records go in as OTLP through a real receiver.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../contract/alert-config.js';
 import { dataHealth } from '../contract/pipeline-facts.js';
-import { readPipelineStates } from '../receiver/pipeline-state.js';
+import { readPipelineStates } from '../receiver/query/pipeline-state.js';
 import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { logsRequest, post, receiverBackends, SeverityNumber, startTestReceiver, type LogSpec, type TestReceiver } from './helpers/receiver.js';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createKey } from '../receiver/keys.js';
+import { createKey } from '../receiver/auth/keys.js';
 import { startReceiver, type Receiver } from '../receiver/serve.js';
 import { resolveConfig } from '../sdk/config.js';
 import { frameHeader } from '../sdk/frames.js';

@@ -1,6 +1,6 @@
 /** The health page's reading of /metrics: the real receiver's exposition, and quantiles as histogram_quantile() gives them. */
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../receiver/metrics.js';
+import { createMetrics } from '../receiver/metrics/metrics.js';
 import { labelValues, parseMetrics, quantile, total } from '../web/app/lib/prometheus-text.js';
 
 describe("the web view's Prometheus text reader", () => {

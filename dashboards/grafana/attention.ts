@@ -45,7 +45,7 @@ const failedChecksSql = (f: string) => `${f}.failed_checks > ${config.failedChec
 const dataWarningSql = (f: string) => `(${failedChecksSql(f)} OR ${rejectedSql(f)} OR ${zeroRowsWrittenSql(f)})`;
 
 /**
- * The status of pipeline `f` (a row of receiver/pipeline-state.ts pipelineFacts), as the web view reads
+ * The status of pipeline `f` (a row of receiver/query/pipeline-state.ts pipelineFacts), as the web view reads
  * it from the API's judgments, with the alerts' thresholds: failing, stuck and late as above (late also
  * for a pipeline that never succeeded, measured from its last run end, as the API and PipelineLate judge
  * it); warning when its latest ended run's data is suspect.

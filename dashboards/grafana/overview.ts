@@ -98,7 +98,7 @@ export function overviewDashboard(): Dashboard {
       tablePanel(
         'Status per pipeline',
         // Each pipeline by index lookups (its latest runs, last success, running runs), not by reading its
-        // whole history; its status from the facts the API judges its own from (receiver/pipeline-state.ts).
+        // whole history; its status from the facts the API judges its own from (receiver/query/pipeline-state.ts).
         sql(sqlText`
           ${SELECTED_TENANTS_PIPELINES},
           facts AS (

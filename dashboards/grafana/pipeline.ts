@@ -72,7 +72,7 @@ export function pipelineDashboard(): Dashboard {
     .withPanel(
       statPanel(
         'Status',
-        // The one pipeline as the `pipelines` its facts are read for (receiver/pipeline-state.ts).
+        // The one pipeline as the `pipelines` its facts are read for (receiver/query/pipeline-state.ts).
         sql(sqlText`
           WITH pipelines AS (
             SELECT t.tenant_id, t.name AS tenant, \${pipeline:sqlstring}::text AS pipeline

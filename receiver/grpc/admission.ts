@@ -23,14 +23,14 @@
  * When a deposit does not fit: if other calls hold deposits, they shrink or end as soon as their
  * messages are in, so the call waits for them (FIFO) instead of being sent away while the budget is
  * mostly empty; if none do, the budget is full of data being decoded or written, and the call is
- * answered UNAVAILABLE with RetryInfo (outcome.ts, 'overloaded') before a byte of its message is read.
+ * answered UNAVAILABLE with RetryInfo (model/outcome.ts, 'overloaded') before a byte of its message is read.
  * The cost: at most budget / maxMessageBytes calls upload at once (4 with the defaults); the rest wait.
  */
 import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import type { Reservation } from '../ingest/commit.js';
 import type { Signal } from '../../contract/signal.js';
-import type { IngestReport } from '../ingest-report.js';
-import { Refusal, refusalOf } from '../outcome.js';
+import type { IngestReport } from '../metrics/ingest-report.js';
+import { Refusal, refusalOf } from '../model/outcome.js';
 import { SERVICES } from './services.js';
 import { codeName, grpcStatusOf } from './status.js';
 

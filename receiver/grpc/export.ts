@@ -9,9 +9,9 @@ import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js'
 import { decodeLogsProtobuf, decodeTracesProtobuf, encodeExportResponseProtobuf } from '../decode/otlp-protobuf.js';
 import type { Decoded, IngestLine } from '../ingest/line.js';
 import type { Signal } from '../../contract/signal.js';
-import type { IngestOperation, IngestReport } from '../ingest-report.js';
-import { GRPC_CODE, refusalOf } from '../outcome.js';
-import type { Authenticate } from '../auth.js';
+import type { IngestOperation, IngestReport } from '../metrics/ingest-report.js';
+import { GRPC_CODE, refusalOf } from '../model/outcome.js';
+import type { Authenticate } from '../auth/auth.js';
 import { headersOf } from './metadata.js';
 import { codeName, grpcError } from './status.js';
 

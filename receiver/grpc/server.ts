@@ -15,10 +15,10 @@ import {
   type ServerUnaryCall,
 } from '@grpc/grpc-js';
 import { SIGNALS } from '../../contract/signal.js';
-import { STARTING } from '../outcome.js';
+import { STARTING } from '../model/outcome.js';
 import type { IngestLine } from '../ingest/line.js';
-import type { IngestReport } from '../ingest-report.js';
-import type { Authenticate } from '../auth.js';
+import type { IngestReport } from '../metrics/ingest-report.js';
+import type { Authenticate } from '../auth/auth.js';
 import { createAdmission } from './admission.js';
 import { createExportHandler } from './export.js';
 import { SERVICES } from './services.js';

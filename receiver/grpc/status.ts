@@ -6,7 +6,7 @@
  */
 import { Metadata, status as grpcStatus, type ServerErrorResponse, type StatusObject } from '@grpc/grpc-js';
 import { encodeStatusProtobuf } from '../decode/otlp-protobuf.js';
-import { GRPC_CODE, RETRY_AFTER_SECONDS, type Refusal } from '../outcome.js';
+import { GRPC_CODE, RETRY_AFTER_SECONDS, type Refusal } from '../model/outcome.js';
 
 /** The trailer holding a serialized google.rpc.Status (gRPC's "richer error model"). */
 export const STATUS_DETAILS_TRAILER = 'grpc-status-details-bin';

@@ -9,7 +9,7 @@
 import { ACTIVITY_FIELDS, decodeActivity, type ActivityRecord } from '../decode/activity.js';
 import { FieldError } from '../decode/json-fields.js';
 import { DecodeError } from '../model/records.js';
-import { HTTP_STATUS, Refusal } from '../outcome.js';
+import { HTTP_STATUS, Refusal } from '../model/outcome.js';
 import { createJsonIngestHandler, type Answer, type JsonFormat, type JsonRouteOptions, type Outcome, type ReadBody } from './json-ingest.js';
 
 const MULTI_STATUS = 207;

@@ -1,6 +1,6 @@
 /** How the HTTP routes answer a failure: the status of outcome.ts, its headers, and a JSON error body. */
 import type { Response } from 'express';
-import { HTTP_STATUS, RETRY_AFTER_SECONDS, type Refusal } from '../outcome.js';
+import { HTTP_STATUS, RETRY_AFTER_SECONDS, type Refusal } from '../model/outcome.js';
 
 /** Sets the status and headers of `refusal` on `res` (Retry-After for the kinds worth retrying). */
 export function refusalHead(res: Response, refusal: Refusal): Response {

@@ -6,8 +6,8 @@
 import express, { type Request, type Response } from 'express';
 import { CursorError } from '../query/pages.js';
 import type { Queryable } from '../storage/database.js';
-import { Refusal, refusalOf } from '../outcome.js';
-import type { Authenticate } from '../auth.js';
+import { Refusal, refusalOf } from '../model/outcome.js';
+import type { Authenticate } from '../auth/auth.js';
 import { sendRefusal } from './answer.js';
 import { sendCsv } from './csv-stream.js';
 import { openApiDocument } from './openapi.js';

@@ -5,14 +5,14 @@
 import express from 'express';
 import { SIGNALS } from '../../contract/signal.js';
 import type { Database } from '../storage/database.js';
-import { describeDatabaseError } from '../storage/errors.js';
+import { describeDatabaseError } from '../model/database-errors.js';
 import type { IngestLine } from '../ingest/line.js';
-import type { Metrics } from '../metrics.js';
-import { Refusal, refusalOf } from '../outcome.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { Refusal, refusalOf } from '../model/outcome.js';
 import { createActivityHandlers } from './activity.js';
 import { createApiRouter } from './api.js';
 import { sendRefusal } from './answer.js';
-import type { Authenticate } from '../auth.js';
+import type { Authenticate } from '../auth/auth.js';
 import { createLineageHandler } from './lineage.js';
 import { createOtlpHandler } from './otlp.js';
 import { createWebViewRouter } from './web.js';

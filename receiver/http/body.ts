@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import zlib from 'node:zlib';
-import { Refusal } from '../outcome.js';
+import { Refusal } from '../model/outcome.js';
 
 /** Claims `bytes` more of the memory budget, or throws. */
 export type Hold = (bytes: number) => void;

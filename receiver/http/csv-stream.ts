@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
-import { refusalOf } from '../outcome.js';
+import { refusalOf } from '../model/outcome.js';
 import type { Page } from '../query/pages.js';
 import type { JsonSchema } from './params.js';
 import { SCHEMAS } from './schemas.js';

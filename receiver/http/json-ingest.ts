@@ -8,10 +8,10 @@
 import type { Request, Response } from 'express';
 import type { IngestLine } from '../ingest/line.js';
 import { DecodeError, type LogRow, type Tenant } from '../model/records.js';
-import type { IngestReport, LineageType, RecordOutcomes } from '../ingest-report.js';
-import { Refusal, refusalOf } from '../outcome.js';
+import type { IngestReport, LineageType, RecordOutcomes } from '../metrics/ingest-report.js';
+import { Refusal, refusalOf } from '../model/outcome.js';
 import { sendRefusal } from './answer.js';
-import type { Authenticate } from '../auth.js';
+import type { Authenticate } from '../auth/auth.js';
 import { readBudgetedBody } from './body.js';
 
 export interface JsonRouteOptions {

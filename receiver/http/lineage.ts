@@ -9,7 +9,7 @@
  * rest and lists the others (the client must not resend those).
  */
 import { decodeLineageEvent, type LineageRecord } from '../decode/openlineage.js';
-import { HTTP_STATUS, Refusal } from '../outcome.js';
+import { HTTP_STATUS, Refusal } from '../model/outcome.js';
 import { createJsonIngestHandler, type Answer, type JsonFormat, type JsonRouteOptions, type Outcome } from './json-ingest.js';
 
 const LINEAGE: JsonFormat<LineageRecord> = {

@@ -13,9 +13,9 @@ import {
 } from '../decode/otlp-protobuf.js';
 import type { Signal } from '../../contract/signal.js';
 import type { Decoded, IngestLine } from '../ingest/line.js';
-import type { IngestReport } from '../ingest-report.js';
-import { GRPC_CODE, Refusal, refusalOf } from '../outcome.js';
-import type { Authenticate } from '../auth.js';
+import type { IngestReport } from '../metrics/ingest-report.js';
+import { GRPC_CODE, Refusal, refusalOf } from '../model/outcome.js';
+import type { Authenticate } from '../auth/auth.js';
 import { refusalHead } from './answer.js';
 import { readBudgetedBody } from './body.js';
 

@@ -3,7 +3,7 @@
  * declaration both parses requests (unknown, repeated or malformed parameters are a 400 that says what
  * is wanted) and describes them in the OpenAPI document (openapi.ts).
  */
-import { Refusal } from '../outcome.js';
+import { Refusal } from '../model/outcome.js';
 
 export type JsonSchema = Record<string, unknown>;
 

@@ -4,9 +4,9 @@
  * Each handler must return the generated type of its declared answer (query/api-types.ts).
  */
 import { RESULTS, RUN_STATES } from '../../contract/vocabulary.js';
-import { createKey, isScope, listKeys, revokeKey, SCOPES, type Scope } from '../keys.js';
+import { createKey, isScope, listKeys, revokeKey, SCOPES, type Scope } from '../auth/keys.js';
 import type { Tenant } from '../model/records.js';
-import { Refusal } from '../outcome.js';
+import { Refusal } from '../model/outcome.js';
 import type { Answers } from '../query/api-types.js';
 import { listLogs } from '../query/logs.js';
 import { metricsOverview, metricsPerPipeline } from '../query/metrics.js';

@@ -7,11 +7,11 @@
  * Memory is bounded by a byte budget on the request bodies held (read, decoded, not yet acknowledged):
  * a request that would pass it is refused at once (503) instead of queued.
  */
-import { Refusal, refusalOf } from '../outcome.js';
+import { Refusal, refusalOf } from '../model/outcome.js';
 import type { Database } from '../storage/database.js';
 import type { PartitionManager } from '../storage/partitions.js';
 import { ensurePartitions, writeBatch, type BatchEffects, type Prepared } from '../storage/write-batch.js';
-import type { WriterReport } from '../writer-report.js';
+import type { WriterReport } from '../metrics/writer-report.js';
 
 export interface Writer {
   /** Reserves `bytes` of the budget or throws Refusal('overloaded'). */

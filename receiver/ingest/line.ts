@@ -10,8 +10,8 @@
  * transport ends with its answer; what COMMIT changed is counted by the writer's report.
  */
 import type { LogRow, SpanRow, Tenant } from '../model/records.js';
-import { refusalOf } from '../outcome.js';
-import type { RecordOutcomes } from '../ingest-report.js';
+import { refusalOf } from '../model/outcome.js';
+import type { RecordOutcomes } from '../metrics/ingest-report.js';
 import type { Reservation, Writer } from './commit.js';
 import { prepare } from './prepare.js';
 import { timeWindow, validateLogs, validateSpans } from './validate.js';

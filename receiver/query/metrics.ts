@@ -4,7 +4,7 @@
  */
 import { dataHealth, heartbeatStopped, isLate, isStuck, type PipelineState } from '../../contract/pipeline-facts.js';
 import type { Result, RunState } from '../../contract/vocabulary.js';
-import { readPipelineStates } from '../pipeline-state.js';
+import { readPipelineStates } from './pipeline-state.js';
 import type { Queryable } from '../storage/database.js';
 import type { Overview, PipelinePage, RecentRun } from './api-types.js';
 import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcDay } from '../storage/run-days.js';

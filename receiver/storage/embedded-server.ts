@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { isRunning, lock, writeSecret } from './data-dir.js';
-import { describeDatabaseError } from './errors.js';
+import { describeDatabaseError } from '../model/database-errors.js';
 import { READER_ROLE } from './migrations.js';
 
 export const POSTGRES_DIR = 'postgres';

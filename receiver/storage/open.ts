@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from './database.js';
 import { startEmbeddedServer, type EmbeddedServerOptions } from './embedded-server.js';
-import { describeDatabaseError } from './errors.js';
+import { describeDatabaseError } from '../model/database-errors.js';
 import { migrate } from './migrate.js';
 import { openServerDatabase } from './pg.js';
 

@@ -7,7 +7,7 @@ import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { copyTarget } from './csv.js';
 import type { Database, QueryResult, Transaction } from './database.js';
-import { describeDatabaseError } from './errors.js';
+import { describeDatabaseError } from '../model/database-errors.js';
 
 // Two writers plus API queries and metrics scrapes; more connections would only queue on 2 cores.
 const POOL_SIZE = 6;

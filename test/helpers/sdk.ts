@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { createKey } from '../../receiver/keys.js';
+import { createKey } from '../../receiver/auth/keys.js';
 import { createTestDatabase, testServerUrl } from './backends.js';
 import { startReceiver, type Receiver } from '../../receiver/serve.js';
 import { shutdown, start, type Pipemon, type StartOptions } from '../../sdk/index.js';

@@ -1,6 +1,6 @@
-/** Bounded label values (receiver/label-bound.ts): each key holds at most maxValues values, past which OVERFLOW_LABEL. */
+/** Bounded label values (receiver/metrics/label-bound.ts): each key holds at most maxValues values, past which OVERFLOW_LABEL. */
 import { expect, it } from 'vitest';
-import { createLabelBound, OVERFLOW_LABEL } from '../../receiver/label-bound.js';
+import { createLabelBound, OVERFLOW_LABEL } from '../../receiver/metrics/label-bound.js';
 
 it('keeps values already seen, overflows new ones past the cap, and counts each key apart', () => {
   const bounded = createLabelBound(2);

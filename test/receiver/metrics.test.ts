@@ -1,10 +1,10 @@
 /**
- * The receiver's own metrics alone (receiver/metrics.ts): a request is recorded once, when it is
+ * The receiver's own metrics alone (receiver/metrics/metrics.ts): a request is recorded once, when it is
  * answered, with what the line and routes told it on the way; a write batch once, when it commits or
  * fails, with what COMMIT changed. A stepped clock stands in for time.
  */
 import { describe, expect, it } from 'vitest';
-import { createMetrics, OVERFLOW_LABEL, type Metrics } from '../../receiver/metrics.js';
+import { createMetrics, OVERFLOW_LABEL, type Metrics } from '../../receiver/metrics/metrics.js';
 import type { BatchEffects } from '../../receiver/storage/write-batch.js';
 
 function setup(maxPipelines?: number) {

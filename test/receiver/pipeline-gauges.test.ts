@@ -1,13 +1,13 @@
 /**
- * The pipeline state gauges alone (receiver/pipeline-gauges.ts), with a read that stands in for the
+ * The pipeline state gauges alone (receiver/metrics/pipeline-gauges.ts), with a read that stands in for the
  * database: each scrape reads the state once for every gauge, scrapes that overlap share one read, and a
  * failed read keeps the previous values, is counted, and is logged once per reason.
  */
 import client from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PipelineState } from '../../contract/pipeline-facts.js';
-import { OVERFLOW_LABEL } from '../../receiver/label-bound.js';
-import { registerPipelineGauges } from '../../receiver/pipeline-gauges.js';
+import { OVERFLOW_LABEL } from '../../receiver/metrics/label-bound.js';
+import { registerPipelineGauges } from '../../receiver/metrics/pipeline-gauges.js';
 
 function state(pipeline: string, extra: Partial<PipelineState> = {}): PipelineState {
   return {

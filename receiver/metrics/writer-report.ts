@@ -3,12 +3,12 @@
  * commits or fails. A committed batch also counts what COMMIT changed (records accepted and duplicate,
  * runs and stages ended), never before: a batch that fails changed nothing.
  */
-import { FAILED_RESULTS } from '../contract/vocabulary.js';
-import type { RunEnded, StageEnded } from './model/runs.js';
-import type { RefusalKind } from './outcome.js';
-import type { BatchEffects } from './storage/write-batch.js';
+import { FAILED_RESULTS } from '../../contract/vocabulary.js';
+import type { RunEnded, StageEnded } from '../model/runs.js';
+import type { RefusalKind } from '../model/outcome.js';
+import type { BatchEffects } from '../storage/write-batch.js';
 import type { LabelBound } from './label-bound.js';
-import type { Instruments } from './metrics.js';
+import type { Instruments } from './instruments.js';
 
 export interface WriterReport {
   /** The writer's memory budget now: `heldBytes` of `limitBytes` held. */

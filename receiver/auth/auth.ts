@@ -5,8 +5,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Scope } from './keys.js';
-import type { Tenant } from './model/records.js';
-import { Refusal } from './outcome.js';
+import type { Tenant } from '../model/records.js';
+import { Refusal } from '../model/outcome.js';
 
 export interface KeyVerifier {
   verify(key: string): Promise<{ tenantId: number; tenantName: string; keyId: string; scopes: Scope[] } | null>;

@@ -4,9 +4,9 @@
  * records as they learn it; the transport ends it with its answer, and only then are the duration and
  * every count recorded, once.
  */
-import type { Signal } from '../contract/signal.js';
-import type { RefusalKind } from './outcome.js';
-import type { Instruments } from './metrics.js';
+import type { Signal } from '../../contract/signal.js';
+import type { RefusalKind } from '../model/outcome.js';
+import type { Instruments } from './instruments.js';
 
 export const FAILURE_REASONS = ['overloaded', 'database_unavailable', 'database_error', 'internal'] as const;
 

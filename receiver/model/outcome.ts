@@ -4,8 +4,8 @@
  * only 429, 502, 503 and 504 over HTTP, and UNAVAILABLE (among a few) over gRPC, so anything that may
  * succeed later is answered as `unavailable`, never as a bad request.
  */
-import { DecodeError } from './model/records.js';
-import { describeDatabaseError, isTransient } from './storage/errors.js';
+import { DecodeError } from './records.js';
+import { describeDatabaseError, isTransient } from './database-errors.js';
 
 export type RefusalKind =
   /** The request or a value in it is wrong: retrying it unchanged fails again. */
@@ -100,7 +100,7 @@ const isBug = (error: unknown) =>
   error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || error instanceof ReferenceError;
 
 /**
- * Any failure as a Refusal. Errors the database raised are sorted by storage/errors.ts: permanent ones
+ * Any failure as a Refusal. Errors the database raised are sorted by database-errors.ts: permanent ones
  * are the data's fault; the rest (connection errors, and any not known to be permanent) are
  * `unavailable`. A bug is `internal`: never the client's fault, so never a reason to drop its data.
  */

@@ -6,9 +6,9 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
-import { writeSecret } from './storage/data-dir.js';
-import type { Database, Queryable } from './storage/database.js';
-import { ADVISORY_LOCKS } from './storage/migrate.js';
+import { writeSecret } from '../storage/data-dir.js';
+import type { Database, Queryable } from '../storage/database.js';
+import { ADVISORY_LOCKS } from '../storage/migrate.js';
 
 export const SCOPES = ['ingest', 'read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];

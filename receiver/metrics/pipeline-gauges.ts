@@ -1,13 +1,13 @@
 /**
- * The pipelines' state as Prometheus gauges, read from the database at each scrape (pipeline-state.ts)
+ * The pipelines' state as Prometheus gauges, read from the database at each scrape (query/pipeline-state.ts)
  * rather than kept in memory: right from the first scrape after a restart, and the same on every
  * receiver sharing the database. The alert rules (dashboards/prometheus) and the Grafana dashboards
  * read these names and labels.
  */
 import client from 'prom-client';
-import type { PipelineState } from '../contract/pipeline-facts.js';
+import type { PipelineState } from '../../contract/pipeline-facts.js';
 import { createLabelBound, type LabelBound } from './label-bound.js';
-import { describeDatabaseError } from './storage/errors.js';
+import { describeDatabaseError } from '../model/database-errors.js';
 
 export interface PipelineGaugeOptions {
   /** Every pipeline's state now: readPipelineStates bound to the database. */

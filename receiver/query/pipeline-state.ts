@@ -4,9 +4,9 @@
  * last success, and its running runs. Read from the database rather than kept in memory, so it is right from the first
  * scrape after a restart and the same on every receiver sharing the database.
  */
-import { pipelineFacts, type PipelineState } from '../contract/pipeline-facts.js';
-import { pipelinesOfTenants } from '../contract/run-sql.js';
-import type { Queryable } from './storage/database.js';
+import { pipelineFacts, type PipelineState } from '../../contract/pipeline-facts.js';
+import { pipelinesOfTenants } from '../../contract/run-sql.js';
+import type { Queryable } from '../storage/database.js';
 
 const epoch = (column: string) => `extract(epoch FROM ${column})::float8`;
 

@@ -1,58 +1,17 @@
 /**
- * The receiver's own Prometheus metrics: its ingest requests (records accepted, refused, failed, and
- * durations), its writer (memory budget, group-commit batches) and what each COMMIT changed (runs and
- * stages ended). Names follow prometheus.io practice (base units, `_total`, `_timestamp_seconds`);
- * labels are bounded: never a run id, and at most `maxPipelines` distinct pipeline (and stage, error
- * type) values per metric (label-bound.ts). The pipelines' state gauges are a part of their own
- * (pipeline-gauges.ts), registered on the same registry once the database is open.
- *
- * Each operation is recorded once, when it ends, as the OpenTelemetry Collector's obsreport does: a
- * request when it is answered (ingest-report.ts), a batch when it commits or fails (writer-report.ts).
- * Pipeline counters move only for rows the writer actually committed, so a resent batch counts once.
+ * Every metric of the receiver's own, as prom-client instruments, registered in the order /metrics
+ * lists them. Names follow prometheus.io practice (base units, `_total`, `_timestamp_seconds`).
  */
 import client from 'prom-client';
-import { SIGNALS } from '../contract/signal.js';
-import { createIngestReport, FAILURE_REASONS, type IngestReport } from './ingest-report.js';
-import { createLabelBound } from './label-bound.js';
-import { createWriterReport, type WriterReport } from './writer-report.js';
-
-export { OVERFLOW_LABEL } from './label-bound.js';
 
 /** Pipelines run for seconds to hours: prom-client's web buckets (5 ms to 10 s) would say nothing. */
 const PIPELINE_SECONDS_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400];
 const REQUEST_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export interface Metrics {
-  /** What /metrics serves: these metrics, Node's own, and any part registered beside them. */
-  registry: client.Registry;
-  requests: IngestReport;
-  writer: WriterReport;
-  /** Counts a failed database read outside the writer, by what was being read. */
-  databaseError(kind: 'pipeline_state'): void;
-}
-
-export interface MetricsOptions {
-  maxPipelines?: number;
-  /** Milliseconds, for durations: performance.now unless a test steps a clock of its own. */
-  now?: () => number;
-}
-
-export function createMetrics({ maxPipelines, now = () => performance.now() }: MetricsOptions = {}): Metrics {
-  const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'pipemon_' });
-  const instruments = createInstruments(registry);
-  return {
-    registry,
-    requests: createIngestReport(instruments, now),
-    writer: createWriterReport(instruments, createLabelBound(maxPipelines), now),
-    databaseError: (kind) => instruments.databaseErrors.inc({ kind }),
-  };
-}
-
 export type Instruments = ReturnType<typeof createInstruments>;
 
 /** Every metric of the receiver's own, registered in the order /metrics lists them. */
-function createInstruments(registry: client.Registry) {
+export function createInstruments(registry: client.Registry) {
   const counter = (name: string, help: string, labelNames: string[]) => new client.Counter({ name, help, labelNames, registers: [registry] });
   const histogram = (name: string, help: string, labelNames: string[], buckets: number[]) =>
     new client.Histogram({ name, help, labelNames, buckets, registers: [registry] });
@@ -98,12 +57,5 @@ function createInstruments(registry: client.Registry) {
     rows: counter('pipemon_pipeline_rows_total', 'Rows processed by ended stages, by kind (read, written, rejected).', ['tenant', 'pipeline', 'stage', 'kind']),
     errors: counter('pipemon_pipeline_errors_total', 'Pipeline runs ended in failure, error or timeout, by error.type.', ['tenant', 'pipeline', 'error_type']),
   };
-  // Series that exist from the start, so that increase() sees their first event (writer-report.ts says why).
-  for (const signal of SIGNALS) {
-    instruments.accepted.inc({ signal }, 0);
-    instruments.duplicates.inc({ signal }, 0);
-    for (const reason of FAILURE_REASONS) instruments.failed.inc({ signal, reason }, 0);
-  }
-  for (const type of ['run', 'job', 'dataset']) instruments.lineageEvents.inc({ type }, 0);
   return instruments;
 }
