@@ -3,7 +3,7 @@
  * before the command; a word we do not know there is a mistake, told before anything runs.
  */
 import { execMonitored } from '../sdk/exec.js';
-import { shutdown, start } from '../sdk/telemetry.js';
+import { shutdown, start } from '../sdk/activity/telemetry.js';
 import { configure, printUsage, UsageError, type Command } from './command.js';
 
 const USAGE = `  pipemon exec [--pipeline NAME] [--stage NAME [--allow-failure]] [--run-id ID] [--owner TEAM]

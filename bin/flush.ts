@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultSpoolRoot } from '../sdk/config.js';
-import { spooledBytesIn } from '../sdk/spool.js';
-import { start } from '../sdk/telemetry.js';
+import { defaultSpoolRoot } from '../sdk/delivery/config.js';
+import { spooledBytesIn } from '../sdk/spool/spool.js';
+import { start } from '../sdk/activity/telemetry.js';
 import { configure, HELP, parseCommand, printUsage, UsageError, type Command } from './command.js';
 
 const USAGE = `  pipemon flush [--spool-dir DIR] [--timeout SECONDS]

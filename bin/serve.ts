@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { DEFAULT_KEY_FILE } from '../receiver/auth/keys.js';
 import { GRPC_DEFAULT_PORT, startReceiver, type Receiver } from '../receiver/serve.js';
-import { shellWord } from '../sdk/delivery-report.js';
+import { shellWord } from '../sdk/delivery/delivery-report.js';
 import { HELP, integerOption, parseCommand, printUsage, UsageError, type Command } from './command.js';
 import { STORAGE_OPTIONS, storage } from './storage.js';
 

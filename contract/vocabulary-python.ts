@@ -28,8 +28,9 @@ function namespace(name: string, doc: string, names: Record<string, string>): st
 export function vocabularyPython(): string {
   const severities = Object.entries(SEVERITY).map(([level, [number, text]]) => `    ${literal(level)}: (${number}, ${literal(text)}),`);
   return [
-    '# Generated from contract/vocabulary.ts and contract/record-rules.ts by contract/vocabulary-python.ts: edit those,',
-    '# then run `npm run build && node dist/contract/vocabulary-python.js`. test/vocabulary-python.test.ts fails while this differs.',
+    '# Generated from contract/vocabulary.ts and contract/record-rules.ts by contract/vocabulary-python.ts:',
+    '# edit those, then run `npm run build && node dist/contract/vocabulary-python.js`.',
+    '# test/vocabulary-python.test.ts fails while this file differs.',
     '"""The names pipemon sends and reads: the same as the Node SDK\'s, from one statement."""',
     '',
     '',

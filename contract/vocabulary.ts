@@ -151,7 +151,7 @@ export const ACTIVITY = {
 
 /**
  * `error.type` values pipemon sets itself. A run whose
- * process died without ending it is ended as `error` with this type by the next start (sdk/open-runs.ts).
+ * process died without ending it is ended as `error` with this type by the next start (sdk/spool/open-runs.ts).
  */
 export const ERROR_TYPE = {
   processDied: 'pipemon.process_died',

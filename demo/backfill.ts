@@ -1,12 +1,12 @@
 /**
  * `--days N`: the scenarios' history over the last N days, run by run through the SDK's run(), each on
- * a clock of its own that the pipeline's work advances (sdk/clock.ts), and exported as they go
+ * a clock of its own that the pipeline's work advances (sdk/activity/clock.ts), and exported as they go
  * (export.ts). Runs are made one at a time: their ids, the trace and span ids under them, their start
  * and everything they record derive from the seed, the pipeline and the scheduled instant; the current
  * time only decides which instants the history has (schedule.ts).
  */
-import { ManualClock } from '../sdk/clock.js';
-import { start, type Pipemon } from '../sdk/telemetry.js';
+import { ManualClock } from '../sdk/activity/clock.js';
+import { start, type Pipemon } from '../sdk/activity/telemetry.js';
 import { DemoConfigError, type Connection } from './connection.js';
 import { createPastTelemetry, type PastTelemetry } from './export.js';
 import { Random } from './random.js';

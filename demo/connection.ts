@@ -1,12 +1,12 @@
 /**
- * Where the demo sends, and whether it can: the endpoint and key resolve as for any pipeline (sdk/config.ts:
+ * Where the demo sends, and whether it can: the endpoint and key resolve as for any pipeline (sdk/delivery/config.ts:
  * flags, then PIPEMON_* and OTEL_EXPORTER_OTLP_* variables), with one fallback a newcomer needs: the key
  * that `pipemon serve` saved in its data directory. One empty export request then tells "nothing
  * listens there" and "wrong key" apart before anything is sent.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { authorizationOf, resolveConfig } from '../sdk/config.js';
+import { authorizationOf, resolveConfig } from '../sdk/delivery/config.js';
 
 export interface Connection {
   endpoint: string;

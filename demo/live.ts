@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { errorType } from '../sdk/run.js';
-import { shutdown, start } from '../sdk/telemetry.js';
+import { errorType } from '../sdk/activity/run.js';
+import { shutdown, start } from '../sdk/activity/telemetry.js';
 import { DemoConfigError, type Connection } from './connection.js';
 import { DeliveryError } from './export.js';
 import { planRun, sdkRun, type Outcome } from './run-context.js';

@@ -4,7 +4,7 @@
  * the seed, the pipeline and the slot alone: the current time decides which slots exist, never what a
  * slot's run records. All of them then run it through the SDK's run() (sdkRun).
  */
-import { errorType, run, type RunOptions } from '../sdk/run.js';
+import { errorType, run, type RunOptions } from '../sdk/activity/run.js';
 import { oneInEvery, Random, runIdFor } from './random.js';
 import type { RunContext, Scenario } from './scenarios.js';
 import { slotIndex, type Schedule, type Slot } from './schedule.js';

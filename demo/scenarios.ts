@@ -12,7 +12,7 @@
  */
 import * as checks from '../sdk/checks.js';
 import { parseLine } from '../sdk/exec.js';
-import type { Run, RunOptions } from '../sdk/run.js';
+import type { Run, RunOptions } from '../sdk/activity/run.js';
 import { ATTR } from '../contract/vocabulary.js';
 import type { Random } from './random.js';
 import { HOUR_MS, MINUTE_MS, DAY_MS, daysIntoUtcWeek, type History, type Schedule } from './schedule.js';

@@ -6,8 +6,8 @@
  *   checks.nullRatio(stage, 'email', rows.map((r) => r.email), 0.01);
  *   checks.schemaDrift(stage, ['id', 'email', 'amount'], Object.keys(rows[0] ?? {}));
  */
-import { isEmpty, type Activity } from './run.js';
-import { serialize } from './serialize.js';
+import { isEmpty, type Activity } from './activity/run.js';
+import { serialize } from './activity/serialize.js';
 import { CHECK } from '../contract/vocabulary.js';
 
 /** How many examples of a failure a check record carries: enough to debug, bounded in size. */

@@ -14,7 +14,7 @@ import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { HrTime } from '@opentelemetry/api';
 import type { LogLevel } from '../contract/record-rules.js';
-import { logAt, run, type Activity } from './run.js';
+import { logAt, run, type Activity } from './activity/run.js';
 import { ATTR } from '../contract/vocabulary.js';
 
 export interface ExecOptions {

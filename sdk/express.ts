@@ -9,8 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { withSpan } from './run.js';
-import { pipemon } from './telemetry.js';
+import { withSpan } from './activity/run.js';
+import { pipemon } from './activity/telemetry.js';
 import { ATTR, EVENT } from '../contract/vocabulary.js';
 
 export interface MiddlewareOptions {

@@ -10,7 +10,7 @@
  *   });
  */
 export * from '../contract/vocabulary.js';
-export { start, shutdown, pipemon, type Pipemon, type StartOptions } from './telemetry.js';
+export { start, shutdown, pipemon, type Pipemon, type StartOptions } from './activity/telemetry.js';
 export {
   run,
   currentActivity,
@@ -24,13 +24,13 @@ export {
   type Stage,
   type StageOptions,
   type Target,
-} from './run.js';
-export { ManualClock, type Clock } from './clock.js';
+} from './activity/run.js';
+export { ManualClock, type Clock } from './activity/clock.js';
 export * as checks from './checks.js';
-export { serialize, isSensitiveKey, type SerializeOptions } from './serialize.js';
+export { serialize, isSensitiveKey, type SerializeOptions } from './activity/serialize.js';
 export { DEFAULT_SENSITIVE, type LogLevel } from '../contract/record-rules.js';
-export type { DeliveryFailure, DeliveryStats } from './delivery.js';
-export type { DeliveryReport } from './delivery-report.js';
+export type { DeliveryFailure, DeliveryStats } from './delivery/delivery.js';
+export type { DeliveryReport } from './delivery/delivery-report.js';
 export { monitored, monitor, type MonitorOptions } from './monitored.js';
 export { pipemonMiddleware, type MiddlewareOptions } from './express.js';
 export { execMonitored, type ExecOptions } from './exec.js';

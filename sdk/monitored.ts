@@ -6,7 +6,7 @@
  * read; if it then fails, the failure is recorded anyway (a span back-dated to the call's start,
  * and an ERROR record): sampling never hides an error.
  */
-import { withSpan } from './run.js';
+import { withSpan } from './activity/run.js';
 import { callNamer } from './monitored/call-name.js';
 import { CallTelemetry, type Call, type MonitorOptions } from './monitored/call-telemetry.js';
 import { followResult } from './monitored/results.js';

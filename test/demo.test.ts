@@ -10,8 +10,8 @@ import { DEMO_PIPELINES, runDemo, SCENARIOS, type DemoSummary, type Scenario } f
 import { runIdFor } from '../demo/random.js';
 import { planRun, sdkRun } from '../demo/run-context.js';
 import { CLOSING, historySlots, slotsBetween, type Slot } from '../demo/schedule.js';
-import type { Run } from '../sdk/run.js';
-import { pipemon, shutdown, start } from '../sdk/telemetry.js';
+import type { Run } from '../sdk/activity/run.js';
+import { pipemon, shutdown, start } from '../sdk/activity/telemetry.js';
 import { ATTR, EVENT } from '../contract/vocabulary.js';
 import { sleep, until } from './helpers/async.js';
 import { backends } from './helpers/backends.js';

@@ -131,7 +131,7 @@ interface RecordSpec {
   attributes: Record<string, string | number | boolean>;
 }
 
-/** The log records the pipemon SDK sends for a run (sdk/run.ts), at past times. */
+/** The log records the pipemon SDK sends for a run (sdk/activity/run.ts), at past times. */
 function runRecords(run: RunSpec): RecordSpec[] {
   const base: Record<string, string | number> = { [ATTR.pipelineName]: run.pipeline, [ATTR.runId]: run.runId };
   if (run.owner) base[ATTR.pipelineOwner] = run.owner;

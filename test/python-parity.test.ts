@@ -8,10 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../sdk/config.js';
-import { deliveryReport } from '../sdk/delivery-report.js';
-import type { DeliveryStats } from '../sdk/delivery.js';
-import { mustKeepLog } from '../sdk/telemetry.js';
+import { resolveConfig } from '../sdk/delivery/config.js';
+import { deliveryReport } from '../sdk/delivery/delivery-report.js';
+import type { DeliveryStats } from '../sdk/delivery/delivery.js';
+import { mustKeepLog } from '../sdk/activity/telemetry.js';
 import { EVENT } from '../contract/vocabulary.js';
 
 const SRC = fileURLToPath(new URL('../python/src', import.meta.url));

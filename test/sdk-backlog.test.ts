@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backlog } from '../sdk/backlog.js';
+import { Backlog } from '../sdk/delivery/backlog.js';
 
 const filled = (n: number, chunkSize = 4) => {
   const backlog = new Backlog<number>(chunkSize);

@@ -5,7 +5,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
-import { createLeanLogger } from '../sdk/lean-logger.js';
+import { createLeanLogger } from '../sdk/activity/lean-logger.js';
 
 function loggers() {
   const resource = resourceFromAttributes({ 'service.name': 'lean-test' });

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
-import { closingRecord, findDeadRuns, openRunJournal } from '../sdk/open-runs.js';
-import type { Liveness } from '../sdk/owner.js';
+import { closingRecord, findDeadRuns, openRunJournal } from '../sdk/spool/open-runs.js';
+import type { Liveness } from '../sdk/spool/owner.js';
 import { ATTR, ERROR_TYPE, EVENT } from '../contract/vocabulary.js';
 import { tempDir } from './helpers/sdk.js';
 

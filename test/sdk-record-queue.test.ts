@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRecordQueue } from '../sdk/record-queue.js';
+import { createRecordQueue } from '../sdk/delivery/record-queue.js';
 
 /** A queue of numbers (negative ones must be kept) over a spool that records its appends, with a hand-run timer. */
 function setup(options: { maxBatch?: number; maxQueue?: number } = {}) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../sdk/backoff.js';
-import { createSender } from '../sdk/sender.js';
-import { openSpool } from '../sdk/spool.js';
-import { sortAnswer, type Outcome, type Transport } from '../sdk/transport.js';
+import { Backoff } from '../sdk/delivery/backoff.js';
+import { createSender } from '../sdk/delivery/sender.js';
+import { openSpool } from '../sdk/spool/spool.js';
+import { sortAnswer, type Outcome, type Transport } from '../sdk/delivery/transport.js';
 import { tempDir } from './helpers/sdk.js';
 
 /** An HTTP status answered with each kind, so that the script's outcomes are the transport's own. */

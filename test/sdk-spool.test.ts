@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { frameHeader, readFrames } from '../sdk/frames.js';
-import type { Liveness } from '../sdk/owner.js';
-import { openSpool, type Spool } from '../sdk/spool.js';
+import { frameHeader, readFrames } from '../sdk/spool/frames.js';
+import type { Liveness } from '../sdk/spool/owner.js';
+import { openSpool, type Spool } from '../sdk/spool/spool.js';
 import { tempDir } from './helpers/sdk.js';
 
 const body = (bytes: number, fill = 1) => new Uint8Array(bytes).fill(fill);

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRetryingTransport } from '../sdk/retrying-transport.js';
-import { createHttpTransport, failureKind, sortAnswer, type Outcome, type Transport } from '../sdk/transport.js';
+import { createRetryingTransport } from '../sdk/delivery/retrying-transport.js';
+import { createHttpTransport, failureKind, sortAnswer, type Outcome, type Transport } from '../sdk/delivery/transport.js';
 
 describe('sorting the receiver answers', () => {
   it('sorts every status once: 2xx ok, 400 and 413 refused, anything else retried', () => {

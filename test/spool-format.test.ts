@@ -13,9 +13,9 @@ import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
 import { decodeLogsProtobuf } from '../receiver/decode/otlp-protobuf.js';
 import { renderLog } from '../receiver/storage/rows-csv.js';
-import { frameHeader } from '../sdk/frames.js';
-import { closingRecord, findDeadRuns, openRunJournal } from '../sdk/open-runs.js';
-import { openSpool } from '../sdk/spool.js';
+import { frameHeader } from '../sdk/spool/frames.js';
+import { closingRecord, findDeadRuns, openRunJournal } from '../sdk/spool/open-runs.js';
+import { openSpool } from '../sdk/spool/spool.js';
 import type { Signal } from '../contract/signal.js';
 import { ATTR } from '../contract/vocabulary.js';
 

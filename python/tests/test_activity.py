@@ -1,4 +1,4 @@
-"""What runs and stages record: the records sdk/run.ts emits for the same code (compared with the Node SDK's)."""
+"""What runs and stages record: the records sdk/activity/run.ts emits for the same code (compared with Node's)."""
 
 from __future__ import annotations
 

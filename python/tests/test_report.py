@@ -15,7 +15,7 @@ def stats(
     return DeliveryStats(0, 1, spooled_bytes, dropped, refused, undelivered, 0, False, last_failure)
 
 
-# Each case's message as the Node SDK says it: deliveryReport() of dist/sdk/delivery-report.js (npx tsc -p
+# Each case's message as the Node SDK says it: deliveryReport() of dist/sdk/delivery/delivery-report.js (npx tsc -p
 # tsconfig.json) for the same stats, endpoint and spool directory, printed with JSON.stringify.
 NODE_MESSAGES = [
     (

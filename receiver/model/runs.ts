@@ -118,7 +118,7 @@ function laterOf<F extends RunFacts | StageFacts>(a: F, b: F): [later: F, earlie
 
 /**
  * An end pipemon inferred rather than one its sender reported: the SDK's next start ends a run whose
- * process died as `error` (sdk/open-runs.ts), also when the run's own end was spooled just before the
+ * process died as `error` (sdk/spool/open-runs.ts), also when the run's own end was spooled just before the
  * death. Any reported end decides over it.
  */
 const isInferred = (f: RunFacts | StageFacts) => f.errorType === ERROR_TYPE.processDied;

@@ -2,7 +2,7 @@
  * Versioned schema migrations, applied in order at start by migrate.ts. Never edit a released
  * migration: add the next one. Some are built from constants of the code (the body search expression,
  * run-days.ts's figures): a change to those that changes a released migration's SQL is caught by the
- * digests in test/storage.test.ts, and needs a migration of its own.
+ * digests in test/receiver/storage/migrations.test.ts, and needs a migration of its own.
  *
  * Every key and index starts with tenant_id so that the data tables can be distributed by tenant
  * (Citus) when one server is not enough. logs and spans are range-partitioned by day on `ts`
@@ -146,7 +146,7 @@ END $$;
 
 /**
  * The checks of the records stored before migration 6, as the write path derives them from new ones
- * (ingest/derive.ts deriveCheck; test/storage.test.ts holds the two to the same rows).
+ * (ingest/derive.ts deriveCheck; test/receiver/storage/migrations.test.ts holds the two to the same rows).
  */
 export const CHECKS_FROM_LOGS = `
 SELECT tenant_id, ts, fingerprint, pipeline, run_id, stage, NULLIF(attributes->>'${ATTR.checkName}', '') AS name,

@@ -7,7 +7,7 @@
  * (RUN_FIGURES, DURATION_BUCKET): the write path sums it over the rows it replaces (minus) and writes
  * (plus), migration 6 over the runs stored before it, and the metrics over runs of a window's first,
  * partial day, which they read from pipeline_runs. Changing RUN_FIGURES or DURATION_BUCKET changes
- * migration 6's SQL (its digest test in test/storage.test.ts fails): it needs a migration of its own,
+ * migration 6's SQL (its digest test in test/receiver/storage/migrations.test.ts fails): it needs a migration of its own,
  * which alters pipeline_days and recomputes the sums.
  */
 import { FAILED_RESULTS } from '../../contract/vocabulary.js';

@@ -6,9 +6,9 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
 import { ATTR, EVENT } from '../../contract/vocabulary.js';
-import { currentActivity, exceptionAttributes, parentContext } from '../run.js';
-import { createSerializer, type SerializeOptions } from '../serialize.js';
-import { pipemon, type Pipemon } from '../telemetry.js';
+import { currentActivity, exceptionAttributes, parentContext } from '../activity/run.js';
+import { createSerializer, type SerializeOptions } from '../activity/serialize.js';
+import { pipemon, type Pipemon } from '../activity/telemetry.js';
 import type { CallEnd } from './results.js';
 
 export interface MonitorOptions extends SerializeOptions {

@@ -3,9 +3,14 @@
  * records go first, then by age; a segment's frames go in order, consecutive ones joined up to a
  * request's size, one by one after a refusal of several (so that one bad frame drops only its own records).
  */
-import type { Frame } from '../frames.js';
-import type { Outcome } from '../transport.js';
+import type { Frame } from './frames.js';
 import type { Segment } from './segment.js';
+
+/**
+ * How the receiver answered a batch, as far as the spool cares: delivered, worth sending again, or
+ * refused for good. The transport's Outcome kinds, which the compiler holds to these.
+ */
+export type Answer = 'ok' | 'retry' | 'refused';
 
 export interface Taken {
   frames: number;
@@ -38,7 +43,7 @@ export function takeFrames(segment: Segment, frames: Frame[], maxBytes: number):
 }
 
 /** Moves `segment` past `taken` by the receiver's answer, or marks them to go again. */
-export function settleTaken(segment: Segment, taken: Taken, outcome: Outcome['kind']): Settled {
+export function settleTaken(segment: Segment, taken: Taken, outcome: Answer): Settled {
   segment.inFlight = false;
   if (outcome === 'retry') return 'retry';
   if (outcome === 'refused' && taken.frames > 1) {

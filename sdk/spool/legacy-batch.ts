@@ -3,7 +3,7 @@
  * count in the name. Never written any more; still replayed after an upgrade, by whoever finds them
  * (they name no instance, so no live writer can claim them).
  */
-import type { Frame } from '../frames.js';
+import type { Frame } from './frames.js';
 import type { Signal } from '../../contract/signal.js';
 
 // <ms>-<pid>-<seq>-<signal>-<e|n>-<records>.otlp

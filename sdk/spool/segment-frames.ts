@@ -3,7 +3,7 @@
  * segment's are read again from its file when its turn comes, so that a large spool on disk costs no
  * memory.
  */
-import type { Frame } from '../frames.js';
+import type { Frame } from './frames.js';
 import { releaseFrames, type Segment } from './segment.js';
 import type { SegmentStore } from './segment-store.js';
 

@@ -3,7 +3,7 @@
  * by age, with its writer and kind in it, so that a reader knows whose it is and what it holds before
  * opening it.
  */
-import type { Owner } from '../owner.js';
+import type { Owner } from './owner.js';
 import type { Signal } from '../../contract/signal.js';
 
 const SEGMENT = /^(\d{13})-(\d+)-([0-9a-f]{8})-(\d+)-(logs|traces)-([en])\.wal$/;

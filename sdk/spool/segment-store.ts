@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { syncDir } from '../../contract/durable-file.js';
-import { frameHeader, readFrames, type Frame } from '../frames.js';
-import type { Owner } from '../owner.js';
+import { frameHeader, readFrames, type Frame } from './frames.js';
+import type { Owner } from './owner.js';
 import type { Signal } from '../../contract/signal.js';
 import { legacyBatchFrames, parseLegacyBatchName } from './legacy-batch.js';
 import { parseSegmentName } from './segment-name.js';

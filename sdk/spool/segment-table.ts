@@ -2,7 +2,7 @@
  * The segments a spool knows, in the order it learnt of them, and the bytes they hold on disk and in
  * memory: the two totals its bounds are checked against.
  */
-import type { Frame } from '../frames.js';
+import type { Frame } from './frames.js';
 import type { Segment } from './segment.js';
 import type { SegmentStore } from './segment-store.js';
 

@@ -2,7 +2,7 @@
  * One segment as the spool tracks it: a file of frames (this writer's active one, a closed one, or a
  * dead writer's), or a piece of kept records held in memory because the disk refused them.
  */
-import type { Frame } from '../frames.js';
+import type { Frame } from './frames.js';
 import type { Signal } from '../../contract/signal.js';
 import type { SegmentWriter, SpoolFile } from './segment-store.js';
 

@@ -3,7 +3,7 @@
  * earlier spool. A live writer's segments are its own: another process must not replay and delete a
  * segment still being appended to. Looked for at open, and again every `rescanMs` while sending.
  */
-import type { Liveness } from '../owner.js';
+import type { Liveness } from './owner.js';
 import { foundSegment } from './segment.js';
 import type { SegmentStore } from './segment-store.js';
 import type { SegmentTable } from './segment-table.js';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { vi } from 'vitest';
 import { freePort } from '../../receiver/storage/embedded-server.js';
-import { readFrames } from '../../sdk/frames.js';
+import { readFrames } from '../../sdk/spool/frames.js';
 import { CLI } from './pipemon-process.js';
 
 export interface CommandResult {

@@ -4,9 +4,9 @@ import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock, observedAfter } from '../../sdk/clock.js';
-import { run, TimeoutError } from '../../sdk/run.js';
-import { shutdown, start } from '../../sdk/telemetry.js';
+import { ManualClock, observedAfter } from '../../sdk/activity/clock.js';
+import { run, TimeoutError } from '../../sdk/activity/run.js';
+import { shutdown, start } from '../../sdk/activity/telemetry.js';
 import { ATTR, EVENT } from '../../contract/vocabulary.js';
 
 // Records and spans as the SDK hands them to the application's providers, kept in memory.

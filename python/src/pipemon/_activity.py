@@ -1,4 +1,4 @@
-"""What a run and a stage have in common (the twin of ActivityImpl in sdk/run.ts): a span, a start
+"""What a run and a stage have in common (the twin of ActivityImpl in sdk/activity/run.ts): a span, a start
 record emitted at once, and an end record carrying the same attributes as the span (result, duration,
 rows, target, error), which the receiver derives runs and stages from (receiver/ingest/derive.ts).
 

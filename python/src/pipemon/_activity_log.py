@@ -26,7 +26,7 @@ FATAL = SEVERITY["fatal"]
 
 
 def error_type(error: BaseException | str) -> str:
-    """Low-cardinality `error.type`: the exception's class name (sdk/run.ts errorType)."""
+    """Low-cardinality `error.type`: the exception's class name (sdk/activity/run.ts errorType)."""
     return type(error).__name__ if isinstance(error, BaseException) else "str"
 
 

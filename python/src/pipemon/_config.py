@@ -1,6 +1,6 @@
 """start() options merged with the environment. Options win over PIPEMON_* variables, which win over the
 standard OTEL_* ones, so the same pipeline code runs unchanged under a scheduler that only sets env. Bad
-configuration raises ValueError here, once, at start: the data path never raises. The twin is sdk/config.ts:
+configuration raises ValueError here, once, at start: the data path never raises. The twin is sdk/delivery/config.ts:
 same names (in snake_case), same defaults, and the same default spool directory for the same endpoint and key.
 """
 

@@ -194,7 +194,7 @@ def observed_time(now_ns: int) -> int:
 
     The receiver stores identical records once (it hashes time, observed time, body, attributes and
     ids), so two equal lines logged within the clock's resolution must still differ: the twin of
-    sdk/lean-logger.ts observedAt.
+    sdk/activity/lean-logger.ts observedAt.
     """
     global _last_observed
     with _observed_lock:

@@ -6,7 +6,7 @@
 Records are on disk before they are sent, so a `kill -9` loses at most the ordinary records of the last
 buffer interval; errors and run/stage records are written before emit returns. Segments left by a dead
 process are replayed through the same sender and transport as live records: one sorting of the receiver's
-answers for both. The twin is sdk/delivery.ts.
+answers for both. The twin is sdk/delivery/delivery.ts.
 
 Two daemon threads: one appends the buffers every buffer_ms, one sends. A send can wait for an answer up to
 export_timeout_ms, and Node's event loop appends meanwhile; a single thread here would leave records in
@@ -30,7 +30,7 @@ from ._transport import Backoff, FailureKind, HttpTransport, Outcome, RetryingTr
 T = TypeVar("T")
 
 # Below the receiver's 64 MiB body limit (and the OTLP spec's recommendation), with room to spare
-# (sdk/delivery.ts MAX_REQUEST_BYTES; the retries and pause below are that file's too).
+# (sdk/delivery/delivery.ts MAX_REQUEST_BYTES; the retries and pause below are that file's too).
 MAX_REQUEST_BYTES = 4 * 2**20
 # At shutdown, how long a retry wait that close() ended has to count its answer, even past the deadline.
 _ANSWER_GRACE_S = 0.05

@@ -5,7 +5,7 @@ export would have sent, and the receiver's idempotency recognises them.
 
 A process killed mid-append leaves at most a short last frame (the header says more bytes than follow)
 and a power cut may leave zeros: reading stops at the first frame that does not check out, keeping
-everything before it. The twin is sdk/frames.ts; docs/spool-format.md describes the format.
+everything before it. The twin is sdk/spool/frames.ts; docs/spool-format.md describes the format.
 """
 
 from __future__ import annotations

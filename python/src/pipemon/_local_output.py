@@ -1,5 +1,5 @@
 """Every log record as one JSON object per line, to stdout, stderr or a file (PIPEMON_LOCAL_OUTPUT): useful with
-no receiver at all. The twin is sdk/local-output.ts, with the same fields.
+no receiver at all. The twin is sdk/activity/local-output.ts, with the same fields.
 """
 
 from __future__ import annotations

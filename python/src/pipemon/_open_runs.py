@@ -3,7 +3,7 @@
 spool. A marker whose writer is dead (_owner.py) is a run nobody will end: the next start with the same
 spool ends it as `error`, at its last heartbeat, with an `error.type` saying why.
 
-The twin is sdk/open-runs.ts: the markers are part of the format both SDKs share (docs/spool-format.md),
+The twin is sdk/spool/open-runs.ts: the markers are part of the format both SDKs share (docs/spool-format.md),
 so their JSON fields are the Node ones, and the closing record is the same whichever SDK writes it.
 """
 
@@ -215,7 +215,7 @@ def closing_record(dead: DeadRun) -> LogRecord:
 
 def closing_request(dead: DeadRun) -> bytes:
     """The closing record as the logs request body to spool: the receiver's identity of a record includes its
-    resource and scope, so these are the marker's resource and the scope sdk/open-runs.ts gives it (no version).
+    resource and scope, so these are the marker's resource and the scope sdk/spool/open-runs.ts gives it (no version).
     """
     return encode_logs(dead.run.resource, "pipemon", "", [closing_record(dead)])
 

@@ -2,7 +2,7 @@
 named with the writer's pid and a random instance id: a live writer's files are its own (another process
 must not replay and delete a segment still being appended to); a dead one's are taken over by the next
 start. The instance id tells a dead process from a later one that reuses its pid, and an SDK instance
-shut down in this process from the one started after it. The twin is sdk/owner.ts.
+shut down in this process from the one started after it. The twin is sdk/spool/owner.ts.
 """
 
 from __future__ import annotations

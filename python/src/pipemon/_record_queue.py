@@ -2,7 +2,7 @@
 (errors, run and stage records, failed spans) are encoded and appended before push() returns. Ordinary records
 wait in memory for at most `buffer_s` (or until a batch is full) and are then appended together, by the
 sender's thread: the caller's cost stays a list append, and a `kill -9` loses at most the records of the last
-buffer interval. The twin is sdk/record-queue.ts.
+buffer interval. The twin is sdk/delivery/record-queue.ts.
 
 push() is called from any of the pipeline's threads, flush() from the sender's thread and at exit.
 """

@@ -1,6 +1,6 @@
 """What a process says when it stops with records it could not deliver: how many, why, where they are kept and
 how they will reach the receiver. Said once, on stderr, by shutdown() and the exit hook: a pipeline whose
-records never arrive must not look like one that is fine. The twin is sdk/delivery-report.ts, word for word:
+records never arrive must not look like one that is fine. The twin is sdk/delivery/delivery-report.ts, word for word:
 `pipemon flush --spool-dir DIR` sends a Python process's spool too (both SDKs write one format).
 """
 

@@ -1,4 +1,4 @@
-"""Runs (the twin of run() in sdk/run.ts): `pipemon.run("orders", ...)` is a run to use as
+"""Runs (the twin of run() in sdk/activity/run.ts): `pipemon.run("orders", ...)` is a run to use as
 
     with pipemon.run("orders") as r: ...          # or `async with`
     @pipemon.run("orders")                         # on a function, async def or generator: a run per call

@@ -2,7 +2,7 @@
 the transport one request at a time, on a background thread of its own. Each answer settles its batch in
 the spool (delivered and refused frames leave it, the rest stay). After a `retry` answer, which the retrying
 transport already retried, the next pass waits with a growing backoff: records keep going to disk meanwhile.
-The twin is sdk/sender.ts; Worker stands for Node's timers.
+The twin is sdk/delivery/sender.ts; Worker stands for Node's timers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Protocol
 from ._spool import PendingBatch
 from ._transport import Backoff, Outcome, Transport
 
-# While the receiver is known to be down, drain() tries for at most this long (sdk/sender.ts DRAIN_WHILE_DOWN_MS).
+# While the receiver is known to be down, drain() tries for at most this long
+# (sdk/delivery/sender.ts DRAIN_WHILE_DOWN_MS).
 DRAIN_WHILE_DOWN_S = 1.0
 
 

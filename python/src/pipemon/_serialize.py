@@ -1,5 +1,5 @@
 """A size-bounded, secret-masking preview of any value, for the arguments and results of monitored
-functions and for attributes (the twin of sdk/serialize.ts, in Python's own notation).
+functions and for attributes (the twin of sdk/activity/serialize.ts, in Python's own notation).
 
 It never raises (a hostile __repr__, a property that raises, a cycle) and never walks more than it
 prints: output stops at `max_repr` characters, `max_items` entries per container and `max_depth`
@@ -25,7 +25,7 @@ from .vocabulary import DEFAULT_SENSITIVE, MASK, MAX_DEPTH, MAX_ITEMS, MAX_REPR
 
 # The OTLP integer is 64 bits: a larger Python int is sent as its preview.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# Attribute arrays longer than this are sent as a preview (sdk/serialize.ts toAttributeValue).
+# Attribute arrays longer than this are sent as a preview (sdk/activity/serialize.ts toAttributeValue).
 MAX_ATTRIBUTE_ARRAY = 100
 _MEMO_LIMIT = 4096
 

@@ -1,7 +1,7 @@
 """The write-ahead spool: every record is appended to a local segment file before it is exported, so that a
 process killed with `kill -9` leaves its records on disk (in the OS's page cache, which outlives the
 process) and the next start with the same spool sends them. Export reads from here too: a live export and
-a replay are the same path, and send the same bytes. The twin is sdk/spool.ts: both SDKs read and write
+a replay are the same path, and send the same bytes. The twin is sdk/spool/spool.ts: both SDKs read and write
 the format of docs/spool-format.md, and replay each other's segments.
 
 - One active segment per signal and kind (kept records, i.e. errors and run/stage records, apart from
@@ -545,7 +545,10 @@ def _flush(fd: int) -> None:
 
 
 def sync_dir(dir: str) -> None:
-    """Makes a directory's entries (a file created or renamed in it) durable; best effort, as in contract/durable-file.ts."""
+    """Makes a directory's entries (a file created or renamed in it) durable; best effort.
+
+    As in contract/durable-file.ts.
+    """
     try:
         fd = os.open(dir, os.O_RDONLY)
     except OSError:

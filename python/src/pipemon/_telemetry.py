@@ -1,5 +1,5 @@
 """The process-wide SDK instance: where the API's records go (the durable delivery, a local output, test
-captures), started once per process from start() options and the environment. The twin is sdk/telemetry.ts.
+captures), started once per process from start() options and the environment. The twin is sdk/activity/telemetry.ts.
 
 The OpenTelemetry Python SDK may run in the same process: pipemon never touches its global providers, and
 encodes and sends its own records.
@@ -42,10 +42,10 @@ LogSink = Callable[[LogRecord], None]
 SpanSink = Callable[[Span], None]
 
 SCOPE = "pipemon"
-# How often dropped records are reported as a record of their own (sdk/telemetry.ts DROP_REPORT_MS).
+# How often dropped records are reported as a record of their own (sdk/activity/telemetry.ts DROP_REPORT_MS).
 DROP_REPORT_S = 10.0
 
-# Log records that are never evicted: errors and the records that make up a run's history (sdk/telemetry.ts
+# Log records that are never evicted: errors and the records that make up a run's history (sdk/activity/telemetry.ts
 # KEPT_EVENTS; test/python-parity.test.ts holds the two to the same answers).
 KEPT_EVENTS = frozenset(
     (EVENT.RUN_START, EVENT.RUN_END, EVENT.STAGE_START, EVENT.STAGE_END, EVENT.CHECK, EVENT.SDK_DROPPED)

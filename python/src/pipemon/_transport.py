@@ -1,7 +1,7 @@
 """The one way records leave the process: an OTLP/HTTP POST of a request body, answered as a value, never an
 exception. Live export and the replay of a spool left by an earlier process go through the same transport,
-so an answer means the same thing for both. The twins are sdk/transport.ts, sdk/retrying-transport.ts and
-sdk/backoff.ts.
+so an answer means the same thing for both. The twins are sdk/delivery/transport.ts,
+sdk/delivery/retrying-transport.ts and sdk/delivery/backoff.ts.
 
 Times here are time.monotonic() seconds; a `deadline` bounds a whole call.
 """

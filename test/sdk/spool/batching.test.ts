@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Frame } from '../../../sdk/frames.js';
+import type { Frame } from '../../../sdk/spool/frames.js';
 import { sendOrder, settleTaken, takeFrames } from '../../../sdk/spool/batching.js';
 import { newSegment, type Segment } from '../../../sdk/spool/segment.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Frame } from '../../../sdk/frames.js';
+import type { Frame } from '../../../sdk/spool/frames.js';
 import { foundSegment } from '../../../sdk/spool/segment.js';
 import { SegmentFrames } from '../../../sdk/spool/segment-frames.js';
 

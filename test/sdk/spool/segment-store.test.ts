@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { frameHeader, readFrames } from '../../../sdk/frames.js';
+import { frameHeader, readFrames } from '../../../sdk/spool/frames.js';
 import { SegmentStore, spooledBytesIn } from '../../../sdk/spool/segment-store.js';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-store-'));

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Liveness } from '../../../sdk/owner.js';
+import type { Liveness } from '../../../sdk/spool/owner.js';
 import { SegmentStore } from '../../../sdk/spool/segment-store.js';
 import { SegmentTable } from '../../../sdk/spool/segment-table.js';
 import { Takeover } from '../../../sdk/spool/takeover.js';

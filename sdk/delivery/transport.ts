@@ -4,7 +4,7 @@
  * Live export and the replay of a spool left by an earlier process go through the same transport, so
  * an answer means the same thing for both.
  */
-import type { Signal } from '../contract/signal.js';
+import type { Signal } from '../../contract/signal.js';
 
 export type Outcome =
   | { kind: 'ok' }

@@ -12,9 +12,9 @@ import type { Attributes } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { syncDir } from '../contract/durable-file.js';
+import { syncDir } from '../../contract/durable-file.js';
 import { claimOwner, isAlive, type Claim, type Liveness } from './owner.js';
-import { ATTR, ERROR_TYPE, EVENT } from '../contract/vocabulary.js';
+import { ATTR, ERROR_TYPE, EVENT } from '../../contract/vocabulary.js';
 
 export interface OpenRun {
   pipeline: string;

@@ -6,8 +6,8 @@
  * records of the last buffer interval.
  */
 import { Backlog } from './backlog.js';
-import type { Spool } from './spool.js';
-import type { Signal } from '../contract/signal.js';
+import type { Spool } from '../spool/spool.js';
+import type { Signal } from '../../contract/signal.js';
 
 export interface Channel<T> {
   signal: Signal;

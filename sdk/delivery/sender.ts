@@ -5,7 +5,7 @@
  * already retried, the next pass waits with a growing backoff: records keep going to disk meanwhile.
  */
 import { Backoff } from './backoff.js';
-import type { Spool } from './spool.js';
+import type { Spool } from '../spool/spool.js';
 import type { Outcome, Transport } from './transport.js';
 
 export interface SenderOptions {

@@ -21,13 +21,13 @@ import {
   type TimeInput,
 } from '@opentelemetry/api';
 import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
-import { MASK, SEVERITY, type LogLevel } from '../contract/record-rules.js';
+import { MASK, SEVERITY, type LogLevel } from '../../contract/record-rules.js';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { isSensitiveKey, toAttributeValue, toLogValue } from './serialize.js';
 import { runTime, type Clock, type RunTime } from './clock.js';
-import type { RunMarker } from './open-runs.js';
+import type { RunMarker } from '../spool/open-runs.js';
 import { pipemon } from './telemetry.js';
-import { ATTR, CHECK, EVENT, FAILED_RESULTS, type Result } from '../contract/vocabulary.js';
+import { ATTR, CHECK, EVENT, FAILED_RESULTS, type Result } from '../../contract/vocabulary.js';
 
 export interface Rows {
   read?: number;

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import { ATTR } from '../contract/vocabulary.js';
+import { ATTR } from '../../contract/vocabulary.js';
 
 export interface StartOptions {
   /** OTLP/HTTP base URL (…/v1/logs and …/v1/traces are appended). Default OTEL_EXPORTER_OTLP_ENDPOINT or http://127.0.0.1:4318. */

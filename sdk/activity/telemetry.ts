@@ -9,15 +9,15 @@ import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { AlwaysOnSampler, BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { resolveConfig, type Config, type StartOptions } from './config.js';
-import { createDelivery, NOTHING_HELD, type Delivery, type DeliveryStats } from './delivery.js';
-import { deliveryReport, type DeliveryReport } from './delivery-report.js';
-import { closingRecord, findDeadRuns, NO_JOURNAL, openRunJournal, type RunJournal } from './open-runs.js';
+import { resolveConfig, type Config, type StartOptions } from '../delivery/config.js';
+import { createDelivery, NOTHING_HELD, type Delivery, type DeliveryStats } from '../delivery/delivery.js';
+import { deliveryReport, type DeliveryReport } from '../delivery/delivery-report.js';
+import { closingRecord, findDeadRuns, NO_JOURNAL, openRunJournal, type RunJournal } from '../spool/open-runs.js';
 import { createLeanLogger } from './lean-logger.js';
 import { createLocalOutput } from './local-output.js';
-import { ATTR, EVENT } from '../contract/vocabulary.js';
+import { ATTR, EVENT } from '../../contract/vocabulary.js';
 
-export type { StartOptions } from './config.js';
+export type { StartOptions } from '../delivery/config.js';
 
 export interface Pipemon {
   readonly config: Config;

@@ -6,7 +6,7 @@
  */
 import type { AttributeValue } from '@opentelemetry/api';
 import type { AnyValue } from '@opentelemetry/api-logs';
-import { DEFAULT_SENSITIVE, MASK, PREVIEW_LIMITS } from '../contract/record-rules.js';
+import { DEFAULT_SENSITIVE, MASK, PREVIEW_LIMITS } from '../../contract/record-rules.js';
 
 export interface SerializeOptions {
   /** Longest output in characters (default 1000); longer is cut and ends with "…". */

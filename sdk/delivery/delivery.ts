@@ -14,7 +14,7 @@ import { Backoff } from './backoff.js';
 import { createRecordQueue, type Channel, type RecordQueue } from './record-queue.js';
 import { createRetryingTransport } from './retrying-transport.js';
 import { createSender } from './sender.js';
-import { openSpool } from './spool.js';
+import { openSpool } from '../spool/spool.js';
 import { createHttpTransport, failureKind, type FailureKind, type Outcome, type Transport } from './transport.js';
 
 export type { Channel, RecordQueue } from './record-queue.js';

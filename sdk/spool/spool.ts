@@ -20,20 +20,19 @@
  */
 import { FRAME_HEADER_BYTES } from './frames.js';
 import { claimOwner, isAlive, type Claim, type Liveness } from './owner.js';
-import { Appender } from './spool/appender.js';
-import { sendOrder, settleTaken, takeFrames, type Settled } from './spool/batching.js';
-import { evictWhile, oldestOrdinary } from './spool/eviction.js';
-import { MemoryHold } from './spool/memory-hold.js';
-import { releaseFrames, type Segment } from './spool/segment.js';
-import { SegmentFrames } from './spool/segment-frames.js';
-import { SegmentNamer } from './spool/segment-name.js';
-import { SegmentStore } from './spool/segment-store.js';
-import { SegmentTable } from './spool/segment-table.js';
-import { Takeover } from './spool/takeover.js';
-import type { Signal } from '../contract/signal.js';
-import type { Outcome } from './transport.js';
+import { Appender } from './appender.js';
+import { sendOrder, settleTaken, takeFrames, type Answer, type Settled } from './batching.js';
+import { evictWhile, oldestOrdinary } from './eviction.js';
+import { MemoryHold } from './memory-hold.js';
+import { releaseFrames, type Segment } from './segment.js';
+import { SegmentFrames } from './segment-frames.js';
+import { SegmentNamer } from './segment-name.js';
+import { SegmentStore } from './segment-store.js';
+import { SegmentTable } from './segment-table.js';
+import { Takeover } from './takeover.js';
+import type { Signal } from '../../contract/signal.js';
 
-export { spooledBytesIn } from './spool/segment-store.js';
+export { spooledBytesIn } from './segment-store.js';
 
 export interface SpoolOptions {
   dir: string;
@@ -54,7 +53,7 @@ export interface PendingBatch {
   signal: Signal;
   body: Uint8Array;
   records: number;
-  settle(outcome: Outcome['kind']): void;
+  settle(outcome: Answer): void;
 }
 
 export interface SpoolStats {
