@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { Database } from '../../receiver/storage/database.js';
 import { openDatabase } from '../../receiver/storage/open.js';
 
@@ -42,6 +42,35 @@ export function backends(): Backend[] {
     open: async () => openDatabase({ databaseUrl: await createTestDatabase(server.url) }),
     databaseUrl: () => createTestDatabase(server.url),
   }));
+}
+
+/**
+ * A fresh, migrated database on `backend` for the tests of the enclosing describe: opened before them and
+ * closed after. It is handed out before it opens (describe bodies run first), so it forwards to it.
+ */
+export function databaseFor(backend: Backend): Database {
+  let opened: Database | undefined;
+  beforeAll(async () => {
+    opened = await backend.open();
+  });
+  afterAll(async () => {
+    await opened?.close();
+  });
+  const current = (): Database => {
+    if (!opened) throw new Error('the database opens in beforeAll: use it inside a test or hook, not in a describe body');
+    return opened;
+  };
+  return {
+    query: <R>(sql: string, params?: readonly unknown[]) => current().query<R>(sql, params),
+    transaction: (fn) => current().transaction(fn),
+    close: () => current().close(),
+    get description() {
+      return current().description;
+    },
+    get writeConcurrency() {
+      return current().writeConcurrency;
+    },
+  };
 }
 
 /** The npm package's server: for tests that need one server, not each. */
