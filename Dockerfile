@@ -5,10 +5,10 @@
 #
 # It needs DATABASE_URL: the image leaves out the embedded PostgreSQL server (npm's optional
 # @embedded-postgres/* binaries, 60 MB) that `pipemon serve` runs without it.
-# test/compose.test.ts runs this file's runtime stage natively (its npm install line, then CMD and
+# test/docker-compose.native.test.ts runs this file's runtime stage natively (its npm install line, then CMD and
 # HEALTHCHECK) and checks it against docker-compose.yml.
 
-# The Node.js the tests run on (test/compose.test.ts checks the major version); pinned, so that a
+# The Node.js the tests run on (test/Dockerfile.test.ts checks the major version); pinned, so that a
 # rebuild gets the same runtime.
 FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app

@@ -2,7 +2,7 @@
  * python/src/pipemon/vocabulary.py, generated from vocabulary.ts and record-rules.ts, so that the
  * Python SDK uses the names, results, severities, masked key fragments and preview bounds that the Node
  * SDK uses and the receiver reads, from one statement. Regenerate with `npm run build && node dist/contract/vocabulary-python.js`;
- * test/vocabulary-python.test.ts fails while the committed file differs.
+ * test/contract/vocabulary-python.test.ts fails while the committed file differs.
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,7 @@ export function vocabularyPython(): string {
   return [
     '# Generated from contract/vocabulary.ts and contract/record-rules.ts by contract/vocabulary-python.ts:',
     '# edit those, then run `npm run build && node dist/contract/vocabulary-python.js`.',
-    '# test/vocabulary-python.test.ts fails while this file differs.',
+    '# test/contract/vocabulary-python.test.ts fails while this file differs.',
     '"""The names pipemon sends and reads: the same as the Node SDK\'s, from one statement."""',
     '',
     '',

@@ -1,7 +1,7 @@
 /**
  * docs/vocabulary.md, generated from the names and their documentation in vocabulary.ts, so that the
  * table a Python or Java user reads is the one the SDK and the receiver import. Regenerate with
- * `npm run build && node dist/contract/vocabulary-table.js`; test/vocabulary-doc.test.ts fails while the
+ * `npm run build && node dist/contract/vocabulary-table.js`; test/contract/vocabulary-table.test.ts fails while the
  * committed file differs.
  */
 import fs from 'node:fs';
@@ -29,7 +29,7 @@ export function vocabularyMarkdown(): string {
     '# Attribute vocabulary',
     '',
     '<!-- Generated from contract/vocabulary.ts by contract/vocabulary-table.ts: edit those, then run',
-    '     `npm run build && node dist/contract/vocabulary-table.js`. test/vocabulary-doc.test.ts fails while this file differs. -->',
+    '     `npm run build && node dist/contract/vocabulary-table.js`. test/contract/vocabulary-table.test.ts fails while this file differs. -->',
     '',
     'The names pipemon reads, for any language. The pipemon SDK and `pipemon exec` set them for you;',
     'set them yourself when you send spans or log records with another OpenTelemetry SDK.',

@@ -36,7 +36,7 @@ import { CLI } from './helpers/pipemon-process.js';
 import { repoPath, REPO } from './helpers/repo.js';
 import { logsRequest, post } from './helpers/receiver.js';
 import { run, warnSkipped, withTools } from './helpers/tools.js';
-import { COLLECTOR_HINT, collectorBinary, collectorBuilt } from './setup/collector.js';
+import { COLLECTOR_HINT, collectorBinary, collectorBuilt } from './helpers/collector.js';
 
 const SUITE = 'test/docker-compose.native.test.ts';
 const psql = stackTool(SUITE, 'psql');

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { REPO } from './helpers/repo.js';
 
 const run = promisify(execFile);
-const CLONE = path.resolve(import.meta.dirname, '..');
+const CLONE = REPO;
 const prefix = mkdtempSync(path.join(tmpdir(), 'pipemon-npm-prefix-'));
 const elsewhere = mkdtempSync(path.join(tmpdir(), 'pipemon-pipeline-folder-'));
 // npm test has built dist already: the link's prepare script would only build it again.

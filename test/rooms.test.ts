@@ -9,6 +9,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { REPO } from './helpers/repo.js';
 
 /** What each room may import, besides itself: the ground floor first, the tests last. */
 const MAY_IMPORT: Record<string, readonly string[]> = {
@@ -26,7 +27,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   test: ['contract', 'sdk', 'receiver', 'dashboards', 'web', 'demo', 'bin', 'harness', 'bench'],
 };
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+const ROOT = REPO;
 
 interface Import {
   from: string;

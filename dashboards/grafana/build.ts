@@ -1,7 +1,7 @@
 /**
  * Writes the dashboards' JSON from their TypeScript, from the repository root:
  *   npx tsc -p tsconfig.json && node dist/dashboards/grafana/build.js
- * test/grafana-dashboards.test.ts fails while the committed files differ from what this writes.
+ * test/dashboards/grafana/dashboards.test.ts fails while the committed files differ from what this writes.
  */
 import fs from 'node:fs';
 import path from 'node:path';

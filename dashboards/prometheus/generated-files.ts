@@ -1,6 +1,6 @@
 /**
  * Every YAML file generated from the TypeScript here, by path under dashboards/prometheus/: build.ts
- * writes them, and test/prometheus-rules.test.ts checks that the committed ones are these.
+ * writes them, and test/dashboards/prometheus/rules.test.ts checks that the committed ones are these.
  */
 import { config } from '../../contract/alert-config.js';
 import { renderRules } from './rules.js';

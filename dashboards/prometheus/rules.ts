@@ -3,7 +3,7 @@
  * Prometheus rule files.
  *
  * Test-sized rules for a real Prometheus (every `for:` 10 s, a run stuck after 2 minutes without a
- * record), as file name -> YAML for test/setup/prometheus.ts' startPrometheus({ rules }):
+ * record), as file name -> YAML for test/helpers/prometheus.ts' startPrometheus({ rules }):
  *
  *   import { config, forEveryAlert, renderRules } from '../dashboards/prometheus/rules.js';
  *   const rules = renderRules({ ...config, for: forEveryAlert('10s'), stuck: { afterSeconds: 120 } });

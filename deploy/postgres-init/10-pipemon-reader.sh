@@ -5,7 +5,7 @@
 # only when the role is missing, and grants SELECT on the dashboards' tables to the role that
 # exists, so this role, with a LOGIN and the password Grafana's datasource uses, gets the grants.
 # Changing PIPEMON_READER_PASSWORD later needs ALTER ROLE pipemon_reader PASSWORD '...' as well.
-# test/compose.test.ts runs this script on a new PostgreSQL server, then pipemon, then logs in as
+# test/docker-compose.native.test.ts runs this script on a new PostgreSQL server, then pipemon, then logs in as
 # the role.
 set -e
 : "${PIPEMON_READER_PASSWORD:?is not set: docker-compose.yml passes it to the postgres service from .env}"

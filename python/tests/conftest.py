@@ -1,5 +1,5 @@
 """What every test of the Python SDK shares: the package is imported from python/src, the tree under test,
-whether or not PYTHONPATH says so (test/python.test.ts sets it; a bare `pytest` in python/ does not)."""
+whether or not PYTHONPATH says so (test/python/pytest.test.ts sets it; a bare `pytest` in python/ does not)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """_otlp.py's requests are byte for byte opentelemetry-proto's SerializeToString() of the same message.
 
-The golden files in test/fixtures/otlp-golden/ (also read by test/otlp-golden.test.ts) are checked here;
+The golden files in test/fixtures/otlp-golden/ (also read by test/receiver/decode/otlp-golden.test.ts) are checked here;
 after changing a case's .json or the encoder on purpose, rewrite the .otlp files with
 `cd python && PIPEMON_WRITE_GOLDEN=1 PYTHONPATH=src pytest tests/test_otlp.py -k golden`.
 """

@@ -6,7 +6,7 @@
  *
  * merge() does not depend on the order facts arrive in (an end before its start, concurrent requests,
  * a late heartbeat after the end): a run's state, result, times and duration come out the same for every
- * order (test/run-order.test.ts).
+ * order (test/receiver/run-order.test.ts).
  */
 import { ATTR, ERROR_TYPE, EVENT, FAILED_RESULTS, type Result, type RunState } from '../../contract/vocabulary.js';
 import type { Attributes } from './records.js';

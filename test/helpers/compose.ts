@@ -10,7 +10,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
 import { DEBIAN_HINT } from '../../harness/postgres.js';
-import { PROMETHEUS_HINT } from '../setup/prometheus.js';
+import { PROMETHEUS_HINT } from './prometheus.js';
 import { readRepoFile, REPO, repoPath } from './repo.js';
 import { required as baseRequired, tool as baseTool } from './tools.js';
 

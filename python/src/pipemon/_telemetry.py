@@ -46,7 +46,7 @@ SCOPE = "pipemon"
 DROP_REPORT_S = 10.0
 
 # Log records that are never evicted: errors and the records that make up a run's history (sdk/activity/telemetry.ts
-# KEPT_EVENTS; test/python-parity.test.ts holds the two to the same answers).
+# KEPT_EVENTS; test/python/parity.test.ts holds the two to the same answers).
 KEPT_EVENTS = frozenset(
     (EVENT.RUN_START, EVENT.RUN_END, EVENT.STAGE_START, EVENT.STAGE_END, EVENT.CHECK, EVENT.SDK_DROPPED)
 )

@@ -1,6 +1,6 @@
 # Generated from contract/vocabulary.ts and contract/record-rules.ts by contract/vocabulary-python.ts:
 # edit those, then run `npm run build && node dist/contract/vocabulary-python.js`.
-# test/vocabulary-python.test.ts fails while this file differs.
+# test/contract/vocabulary-python.test.ts fails while this file differs.
 """The names pipemon sends and reads: the same as the Node SDK's, from one statement."""
 
 

@@ -1,7 +1,7 @@
 """Finds the runs dead processes left open in a spool and prints the closing record of each as JSON,
 with its OTLP/HTTP request body as the Python SDK would spool it; markers are left in place.
 
-argv: <spool dir>. Spawned by test/spool-format.test.ts.
+argv: <spool dir>. Spawned by test/docs/spool-format.test.ts.
 """
 
 from __future__ import annotations

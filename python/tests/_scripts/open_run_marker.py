@@ -1,6 +1,7 @@
 """Opens a run in the Python SDK's open-runs journal, beats once, and exits without closing it.
 
-stdin: {"dir", "run": <marker JSON, camelCase, without lastBeatMs>, "beatMs"}. Spawned by test/spool-format.test.ts.
+stdin: {"dir", "run": <marker JSON, camelCase, without lastBeatMs>, "beatMs"}.
+Spawned by test/docs/spool-format.test.ts.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Replays a spool with the Python SDK's spool, every batch acknowledged; prints the batches in order as JSON.
 
-argv: <dir> <max request bytes>. Output: [{"signal", "records", "body": hex}]. Spawned by test/spool-format.test.ts.
+argv: <dir> <max request bytes>. Output: [{"signal", "records", "body": hex}].
+Spawned by test/docs/spool-format.test.ts.
 """
 
 from __future__ import annotations

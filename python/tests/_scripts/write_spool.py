@@ -1,7 +1,7 @@
 """Appends frames to a spool with the Python SDK's spool, then exits: its segments are a dead process's.
 
 stdin: {"dir", "maxBytes", "segmentBytes", "startMs", "appends": [{"signal", "keep", "records", "body": hex}]}.
-Spawned by test/spool-format.test.ts.
+Spawned by test/docs/spool-format.test.ts.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The receiver of the end-to-end tests: `node dist/bin/pipemon.js serve` started once per session, on the
-database PIPEMON_TEST_DATABASE_URL names (test/python.test.ts creates one on the suite's PostgreSQL server)
+database PIPEMON_TEST_DATABASE_URL names (test/python/pytest.test.ts creates one on the suite's PostgreSQL server)
 or else on the receiver's own embedded server, from the CLI PIPEMON_TEST_CLI names (default: the build in
 this checkout). Stopped at the session's end, also when pytest is interrupted (SIGINT, SIGTERM) or dies.
 

@@ -1,4 +1,4 @@
-"""The promise of the write-ahead spool, tried as a user breaks it (the Node twin is test/sdk-kill.test.ts): a
+"""The promise of the write-ahead spool, tried as a user breaks it (the Node twin is test/sdk/kill.test.ts): a
 pipeline process is killed with a real kill -9 at random moments, several times over one spool, while the receiver
 answers slowly (records wait in the spool, requests are in flight); then the next start of a pipeline with the same
 spool delivers what they left. Every error record and stage end whose call had returned arrives, exactly once;

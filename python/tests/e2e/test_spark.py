@@ -15,7 +15,7 @@ from _e2e import REPO, Receiver, json_lines, unavailable
 from pipemon.vocabulary import ATTR
 
 SCRIPT = Path(__file__).parent / "scripts" / "spark_driver.py"
-# The pins test/openlineage-producers.test.ts shares; .ci/run installs them into venv-pyspark-<version>.
+# The pins test/receiver/http/lineage-producers.test.ts shares; .ci/run installs them into venv-pyspark-<version>.
 PINS = REPO / "test" / "fixtures" / "spark-requirements.txt"
 TIMEOUT_S = 120
 SPARK = "the Spark driver test (test_spark.py)"
