@@ -4,7 +4,7 @@
 #
 #   collector/build.sh          build if missing, print the path (2.5 minutes on 2 cores with empty Go caches:
 #                               the builder 30 s, modules 20 s, compiling 95 s)
-#   collector/build.sh --path   print the path only, build nothing (test/setup/collector.ts asks this)
+#   collector/build.sh --path   print the path only, build nothing (test/helpers/collector.ts asks this)
 #
 # The binary lives in $PIPEMON_CACHE_DIR/otelcol-<first 12 hex digits of the manifest's sha256>/otelcol-pipemon:
 # a changed manifest builds a new binary beside the old one, an unchanged one is never rebuilt. This
