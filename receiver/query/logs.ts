@@ -20,32 +20,14 @@ export interface LogFilter {
   q?: string;
 }
 
-
 export const LOG_SELECT = `SELECT ts, fingerprint::text AS fingerprint, time_unix_nano::text AS time_unix_nano,
   observed_time_unix_nano::text AS observed_time_unix_nano, severity_number, severity_text, service_name,
   event_name, body, trace_id, span_id, flags::float8 AS flags, pipeline, run_id, stage, attributes,
   dropped_attributes_count::float8 AS dropped_attributes_count, ${RESOURCE_SCOPE_SELECT}
   FROM logs l`;
 
-export interface LogDbRow extends ResourceScopeColumns {
-  ts: Date;
-  fingerprint: string;
-  time_unix_nano: string;
-  observed_time_unix_nano: string;
-  severity_number: number;
-  severity_text: string;
-  service_name: string;
-  event_name: string;
-  body: string | null;
-  trace_id: string | null;
-  span_id: string | null;
-  flags: number;
-  pipeline: string | null;
-  run_id: string | null;
-  stage: string | null;
-  attributes: Record<string, unknown>;
-  dropped_attributes_count: number;
-}
+/** A log record as stored: the answer's fields, with its time as `ts`, a fingerprint, and its resource and scope as columns. */
+export type LogDbRow = Omit<Log, 'timestamp' | 'resource' | 'scope'> & ResourceScopeColumns & { ts: Date; fingerprint: string };
 
 export function shapeLog(row: LogDbRow): Log {
   return {

@@ -4,27 +4,8 @@ import type { Span, SpanNode, Trace } from './api-types.js';
 import { LOG_SELECT, shapeLog, type LogDbRow } from './logs.js';
 import { RESOURCE_SCOPE_SELECT, resourceAndScope, type ResourceScopeColumns } from './shape.js';
 
-interface SpanDbRow extends ResourceScopeColumns {
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string | null;
-  trace_state: string;
-  flags: number;
-  name: string;
-  kind: number;
-  start_time_unix_nano: string;
-  end_time_unix_nano: string;
-  duration_ns: string;
-  status_code: number;
-  status_message: string;
-  service_name: string;
-  attributes: Record<string, unknown>;
-  events: unknown[];
-  links: unknown[];
-  dropped_attributes_count: number;
-  dropped_events_count: number;
-  dropped_links_count: number;
-}
+/** A span as stored: the answer's fields, with its resource and scope as columns. */
+type SpanDbRow = Omit<Span, 'resource' | 'scope'> & ResourceScopeColumns;
 
 function shapeSpan({ resource_attributes, resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url, ...span }: SpanDbRow): Span {
   return { ...span, ...resourceAndScope({ resource_attributes, resource_schema_url, scope_name, scope_version, scope_attributes, scope_schema_url }) };
