@@ -32,38 +32,60 @@ const CHECKS = Object.values(CHECK);
 export const RARE_WORD = 'deadlock';
 export const COMMON_WORD = 'rows';
 
+const ROUTES = ['/api/orders', '/api/customers', '/api/reports', '/health'];
+
+type ErrorKind = (typeof ERRORS)[number];
+
+/** How a run goes, drawn before its first stage. */
+interface Fate {
+  /** Hangs in its first stage: nothing after the stage start but a heartbeat. */
+  stuck: boolean;
+  /** The index of the stage that fails; -1 when the run succeeds. */
+  failing: number;
+  error: ErrorKind;
+}
+
+/** Adds a record to one run's records, unless it lies after now (it has not happened yet). */
+type Add = (atMs: number, severity: Severity, body: string, attributes: Attributes, spanId: string, event?: string) => void;
+
+/** What every record of one run shares. */
+interface RunScope {
+  p: Pipeline;
+  runId: string;
+  base: Attributes;
+  rootSpan: string;
+  fate: Fate;
+  add: Add;
+}
+
+/** One stage of a run, from its start. */
+interface StageScope {
+  stage: string;
+  attrs: Attributes;
+  spanId: string;
+  atMs: number;
+  failed: boolean;
+}
+
+interface RowCounts {
+  read: number;
+  written: number;
+  rejected: number;
+}
+
 const hex = (rng: () => number, bytes: number) =>
   Array.from({ length: bytes / 4 }, () => Math.floor(rng() * 0x1_0000_0000).toString(16).padStart(8, '0')).join('');
 
 /** Builds records; resources are shared per pipeline host, as one process's records share theirs. */
 export function recordMaker(rng: () => number) {
-  const resources = new Map<string, Resource>();
-  let sequence = 0;
-  /** Nanoseconds of a millisecond time, made unique: records of one run share no timestamp. */
-  const nanos = (ms: number) => `${Math.floor(ms)}${String(sequence++ % 1_000_000).padStart(6, '0')}`;
-
-  function resourceOf(service: string, environment: string, host: number): Resource {
-    const key = `${service}\u0000${environment}\u0000${host}`;
-    let resource = resources.get(key);
-    if (!resource) {
-      const attributes: Attributes = {
-        ...TEMPLATE.resource.attributes,
-        [ATTR.serviceName]: service,
-        [ATTR.environment]: environment,
-        'host.name': `ip-10-0-${host % 256}-${17 + (resources.size % 200)}.ec2.internal`,
-        'process.pid': 1000 + resources.size,
-      };
-      resources.set(key, (resource = { ...TEMPLATE.resource, attributes }));
-    }
-    return resource;
-  }
+  const resourceOf = resourcePool();
+  const nanos = stamper();
 
   function record(resource: Resource, atMs: number, severity: Severity, body: string, attributes: Attributes, traceId: string, spanId: string, eventName = ''): LogRow {
-    const time = nanos(atMs);
     return {
       ...TEMPLATE,
       resource,
-      timeUnixNano: time,
+      timeUnixNano: nanos(atMs),
       // Observed a few milliseconds later, as a batching SDK stamps it.
       observedTimeUnixNano: nanos(atMs + 3),
       severityNumber: SEVERITY[severity],
@@ -82,103 +104,24 @@ export function recordMaker(rng: () => number) {
     const runId = `${p.name}-${runNumber}`;
     const traceId = hex(rng, 16);
     const rootSpan = hex(rng, 8);
+    const rows: LogRow[] = [];
+    const add: Add = (atMs, severity, body, attributes, spanId, event = '') => {
+      if (atMs <= nowMs) rows.push(record(resource, atMs, severity, body, attributes, traceId, spanId, event));
+    };
     const base: Attributes = {
       [ATTR.pipelineName]: p.name,
       [ATTR.runId]: runId,
       [ATTR.pipelineOwner]: p.owner,
       [ATTR.expectedIntervalSeconds]: intervalSeconds,
     };
-    const rows: LogRow[] = [];
-    const add = (atMs: number, severity: Severity, body: string, attributes: Attributes, spanId: string, event = '') => {
-      if (atMs <= nowMs) rows.push(record(resource, atMs, severity, body, attributes, traceId, spanId, event));
-    };
-    add(startMs, 'INFO', `run started: ${p.name}`, base, rootSpan, EVENT.runStart);
-    const stuck = rng() < STUCK_RATE;
-    const failing = rng() < p.failureRate ? Math.floor(rng() * p.stages.length) : -1;
-    const error = ERRORS[Math.floor(rng() * ERRORS.length)]!;
-    const totals = { read: 0, written: 0, rejected: 0 };
-    let at = startMs + 1000;
-    for (const [index, stage] of p.stages.entries()) {
-      const spanId = hex(rng, 8);
-      const attrs: Attributes = { ...base, [ATTR.stageName]: stage, [ATTR.stageRunId]: `${runId}-${stage}` };
-      add(at, 'INFO', `stage started: ${stage}`, attrs, spanId, EVENT.stageStart);
-      if (stuck) {
-        add(at + 60_000, 'INFO', `run running for 60s: ${p.name}`, { ...base, [ATTR.durationSeconds]: 60 }, rootSpan, EVENT.runHeartbeat);
-        return rows;
-      }
-      const seconds = Math.round(p.stageSeconds * (0.5 + rng()));
-      const end = at + seconds * 1000;
-      const rowsRead = Math.floor(rng() * 100_000);
-      const rejected = Math.floor(rowsRead * rng() * 0.01);
-      const ordinary = rng() < 0.55 ? 0 : rng() < 0.67 ? 1 : 2;
-      for (let batch = 0; batch < ordinary; batch++) {
-        add(at + ((batch + 1) * seconds * 1000) / (ordinary + 2), ...ordinaryRecord(p, attrs, batch, rowsRead, rejected, seconds), spanId);
-      }
-      if (rng() < 0.4) {
-        const passed = index !== failing && rng() < 0.95;
-        const name = CHECKS[Math.floor(rng() * CHECKS.length)]!;
-        add(end - 500, passed ? 'INFO' : 'WARN', `check ${name} ${passed ? 'passed' : 'failed'} on ${p.table}`,
-          { ...attrs, [ATTR.checkName]: name, [ATTR.checkPassed]: passed, [ATTR.checkDetails]: passed ? '{}' : '{"duplicates":3}' }, spanId, EVENT.check);
-      }
-      const failed = index === failing;
-      const outcome: Attributes = {
-        [ATTR.stageResult]: failed ? 'failure' : 'success',
-        [ATTR.durationSeconds]: seconds,
-        [ATTR.rowsRead]: rowsRead,
-        [ATTR.rowsWritten]: failed ? 0 : rowsRead - rejected,
-        [ATTR.rowsRejected]: rejected,
-      };
-      if (failed) {
-        Object.assign(outcome, { [ATTR.errorType]: error[0], [ATTR.exceptionType]: error[0], [ATTR.exceptionMessage]: `${error[1]} ${p.table}` });
-        add(end - 1, 'ERROR', `${stage} failed: ${error[1]} ${p.table}`, attrs, spanId);
-      }
-      add(end, failed ? 'ERROR' : 'INFO', `stage ${failed ? 'failure' : 'success'}: ${stage}`, { ...attrs, ...outcome }, spanId, EVENT.stageEnd);
-      totals.read += rowsRead;
-      totals.written += failed ? 0 : rowsRead - rejected;
-      totals.rejected += rejected;
-      at = end + 1000;
-      if (failed) break;
-    }
-    const outcome: Attributes = {
-      [ATTR.runResult]: failing >= 0 ? 'failure' : 'success',
-      [ATTR.durationSeconds]: (at - startMs) / 1000,
-      [ATTR.rowsRead]: totals.read,
-      [ATTR.rowsWritten]: totals.written,
-      [ATTR.rowsRejected]: totals.rejected,
-    };
-    if (failing >= 0) Object.assign(outcome, { [ATTR.errorType]: error[0], [ATTR.exceptionType]: error[0], [ATTR.exceptionMessage]: `${error[1]} ${p.table}` });
-    if (at > nowMs) {
-      // Still running: its SDK sends a heartbeat a minute.
-      add(nowMs - 30_000, 'INFO', `run running: ${p.name}`, { ...base, [ATTR.durationSeconds]: (nowMs - startMs) / 1000 }, rootSpan, EVENT.runHeartbeat);
-    } else {
-      add(at, failing >= 0 ? 'ERROR' : 'INFO', `run ${failing >= 0 ? 'failure' : 'success'}: ${p.name}`, { ...base, ...outcome }, rootSpan, EVENT.runEnd);
-    }
+    runRecords(rng, { p, runId, base, rootSpan, fate: drawFate(rng, p), add }, startMs, nowMs);
     return rows;
-  }
-
-  /** The fixture's batch record with this stage's values; now and then a retry after a deadlock. */
-  function ordinaryRecord(p: Pipeline, attrs: Attributes, batch: number, rowsRead: number, rejected: number, seconds: number) {
-    const retried = rng() < 0.02;
-    const body = retried
-      ? `retrying batch ${batch} of ${p.table} after deadlock detected, attempt 2`
-      : `batch ${batch} of ${p.table} loaded into warehouse.${p.table}: ${rowsRead} rows, ${rejected} rejected, ${seconds} s`;
-    const attributes: Attributes = {
-      ...attrs,
-      'db.system': p.source,
-      [ATTR.dbCollection]: p.table,
-      'batch.index': batch,
-      'batch.rows': rowsRead,
-      'batch.rejected': rejected,
-      'batch.duration_s': seconds + rng(),
-      'batch.retried': retried,
-    };
-    return [retried ? 'WARN' : 'INFO', body, attributes] as const;
   }
 
   /** A record of a service outside any pipeline: an HTTP API in front of the warehouse. */
   function service(atMs: number): LogRow {
     const status = rng() < 0.03 ? 500 : 200;
-    const route = ['/api/orders', '/api/customers', '/api/reports', '/health'][Math.floor(rng() * 4)]!;
+    const route = ROUTES[Math.floor(rng() * ROUTES.length)]!;
     return record(
       resourceOf('api-gateway', 'production', Math.floor(rng() * HOSTS_PER_PIPELINE)),
       atMs,
@@ -191,4 +134,125 @@ export function recordMaker(rng: () => number) {
   }
 
   return { run, service };
+}
+
+/** One resource per service, environment and host, each with its own host name and process id. */
+function resourcePool(): (service: string, environment: string, host: number) => Resource {
+  const resources = new Map<string, Resource>();
+  return (service, environment, host) => {
+    const key = `${service}\u0000${environment}\u0000${host}`;
+    let resource = resources.get(key);
+    if (!resource) {
+      const attributes: Attributes = {
+        ...TEMPLATE.resource.attributes,
+        [ATTR.serviceName]: service,
+        [ATTR.environment]: environment,
+        'host.name': `ip-10-0-${host % 256}-${17 + (resources.size % 200)}.ec2.internal`,
+        'process.pid': 1000 + resources.size,
+      };
+      resources.set(key, (resource = { ...TEMPLATE.resource, attributes }));
+    }
+    return resource;
+  };
+}
+
+/** Nanoseconds of a millisecond time, made unique: records of one run share no timestamp. */
+function stamper(): (ms: number) => string {
+  let sequence = 0;
+  return (ms) => `${Math.floor(ms)}${String(sequence++ % 1_000_000).padStart(6, '0')}`;
+}
+
+function drawFate(rng: () => number, p: Pipeline): Fate {
+  const stuck = rng() < STUCK_RATE;
+  const failing = rng() < p.failureRate ? Math.floor(rng() * p.stages.length) : -1;
+  return { stuck, failing, error: ERRORS[Math.floor(rng() * ERRORS.length)]! };
+}
+
+/** Start, stages in order until one fails or hangs, then the end, or a heartbeat while still running at now. */
+function runRecords(rng: () => number, run: RunScope, startMs: number, nowMs: number): void {
+  const { p, base, rootSpan, fate, add } = run;
+  add(startMs, 'INFO', `run started: ${p.name}`, base, rootSpan, EVENT.runStart);
+  const totals: RowCounts = { read: 0, written: 0, rejected: 0 };
+  let atMs = startMs + 1000;
+  for (const [index, stage] of p.stages.entries()) {
+    const spanId = hex(rng, 8);
+    const attrs: Attributes = { ...base, [ATTR.stageName]: stage, [ATTR.stageRunId]: `${run.runId}-${stage}` };
+    add(atMs, 'INFO', `stage started: ${stage}`, attrs, spanId, EVENT.stageStart);
+    if (fate.stuck) {
+      add(atMs + 60_000, 'INFO', `run running for 60s: ${p.name}`, { ...base, [ATTR.durationSeconds]: 60 }, rootSpan, EVENT.runHeartbeat);
+      return;
+    }
+    const failed = index === fate.failing;
+    const rows = stageRecords(rng, run, { stage, attrs, spanId, atMs, failed });
+    totals.read += rows.read;
+    totals.written += rows.written;
+    totals.rejected += rows.rejected;
+    atMs = rows.endMs + 1000;
+    if (failed) break;
+  }
+  if (atMs > nowMs) {
+    // Still running: its SDK sends a heartbeat a minute.
+    add(nowMs - 30_000, 'INFO', `run running: ${p.name}`, { ...base, [ATTR.durationSeconds]: (nowMs - startMs) / 1000 }, rootSpan, EVENT.runHeartbeat);
+    return;
+  }
+  const failed = fate.failing >= 0;
+  const outcome = outcomeAttributes(ATTR.runResult, failed, (atMs - startMs) / 1000, totals, failed ? fate.error : null, p.table);
+  add(atMs, failed ? 'ERROR' : 'INFO', `run ${failed ? 'failure' : 'success'}: ${p.name}`, { ...base, ...outcome }, rootSpan, EVENT.runEnd);
+}
+
+/** A stage's records after its start: ordinary records, maybe a check, the error if it fails, its end. */
+function stageRecords(rng: () => number, run: RunScope, s: StageScope): RowCounts & { endMs: number } {
+  const { p, fate, add } = run;
+  const seconds = Math.round(p.stageSeconds * (0.5 + rng()));
+  const endMs = s.atMs + seconds * 1000;
+  const read = Math.floor(rng() * 100_000);
+  const rejected = Math.floor(read * rng() * 0.01);
+  const rows: RowCounts = { read, written: s.failed ? 0 : read - rejected, rejected };
+  // About half the stages log nothing between start and end, the rest one or two batches.
+  const ordinary = rng() < 0.55 ? 0 : rng() < 0.67 ? 1 : 2;
+  for (let batch = 0; batch < ordinary; batch++) {
+    add(s.atMs + ((batch + 1) * seconds * 1000) / (ordinary + 2), ...ordinaryRecord(rng, p, s.attrs, batch, read, rejected, seconds), s.spanId);
+  }
+  if (rng() < 0.4) {
+    const passed = !s.failed && rng() < 0.95;
+    const name = CHECKS[Math.floor(rng() * CHECKS.length)]!;
+    add(endMs - 500, passed ? 'INFO' : 'WARN', `check ${name} ${passed ? 'passed' : 'failed'} on ${p.table}`,
+      { ...s.attrs, [ATTR.checkName]: name, [ATTR.checkPassed]: passed, [ATTR.checkDetails]: passed ? '{}' : '{"duplicates":3}' }, s.spanId, EVENT.check);
+  }
+  if (s.failed) add(endMs - 1, 'ERROR', `${s.stage} failed: ${fate.error[1]} ${p.table}`, s.attrs, s.spanId);
+  const outcome = outcomeAttributes(ATTR.stageResult, s.failed, seconds, rows, s.failed ? fate.error : null, p.table);
+  add(endMs, s.failed ? 'ERROR' : 'INFO', `stage ${s.failed ? 'failure' : 'success'}: ${s.stage}`, { ...s.attrs, ...outcome }, s.spanId, EVENT.stageEnd);
+  return { ...rows, endMs };
+}
+
+/** The attributes of a run's or stage's end record: result, duration, rows, and the error of a failure. */
+function outcomeAttributes(resultKey: string, failed: boolean, seconds: number, rows: RowCounts, error: ErrorKind | null, table: string): Attributes {
+  const outcome: Attributes = {
+    [resultKey]: failed ? 'failure' : 'success',
+    [ATTR.durationSeconds]: seconds,
+    [ATTR.rowsRead]: rows.read,
+    [ATTR.rowsWritten]: rows.written,
+    [ATTR.rowsRejected]: rows.rejected,
+  };
+  if (error) Object.assign(outcome, { [ATTR.errorType]: error[0], [ATTR.exceptionType]: error[0], [ATTR.exceptionMessage]: `${error[1]} ${table}` });
+  return outcome;
+}
+
+/** The fixture's batch record with this stage's values; now and then a retry after a deadlock. */
+function ordinaryRecord(rng: () => number, p: Pipeline, attrs: Attributes, batch: number, rowsRead: number, rejected: number, seconds: number) {
+  const retried = rng() < 0.02;
+  const body = retried
+    ? `retrying batch ${batch} of ${p.table} after deadlock detected, attempt 2`
+    : `batch ${batch} of ${p.table} loaded into warehouse.${p.table}: ${rowsRead} rows, ${rejected} rejected, ${seconds} s`;
+  const attributes: Attributes = {
+    ...attrs,
+    'db.system': p.source,
+    [ATTR.dbCollection]: p.table,
+    'batch.index': batch,
+    'batch.rows': rowsRead,
+    'batch.rejected': rejected,
+    'batch.duration_s': seconds + rng(),
+    'batch.retried': retried,
+  };
+  return [retried ? 'WARN' : 'INFO', body, attributes] as const;
 }
