@@ -13,7 +13,8 @@ import { flushCommand } from '../../bin/flush.js';
 import { until } from '../helpers/async.js';
 import { createTestDatabase, testServerUrl } from '../helpers/backends.js';
 import { captured, closedPort, runCli, spooledRecords } from '../helpers/cli.js';
-import { eventually, tempDir, useHarness } from '../helpers/sdk.js';
+import { eventually, useHarness } from '../helpers/sdk.js';
+import { tempDir } from '../helpers/temp.js';
 
 const harness = useHarness('pipemon-flush-');
 

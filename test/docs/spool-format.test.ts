@@ -6,7 +6,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { openSpool } from '../../sdk/spool/spool.js';
 import type { Signal } from '../../contract/signal.js';
 import { ATTR } from '../../contract/vocabulary.js';
 import { repoPath } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
 
 const PYTHON = repoPath('python');
 const MAX_REQUEST = 2_000;
@@ -47,8 +47,6 @@ function python(script: string, args: string[], input?: unknown): string {
   return result.stdout;
 }
 
-const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-spool-format-'));
-
 /** The pid of a process that ran and is gone: files named with it are a dead writer's. */
 function deadPid(): number {
   return spawnSync(process.execPath, ['-e', '']).pid!;
@@ -66,7 +64,7 @@ function appends(): Append[] {
 
 /** A copy of `dir`, so that each SDK replays the same files. */
 function copyOf(dir: string): string {
-  const copy = tempDir();
+  const copy = tempDir('pipemon-spool-format-');
   fs.cpSync(dir, copy, { recursive: true });
   return copy;
 }
@@ -108,7 +106,7 @@ function cutShortLastFrame(dir: string): void {
 
 describe('a spool one SDK left behind, replayed by the other', () => {
   it('Node writes, Python replays: the same batches, byte for byte, in the same order', () => {
-    const dir = tempDir();
+    const dir = tempDir('pipemon-spool-format-');
     const list = appends();
     let clock = START_MS;
     const owner = { pid: deadPid(), instance: 'a1b2c3d4', release: () => undefined };
@@ -128,7 +126,7 @@ describe('a spool one SDK left behind, replayed by the other', () => {
   });
 
   it('Python writes, Node replays: the same batches, byte for byte, in the same order', () => {
-    const dir = tempDir();
+    const dir = tempDir('pipemon-spool-format-');
     const list = appends();
     python('write_spool.py', [], { dir, maxBytes: 2 ** 30, segmentBytes: 1_500, startMs: START_MS, appends: list });
     expect(fs.readdirSync(dir).length).toBeGreaterThan(4);
@@ -191,7 +189,7 @@ function closeWithNode(dir: string) {
 
 describe('open-run markers one SDK left behind, closed by the other', () => {
   it('a run a Python process left open is found by Node and closed with the record Python would write', () => {
-    const dir = tempDir();
+    const dir = tempDir('pipemon-spool-format-');
     python('open_run_marker.py', [], { dir, run, beatMs: run.startedAtMs + 90_500 });
     // Named as the Node SDK names it: <pid>-<instance>-<first 16 hex digits of sha256(run id, UTF-8)>.json.
     const [name] = fs.readdirSync(path.join(dir, 'open-runs'));
@@ -202,7 +200,7 @@ describe('open-run markers one SDK left behind, closed by the other', () => {
   });
 
   it('a run a Node process left open is found by Python and closed with the record Node would write', () => {
-    const dir = tempDir();
+    const dir = tempDir('pipemon-spool-format-');
     const marker = openRunJournal(dir, { owner: { pid: deadPid(), instance: 'a1b2c3d4', release: () => undefined } }).opened(run);
     marker.beat(run.startedAtMs + 90_000);
     const byPython = closeWithPython(dir);

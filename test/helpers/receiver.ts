@@ -2,6 +2,7 @@
  * A receiver per test suite, on each storage backend, with keys and OTLP request builders made by the
  * official OpenTelemetry SDK serializers (the bytes real exporters send).
  */
+import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -11,6 +12,7 @@ import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, ty
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Attributes as OtelAttributes } from '@opentelemetry/api';
 import { createKey, startReceiver, type Receiver, type ReceiverOptions, type Scope } from '../../receiver/index.js';
+import { until } from './async.js';
 import { backends } from './backends.js';
 
 export { SeverityNumber, SpanKind };
@@ -32,6 +34,37 @@ export async function startTestReceiver(options: ReceiverOptions): Promise<TestR
   const receiver = await startReceiver({ port: 0, ...options });
   const keyFor = async (tenant: string, scopes: Scope[]) => (await createKey(receiver.db, tenant, scopes)).key;
   return { receiver, url: receiver.url, key: await keyFor('acme', ['ingest', 'read']), keyFor, close: () => receiver.close() };
+}
+
+/** An OTLP/HTTP upload whose body trickles in: it holds its declared size of the writer budget until finished. */
+export interface SlowUpload {
+  /** Sends the rest of the body; resolves with the receiver's status. */
+  finish(): Promise<number>;
+}
+
+/**
+ * Starts posting `body` to /v1/logs, sends its first kilobyte, and resolves once the receiver's
+ * /metrics shows the upload holding the writer budget.
+ */
+export async function holdBudget(r: TestReceiver, body: Buffer): Promise<SlowUpload> {
+  const { port, hostname } = new URL(r.url);
+  const slow = request({ host: hostname, port, path: '/v1/logs', method: 'POST', headers: {
+    'content-type': 'application/x-protobuf', 'content-length': body.length, authorization: `Bearer ${r.key}` } });
+  const answer = new Promise<number>((resolve, reject) => {
+    slow.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode!);
+    });
+    slow.on('error', reject);
+  });
+  slow.write(body.subarray(0, 1000));
+  await until(async () => /^pipemon_writer_queue_bytes [1-9]/m.test(await (await fetch(`${r.url}/metrics`)).text()), 'the slow upload holds the budget');
+  return {
+    finish: () => {
+      slow.end(body.subarray(1000));
+      return answer;
+    },
+  };
 }
 
 export interface LogSpec {

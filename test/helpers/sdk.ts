@@ -1,12 +1,10 @@
 /**
  * A real receiver (on a fresh database of the test server) and an SDK pointed at it, for the SDK suites.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createKey } from '../../receiver/auth/keys.js';
 import { createTestDatabase, testServerUrl } from './backends.js';
+import { tempDir } from './temp.js';
 import { startReceiver, type Receiver } from '../../receiver/serve.js';
 import { shutdown, start, type Pipemon, type StartOptions } from '../../sdk/index.js';
 
@@ -32,10 +30,6 @@ export async function startHarness(port = 0): Promise<Harness> {
     },
     close: () => receiver.close(),
   };
-}
-
-export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
 /** Polls until `check` returns a value or the deadline passes (the last error is rethrown). */

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -15,6 +14,7 @@ import {
   SpanKind,
   encodeLogs,
   getJson,
+  holdBudget,
   makeLogRecords,
   logsRequest,
   post,
@@ -440,19 +440,7 @@ describe.each(receiverBackends())('receiver under memory pressure on $name', (ba
     const budget = Math.ceil(body.length * 1.5);
     const r = await startTestReceiver({ ...(await backend.options()), maxQueueBytes: budget, maxBodyBytes: budget });
     try {
-      // A slow upload holds its declared size of the budget while its body trickles in.
-      const { port, hostname } = new URL(r.url);
-      const slow = request({ host: hostname, port, path: '/v1/logs', method: 'POST', headers: {
-        'content-type': 'application/x-protobuf', 'content-length': body.length, authorization: `Bearer ${r.key}` } });
-      const slowAnswer = new Promise<number>((resolve, reject) => {
-        slow.on('response', (response) => {
-          response.resume();
-          resolve(response.statusCode!);
-        });
-        slow.on('error', reject);
-      });
-      slow.write(body.subarray(0, 1000));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const slow = await holdBudget(r, body);
 
       const refused = await post(r.url, '/v1/logs', body, { key: r.key });
       expect(refused.status).toBe(503);
@@ -462,8 +450,7 @@ describe.each(receiverBackends())('receiver under memory pressure on $name', (ba
       const inflated = await post(r.url, '/v1/logs', body, { key: r.key, encoding: 'gzip' });
       expect(inflated.status).toBe(503);
 
-      slow.end(body.subarray(1000));
-      expect(await slowAnswer).toBe(200);
+      expect(await slow.finish()).toBe(200);
       expect((await post(r.url, '/v1/logs', body, { key: r.key })).status).toBe(200);
     } finally {
       await r.close();

@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { pipemonMiddleware } from '../../sdk/express.js';
 import { run, shutdown, start } from '../../sdk/index.js';
-import { tempDir, useHarness } from '../helpers/sdk.js';
+import { listenOnLoopback } from '../helpers/net.js';
+import { useHarness } from '../helpers/sdk.js';
+import { tempDir } from '../helpers/temp.js';
 
 const harness = useHarness('pipemon-sdk-http-');
 
@@ -20,10 +22,10 @@ async function withApp(fn: (url: string, runIds: string[]) => Promise<void>) {
     });
     res.status(202).json({ ok: true });
   });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
+  const server = createServer(app);
+  const port = await listenOnLoopback(server);
   try {
-    await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, runIds);
+    await fn(`http://127.0.0.1:${port}`, runIds);
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shutdown, start } from '../../sdk/index.js';
 import { ERROR_TYPE } from '../../contract/vocabulary.js';
 import { receiverBackends, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
-import { eventually, tempDir } from '../helpers/sdk.js';
+import { eventually } from '../helpers/sdk.js';
+import { tempDir } from '../helpers/temp.js';
 import { repoPath } from '../helpers/repo.js';
 
 const compiledSdk = repoPath('dist/sdk/index.js');

@@ -3,7 +3,6 @@
  * grpc-js client to see the status codes and trailers exporters act on (OTLP spec, "OTLP/gRPC Response"
  * and "OTLP/gRPC Throttling").
  */
-import { request } from 'node:http';
 import { Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
@@ -20,7 +19,7 @@ import { ATTR, EVENT } from '../../../contract/vocabulary.js';
 import { until } from '../../helpers/async.js';
 import { grpcClient, retryDelayOf, type GrpcAnswer } from '../../helpers/grpc.js';
 import { otlpType } from '../../../harness/otlp-fixtures.js';
-import { SpanKind, getJson, logsRequest, receiverBackends, startTestReceiver, tracesRequest, type TestReceiver } from '../../helpers/receiver.js';
+import { SpanKind, getJson, holdBudget, logsRequest, receiverBackends, startTestReceiver, tracesRequest, type TestReceiver } from '../../helpers/receiver.js';
 
 const DAY_MS = 86_400_000;
 
@@ -236,27 +235,15 @@ describe.each(receiverBackends())('OTLP/gRPC under memory pressure on $name', (b
     const r = await startTestReceiver({ ...(await backend.options()), grpcPort: 0, maxQueueBytes: budget, maxBodyBytes: budget });
     const client = grpcClient(r.receiver.grpcAddress!);
     try {
-      // A slow OTLP/HTTP upload holds its declared size of the budget, which gRPC calls share.
-      const { port, hostname } = new URL(r.url);
-      const slow = request({ host: hostname, port, path: '/v1/logs', method: 'POST', headers: {
-        'content-type': 'application/x-protobuf', 'content-length': message.length, authorization: `Bearer ${r.key}` } });
-      const slowAnswer = new Promise<number>((resolve, reject) => {
-        slow.on('response', (response) => {
-          response.resume();
-          resolve(response.statusCode!);
-        });
-        slow.on('error', reject);
-      });
-      slow.write(message.subarray(0, 1000));
-      await until(async () => /^pipemon_writer_queue_bytes [1-9]/m.test(await (await fetch(`${r.url}/metrics`)).text()), 'the upload holds the budget');
+      // A slow OTLP/HTTP upload holds the budget, which gRPC calls share.
+      const slow = await holdBudget(r, message);
 
       const refused = await client.call('logs', message, { key: r.key });
       expect(refused.code, refused.details).toBe(GRPC_STATUS.UNAVAILABLE);
       expect(refused.details).toMatch(/memory budget full/);
       expect(retryDelayOf(refused)).toBe(RETRY_AFTER_SECONDS.overloaded);
 
-      slow.end(message.subarray(1000));
-      expect(await slowAnswer).toBe(200);
+      expect(await slow.finish()).toBe(200);
       expect((await client.call('logs', message, { key: r.key })).code).toBe(GRPC_STATUS.OK);
     } finally {
       client.close();

@@ -10,59 +10,12 @@ import type { Writer } from '../../../receiver/ingest/commit.js';
 import { createIngestLine, type Decoded, type IngestLine } from '../../../receiver/ingest/line.js';
 import { timeWindow, validateLogs, validateSpans } from '../../../receiver/ingest/validate.js';
 import { createMetrics, type Metrics } from '../../../receiver/metrics/metrics.js';
-import type { LogRow, SpanRow } from '../../../receiver/model/records.js';
 import { GRPC_CODE, GRPC_STATUS, HTTP_STATUS, RETRY_AFTER_SECONDS, Refusal, refusalOf, type RefusalKind } from '../../../receiver/model/outcome.js';
 import { DecodeError } from '../../../receiver/model/records.js';
 import { rejection } from '../../helpers/async.js';
+import { logRow as log, nanos, rowResource, ROW_TIME_MS, spanRow as span } from '../../helpers/rows.js';
 
-const NOW_MS = Date.UTC(2026, 10, 30, 12);
-const nanos = (ms: number) => `${ms}000000`;
-const resource = { attributes: { 'service.name': 'orders' }, schemaUrl: '', droppedAttributesCount: 0 };
-const scope = { name: 's', version: '', attributes: {}, schemaUrl: '' };
-
-function log(extra: Partial<LogRow> = {}): LogRow {
-  return {
-    resource,
-    scope,
-    timeUnixNano: nanos(NOW_MS),
-    observedTimeUnixNano: '0',
-    severityNumber: 9,
-    severityText: 'INFO',
-    body: 'ok',
-    attributes: {},
-    droppedAttributesCount: 0,
-    flags: 0,
-    traceId: '',
-    spanId: '',
-    eventName: '',
-    ...extra,
-  };
-}
-
-function span(extra: Partial<SpanRow> = {}): SpanRow {
-  return {
-    resource,
-    scope,
-    traceId: 'a'.repeat(32),
-    spanId: 'b'.repeat(16),
-    parentSpanId: '',
-    traceState: '',
-    flags: 0,
-    name: 'load',
-    kind: 1,
-    startTimeUnixNano: nanos(NOW_MS),
-    endTimeUnixNano: nanos(NOW_MS + 1000),
-    attributes: {},
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    statusCode: 0,
-    statusMessage: '',
-    ...extra,
-  };
-}
+const NOW_MS = ROW_TIME_MS;
 
 describe('validate', () => {
   const window = timeWindow(30, NOW_MS);
@@ -84,7 +37,7 @@ describe('validate', () => {
   });
 
   it('leaves out a record with a NUL byte in any string a decoder let through, which PostgreSQL text cannot hold', () => {
-    const nulResource = { ...resource, attributes: { 'service.name': 'a\u0000' } };
+    const nulResource = rowResource({ 'service.name': 'a\u0000' });
     const checked = validateLogs(
       [
         log(),

@@ -5,36 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ATTR, ERROR_TYPE } from '../../../contract/vocabulary.js';
-import { END_ORDER, merge, reopened, reportedDuration, reportedOf, rollUp, settle, unrecoveredFailures, type RunFacts, type StageFacts } from '../../../receiver/model/runs.js';
+import { END_ORDER, merge, reopened, reportedDuration, reportedOf, rollUp, settle, unrecoveredFailures, type RunFacts } from '../../../receiver/model/runs.js';
+import { runFacts as run, stageFacts as stage } from '../../helpers/run-facts.js';
 
 const T0 = Date.UTC(2026, 10, 30, 8, 0, 0);
-
-function run(facts: Partial<RunFacts>): RunFacts {
-  return {
-    runId: 'r-1',
-    pipeline: 'orders',
-    state: 'running',
-    result: null,
-    startedAtMs: null,
-    endedAtMs: null,
-    durationSeconds: null,
-    rowsRead: null,
-    rowsWritten: null,
-    rowsRejected: null,
-    errorType: null,
-    errorMessage: null,
-    targetNamespace: null,
-    targetCollection: null,
-    attributes: {},
-    serviceName: null,
-    environment: null,
-    sourceSystem: null,
-    traceId: null,
-    lastSeenMs: facts.endedAtMs ?? facts.startedAtMs ?? T0,
-    startHintMs: null,
-    ...facts,
-  };
-}
 
 /** A run's records as derive.ts turns them into facts: start, heartbeats, end (without a duration), late heartbeat. */
 const FACTS: Record<string, RunFacts> = {
@@ -145,11 +119,6 @@ describe('merge()', () => {
     }
   });
 });
-
-function stage(facts: Partial<StageFacts>): StageFacts {
-  const { serviceName: _s, environment: _e, sourceSystem: _o, traceId: _t, lastSeenMs: _l, startHintMs: _h, ...common } = run({});
-  return { ...common, stageRunId: 's-1', stage: 'load', spanId: null, ...facts };
-}
 
 describe('rollUp()', () => {
   const ended = run({ state: 'ended', result: 'success', startedAtMs: T0, endedAtMs: T0 + 60_000 });

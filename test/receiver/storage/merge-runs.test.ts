@@ -3,13 +3,12 @@
  * does not depend on the order its facts arrive in, each end is counted once, each tenant's runs stay
  * its own, and the days' figures and checks follow.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Tenant } from '../../../receiver/model/records.js';
 import type { Derived } from '../../../receiver/model/runs.js';
 import type { StoredCheck } from '../../../receiver/storage/check-rows.js';
-import type { Database } from '../../../receiver/storage/database.js';
 import { mergeRuns, type Derivation } from '../../../receiver/storage/merge-runs.js';
-import { backends } from '../../helpers/backends.js';
+import { backends, databaseFor } from '../../helpers/backends.js';
 import { runFacts, stageFacts } from '../../helpers/run-facts.js';
 
 const T0 = Date.UTC(2031, 6, 1, 8);
@@ -34,13 +33,7 @@ const stageRecord = (runId: string, facts: Parameters<typeof stageFacts>[0]): De
 const of = (tenant: Tenant, ...derived: Derived[]): Derivation[] => derived.map((d) => ({ tenant, derived: d }));
 
 describe.each(backends())('run merge on $name', (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await backend.open();
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = databaseFor(backend);
 
   const merge = (found: Derivation[]) => db.transaction((tx) => mergeRuns(tx, found));
   const storedRun = async (runId: string, tenantId = 1) => {

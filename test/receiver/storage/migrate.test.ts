@@ -4,19 +4,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../../receiver/storage/migrate.js';
-import { MIGRATIONS } from '../../../receiver/storage/migrations.js';
 import { openServerDatabase } from '../../../receiver/storage/pg.js';
 import { rejection } from '../../helpers/async.js';
 import { backends, databaseFor } from '../../helpers/backends.js';
-
-const VERSIONS = MIGRATIONS.map((migration) => migration.version);
+import { MIGRATION_VERSIONS } from '../../helpers/storage.js';
 
 describe.each(backends())('migrate on $name', (backend) => {
   const db = databaseFor(backend);
 
   it('records every migration once', async () => {
     const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-    expect(rows.map((row) => row.version)).toEqual(VERSIONS);
+    expect(rows.map((row) => row.version)).toEqual(MIGRATION_VERSIONS);
   });
 
   it('applies nothing when run again', async () => {
@@ -28,9 +26,9 @@ describe.each(backends())('migrate on $name', (backend) => {
     const [a, b] = await Promise.all([openServerDatabase(url), openServerDatabase(url)]);
     try {
       const results = await Promise.all([migrate(a), migrate(b)]);
-      expect(results.map((result) => result.applied).sort((x, y) => x.length - y.length)).toEqual([[], VERSIONS]);
+      expect(results.map((result) => result.applied).sort((x, y) => x.length - y.length)).toEqual([[], MIGRATION_VERSIONS]);
       const { rows } = await a.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
-      expect(rows[0]!.n).toBe(VERSIONS.length);
+      expect(rows[0]!.n).toBe(MIGRATION_VERSIONS.length);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

@@ -18,9 +18,8 @@ import { createPartitionManager } from '../../../receiver/storage/partitions.js'
 import { openServerDatabase } from '../../../receiver/storage/pg.js';
 import { writeBatch } from '../../../receiver/storage/write-batch.js';
 import { backends, databaseFor } from '../../helpers/backends.js';
+import { MIGRATION_VERSIONS } from '../../helpers/storage.js';
 import { otlpJsonLogs, type JsonRecord, type Value } from '../../helpers/otlp-json.js';
-
-const VERSIONS = MIGRATIONS.map((migration) => migration.version);
 
 describe.each(backends())('migrations on $name', (backend) => {
   const db = databaseFor(backend);
@@ -157,7 +156,7 @@ describe.each(backends())('migrations on $name', (backend) => {
         const columns = Object.keys(before);
         await old.query(`INSERT INTO logs (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(before));
 
-        expect(await migrate(old)).toEqual({ applied: VERSIONS.filter((v) => v > 3) });
+        expect(await migrate(old)).toEqual({ applied: MIGRATION_VERSIONS.filter((v) => v > 3) });
         const { rows } = await old.query(`SELECT ${columns.join(', ')} FROM logs`);
         expect(rows).toEqual([before]);
 

@@ -3,15 +3,17 @@
  * counts say which were new, and only the new records that describe runs, stages or checks are handed on
  * to the merge, by their keys.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ATTR, EVENT } from '../../../contract/vocabulary.js';
-import { decodeLogsJson, decodeTracesJson } from '../../../receiver/decode/otlp-json.js';
+import { decodeLogsJson } from '../../../receiver/decode/otlp-json.js';
+import type { SpanRow } from '../../../receiver/model/records.js';
 import type { Database } from '../../../receiver/storage/database.js';
 import { createPartitionManager } from '../../../receiver/storage/partitions.js';
 import { copyRecords, ensurePartitions, logKey, spanKey, type RecordLines } from '../../../receiver/storage/record-copy.js';
 import { renderLog, renderSpan } from '../../../receiver/storage/rows-csv.js';
-import { backends } from '../../helpers/backends.js';
+import { backends, databaseFor } from '../../helpers/backends.js';
 import { otlpJsonLogs } from '../../helpers/otlp-json.js';
+import { nanos, rowResource, spanRow } from '../../helpers/rows.js';
 
 const TENANT = 1;
 const AT = Date.UTC(2031, 5, 1, 12);
@@ -26,39 +28,14 @@ const LOGS = decodeLogsJson(
 );
 
 /** Two spans: one of a pipeline (it derives a stage), one of no pipeline. */
-const SPANS = decodeTracesJson(
-  JSON.stringify({
-    resourceSpans: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'etl' } }] },
-        scopeSpans: [
-          {
-            scope: { name: 'record-copy-test' },
-            spans: [
-              span('01', 'load', [
-                { key: ATTR.pipelineName, value: { stringValue: 'orders' } },
-                { key: ATTR.runId, value: { stringValue: 'r-1' } },
-                { key: ATTR.stageName, value: { stringValue: 'load' } },
-              ]),
-              span('02', 'http get', []),
-            ],
-          },
-        ],
-      },
-    ],
-  }),
-);
+const SPANS = [
+  span('01', 'load', { [ATTR.pipelineName]: 'orders', [ATTR.runId]: 'r-1', [ATTR.stageName]: 'load' }),
+  span('02', 'http get', {}),
+];
 
-function span(id: string, name: string, attributes: unknown[]) {
-  return {
-    traceId: 'ab'.repeat(16),
-    spanId: id.repeat(8),
-    name,
-    kind: 1,
-    startTimeUnixNano: String(BigInt(AT) * 1_000_000n),
-    endTimeUnixNano: String(BigInt(AT + 1000) * 1_000_000n),
-    attributes,
-  };
+function span(id: string, name: string, attributes: SpanRow['attributes']): SpanRow {
+  const [start, end] = [nanos(AT), nanos(AT + 1000)];
+  return spanRow({ resource: rowResource({ 'service.name': 'etl' }), traceId: 'ab'.repeat(16), spanId: id.repeat(8), name, startTimeUnixNano: start, endTimeUnixNano: end, attributes });
 }
 
 /** The records rendered as ingest/prepare.ts renders them, and the keys copyRecords() names them by. */
@@ -82,13 +59,7 @@ function linesOf(logs = LOGS, spans = SPANS): RecordLines & { logKeys: string[] 
 const count = async (db: Database, table: string) => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
 
 describe.each(backends())('record copy on $name', (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await backend.open();
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = databaseFor(backend);
 
   it('stores new records, counts them, and names the new ones that derive, logs first', async () => {
     const lines = linesOf();

@@ -3,10 +3,9 @@
  * lists are the migrated tables' columns, with their types, so that the writer's upserts and the query
  * API's SELECTs built from them cover every column; and the SELECT list reads times and counts as asked.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../../receiver/storage/database.js';
+import { describe, expect, it } from 'vitest';
 import { CHECK_COLUMNS, recordsetColumns, RUN_COLUMNS, selectColumns, STAGE_COLUMNS, timeAsDate } from '../../../receiver/storage/run-columns.js';
-import { backends } from '../../helpers/backends.js';
+import { backends, databaseFor } from '../../helpers/backends.js';
 
 describe('run columns', () => {
   it('reads counts as float8 and times as asked, other columns as they are', () => {
@@ -18,13 +17,7 @@ describe('run columns', () => {
 });
 
 describe.each(backends())('run columns on $name', (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await backend.open();
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = databaseFor(backend);
 
   /** The table's columns but its tenant, by name, with their types. */
   const columnsOf = async (table: string) => {

@@ -3,25 +3,18 @@
  * back as the facts they hold, so that the next merge starts from what was reported, not from what the
  * row shows (an estimated start, a measured duration, the stages' result in place of the run's own).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Tenant } from '../../../receiver/model/records.js';
 import { settle } from '../../../receiver/model/runs.js';
-import type { Database } from '../../../receiver/storage/database.js';
 import { readRuns, readStages, runRow, stageKey, stageRow, writeRuns, writeStages } from '../../../receiver/storage/run-rows.js';
-import { backends } from '../../helpers/backends.js';
+import { backends, databaseFor } from '../../helpers/backends.js';
 import { runFacts, stageFacts } from '../../helpers/run-facts.js';
 
 const T0 = Date.UTC(2031, 7, 1, 8);
 const TENANT: Tenant = { id: 1, name: 'default' };
 
 describe.each(backends())('run rows on $name', (backend) => {
-  let db: Database;
-  beforeAll(async () => {
-    db = await backend.open();
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  const db = databaseFor(backend);
 
   it('reads a written run back as its facts, with its row as stored', async () => {
     const facts = runFacts({

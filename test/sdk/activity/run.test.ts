@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { run, shutdown, start, TimeoutError, type Stage } from '../../../sdk/index.js';
-import { tempDir, useHarness } from '../../helpers/sdk.js';
+import { useHarness } from '../../helpers/sdk.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const harness = useHarness('pipemon-sdk-run-');
 const startSdk = () => harness.startSdk({ serviceName: 'orders-etl', flushMs: 50 });

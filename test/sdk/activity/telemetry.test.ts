@@ -5,7 +5,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { logs as sdkLogs, NodeSDK } from '@opentelemetry/sdk-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, shutdown, start } from '../../../sdk/index.js';
-import { startHarness, tempDir, type Harness } from '../../helpers/sdk.js';
+import { startHarness, type Harness } from '../../helpers/sdk.js';
+import { tempDir } from '../../helpers/temp.js';
 
 let harness: Harness;
 let app: NodeSDK | null = null;

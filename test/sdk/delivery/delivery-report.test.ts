@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -16,7 +15,9 @@ import { deliveryReport } from '../../../sdk/delivery/delivery-report.js';
 import { frameHeader } from '../../../sdk/spool/frames.js';
 import { run } from '../../../sdk/index.js';
 import { captured, closedPort, runCli, spooledRecords } from '../../helpers/cli.js';
-import { eventually, tempDir, useHarness } from '../../helpers/sdk.js';
+import { listenOnLoopback } from '../../helpers/net.js';
+import { eventually, useHarness } from '../../helpers/sdk.js';
+import { tempDir } from '../../helpers/temp.js';
 import { repoPath } from '../../helpers/repo.js';
 
 const harness = useHarness('pipemon-delivery-report-');
@@ -206,9 +207,9 @@ describe('a process that could not deliver', () => {
 
     // A server that answers 400 to everything, as a receiver of another format would.
     const refusing = createServer((req, res) => req.resume().on('end', () => res.writeHead(400).end()));
-    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const port = await listenOnLoopback(refusing);
     onTestFinished(() => void refusing.close());
-    const sdk = harness.startSdk({ endpoint: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`, flushMs: 10 });
+    const sdk = harness.startSdk({ endpoint: `http://127.0.0.1:${port}`, flushMs: 10 });
     await run('refused', (r) => r.log.info('malformed, says the receiver'));
     await sdk.flush(2_000);
     expect(sdk.stats()).toMatchObject({ undelivered: 0, lastFailure: { kind: 'malformed', status: 400 } });

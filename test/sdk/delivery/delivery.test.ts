@@ -11,7 +11,9 @@ import { resolveConfig } from '../../../sdk/delivery/config.js';
 import { frameHeader } from '../../../sdk/spool/frames.js';
 import { run, shutdown, start } from '../../../sdk/index.js';
 import { closedPort, spooledRecords } from '../../helpers/cli.js';
-import { eventually, startHarness, tempDir } from '../../helpers/sdk.js';
+import { listenOnLoopback } from '../../helpers/net.js';
+import { eventually, startHarness } from '../../helpers/sdk.js';
+import { tempDir } from '../../helpers/temp.js';
 import { repoPath } from '../../helpers/repo.js';
 
 afterEach(async () => {
@@ -201,8 +203,7 @@ setInterval(() => {}, 1000);
   it('returns from shutdown within its deadline when the receiver hangs, with the records on disk', async () => {
     const sockets = new Set<net.Socket>();
     const hang = net.createServer((socket) => sockets.add(socket));
-    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
-    const { port } = hang.address() as net.AddressInfo;
+    const port = await listenOnLoopback(hang);
     try {
       const spoolDir = tempDir('pipemon-sdk-hang-');
       start({ endpoint: `http://127.0.0.1:${port}`, spoolDir, flushMs: 10, exportTimeoutMs: 30_000, handleExit: false });
@@ -334,8 +335,7 @@ setInterval(() => {}, 1000);
   it('spools a batch in flight at the shutdown deadline once, even when its export fails afterwards', async () => {
     const sockets = new Set<net.Socket>();
     const hang = net.createServer((socket) => sockets.add(socket));
-    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
-    const { port } = hang.address() as net.AddressInfo;
+    const port = await listenOnLoopback(hang);
     const harness = await startHarness();
     try {
       const spoolDir = tempDir('pipemon-sdk-in-flight-');

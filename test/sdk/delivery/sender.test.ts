@@ -3,7 +3,7 @@ import { Backoff } from '../../../sdk/delivery/backoff.js';
 import { createSender } from '../../../sdk/delivery/sender.js';
 import { openSpool } from '../../../sdk/spool/spool.js';
 import { sortAnswer, type Outcome, type Transport } from '../../../sdk/delivery/transport.js';
-import { tempDir } from '../../helpers/sdk.js';
+import { tempDir } from '../../helpers/temp.js';
 
 /** An HTTP status answered with each kind, so that the script's outcomes are the transport's own. */
 const STATUS_OF: Record<Outcome['kind'], number> = { ok: 200, refused: 400, retry: 503 };

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRetryingTransport } from '../../../sdk/delivery/retrying-transport.js';
 import { createHttpTransport, failureKind, sortAnswer, type Outcome, type Transport } from '../../../sdk/delivery/transport.js';
+import { closedPort } from '../../helpers/cli.js';
+import { listenOnLoopback } from '../../helpers/net.js';
 
 describe('sorting the receiver answers', () => {
   it('sorts every status once: 2xx ok, 400 and 413 refused, anything else retried', () => {
@@ -38,8 +39,7 @@ describe('the HTTP transport', () => {
     });
   });
   beforeAll(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = `http://127.0.0.1:${await listenOnLoopback(server)}`;
   });
   afterAll(() => {
     server.closeAllConnections();
@@ -57,10 +57,7 @@ describe('the HTTP transport', () => {
   });
 
   it('answers retry, never rejects, when the receiver is unreachable or hangs past the deadline', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await closedPort();
     const dead = createHttpTransport({ endpoint: `http://127.0.0.1:${port}`, headers: {}, timeoutMs: 5_000 });
     // The network's own words, not fetch's "fetch failed"; no status, as nothing answered.
     const reason = `connect ECONNREFUSED 127.0.0.1:${port}`;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { closingRecord, findDeadRuns, openRunJournal } from '../../../sdk/spool/open-runs.js';
 import type { Liveness } from '../../../sdk/spool/owner.js';
 import { ATTR, ERROR_TYPE, EVENT } from '../../../contract/vocabulary.js';
-import { tempDir } from '../../helpers/sdk.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const run = {
   pipeline: 'orders',

@@ -1,17 +1,16 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { frameHeader, readFrames } from '../../../sdk/spool/frames.js';
 import { SegmentStore, spooledBytesIn } from '../../../sdk/spool/segment-store.js';
+import { tempDir } from '../../helpers/temp.js';
 
-const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-store-'));
 const SEGMENT = '1700000000000-1-0a1b2c3d-0-logs-e.wal';
 const BATCH = '1700000000000-1-0-traces-n-4.otlp';
 
 describe('the segment store', () => {
   it('appends frames that the format reader reads back, and reads them itself', () => {
-    const dir = tempDir();
+    const dir = tempDir('pipemon-store-');
     const store = new SegmentStore(dir, false);
     const writer = store.create(SEGMENT)!;
     expect(writer.append(2, Buffer.from([1, 2, 3]))).toBe(true);
@@ -27,7 +26,7 @@ describe('the segment store', () => {
   });
 
   it('reads a batch file as one frame and a missing file as null; removes a file, even one already gone', () => {
-    const dir = tempDir();
+    const dir = tempDir('pipemon-store-');
     fs.writeFileSync(path.join(dir, BATCH), Buffer.from([9, 9]));
     const store = new SegmentStore(dir, false);
     expect(store.read(BATCH)!.map((f) => [f.records, [...f.body]])).toEqual([[4, [9, 9]]]);
@@ -38,7 +37,7 @@ describe('the segment store', () => {
   });
 
   it('lists the spool files wanted with their sizes, nothing else in the directory', () => {
-    const dir = tempDir();
+    const dir = tempDir('pipemon-store-');
     fs.writeFileSync(path.join(dir, SEGMENT), Buffer.concat([frameHeader(1, 1), Buffer.from([7])]));
     fs.writeFileSync(path.join(dir, BATCH), Buffer.from([1, 2, 3]));
     fs.writeFileSync(path.join(dir, `${SEGMENT}.tmp`), 'x');
@@ -53,10 +52,10 @@ describe('the segment store', () => {
   });
 
   it('creates its directory when missing, and answers a refusing disk with nothing rather than throwing', () => {
-    const missing = path.join(tempDir(), 'a', 'b');
+    const missing = path.join(tempDir('pipemon-store-'), 'a', 'b');
     expect(new SegmentStore(missing, true).list(() => true)).toEqual([]);
     expect(fs.statSync(missing).isDirectory()).toBe(true);
-    const notADir = path.join(tempDir(), 'file');
+    const notADir = path.join(tempDir('pipemon-store-'), 'file');
     fs.writeFileSync(notADir, '');
     const refusing = new SegmentStore(notADir, false);
     expect(refusing.list(() => true)).toEqual([]);
@@ -65,7 +64,7 @@ describe('the segment store', () => {
   });
 
   it('refuses an append once the writer is closed', () => {
-    const writer = new SegmentStore(tempDir(), false).create(SEGMENT)!;
+    const writer = new SegmentStore(tempDir('pipemon-store-'), false).create(SEGMENT)!;
     writer.close();
     expect(writer.append(1, Buffer.from([1]))).toBe(false);
     expect(() => writer.close()).not.toThrow();
@@ -74,7 +73,7 @@ describe('the segment store', () => {
 
 describe('spooledBytesIn', () => {
   it('counts the bytes of segments and batch files only, and 0 for no directory', () => {
-    const dir = tempDir();
+    const dir = tempDir('pipemon-store-');
     fs.writeFileSync(path.join(dir, SEGMENT), Buffer.alloc(10));
     fs.writeFileSync(path.join(dir, BATCH), Buffer.alloc(5));
     fs.writeFileSync(path.join(dir, 'notes.txt'), Buffer.alloc(100));

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { frameHeader, readFrames } from '../../../sdk/spool/frames.js';
 import type { Liveness } from '../../../sdk/spool/owner.js';
 import { openSpool, type Spool } from '../../../sdk/spool/spool.js';
-import { tempDir } from '../../helpers/sdk.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const body = (bytes: number, fill = 1) => new Uint8Array(bytes).fill(fill);
 const segments = (dir: string) => fs.readdirSync(dir).filter((name) => name.endsWith('.wal')).sort();

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Liveness } from '../../../sdk/spool/owner.js';
 import { SegmentStore } from '../../../sdk/spool/segment-store.js';
 import { SegmentTable } from '../../../sdk/spool/segment-table.js';
 import { Takeover } from '../../../sdk/spool/takeover.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const alive: Liveness = (writer) => writer.instance === 'aaaaaaaa';
 
@@ -17,7 +17,7 @@ function takeoverIn(dir: string, clock = { now: 0 }) {
 
 describe('taking over files no live writer holds', () => {
   it("takes a dead writer's segments and the earlier spool's batch files, never a live writer's", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-takeover-'));
+    const dir = tempDir('pipemon-takeover-');
     fs.writeFileSync(path.join(dir, '1700000000000-1-aaaaaaaa-0-logs-e.wal'), Buffer.alloc(5));
     fs.writeFileSync(path.join(dir, '1700000000000-1-bbbbbbbb-0-logs-n.wal'), Buffer.alloc(7));
     fs.writeFileSync(path.join(dir, '1700000000000-1-0-traces-e-3.otlp'), Buffer.alloc(11));
@@ -34,7 +34,7 @@ describe('taking over files no live writer holds', () => {
   });
 
   it('looks again once rescanMs passed since the last look, not before', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-takeover-'));
+    const dir = tempDir('pipemon-takeover-');
     const clock = { now: 1_000 };
     const { table, takeover } = takeoverIn(dir, clock);
     takeover.scan();
