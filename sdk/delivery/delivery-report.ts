@@ -4,7 +4,7 @@
  * a pipeline whose records never arrive must not look like one that is fine.
  */
 import type { Config } from './config.js';
-import type { DeliveryFailure, DeliveryStats } from './delivery.js';
+import type { DeliveryFailure, DeliveryStats } from './delivery-stats.js';
 
 export interface DeliveryReport extends Pick<DeliveryStats, 'undelivered' | 'delivered' | 'dropped' | 'refused' | 'spooledBytes' | 'lastFailure'> {
   /** Where the undelivered records are kept, for the next pipemon process using it or `pipemon flush`. */

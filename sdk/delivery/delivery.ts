@@ -11,53 +11,16 @@
  */
 import { authorizationOf, type Config } from './config.js';
 import { Backoff } from './backoff.js';
-import { createRecordQueue, type Channel, type RecordQueue } from './record-queue.js';
+import { deliveryStats, failureMemory, type DeliveryStats } from './delivery-stats.js';
+import { createQueueSet } from './queue-set.js';
+import type { Channel, RecordQueue } from './record-queue.js';
 import { createRetryingTransport } from './retrying-transport.js';
 import { createSender } from './sender.js';
 import { openSpool } from '../spool/spool.js';
-import { createHttpTransport, failureKind, type FailureKind, type Outcome, type Transport } from './transport.js';
+import { createHttpTransport, type Transport } from './transport.js';
 
 export type { Channel, RecordQueue } from './record-queue.js';
-
-export interface DeliveryStats {
-  /** Records in memory, not yet in the spool: what a `kill -9` now would lose. */
-  queued: number;
-  /** Spool segments and bytes on disk: records not yet acknowledged by the receiver. */
-  spooledBatches: number;
-  spooledBytes: number;
-  /** Records given up on (spool bound, disk refusing ordinary records, kept records past the memory bound while the disk refuses them, refused by the receiver as malformed). */
-  dropped: number;
-  /** Of `dropped`, the records the receiver refused as malformed (HTTP 400 or 413). */
-  refused: number;
-  /** Records not delivered yet: in memory or in the spool, for a later pass or the next process using the spool. */
-  undelivered: number;
-  /** Records the receiver took. */
-  delivered: number;
-  receiverDown: boolean;
-  /** Why the last send failed, until a later one succeeds; null when none failed since. */
-  lastFailure: DeliveryFailure | null;
-}
-
-export interface DeliveryFailure {
-  kind: FailureKind;
-  /** The HTTP status of the answer; null when the receiver did not answer. */
-  status: number | null;
-  /** The transport's words: `HTTP 401`, `connect ECONNREFUSED 127.0.0.1:4318`. */
-  message: string;
-}
-
-/** The stats of a delivery that holds nothing: export off, or the application's own providers. */
-export const NOTHING_HELD: DeliveryStats = {
-  queued: 0,
-  spooledBatches: 0,
-  spooledBytes: 0,
-  dropped: 0,
-  refused: 0,
-  undelivered: 0,
-  delivered: 0,
-  receiverDown: false,
-  lastFailure: null,
-};
+export { NOTHING_HELD, type DeliveryFailure, type DeliveryStats } from './delivery-stats.js';
 
 export interface Delivery {
   queue<T>(channel: Channel<T>): RecordQueue<T>;
@@ -89,8 +52,7 @@ export function createDelivery(config: Config, options: DeliveryOptions = {}): D
     maxDelayMs: 5_000,
     now,
   });
-  const keySent = authorizationOf(config.headers) !== undefined;
-  let lastFailure: DeliveryFailure | null = null;
+  const failures = failureMemory(authorizationOf(config.headers) !== undefined);
   const sender = createSender({
     spool,
     transport,
@@ -98,21 +60,14 @@ export function createDelivery(config: Config, options: DeliveryOptions = {}): D
     maxRequestBytes: MAX_REQUEST_BYTES,
     pause: new Backoff({ minMs: 1_000, maxMs: 30_000 }),
     now,
-    onOutcome: (outcome) => {
-      lastFailure = failureOf(outcome, keySent);
-    },
+    onOutcome: failures.record,
   });
-  const queues: RecordQueue<unknown>[] = [];
-  let unserializable = 0;
-  let closed = false;
-
-  const flushQueues = () => {
-    for (const queue of queues) queue.flush();
-  };
+  // After shutdown, appends still reach the disk (a span ending late); the stopped sender leaves them to the next start.
+  const queues = createQueueSet({ spool, config, onAppend: (keep) => sender.wake(keep) });
 
   const flush = async (deadlineMs: number) => {
     const deadline = now() + deadlineMs;
-    flushQueues();
+    queues.flush();
     await withDeadline(sender.drain(deadline), deadline, now);
   };
 
@@ -120,59 +75,22 @@ export function createDelivery(config: Config, options: DeliveryOptions = {}): D
   // What an earlier process left in the spool goes first.
   sender.wake(true);
   return {
-    queue<T>(channel: Channel<T>) {
-      const queue = createRecordQueue<T>({
-        channel,
-        spool,
-        maxBatch: config.maxBatch,
-        maxQueue: config.maxQueue,
-        bufferMs: config.bufferMs,
-        // After shutdown, appends still reach the disk (a span ending late); the next start sends them.
-        onAppend: (keep) => {
-          if (!closed) sender.wake(keep);
-        },
-        onUnserializable: (records) => {
-          unserializable += records;
-        },
-      });
-      queues.push(queue as RecordQueue<unknown>);
-      return queue;
-    },
+    queue: (channel) => queues.add(channel),
     flush,
     shutdown(deadlineMs) {
       shuttingDown ??= (async () => {
         await flush(deadlineMs);
-        closed = true;
         sender.stop();
         // Ends a retry wait and in-flight requests: their records are on disk, for the next start.
         transport.close();
-        flushQueues();
+        queues.flush();
         spool.close();
       })();
       return shuttingDown;
     },
-    spoolNow: flushQueues,
-    stats() {
-      const spooled = spool.stats();
-      const buffered = queues.reduce((sum, queue) => sum + queue.buffered, 0);
-      return {
-        queued: buffered + spooled.inMemory,
-        spooledBatches: spooled.segments,
-        spooledBytes: spooled.bytes,
-        dropped: spooled.dropped + unserializable,
-        refused: spooled.refused,
-        undelivered: buffered + spooled.records,
-        delivered: spooled.delivered,
-        receiverDown: sender.down,
-        lastFailure,
-      };
-    },
+    spoolNow: () => queues.flush(),
+    stats: () => deliveryStats(spool.stats(), queues.counts(), { receiverDown: sender.down, lastFailure: failures.last() }),
   };
-}
-
-function failureOf(outcome: Outcome, keySent: boolean): DeliveryFailure | null {
-  if (outcome.kind === 'ok') return null;
-  return { kind: failureKind(outcome, keySent), status: outcome.status ?? null, message: outcome.reason };
 }
 
 async function withDeadline(work: Promise<unknown>, deadline: number, now: () => number): Promise<void> {
