@@ -9,7 +9,6 @@
  * A missing tool fails these tests when CI is set and skips them with a loud warning otherwise.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -46,6 +45,7 @@ import {
 } from './helpers/compose.js';
 import { readRepoFile, repoPath, REPO } from './helpers/repo.js';
 import { run, withTools } from './helpers/tools.js';
+import { tempDir } from './helpers/temp.js';
 
 const SUITE = 'test/docker-compose.test.ts';
 const dockerCompose = stackTool(SUITE, 'docker-compose');
@@ -56,7 +56,7 @@ describe('docker-compose.yml', () => {
     const bin = required('docker-compose', dockerCompose);
     // A .env with only the required variables and none of the others in the environment: the defaults
     // apply, as on a first `docker compose up`.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-compose-'));
+    const dir = tempDir('pipemon-compose-');
     const requiredEnvFile = path.join(dir, 'required.env');
     fs.writeFileSync(requiredEnvFile, Object.entries(REQUIRED_ENV).map(([name, value]) => `${name}=${value}\n`).join(''));
     const emptyEnvFile = path.join(dir, 'empty.env');

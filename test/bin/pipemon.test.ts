@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -14,6 +13,7 @@ import { listenOnLoopback } from '../helpers/net.js';
 import { CLI, spawnPipemon, tempDataDir } from '../helpers/pipemon-process.js';
 import { logsRequest } from '../helpers/receiver.js';
 import { repoPath } from '../helpers/repo.js';
+import { tempDir } from '../helpers/temp.js';
 
 const run = promisify(execFile);
 
@@ -30,7 +30,7 @@ async function pipemon(args: string[], env: Record<string, string | undefined>) 
 
 describe.each(backends())('pipemon keys on $name', (backend) => {
   it('creates a key shown once, lists it without the secret, and revokes it', async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'pipemon-cli-'));
+    const dataDir = tempDir('pipemon-cli-');
     const env = { DATABASE_URL: await backend.databaseUrl() };
     const storage = ['--data-dir', dataDir];
 
@@ -55,7 +55,7 @@ describe.each(backends())('pipemon keys on $name', (backend) => {
 
   it('refuses unknown scopes and commands with usage and exit code 2', async () => {
     const env = { DATABASE_URL: await backend.databaseUrl() };
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'pipemon-cli-'));
+    const dataDir = tempDir('pipemon-cli-');
     const bad = await pipemon(['keys', 'create', '--tenant', 'x', '--scopes', 'root', '--data-dir', dataDir], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--scopes must list some of ingest, read, admin/);
@@ -154,7 +154,7 @@ describe('every pipemon command explains itself', () => {
   });
 
   it.each(['serve', 'exec', 'demo', 'keys', 'flush', 'move-pglite'])('answers "%s --help" and "help %s" with its usage, exit 0, touching nothing', async (command) => {
-    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'pipemon-cli-')), 'data');
+    const dataDir = path.join(tempDir('pipemon-cli-'), 'data');
     const storage = ['serve', 'keys', 'move-pglite', 'demo'].includes(command) ? ['--data-dir', dataDir] : [];
     for (const args of [[command, '--help', ...storage], [command, '-h', ...storage], ['help', command]]) {
       const result = await pipemon(args, noDatabase);
@@ -182,7 +182,7 @@ describe('every pipemon command explains itself', () => {
   });
 
   it('exec with a typo sends nothing and spools nothing: no pipeline is named after the typo', async () => {
-    const spool = path.join(mkdtempSync(path.join(tmpdir(), 'pipemon-cli-')), 'spool');
+    const spool = path.join(tempDir('pipemon-cli-'), 'spool');
     const requests: string[] = [];
     const receiver = createServer((req, res) => {
       requests.push(req.url ?? '');
@@ -206,7 +206,7 @@ describe('every pipemon command explains itself', () => {
 describe.each(backends())('pipemon keys create on $name', (backend) => {
   it('needs --scopes, creating nothing without it, and says when it creates a tenant', async () => {
     const env = { DATABASE_URL: await backend.databaseUrl() };
-    const storage = ['--data-dir', mkdtempSync(path.join(tmpdir(), 'pipemon-cli-'))];
+    const storage = ['--data-dir', tempDir('pipemon-cli-')];
     const tenant = `t${Date.now().toString(36)}`;
     const missing = await pipemon(['keys', 'create', '--tenant', tenant, ...storage], env);
     expect(missing.code).toBe(2);
@@ -253,7 +253,7 @@ describe('pipemon serve and its key', () => {
 
 describe('pipemon keys outside a receiver', () => {
   it('refuses a folder without a pipemon database instead of starting a new, empty one there', async () => {
-    const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'pipemon-cli-')), '.pipemon');
+    const dataDir = path.join(tempDir('pipemon-cli-'), '.pipemon');
     const result = await pipemon(['keys', 'create', '--tenant', 'x', '--scopes', 'ingest', '--data-dir', dataDir], { DATABASE_URL: '' });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`no pipemon database in ${dataDir}: run pipemon keys in the folder where pipemon serve runs`);

@@ -5,7 +5,6 @@
  * Without promtool its check fails when CI is set and is skipped with a loud warning otherwise.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -24,6 +23,7 @@ import {
 } from '../helpers/compose.js';
 import { readRepoFile } from '../helpers/repo.js';
 import { run, withTools } from '../helpers/tools.js';
+import { tempDir } from '../helpers/temp.js';
 
 const promtool = stackTool('test/deploy/prometheus.test.ts', 'promtool');
 
@@ -49,7 +49,7 @@ describe("the stack's Prometheus (deploy/prometheus.yml)", () => {
   withTools(promtool)('passes promtool check config with its rule files, laid out as the container sees them', async () => {
     const bin = required('promtool', promtool);
     // The container's /etc/prometheus, from the service's mounts: rule_files resolve as they do there.
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-prometheus-etc-'));
+    const root = tempDir('pipemon-prometheus-etc-');
     try {
       const etc = path.posix.dirname(configFile);
       for (const mount of prometheus.mounts.filter((m) => m.bind && m.target.startsWith(`${etc}/`))) {

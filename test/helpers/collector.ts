@@ -7,10 +7,10 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../receiver/storage/embedded-server.js';
 import { REPO } from './repo.js';
+import { tempDir } from './temp.js';
 
 export const GATEWAY_CONFIG = path.join(REPO, 'otel-collector.yaml');
 const BUILD_SCRIPT = path.join(REPO, 'collector', 'build.sh');
@@ -66,7 +66,7 @@ export interface Collector {
 
 /** Starts the gateway config with the environment a test needs; resolves when health_check answers 200. */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
-  const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-otelcol-'));
+  const storageDir = tempDir('pipemon-otelcol-');
   const [grpcPort, httpPort, healthPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const env = {
     ...process.env,

@@ -4,10 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
 import { repoPath } from './repo.js';
+import { tempDir } from './temp.js';
 
 export const CLI = repoPath('dist/bin/pipemon.js');
 
@@ -31,7 +31,7 @@ afterEach(() => {
 
 /** A data directory removed after the test. */
 export function tempDataDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-process-'));
+  const dir = tempDir('pipemon-process-');
   directories.push(dir);
   return dir;
 }

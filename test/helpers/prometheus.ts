@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../../receiver/storage/embedded-server.js';
+import { tempDir } from './temp.js';
 
 export const PROMETHEUS_HINT = "install Debian's prometheus and prometheus-alertmanager (apt-get install prometheus prometheus-alertmanager; .ci/run does it)";
 
@@ -40,7 +40,7 @@ export interface Server {
 }
 
 async function startServer(binary: string, args: (dir: string, address: string) => string[], files: Record<string, string>, readyPath: string): Promise<Server> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pipemon-${path.basename(binary)}-`));
+  const dir = tempDir(`pipemon-${path.basename(binary)}-`);
   for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), content);
   const address = `127.0.0.1:${await freePort()}`;
   const child: ChildProcess = spawn(binary, args(dir, address), { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,7 +6,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { createGenerator } from 'ts-json-schema-generator';
@@ -19,6 +18,7 @@ import { UID } from '../../../dashboards/grafana/links.js';
 import { expandPromQL, promQueries, sqlQueries } from '../../../dashboards/grafana/queries.js';
 import { PROMETHEUS_HINT } from '../../helpers/prometheus.js';
 import { warnSkipped } from '../../helpers/tools.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const ROOT = path.join('dashboards', 'grafana');
 const JSON_DIR = path.join(ROOT, 'dashboards');
@@ -190,7 +190,7 @@ describe('PromQL of the dashboards', () => {
       const multi = query.variables.find((v) => v.name === 'pipeline')?.multi !== false;
       return { record: `grafana:query_${i}`, expr: expandPromQL(query, { values: multi ? values : single, scrapeIntervalSeconds: 15 }) };
     });
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-promql-'));
+    const dir = tempDir('pipemon-promql-');
     try {
       const file = path.join(dir, 'dashboards.rules.yml');
       fs.writeFileSync(file, stringify({ groups: [{ name: 'dashboards', rules }] }));

@@ -15,6 +15,7 @@ import { sleep } from '../../helpers/async.js';
 import { fixturePath } from '../../helpers/repo.js';
 import { receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
 import { required, tool, warnSkipped, withTools } from '../../helpers/tools.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const SUITE = 'test/receiver/http/lineage-producers.test.ts';
 const FIXTURES = fixturePath();
@@ -134,7 +135,7 @@ describe(`real OpenLineage producers against the receiver on ${backend.name}`, (
   });
 
   function workDir(name: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pipemon-${name}-`));
+    const dir = tempDir(`pipemon-${name}-`);
     dirs.push(dir);
     return dir;
   }

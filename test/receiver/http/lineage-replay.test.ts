@@ -6,7 +6,6 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
@@ -15,6 +14,7 @@ import { openlineageClient } from '../../helpers/openlineage.js';
 import { fixturePath } from '../../helpers/repo.js';
 import { getJson, receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
 import { required, withTools } from '../../helpers/tools.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const FIXTURES = fixturePath();
 const { python, hint } = openlineageClient('test/receiver/http/lineage-replay.test.ts');
@@ -46,7 +46,7 @@ describe.each(receiverBackends())('recorded OpenLineage producers, replayed by t
   let cwd: string;
   beforeAll(async () => {
     r = await startTestReceiver({ ...(await backend.options()), maxBodyBytes: 1024 * 1024 });
-    cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-openlineage-replay-'));
+    cwd = tempDir('pipemon-openlineage-replay-');
   });
   afterAll(async () => {
     await r?.close();

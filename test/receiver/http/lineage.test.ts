@@ -5,8 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +14,7 @@ import { datasetEvent, jobEvent, openlineageClient, runEvent } from '../../helpe
 import { fixturePath } from '../../helpers/repo.js';
 import { getJson, post, receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
 import { required, withTools } from '../../helpers/tools.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const FIXTURES = fixturePath();
 const { version: VERSION, python, hint: PYTHON_HINT } = openlineageClient('test/receiver/http/lineage.test.ts');
@@ -80,7 +79,7 @@ describe.each(receiverBackends())('OpenLineage on $name', (backend) => {
         datasets: await metric('pipemon_receiver_lineage_events_total', { type: 'dataset' }),
       };
       // An empty directory and environment, so that no openlineage.yml or OPENLINEAGE_* setting of the machine applies.
-      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-openlineage-'));
+      const cwd = tempDir('pipemon-openlineage-');
       const { stdout } = await promisify(execFile)(bin, [path.join(FIXTURES, 'openlineage_dag.py'), r.url, r.key, dag], {
         cwd,
         env: { PATH: process.env.PATH, HOME: cwd },
