@@ -8,7 +8,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +36,7 @@ import { repoPath, REPO } from './helpers/repo.js';
 import { logsRequest, post } from './helpers/receiver.js';
 import { run, warnSkipped, withTools } from './helpers/tools.js';
 import { COLLECTOR_HINT, collectorBinary, collectorBuilt } from './helpers/collector.js';
+import { tempDir } from './helpers/temp.js';
 
 const SUITE = 'test/docker-compose.native.test.ts';
 const psql = stackTool(SUITE, 'psql');
@@ -84,8 +84,8 @@ describe('the stack, run natively', () => {
     let pipemon: Child | undefined;
     let collector: Child | undefined;
     const dirs: string[] = [];
-    const tempDir = (prefix: string) => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    const ownedDir = (prefix: string) => {
+      const dir = tempDir(prefix);
       dirs.push(dir);
       return dir;
     };
@@ -129,7 +129,7 @@ describe('the stack, run natively', () => {
       });
 
       // The image's runtime stage: its files, its npm install line (production dependencies only), dist.
-      appDir = tempDir('pipemon-image-app-');
+      appDir = ownedDir('pipemon-image-app-');
       for (const { args } of instructions('COPY')) {
         const from = /^--from=\S+\s+/.test(args);
         const parts = args.replace(/^--from=\S+\s+/, '').split(/\s+/);
@@ -164,7 +164,7 @@ describe('the stack, run natively', () => {
         ...compose,
         DATABASE_URL: relocate(compose.DATABASE_URL!, serverUrl.hostname, Number(serverUrl.port), decodeURIComponent(serverUrl.password)),
       };
-      const dataDir = tempDir('pipemon-image-data-');
+      const dataDir = ownedDir('pipemon-image-data-');
       const args = substitute(pipemonCommand, {
         '--host': '127.0.0.1',
         '--port': String(ports.api),
@@ -264,7 +264,7 @@ describe('the stack, run natively', () => {
           ...compose,
           PIPEMON_ENDPOINT: relocate(compose.PIPEMON_ENDPOINT!, '127.0.0.1', ports.api).replace(/\/$/, ''),
           PIPEMON_API_KEY: key,
-          PIPEMON_COLLECTOR_STORAGE: tempDir('pipemon-collector-queue-'),
+          PIPEMON_COLLECTOR_STORAGE: ownedDir('pipemon-collector-queue-'),
           PIPEMON_COLLECTOR_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
           PIPEMON_COLLECTOR_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
           PIPEMON_COLLECTOR_HEALTH_ENDPOINT: `127.0.0.1:${health}`,

@@ -20,6 +20,7 @@ import { runEvent } from './helpers/openlineage.js';
 import { CLI } from './helpers/pipemon-process.js';
 import { fixturePath, REPO } from './helpers/repo.js';
 import { onPath, warnSkipped } from './helpers/tools.js';
+import { tempDir } from './helpers/temp.js';
 
 const PAGES = ['README.md', ...fs.readdirSync(path.join(REPO, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
 const SUITE = 'test/docs.test.ts';
@@ -431,7 +432,7 @@ describe('the docs', () => {
 
   describe('run as a user runs them', () => {
     beforeAll(async () => {
-      work = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-docs-'));
+      work = tempDir('pipemon-docs-');
       // The embedded server runs as the postgres account when the tests run as root: it must reach .pipemon.
       fs.chmodSync(work, 0o755);
       prefix = path.join(work, '.npm-prefix');

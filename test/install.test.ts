@@ -4,17 +4,17 @@
  * prefix is a temporary directory here, so the machine's own is never touched.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO } from './helpers/repo.js';
+import { tempDir } from './helpers/temp.js';
 
 const run = promisify(execFile);
 const CLONE = REPO;
-const prefix = mkdtempSync(path.join(tmpdir(), 'pipemon-npm-prefix-'));
-const elsewhere = mkdtempSync(path.join(tmpdir(), 'pipemon-pipeline-folder-'));
+const prefix = tempDir('pipemon-npm-prefix-');
+const elsewhere = tempDir('pipemon-pipeline-folder-');
 // npm test has built dist already: the link's prepare script would only build it again.
 const npmEnv = { ...process.env, npm_config_prefix: prefix, npm_config_ignore_scripts: 'true', npm_config_audit: 'false', npm_config_fund: 'false' };
 

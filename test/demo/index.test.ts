@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCommand } from '../../bin/command.js';
@@ -17,6 +16,7 @@ import { backends } from '../helpers/backends.js';
 import { captured, closedPort } from '../helpers/cli.js';
 import { getJson, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { CLI } from '../helpers/pipemon-process.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** `pipemon demo` in this process, as bin/pipemon.ts runs it. */
 const demoCli = async (argv: string[]) => (await runCommand(demoCommand, argv))!;
@@ -275,7 +275,7 @@ describe('pipemon demo: the backfilled history', () => {
   });
 
   it('refuses to backfill while the SDK already runs in the process, and leaves it running and nothing of its own registered', async () => {
-    const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-demo-running-'));
+    const spoolDir = tempDir('pipemon-demo-running-');
     const sdk = start({ endpoint: r.url, apiKey: r.key, spoolDir, handleExit: false });
     try {
       await expect(runDemo({ endpoint: r.url, key: r.key, days: 1, seed: SEED, now: () => NOW })).rejects.toThrow(
@@ -356,7 +356,7 @@ describe('pipemon demo: the command line', () => {
   it('explains where to find a key when it has none', async () => {
     vi.stubEnv('PIPEMON_API_KEY', '');
     vi.stubEnv('OTEL_EXPORTER_OTLP_HEADERS', '');
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-demo-'));
+    const dataDir = tempDir('pipemon-demo-');
     try {
       const { code, stderr } = await captured(() => demoCli(['--endpoint', r.url, '--data-dir', dataDir]));
       expect(code).toBe(2);
@@ -371,7 +371,7 @@ describe('pipemon demo: the command line', () => {
   it('uses the key the receiver saved in its data directory', async () => {
     vi.stubEnv('PIPEMON_API_KEY', '');
     vi.stubEnv('OTEL_EXPORTER_OTLP_HEADERS', '');
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-demo-'));
+    const dataDir = tempDir('pipemon-demo-');
     fs.writeFileSync(path.join(dataDir, 'default-api-key'), `${await r.keyFor('saved-key', ['ingest', 'read'])}\n`);
     try {
       const { code, stdout } = await captured(() => demoCli(['--endpoint', r.url, '--data-dir', dataDir, '--days', '1']));
@@ -532,7 +532,7 @@ describe('pipemon demo --live', () => {
 
     const key = await r.keyFor('replay', ['ingest', 'read']);
     const tenant = await tenantOf('replay');
-    const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-demo-replay-'));
+    const spoolDir = tempDir('pipemon-demo-replay-');
     // A pipeline minute lasts 40 ms and the SDK beats every 10: a run of a minute or more beats live as it did in the past.
     start({ endpoint: r.url, apiKey: key, serviceName: 'pipemon-demo', environment: 'demo', spoolDir, handleExit: false });
     try {
