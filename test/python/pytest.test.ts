@@ -8,13 +8,13 @@
  * loudly on a developer's machine and fails under CI.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { createTestDatabase, testServerUrl } from '../helpers/backends.js';
 import { CLI } from '../helpers/pipemon-process.js';
 import { installedVenv, PYTHON_DIR, pythonTestVenv, readJunit, runToEnd, type Finished, type TestCase } from '../helpers/python.js';
 import { required, warnSkipped, withTools } from '../helpers/tools.js';
+import { tempDir } from '../helpers/temp.js';
 
 const SUITE = 'test/python/pytest.test.ts';
 const HINT = `run .ci/run (it makes ${pythonTestVenv()} from python/requirements-test.txt)`;
@@ -46,7 +46,7 @@ function pytestSuite(title: string, dir: string, pytestArgs: string[], env: () =
   describe(title, () => {
     let cases: TestCase[] = [];
     let run: Finished = { code: null, output: '' };
-    const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipemon-pytest-'));
+    const reportDir = tempDir('pipemon-pytest-');
     beforeAll(async () => {
       // Skipped on a developer's machine without the venv; under CI, bin() fails every test with the remedy.
       if (!venv && !process.env.CI) return;
