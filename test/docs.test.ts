@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEvent } from './helpers/openlineage.js';
 import { CLI } from './helpers/pipemon-process.js';
 import { fixturePath, REPO } from './helpers/repo.js';
+import { found } from './helpers/async.js';
 import { onPath, warnSkipped } from './helpers/tools.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -162,19 +163,11 @@ async function api(pathAndQuery: string, key = server.key): Promise<any> {
 }
 
 /** Polls until `find` returns a value: records arrive through the SDK's spool, within a second or so. */
-async function eventually<T>(what: string, find: () => Promise<T | undefined | null | false>): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const found = await find();
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`not found within 20 s: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const arrived = <T>(what: string, find: () => Promise<T | undefined | null | false>) => found(find, what, { timeoutMs: 20_000, everyMs: 250 });
 
 /** The nightly-import run whose log records include `body` (each exec block's command prints its own line). */
 const runWhoseLogs = (body: string) =>
-  eventually(`the nightly-import run that logged "${body}"`, async () => {
+  arrived(`the nightly-import run that logged "${body}"`, async () => {
     for (const run of await runsOf('nightly-import')) {
       const full = await detail(run.run_id);
       if (full.state === 'ended' && full.logs.items.some((log: any) => log.body === body)) return full;
@@ -184,7 +177,7 @@ const runWhoseLogs = (body: string) =>
 
 const runsOf = async (pipeline: string): Promise<any[]> => (await api(`/api/v1/runs?pipeline=${encodeURIComponent(pipeline)}`)).items;
 const endedRun = (pipeline: string, result = 'success') =>
-  eventually(`an ended ${result} run of ${pipeline}`, async () => (await runsOf(pipeline)).find((run) => run.state === 'ended' && run.result === result));
+  arrived(`an ended ${result} run of ${pipeline}`, async () => (await runsOf(pipeline)).find((run) => run.state === 'ended' && run.result === result));
 const detail = async (runId: string) => api(`/api/v1/runs/${encodeURIComponent(runId)}`);
 
 const PSQL_INPUT = 'SELECT count(*) AS runs FROM pipeline_runs;\n';
@@ -305,7 +298,7 @@ const CHECKS: Record<string, Check> = {
   'exec-join': async () => {
     const run = await runWhoseLogs('loading');
     expect(run).toMatchObject({ state: 'ended', result: 'success' });
-    const load = await eventually('the stage join.py sent', async () => (await detail(run.run_id)).stages.find((stage: any) => stage.stage === 'load'));
+    const load = await arrived('the stage join.py sent', async () => (await detail(run.run_id)).stages.find((stage: any) => stage.stage === 'load'));
     expect(load).toMatchObject({ state: 'ended', result: 'success' });
     // In the exec's trace: the stage's span is in the run's span tree.
     expect(JSON.stringify((await detail(run.run_id)).spans)).toContain(load.span_id);

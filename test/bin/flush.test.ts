@@ -10,10 +10,10 @@ import { createKey } from '../../receiver/auth/keys.js';
 import { startReceiver } from '../../receiver/serve.js';
 import { runCommand } from '../../bin/command.js';
 import { flushCommand } from '../../bin/flush.js';
-import { until } from '../helpers/async.js';
+import { eventually, until } from '../helpers/async.js';
 import { createTestDatabase, testServerUrl } from '../helpers/backends.js';
 import { captured, closedPort, runCli, spooledRecords } from '../helpers/cli.js';
-import { eventually, useHarness } from '../helpers/sdk.js';
+import { useHarness } from '../helpers/sdk.js';
 import { tempDir } from '../helpers/temp.js';
 
 const harness = useHarness('pipemon-flush-');

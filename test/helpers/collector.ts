@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../receiver/storage/embedded-server.js';
 import { REPO } from './repo.js';
+import { sleep } from './async.js';
 import { tempDir } from './temp.js';
 
 export const GATEWAY_CONFIG = path.join(REPO, 'otel-collector.yaml');
@@ -107,7 +108,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         await kill('SIGKILL');
         throw new Error(`the Collector's health_check did not answer 200 within 30 s:\n${output}`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
   };
   const stop = async () => {

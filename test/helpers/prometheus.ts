@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../../receiver/storage/embedded-server.js';
+import { sleep } from './async.js';
 import { tempDir } from './temp.js';
 
 export const PROMETHEUS_HINT = "install Debian's prometheus and prometheus-alertmanager (apt-get install prometheus prometheus-alertmanager; .ci/run does it)";
@@ -70,7 +71,7 @@ async function startServer(binary: string, args: (dir: string, address: string) 
       await stop();
       throw new Error(`${binary} was not ready within 30 s:\n${output}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   return { url, output: () => output, stop };
 }

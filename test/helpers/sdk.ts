@@ -32,19 +32,6 @@ export async function startHarness(port = 0): Promise<Harness> {
   };
 }
 
-/** Polls until `check` returns a value or the deadline passes (the last error is rethrown). */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
 export interface SuiteHarness {
   readonly url: string;
   readonly key: string;

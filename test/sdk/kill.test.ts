@@ -10,8 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shutdown, start } from '../../sdk/index.js';
 import { ERROR_TYPE } from '../../contract/vocabulary.js';
+import { eventually } from '../helpers/async.js';
 import { receiverBackends, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
-import { eventually } from '../helpers/sdk.js';
 import { tempDir } from '../helpers/temp.js';
 import { repoPath } from '../helpers/repo.js';
 

@@ -14,9 +14,10 @@ import { NOTHING_HELD, type DeliveryStats } from '../../../sdk/delivery/delivery
 import { deliveryReport } from '../../../sdk/delivery/delivery-report.js';
 import { frameHeader } from '../../../sdk/spool/frames.js';
 import { run } from '../../../sdk/index.js';
+import { eventually } from '../../helpers/async.js';
 import { captured, closedPort, runCli, spooledRecords } from '../../helpers/cli.js';
 import { listenOnLoopback } from '../../helpers/net.js';
-import { eventually, useHarness } from '../../helpers/sdk.js';
+import { useHarness } from '../../helpers/sdk.js';
 import { tempDir } from '../../helpers/temp.js';
 import { repoPath } from '../../helpers/repo.js';
 

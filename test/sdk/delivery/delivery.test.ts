@@ -10,9 +10,10 @@ import { startReceiver, type Receiver } from '../../../receiver/serve.js';
 import { resolveConfig } from '../../../sdk/delivery/config.js';
 import { frameHeader } from '../../../sdk/spool/frames.js';
 import { run, shutdown, start } from '../../../sdk/index.js';
+import { eventually } from '../../helpers/async.js';
 import { closedPort, spooledRecords } from '../../helpers/cli.js';
 import { listenOnLoopback } from '../../helpers/net.js';
-import { eventually, startHarness } from '../../helpers/sdk.js';
+import { startHarness } from '../../helpers/sdk.js';
 import { tempDir } from '../../helpers/temp.js';
 import { repoPath } from '../../helpers/repo.js';
 
