@@ -36,6 +36,13 @@ export async function startTestReceiver(options: ReceiverOptions): Promise<TestR
   return { receiver, url: receiver.url, key: await keyFor('acme', ['ingest', 'read']), keyFor, close: () => receiver.close() };
 }
 
+/** A receiver whose writer budget holds `body`, a request of 2,000 log records, once but not twice. */
+export async function startWithTightBudget(options: ReceiverOptions): Promise<{ r: TestReceiver; body: Buffer }> {
+  const body = logsRequest(Array.from({ length: 2000 }, (_, i) => ({ body: `big ${i}`.padEnd(100, '.') })));
+  const budget = Math.ceil(body.length * 1.5);
+  return { r: await startTestReceiver({ ...options, maxQueueBytes: budget, maxBodyBytes: budget }), body };
+}
+
 /** An OTLP/HTTP upload whose body trickles in: it holds its declared size of the writer budget until finished. */
 export interface SlowUpload {
   /** Sends the rest of the body; resolves with the receiver's status. */

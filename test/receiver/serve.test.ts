@@ -20,6 +20,7 @@ import {
   post,
   receiverBackends,
   startTestReceiver,
+  startWithTightBudget,
   tracesRequest,
   type TestReceiver,
 } from '../helpers/receiver.js';
@@ -436,9 +437,7 @@ class ValueError extends Error {
 
 describe.each(receiverBackends())('receiver under memory pressure on $name', (backend) => {
   it('answers 503 with Retry-After while the writer budget is held, and serves again after', async () => {
-    const body = logsRequest(Array.from({ length: 2000 }, (_, i) => ({ body: `big ${i}`.padEnd(100, '.') })));
-    const budget = Math.ceil(body.length * 1.5);
-    const r = await startTestReceiver({ ...(await backend.options()), maxQueueBytes: budget, maxBodyBytes: budget });
+    const { r, body } = await startWithTightBudget(await backend.options());
     try {
       const slow = await holdBudget(r, body);
 

@@ -19,7 +19,7 @@ import { ATTR, EVENT } from '../../../contract/vocabulary.js';
 import { until } from '../../helpers/async.js';
 import { grpcClient, retryDelayOf, type GrpcAnswer } from '../../helpers/grpc.js';
 import { otlpType } from '../../../harness/otlp-fixtures.js';
-import { SpanKind, getJson, holdBudget, logsRequest, receiverBackends, startTestReceiver, tracesRequest, type TestReceiver } from '../../helpers/receiver.js';
+import { SpanKind, getJson, holdBudget, logsRequest, receiverBackends, startTestReceiver, startWithTightBudget, tracesRequest, type TestReceiver } from '../../helpers/receiver.js';
 
 const DAY_MS = 86_400_000;
 
@@ -230,9 +230,7 @@ describe.each(receiverBackends())('OTLP/gRPC on $name', (backend) => {
 
 describe.each(receiverBackends())('OTLP/gRPC under memory pressure on $name', (backend) => {
   it('answers UNAVAILABLE with RetryInfo while the writer budget is held, and serves again after', async () => {
-    const message = logsRequest(Array.from({ length: 2000 }, (_, i) => ({ body: `big ${i}`.padEnd(100, '.') })));
-    const budget = Math.ceil(message.length * 1.5);
-    const r = await startTestReceiver({ ...(await backend.options()), grpcPort: 0, maxQueueBytes: budget, maxBodyBytes: budget });
+    const { r, body: message } = await startWithTightBudget({ ...(await backend.options()), grpcPort: 0 });
     const client = grpcClient(r.receiver.grpcAddress!);
     try {
       // A slow OTLP/HTTP upload holds the budget, which gRPC calls share.
