@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, inject, onTestFinished } from 'vitest';
 import type { Database } from '../../receiver/storage/database.js';
 import { openDatabase } from '../../receiver/storage/open.js';
 
@@ -71,6 +71,13 @@ export function databaseFor(backend: Backend): Database {
       return current().writeConcurrency;
     },
   };
+}
+
+/** A fresh, migrated database on `backend` for the calling test alone: closed when the test finishes. */
+export async function freshDatabase(backend: Backend): Promise<Database> {
+  const db = await backend.open();
+  onTestFinished(() => db.close());
+  return db;
 }
 
 /** The npm package's server: for tests that need one server, not each. */

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { bootstrapDefaultKey, createKey, createKeyVerifier, createTenant, listKeys, revokeKey } from '../../../receiver/auth/keys.js';
 import type { Queryable } from '../../../receiver/storage/database.js';
 import { openDatabase } from '../../../receiver/storage/open.js';
-import { backends, databaseFor } from '../../helpers/backends.js';
+import { backends, databaseFor, freshDatabase } from '../../helpers/backends.js';
 import { tempDataDir } from '../../helpers/pipemon-process.js';
 import { recording } from '../../helpers/storage.js';
 
@@ -131,33 +131,25 @@ describe.each(backends())('keys on $name', (backend) => {
 
   describe('default key', () => {
     it('creates exactly one default ingest+read key on an empty database and saves it with mode 0600', async () => {
-      const fresh = await backend.open();
-      try {
-        const dir = path.join(tempDataDir(), 'data');
-        const key = await bootstrapDefaultKey(fresh, dir);
-        expect(key).toMatch(/^pm_\d+_[0-9a-f]{12}_[0-9a-f]{64}$/);
-        const file = path.join(dir, 'default-api-key');
-        expect(fs.readFileSync(file, 'utf8')).toBe(`${key}\n`);
-        expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-        expect(await createKeyVerifier(fresh).verify(key!)).toMatchObject({ tenantName: 'default', scopes: ['ingest', 'read'] });
+      const fresh = await freshDatabase(backend);
+      const dir = path.join(tempDataDir(), 'data');
+      const key = await bootstrapDefaultKey(fresh, dir);
+      expect(key).toMatch(/^pm_\d+_[0-9a-f]{12}_[0-9a-f]{64}$/);
+      const file = path.join(dir, 'default-api-key');
+      expect(fs.readFileSync(file, 'utf8')).toBe(`${key}\n`);
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(await createKeyVerifier(fresh).verify(key!)).toMatchObject({ tenantName: 'default', scopes: ['ingest', 'read'] });
 
-        expect(await bootstrapDefaultKey(fresh, dir)).toBeNull();
-        expect(fs.readFileSync(file, 'utf8')).toBe(`${key}\n`);
-        expect(await listKeys(fresh)).toHaveLength(1);
-      } finally {
-        await fresh.close();
-      }
+      expect(await bootstrapDefaultKey(fresh, dir)).toBeNull();
+      expect(fs.readFileSync(file, 'utf8')).toBe(`${key}\n`);
+      expect(await listKeys(fresh)).toHaveLength(1);
     });
 
     it('creates no key on a database that already has tenants, and needs no directory', async () => {
-      const fresh = await backend.open();
-      try {
-        await createTenant(fresh, 'existing');
-        expect(await bootstrapDefaultKey(fresh, undefined)).toBeNull();
-        expect(await listKeys(fresh)).toEqual([]);
-      } finally {
-        await fresh.close();
-      }
+      const fresh = await freshDatabase(backend);
+      await createTenant(fresh, 'existing');
+      expect(await bootstrapDefaultKey(fresh, undefined)).toBeNull();
+      expect(await listKeys(fresh)).toEqual([]);
     });
 
     it('creates one default tenant and key when two receivers start together', async () => {

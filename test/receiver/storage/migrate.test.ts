@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { migrate } from '../../../receiver/storage/migrate.js';
 import { openServerDatabase } from '../../../receiver/storage/pg.js';
 import { rejection } from '../../helpers/async.js';
-import { backends, databaseFor } from '../../helpers/backends.js';
+import { backends, databaseFor, freshDatabase } from '../../helpers/backends.js';
 import { MIGRATION_VERSIONS } from '../../helpers/storage.js';
 
 describe.each(backends())('migrate on $name', (backend) => {
@@ -35,12 +35,8 @@ describe.each(backends())('migrate on $name', (backend) => {
   });
 
   it('refuses a database migrated by a newer pipemon', async () => {
-    const newer = await backend.open();
-    try {
-      await newer.query(`INSERT INTO schema_migrations (version, name) VALUES (9999, 'from the future')`);
-      expect((await rejection(migrate(newer))).message).toMatch(/schema version 9999, newer than this pipemon knows .*upgrade pipemon/);
-    } finally {
-      await newer.close();
-    }
+    const newer = await freshDatabase(backend);
+    await newer.query(`INSERT INTO schema_migrations (version, name) VALUES (9999, 'from the future')`);
+    expect((await rejection(migrate(newer))).message).toMatch(/schema version 9999, newer than this pipemon knows .*upgrade pipemon/);
   });
 });

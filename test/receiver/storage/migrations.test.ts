@@ -17,7 +17,7 @@ import { CHECKS_FROM_LOGS, MIGRATIONS, READER_ROLE } from '../../../receiver/sto
 import { createPartitionManager } from '../../../receiver/storage/partitions.js';
 import { openServerDatabase } from '../../../receiver/storage/pg.js';
 import { writeBatch } from '../../../receiver/storage/write-batch.js';
-import { backends, databaseFor } from '../../helpers/backends.js';
+import { backends, databaseFor, freshDatabase } from '../../helpers/backends.js';
 import { MIGRATION_VERSIONS } from '../../helpers/storage.js';
 import { otlpJsonLogs, type JsonRecord, type Value } from '../../helpers/otlp-json.js';
 
@@ -192,44 +192,40 @@ describe.each(backends())('migrations on $name', (backend) => {
 
   describe('data-quality checks (migration 6)', () => {
     it('keeps each check record once in pipeline_checks, as the migration reads the records stored before it', async () => {
-      const fresh = await backend.open();
-      try {
-        const at = Date.UTC(2031, 4, 1);
-        const check = (i: number, passed: Value | undefined, extra: Record<string, Value> = {}): JsonRecord => ({
-          eventName: EVENT.check,
-          timeMs: at + i,
-          body: `check ${i}`,
-          attributes: { [ATTR.checkName]: `c${i}`, ...(passed === undefined ? {} : { [ATTR.checkPassed]: passed }), ...extra },
-        });
-        const run = { [ATTR.pipelineName]: 'orders', [ATTR.runId]: 'r-1', [ATTR.stageName]: 'load' };
-        const rows = decodeLogsJson(
-          otlpJsonLogs({ 'service.name': 'etl' }, [
-            check(1, true, run),
-            check(2, false, { ...run, [ATTR.checkDetails]: '3 nulls' }),
-            check(3, 'False', run),
-            check(4, 'yes', run),
-            check(5, undefined, { [ATTR.pipelineName]: 'orders' }),
-            check(6, 0),
-            { body: 'not a check', timeMs: at + 7, attributes: run },
-          ]),
-        );
-        const write = () => fresh.transaction((tx) => writeBatch(tx, createPartitionManager(), [prepare({ id: 1, name: 'default' }, rows, [])]));
-        await write();
-        await write();
-        const stored = await fresh.query(`SELECT * FROM pipeline_checks ORDER BY ts`);
-        expect(stored.rows.map((row) => [row.name, row.passed, row.pipeline, row.run_id, row.stage, row.details, row.body])).toEqual([
-          ['c1', true, 'orders', 'r-1', 'load', null, 'check 1'],
-          ['c2', false, 'orders', 'r-1', 'load', '3 nulls', 'check 2'],
-          ['c3', false, 'orders', 'r-1', 'load', null, 'check 3'],
-          ['c4', null, 'orders', 'r-1', 'load', null, 'check 4'],
-          ['c5', null, 'orders', null, null, null, 'check 5'],
-          ['c6', null, null, null, null, null, 'check 6'],
-        ]);
-        // The migration's statement, over the same records, finds the same rows.
-        expect((await fresh.query(`${CHECKS_FROM_LOGS} ORDER BY ts`)).rows).toEqual(stored.rows);
-      } finally {
-        await fresh.close();
-      }
+      const fresh = await freshDatabase(backend);
+      const at = Date.UTC(2031, 4, 1);
+      const check = (i: number, passed: Value | undefined, extra: Record<string, Value> = {}): JsonRecord => ({
+        eventName: EVENT.check,
+        timeMs: at + i,
+        body: `check ${i}`,
+        attributes: { [ATTR.checkName]: `c${i}`, ...(passed === undefined ? {} : { [ATTR.checkPassed]: passed }), ...extra },
+      });
+      const run = { [ATTR.pipelineName]: 'orders', [ATTR.runId]: 'r-1', [ATTR.stageName]: 'load' };
+      const rows = decodeLogsJson(
+        otlpJsonLogs({ 'service.name': 'etl' }, [
+          check(1, true, run),
+          check(2, false, { ...run, [ATTR.checkDetails]: '3 nulls' }),
+          check(3, 'False', run),
+          check(4, 'yes', run),
+          check(5, undefined, { [ATTR.pipelineName]: 'orders' }),
+          check(6, 0),
+          { body: 'not a check', timeMs: at + 7, attributes: run },
+        ]),
+      );
+      const write = () => fresh.transaction((tx) => writeBatch(tx, createPartitionManager(), [prepare({ id: 1, name: 'default' }, rows, [])]));
+      await write();
+      await write();
+      const stored = await fresh.query(`SELECT * FROM pipeline_checks ORDER BY ts`);
+      expect(stored.rows.map((row) => [row.name, row.passed, row.pipeline, row.run_id, row.stage, row.details, row.body])).toEqual([
+        ['c1', true, 'orders', 'r-1', 'load', null, 'check 1'],
+        ['c2', false, 'orders', 'r-1', 'load', '3 nulls', 'check 2'],
+        ['c3', false, 'orders', 'r-1', 'load', null, 'check 3'],
+        ['c4', null, 'orders', 'r-1', 'load', null, 'check 4'],
+        ['c5', null, 'orders', null, null, null, 'check 5'],
+        ['c6', null, null, null, null, null, 'check 6'],
+      ]);
+      // The migration's statement, over the same records, finds the same rows.
+      expect((await fresh.query(`${CHECKS_FROM_LOGS} ORDER BY ts`)).rows).toEqual(stored.rows);
     });
   });
 });

@@ -9,7 +9,7 @@ import { openDatabase } from '../../../receiver/storage/open.js';
 import { createPartitionManager } from '../../../receiver/storage/partitions.js';
 import { addRunChanges } from '../../../receiver/storage/run-days.js';
 import { rejection } from '../../helpers/async.js';
-import { backends, databaseFor } from '../../helpers/backends.js';
+import { backends, databaseFor, freshDatabase } from '../../helpers/backends.js';
 import { recording } from '../../helpers/storage.js';
 
 const DAY_MS = 86_400_000;
@@ -103,75 +103,71 @@ describe.each(backends())('partitions on $name', (backend) => {
   });
 
   it('drops whole partitions past retention, with the runs and stages that started before it', async () => {
-    const fresh = await backend.open();
-    try {
-      const partitions = createPartitionManager();
-      const now = Date.UTC(2032, 0, 31, 12);
-      const days = [40, 31, 30, 29, 0].map((ago) => now - ago * DAY_MS);
-      await fresh.transaction(async (tx) => {
-        await partitions.ensure(tx, 'log_records', days);
-        await partitions.ensure(tx, 'spans', days);
-        // Records written before migration 4, in the table it renamed.
-        await partitions.ensure(tx, 'logs_v1', [days[0]!, days[4]!]);
-        for (const ts of days) await insertLog(tx, ts);
-        for (const ts of [days[1]!, days[2]!]) {
-          await tx.query(
-            `INSERT INTO log_streams (tenant_id, stream_id, day, service_name, resource_attributes, resource_schema_url, scope_name,
-               scope_version, scope_attributes, scope_schema_url, attribute_keys, moved_keys)
-             VALUES (1, $1, $2, 'svc', '{}', '', '', '', '{}', '', '[]', '[null, null, null]')`,
-            [ts, new Date(ts).toISOString().slice(0, 10)],
-          );
-        }
-        // Days' figures (run-days.ts) before the cutoff's day, on it (a run started before the cutoff) and after it.
-        await addRunChanges(
-          tx,
-          [31, 30.25, 29].map((ago) => ({
-            sign: 1, tenant_id: 1, pipeline: 'p', started_at: new Date(now - ago * DAY_MS).toISOString(), state: 'ended', result: 'success',
-            duration_seconds: 60, rows_read: null, rows_written: null, rows_rejected: null,
-          })),
+    const fresh = await freshDatabase(backend);
+    const partitions = createPartitionManager();
+    const now = Date.UTC(2032, 0, 31, 12);
+    const days = [40, 31, 30, 29, 0].map((ago) => now - ago * DAY_MS);
+    await fresh.transaction(async (tx) => {
+      await partitions.ensure(tx, 'log_records', days);
+      await partitions.ensure(tx, 'spans', days);
+      // Records written before migration 4, in the table it renamed.
+      await partitions.ensure(tx, 'logs_v1', [days[0]!, days[4]!]);
+      for (const ts of days) await insertLog(tx, ts);
+      for (const ts of [days[1]!, days[2]!]) {
+        await tx.query(
+          `INSERT INTO log_streams (tenant_id, stream_id, day, service_name, resource_attributes, resource_schema_url, scope_name,
+             scope_version, scope_attributes, scope_schema_url, attribute_keys, moved_keys)
+           VALUES (1, $1, $2, 'svc', '{}', '', '', '', '{}', '', '[]', '[null, null, null]')`,
+          [ts, new Date(ts).toISOString().slice(0, 10)],
         );
-        for (const [runId, ago] of [['old', 31], ['recent', 29]] as const) {
-          const started = new Date(now - ago * DAY_MS).toISOString();
-          await tx.query(
-            `INSERT INTO pipeline_runs (tenant_id, run_id, pipeline, state, started_at, last_seen_at, attributes)
-             VALUES (1, $1, 'p', 'ended', $2, $2, '{}')`,
-            [runId, started],
-          );
-          await tx.query(
-            `INSERT INTO pipeline_stages (tenant_id, run_id, stage_run_id, stage, pipeline, state, started_at, attributes)
-             VALUES (1, $1, 's1', 'extract', 'p', 'ended', $2, '{}')`,
-            [runId, started],
-          );
-        }
-      });
-
-      // The cutoff is 2032-01-01T12:00Z: the day of 2031-12-31 ends before it, 2032-01-01 does not.
-      const dropped = await partitions.dropOlderThan(fresh, 30, now);
-      expect(dropped).toEqual([
-        'log_records_p20311222', 'log_records_p20311231', 'logs_p20311222', 'spans_p20311222', 'spans_p20311231',
-      ]);
-      expect(await partitionsOf(fresh, 'log_records')).toEqual(['log_records_p20320101', 'log_records_p20320102', 'log_records_p20320131']);
-      expect(await partitionsOf(fresh, 'logs_v1')).toEqual(['logs_p20320131']);
-      // The streams of the days dropped go with them.
-      expect((await fresh.query<{ day: string }>('SELECT day FROM log_streams')).rows).toEqual([{ day: '2032-01-01' }]);
-      const { rows: logs } = await fresh.query<{ n: number }>('SELECT count(*)::int AS n FROM logs');
-      expect(logs[0]!.n).toBe(3);
-      expect((await fresh.query('SELECT run_id FROM pipeline_runs')).rows).toEqual([{ run_id: 'recent' }]);
-      expect((await fresh.query('SELECT run_id FROM pipeline_stages')).rows).toEqual([{ run_id: 'recent' }]);
-      // The day the cutoff cuts through keeps its figures whole.
-      for (const table of ['pipeline_days', 'pipeline_day_durations']) {
-        expect([table, (await fresh.query(`SELECT day::text, runs::int FROM ${table} ORDER BY day`)).rows]).toEqual([
-          table,
-          [{ day: '2032-01-01', runs: 1 }, { day: '2032-01-02', runs: 1 }],
-        ]);
       }
-      expect(await partitions.dropOlderThan(fresh, 30, now)).toEqual([]);
+      // Days' figures (run-days.ts) before the cutoff's day, on it (a run started before the cutoff) and after it.
+      await addRunChanges(
+        tx,
+        [31, 30.25, 29].map((ago) => ({
+          sign: 1, tenant_id: 1, pipeline: 'p', started_at: new Date(now - ago * DAY_MS).toISOString(), state: 'ended', result: 'success',
+          duration_seconds: 60, rows_read: null, rows_written: null, rows_rejected: null,
+        })),
+      );
+      for (const [runId, ago] of [['old', 31], ['recent', 29]] as const) {
+        const started = new Date(now - ago * DAY_MS).toISOString();
+        await tx.query(
+          `INSERT INTO pipeline_runs (tenant_id, run_id, pipeline, state, started_at, last_seen_at, attributes)
+           VALUES (1, $1, 'p', 'ended', $2, $2, '{}')`,
+          [runId, started],
+        );
+        await tx.query(
+          `INSERT INTO pipeline_stages (tenant_id, run_id, stage_run_id, stage, pipeline, state, started_at, attributes)
+           VALUES (1, $1, 's1', 'extract', 'p', 'ended', $2, '{}')`,
+          [runId, started],
+        );
+      }
+    });
 
-      // Forgotten when dropped: asked for again, the partition is created again.
-      await fresh.transaction((tx) => partitions.ensure(tx, 'log_records', [days[0]!]));
-      expect(await partitionsOf(fresh, 'log_records')).toContain('log_records_p20311222');
-    } finally {
-      await fresh.close();
+    // The cutoff is 2032-01-01T12:00Z: the day of 2031-12-31 ends before it, 2032-01-01 does not.
+    const dropped = await partitions.dropOlderThan(fresh, 30, now);
+    expect(dropped).toEqual([
+      'log_records_p20311222', 'log_records_p20311231', 'logs_p20311222', 'spans_p20311222', 'spans_p20311231',
+    ]);
+    expect(await partitionsOf(fresh, 'log_records')).toEqual(['log_records_p20320101', 'log_records_p20320102', 'log_records_p20320131']);
+    expect(await partitionsOf(fresh, 'logs_v1')).toEqual(['logs_p20320131']);
+    // The streams of the days dropped go with them.
+    expect((await fresh.query<{ day: string }>('SELECT day FROM log_streams')).rows).toEqual([{ day: '2032-01-01' }]);
+    const { rows: logs } = await fresh.query<{ n: number }>('SELECT count(*)::int AS n FROM logs');
+    expect(logs[0]!.n).toBe(3);
+    expect((await fresh.query('SELECT run_id FROM pipeline_runs')).rows).toEqual([{ run_id: 'recent' }]);
+    expect((await fresh.query('SELECT run_id FROM pipeline_stages')).rows).toEqual([{ run_id: 'recent' }]);
+    // The day the cutoff cuts through keeps its figures whole.
+    for (const table of ['pipeline_days', 'pipeline_day_durations']) {
+      expect([table, (await fresh.query(`SELECT day::text, runs::int FROM ${table} ORDER BY day`)).rows]).toEqual([
+        table,
+        [{ day: '2032-01-01', runs: 1 }, { day: '2032-01-02', runs: 1 }],
+      ]);
     }
+    expect(await partitions.dropOlderThan(fresh, 30, now)).toEqual([]);
+
+    // Forgotten when dropped: asked for again, the partition is created again.
+    await fresh.transaction((tx) => partitions.ensure(tx, 'log_records', [days[0]!]));
+    expect(await partitionsOf(fresh, 'log_records')).toContain('log_records_p20311222');
   });
 });

@@ -11,7 +11,7 @@ import type { Database } from '../../../receiver/storage/database.js';
 import { createPartitionManager } from '../../../receiver/storage/partitions.js';
 import { copyRecords, ensurePartitions, logKey, spanKey, type RecordLines } from '../../../receiver/storage/record-copy.js';
 import { renderLog, renderSpan } from '../../../receiver/storage/rows-csv.js';
-import { backends, databaseFor } from '../../helpers/backends.js';
+import { backends, databaseFor, freshDatabase } from '../../helpers/backends.js';
 import { otlpJsonLogs } from '../../helpers/otlp-json.js';
 import { nanos, rowResource, spanRow } from '../../helpers/rows.js';
 
@@ -83,16 +83,12 @@ describe.each(backends())('record copy on $name', (backend) => {
   });
 
   it('stores a record that two requests of one batch carry once, and names it once', async () => {
-    const fresh = await backend.open();
-    try {
-      const start = LOGS.slice(0, 1);
-      const lines = linesOf(start, []);
-      const copied = await fresh.transaction((tx) => copyRecords(tx, createPartitionManager(), [lines, linesOf(start, [])]));
-      expect(copied.logs).toEqual({ accepted: 1, duplicates: 1 });
-      expect(copied.newKeys).toEqual(lines.logKeys);
-    } finally {
-      await fresh.close();
-    }
+    const fresh = await freshDatabase(backend);
+    const start = LOGS.slice(0, 1);
+    const lines = linesOf(start, []);
+    const copied = await fresh.transaction((tx) => copyRecords(tx, createPartitionManager(), [lines, linesOf(start, [])]));
+    expect(copied.logs).toEqual({ accepted: 1, duplicates: 1 });
+    expect(copied.newKeys).toEqual(lines.logKeys);
   });
 
   it('copies nothing for a batch without records', async () => {
