@@ -9,7 +9,8 @@ import { prepare } from '../receiver/ingest/prepare.js';
 import type { LogRow, Tenant } from '../receiver/model/records.js';
 import type { Database } from '../receiver/storage/database.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
-import { ensurePartitions, writeBatch } from '../receiver/storage/write-batch.js';
+import { ensurePartitions } from '../receiver/storage/record-copy.js';
+import { writeBatch } from '../receiver/storage/write-batch.js';
 import { recordMaker } from './query-records.js';
 import { pipelines, random, schedule, TENANTS, type Pipeline } from './query-world.js';
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultSpoolRoot } from '../sdk/delivery/config.js';
-import { spooledBytesIn } from '../sdk/spool/spool.js';
+import { spooledBytesIn } from '../sdk/spool/segment-store.js';
 import { start } from '../sdk/activity/telemetry.js';
 import { configure, HELP, parseCommand, printUsage, UsageError, type Command } from './command.js';
 

@@ -10,7 +10,8 @@
  *   });
  */
 export * from '../contract/vocabulary.js';
-export { start, shutdown, pipemon, type Pipemon, type StartOptions } from './activity/telemetry.js';
+export { start, shutdown, pipemon, type Pipemon } from './activity/telemetry.js';
+export type { StartOptions } from './delivery/config.js';
 export {
   run,
   currentActivity,
@@ -29,7 +30,7 @@ export { ManualClock, type Clock } from './activity/clock.js';
 export * as checks from './checks.js';
 export { serialize, isSensitiveKey, type SerializeOptions } from './activity/serialize.js';
 export { DEFAULT_SENSITIVE, type LogLevel } from '../contract/record-rules.js';
-export type { DeliveryFailure, DeliveryStats } from './delivery/delivery.js';
+export type { DeliveryFailure, DeliveryStats } from './delivery/delivery-stats.js';
 export type { DeliveryReport } from './delivery/delivery-report.js';
 export { monitored, monitor, type MonitorOptions } from './monitored.js';
 export { pipemonMiddleware, type MiddlewareOptions } from './express.js';

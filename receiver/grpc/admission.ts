@@ -27,7 +27,7 @@
  * The cost: at most budget / maxMessageBytes calls upload at once (4 with the defaults); the rest wait.
  */
 import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
-import type { Reservation } from '../ingest/commit.js';
+import type { Reservation } from '../ingest/budget.js';
 import type { Signal } from '../../contract/signal.js';
 import type { IngestReport } from '../metrics/ingest-report.js';
 import { Refusal, refusalOf } from '../model/outcome.js';

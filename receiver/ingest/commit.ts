@@ -10,12 +10,12 @@
 import { Refusal, refusalOf } from '../model/outcome.js';
 import type { Database } from '../storage/database.js';
 import type { PartitionManager } from '../storage/partitions.js';
-import { ensurePartitions, writeBatch, type BatchEffects, type Prepared } from '../storage/write-batch.js';
+import { ensurePartitions } from '../storage/record-copy.js';
+import { writeBatch, type BatchEffects, type Prepared } from '../storage/write-batch.js';
 import type { WriterReport } from '../metrics/writer-report.js';
 import { createBatchQueue, type Waiting } from './batch-queue.js';
 import { createBudget, type Reservation } from './budget.js';
 
-export type { Reservation } from './budget.js';
 
 export interface Writer {
   /** Reserves `bytes` of the budget or throws Refusal('overloaded'). */

@@ -12,7 +12,8 @@
 import type { LogRow, SpanRow, Tenant } from '../model/records.js';
 import { refusalOf } from '../model/outcome.js';
 import type { RecordOutcomes } from '../metrics/ingest-report.js';
-import type { Reservation, Writer } from './commit.js';
+import type { Reservation } from './budget.js';
+import type { Writer } from './commit.js';
 import { prepare } from './prepare.js';
 import { timeWindow, validateLogs, validateSpans } from './validate.js';
 

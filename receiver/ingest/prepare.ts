@@ -4,7 +4,8 @@
  */
 import type { LogRow, SpanRow, Tenant } from '../model/records.js';
 import { renderLog, renderSpan } from '../storage/rows-csv.js';
-import { logKey, spanKey, type Prepared } from '../storage/write-batch.js';
+import { logKey, spanKey } from '../storage/record-copy.js';
+import type { Prepared } from '../storage/write-batch.js';
 import { deriveCheck, deriveFromLog, deriveFromSpan } from './derive.js';
 
 export function prepare(tenant: Tenant, logs: LogRow[], spans: SpanRow[]): Prepared {

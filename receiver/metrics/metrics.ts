@@ -17,8 +17,6 @@ import { createInstruments } from './instruments.js';
 import { createLabelBound } from './label-bound.js';
 import { createWriterReport, type WriterReport } from './writer-report.js';
 
-export { OVERFLOW_LABEL } from './label-bound.js';
-
 export interface Metrics {
   /** What /metrics serves: these metrics, Node's own, and any part registered beside them. */
   registry: client.Registry;

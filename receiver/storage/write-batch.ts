@@ -9,8 +9,6 @@ import type { Transaction } from './database.js';
 import type { PartitionManager } from './partitions.js';
 import { copyRecords, type Counts, type RecordLines } from './record-copy.js';
 
-export { ensurePartitions, logKey, spanKey } from './record-copy.js';
-
 /** A request's records rendered as COPY lines and what they derive (ingest/prepare.ts). */
 export interface Prepared extends RecordLines {
   /** By logKey() or spanKey(): what the database returns for inserted rows, so that only new records derive. */

@@ -1,5 +1,6 @@
 /** The process's exit and signals, as a running instance hooks them so that its records outlive the process. */
-import type { Delivery, DeliveryStats } from '../delivery/delivery.js';
+import type { Delivery } from '../delivery/delivery.js';
+import type { DeliveryStats } from '../delivery/delivery-stats.js';
 
 /** What the hooks need of the instance. */
 export interface Instance {

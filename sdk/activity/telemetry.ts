@@ -8,15 +8,14 @@
 import { isSpanContextValid, ProxyTracerProvider, trace, type Tracer } from '@opentelemetry/api';
 import { logs, type Logger } from '@opentelemetry/api-logs';
 import { resolveConfig, type Config, type StartOptions } from '../delivery/config.js';
-import { createDelivery, NOTHING_HELD, type DeliveryStats } from '../delivery/delivery.js';
+import { createDelivery } from '../delivery/delivery.js';
+import { NOTHING_HELD, type DeliveryStats } from '../delivery/delivery-stats.js';
 import { deliveryReport, type DeliveryReport } from '../delivery/delivery-report.js';
 import { NO_JOURNAL, openRunJournal, type RunJournal } from '../spool/open-runs.js';
 import { installExitHooks } from './exit-hooks.js';
 import { createProviders, SCOPE } from './providers.js';
 import { startReporting } from './reporting.js';
 
-export type { StartOptions } from '../delivery/config.js';
-export { mustKeepLog, mustKeepSpan } from './providers.js';
 
 export interface Pipemon {
   readonly config: Config;

@@ -19,8 +19,6 @@ import { createSender } from './sender.js';
 import { openSpool } from '../spool/spool.js';
 import { createHttpTransport, type Transport } from './transport.js';
 
-export type { Channel, RecordQueue } from './record-queue.js';
-export { NOTHING_HELD, type DeliveryFailure, type DeliveryStats } from './delivery-stats.js';
 
 export interface Delivery {
   queue<T>(channel: Channel<T>): RecordQueue<T>;

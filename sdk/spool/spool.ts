@@ -32,7 +32,6 @@ import { SegmentTable } from './segment-table.js';
 import { Takeover } from './takeover.js';
 import type { Signal } from '../../contract/signal.js';
 
-export { spooledBytesIn } from './segment-store.js';
 
 export interface SpoolOptions {
   dir: string;

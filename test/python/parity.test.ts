@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../sdk/delivery/config.js';
 import { deliveryReport } from '../../sdk/delivery/delivery-report.js';
-import type { DeliveryStats } from '../../sdk/delivery/delivery.js';
-import { mustKeepLog } from '../../sdk/activity/telemetry.js';
+import type { DeliveryStats } from '../../sdk/delivery/delivery-stats.js';
+import { mustKeepLog } from '../../sdk/activity/providers.js';
 import { EVENT } from '../../contract/vocabulary.js';
 import { repoPath } from '../helpers/repo.js';
 

@@ -4,7 +4,8 @@
  * fails, with what COMMIT changed. A stepped clock stands in for time.
  */
 import { describe, expect, it } from 'vitest';
-import { createMetrics, OVERFLOW_LABEL, type Metrics } from '../../../receiver/metrics/metrics.js';
+import { OVERFLOW_LABEL } from '../../../receiver/metrics/label-bound.js';
+import { createMetrics, type Metrics } from '../../../receiver/metrics/metrics.js';
 import type { BatchEffects } from '../../../receiver/storage/write-batch.js';
 
 function setup(maxPipelines?: number) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { installExitHooks, type ExitHooks } from '../../../sdk/activity/exit-hooks.js';
-import { NOTHING_HELD, type DeliveryStats } from '../../../sdk/delivery/delivery.js';
+import { NOTHING_HELD, type DeliveryStats } from '../../../sdk/delivery/delivery-stats.js';
 
 const EVENTS = ['beforeExit', 'exit', 'SIGTERM', 'SIGINT'] as const;
 type HookEvent = (typeof EVENTS)[number];

@@ -5,7 +5,8 @@ import { SeverityNumber } from '@opentelemetry/api-logs';
 import { describe, expect, it } from 'vitest';
 import { createProviders } from '../../../sdk/activity/providers.js';
 import { resolveConfig, type StartOptions } from '../../../sdk/delivery/config.js';
-import type { Channel, Delivery } from '../../../sdk/delivery/delivery.js';
+import type { Delivery } from '../../../sdk/delivery/delivery.js';
+import type { Channel } from '../../../sdk/delivery/record-queue.js';
 import { EVENT } from '../../../contract/vocabulary.js';
 import { tempDir } from '../../helpers/temp.js';
 

@@ -1,7 +1,7 @@
 import type { LogRecord } from '@opentelemetry/api-logs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startReporting } from '../../../sdk/activity/reporting.js';
-import { NOTHING_HELD, type DeliveryStats } from '../../../sdk/delivery/delivery.js';
+import { NOTHING_HELD, type DeliveryStats } from '../../../sdk/delivery/delivery-stats.js';
 import { ATTR, EVENT } from '../../../contract/vocabulary.js';
 
 const CONFIG = { endpoint: 'http://127.0.0.1:4318', spoolDir: '/var/spool/pipemon' };

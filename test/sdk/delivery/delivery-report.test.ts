@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { resolveConfig } from '../../../sdk/delivery/config.js';
-import { NOTHING_HELD, type DeliveryStats } from '../../../sdk/delivery/delivery.js';
+import { NOTHING_HELD, type DeliveryStats } from '../../../sdk/delivery/delivery-stats.js';
 import { deliveryReport } from '../../../sdk/delivery/delivery-report.js';
 import { frameHeader } from '../../../sdk/spool/frames.js';
 import { run } from '../../../sdk/index.js';
