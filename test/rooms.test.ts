@@ -116,6 +116,16 @@ describe('the rooms', () => {
     expect(cycles(graphOf(imports, folderOf))).toEqual([]);
   });
 
+  it('are the ones docs/development.md shows a reader, each with what it may import', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs/development.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `([a-z]+)\/[^`]*` \|.*\| ([^|]+) \|$/gm)];
+    const shown = rows.map(([, room, imports]) => [
+      room,
+      (imports!.trim() === 'everything' ? Object.keys(MAY_IMPORT).filter((other) => other !== room) : [...imports!.matchAll(/`([a-z]+)\/`/g)].map((m) => m[1]!)).sort(),
+    ]);
+    expect(Object.fromEntries(shown)).toEqual(Object.fromEntries(Object.entries(MAY_IMPORT).map(([room, may]) => [room, [...may].sort()])));
+  });
+
   it('finds the cycles and upward imports it is meant to find', () => {
     const circle = graphOf(
       [
