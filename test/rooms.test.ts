@@ -27,7 +27,6 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   test: ['contract', 'sdk', 'receiver', 'dashboards', 'web', 'demo', 'bin', 'harness', 'bench'],
 };
 
-const ROOT = REPO;
 
 interface Import {
   from: string;
@@ -35,12 +34,12 @@ interface Import {
 }
 
 function projectImports(): Import[] {
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.ts', '*.mts'], { cwd: ROOT, encoding: 'utf8' })
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.ts', '*.mts'], { cwd: REPO, encoding: 'utf8' })
     .split('\n')
-    .filter((file) => file !== '' && !file.startsWith('python/') && fs.existsSync(path.join(ROOT, file)));
+    .filter((file) => file !== '' && !file.startsWith('python/') && fs.existsSync(path.join(REPO, file)));
   return files.flatMap((from) =>
     ts
-      .preProcessFile(fs.readFileSync(path.join(ROOT, from), 'utf8'), true, true)
+      .preProcessFile(fs.readFileSync(path.join(REPO, from), 'utf8'), true, true)
       .importedFiles.map((ref) => ref.fileName)
       .filter((spec) => spec.startsWith('.'))
       .map((spec) => ({ from, to: path.posix.normalize(path.posix.join(path.posix.dirname(from), spec)).replace(/\.js$/, '.ts') })),
@@ -117,7 +116,7 @@ describe('the rooms', () => {
   });
 
   it('are the ones docs/development.md shows a reader, each with what it may import', () => {
-    const doc = fs.readFileSync(path.join(ROOT, 'docs/development.md'), 'utf8');
+    const doc = fs.readFileSync(path.join(REPO, 'docs/development.md'), 'utf8');
     const rows = [...doc.matchAll(/^\| `([a-z]+)\/[^`]*` \|.*\| ([^|]+) \|$/gm)];
     const shown = rows.map(([, room, imports]) => [
       room,
