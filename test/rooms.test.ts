@@ -27,7 +27,6 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   test: ['contract', 'sdk', 'receiver', 'dashboards', 'web', 'demo', 'bin', 'harness', 'bench'],
 };
 
-
 interface Import {
   from: string;
   to: string;
