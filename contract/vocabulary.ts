@@ -62,6 +62,9 @@ export const ATTR = {
    * records that are not the run's start: the run's estimated start while no start record arrived.
    */
   runStartHint: 'pipemon.run.start_hint',
+  /** Lineage: the datasets a run or stage read and wrote, each named as contract/dataset-name.ts writes it. */
+  lineageInputs: 'pipemon.lineage.inputs',
+  lineageOutputs: 'pipemon.lineage.outputs',
 } as const;
 
 /** Log record event names (OTLP `event_name`); static, never built from data. */
@@ -118,9 +121,6 @@ export const LINEAGE = {
   parentJobNamespace: 'openlineage.parent.job.namespace',
   parentJobName: 'openlineage.parent.job.name',
   rootRunId: 'openlineage.root.run.id',
-  /** Datasets as `namespace/name` strings, every one of them (the target is the first output only). */
-  inputs: 'openlineage.inputs',
-  outputs: 'openlineage.outputs',
   errorLanguage: 'openlineage.error.programming_language',
   /** Bytes and files written, as OutputStatisticsOutputDatasetFacet reports them (summed over outputs). */
   bytesWritten: 'openlineage.bytes.written',
@@ -248,6 +248,18 @@ export const ATTR_DOCS: { readonly [K in keyof typeof ATTR]: NameDoc } = {
     type: 'string (ISO 8601)',
     meaning: 'A start time the producer knows, on records that are not the run\'s start. Used as the estimated start while no start record has arrived.',
     example: '2024-06-01T02:00:00Z',
+  },
+  lineageInputs: {
+    type: 'string[]',
+    meaning:
+      'The datasets a run or stage read, each `namespace/name` as the OpenLineage naming spec writes it (`scheme://authority/name`, or `scheme://name` without an authority). They make the lineage graph; `pipemon.rows.read` is their rows when there is one.',
+    example: '["postgres://shop:5432/shop.public.orders"]',
+  },
+  lineageOutputs: {
+    type: 'string[]',
+    meaning:
+      'The datasets a run or stage wrote, named like `pipemon.lineage.inputs`. A `db.namespace` and `db.collection.name` target is one more output (`dw` and `orders` name `dw://orders`); `pipemon.rows.written` is their rows when there is one.',
+    example: '["s3://lake/orders/2026"]',
   },
 };
 

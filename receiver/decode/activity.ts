@@ -2,7 +2,7 @@
  * The activity records that notebook and workflow loggers built before pipemon POST to /api/v1/logs
  * (docs/sending.md says who posts them), decoded into log records that carry the pipeline vocabulary
  * (contract/vocabulary.ts), so that they derive runs and stages exactly as the SDK's records do
- * (ingest/derive.ts).
+ * (model/derive.ts).
  *
  * The two shapes are told apart by their time field: `logged_at` is a Fabric notebook logger's record of
  * one stage, `executed_at` a ticket workflow's record of one ticket, as its log shipper sends it.

@@ -18,6 +18,7 @@ import {
   type JsonObject,
 } from './json-fields.js';
 import { requiredTime } from './json-time.js';
+import { STATISTICS } from '../model/lineage.js';
 import { nanosToMs } from '../model/records.js';
 
 export interface JobRef {
@@ -132,13 +133,7 @@ export interface DatasetFacts {
   files: number | undefined;
 }
 
-type Direction = 'inputs' | 'outputs';
-
-/** The statistics facet of each direction, then an older facet that also counts rows (inputs only). */
-const STATISTICS: Record<Direction, { facets: string; names: string[] }> = {
-  inputs: { facets: 'inputFacets', names: ['inputStatistics', 'dataQualityMetrics'] },
-  outputs: { facets: 'outputFacets', names: ['outputStatistics'] },
-};
+type Direction = keyof typeof STATISTICS;
 
 function datasetOf(dataset: JsonObject, at: string, direction: Direction): DatasetFacts {
   const facts: DatasetFacts = {

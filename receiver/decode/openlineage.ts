@@ -1,6 +1,6 @@
 /**
  * OpenLineage events (https://openlineage.io/docs/spec/object-model, spec 2-0-2) as log records carrying
- * the pipeline vocabulary, so that ingest/derive.ts makes runs and stages of them like any other record:
+ * the pipeline vocabulary, so that model/derive.ts makes runs and stages of them like any other record:
  *
  * - A RunEvent without a parent run facet is a run: pipeline `<job.namespace>/<job.name>` (a job name is
  *   unique only within its namespace, and two schedulers' jobs must not merge), run id `run.runId`.
@@ -19,9 +19,10 @@
  * Each record's body is the whole event as JSON, so nothing is lost; its time is eventTime, and it has
  * no observed time, so that a resent event is the identical record and is stored once.
  */
+import { datasetName } from '../../contract/dataset-name.js';
 import { ATTR, EVENT, LINEAGE, type Result } from '../../contract/vocabulary.js';
 import { DecodeError, type Attributes, type LogRow } from '../model/records.js';
-import { datasetsOf, errorOf, jobAt, parentOf, startHintOf, total, uuidAt, type DatasetFacts, type JobRef, type RunRef } from './openlineage-facets.js';
+import { datasetsOf, errorOf, jobAt, parentOf, startHintOf, total, uuidAt, type JobRef, type RunRef } from './openlineage-facets.js';
 import { FieldError, isObject, optionalObject, optionalString, own, requiredObject, requiredString, shown, type JsonObject } from './json-fields.js';
 import { requiredTime } from './json-time.js';
 import { checkStorable } from './json-values.js';
@@ -42,18 +43,6 @@ const INFO: [number, string] = [9, 'INFO'];
 const SOURCE_SYSTEM = 'openlineage';
 
 const pipelineOf = (job: JobRef) => `${job.namespace}/${job.name}`;
-/**
- * A dataset as one name, as the OpenLineage naming spec writes it: a namespace with an authority joins
- * its name with one slash (`postgres://host:5432/db.schema.table`, `s3://bucket/key`), a bare scheme
- * with `://` (`file` and `/tmp/x` are `file:///tmp/x`). Airflow's `File` sends `file://` and
- * `tmp/x`: the same `file:///tmp/x`.
- */
-export function datasetName({ namespace, name }: Pick<DatasetFacts, 'namespace' | 'name'>): string {
-  if (!namespace.includes('://')) return `${namespace}://${name}`;
-  const joined = name.startsWith('/') || (namespace.endsWith('/') && !namespace.endsWith('://'));
-  return joined ? `${namespace}${name}` : `${namespace}/${name}`;
-}
-
 function eventTypeOf(event: JsonObject): EventType | undefined {
   const value = optionalString(event, 'eventType');
   if (value === undefined || (EVENT_TYPES as readonly string[]).includes(value)) return value as EventType | undefined;
@@ -97,8 +86,8 @@ function datasetAttributes(event: JsonObject): Attributes {
   const set = (key: string, value: unknown) => {
     if (value !== undefined) attributes[key] = value;
   };
-  if (inputs.length > 0) attributes[LINEAGE.inputs] = inputs.map(datasetName);
-  if (outputs.length > 0) attributes[LINEAGE.outputs] = outputs.map(datasetName);
+  if (inputs.length > 0) attributes[ATTR.lineageInputs] = inputs.map(datasetName);
+  if (outputs.length > 0) attributes[ATTR.lineageOutputs] = outputs.map(datasetName);
   set(ATTR.dbNamespace, outputs[0]?.namespace);
   set(ATTR.dbCollection, outputs[0]?.name);
   set(ATTR.rowsRead, total(inputs, 'rows'));

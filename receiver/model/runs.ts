@@ -1,6 +1,6 @@
 /**
  * Pipeline runs and stages as facts, and the one statement of how facts about the same run combine.
- * ingest/derive.ts turns records into facts; storage/merge-runs.ts reads the stored row, merges the new
+ * model/derive.ts turns records into facts; storage/merge-runs.ts reads the stored row, merges the new
  * facts into it with merge() below and writes the result back, so these rules live nowhere else (no
  * SQL restates them).
  *
@@ -13,7 +13,7 @@ import type { Attributes } from './records.js';
 
 export const RUN_EVENTS: ReadonlySet<string> = new Set([EVENT.runStart, EVENT.runHeartbeat, EVENT.runEnd]);
 export const STAGE_EVENTS: ReadonlySet<string> = new Set([EVENT.stageStart, EVENT.stageEnd]);
-/** The log events that derive runs, stages and checks; storage/record-copy.ts asks the database to return only these. */
+/** The log events that derive runs, stages and checks (model/lineage.ts adds those that carry lineage alone). */
 export const DERIVING_EVENTS: readonly string[] = [...RUN_EVENTS, ...STAGE_EVENTS, EVENT.check];
 
 export interface CommonFacts {

@@ -1,10 +1,11 @@
 /**
- * The runs, stages and checks that a batch's new records describe, merged into their stored rows in the
+ * The runs, stages, checks and lineage that a batch's new records describe, merged into their stored rows in the
  * batch's transaction. Per tenant, under its runs' locks: each run's own facts (model/runs.ts merge()),
  * then what it shows with all its stages (rollUp()), written back (run-rows.ts) with the changes to their
  * days' figures (run-days.ts); the ends the metrics count after COMMIT are returned. A record that
  * arrives again is not new (record-copy.ts): it derives nothing, so each fact is merged once.
  */
+import type { LineageFacts } from '../model/lineage.js';
 import type { Tenant } from '../model/records.js';
 import {
   isFailedResult,
@@ -21,6 +22,7 @@ import {
   type StageFacts,
 } from '../model/runs.js';
 import { insertChecks, type StoredCheck } from './check-rows.js';
+import { writeLineage } from './lineage-rows.js';
 import type { Queryable } from './database.js';
 import { addRunChanges, type RunChange } from './run-days.js';
 import type { SharedRunRow } from './run-columns.js';
@@ -31,6 +33,7 @@ export interface Derivation {
   tenant: Tenant;
   derived: Derived;
   check?: StoredCheck | null;
+  lineage?: LineageFacts | null;
 }
 
 /** The ends a batch's merge brought about, for the metrics to count after COMMIT. */
@@ -53,6 +56,7 @@ export async function mergeRuns(tx: Queryable, found: Derivation[]): Promise<Run
   }
   await addRunChanges(tx, changes);
   await insertChecks(tx, found.flatMap(({ tenant, check }) => (check ? [{ tenant, check }] : [])));
+  await writeLineage(tx, found.flatMap(({ tenant, lineage }) => (lineage ? [{ tenantId: tenant.id, lineage }] : [])));
   return effects;
 }
 

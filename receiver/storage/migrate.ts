@@ -42,6 +42,7 @@ export async function migrate(db: Database): Promise<{ applied: number[] }> {
     for (const migration of MIGRATIONS) {
       if (done.has(migration.version)) continue;
       await tx.query(migration.sql);
+      await migration.backfill?.(tx);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
       applied.push(migration.version);
     }

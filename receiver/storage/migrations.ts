@@ -9,6 +9,8 @@
  * (partitions.ts creates them on demand), so retention is a partition drop.
  */
 import { BODY_TSVECTOR } from './body-search.js';
+import type { Queryable } from './database.js';
+import { backfillLineage } from './lineage-backfill.js';
 import { fingerprintAsUuid } from './rows-csv.js';
 import { addChangesSql, FIGURE_NAMES } from './run-days.js';
 import { ATTR, EVENT } from '../../contract/vocabulary.js';
@@ -146,7 +148,7 @@ END $$;
 
 /**
  * The checks of the records stored before migration 6, as the write path derives them from new ones
- * (ingest/derive.ts deriveCheck; test/receiver/storage/migrations.test.ts holds the two to the same rows).
+ * (model/derive.ts deriveCheck; test/receiver/storage/migrations.test.ts holds the two to the same rows).
  */
 export const CHECKS_FROM_LOGS = `
 SELECT tenant_id, ts, fingerprint, pipeline, run_id, stage, NULLIF(attributes->>'${ATTR.checkName}', '') AS name,
@@ -212,7 +214,67 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Fills what the migration adds from the rows stored before, with the write path's own code. */
+  backfill?: (tx: Queryable) => Promise<void>;
 }
+
+/**
+ * Lineage (lineage-rows.ts): datasets by their one name, each run's and stage's reads and writes, and
+ * the edges between pipelines and datasets, kept by the write path and filled from the records stored
+ * before (lineage-backfill.ts). A dataset's id is the key the API names it by.
+ */
+const LINEAGE_SQL = `
+CREATE TABLE datasets (
+  tenant_id integer NOT NULL,
+  dataset_id bigint GENERATED ALWAYS AS IDENTITY,
+  dataset text NOT NULL,
+  namespace text NOT NULL,
+  name text NOT NULL,
+  first_seen timestamptz NOT NULL,
+  last_seen timestamptz NOT NULL,
+  facets jsonb,
+  facets_at timestamptz,
+  PRIMARY KEY (tenant_id, dataset_id),
+  UNIQUE (tenant_id, dataset)
+);
+CREATE TABLE run_datasets (
+  tenant_id integer NOT NULL,
+  pipeline text NOT NULL,
+  run_id text NOT NULL,
+  stage_run_id text NOT NULL,
+  stage text NOT NULL,
+  direction text NOT NULL CHECK (direction IN ('read', 'write')),
+  dataset_id bigint NOT NULL,
+  first_at timestamptz NOT NULL,
+  at timestamptz NOT NULL,
+  rows bigint,
+  bytes bigint,
+  PRIMARY KEY (tenant_id, pipeline, run_id, stage_run_id, direction, dataset_id)
+);
+CREATE INDEX run_datasets_run ON run_datasets (tenant_id, run_id);
+CREATE INDEX run_datasets_dataset ON run_datasets (tenant_id, dataset_id, direction, at DESC);
+CREATE TABLE lineage_edges (
+  tenant_id integer NOT NULL,
+  pipeline text NOT NULL,
+  stage text NOT NULL,
+  direction text NOT NULL CHECK (direction IN ('read', 'write')),
+  dataset_id bigint NOT NULL,
+  first_at timestamptz NOT NULL,
+  last_at timestamptz NOT NULL,
+  last_run_id text NOT NULL,
+  rows bigint,
+  bytes bigint,
+  PRIMARY KEY (tenant_id, pipeline, stage, direction, dataset_id)
+);
+CREATE INDEX lineage_edges_dataset ON lineage_edges (tenant_id, dataset_id, direction);
+
+DO $$
+BEGIN
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${READER_ROLE}') THEN
+    GRANT SELECT ON datasets, run_datasets, lineage_edges TO ${READER_ROLE};
+  END IF;
+END $$;
+`;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -422,5 +484,11 @@ CREATE INDEX pipeline_runs_ended ON pipeline_runs (tenant_id, pipeline, ended_at
     // run's own figures that it replaced (and a producer's start hint), so that the next merge starts
     // from what the run reported, not from what it showed. Null for nearly every run.
     sql: `ALTER TABLE pipeline_runs ADD COLUMN reported jsonb;`,
+  },
+  {
+    version: 8,
+    name: 'lineage: datasets, what each run read and wrote, and the edges between pipelines and datasets',
+    sql: LINEAGE_SQL,
+    backfill: backfillLineage,
   },
 ];

@@ -4,7 +4,7 @@
  * conflicts and is not stored twice. Returns how many records were new, and the keys of the new ones
  * that describe runs, stages or checks: only those are merged (merge-runs.ts).
  */
-import { DERIVING_EVENTS } from '../model/runs.js';
+import { LOG_EVENTS_TO_DERIVE } from '../model/lineage.js';
 import type { Queryable, Transaction } from './database.js';
 import type { PartitionManager } from './partitions.js';
 import { LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, SPAN_COLUMNS } from './rows-csv.js';
@@ -72,7 +72,7 @@ const STAGED: Record<'streams' | 'logs' | 'spans', Staged> = {
            SELECT count(*)::int AS inserted, coalesce(array_agg(tenant_id) FILTER (WHERE derives), '{}') AS tenants,
                   coalesce(array_agg(fingerprint::text) FILTER (WHERE derives), '{}') AS a, '{}'::text[] AS b
              FROM (SELECT *, event_name = ANY($1) AS derives FROM ins) AS new`,
-    params: [DERIVING_EVENTS],
+    params: [LOG_EVENTS_TO_DERIVE],
     key: (tenant: number, fingerprint: string) => logKey(tenant, fingerprint),
   },
   spans: {

@@ -2,7 +2,7 @@
  * Runs and stages. A run is a SERVER span (the root of the pipeline's trace, or a child of the caller's
  * request), a stage an INTERNAL child; each emits a start record at once and ends with a record that
  * carries the same attributes as the span (result, duration, rows, target, error), which is what the
- * receiver derives `pipeline_runs` / `pipeline_stages` from (receiver/ingest/derive.ts).
+ * receiver derives `pipeline_runs` / `pipeline_stages` from (receiver/model/derive.ts).
  *
  * The callback's value or error passes through unchanged; nothing the SDK does can throw into it.
  */

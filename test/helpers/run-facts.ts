@@ -1,4 +1,4 @@
-/** Facts about a run or a stage as ingest/derive.ts makes them, written by hand: a test names only what it sets. */
+/** Facts about a run or a stage as model/derive.ts makes them, written by hand: a test names only what it sets. */
 import type { RunFacts, StageFacts } from '../../receiver/model/runs.js';
 
 const common = () => ({

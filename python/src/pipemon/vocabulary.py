@@ -54,6 +54,8 @@ class ATTR:
     EXPECTED_INTERVAL_SECONDS = "pipemon.pipeline.expected_interval_seconds"
     FAILURE_ALLOWED = "pipemon.stage.failure_allowed"
     RUN_START_HINT = "pipemon.run.start_hint"
+    LINEAGE_INPUTS = "pipemon.lineage.inputs"
+    LINEAGE_OUTPUTS = "pipemon.lineage.outputs"
 
 
 class EVENT:

@@ -3,7 +3,7 @@ import { ACTIVITY, ATTR, EVENT } from '../../../contract/vocabulary.js';
 import { decodeActivity, WORKFLOW_PIPELINE } from '../../../receiver/decode/activity.js';
 import { RECORD_MAX_BYTES } from '../../../receiver/decode/activity-fields.js';
 import { STATUS_WORDS } from '../../../receiver/decode/activity-status.js';
-import { deriveFromLog } from '../../../receiver/ingest/derive.js';
+import { deriveFromLog } from '../../../receiver/model/derive.js';
 import { renderLog } from '../../../receiver/storage/rows-csv.js';
 import { decodeRefusal } from '../../helpers/decode-refusal.js';
 

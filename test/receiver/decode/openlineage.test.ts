@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeLineageEvent, EVENT_TYPES } from '../../../receiver/decode/openlineage.js';
-import { deriveFromLog } from '../../../receiver/ingest/derive.js';
+import { deriveFromLog } from '../../../receiver/model/derive.js';
 import { ATTR, EVENT, LINEAGE } from '../../../contract/vocabulary.js';
 import { decodeRefusal } from '../../helpers/decode-refusal.js';
 import { datasetEvent, facet, jobEvent, runEvent } from '../../helpers/openlineage.js';
@@ -206,8 +206,8 @@ describe('facets become the pipeline vocabulary', () => {
         outputs: [{ namespace: 'postgres://dw:5432', name: 'dw.public.orders' }, { namespace: 's3://lake/', name: 'orders/2026' }],
       }),
     );
-    expect(row.attributes[LINEAGE.inputs]).toEqual(['file:///tmp/in.csv', 'hdfs://namenode:8020/warehouse/orders', 'file:///tmp/staged.csv']);
-    expect(row.attributes[LINEAGE.outputs]).toEqual(['postgres://dw:5432/dw.public.orders', 's3://lake/orders/2026']);
+    expect(row.attributes[ATTR.lineageInputs]).toEqual(['file:///tmp/in.csv', 'hdfs://namenode:8020/warehouse/orders', 'file:///tmp/staged.csv']);
+    expect(row.attributes[ATTR.lineageOutputs]).toEqual(['postgres://dw:5432/dw.public.orders', 's3://lake/orders/2026']);
   });
 
   it('statistics become rows read and written, the first output the target, every dataset kept', () => {
@@ -232,8 +232,8 @@ describe('facets become the pipeline vocabulary', () => {
       [ATTR.dbCollection]: 'dw.public.orders',
       [LINEAGE.bytesWritten]: 4096,
       [LINEAGE.filesWritten]: 2,
-      [LINEAGE.inputs]: ['postgres://shop:5432/shop.public.orders', 'postgres://shop:5432/shop.public.customers', 's3://raw/events'],
-      [LINEAGE.outputs]: ['postgres://dw:5432/dw.public.orders', 'postgres://dw:5432/dw.public.rejects'],
+      [ATTR.lineageInputs]: ['postgres://shop:5432/shop.public.orders', 'postgres://shop:5432/shop.public.customers', 's3://raw/events'],
+      [ATTR.lineageOutputs]: ['postgres://dw:5432/dw.public.orders', 'postgres://dw:5432/dw.public.rejects'],
     });
     expect(deriveFromLog(row).run).toMatchObject({ rowsRead: 150, rowsWritten: 120, targetNamespace: 'postgres://dw:5432' });
   });

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { ERROR_TYPE, LINEAGE } from '../../../contract/vocabulary.js';
+import { ATTR, ERROR_TYPE } from '../../../contract/vocabulary.js';
 import { openlineageClient } from '../../helpers/openlineage.js';
 import { fixturePath } from '../../helpers/repo.js';
 import { getJson, receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
@@ -123,7 +123,7 @@ describe.each(receiverBackends())('recorded OpenLineage producers, replayed by t
     expect(stages.extract).toMatchObject({ result: 'success' });
     expect(stages.load).toMatchObject({ result: 'failure', error: run.error });
     const { body } = await getJson(r.url, `/api/v1/logs?run_id=${run.run_id}&limit=100`, r.key);
-    const outputs = body.items.flatMap((record: any) => record.attributes[LINEAGE.outputs] ?? []);
+    const outputs = body.items.flatMap((record: any) => record.attributes[ATTR.lineageOutputs] ?? []);
     expect(new Set(outputs)).toEqual(new Set(['file:///tmp/olrec/staged.csv', 'file:///tmp/olrec/warehouse/orders.csv']));
   });
 
@@ -131,7 +131,7 @@ describe.each(receiverBackends())('recorded OpenLineage producers, replayed by t
     const { run } = await everyOrder('airflow-success', 'ol_fixture_success');
     expect(run).toMatchObject({ result: 'success', reported: null, error: null, start_estimated: true });
     const { body } = await getJson(r.url, `/api/v1/logs?run_id=${run.run_id}&limit=100`, r.key);
-    const inputs = body.items.flatMap((record: any) => record.attributes[LINEAGE.inputs] ?? []);
+    const inputs = body.items.flatMap((record: any) => record.attributes[ATTR.lineageInputs] ?? []);
     expect(new Set(inputs)).toEqual(new Set(['file:///tmp/olrec/in.csv', 'file:///tmp/olrec/staged.csv']));
   });
 

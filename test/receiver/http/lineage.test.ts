@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LINEAGE } from '../../../contract/vocabulary.js';
+import { ATTR, LINEAGE } from '../../../contract/vocabulary.js';
 import { checkAnswer } from '../../helpers/api.js';
 import { datasetEvent, jobEvent, openlineageClient, runEvent } from '../../helpers/openlineage.js';
 import { fixturePath } from '../../helpers/repo.js';
@@ -114,7 +114,7 @@ describe.each(receiverBackends())('OpenLineage on $name', (backend) => {
       expect(await metric('pipemon_receiver_lineage_events_total', { type: 'job' })).toBe(before.jobs + 1);
       expect(await metric('pipemon_receiver_lineage_events_total', { type: 'dataset' })).toBe(before.datasets + 1);
       const [publish] = await logs(`pipeline=${encodeURIComponent(`${pipeline}.publish`)}`);
-      expect(publish).toMatchObject({ event_name: LINEAGE.jobEvent, attributes: { [LINEAGE.outputs]: ['postgres://warehouse:5432/dw.public.orders_daily'] } });
+      expect(publish).toMatchObject({ event_name: LINEAGE.jobEvent, attributes: { [ATTR.lineageOutputs]: ['postgres://warehouse:5432/dw.public.orders_daily'] } });
     },
   );
 

@@ -34,6 +34,7 @@ describe.each(backends())('migrations on $name', (backend) => {
       [5, '33d4bf322c884c53'],
       [6, '5723fbba001a851b'],
       [7, 'ed76c2d1f826309c'],
+      [8, '20f697d2eb2410b7'],
     ]);
   });
 
@@ -44,7 +45,7 @@ describe.each(backends())('migrations on $name', (backend) => {
       [READER_ROLE],
     );
     expect(grants.rows.sort((a, b) => (a.table_name < b.table_name ? -1 : 1))).toEqual(
-      ['log_records', 'log_streams', 'logs', 'logs_v1', 'pipeline_checks', 'pipeline_day_durations', 'pipeline_days', 'pipeline_runs', 'pipeline_stages', 'spans', 'tenants'].map((table_name) => ({
+      ['datasets', 'lineage_edges', 'log_records', 'log_streams', 'logs', 'logs_v1', 'pipeline_checks', 'pipeline_day_durations', 'pipeline_days', 'pipeline_runs', 'pipeline_stages', 'run_datasets', 'spans', 'tenants'].map((table_name) => ({
         table_name,
         privilege_type: 'SELECT',
       })),

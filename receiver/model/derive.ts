@@ -9,8 +9,8 @@
  * record also gives its data-quality check (deriveCheck), stored once with the record.
  */
 import { ATTR, EVENT, isResult, type Result, type RunState } from '../../contract/vocabulary.js';
-import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type SpanRow } from '../model/records.js';
-import { RUN_EVENTS, STAGE_EVENTS, type CheckFacts, type CommonFacts, type Derived, type RunFacts, type StageFacts } from '../model/runs.js';
+import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type SpanRow } from './records.js';
+import { RUN_EVENTS, STAGE_EVENTS, type CheckFacts, type CommonFacts, type Derived, type RunFacts, type StageFacts } from './runs.js';
 
 const SPAN_KIND_SERVER = 2;
 /** deployment.environment.name before semantic conventions 1.27 renamed it, as older SDKs still send it. */
@@ -18,11 +18,11 @@ const LEGACY_ENVIRONMENT = 'deployment.environment';
 const STATUS_ERROR = 2;
 const SEVERITY_ERROR = 17;
 
-function lookup(attributes: Attributes, resource: Attributes, key: string): unknown {
+export function lookup(attributes: Attributes, resource: Attributes, key: string): unknown {
   return attributes[key] ?? resource[key];
 }
 
-function text(value: unknown): string | null {
+export function text(value: unknown): string | null {
   if (value === undefined || value === null || value === '') return null;
   return typeof value === 'string' ? value : String(value);
 }
@@ -33,7 +33,7 @@ function bounded(value: unknown, max: number): number | null {
   return Number.isFinite(n) && n >= 0 && n <= max ? n : null;
 }
 
-const count = (value: unknown) => {
+export const count = (value: unknown) => {
   const n = bounded(value, Number.MAX_SAFE_INTEGER);
   return n === null ? null : Math.trunc(n);
 };
