@@ -7,11 +7,13 @@ import { shutdown, start } from '../sdk/activity/telemetry.js';
 import { configure, printUsage, UsageError, type Command } from './command.js';
 
 const USAGE = `  pipemon exec [--pipeline NAME] [--stage NAME [--allow-failure]] [--run-id ID] [--owner TEAM]
-               [--expected-interval 1h] -- COMMAND [ARGS...]
+               [--expected-interval 1h] [--input DATASET]... [--output DATASET]... -- COMMAND [ARGS...]
                 runs COMMAND as a monitored run (OTEL_EXPORTER_OTLP_* / PIPEMON_* set the receiver)
                 and exits with its exit code. Options go before --; everything after it is the
                 command's. --pipeline: default the command's name; --stage: the command is this stage
-                of the run; --allow-failure: the stage's failure does not fail the run`;
+                of the run; --allow-failure: the stage's failure does not fail the run;
+                --input, --output: a dataset it reads or writes, for the lineage graph, named as
+                OpenLineage names it (postgres://db:5432/shop.public.orders, s3://bucket/key); repeatable`;
 
 const EXEC_FLAGS = {
   '--pipeline': 'pipeline',
@@ -20,6 +22,8 @@ const EXEC_FLAGS = {
   '--owner': 'owner',
 } as const;
 const INTERVAL_FLAG = '--expected-interval';
+/** Repeatable: each one adds a dataset. */
+const DATASET_FLAGS = { '--input': 'inputs', '--output': 'outputs' } as const;
 const ALLOW_FAILURE_FLAG = '--allow-failure';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
@@ -41,6 +45,8 @@ export function parseInterval(text: string): number {
 type ExecArgs = { [K in (typeof EXEC_FLAGS)[keyof typeof EXEC_FLAGS]]?: string } & {
   expectedIntervalSeconds?: number;
   allowFailure?: boolean;
+  inputs?: string[];
+  outputs?: string[];
   help?: boolean;
   command: string[];
 };
@@ -65,12 +71,13 @@ export function parseExecArgs(argv: string[]): ExecArgs {
     const eq = token.indexOf('=');
     const flag = eq > 0 ? token.slice(0, eq) : token;
     if (flag === ALLOW_FAILURE_FLAG) throw new UsageError(`${ALLOW_FAILURE_FLAG} takes no value: write it alone, as ${ALLOW_FAILURE_FLAG}`);
-    if (!(flag in EXEC_FLAGS) && flag !== INTERVAL_FLAG) {
+    if (!(flag in EXEC_FLAGS) && !(flag in DATASET_FLAGS) && flag !== INTERVAL_FLAG) {
       throw new UsageError(`unknown option "${flag}" (the command's own options go after --: pipemon exec [OPTIONS] -- COMMAND [ARGS...])`);
     }
     const value = eq > 0 ? token.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
     if (flag === INTERVAL_FLAG) parsed.expectedIntervalSeconds = parseInterval(value);
+    else if (flag in DATASET_FLAGS) addDataset(parsed, flag as keyof typeof DATASET_FLAGS, value);
     else parsed[EXEC_FLAGS[flag as keyof typeof EXEC_FLAGS]] = value;
   }
   parsed.command = argv.slice(i);
@@ -78,6 +85,11 @@ export function parseExecArgs(argv: string[]): ExecArgs {
     throw new UsageError(`${ALLOW_FAILURE_FLAG} tolerates a stage's failure: name the stage with --stage NAME, or leave it out`);
   }
   return parsed;
+}
+
+function addDataset(parsed: ExecArgs, flag: keyof typeof DATASET_FLAGS, value: string): void {
+  if (value.trim() === '') throw new UsageError(`${flag} needs a dataset name, such as postgres://db:5432/shop.public.orders`);
+  (parsed[DATASET_FLAGS[flag]] ??= []).push(value);
 }
 
 export const execCommand: Command = {
@@ -103,6 +115,8 @@ async function runExec(argv: string[]): Promise<number> {
     runId: parsed.runId,
     owner: parsed.owner,
     expectedIntervalSeconds: parsed.expectedIntervalSeconds,
+    inputs: parsed.inputs,
+    outputs: parsed.outputs,
   });
   // shutdown() says on stderr what it could not deliver; whatever happens there, the scheduler sees
   // the command's own exit code.

@@ -14,7 +14,7 @@ import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { HrTime } from '@opentelemetry/api';
 import type { LogLevel } from '../contract/record-rules.js';
-import { logAt, run, type Activity } from './activity/run.js';
+import { logAt, run, type Activity, type Dataset } from './activity/run.js';
 import { ATTR } from '../contract/vocabulary.js';
 
 export interface ExecOptions {
@@ -31,6 +31,9 @@ export interface ExecOptions {
   owner?: string;
   /** How often the pipeline is meant to run, in seconds (`pipemon.pipeline.expected_interval_seconds`). */
   expectedIntervalSeconds?: number;
+  /** Datasets the command reads and writes (`pipemon.lineage.inputs` / `outputs`), on its run or its stage. */
+  inputs?: Dataset[];
+  outputs?: Dataset[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Echo the command's output to our stdout/stderr (default true). */
@@ -189,16 +192,19 @@ function streamClock(): (lineMs: number | undefined) => HrTime {
 export async function execMonitored(options: ExecOptions): Promise<number> {
   const pipeline = options.pipeline ?? path.basename(options.command);
   const commandLine = [options.command, ...(options.args ?? [])].join(' ');
+  // What the command reads and writes belongs to what it is: the run, or the stage it runs as.
+  const lineage = { inputs: options.inputs, outputs: options.outputs };
   try {
     const runOptions = {
       runId: options.runId,
       owner: options.owner,
       expectedIntervalSeconds: options.expectedIntervalSeconds,
       attributes: { [ATTR.processCommand]: commandLine },
+      ...(options.stage ? {} : lineage),
     };
     return await run(pipeline, runOptions, async (r) => {
       if (!options.stage) return settle(r, await spawnMonitored(r, options));
-      const stageOptions = { allowFailure: options.allowFailure };
+      const stageOptions = { allowFailure: options.allowFailure, ...lineage };
       // Defined: without skipWhenEmpty the stage calls back, and the callback never throws.
       const exit = (await r.stage(options.stage, stageOptions, async (s) => {
         const stageExit = await spawnMonitored(s, options);

@@ -19,6 +19,7 @@ export {
   type Activity,
   type ActivityLog,
   type ActivityOptions,
+  type Dataset,
   type Rows,
   type Run,
   type RunOptions,

@@ -24,6 +24,15 @@ describe('pipemon exec arguments', () => {
     expect(() => parseExecArgs(['--stage', 'enrich', '--allow-failure=yes', 'job'])).toThrow('--allow-failure takes no value');
   });
 
+  it('takes each --input and --output as one more dataset, and refuses an empty one', () => {
+    expect(parseExecArgs(['--input', 'postgres://shop:5432/shop.public.orders', '--output=s3://lake/orders', '--input', 'file:///tmp/rates.csv', 'job'])).toEqual({
+      inputs: ['postgres://shop:5432/shop.public.orders', 'file:///tmp/rates.csv'],
+      outputs: ['s3://lake/orders'],
+      command: ['job'],
+    });
+    expect(() => parseExecArgs(['--output=', 'job'])).toThrow('--output needs a dataset name, such as postgres://db:5432/shop.public.orders');
+  });
+
   it('takes an owner and an expected interval in seconds or with a unit, and refuses other intervals', () => {
     expect(parseExecArgs(['--owner', 'team-data', '--expected-interval=1h', 'job'])).toEqual({
       owner: 'team-data',

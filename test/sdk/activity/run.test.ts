@@ -56,6 +56,27 @@ describe('runs and stages against the real receiver', () => {
     expect(stages.load.attributes['pipemon.capabilities']).toEqual(['bootstrapped']);
   });
 
+  it('names the datasets a run and its stages read and write, for the lineage graph', async () => {
+    startSdk();
+    let runId = '';
+    await run('orders', { inputs: ['s3://raw/orders'] }, async (r) => {
+      runId = r.runId;
+      await r.stage('load', { inputs: ['postgres://shop:5432/shop.public.orders', ''], target: { namespace: 'dw', collection: 'orders' } }, (s) => {
+        s.input({ namespace: 'dw', collection: 'customers' }, 'postgres://shop:5432/shop.public.orders');
+        s.output('s3://lake/orders', { namespace: 'dw' });
+      });
+    });
+    await shutdown(10_000);
+
+    const detail = await runDetail(runId);
+    expect(detail.attributes['pipemon.lineage.inputs']).toEqual(['s3://raw/orders']);
+    // A dataset named twice is named once; an empty name and a target without its collection name none.
+    expect(detail.stages[0].attributes).toMatchObject({
+      'pipemon.lineage.inputs': ['postgres://shop:5432/shop.public.orders', 'dw://customers'],
+      'pipemon.lineage.outputs': ['s3://lake/orders'],
+    });
+  });
+
   it('ends a run and its stage as failure with the error type and message, and rethrows the same error', async () => {
     startSdk();
     class ValidationError extends Error {}
