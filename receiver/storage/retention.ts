@@ -36,7 +36,8 @@ async function deleteByDay(db: Queryable, table: 'log_records' | 'logs_v1' | 'sp
 
 /**
  * A run or stage is as old as its start (or, with none known, its last record): the rule for every
- * retention. Its day's figures go by day (run-days.ts); a check goes with its record, by its time.
+ * retention. Its day's figures go by day (run-days.ts); a check goes with its record, by its time; lineage
+ * by its last use.
  */
 export async function deleteRunsBefore(db: Queryable, cutoff: string, tenantId: number | null): Promise<Pick<Deleted, 'runs' | 'stages'>> {
   const tenant = '($2::int IS NULL OR tenant_id = $2)';
@@ -44,7 +45,23 @@ export async function deleteRunsBefore(db: Queryable, cutoff: string, tenantId: 
   const runs = await count(db, `DELETE FROM pipeline_runs WHERE COALESCE(started_at, last_seen_at) < $1 AND ${tenant}`, [cutoff, tenantId]);
   await deleteDaysBefore(db, cutoff, tenantId);
   await db.query(`DELETE FROM pipeline_checks WHERE ts < $1 AND ${tenant}`, [cutoff, tenantId]);
+  await deleteLineageBefore(db, cutoff, tenantId);
   return { runs, stages };
+}
+
+/**
+ * Lineage as old as its last sign: a run's reads and writes by their time, an edge by its last use, a
+ * dataset when nothing named it since the cutoff and no edge still leads to it.
+ */
+async function deleteLineageBefore(db: Queryable, cutoff: string, tenantId: number | null): Promise<void> {
+  const tenant = '($2::int IS NULL OR tenant_id = $2)';
+  await db.query(`DELETE FROM run_datasets WHERE at < $1 AND ${tenant}`, [cutoff, tenantId]);
+  await db.query(`DELETE FROM lineage_edges WHERE last_at < $1 AND ${tenant}`, [cutoff, tenantId]);
+  await db.query(
+    `DELETE FROM datasets d WHERE d.last_seen < $1 AND ($2::int IS NULL OR d.tenant_id = $2)
+        AND NOT EXISTS (SELECT 1 FROM lineage_edges e WHERE e.tenant_id = d.tenant_id AND e.dataset_id = d.dataset_id)`,
+    [cutoff, tenantId],
+  );
 }
 
 /** The tenant's own retention in days, or null when it keeps the server's. */
