@@ -87,7 +87,7 @@ describe.each(backends())('lineage rows on $name', (backend) => {
       ['orders-load', 'load', 'write', 'postgres://dw:5432/dw.public.orders', 'r-2', 120],
     ]);
     expect(edges.find((e) => e.pipeline === 'orders-load' && e.direction === 'write')).toMatchObject({ first_at: new Date(T0 + 1), last_at: new Date(T0 + 3_600_002) });
-    expect(uses.filter((u) => u.pipeline === 'orders-load').map((u) => [u.run_id, u.stage, u.direction, u.rows, u.first_at.getTime() - T0])).toEqual([
+    expect(uses.filter((u) => u.pipeline === 'orders-load').map((u) => [u.run_id, u.stage, u.direction, u.rows, (u.first_at as Date).getTime() - T0])).toEqual([
       ['r-1', 'load', 'read', 100, 1],
       ['r-1', 'load', 'write', 100, 1],
       ['r-2', 'load', 'read', 120, 3_600_001],
