@@ -41,7 +41,7 @@ function operation(route: ApiRoute) {
     responses: {
       [String(route.status)]: { description: 'OK', content: ok },
       ...REFUSALS,
-      ...(Object.keys(route.pathParams).length > 0 ? { '404': errorAnswer('Not found for this tenant.') } : {}),
+      ...(route.mayNotFind || Object.keys(route.pathParams).length > 0 ? { '404': errorAnswer('Not found for this tenant.') } : {}),
     },
   };
 }
@@ -138,10 +138,13 @@ export function openApiDocument() {
       '400': { description: 'A malformed body, or no record stored (then every refusal by index).', schema: refusedOrSome('ActivityBatch') },
     },
   );
-  paths['/api/v1/lineage'] = jsonIngest('OpenLineage events, one or an array (where the OpenLineage HTTP transport posts)', oneOrMany('LineageEvent'), {
-    '201': { description: 'Stored (an array: all but the refused events, listed by index).', schema: ref('LineageAnswer') },
-    '400': { description: 'A malformed body or event, or no event of an array stored.', schema: refusedOrSome('LineageAnswer') },
-  });
+  Object.assign(
+    paths['/api/v1/lineage']!,
+    jsonIngest('OpenLineage events, one or an array (where the OpenLineage HTTP transport posts)', oneOrMany('LineageEvent'), {
+      '201': { description: 'Stored (an array: all but the refused events, listed by index).', schema: ref('LineageAnswer') },
+      '400': { description: 'A malformed body or event, or no event of an array stored.', schema: refusedOrSome('LineageAnswer') },
+    }),
+  );
   return {
     openapi: '3.1.0',
     info: {

@@ -17,7 +17,7 @@ export interface Param<T> {
 export type Params = Record<string, Param<unknown>>;
 export type Parsed<P extends Params> = { [K in keyof P]?: P[K] extends Param<infer T> ? T : never };
 
-const refuse = (message: string): never => {
+export const refuse = (message: string): never => {
   throw new Refusal('invalid', message);
 };
 

@@ -12,10 +12,13 @@ import { listLogs } from '../query/logs.js';
 import { metricsOverview, metricsPerPipeline } from '../query/metrics.js';
 import type { Page } from '../query/pages.js';
 import { getRun, listRuns, RUN_SORTS, type RunSort } from '../query/runs.js';
+import { getDataset, listDatasets } from '../query/datasets.js';
+import { lineageGraph, LINEAGE_DIRECTIONS } from '../query/lineage.js';
+import { MAX_DEPTH } from '../query/lineage-walk.js';
 import { getTrace } from '../query/traces.js';
 import type { Queryable } from '../storage/database.js';
 import { cleanupTenant, effectiveRetentionDays, setTenantRetentionDays, tenantRetentionDays } from '../storage/retention.js';
-import { cursor, format, integer, limit, oneOf, severity, text, time, traceId, type JsonSchema, type Params, type Parsed } from './params.js';
+import { cursor, format, integer, limit, oneOf, refuse, severity, text, time, traceId, type JsonSchema, type Param, type Params, type Parsed } from './params.js';
 
 export interface RouteContext<Q extends Params, P extends Params> {
   db: Queryable;
@@ -52,6 +55,8 @@ export interface ApiRoute<Q extends Params = Params, P extends Params = Params, 
   response: R;
   /** Lists answer CSV too. */
   list?: ListAnswer<Q, P, R, I>;
+  /** Answers 404 when what its query names is not found (a route with path parameters always may). */
+  mayNotFind?: boolean;
   /** The answer (a Refusal for 404). Lists have `list` instead. */
   handle?(context: RouteContext<Q, P>): Promise<Answers[R]>;
 }
@@ -95,6 +100,33 @@ const runFilters = {
   until: time('Runs that started before this time.'),
   sort: oneOf(Object.keys(RUN_SORTS) as RunSort[], '-started_at (newest first, the default), started_at, -duration (slowest ended runs first) or duration.'),
 };
+
+/** A dataset's id, as /api/v1/datasets lists it: a 400 names what it takes, rather than a 404 for a typo. */
+const datasetId = (description: string): Param<string> => ({
+  description,
+  schema: { type: 'string', pattern: '^[0-9]{1,18}$' },
+  parse: (raw, name) => (/^[0-9]{1,18}$/.test(raw) ? raw : refuse(`"${name}" must be a dataset id as /api/v1/datasets lists it (digits), got "${raw}"`)),
+});
+
+const DEFAULT_DEPTH = 2;
+const DEFAULT_WRITES = 100;
+const MAX_WRITES = 1000;
+
+const lineageParams = {
+  pipeline: text('Start from this pipeline (cicd.pipeline.name); give it or dataset.'),
+  dataset: datasetId('Start from this dataset, by its id; give it or pipeline.'),
+  depth: integer(1, MAX_DEPTH, `How many pipeline hops to walk (default ${DEFAULT_DEPTH}, at most ${MAX_DEPTH}).`),
+  direction: oneOf(LINEAGE_DIRECTIONS, 'up (what it is made from), down (who uses it) or both (the default).'),
+};
+
+/** The one node a lineage walk starts from: exactly one of pipeline and dataset. */
+function lineageRoot(query: Parsed<typeof lineageParams>) {
+  const { pipeline, dataset } = query;
+  if ((pipeline === undefined) === (dataset === undefined)) {
+    refuse('give exactly one of "pipeline" (a pipeline name) and "dataset" (a dataset id, as /api/v1/datasets lists them)');
+  }
+  return pipeline !== undefined ? { pipeline } : { datasetId: dataset! };
+}
 
 const noParams = {};
 const keyIdParam = { keyId: text('A key id, as listed.', 100) };
@@ -194,13 +226,67 @@ export const ROUTES: readonly ApiRoute[] = [
   route({
     method: 'get',
     path: '/runs/{runId}',
-    summary: 'A run with its stages, data-quality checks, first page of logs and span tree',
+    summary: 'A run with its stages, data-quality checks, first page of logs, span tree, the datasets it read and wrote, and, failed or stuck, who it leaves without data',
     scope: 'read',
     query: noParams,
     pathParams: { runId: text('A run id.') },
     status: 200,
     response: 'RunDetail',
     handle: async ({ db, tenant, path }) => requireFound(await getRun(db, tenant.id, path.runId!), `run ${path.runId}`),
+  }),
+  route({
+    method: 'get',
+    path: '/datasets',
+    summary: 'Datasets the pipelines read and write, by name, with who writes and reads them, their last write and freshness',
+    scope: 'read',
+    query: {
+      q: text('Part of the dataset name (case-insensitive).', 500),
+      namespace: text('The namespace, exactly (postgres://host:5432, bigquery, dw).'),
+      pipeline: text('Datasets this pipeline reads or writes.'),
+    },
+    pathParams: noParams,
+    status: 200,
+    response: 'DatasetPage',
+    list: {
+      item: 'Dataset',
+      paged: true,
+      page: ({ db, tenant, query: q }, limit, cursor) => listDatasets(db, tenant.id, { q: q.q, namespace: q.namespace, pipeline: q.pipeline }, limit, cursor),
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/datasets/{datasetId}',
+    summary: 'A dataset with who writes and reads it, its facets (schema, column lineage) and its writes over time',
+    scope: 'read',
+    query: {
+      since: time('Writes at or after this time.'),
+      until: time('Writes before this time.'),
+      writes: integer(1, MAX_WRITES, `The latest this many writes (default ${DEFAULT_WRITES}, at most ${MAX_WRITES}).`),
+    },
+    pathParams: { datasetId: datasetId('A dataset id, as /api/v1/datasets lists it.') },
+    status: 200,
+    response: 'DatasetDetail',
+    handle: async ({ db, tenant, path, query }) =>
+      requireFound(
+        await getDataset(db, tenant.id, path.datasetId!, { since: query.since, until: query.until, limit: query.writes ?? DEFAULT_WRITES }),
+        `dataset ${path.datasetId}`,
+      ),
+  }),
+  route({
+    method: 'get',
+    path: '/lineage',
+    summary: 'The lineage graph around a pipeline or a dataset: pipelines and datasets, and who writes and reads what',
+    scope: 'read',
+    query: lineageParams,
+    pathParams: noParams,
+    status: 200,
+    response: 'LineageGraph',
+    mayNotFind: true,
+    handle: async ({ db, tenant, query }) => {
+      const root = lineageRoot(query);
+      const graph = await lineageGraph(db, tenant.id, root, query.direction ?? 'both', query.depth ?? DEFAULT_DEPTH);
+      return requireFound(graph, 'pipeline' in root ? `pipeline ${root.pipeline}` : `dataset ${root.datasetId}`);
+    },
   }),
   route({
     method: 'get',

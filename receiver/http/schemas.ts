@@ -112,6 +112,81 @@ const figures = {
   rows: object({ read: number, written: number, rejected: number }, 'Summed over the runs that reported them.'),
 };
 
+/** A pipeline's state now, as the alerts judge it: the pipelines list and the lineage graph's pipeline nodes show it alike. */
+const pipelineNow = {
+  last_success_at: nullable(dateTime),
+  last_run_ended_at: nullable(dateTime),
+  expected_interval_seconds: nullable(number),
+  consecutive_failures: integer,
+  late: { type: 'boolean', description: 'As the PipelineLate alert judges it now (without its for: wait).' },
+  stuck: { type: 'boolean', description: 'As the PipelineRunStuck alert judges it now (without its for: wait).' },
+  warning: {
+    type: 'boolean',
+    description:
+      'Its latest ended run failed a data-quality check, rejected rows, or wrote 0 rows (and the pipeline is not in zeroRows.allowedPipelines), as PipelineDataQualityCheckFailed, PipelineRowsRejected and PipelineZeroRowsWritten judge it now (without their for: wait); data_health says which.',
+  },
+  data_health: object(
+    {
+      run_id: nullable({ type: 'string', description: 'The latest ended run; null before any run ended.' }),
+      failed_checks: { type: 'integer', description: 'Its data-quality checks that failed, counted as pipemon_pipeline_last_run_failed_checks counts them.' },
+      failed_check_names: { type: 'array', items: string, description: 'Their names, each once, sorted.' },
+      rows_rejected: nullable({ type: 'number', description: 'Rows it rejected; null when it reported none.' }),
+      rows_written: nullable({ type: 'number', description: 'Rows it wrote; null when it reported none.' }),
+      zero_rows_written: {
+        type: 'boolean',
+        description: 'It wrote 0 rows without a failure since the last success, and the pipeline is not allowed to (zeroRows.allowedPipelines), as PipelineZeroRowsWritten judges it.',
+      },
+      usual_rows_written: nullable({
+        type: 'number',
+        description: 'When it wrote 0 rows: the median rows written by its latest 8 earlier successful runs that reported some (0 when they wrote none either); null otherwise, or without such runs.',
+      }),
+    },
+    'The latest ended run, as the data-health alerts read it.',
+  ),
+};
+
+/** A dataset's id in the API: its key in /api/v1/datasets/{datasetId}, decimal digits. */
+const datasetId: JsonSchema = { type: 'string', pattern: '^[0-9]+$' };
+const direction: JsonSchema = { type: 'string', enum: ['read', 'write'] };
+const stageName = nullable({ type: 'string', description: 'The stage (cicd.pipeline.task.name); null for the run itself, or for static lineage.' });
+const lastRun = nullable({ type: 'string', description: 'The latest run that used it; null when only static lineage (an OpenLineage JobEvent) declared it.' });
+
+/** A dataset's use by a pipeline (or a stage of it): one lineage edge, with the last run that used it. */
+const edgeUse = {
+  first_at: dateTime,
+  last_at: dateTime,
+  last_run_id: lastRun,
+  rows: nullable({ type: 'number', description: 'Rows the last run reported for it; null when it reported none.' }),
+  bytes: nullable(number),
+};
+
+/** A dataset, as the list and its detail show it. */
+const dataset = {
+  id: datasetId,
+  dataset: { type: 'string', description: 'Its one name: postgres://host:5432/db.schema.table, bigquery://project.dataset.table, dw://orders.' },
+  namespace: string,
+  name: string,
+  first_seen: dateTime,
+  last_seen: dateTime,
+  writers: { type: 'array', items: string, description: 'The pipelines that write it (in any run, or by static lineage), sorted.' },
+  readers: { type: 'array', items: string, description: 'The pipelines that read it, sorted.' },
+  last_write: nullable(
+    object(
+      { at: dateTime, run_id: string, pipeline: string, stage: stageName, rows: nullable(number) },
+      'Its latest write that counts: by a run that did not fail (for a stage\'s write, a stage that did not fail).',
+    ),
+  ),
+  freshness: {
+    type: 'string',
+    enum: ['fresh', 'stale', 'unknown'],
+    description:
+      "Its last write against its writer's expected interval, by the PipelineLate rule: stale when older than that rule allows, fresh otherwise; unknown without a counted write, or when that writer has no expected interval.",
+  },
+  expected_interval_seconds: nullable({ type: 'number', description: "The expected interval of the pipeline of its last write (declared, or inferred from its runs' starts)." }),
+};
+
+const hops = (of: string): JsonSchema => ({ type: 'integer', minimum: 0, description: `Pipeline hops from ${of}.` });
+
 export const SCHEMAS: Record<string, JsonSchema> = {
   Error: object({ error: string }),
   Log: object({
@@ -156,6 +231,8 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     checks: { type: 'array', items: ref('Check') },
     logs: ref('LogPage'),
     spans: { type: 'array', items: ref('SpanNode'), description: "The run's trace as a tree: roots first, each span's children under it." },
+    datasets: { type: 'array', items: ref('RunDataset'), description: 'What it and its stages read and wrote, by dataset name.' },
+    impact: nullable({ ...ref('Impact'), description: 'Only for a failed or stuck run: the datasets it left unwritten and the pipelines downstream of them.' }),
   }),
   Trace: object({ trace_id: hexId(16), spans: { type: 'array', items: ref('Span') }, logs: { type: 'array', items: ref('Log') } }),
   Overview: object({ days: integer, since: dateTime, ...figures }),
@@ -163,35 +240,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     pipeline: string,
     owner: string,
     ...figures,
-    last_success_at: nullable(dateTime),
-    last_run_ended_at: nullable(dateTime),
-    expected_interval_seconds: nullable(number),
-    consecutive_failures: integer,
-    late: { type: 'boolean', description: 'As the PipelineLate alert judges it now (without its for: wait).' },
-    stuck: { type: 'boolean', description: 'As the PipelineRunStuck alert judges it now (without its for: wait).' },
-    warning: {
-      type: 'boolean',
-      description:
-        'Its latest ended run failed a data-quality check, rejected rows, or wrote 0 rows (and the pipeline is not in zeroRows.allowedPipelines), as PipelineDataQualityCheckFailed, PipelineRowsRejected and PipelineZeroRowsWritten judge it now (without their for: wait); data_health says which.',
-    },
-    data_health: object(
-      {
-        run_id: nullable({ type: 'string', description: 'The latest ended run; null before any run ended.' }),
-        failed_checks: { type: 'integer', description: 'Its data-quality checks that failed, counted as pipemon_pipeline_last_run_failed_checks counts them.' },
-        failed_check_names: { type: 'array', items: string, description: 'Their names, each once, sorted.' },
-        rows_rejected: nullable({ type: 'number', description: 'Rows it rejected; null when it reported none.' }),
-        rows_written: nullable({ type: 'number', description: 'Rows it wrote; null when it reported none.' }),
-        zero_rows_written: {
-          type: 'boolean',
-          description: 'It wrote 0 rows without a failure since the last success, and the pipeline is not allowed to (zeroRows.allowedPipelines), as PipelineZeroRowsWritten judges it.',
-        },
-        usual_rows_written: nullable({
-          type: 'number',
-          description: 'When it wrote 0 rows: the median rows written by its latest 8 earlier successful runs that reported some (0 when they wrote none either); null otherwise, or without such runs.',
-        }),
-      },
-      'The latest ended run, as the data-health alerts read it.',
-    ),
+    ...pipelineNow,
     recent_runs: { type: 'array', items: ref('RecentRun'), description: 'Its latest runs, newest first, as many as `recent` asks (none by default).' },
   }),
   RecentRun: object({
@@ -207,6 +256,80 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     since: dateTime,
     items: { type: 'array', items: ref('PipelineFigures') },
     next_cursor: { type: 'null', description: 'Always null: every pipeline is on one page.' },
+  }),
+  Dataset: object(dataset),
+  DatasetPage: page('Dataset', 'Datasets, by name.'),
+  DatasetEdge: object({ pipeline: string, stage: stageName, ...edgeUse }, 'A pipeline (or a stage of it) writing or reading the dataset.'),
+  SchemaField: object({ name: string, type: nullable(string), description: nullable(string) }),
+  DatasetWrite: object(
+    {
+      run_id: string,
+      pipeline: string,
+      stages: { type: 'array', items: string, description: 'The stages that wrote it; empty when the run itself reported the write.' },
+      at: dateTime,
+      rows: nullable({ type: 'number', description: "The run's own count, else the sum of its stages' counts (as a run's rows roll up); null when none was reported." }),
+      bytes: nullable(number),
+      failed: { type: 'boolean', description: 'Its run failed (for stages\' writes, every stage that wrote it failed): not a write that counts.' },
+    },
+    'One run writing the dataset.',
+  ),
+  DatasetDetail: object({
+    ...dataset,
+    written_by: { type: 'array', items: ref('DatasetEdge'), description: 'Who writes it, per pipeline and stage, latest first.' },
+    read_by: { type: 'array', items: ref('DatasetEdge'), description: 'Who reads it, per pipeline and stage, latest first.' },
+    facets: nullable({ type: 'object', additionalProperties: true, description: 'Its latest OpenLineage dataset facets (schema, columnLineage, ...), as sent.' }),
+    facets_at: nullable(dateTime),
+    schema_fields: { type: 'array', items: ref('SchemaField'), description: "The schema facet's fields, in order; empty without one." },
+    column_lineage: nullable({ type: 'object', additionalProperties: true, description: "The columnLineage facet's fields as sent: each column's input fields." }),
+    writes: { type: 'array', items: ref('DatasetWrite'), description: 'Its writes per run, newest first, within since and until, at most `writes` of them.' },
+  }),
+  RunDataset: object(
+    { dataset_id: datasetId, dataset: string, direction, stage: stageName, stage_run_id: nullable(string), at: dateTime, rows: nullable(number), bytes: nullable(number) },
+    'A dataset the run (or a stage of it) read or wrote, as it reported.',
+  ),
+  Impact: object(
+    {
+      datasets: {
+        type: 'array',
+        items: object({ dataset_id: datasetId, dataset: string, hops: hops('the run') }),
+        description: "Datasets its pipeline writes that no succeeded stage of this run wrote (hops 0), then those the pipelines below write, by hops.",
+      },
+      pipelines: {
+        type: 'array',
+        items: object({ pipeline: string, hops: hops("the run's pipeline") }),
+        description: 'The pipelines that read those datasets, directly (1) or through others, by hops.',
+      },
+      truncated: { type: 'boolean', description: 'The walk stopped at its bound (10 hops, 1,000 nodes): more may be affected.' },
+    },
+    'Who a failed or stuck run leaves without data.',
+  ),
+  PipelineStatus: object({ pipeline: string, owner: string, running: { type: 'integer', description: 'Its runs running now.' }, ...pipelineNow }),
+  LineageNode: {
+    oneOf: [
+      object({ kind: { const: 'pipeline' }, id: string, hops: hops('the root'), pipeline: ref('PipelineStatus') }),
+      object({ kind: { const: 'dataset' }, id: string, hops: hops('the root'), dataset: ref('Dataset') }),
+    ],
+    description: 'A pipeline (id pipeline:<name>) or a dataset (id dataset:<id>).',
+  },
+  LineageEdge: object(
+    {
+      source: string,
+      target: string,
+      direction,
+      pipeline: string,
+      dataset_id: datasetId,
+      stages: { type: 'array', items: string, description: 'The stages of the pipeline that use it; empty for the run itself or static lineage.' },
+      ...edgeUse,
+    },
+    'A pipeline writing a dataset (pipeline → dataset) or reading one (dataset → pipeline), over all its stages.',
+  ),
+  LineageGraph: object({
+    root: { type: 'string', description: 'The id of the node the walk started from.' },
+    direction: { type: 'string', enum: ['up', 'down', 'both'] },
+    depth: integer,
+    nodes: { type: 'array', items: ref('LineageNode') },
+    edges: { type: 'array', items: ref('LineageEdge') },
+    truncated: { type: 'boolean', description: 'The walk stopped at its bound of 1,000 nodes before reaching the depth.' },
   }),
   Key: object({ key_id: string, scopes: { type: 'array', items: string }, created_at: dateTime, revoked_at: nullable(dateTime) }),
   KeyPage: object({ items: { type: 'array', items: ref('Key') }, next_cursor: { type: 'null', description: 'Always null: every key is on one page.' } }),

@@ -237,6 +237,10 @@ export interface RunDetail {
   logs: LogPage;
   /** The run's trace as a tree: roots first, each span's children under it. */
   spans: SpanNode[];
+  /** What it and its stages read and wrote, by dataset name. */
+  datasets: RunDataset[];
+  /** Only for a failed or stuck run: the datasets it left unwritten and the pipelines downstream of them. */
+  impact: Impact | null;
 }
 
 export interface Trace {
@@ -340,6 +344,223 @@ export interface PipelinePage {
   next_cursor: null;
 }
 
+export interface Dataset {
+  id: string;
+  /** Its one name: postgres://host:5432/db.schema.table, bigquery://project.dataset.table, dw://orders. */
+  dataset: string;
+  namespace: string;
+  name: string;
+  first_seen: string;
+  last_seen: string;
+  /** The pipelines that write it (in any run, or by static lineage), sorted. */
+  writers: string[];
+  /** The pipelines that read it, sorted. */
+  readers: string[];
+  /** Its latest write that counts: by a run that did not fail (for a stage's write, a stage that did not fail). */
+  last_write: {
+    at: string;
+    run_id: string;
+    pipeline: string;
+    /** The stage (cicd.pipeline.task.name); null for the run itself, or for static lineage. */
+    stage: string | null;
+    rows: number | null;
+  } | null;
+  /** Its last write against its writer's expected interval, by the PipelineLate rule: stale when older than that rule allows, fresh otherwise; unknown without a counted write, or when that writer has no expected interval. */
+  freshness: "fresh" | "stale" | "unknown";
+  /** The expected interval of the pipeline of its last write (declared, or inferred from its runs' starts). */
+  expected_interval_seconds: number | null;
+}
+
+/** Datasets, by name. */
+export interface DatasetPage {
+  items: Dataset[];
+  next_cursor: string | null;
+}
+
+/** A pipeline (or a stage of it) writing or reading the dataset. */
+export interface DatasetEdge {
+  pipeline: string;
+  /** The stage (cicd.pipeline.task.name); null for the run itself, or for static lineage. */
+  stage: string | null;
+  first_at: string;
+  last_at: string;
+  /** The latest run that used it; null when only static lineage (an OpenLineage JobEvent) declared it. */
+  last_run_id: string | null;
+  /** Rows the last run reported for it; null when it reported none. */
+  rows: number | null;
+  bytes: number | null;
+}
+
+export interface SchemaField {
+  name: string;
+  type: string | null;
+  description: string | null;
+}
+
+/** One run writing the dataset. */
+export interface DatasetWrite {
+  run_id: string;
+  pipeline: string;
+  /** The stages that wrote it; empty when the run itself reported the write. */
+  stages: string[];
+  at: string;
+  /** The run's own count, else the sum of its stages' counts (as a run's rows roll up); null when none was reported. */
+  rows: number | null;
+  bytes: number | null;
+  /** Its run failed (for stages' writes, every stage that wrote it failed): not a write that counts. */
+  failed: boolean;
+}
+
+export interface DatasetDetail {
+  id: string;
+  /** Its one name: postgres://host:5432/db.schema.table, bigquery://project.dataset.table, dw://orders. */
+  dataset: string;
+  namespace: string;
+  name: string;
+  first_seen: string;
+  last_seen: string;
+  /** The pipelines that write it (in any run, or by static lineage), sorted. */
+  writers: string[];
+  /** The pipelines that read it, sorted. */
+  readers: string[];
+  /** Its latest write that counts: by a run that did not fail (for a stage's write, a stage that did not fail). */
+  last_write: {
+    at: string;
+    run_id: string;
+    pipeline: string;
+    /** The stage (cicd.pipeline.task.name); null for the run itself, or for static lineage. */
+    stage: string | null;
+    rows: number | null;
+  } | null;
+  /** Its last write against its writer's expected interval, by the PipelineLate rule: stale when older than that rule allows, fresh otherwise; unknown without a counted write, or when that writer has no expected interval. */
+  freshness: "fresh" | "stale" | "unknown";
+  /** The expected interval of the pipeline of its last write (declared, or inferred from its runs' starts). */
+  expected_interval_seconds: number | null;
+  /** Who writes it, per pipeline and stage, latest first. */
+  written_by: DatasetEdge[];
+  /** Who reads it, per pipeline and stage, latest first. */
+  read_by: DatasetEdge[];
+  /** Its latest OpenLineage dataset facets (schema, columnLineage, ...), as sent. */
+  facets: Record<string, unknown> | null;
+  facets_at: string | null;
+  /** The schema facet's fields, in order; empty without one. */
+  schema_fields: SchemaField[];
+  /** The columnLineage facet's fields as sent: each column's input fields. */
+  column_lineage: Record<string, unknown> | null;
+  /** Its writes per run, newest first, within since and until, at most `writes` of them. */
+  writes: DatasetWrite[];
+}
+
+/** A dataset the run (or a stage of it) read or wrote, as it reported. */
+export interface RunDataset {
+  dataset_id: string;
+  dataset: string;
+  direction: "read" | "write";
+  /** The stage (cicd.pipeline.task.name); null for the run itself, or for static lineage. */
+  stage: string | null;
+  stage_run_id: string | null;
+  at: string;
+  rows: number | null;
+  bytes: number | null;
+}
+
+/** Who a failed or stuck run leaves without data. */
+export interface Impact {
+  /** Datasets its pipeline writes that no succeeded stage of this run wrote (hops 0), then those the pipelines below write, by hops. */
+  datasets: {
+    dataset_id: string;
+    dataset: string;
+    /** Pipeline hops from the run. */
+    hops: number;
+  }[];
+  /** The pipelines that read those datasets, directly (1) or through others, by hops. */
+  pipelines: {
+    pipeline: string;
+    /** Pipeline hops from the run's pipeline. */
+    hops: number;
+  }[];
+  /** The walk stopped at its bound (10 hops, 1,000 nodes): more may be affected. */
+  truncated: boolean;
+}
+
+export interface PipelineStatus {
+  pipeline: string;
+  owner: string;
+  /** Its runs running now. */
+  running: number;
+  last_success_at: string | null;
+  last_run_ended_at: string | null;
+  expected_interval_seconds: number | null;
+  consecutive_failures: number;
+  /** As the PipelineLate alert judges it now (without its for: wait). */
+  late: boolean;
+  /** As the PipelineRunStuck alert judges it now (without its for: wait). */
+  stuck: boolean;
+  /** Its latest ended run failed a data-quality check, rejected rows, or wrote 0 rows (and the pipeline is not in zeroRows.allowedPipelines), as PipelineDataQualityCheckFailed, PipelineRowsRejected and PipelineZeroRowsWritten judge it now (without their for: wait); data_health says which. */
+  warning: boolean;
+  /** The latest ended run, as the data-health alerts read it. */
+  data_health: {
+    /** The latest ended run; null before any run ended. */
+    run_id: string | null;
+    /** Its data-quality checks that failed, counted as pipemon_pipeline_last_run_failed_checks counts them. */
+    failed_checks: number;
+    /** Their names, each once, sorted. */
+    failed_check_names: string[];
+    /** Rows it rejected; null when it reported none. */
+    rows_rejected: number | null;
+    /** Rows it wrote; null when it reported none. */
+    rows_written: number | null;
+    /** It wrote 0 rows without a failure since the last success, and the pipeline is not allowed to (zeroRows.allowedPipelines), as PipelineZeroRowsWritten judges it. */
+    zero_rows_written: boolean;
+    /** When it wrote 0 rows: the median rows written by its latest 8 earlier successful runs that reported some (0 when they wrote none either); null otherwise, or without such runs. */
+    usual_rows_written: number | null;
+  };
+}
+
+/** A pipeline (id pipeline:<name>) or a dataset (id dataset:<id>). */
+export type LineageNode = {
+  kind: "pipeline";
+  id: string;
+  /** Pipeline hops from the root. */
+  hops: number;
+  pipeline: PipelineStatus;
+} | {
+  kind: "dataset";
+  id: string;
+  /** Pipeline hops from the root. */
+  hops: number;
+  dataset: Dataset;
+};
+
+/** A pipeline writing a dataset (pipeline → dataset) or reading one (dataset → pipeline), over all its stages. */
+export interface LineageEdge {
+  source: string;
+  target: string;
+  direction: "read" | "write";
+  pipeline: string;
+  dataset_id: string;
+  /** The stages of the pipeline that use it; empty for the run itself or static lineage. */
+  stages: string[];
+  first_at: string;
+  last_at: string;
+  /** The latest run that used it; null when only static lineage (an OpenLineage JobEvent) declared it. */
+  last_run_id: string | null;
+  /** Rows the last run reported for it; null when it reported none. */
+  rows: number | null;
+  bytes: number | null;
+}
+
+export interface LineageGraph {
+  /** The id of the node the walk started from. */
+  root: string;
+  direction: "up" | "down" | "both";
+  depth: number;
+  nodes: LineageNode[];
+  edges: LineageEdge[];
+  /** The walk stopped at its bound of 1,000 nodes before reaching the depth. */
+  truncated: boolean;
+}
+
 export interface Key {
   key_id: string;
   scopes: string[];
@@ -426,6 +647,18 @@ export interface Answers {
   PipelineFigures: PipelineFigures;
   RecentRun: RecentRun;
   PipelinePage: PipelinePage;
+  Dataset: Dataset;
+  DatasetPage: DatasetPage;
+  DatasetEdge: DatasetEdge;
+  SchemaField: SchemaField;
+  DatasetWrite: DatasetWrite;
+  DatasetDetail: DatasetDetail;
+  RunDataset: RunDataset;
+  Impact: Impact;
+  PipelineStatus: PipelineStatus;
+  LineageNode: LineageNode;
+  LineageEdge: LineageEdge;
+  LineageGraph: LineageGraph;
   Key: Key;
   KeyPage: KeyPage;
   CreatedKey: CreatedKey;
@@ -498,13 +731,59 @@ export interface ApiGets {
     };
     answer: RunPage;
   };
-  /** A run with its stages, data-quality checks, first page of logs and span tree */
+  /** A run with its stages, data-quality checks, first page of logs, span tree, the datasets it read and wrote, and, failed or stuck, who it leaves without data */
   "/api/v1/runs/{runId}": {
     params: {
       /** A run id. */
       runId: string;
     };
     answer: RunDetail;
+  };
+  /** Datasets the pipelines read and write, by name, with who writes and reads them, their last write and freshness */
+  "/api/v1/datasets": {
+    params: {
+      /** Part of the dataset name (case-insensitive). */
+      q?: string;
+      /** The namespace, exactly (postgres://host:5432, bigquery, dw). */
+      namespace?: string;
+      /** Datasets this pipeline reads or writes. */
+      pipeline?: string;
+      /** Items per page (default 100, at most 1000). */
+      limit?: number;
+      /** The next_cursor of the previous page, unchanged (with the same filters and sort). */
+      cursor?: string;
+      /** json (the default) or csv, the same as Accept: text/csv. */
+      format?: "json" | "csv";
+    };
+    answer: DatasetPage;
+  };
+  /** A dataset with who writes and reads it, its facets (schema, column lineage) and its writes over time */
+  "/api/v1/datasets/{datasetId}": {
+    params: {
+      /** A dataset id, as /api/v1/datasets lists it. */
+      datasetId: string;
+      /** Writes at or after this time. RFC 3339 (2024-06-01T00:00:00Z), or Unix milliseconds as Grafana's ${__from} gives them. */
+      since?: string;
+      /** Writes before this time. RFC 3339 (2024-06-01T00:00:00Z), or Unix milliseconds as Grafana's ${__from} gives them. */
+      until?: string;
+      /** The latest this many writes (default 100, at most 1000). */
+      writes?: number;
+    };
+    answer: DatasetDetail;
+  };
+  /** The lineage graph around a pipeline or a dataset: pipelines and datasets, and who writes and reads what */
+  "/api/v1/lineage": {
+    params: {
+      /** Start from this pipeline (cicd.pipeline.name); give it or dataset. */
+      pipeline?: string;
+      /** Start from this dataset, by its id; give it or pipeline. */
+      dataset?: string;
+      /** How many pipeline hops to walk (default 2, at most 10). */
+      depth?: number;
+      /** up (what it is made from), down (who uses it) or both (the default). */
+      direction?: "up" | "down" | "both";
+    };
+    answer: LineageGraph;
   };
   /** A trace: its spans and logs */
   "/api/v1/traces/{traceId}": {

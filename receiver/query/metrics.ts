@@ -2,9 +2,10 @@
  * Figures over a tenant's runs: the overview of the last `days` days, and the same per pipeline with
  * each pipeline's state now (last success, late, stuck, data health) as the alerts judge it (pipeline-state.ts).
  */
-import { dataHealth, heartbeatStopped, isLate, isStuck, type PipelineState } from '../../contract/pipeline-facts.js';
+import { heartbeatStopped } from '../../contract/pipeline-facts.js';
 import type { Result, RunState } from '../../contract/vocabulary.js';
 import { readPipelineStates } from './pipeline-state.js';
+import { pipelineNow } from './pipeline-status.js';
 import type { Queryable } from '../storage/database.js';
 import type { Overview, PipelinePage, RecentRun } from './api-types.js';
 import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcDay } from '../storage/run-days.js';
@@ -101,8 +102,6 @@ export async function metricsOverview(db: Queryable, tenantId: number, days: num
   return { days, since, ...shapeFigures(rows[0] ?? EMPTY) };
 }
 
-const epochIso = (seconds: number | null) => (seconds === null ? null : new Date(seconds * 1000).toISOString());
-
 interface RecentRunRow {
   pipeline: string;
   run_id: string;
@@ -143,23 +142,6 @@ async function recentRuns(db: Queryable, tenantId: number, pipelines: string[], 
   return byPipeline;
 }
 
-/** The latest ended run's data health (`data_health`) and whether it makes the pipeline's status `warning`. */
-function shapeDataHealth(state: PipelineState) {
-  const health = dataHealth(state);
-  return {
-    warning: health.warning,
-    data_health: {
-      run_id: state.lastRunId,
-      failed_checks: health.failedChecks,
-      failed_check_names: health.failedCheckNames,
-      rows_rejected: health.rowsRejected,
-      rows_written: state.lastRunRows.written,
-      zero_rows_written: health.zeroRowsWritten,
-      usual_rows_written: state.usualRowsWritten,
-    },
-  };
-}
-
 /**
  * Every pipeline the tenant has runs of, by name; one without runs in the window shows zeros. With
  * `recent`, each carries its latest runs (for a sparkline and the last run's result, in one request).
@@ -173,13 +155,7 @@ export async function metricsPerPipeline(db: Queryable, tenantId: number, days: 
     pipeline: state.pipeline,
     owner: state.owner,
     ...shapeFigures(byPipeline.get(state.pipeline) ?? EMPTY),
-    last_success_at: epochIso(state.lastSuccessSeconds),
-    last_run_ended_at: epochIso(state.lastRunEndSeconds),
-    expected_interval_seconds: state.expectedIntervalSeconds,
-    consecutive_failures: state.consecutiveFailures,
-    late: isLate(state, nowSeconds),
-    stuck: isStuck(state, nowSeconds),
-    ...shapeDataHealth(state),
+    ...pipelineNow(state, nowSeconds),
     recent_runs: recentOf.get(state.pipeline)!,
   }));
   return { days, since, items, next_cursor: null };

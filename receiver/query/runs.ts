@@ -1,14 +1,16 @@
 /**
  * Pipeline runs: listed by start or by duration, filtered by the caller's tenant; and one run's detail
- * with its stages, data-quality checks, first page of logs and span tree.
+ * with its stages, data-quality checks, first page of logs, span tree, the datasets it read and wrote,
+ * and, when it failed or is stuck, who downstream it leaves without data.
  */
-import type { Result, RunState } from '../../contract/vocabulary.js';
+import { FAILED_RESULTS, type Result, type RunState } from '../../contract/vocabulary.js';
 import { isTolerated, type Reported } from '../model/runs.js';
 import { heartbeatStopped } from '../../contract/pipeline-facts.js';
 import { RECORD_SLACK, runEnvironmentOf } from '../../contract/run-sql.js';
 import type { Queryable } from '../storage/database.js';
 import { RUN_COLUMNS, selectColumns, STAGE_COLUMNS, timeAsDate, type SharedRunRow, type StoredCheckRow, type StoredRunRow, type StoredStageRow } from '../storage/run-columns.js';
 import type { Check, Run, RunDetail, RunPage, Stage } from './api-types.js';
+import { runDatasets, runImpact } from './impact.js';
 import { listLogs } from './logs.js';
 import { Conditions, numberColumn, orderBy, pageOf, textColumn, timeColumn, type Keyset } from './pages.js';
 import { isoOrNull } from './shape.js';
@@ -147,7 +149,9 @@ export async function getRun(db: Queryable, tenantId: number, runId: string): Pr
   const { rows } = await db.query<RunRow>(`${RUN_SELECT} WHERE tenant_id = $1 AND run_id = $2`, [tenantId, runId]);
   const run = rows[0];
   if (!run) return null;
-  const [stages, checks, logs, spans] = await Promise.all([
+  const shown = shapeRun(run);
+  const hurts = shown.stuck || (shown.state === 'ended' && shown.result !== null && FAILED_RESULTS.includes(shown.result));
+  const [stages, checks, logs, spans, datasets, impact] = await Promise.all([
     db.query<StageRow>(
       `SELECT ${selectColumns(STAGE_COLUMNS, timeAsDate)} FROM pipeline_stages
         WHERE tenant_id = $1 AND run_id = $2 ORDER BY started_at, stage_run_id`,
@@ -156,6 +160,8 @@ export async function getRun(db: Queryable, tenantId: number, runId: string): Pr
     checksOf(db, tenantId, run),
     listLogs(db, tenantId, { runId }, DETAIL_LOGS),
     run.trace_id ? getSpanTree(db, tenantId, run.trace_id) : [],
+    runDatasets(db, tenantId, run.pipeline, runId),
+    hurts ? runImpact(db, tenantId, run.pipeline, runId) : null,
   ]);
-  return { ...shapeRun(run), stages: stages.rows.map(shapeStage), checks, logs, spans };
+  return { ...shown, stages: stages.rows.map(shapeStage), checks, logs, spans, datasets, impact };
 }
