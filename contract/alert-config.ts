@@ -12,6 +12,7 @@ export const ALERT_NAMES = [
   'PipelineRunFailed',
   'PipelineLate',
   'PipelineRunStuck',
+  'PipelineUpstreamUnhealthy',
   'PipelineDurationAnomaly',
   'PipelineZeroRowsWritten',
   'PipelineRowsRejected',
@@ -118,6 +119,9 @@ export const config: MixinConfig = {
     // senders' spools replay what a receiver outage held back.
     PipelineLate: '5m',
     PipelineRunStuck: '5m',
+    // Shorter than PipelineLate's and PipelineRunStuck's: it inhibits them (dashboards/alertmanager), so
+    // it must fire before they do.
+    PipelineUpstreamUnhealthy: '1m',
     // Warnings about trends over days: no hurry.
     PipelineDurationAnomaly: '5m',
     PipelineErrorRateHigh: '15m',

@@ -13,3 +13,10 @@ export const pipelineUpstreams = (tenantCondition = 'true') => `SELECT DISTINCT 
   FROM lineage_edges r
   JOIN lineage_edges w ON w.tenant_id = r.tenant_id AND w.dataset_id = r.dataset_id AND w.direction = 'write'
  WHERE r.direction = 'read' AND w.pipeline <> r.pipeline AND (${tenantCondition})`;
+
+/** One pair of pipelineUpstreams with its tenant's name: what the receiver reads to judge a pipeline's upstreams. */
+export interface PipelineUpstream {
+  tenant: string;
+  pipeline: string;
+  upstream: string;
+}

@@ -9,6 +9,7 @@ import { bootstrapDefaultKey, createKeyVerifier } from './auth/keys.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { registerPipelineGauges } from './metrics/pipeline-gauges.js';
 import { readPipelineStates } from './query/pipeline-state.js';
+import { readPipelineUpstreams } from './query/pipeline-upstreams.js';
 import { createAuthenticate } from './auth/auth.js';
 import { createApp, createMetricsApp } from './http/app.js';
 import { openListeners, type Handlers, type Listeners } from './listeners.js';
@@ -168,6 +169,7 @@ function createReceiverMetrics(db: Database, maxPipelines: number | undefined): 
   const metrics = createMetrics({ maxPipelines });
   registerPipelineGauges(metrics.registry, {
     read: () => readPipelineStates(db),
+    readUpstreams: () => readPipelineUpstreams(db),
     readFailed: () => metrics.databaseError('pipeline_state'),
     maxPipelines,
   });

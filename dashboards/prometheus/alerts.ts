@@ -36,7 +36,7 @@ export function alertingRules(config: MixinConfig): RuleFile<AlertingRule> {
             'critical',
             withOwner(config, failedRunsCondition(config)),
             'Pipeline runs failed.',
-            `${PIPELINE_NAME}: {{ printf "%.0f" $value }} failed runs in a row (failure, error or timeout). This resolves when a run succeeds.`,
+            `${PIPELINE_NAME}: {{ printf "%.0f" $value }} failed runs in a row (failure, error or timeout). This resolves when a run succeeds.${downstreamPipelines(config)}`,
           ),
           alert(
             'PipelineLate',
@@ -56,6 +56,13 @@ export function alertingRules(config: MixinConfig): RuleFile<AlertingRule> {
             withOwner(config, `time() - ${metric('pipemon_pipeline_oldest_running_heartbeat_timestamp_seconds')} > ${stuck.afterSeconds}`),
             'A pipeline run stopped sending heartbeats without ending.',
             `A run of ${PIPELINE_NAME} has not ended and sent no record for {{ $value | humanizeDuration }}.`,
+          ),
+          alert(
+            'PipelineUpstreamUnhealthy',
+            'warning',
+            withOwner(config, `${metric('pipemon_pipeline_upstream_unhealthy')} == 1`),
+            'A pipeline waits on an upstream pipeline that failed, is late or is stuck.',
+            `${PIPELINE_NAME} reads what {{ $labels.upstream }} writes, and {{ $labels.upstream }} is failing, late or stuck: the late and stuck alerts of {{ $labels.pipeline }} are inhibited while this lasts, so that {{ $labels.upstream }}'s own alert is the one that pages.`,
           ),
           alert(
             'PipelineDurationAnomaly',
@@ -150,6 +157,18 @@ function failedRunsCondition(config: MixinConfig): string {
     ),
   ];
   return branches.join('\nor\n');
+}
+
+/**
+ * The pipelines that read what the failed pipeline writes, named in its alert: a template query over
+ * pipemon_pipeline_upstream_unhealthy with the alert's pipeline as `upstream` (%q quotes a label value
+ * as a PromQL string); nothing when none reads it.
+ */
+function downstreamPipelines(config: MixinConfig): string {
+  const literally = { ...config, pipemonSelector: config.pipemonSelector.replaceAll('%', '%%') };
+  const matching = select(literally, 'pipemon_pipeline_upstream_unhealthy', 'tenant=%q', 'upstream=%q');
+  const query = `printf \`count by (pipeline) (${matching})\` $labels.tenant $labels.pipeline | query | sortByLabel "pipeline"`;
+  return `{{ with ${query} }} Downstream pipelines, which wait on it: {{ range $i, $s := . }}{{ if $i }}, {{ end }}{{ $s.Labels.pipeline }}{{ end }}.{{ end }}`;
 }
 
 function zeroRowsSelector(config: MixinConfig): string {

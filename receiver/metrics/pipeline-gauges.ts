@@ -1,21 +1,31 @@
 /**
- * The pipelines' state as Prometheus gauges, read from the database at each scrape (query/pipeline-state.ts)
- * rather than kept in memory: right from the first scrape after a restart, and the same on every
- * receiver sharing the database. The alert rules (dashboards/prometheus) and the Grafana dashboards
- * read these names and labels.
+ * The pipelines' state as Prometheus gauges, read from the database at each scrape (query/pipeline-state.ts,
+ * query/pipeline-upstreams.ts) rather than kept in memory: right from the first scrape after a restart,
+ * and the same on every receiver sharing the database. The alert rules (dashboards/prometheus) and the
+ * Grafana dashboards read these names and labels.
  */
 import client from 'prom-client';
-import type { PipelineState } from '../../contract/pipeline-facts.js';
+import type { PipelineUpstream } from '../../contract/lineage-sql.js';
+import { isLate, isStuck, type PipelineState } from '../../contract/pipeline-facts.js';
 import { createLabelBound, type LabelBound } from './label-bound.js';
 import { describeDatabaseError } from '../model/database-errors.js';
 
 export interface PipelineGaugeOptions {
   /** Every pipeline's state now: readPipelineStates bound to the database. */
   read(): Promise<PipelineState[]>;
+  /** Every pipeline's direct upstreams: readPipelineUpstreams bound to the database. */
+  readUpstreams(): Promise<PipelineUpstream[]>;
   /** Counts a failed read; the gauges keep their previous values. */
   readFailed(): void;
   /** Distinct pipeline (and owner) values per gauge, past which a value is OVERFLOW_LABEL. */
   maxPipelines?: number;
+  /** Unix milliseconds, for the late and stuck judgements: Date.now unless a test steps a clock of its own. */
+  now?: () => number;
+}
+
+interface Snapshot {
+  states: PipelineState[];
+  upstreams: PipelineUpstream[];
 }
 
 /** A gauge's values for one pipeline, each with its labels beyond tenant and pipeline. */
@@ -83,7 +93,7 @@ const GAUGES: StateGauge[] = [
 
 /** Registers the pipeline state gauges on `registry`: from now on each scrape reads the state once. */
 export function registerPipelineGauges(registry: client.Registry, options: PipelineGaugeOptions): void {
-  const states = sharedRead(options);
+  const snapshot = sharedRead(options);
   const bounded = createLabelBound(options.maxPipelines);
   for (const { name, help, extraLabels, series } of GAUGES) {
     new client.Gauge({
@@ -92,16 +102,60 @@ export function registerPipelineGauges(registry: client.Registry, options: Pipel
       labelNames: ['tenant', 'pipeline', ...extraLabels],
       registers: [registry],
       async collect() {
-        const read = await states();
+        const read = await snapshot();
         if (!read) return;
         this.reset();
-        for (const state of read) {
+        for (const state of read.states) {
           const pipeline = bounded('state', state.pipeline);
           for (const [labels, value] of series(state, bounded)) this.set({ tenant: state.tenant, pipeline, ...labels }, value);
         }
       },
     });
   }
+  registerUpstreamGauge(registry, snapshot, bounded, options.now ?? Date.now);
+}
+
+/**
+ * Unhealthy as the alerts judge it, by pipeline-facts.ts: its latest ended runs failed (what
+ * PipelineRunFailed counts), it is late, or a running run's heartbeat stopped (stuck).
+ */
+export function isUnhealthy(state: PipelineState, nowSeconds: number): boolean {
+  return state.consecutiveFailures > 0 || isLate(state, nowSeconds) || isStuck(state, nowSeconds);
+}
+
+/**
+ * One series per pipeline and direct upstream, 1 while the upstream is unhealthy: what the
+ * PipelineUpstreamUnhealthy alert fires on, and what inhibits the pipeline's own late and stuck alerts.
+ * The upstream label is bounded as the pipeline label is, under the same key, so that it names the
+ * upstream's own series. Pairs that overflow into one series keep the worst value.
+ */
+function registerUpstreamGauge(registry: client.Registry, snapshot: () => Promise<Snapshot | null>, bounded: LabelBound, now: () => number): void {
+  new client.Gauge({
+    name: 'pipemon_pipeline_upstream_unhealthy',
+    help: 'Per direct upstream pipeline (one that writes a dataset this pipeline reads): 1 while the upstream is unhealthy (its latest run failed, it is late, or it is stuck), else 0.',
+    labelNames: ['tenant', 'pipeline', 'upstream'],
+    registers: [registry],
+    async collect() {
+      const read = await snapshot();
+      if (!read) return;
+      this.reset();
+      for (const { labels, value } of upstreamSeries(read, bounded, now() / 1000)) this.set(labels, value);
+    },
+  });
+}
+
+function upstreamSeries({ states, upstreams }: Snapshot, bounded: LabelBound, nowSeconds: number): { labels: Record<string, string>; value: number }[] {
+  const byName = new Map(states.map((state) => [`${state.tenant}\u0000${state.pipeline}`, state]));
+  const series = new Map<string, { labels: Record<string, string>; value: number }>();
+  for (const { tenant, pipeline, upstream } of upstreams) {
+    const state = byName.get(`${tenant}\u0000${upstream}`);
+    const labels = { tenant, pipeline: bounded('state', pipeline), upstream: bounded('state', upstream) };
+    const key = JSON.stringify(labels);
+    // An upstream without runs (static lineage only) has no state to judge: not unhealthy.
+    const value = Math.max(series.get(key)?.value ?? 0, state && isUnhealthy(state, nowSeconds) ? 1 : 0);
+    series.set(key, { labels, value });
+  }
+  return [...series.values()];
 }
 
 /**
@@ -109,8 +163,8 @@ export function registerPipelineGauges(registry: client.Registry, options: Pipel
  * serves the scrapes that arrive meanwhile (several Prometheus servers), so reads never pile up. A
  * failed read resolves to null, is counted, and is logged once per reason.
  */
-function sharedRead({ read, readFailed }: PipelineGaugeOptions): () => Promise<PipelineState[] | null> {
-  let reading: Promise<PipelineState[] | null> | null = null;
+function sharedRead({ read, readUpstreams, readFailed }: PipelineGaugeOptions): () => Promise<Snapshot | null> {
+  let reading: Promise<Snapshot | null> | null = null;
   let lastError = '';
   const failed = (error: unknown) => {
     readFailed();
@@ -120,7 +174,8 @@ function sharedRead({ read, readFailed }: PipelineGaugeOptions): () => Promise<P
     return null;
   };
   return () =>
-    (reading ??= read()
+    (reading ??= Promise.all([read(), readUpstreams()])
+      .then(([states, upstreams]) => ({ states, upstreams }))
       .catch(failed)
       .finally(() => {
         reading = null;

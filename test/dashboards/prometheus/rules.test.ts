@@ -109,6 +109,7 @@ describe('the Alertmanager config', () => {
     ['owner=team-data severity=warning alertname=PipelineRowsRejected', 'team-data'],
     ['owner=team-finance severity=critical alertname=PipelineLate', 'team-finance'],
     ['owner=team-finance severity=warning alertname=PipelineDurationAnomaly', 'team-finance'],
+    ['owner=team-finance severity=warning alertname=PipelineUpstreamUnhealthy', 'team-finance'],
     // info is for dashboards, whoever owns the pipeline.
     ['owner=team-data severity=info alertname=PipelineRowsRejected', 'blackhole'],
     // Pipelines without a known owner, and pipemon's own alerts, go to pipemon's operators.
@@ -131,7 +132,7 @@ describe('the Alertmanager config', () => {
     webhook.close();
   });
 
-  withTools(alertmanagerInstalled)('inhibits PipelineLate and PipelineRunStuck of the job whose pipemon is down, nothing else', async () => {
+  withTools(alertmanagerInstalled)('inhibits PipelineLate and PipelineRunStuck of the job whose pipemon is down, and of the pipeline whose upstream is unhealthy, nothing else', async () => {
     if (!alertmanagerInstalled) throw new Error(`CI is set and Alertmanager is missing: ${PROMETHEUS_HINT}`);
     const webhookPort = await listenOnLoopback(webhook);
     const committed = fs.readFileSync(ALERTMANAGER_CONFIG, 'utf8');
@@ -141,8 +142,8 @@ describe('the Alertmanager config', () => {
     expect(urls.length).toBeGreaterThan(0);
     for (const url of urls) expect(new URL(url).hostname, `${url}: every webhook points to loopback`).toBe('127.0.0.1');
     alertmanager = await startAlertmanager(local);
-    const pipeline = (alertname: string, job: string, name: string) => ({
-      labels: { alertname, job, severity: 'critical', tenant: 'default', pipeline: name, owner: 'team-data' },
+    const pipeline = (alertname: string, job: string, name: string, extra: Record<string, string> = {}) => ({
+      labels: { alertname, job, severity: 'critical', tenant: 'default', pipeline: name, owner: 'team-data', ...extra },
     });
     const posted = await fetch(`${alertmanager.url}/api/v2/alerts`, {
       method: 'POST',
@@ -153,21 +154,35 @@ describe('the Alertmanager config', () => {
         pipeline('PipelineRunStuck', 'pipemon', 'orders'),
         pipeline('PipelineRunFailed', 'pipemon', 'orders'),
         pipeline('PipelineLate', 'pipemon-eu', 'orders'),
+        // On another pipemon (not down): report waits on its failing loader, so its own late and stuck
+        // alerts are held back, not its own failure, nor the loader's, nor another tenant's report.
+        pipeline('PipelineRunFailed', 'pipemon-us', 'loader'),
+        pipeline('PipelineUpstreamUnhealthy', 'pipemon-us', 'report', { severity: 'warning', upstream: 'loader' }),
+        pipeline('PipelineLate', 'pipemon-us', 'report'),
+        pipeline('PipelineRunStuck', 'pipemon-us', 'report'),
+        pipeline('PipelineRunFailed', 'pipemon-us', 'report'),
+        pipeline('PipelineLate', 'pipemon-us', 'report', { tenant: 'other' }),
       ]),
     });
     expect(posted.status, await posted.text()).toBe(200);
 
     type Alert = { labels: Record<string, string>; status: { state: string } };
     const expected = [
-      'PipelineLate pipemon-eu: active',
-      'PipelineLate pipemon: suppressed',
-      'PipelineRunFailed pipemon: active',
-      'PipelineRunStuck pipemon: suppressed',
-      'PipemonDown pipemon: active',
-    ];
+      'PipelineLate pipemon-eu default/orders: active',
+      'PipelineLate pipemon-us default/report: suppressed',
+      'PipelineLate pipemon-us other/report: active',
+      'PipelineLate pipemon default/orders: suppressed',
+      'PipelineRunFailed pipemon-us default/loader: active',
+      'PipelineRunFailed pipemon-us default/report: active',
+      'PipelineRunFailed pipemon default/orders: active',
+      'PipelineRunStuck pipemon-us default/report: suppressed',
+      'PipelineRunStuck pipemon default/orders: suppressed',
+      'PipelineUpstreamUnhealthy pipemon-us default/report: active',
+      'PipemonDown pipemon undefined/undefined: active',
+    ].sort();
     const states = async () => {
       const alerts = (await (await fetch(`${alertmanager!.url}/api/v2/alerts`)).json()) as Alert[];
-      return alerts.map((alert) => `${alert.labels.alertname} ${alert.labels.job}: ${alert.status.state}`).sort();
+      return alerts.map(({ labels, status }) => `${labels.alertname} ${labels.job} ${labels.tenant}/${labels.pipeline}: ${status.state}`).sort();
     };
     // The inhibitor takes the alerts in asynchronously: poll until it settles or 10 s pass.
     let seen = await states();

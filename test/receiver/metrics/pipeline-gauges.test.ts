@@ -34,7 +34,7 @@ function state(pipeline: string, extra: Partial<PipelineState> = {}): PipelineSt
 function setup(read: () => Promise<PipelineState[]>, maxPipelines?: number) {
   const registry = new client.Registry();
   const failures = { count: 0 };
-  registerPipelineGauges(registry, { read, readFailed: () => void failures.count++, maxPipelines });
+  registerPipelineGauges(registry, { read, readUpstreams: async () => [], readFailed: () => void failures.count++, maxPipelines });
   return { registry, failures };
 }
 
