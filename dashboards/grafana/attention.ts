@@ -45,6 +45,12 @@ const failedChecksSql = (f: string) => `${f}.failed_checks > ${config.failedChec
 const dataWarningSql = (f: string) => `(${failedChecksSql(f)} OR ${rejectedSql(f)} OR ${zeroRowsWrittenSql(f)})`;
 
 /**
+ * The late rule on SQL: more than LATE_AFTER_INTERVALS expected `interval`s (seconds) since `since`; never
+ * (null) when either is unknown. A pipeline's status and a dataset's freshness (lineage.ts) both judge by it.
+ */
+export const overdueSql = (since: string, interval: string) => `extract(epoch FROM now() - ${since}) > ${LATE_AFTER_INTERVALS} * ${interval}`;
+
+/**
  * The status of pipeline `f` (a row of receiver/query/pipeline-state.ts pipelineFacts), as the web view reads
  * it from the API's judgments, with the alerts' thresholds: failing, stuck and late as above (late also
  * for a pipeline that never succeeded, measured from its last run end, as the API and PipelineLate judge
@@ -53,7 +59,7 @@ const dataWarningSql = (f: string) => `(${failedChecksSql(f)} OR ${rejectedSql(f
 export const statusSql = (f: string) => `CASE
   WHEN ${f}.consecutive_failures > 0 THEN 'failing'
   WHEN extract(epoch FROM now() - ${f}.oldest_heartbeat) > ${STUCK_AFTER_SECONDS} THEN 'stuck'
-  WHEN extract(epoch FROM now() - COALESCE(${f}.last_success, ${f}.last_end)) > ${LATE_AFTER_INTERVALS} * ${f}.expected_interval THEN 'late'
+  WHEN ${overdueSql(`COALESCE(${f}.last_success, ${f}.last_end)`, `${f}.expected_interval`)} THEN 'late'
   WHEN ${dataWarningSql(f)} THEN 'warning'
   WHEN ${f}.running > 0 THEN 'running'
   WHEN ${f}.last_end IS NOT NULL THEN 'ok'

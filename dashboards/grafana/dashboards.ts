@@ -4,13 +4,14 @@
  */
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { healthDashboard } from './health.js';
+import { lineageDashboard } from './lineage.js';
 import { logsDashboard } from './logs.js';
 import { overviewDashboard } from './overview.js';
 import { pipelineDashboard } from './pipeline.js';
 import { runDashboard } from './run.js';
 
 export function buildDashboards(): Dashboard[] {
-  return [overviewDashboard(), pipelineDashboard(), runDashboard(), logsDashboard(), healthDashboard()];
+  return [overviewDashboard(), pipelineDashboard(), runDashboard(), logsDashboard(), lineageDashboard(), healthDashboard()];
 }
 
 /** File name → content, as committed: one `<uid>.json` per dashboard. */

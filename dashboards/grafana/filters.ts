@@ -51,8 +51,11 @@ export const ONE_TENANT_ID = `(SELECT tenant_id FROM tenants WHERE name = \${ten
 
 export const pipelineIs = (column: string) => anyOf(column, 'pipeline');
 
+/** A pipeline variable whose All is SQL_ALL: every row, whatever pipeline it names (or none). */
+export const pipelineOrAllIs = (column: string) => allOr(column, 'pipeline');
+
 /** The logs dashboard's pipeline, whose All also keeps records outside any pipeline. */
-export const logPipelineIs = (l: string) => allOr(`${l}.pipeline`, 'pipeline');
+export const logPipelineIs = (l: string) => pipelineOrAllIs(`${l}.pipeline`);
 
 export const logEnvironmentIs = (l: string) => allOr(environmentOf(l), 'environment');
 
@@ -97,9 +100,12 @@ export const promPipelines = (multi: boolean) =>
 /** FAILED_RESULTS as a SQL list: the results that count as a failed run. */
 export const FAILED_SQL = FAILED_RESULTS.map((result) => `'${result}'`).join(', ');
 
-/** A pipeline's name, with its tenant when several tenants are selected (names repeat across tenants). */
-export const pipelineLabel = (r: string, t: string) =>
-  `CASE WHEN cardinality(ARRAY[\${tenant:sqlstring}]::text[]) > 1 THEN ${r}.pipeline || ' (' || ${t}.name || ')' ELSE ${r}.pipeline END`;
+/** `text` followed by its tenant when several tenants are selected (pipeline and dataset names repeat across tenants). */
+export const withTenant = (text: string, tenant: string) =>
+  `CASE WHEN cardinality(ARRAY[\${tenant:sqlstring}]::text[]) > 1 THEN ${text} || ' (' || ${tenant} || ')' ELSE ${text} END`;
+
+/** A pipeline's name, with its tenant when several tenants are selected. */
+export const pipelineLabel = (r: string, t: string) => withTenant(`${r}.pipeline`, `${t}.name`);
 
 /** `WITH RECURSIVE pipelines (tenant_id, tenant, pipeline)`: the selected tenants' pipelines, one index probe each. */
 export const SELECTED_TENANTS_PIPELINES = pipelinesOfTenants(tenantIs('t'));

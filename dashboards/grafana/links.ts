@@ -10,6 +10,7 @@ export const UID = {
   pipeline: 'pipemon-pipeline',
   run: 'pipemon-run',
   logs: 'pipemon-logs',
+  lineage: 'pipemon-lineage',
   health: 'pipemon-health',
 } as const;
 
@@ -20,6 +21,7 @@ const TITLES: Record<DashboardUid, string> = {
   [UID.pipeline]: 'Pipeline',
   [UID.run]: 'Pipeline run',
   [UID.logs]: 'Logs',
+  [UID.lineage]: 'Lineage',
   [UID.health]: 'pipemon health',
 };
 

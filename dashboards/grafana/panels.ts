@@ -15,6 +15,7 @@ import {
 import * as barchart from '@grafana/grafana-foundation-sdk/barchart';
 import * as bargauge from '@grafana/grafana-foundation-sdk/bargauge';
 import * as logs from '@grafana/grafana-foundation-sdk/logs';
+import * as nodegraph from '@grafana/grafana-foundation-sdk/nodegraph';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
@@ -88,16 +89,52 @@ export const STATUS_MAPPINGS: ValueMapping[] = [
   },
 ];
 
-/** Overrides of a table column: coloured results and statuses, units, links. */
-export const resultColumn = (): DynamicConfigValue[] => [
-  { id: 'mappings', value: RESULT_MAPPINGS },
+/** A dataset's freshness (lineage.ts) as colours: stale as a late pipeline, fresh as an ok one. */
+export const FRESHNESS_MAPPINGS: ValueMapping[] = [
+  {
+    type: MappingType.ValueToText,
+    options: {
+      stale: { color: 'orange', index: 0 },
+      unknown: { color: 'text', index: 1 },
+      fresh: { color: 'green', index: 2 },
+    },
+  },
+];
+
+/**
+ * The mappings' colours in CSS, as Grafana's dark theme draws them: the node graph strokes a node with its
+ * `color` field's text as is, where a table resolves Grafana's colour names itself.
+ */
+const CSS_COLOURS: Record<string, string> = {
+  red: '#F2495C',
+  orange: '#FF9830',
+  purple: '#B877D9',
+  blue: '#5794F2',
+  green: '#73BF69',
+  text: '#8E8E8E',
+};
+
+/** The colour `mappings` give the value of `expr`, in CSS, as SQL: for a node graph's `color` field. */
+export function cssColourSql(expr: string, mappings: ValueMapping[]): string {
+  const cases = mappings.flatMap((mapping) =>
+    mapping.type === MappingType.ValueToText
+      ? Object.entries(mapping.options).map(([value, { color }]) => `WHEN '${value.replace(/'/g, "''")}' THEN '${CSS_COLOURS[color ?? 'text']}'`)
+      : [],
+  );
+  return `CASE ${expr} ${cases.join(' ')} ELSE '${CSS_COLOURS.text}' END`;
+}
+
+/** Overrides of a table column: coloured results, statuses and freshness, units, links. */
+const colouredText = (mappings: ValueMapping[]): DynamicConfigValue[] => [
+  { id: 'mappings', value: mappings },
   { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorText } },
 ];
 
-export const statusColumn = (): DynamicConfigValue[] => [
-  { id: 'mappings', value: STATUS_MAPPINGS },
-  { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorText } },
-];
+export const resultColumn = () => colouredText(RESULT_MAPPINGS);
+
+export const statusColumn = () => colouredText(STATUS_MAPPINGS);
+
+export const freshnessColumn = () => colouredText(FRESHNESS_MAPPINGS);
 
 export const unitColumn = (unit: string): DynamicConfigValue[] => [{ id: 'unit', value: unit }];
 
@@ -188,6 +225,15 @@ export function logsPanel(title: string, query: Query, options: PanelOptions = {
     .enableLogDetails(true)
     .sortOrder(common.LogsSortOrder.Descending);
   return place(panel, options, { w: 24, h: 12 });
+}
+
+/**
+ * Grafana's node graph, from two queries whose refIds name their frames: `nodes` (id, title, subtitle,
+ * mainstat, color, detail__*) and `edges` (id, source, target, mainstat), every edge's source and target a node.
+ */
+export function nodeGraphPanel(title: string, nodes: Query, edges: Query, options: PanelOptions = {}): nodegraph.PanelBuilder {
+  const panel = new nodegraph.PanelBuilder().title(title).datasource(datasourceOf([nodes, edges])).targets([nodes, edges]);
+  return place(panel, options, { w: 24, h: 14 });
 }
 
 /** A bar (or stat) per row of a table result, named by the row's text columns, rather than one reduced value. */

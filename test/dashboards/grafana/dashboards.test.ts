@@ -58,7 +58,7 @@ describe('Grafana dashboards', () => {
     for (const [name, text] of rendered) expect(fs.readFileSync(path.join(JSON_DIR, name), 'utf8'), name).toBe(text);
   });
 
-  it('have the five stable uids, each once, in files named after them', () => {
+  it('have the six stable uids, each once, in files named after them', () => {
     expect(dashboards.map((dashboard) => dashboard.uid).sort()).toEqual(Object.values(UID).sort());
     for (const name of committed()) expect(load(name).uid).toBe(name.replace(/\.json$/, ''));
   });
@@ -140,6 +140,7 @@ describe('Grafana dashboards', () => {
     expect(names(UID.pipeline)).toEqual(['tenant', 'pipeline', 'environment']);
     expect(names(UID.run)).toEqual(['tenant', 'pipeline', 'run_id']);
     expect(names(UID.logs)).toEqual(['tenant', 'pipeline', 'environment', 'severity', 'run_id', 'search']);
+    expect(names(UID.lineage)).toEqual(['tenant', 'pipeline']);
     const overview = dashboards.find((d) => d.uid === UID.overview)!.templating.list!;
     for (const variable of overview) expect({ multi: variable.multi, includeAll: variable.includeAll }, variable.name).toEqual({ multi: true, includeAll: true });
   });
