@@ -62,8 +62,10 @@ export function createApp({ db, line, metrics, authenticate, maxBodyBytes, reten
   for (const signal of SIGNALS) {
     app.all(`/v1/${signal}`, createOtlpHandler({ signal, authenticate, line, requests: metrics.requests, maxBodyBytes }));
   }
-  // Before the API router, which answers every other /api/v1 path.
-  app.all('/api/v1/lineage', createLineageHandler({ authenticate, line, requests: metrics.requests, maxBodyBytes }));
+  // Before the API router, which answers every other /api/v1 path and GET /api/v1/lineage (the graph);
+  // any other method is OpenLineage ingest's, which refuses all but POST.
+  const lineage = createLineageHandler({ authenticate, line, requests: metrics.requests, maxBodyBytes });
+  app.all('/api/v1/lineage', (req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : lineage(req, res)));
   // Notebook and workflow loggers' activity records: before the query API, whose GET /api/v1/logs stays as is.
   const activity = createActivityHandlers({ authenticate, line, requests: metrics.requests, maxBodyBytes });
   app.post('/api/v1/logs', activity.one);

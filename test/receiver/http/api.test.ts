@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTR, EVENT } from '../../../contract/vocabulary.js';
 import { ROUTES } from '../../../receiver/http/routes.js';
 import { api } from '../../helpers/api.js';
+import { lineageGraphRecords } from '../../helpers/lineage-graph.js';
 import { otlpJsonLogs, type JsonRecord, type Value } from '../../helpers/otlp-json.js';
 import { post, receiverBackends, SpanKind, startTestReceiver, tracesRequest, type TestReceiver } from '../../helpers/receiver.js';
 
@@ -254,6 +255,69 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     expect([tooMany.status, tooMany.body.error]).toEqual([400, '"recent" must be an integer from 0 to 100, got "101"']);
   });
 
+  it('lists datasets, pages them, shows one with its writes, and answers 404 for an id not of this tenant', async () => {
+    const key = await tenant('datasets');
+    const other = await tenant('datasets-other');
+    await send(key, lineageGraphRecords(NOW));
+    const listed = await items('/api/v1/datasets', key);
+    expect(listed.map((d) => d.dataset)).toEqual(['dw://customers', 'dw://daily_report', 'dw://orders', 'dw://raw_orders', 'dw://scores', 'src://shop.orders']);
+    expect((await items('/api/v1/datasets?pipeline=report', key)).map((d) => d.dataset)).toEqual(['dw://daily_report', 'dw://orders']);
+    expect((await items('/api/v1/datasets?q=RAW&namespace=dw', key)).map((d) => [d.dataset, d.writers, d.freshness])).toEqual([['dw://raw_orders', ['extract', 'feedback'], 'unknown']]);
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const answer: any = await get(`/api/v1/datasets?limit=4${cursor ? `&cursor=${cursor}` : ''}`, key);
+      paged.push(...answer.body.items.map((d: any) => d.dataset));
+      cursor = answer.body.next_cursor;
+    } while (cursor);
+    expect(paged).toEqual(listed.map((d) => d.dataset));
+
+    const orders = listed.find((d) => d.dataset === 'dw://orders')!;
+    const detail = await get(`/api/v1/datasets/${orders.id}?writes=1`, key);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ dataset: 'dw://orders', freshness: 'stale', last_write: { run_id: 't-1' }, writes: [{ run_id: 't-2', failed: true }] });
+    expect(detail.body.read_by.map((e: any) => e.pipeline)).toEqual(['report']);
+    for (const k of [other, key]) {
+      const missing = await get(`/api/v1/datasets/${k === other ? orders.id : '999999999'}`, k);
+      expect([missing.status, missing.body.error]).toEqual([404, `dataset ${k === other ? orders.id : '999999999'} not found for this tenant`]);
+    }
+    expect(await items('/api/v1/datasets', other)).toEqual([]);
+  });
+
+  it('draws the lineage graph around a pipeline or a dataset, and shows a failed run’s datasets and downstream impact', async () => {
+    const key = await tenant('lineage');
+    const other = await tenant('lineage-other');
+    await send(key, lineageGraphRecords(NOW));
+    const down = await get('/api/v1/lineage?pipeline=extract&direction=down&depth=2', key);
+    expect(down.status).toBe(200);
+    expect(down.body).toMatchObject({ root: 'pipeline:extract', direction: 'down', depth: 2, truncated: false });
+    expect(down.body.nodes.map((n: any) => n.id).filter((id: string) => id.startsWith('pipeline:'))).toEqual(['pipeline:extract', 'pipeline:transform', 'pipeline:ml', 'pipeline:report']);
+    expect(down.body.nodes.find((n: any) => n.id === 'pipeline:ml').pipeline).toMatchObject({ stuck: true, running: 1 });
+    // Defaults: both ways, two hops.
+    const both = await get('/api/v1/lineage?pipeline=report', key);
+    expect([both.body.direction, both.body.depth]).toEqual(['both', 2]);
+    const orders = both.body.nodes.find((n: any) => n.kind === 'dataset' && n.dataset.dataset === 'dw://orders').dataset;
+    const around = await get(`/api/v1/lineage?dataset=${orders.id}&depth=1`, key);
+    expect(around.body.edges.map((e: any) => `${e.source} ${e.direction} ${e.target}`)).toEqual([
+      `dataset:${orders.id} read pipeline:report`,
+      `pipeline:transform write dataset:${orders.id}`,
+    ]);
+    for (const [path, k, what] of [
+      ['/api/v1/lineage?pipeline=nowhere', key, 'pipeline nowhere'],
+      ['/api/v1/lineage?pipeline=report', other, 'pipeline report'],
+      [`/api/v1/lineage?dataset=${orders.id}`, other, `dataset ${orders.id}`],
+    ]) {
+      const missing = await get(path!, k!);
+      expect([path, missing.status, missing.body.error]).toEqual([path, 404, `${what} not found for this tenant`]);
+    }
+
+    const failed = await get('/api/v1/runs/t-2', key);
+    expect(failed.body.datasets.map((d: any) => [d.dataset, d.direction, d.stage])).toContainEqual(['dw://orders', 'write', 'build']);
+    expect(failed.body.impact.pipelines).toEqual([{ pipeline: 'report', hops: 1 }, { pipeline: 'feedback', hops: 2 }]);
+    expect((await get('/api/v1/runs/m-1', key)).body.impact.pipelines).toEqual([{ pipeline: 'dash', hops: 1 }]);
+    expect((await get('/api/v1/runs/t-1', key)).body.impact).toBeNull();
+  });
+
   it('exports every list as CSV, the same rows as the JSON pages, fields quoted as RFC 4180 wants', async () => {
     const key = await tenant('csv');
     await send(key, [
@@ -273,13 +337,15 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     const viaAccept = await get('/api/v1/logs?pipeline=csv', key, 'text/csv');
     expect(viaAccept.text.split('\r\n').slice(1).map((line) => line.split(',')[0])).toEqual(csv.text.split('\r\n').slice(1).map((line) => line.split(',')[0]));
 
-    for (const path of ['/api/v1/runs', '/api/v1/metrics/pipelines', '/api/v1/keys']) {
+    await send(key, lineageGraphRecords(NOW));
+    for (const path of ['/api/v1/runs', '/api/v1/metrics/pipelines', '/api/v1/keys', '/api/v1/datasets']) {
       const answer = await get(`${path}?format=csv`, key);
       expect([path, answer.status, answer.headers.get('content-type')]).toEqual([path, 200, 'text/csv; charset=utf-8; header=present']);
       const listed = (await items(path, key)).length;
       expect([path, answer.text.trimEnd().split('\r\n').length]).toEqual([path, 1 + listed]);
     }
     expect((await get('/api/v1/runs?format=csv', key)).text.split('\r\n')[0]).toContain('rows.written');
+    expect((await get('/api/v1/datasets?format=csv', key)).text.split('\r\n')[0]).toContain('last_write.run_id');
   });
 
   it('answers 400 with a message for unknown filters, bad times, bad cursors, oversize limits and NUL bytes', async () => {
@@ -309,6 +375,16 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
       ['/api/v1/runs?pipeline=a&pipeline=b', /"pipeline" must be given once/],
       ['/api/v1/traces/xyz', /trace id must be 32 hex characters/],
       [`/api/v1/logs?q=${'w'.repeat(501)}`, /"q" is longer than 500 characters/],
+      ['/api/v1/lineage', /give exactly one of "pipeline" \(a pipeline name\) and "dataset"/],
+      ['/api/v1/lineage?pipeline=a&dataset=1', /give exactly one of "pipeline"/],
+      ['/api/v1/lineage?pipeline=a&depth=11', /"depth" must be an integer from 1 to 10, got "11"/],
+      ['/api/v1/lineage?pipeline=a&depth=0', /"depth" must be an integer from 1 to 10/],
+      ['/api/v1/lineage?pipeline=a&direction=sideways', /unknown direction "sideways": use one of up, down, both/],
+      ['/api/v1/lineage?dataset=orders', /"dataset" must be a dataset id as \/api\/v1\/datasets lists it \(digits\), got "orders"/],
+      ['/api/v1/datasets/orders', /"datasetId" must be a dataset id/],
+      ['/api/v1/datasets/1?writes=1001', /"writes" must be an integer from 1 to 1000/],
+      ['/api/v1/datasets?pipline=x', /unknown parameter "pipline": this route takes q, namespace, pipeline, limit, cursor, format/],
+      ['/api/v1/datasets?cursor=garbage', /invalid cursor/],
     ];
     for (const [path, message] of cases) {
       const answer = await get(path, key);
@@ -325,17 +401,19 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     const traceId = hex(16);
     await send(mine, [...runRecords('secret', 'secret-1', 'failure', 3, MINUTE), { body: 'secret words', timeMs: Date.now() - MINUTE, traceId, spanId: hex(8), attributes: { [ATTR.runId]: 'secret-1' } }]);
     expect((await items('/api/v1/runs', mine)).length).toBe(1);
-    for (const path of ['/api/v1/logs', '/api/v1/logs?q=secret', '/api/v1/runs', '/api/v1/metrics/pipelines', `/api/v1/logs?trace_id=${traceId}`]) {
+    await send(mine, lineageGraphRecords(NOW));
+    for (const path of ['/api/v1/logs', '/api/v1/logs?q=secret', '/api/v1/runs', '/api/v1/metrics/pipelines', `/api/v1/logs?trace_id=${traceId}`, '/api/v1/datasets']) {
       expect([path, await items(path, theirs)]).toEqual([path, []]);
       expect([path, (await get(`${path}${path.includes('?') ? '&' : '?'}format=csv`, theirs)).text.trimEnd().split('\r\n').length]).toEqual([path, 1]);
     }
-    for (const path of ['/api/v1/runs/secret-1', `/api/v1/traces/${traceId}`]) {
+    const [dataset] = await items('/api/v1/datasets', mine);
+    for (const path of ['/api/v1/runs/secret-1', `/api/v1/traces/${traceId}`, `/api/v1/datasets/${dataset.id}`, '/api/v1/lineage?pipeline=transform', `/api/v1/lineage?dataset=${dataset.id}`]) {
       expect([path, (await get(path, mine)).status, (await get(path, theirs)).status]).toEqual([path, 200, 404]);
     }
     expect((await get('/api/v1/metrics/overview', theirs)).body).toMatchObject({ runs: 0, errors: 0, success_rate: null });
     const cleanup = await api(r.url, '/api/v1/retention/cleanup', { key: theirs, method: 'POST' });
     expect(cleanup.body.deleted).toEqual({ logs: 0, spans: 0, runs: 0, stages: 0 });
-    expect((await items('/api/v1/logs', mine)).length).toBe(3);
+    expect((await items('/api/v1/logs', mine)).length).toBe(3 + lineageGraphRecords(NOW).length);
   });
 
   it("lets an admin key set its tenant's retention and delete what is past it, and no other key", async () => {

@@ -205,8 +205,9 @@ describe.each(receiverBackends())('OpenLineage on $name', (backend) => {
 
   it('refuses other media types, methods and keys', async () => {
     expect((await lineage(runEvent(), { contentType: 'application/x-www-form-urlencoded' })).status).toBe(415);
-    const get = await fetch(`${r.url}/api/v1/lineage`, { headers: { authorization: `Bearer ${r.key}` } });
-    expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST']);
+    // GET is the lineage graph's (the query API's); other methods but POST are refused here.
+    const put = await fetch(`${r.url}/api/v1/lineage`, { method: 'PUT', headers: { authorization: `Bearer ${r.key}` } });
+    expect([put.status, put.headers.get('allow')]).toEqual([405, 'POST']);
     expect((await lineage(runEvent(), { key: null })).status).toBe(401);
     expect((await lineage(runEvent(), { key: 'pm_not_a_key' })).status).toBe(401);
     expect((await lineage(runEvent(), { key: await r.keyFor('acme', ['read']) })).status).toBe(403);
