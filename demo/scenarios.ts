@@ -6,9 +6,9 @@
  *
  * Between them they show everything the dashboards and alerts look for: a healthy loader, a flaky
  * pipeline with two error types, a duration drifting upward, zero rows written, rejected rows with
- * failing data-quality checks, a pipeline that stopped reporting and a run that hangs. Several owners,
- * so that alerts route by team; some declare their expected interval, the others leave it to the
- * receiver's inference.
+ * failing data-quality checks, a pipeline that stopped reporting, a run that hangs, and a chain of
+ * pipelines through shared datasets whose first link broke. Several owners, so that alerts route by
+ * team; some declare their expected interval, the others leave it to the receiver's inference.
  */
 import * as checks from '../sdk/checks.js';
 import { parseLine } from '../sdk/exec.js';
@@ -53,7 +53,7 @@ export interface Scenario {
   /** How `--live` runs it: through the SDK in-process, through `pipemon exec`, or not at all. */
   live: 'sdk' | 'exec' | 'none';
   /** Options every run of the pipeline passes to run(), besides its id, owner and interval. */
-  runOptions?: Pick<RunOptions, 'sourceSystem' | 'attributes'>;
+  runOptions?: Pick<RunOptions, 'sourceSystem' | 'attributes' | 'inputs' | 'outputs'>;
   /** The exec pipeline's command output for one run. */
   execJob?(context: RunContext): ExecJob;
   body(run: Run, context: RunContext): Promise<void>;
@@ -74,6 +74,12 @@ class PipelineError extends Error {
 export class ConnectionResetError extends PipelineError {
   constructor(message: string) {
     super('ConnectionResetError', message, ['StripeClient.listPayments (pipelines/payments-sync/stripe.js:88:13)', 'fetch (pipelines/payments-sync/index.js:31:20)']);
+  }
+}
+
+export class UndefinedColumnError extends PipelineError {
+  constructor(message: string) {
+    super('UndefinedColumnError', message, ['Extract.selectOrders (pipelines/dw-orders-load/extract.js:41:17)', 'extract (pipelines/dw-orders-load/index.js:22:11)']);
   }
 }
 
@@ -280,7 +286,7 @@ const stopped: Scenario = {
   owner: 'team-finance',
   expectedIntervalSeconds: 86_400,
   schedule: { everyMs: DAY_MS, offsetMs: 2 * HOUR_MS },
-  history: { kind: 'stopped', daysAgo: 2 },
+  history: { kind: 'stopped', hoursAgo: 48 },
   live: 'none',
   runOptions: { sourceSystem: 'postgres' },
   async body(run, { random, work }) {
@@ -320,7 +326,88 @@ const hanging: Scenario = {
   },
 };
 
-export const SCENARIOS: readonly Scenario[] = [healthyLoader, flaky, drifting, zeroRows, quality, stopped, hanging];
+/**
+ * A chain through shared datasets, as a warehouse has them: a loader copies the shop's orders into the
+ * warehouse, a report sums them into daily revenue, an export writes that as a file for finance. Each
+ * names what it reads and writes (`inputs`, `outputs`), so the receiver's lineage links them. The
+ * loader's closing run fails three hours ago (the shop's schema changed under it) and the scheduler
+ * holds back what depends on it: the report and the export have not run since, and are late because of
+ * the loader, whose failure is the alert that pages (root cause first).
+ */
+export const DEMO_DATASETS = {
+  shopOrders: 'postgres://shop-db:5432/shop.public.orders',
+  shopOrderLines: 'postgres://shop-db:5432/shop.public.order_lines',
+  orders: 'postgres://dw:5432/dw.public.orders',
+  dailyRevenue: 'postgres://dw:5432/dw.public.daily_revenue',
+  revenueFile: 's3://exports/revenue.csv',
+} as const;
+
+/** Three hours: past two expected intervals of the hourly pipelines downstream, so they are late. */
+const CHAIN_BROKEN_MINUTES = 180;
+
+const chainLoader: Scenario = {
+  pipeline: 'dw-orders-load',
+  owner: 'team-data',
+  expectedIntervalSeconds: 3600,
+  schedule: { everyMs: HOUR_MS, offsetMs: 25 * MINUTE_MS },
+  history: { kind: 'closed', minutesAgo: CHAIN_BROKEN_MINUTES },
+  live: 'none',
+  runOptions: { sourceSystem: 'postgres' },
+  async body(run, { random, closing, work }) {
+    const orders = random.int(20_000, 26_000);
+    const lines = Math.round(orders * random.between(2.3, 2.9));
+    await run.stage('extract', { sourceSystem: 'postgres', inputs: [DEMO_DATASETS.shopOrders, DEMO_DATASETS.shopOrderLines] }, async (stage) => {
+      await work(random.between(1, 2));
+      if (closing) throw new UndefinedColumnError('column orders.discount_code does not exist (the shop renamed it to promo_code)');
+      stage.rows({ read: orders + lines });
+    });
+    await run.stage('load', { outputs: [DEMO_DATASETS.orders] }, async (stage) => {
+      await work(random.between(1, 2.5));
+      stage.rows({ written: orders });
+    });
+  },
+};
+
+const chainReport: Scenario = {
+  pipeline: 'revenue-report',
+  owner: 'team-finance',
+  expectedIntervalSeconds: 3600,
+  schedule: { everyMs: HOUR_MS, offsetMs: 40 * MINUTE_MS },
+  // It waits for a fresh dw.public.orders: nothing since the loader broke.
+  history: { kind: 'stopped', hoursAgo: CHAIN_BROKEN_MINUTES / 60 },
+  live: 'none',
+  runOptions: { sourceSystem: 'postgres', inputs: [DEMO_DATASETS.orders] },
+  async body(run, { random, work }) {
+    await run.stage('sum_revenue', { sourceSystem: 'postgres' }, async (stage) => {
+      await work(random.between(2, 4));
+      stage.rows({ read: random.int(20_000, 26_000) });
+    });
+    await run.stage('publish', { outputs: [DEMO_DATASETS.dailyRevenue] }, async (stage) => {
+      await work(random.between(0.2, 0.5));
+      stage.rows({ written: random.int(28, 31) });
+    });
+  },
+};
+
+const chainExport: Scenario = {
+  pipeline: 'revenue-export',
+  owner: 'team-finance',
+  expectedIntervalSeconds: 3600,
+  schedule: { everyMs: HOUR_MS, offsetMs: 55 * MINUTE_MS },
+  // It waits for a fresh daily_revenue, which waits for the loader.
+  history: { kind: 'stopped', hoursAgo: CHAIN_BROKEN_MINUTES / 60 },
+  live: 'none',
+  runOptions: { inputs: [DEMO_DATASETS.dailyRevenue], outputs: [DEMO_DATASETS.revenueFile] },
+  async body(run, { random, work }) {
+    await run.stage('export', async (stage) => {
+      await work(random.between(0.3, 0.8));
+      const days = random.int(28, 31);
+      stage.rows({ read: days, written: days });
+    });
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = [healthyLoader, flaky, drifting, zeroRows, quality, stopped, hanging, chainLoader, chainReport, chainExport];
 
 /** The pipelines by the part they play, for tests and the end-to-end checks of alerts and dashboards. */
 export const DEMO_PIPELINES = {
@@ -331,4 +418,8 @@ export const DEMO_PIPELINES = {
   quality: quality.pipeline,
   stopped: stopped.pipeline,
   hanging: hanging.pipeline,
+  /** The chain: the loader's latest run failed; the report reads what it writes, the export what the report writes. */
+  loader: chainLoader.pipeline,
+  report: chainReport.pipeline,
+  export: chainExport.pipeline,
 } as const;

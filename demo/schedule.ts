@@ -19,8 +19,8 @@ export interface Schedule {
 export type History =
   /** Runs up to a few minutes ago. */
   | { kind: 'ongoing' }
-  /** Nothing newer than `daysAgo` days: a pipeline that stopped reporting. */
-  | { kind: 'stopped'; daysAgo: number }
+  /** Nothing newer than `hoursAgo` hours: a pipeline that stopped reporting, or waits on a broken upstream. */
+  | { kind: 'stopped'; hoursAgo: number }
   /**
    * Runs up to a closing run at least `minutesAgo` old, which the scenario makes memorable (it fails,
    * it hangs); nothing runs after it. See CLOSING.
@@ -78,8 +78,8 @@ export function historySlots(schedule: Schedule, history: History, nowMs: number
     case 'ongoing':
       return scheduled(slotsBetween(schedule, fromMs, nowMs - FINISH_MS));
     case 'stopped': {
-      // Its last run has ended `daysAgo` days ago, not merely started: "no success for two days" holds.
-      const lastMs = nowMs - history.daysAgo * DAY_MS - FINISH_MS;
+      // Its last run has ended `hoursAgo` hours ago, not merely started: "no success for two days" holds.
+      const lastMs = nowMs - history.hoursAgo * HOUR_MS - FINISH_MS;
       const last = slotsBetween(schedule, lastMs - schedule.everyMs, lastMs);
       return scheduled([...slotsBetween(schedule, fromMs, lastMs - schedule.everyMs), ...last]);
     }

@@ -4,12 +4,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCommand } from '../../bin/command.js';
 import { demoCommand } from '../../bin/demo.js';
-import { DEMO_PIPELINES, runDemo, SCENARIOS, type DemoSummary, type Scenario } from '../../demo/index.js';
+import { DEMO_DATASETS, DEMO_PIPELINES, runDemo, SCENARIOS, type DemoSummary, type Scenario } from '../../demo/index.js';
 import { runIdFor } from '../../demo/random.js';
 import { planRun, sdkRun } from '../../demo/run-context.js';
 import { CLOSING, historySlots, slotsBetween, type Slot } from '../../demo/schedule.js';
 import type { Run } from '../../sdk/activity/run.js';
 import { pipemon, shutdown, start } from '../../sdk/activity/telemetry.js';
+import { readPipelineUpstreams } from '../../receiver/query/pipeline-upstreams.js';
 import { ATTR, EVENT } from '../../contract/vocabulary.js';
 import { sleep, until } from '../helpers/async.js';
 import { backends } from '../helpers/backends.js';
@@ -229,6 +230,42 @@ describe('pipemon demo: the backfilled history', () => {
     const runs = await runsOf(DEMO_PIPELINES.hanging);
     expect(runs[0].run_id).toBe(hung.run_id);
     expect(runs.slice(1).every((run) => run.result === 'success')).toBe(true);
+  });
+
+  it('chains a loader, a report and an export through shared datasets; the loader failed and what depends on it has not run since', async () => {
+    const { loader, report, export: exporter } = DEMO_PIPELINES;
+    // The lineage the receiver derived from the runs' inputs and outputs: who writes what the next one reads.
+    expect((await readPipelineUpstreams(r.receiver.db, tenantId)).map(({ pipeline, upstream }) => `${upstream} -> ${pipeline}`)).toEqual([
+      `${report} -> ${exporter}`,
+      `${loader} -> ${report}`,
+    ]);
+    const { rows: edges } = await r.receiver.db.query<{ pipeline: string; direction: string; dataset: string }>(
+      `SELECT DISTINCT e.pipeline, e.direction, d.dataset FROM lineage_edges e JOIN datasets d USING (tenant_id, dataset_id)
+        WHERE e.tenant_id = $1 AND e.pipeline = ANY($2) ORDER BY 1, 2, 3`,
+      [tenantId, [loader, report, exporter]],
+    );
+    expect(edges.map((e) => `${e.pipeline} ${e.direction} ${e.dataset}`)).toEqual([
+      `${loader} read ${DEMO_DATASETS.shopOrderLines}`,
+      `${loader} read ${DEMO_DATASETS.shopOrders}`,
+      `${loader} write ${DEMO_DATASETS.orders}`,
+      `${exporter} read ${DEMO_DATASETS.dailyRevenue}`,
+      `${exporter} write ${DEMO_DATASETS.revenueFile}`,
+      `${report} read ${DEMO_DATASETS.orders}`,
+      `${report} write ${DEMO_DATASETS.dailyRevenue}`,
+    ]);
+    // The loader's closing run, three hours ago or a quarter hour more, failed on the shop's schema change.
+    const [closing, ...before] = await runsOf(loader);
+    expect(closing).toMatchObject({ result: 'failure', error: { type: 'UndefinedColumnError' } });
+    expect(NOW - Date.parse(closing.started_at)).toBeGreaterThanOrEqual(3 * HOUR);
+    expect(NOW - Date.parse(closing.started_at)).toBeLessThan(3 * HOUR + 15 * MINUTE);
+    expect(new Set(before.map((run) => run.result))).toEqual(new Set(['success']));
+    // The report and the export last succeeded before it: over two of their hourly intervals ago.
+    for (const pipeline of [report, exporter]) {
+      const runs = await runsOf(pipeline);
+      expect(new Set(runs.map((run) => run.result)), pipeline).toEqual(new Set(['success']));
+      expect(Date.parse(runs[0].ended_at), pipeline).toBeLessThan(Date.parse(closing.started_at));
+      expect(NOW - Date.parse(runs[0].ended_at), pipeline).toBeGreaterThan(2 * HOUR);
+    }
   });
 
   it('resends the same seed as the same records, which the receiver stores once', async () => {
