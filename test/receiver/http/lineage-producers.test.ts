@@ -5,111 +5,46 @@
  * recorded test/fixtures/openlineage/*.jsonl (its recorders/ folder), at the versions pinned in
  * test/fixtures/spark-requirements.txt and airflow-requirements.txt, which .ci/run installs under ~/.cache/pipemon.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { api } from '../../helpers/api.js';
 import { sleep } from '../../helpers/async.js';
+import { CACHE, described, endProducers, installed, pinned, runProducer, type Exit } from '../../helpers/producers.js';
 import { fixturePath } from '../../helpers/repo.js';
 import { receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
-import { required, tool, warnSkipped, withTools } from '../../helpers/tools.js';
+import { required, tool, withTools } from '../../helpers/tools.js';
 import { tempDir } from '../../helpers/temp.js';
 
 const SUITE = 'test/receiver/http/lineage-producers.test.ts';
-const FIXTURES = fixturePath();
-const SCRIPTS = path.join(FIXTURES, 'openlineage', 'recorders');
-const CACHE = path.join(os.homedir(), '.cache', 'pipemon');
+const SCRIPTS = fixturePath('openlineage', 'recorders');
 const INSTALL_HINT = 'run .ci/run, which installs them (pinned in test/fixtures/spark-requirements.txt and airflow-requirements.txt) under ~/.cache/pipemon';
 
-/** The first group of `pattern` in test/fixtures/`file`: the versions are stated there only. */
-function pinned(file: string, pattern: RegExp): string {
-  const found = pattern.exec(fs.readFileSync(path.join(FIXTURES, file), 'utf8'));
-  if (!found) throw new Error(`test/fixtures/${file} has no line matching ${pattern}`);
-  return found[1]!;
-}
 const PYSPARK = pinned('spark-requirements.txt', /^pyspark==(\S+)$/m);
 const [, LISTENER_ARTIFACT, LISTENER_VERSION] = pinned('spark-requirements.txt', /^# maven: (\S+)$/m).split(':');
 const AIRFLOW = pinned('airflow-requirements.txt', /^apache-airflow==(\S+)$/m);
 const PROVIDER = pinned('airflow-requirements.txt', /^apache-airflow-providers-openlineage==(\S+)$/m);
 
-/** `file` in what .ci/run installed into `dir`, when its marker says the install finished; else null after warnSkipped. */
-function installed(what: string, dir: string, file: string): string | null {
-  if (fs.existsSync(path.join(dir, '.installed'))) return path.join(dir, file);
-  warnSkipped(SUITE, `${what} (${dir}) is missing`, INSTALL_HINT);
-  return null;
-}
 const SPARK_WHAT = `pyspark ${PYSPARK}`;
 const LISTENER_WHAT = `the OpenLineage Spark listener ${LISTENER_VERSION}`;
 const AIRFLOW_WHAT = `Airflow ${AIRFLOW} with apache-airflow-providers-openlineage ${PROVIDER}`;
 const JAVA_HINT = 'install a JDK >= 17, which Spark 4 needs (Debian: openjdk-17-jre-headless)';
-const sparkPython = installed(SPARK_WHAT, path.join(CACHE, `venv-pyspark-${PYSPARK}`), 'bin/python');
+const sparkPython = installed(SUITE, SPARK_WHAT, path.join(CACHE, `venv-pyspark-${PYSPARK}`), 'bin/python', INSTALL_HINT);
 const listenerJar = installed(
+  SUITE,
   LISTENER_WHAT,
   path.join(CACHE, `openlineage-spark-${LISTENER_VERSION}`),
   `${LISTENER_ARTIFACT}-${LISTENER_VERSION}.jar`,
+  INSTALL_HINT,
 );
 const java = tool(SUITE, 'java', JAVA_HINT);
-const airflowBin = installed(AIRFLOW_WHAT, path.join(CACHE, `venv-airflow-${AIRFLOW}-${PROVIDER}`), 'bin/airflow');
+const airflowBin = installed(SUITE, AIRFLOW_WHAT, path.join(CACHE, `venv-airflow-${AIRFLOW}-${PROVIDER}`), 'bin/airflow', INSTALL_HINT);
 
-// A JVM or Airflow start takes seconds; each producer run is well under a minute on 2 shared cores.
-const PROCESS_TIMEOUT_MS = 180_000;
 const TEST_TIMEOUT_MS = 300_000;
 // The producers POST before they exit (Spark's listener synchronously, Airflow's provider from workers it waits
 // for), so the events are in by then or within moments: 40 polls 250 ms apart is ample.
 const POLLS = 40;
 const POLL_MS = 250;
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** The tail of stdout and stderr, interleaved, for failure messages. */
-  output: string;
-}
-
-/** Process groups started here and still running: afterAll ends them, whatever failed. */
-const running = new Set<number>();
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // the group is gone already
-  }
-}
-
-/**
- * Runs a producer in a process group of its own (pyspark starts a JVM, Airflow forks a task runner), so that
- * it and everything it started can be ended together: when it exits (nothing it left behind lives on), on
- * its timeout, or in afterAll.
- */
-function runProducer(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-20_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const pid = child.pid!;
-    running.add(pid);
-    const timer = setTimeout(() => killGroup(pid), PROCESS_TIMEOUT_MS);
-    let exit: Pick<Exit, 'code' | 'signal'> = { code: null, signal: null };
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      exit = { code, signal };
-      clearTimeout(timer);
-      killGroup(pid);
-      running.delete(pid);
-    });
-    // After 'exit' ended the group, so that no leftover holding the pipes open keeps this waiting.
-    child.on('close', () => resolve({ ...exit, output }));
-  });
-}
-
-const described = (exit: Exit) => `exit code ${exit.code}, signal ${exit.signal}; its output ends:\n${exit.output.slice(-4_000)}`;
 
 const stageOf = (run: any, name: string) => run.stages.find((stage: any) => stage.stage === name);
 const summary = (run: any) =>
@@ -129,7 +64,7 @@ describe(`real OpenLineage producers against the receiver on ${backend.name}`, (
     r = await startTestReceiver(await backend.options());
   });
   afterAll(async () => {
-    for (const pid of running) killGroup(pid);
+    endProducers();
     await r?.close();
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -175,13 +110,28 @@ describe(`real OpenLineage producers against the receiver on ${backend.name}`, (
     return reported.length > 0 ? reported.reduce((sum: number, rows: number) => sum + rows, 0) : null;
   };
 
+  /**
+   * The datasets the pipeline reads and writes as the lineage API shows them, one hop out: each edge as
+   * `read|write <dataset>`, with its stages and the rows its last run reported; and each dataset as listed.
+   */
+  async function lineageOf(pipeline: string) {
+    const query = `pipeline=${encodeURIComponent(pipeline)}`;
+    const graph = await get(`/api/v1/lineage?${query}&direction=both&depth=1`);
+    const named = new Map(graph.nodes.filter((node: any) => node.kind === 'dataset').map((node: any) => [node.dataset.id, node.dataset.dataset]));
+    const edges = graph.edges
+      .filter((edge: any) => edge.pipeline === pipeline)
+      .map((edge: any) => ({ edge: `${edge.direction} ${named.get(edge.dataset_id)}`, stages: edge.stages, rows: edge.rows }));
+    const { items } = await get(`/api/v1/datasets?${query}`);
+    return { edges, datasets: Object.fromEntries(items.map((dataset: any) => [dataset.dataset, dataset])) };
+  }
+
   /** spark_jobs.py SCENARIO in local mode, its listener posting to the receiver with the API key. */
-  async function sparkJob(scenario: 'success' | 'udf-failure'): Promise<Exit> {
+  async function sparkJob(scenario: 'success' | 'udf-failure'): Promise<{ producer: Exit; dir: string }> {
     const python = required(SPARK_WHAT, sparkPython, INSTALL_HINT);
     const jar = required(LISTENER_WHAT, listenerJar, INSTALL_HINT);
     required('java', java, JAVA_HINT);
     const dir = workDir(`spark-${scenario}`);
-    return runProducer(python, [path.join(SCRIPTS, 'spark_jobs.py'), scenario, r.url, jar, '--dir', dir, '--api-key', r.key], {
+    const producer = await runProducer(python, [path.join(SCRIPTS, 'spark_jobs.py'), scenario, r.url, jar, '--dir', dir, '--api-key', r.key], {
       cwd: dir,
       env: {
         PATH: process.env.PATH,
@@ -194,12 +144,13 @@ describe(`real OpenLineage producers against the receiver on ${backend.name}`, (
         SPARK_LOCAL_IP: '127.0.0.1',
       },
     });
+    return { producer, dir };
   }
 
   withTools(sparkPython, listenerJar, java)(
     'Spark: a job whose Python UDF fails shows failed with its error, although Spark ends the application with COMPLETE',
     async () => {
-      const producer = await sparkJob('udf-failure');
+      const { producer, dir } = await sparkJob('udf-failure');
       expect(producer.code, described(producer)).toBe(1);
       const write = 'execute_insert_into_hadoop_fs_relation_command.out_checked';
       const schemaInference = 'map_partitions_sql_execution_map_partitions_file_scan';
@@ -217,6 +168,12 @@ describe(`real OpenLineage producers against the receiver on ${backend.name}`, (
       // Schema inference's RDD job sends a START only; the application's end closes it.
       expect(stageOf(run, schemaInference), failure).toMatchObject({ state: 'ended', result: null, error: { type: 'pipemon.no_end_reported' } });
       expect(run.rows.written, failure).toBe(stagesWritten(run));
+      // The failed write is in the graph (it was declared), but is no write that counts.
+      const { edges, datasets } = await lineageOf(run.pipeline);
+      const [input, output] = [`file://${dir}/data/orders.csv`, `file://${dir}/out/checked`];
+      expect(edges, failure).toContainEqual(expect.objectContaining({ edge: `read ${input}`, stages: expect.arrayContaining([write]) }));
+      expect(edges, failure).toContainEqual({ edge: `write ${output}`, stages: [write], rows: null });
+      expect(datasets[output], failure).toMatchObject({ namespace: 'file', name: `${dir}/out/checked`, writers: [run.pipeline], last_write: null });
     },
     TEST_TIMEOUT_MS,
   );
@@ -224,7 +181,7 @@ describe(`real OpenLineage producers against the receiver on ${backend.name}`, (
   withTools(sparkPython, listenerJar, java)(
     'Spark: a job that succeeds shows success with the rows its write reported',
     async () => {
-      const producer = await sparkJob('success');
+      const { producer, dir } = await sparkJob('success');
       expect(producer.code, described(producer)).toBe(0);
       const write = 'execute_insert_into_hadoop_fs_relation_command.out_big_orders';
       const run = await settledRun('spark-fixtures/orders_filter', (run) => run.state === 'ended' && stageOf(run, write)?.state === 'ended', producer);
@@ -233,6 +190,13 @@ describe(`real OpenLineage producers against the receiver on ${backend.name}`, (
       expect(stageOf(run, write), failure).toMatchObject({ result: 'success', rows: { written: 3 } });
       expect(run.rows.written, failure).toBe(3);
       expect(run.rows.written, failure).toBe(stagesWritten(run));
+      // Its input and output as datasets (file:// and the path, as OpenLineage names them), with the rows written.
+      const { edges, datasets } = await lineageOf(run.pipeline);
+      const [input, output] = [`file://${dir}/data/orders.csv`, `file://${dir}/out/big_orders`];
+      expect(edges, failure).toContainEqual(expect.objectContaining({ edge: `read ${input}`, stages: expect.arrayContaining([write]) }));
+      expect(edges, failure).toContainEqual({ edge: `write ${output}`, stages: [write], rows: 3 });
+      expect(datasets[input], failure).toMatchObject({ namespace: 'file', name: `${dir}/data/orders.csv`, readers: [run.pipeline], writers: [] });
+      expect(datasets[output], failure).toMatchObject({ writers: [run.pipeline], last_write: { run_id: run.run_id, stage: write, rows: 3 } });
     },
     TEST_TIMEOUT_MS,
   );
@@ -279,6 +243,20 @@ describe(`real OpenLineage producers against the receiver on ${backend.name}`, (
       expect(run.duration_seconds, failure).toBeGreaterThan(0);
       expect(stageOf(run, 'extract'), failure).toMatchObject({ state: 'ended', result: 'success', error: null });
       expect(stageOf(run, 'load'), failure).toMatchObject({ state: 'ended', result: 'failure', error: { message: 'warehouse refused 2 rows' } });
+      // Each task's inlets and outlets as datasets: Airflow's File sends namespace `file://` and the path without
+      // its leading slash, named as Spark's `file` and the whole path would be.
+      const { edges, datasets } = await lineageOf(run.pipeline);
+      const file = (name: string) => `file://${dir}/${name}`;
+      expect(edges.map((edge: any) => [edge.edge, edge.stages]).sort(), failure).toEqual(
+        [
+          [`read ${file('in.csv')}`, ['extract']],
+          [`write ${file('staged.csv')}`, ['extract']],
+          [`read ${file('staged.csv')}`, ['load']],
+          [`write ${file('warehouse/orders.csv')}`, ['load']],
+        ].sort(),
+      );
+      expect(datasets[file('in.csv')], failure).toMatchObject({ namespace: 'file', name: `${dir}/in.csv`, readers: [run.pipeline] });
+      expect(datasets[file('warehouse/orders.csv')], failure).toMatchObject({ writers: [run.pipeline], last_write: null });
     },
     TEST_TIMEOUT_MS,
   );
