@@ -1,9 +1,9 @@
 /**
  * The unified view end to end, with real parts: `pipemon demo` feeds a real receiver; a real Prometheus
  * (Debian's) scrapes it and evaluates the mixin's rules (test-sized `for:`); a real Alertmanager, on the
- * committed configuration with its webhooks pointed here, routes what fires. Every PromQL expression of
- * the rules and the dashboards must parse and return data, or be listed below with the reason it is
- * empty on the demo's data.
+ * committed configuration with its webhooks pointed here, routes what fires and inhibits what waits on
+ * a failing upstream. Every PromQL expression of the rules and the dashboards must parse and return
+ * data, or be listed below with the reason it is empty on the demo's data.
  */
 import fs from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
@@ -11,11 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { promQueries, expandPromQL } from '../../dashboards/grafana/queries.js';
 import { buildRules, config, forEveryAlert, renderRules } from '../../dashboards/prometheus/rules.js';
-import { DEMO_PIPELINES, runDemo, type DemoSummary } from '../../demo/index.js';
+import { ATTR, EVENT } from '../../contract/vocabulary.js';
+import { DEMO_PIPELINES, runDemo, SCENARIOS, type DemoSummary } from '../../demo/index.js';
 import { until } from '../helpers/async.js';
 import { createTestDatabase, testServerUrl } from '../helpers/backends.js';
 import { listenOnLoopback } from '../helpers/net.js';
-import { getJson, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
+import { getJson, logsRequest, post, startTestReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { instantQuery, PROMETHEUS_HINT, prometheusInstalled, startAlertmanager, startPrometheus, type Server } from '../helpers/prometheus.js';
 import { warnSkipped } from '../helpers/tools.js';
 import { repoPath } from '../helpers/repo.js';
@@ -48,6 +49,13 @@ const WEBHOOK_PLACEHOLDER = 'https://webhook.example.invalid/pipemon/';
 interface Notification {
   receiver: string;
   alerts: { status: string; labels: Record<string, string> }[];
+}
+
+/** An alert as Alertmanager's API lists it. */
+interface ManagedAlert {
+  fingerprint: string;
+  labels: Record<string, string>;
+  status: { state: 'active' | 'suppressed' | 'unprocessed'; inhibitedBy: string[] };
 }
 
 describe.runIf(installed)('the unified view on a real Prometheus and Alertmanager', () => {
@@ -191,6 +199,7 @@ describe.runIf(installed)('the unified view on a real Prometheus and Alertmanage
       notifications.find((n) => n.alerts.some((a) => a.status === 'firing' && a.labels.alertname === alertname && a.labels.pipeline === pipeline));
     const expected = [
       { alertname: 'PipelineRunFailed', pipeline: DEMO_PIPELINES.flaky, receiver: 'team-finance' },
+      { alertname: 'PipelineRunFailed', pipeline: DEMO_PIPELINES.loader, receiver: 'team-data' },
       { alertname: 'PipelineLate', pipeline: DEMO_PIPELINES.stopped, receiver: 'team-finance' },
       { alertname: 'PipelineRunStuck', pipeline: DEMO_PIPELINES.hanging, receiver: 'pipemon-operators' },
     ];
@@ -200,4 +209,62 @@ describe.runIf(installed)('the unified view on a real Prometheus and Alertmanage
     const healthy = notifications.flatMap((n) => n.alerts).filter((a) => a.labels.pipeline === DEMO_PIPELINES.healthy);
     expect(healthy).toEqual([]);
   }, 90_000);
+
+  it("pages the failed loader, not the late report and export that wait on it; once the loader, then the report, succeed, their late alerts page", async () => {
+    const { loader, report, export: exporter } = DEMO_PIPELINES;
+    const alerts = async () => (await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json()) as ManagedAlert[];
+    const find = (all: ManagedAlert[], alertname: string, pipeline: string) => all.find((a) => a.labels.alertname === alertname && a.labels.pipeline === pipeline);
+    const notified = (alertname: string, pipeline: string) =>
+      notifications.filter((n) => n.alerts.some((a) => a.status === 'firing' && a.labels.alertname === alertname && a.labels.pipeline === pipeline));
+
+    // Prometheus fires all of them; Alertmanager holds back the late alerts of the two waiting pipelines,
+    // each inhibited by the PipelineUpstreamUnhealthy alert of the same pipeline, naming its upstream.
+    let all: ManagedAlert[] = [];
+    await until(async () => {
+      all = await alerts();
+      return (
+        find(all, 'PipelineRunFailed', loader)?.status.state === 'active' &&
+        [report, exporter].every((pipeline) => find(all, 'PipelineLate', pipeline)?.status.state === 'suppressed')
+      );
+    }, "Alertmanager has the loader's failure active and the report's and export's late alerts suppressed", 60_000);
+    for (const [pipeline, upstream] of [[report, loader], [exporter, report]] as const) {
+      const cause = find(all, 'PipelineUpstreamUnhealthy', pipeline)!;
+      expect(cause.labels, pipeline).toMatchObject({ upstream, severity: 'warning' });
+      expect(find(all, 'PipelineLate', pipeline)!.status.inhibitedBy, pipeline).toEqual([cause.fingerprint]);
+    }
+    expect(find(all, 'PipelineLate', loader)?.status).toMatchObject({ state: 'active', inhibitedBy: [] });
+    expect(notified('PipelineLate', report)).toEqual([]);
+    expect(notified('PipelineLate', exporter)).toEqual([]);
+
+    // Without the upstream failure they would page: the loader succeeds, and the report, still late, pages
+    // its owner; the export now waits on the report, which is late, and stays held back.
+    await succeed(loader);
+    await until(() => notified('PipelineLate', report).length > 0, "the report's late alert is sent once the loader succeeded", 60_000);
+    expect(notified('PipelineLate', report).map((n) => n.receiver)).toContain('team-finance');
+    all = await alerts();
+    expect(find(all, 'PipelineRunFailed', loader)).toBeUndefined();
+    expect(find(all, 'PipelineLate', exporter)?.status.state).toBe('suppressed');
+    expect(notified('PipelineLate', exporter)).toEqual([]);
+
+    // And once the report succeeds too, the export's own late alert pages.
+    await succeed(report);
+    await until(() => notified('PipelineLate', exporter).length > 0, "the export's late alert is sent once the report succeeded", 60_000);
+  }, 150_000);
+
+  /** A successful run of a demo pipeline ending now, sent as its scheduler would start it. */
+  async function succeed(pipeline: string): Promise<void> {
+    const scenario = SCENARIOS.find((s) => s.pipeline === pipeline)!;
+    const attributes = {
+      [ATTR.pipelineName]: pipeline,
+      [ATTR.runId]: `recovered-${pipeline}`,
+      [ATTR.pipelineOwner]: scenario.owner,
+      [ATTR.expectedIntervalSeconds]: scenario.expectedIntervalSeconds!,
+    };
+    const now = Date.now();
+    const records = [
+      { eventName: EVENT.runStart, attributes, timestampMs: now - 60_000 },
+      { eventName: EVENT.runEnd, attributes: { ...attributes, [ATTR.runResult]: 'success' }, timestampMs: now },
+    ];
+    expect((await post(receiver.url, '/v1/logs', logsRequest(records), { key: receiver.key })).status).toBe(200);
+  }
 });
