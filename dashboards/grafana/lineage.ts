@@ -17,7 +17,7 @@ import { FRESHNESS_MAPPINGS, STATUS_MAPPINGS, cssColourSql, freshnessColumn, lin
 import { pipelineVariable, tenantVariable } from './variables.js';
 
 /** Freshness words, what needs attention first. */
-export const FRESHNESS = ['stale', 'unknown', 'fresh'] as const;
+const FRESHNESS = ['stale', 'unknown', 'fresh'] as const;
 
 /** The node ids of a pipeline (of a tenant) and of a dataset (dataset_id is unique across tenants). */
 const pipelineNode = (x: string) => `'pipeline:' || ${x}.tenant_id || ':' || ${x}.pipeline`;
@@ -26,8 +26,9 @@ const datasetNode = (x: string) => `'dataset:' || ${x}.dataset_id`;
 const utc = (at: string) => `to_char(${at} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"')`;
 
 /**
- * `around` (the datasets the selected pipelines read or write) and `edges`: the pipeline → dataset (write) and dataset → pipeline (read) edges of the selected tenants,
- * stages aggregated, of those datasets (every edge with All), each with its latest run's rows.
+ * `around`: the datasets the selected pipelines read or write (every dataset with All); `edges`: the
+ * pipeline → dataset (write) and dataset → pipeline (read) edges of those datasets in the selected tenants,
+ * stages aggregated, each with its latest run's rows.
  */
 const AROUND = sqlText`
   WITH tenant_edges AS (
@@ -46,59 +47,68 @@ const AROUND = sqlText`
     SELECT e.* FROM tenant_edges e JOIN around USING (tenant_id, dataset_id)
   )`;
 
-/**
- * A write row `u` of run_datasets that happened: its run (or its stage, for a stage's row) ended with a
- * result that is not a failure. Static lineage (no run) and runs still running wrote nothing yet.
- */
-const succeeded = (u: string) => `${u}.run_id <> '' AND CASE WHEN ${u}.stage_run_id = '' THEN EXISTS (
-      SELECT FROM pipeline_runs r WHERE r.tenant_id = ${u}.tenant_id AND r.run_id = ${u}.run_id AND r.state = 'ended' AND r.result NOT IN (${FAILED_SQL}))
-    ELSE EXISTS (
-      SELECT FROM pipeline_stages s WHERE s.tenant_id = ${u}.tenant_id AND s.run_id = ${u}.run_id AND s.stage_run_id = ${u}.stage_run_id
-         AND s.state = 'ended' AND s.result NOT IN (${FAILED_SQL})) END`;
+/** Whether run or stage `x` ended with a result other than a failure. */
+const endedWell = (x: string) => `${x}.state = 'ended' AND ${x}.result NOT IN (${FAILED_SQL})`;
 
 /**
- * A writer `w`'s judgement of a dataset, by the late rule on its last successful write: unknown where the
- * rule cannot judge its pipeline (no expected interval, no ended run), stale once overdue or when it never
- * wrote it successfully, else fresh.
+ * Dataset `a`'s last write that happened: by a run (or a stage, for a stage's row) that ended with a result
+ * other than a failure; static lineage (no run) and runs still running wrote nothing yet. Newest first
+ * through run_datasets' dataset index, each row's run or stage probed by its key (scalar subqueries, which
+ * the planner cannot turn into a hash of every run), to the first that counts.
  */
-const freshnessSql = (w: string) => `CASE
-  WHEN ${w}.expected_interval IS NULL OR ${w}.last_end IS NULL THEN 'unknown'
-  WHEN ${w}.last_write IS NULL OR ${overdueSql(`${w}.last_write`, `${w}.expected_interval`)} THEN 'stale'
+const lastWrite = (a: string) => sqlText`
+  SELECT u.pipeline, u.at, u.run_id
+    FROM run_datasets u
+   WHERE u.tenant_id = ${a}.tenant_id AND u.dataset_id = ${a}.dataset_id AND u.direction = 'write' AND u.run_id <> ''
+     AND CASE WHEN u.stage_run_id = ''
+              THEN (SELECT ${endedWell('r')} FROM pipeline_runs r WHERE r.tenant_id = u.tenant_id AND r.run_id = u.run_id)
+              ELSE (SELECT ${endedWell('s')} FROM pipeline_stages s WHERE s.tenant_id = u.tenant_id AND s.run_id = u.run_id AND s.stage_run_id = u.stage_run_id)
+         END
+   ORDER BY u.at DESC
+   LIMIT 1`;
+
+/**
+ * Dataset `d`'s freshness, by the late rule on its last successful write and its writer's facts: unknown
+ * where the rule cannot judge the writer (no expected interval, no ended run), stale once overdue or when
+ * it was never written successfully, else fresh.
+ */
+const freshnessSql = (d: string) => `CASE
+  WHEN ${d}.expected_interval IS NULL OR ${d}.last_end IS NULL THEN 'unknown'
+  WHEN ${d}.last_write IS NULL OR ${overdueSql(`${d}.last_write`, `${d}.expected_interval`)} THEN 'stale'
   ELSE 'fresh'
 END`;
 
 /**
  * After AROUND: `pipelines` and their `facts` (contract/pipeline-facts.ts, over all their runs, as the API
- * judges them), each writer's last successful write of each dataset (`writes`), and `freshness`: each
- * dataset around, judged by its freshest writer (fresh when any writer keeps it fresh), with all its writers.
+ * judges them; computed once, not per dataset), and `freshness`: each dataset around with its writers, its
+ * last successful write, and the writer judged: the one of that write, else (never written successfully)
+ * a writer the rule can judge, if any.
  */
 const FRESHNESS_CTES = sqlText`
   pipelines AS (
     SELECT DISTINCT tenant_id, tenant, pipeline FROM edges
   ),
-  facts AS (
+  facts AS MATERIALIZED (
     ${pipelineFacts()}
   ),
-  writes AS (
-    SELECT w.tenant_id, w.dataset_id, w.pipeline, last.at AS last_write, last.run_id AS last_run, f.expected_interval, f.last_end
-      FROM (SELECT DISTINCT tenant_id, dataset_id, pipeline FROM edges WHERE direction = 'write') w
-      LEFT JOIN facts f ON f.tenant_id = w.tenant_id AND f.pipeline = w.pipeline
-      LEFT JOIN LATERAL (
-        SELECT u.at, u.run_id FROM run_datasets u
-         WHERE u.tenant_id = w.tenant_id AND u.dataset_id = w.dataset_id AND u.direction = 'write' AND u.pipeline = w.pipeline
-           AND ${succeeded('u')}
-         ORDER BY u.at DESC LIMIT 1) last ON true
+  writers AS (
+    SELECT DISTINCT tenant_id, dataset_id, pipeline FROM edges WHERE direction = 'write'
   ),
-  writer_freshness AS (
-    SELECT w.*, ${freshnessSql('w')} AS freshness FROM writes w
+  last_writes AS (
+    SELECT DISTINCT ON (a.tenant_id, a.dataset_id) a.tenant_id, a.dataset_id, w.pipeline AS writer, l.at AS last_write, l.run_id AS last_run,
+           f.expected_interval, f.last_end
+      FROM around a
+      LEFT JOIN LATERAL (
+        ${lastWrite('a')}
+      ) l ON true
+      LEFT JOIN writers w ON w.tenant_id = a.tenant_id AND w.dataset_id = a.dataset_id AND w.pipeline = COALESCE(l.pipeline, w.pipeline)
+      LEFT JOIN facts f ON f.tenant_id = w.tenant_id AND f.pipeline = w.pipeline
+     ORDER BY a.tenant_id, a.dataset_id, (f.expected_interval IS NOT NULL AND f.last_end IS NOT NULL) DESC, w.pipeline
   ),
   freshness AS (
-    SELECT DISTINCT ON (a.tenant_id, a.dataset_id) a.tenant_id, a.dataset_id, w.pipeline AS writer, w.last_write, w.last_run, w.expected_interval,
-           COALESCE(w.freshness, 'unknown') AS freshness,
-           (SELECT string_agg(x.pipeline, ', ' ORDER BY x.pipeline) FROM writes x WHERE x.tenant_id = a.tenant_id AND x.dataset_id = a.dataset_id) AS writers
-      FROM around a
-      LEFT JOIN writer_freshness w ON w.tenant_id = a.tenant_id AND w.dataset_id = a.dataset_id
-     ORDER BY a.tenant_id, a.dataset_id, w.freshness = 'fresh' DESC, w.freshness = 'stale' DESC, w.last_write DESC NULLS LAST
+    SELECT l.*, ${freshnessSql('l')} AS freshness,
+           (SELECT string_agg(w.pipeline, ', ' ORDER BY w.pipeline) FROM writers w WHERE w.tenant_id = l.tenant_id AND w.dataset_id = l.dataset_id) AS writers
+      FROM last_writes l
   )`;
 
 const freshnessRankSql = (freshness: string) => `array_position(ARRAY[${FRESHNESS.map((word) => `'${word}'`).join(', ')}], ${freshness})`;
@@ -193,7 +203,7 @@ export function lineageDashboard(): Dashboard {
       tablePanel('Dataset freshness', sql(FRESHNESS_TABLE), {
         size: { w: 24, h: 10 },
         description:
-          'Each dataset around the selected pipelines: its writers, the last write that succeeded (its run or stage did not fail) and the writer\'s expected interval. Stale once that write is older than the late rule allows, or when its writer never wrote it successfully; unknown when no writer has an expected interval and an ended run.',
+          'Each dataset around the selected pipelines: its writers, the last write that succeeded (its run or stage did not fail), and the expected interval of the writer that made it. Stale once that write is older than the late rule allows (as a late pipeline), or when no write succeeded; unknown when the writer has no expected interval or no ended run.',
       })
         .overrideByName('Freshness', freshnessColumn())
         .overrideByName('Writer', linkColumn(TO_WRITER))

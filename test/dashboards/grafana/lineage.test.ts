@@ -10,7 +10,6 @@ import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { ATTR, EVENT } from '../../../contract/vocabulary.js';
 import { buildDashboards } from '../../../dashboards/grafana/dashboards.js';
 import { ALL, type Selection, type VariableState } from '../../../dashboards/grafana/interpolate.js';
-import { FRESHNESS } from '../../../dashboards/grafana/lineage.js';
 import { UID } from '../../../dashboards/grafana/links.js';
 import { sqlQueries } from '../../../dashboards/grafana/queries.js';
 import { expandSql } from '../../../dashboards/grafana/sql-macros.js';
@@ -32,6 +31,8 @@ const REPORT = `${DW}/dw.public.report`;
 const EVENTS_RAW = `${DW}/dw.public.events_raw`;
 const EVENTS_CLEAN = `${DW}/dw.public.events_clean`;
 const ADHOC = `${DW}/dw.public.adhoc`;
+const CUSTOMERS = `${DW}/dw.public.customers`;
+const EXPORTS = `${DW}/dw.public.exports`;
 
 type Attributes = Record<string, Value>;
 
@@ -51,7 +52,7 @@ interface RunSpec {
   attributes?: Attributes;
   stages?: StageSpec[];
   /** Declared expected interval; none for a pipeline the late rule cannot judge. */
-  hourly?: boolean;
+  intervalSeconds?: number;
 }
 
 /** A db.* target: one more output of the record that names it. */
@@ -59,7 +60,11 @@ const target = (collection: string): Attributes => ({ [ATTR.dbNamespace]: DW, [A
 
 /** The records an SDK sends for a run: start, each stage's start and end, end, a minute apart, ending `agoHours` ago. */
 function runRecords(run: RunSpec): JsonRecord[] {
-  const base: Attributes = { [ATTR.pipelineName]: run.pipeline, [ATTR.runId]: run.runId, ...(run.hourly && { [ATTR.expectedIntervalSeconds]: 3600 }) };
+  const base: Attributes = {
+    [ATTR.pipelineName]: run.pipeline,
+    [ATTR.runId]: run.runId,
+    ...(run.intervalSeconds && { [ATTR.expectedIntervalSeconds]: run.intervalSeconds }),
+  };
   const stages = run.stages ?? [];
   const end = NOW - run.agoHours * HOUR;
   const at = (minute: number) => end - (2 * stages.length + 1 - minute) * 60_000;
@@ -79,7 +84,7 @@ const load = (runId: string, agoHours: number): RunSpec => ({
   pipeline: 'orders-load',
   runId,
   agoHours,
-  hourly: true,
+  intervalSeconds: 3600,
   stages: [{ name: 'load', attributes: { [ATTR.lineageInputs]: SHOP_ORDERS, ...target('dw.public.orders') } }],
 });
 
@@ -87,7 +92,9 @@ const load = (runId: string, agoHours: number): RunSpec => ({
  * acme: orders-load keeps dw.public.orders fresh; orders-report reads it and names its output on the run,
  * whose latest run failed (its write does not count: the report is stale); events-sync's latest run failed
  * in its second stage, after its first wrote (raw is fresh, clean is stale); adhoc-load declares no interval
- * and ran once (unknown). globex: a pipeline of the same name writing a dataset of the same name.
+ * and ran once (unknown); customers has two writers, the daily one wrote last (fresh by its interval, though
+ * the hourly one is late); exports' only run failed (never written: stale). globex: a pipeline of the same
+ * name writing a dataset of the same name.
  */
 const ACME: RunSpec[] = [
   load('l-1', 3),
@@ -95,7 +102,7 @@ const ACME: RunSpec[] = [
   ...[
     { runId: 'r-1', agoHours: 5 },
     { runId: 'r-2', agoHours: 0.5, fails: true },
-  ].map((run) => ({ ...run, pipeline: 'orders-report', hourly: true, attributes: { [ATTR.lineageInputs]: ORDERS, [ATTR.lineageOutputs]: REPORT } })),
+  ].map((run) => ({ ...run, pipeline: 'orders-report', intervalSeconds: 3600, attributes: { [ATTR.lineageInputs]: ORDERS, [ATTR.lineageOutputs]: REPORT } })),
   ...[
     { runId: 'e-1', agoHours: 5, failsClean: false },
     { runId: 'e-2', agoHours: 1, failsClean: true },
@@ -103,7 +110,7 @@ const ACME: RunSpec[] = [
     pipeline: 'events-sync',
     runId,
     agoHours,
-    hourly: true,
+    intervalSeconds: 3600,
     fails: failsClean,
     stages: [
       { name: 'raw', attributes: target('dw.public.events_raw') },
@@ -111,6 +118,9 @@ const ACME: RunSpec[] = [
     ],
   })),
   { pipeline: 'adhoc-load', runId: 'a-1', agoHours: 1, attributes: { [ATTR.lineageOutputs]: ADHOC } },
+  { pipeline: 'customers-hourly', runId: 'c-1', agoHours: 5, intervalSeconds: 3600, attributes: { [ATTR.lineageOutputs]: CUSTOMERS } },
+  { pipeline: 'customers-daily', runId: 'd-1', agoHours: 3, intervalSeconds: 86_400, attributes: { [ATTR.lineageOutputs]: CUSTOMERS } },
+  { pipeline: 'exports', runId: 'x-1', agoHours: 1, intervalSeconds: 3600, fails: true, attributes: { [ATTR.lineageOutputs]: EXPORTS } },
 ];
 const GLOBEX: RunSpec[] = [load('g-1', 1)];
 
@@ -182,14 +192,15 @@ describe.each(backends())('the Lineage dashboard on $name', (backend) => {
       'dw.public.events_raw': [DW, 'fresh'],
       'dw.public.events_clean': [DW, 'stale'],
       'dw.public.adhoc': [DW, 'unknown'],
+      'customers-hourly': ['pipeline', 'late'],
+      'customers-daily': ['pipeline', 'ok'],
+      'dw.public.customers': [DW, 'fresh'],
+      exports: ['pipeline', 'failing'],
+      'dw.public.exports': [DW, 'stale'],
     });
     // Coloured as the tables colour their statuses: failing red, ok and fresh green, stale orange, unknown grey.
-    expect([byTitle['orders-report']!.color, byTitle['orders-load']!.color, byTitle['dw.public.report']!.color, byTitle['dw.public.adhoc']!.color]).toEqual([
-      '#F2495C',
-      '#73BF69',
-      '#FF9830',
-      '#8E8E8E',
-    ]);
+    const colours = ['orders-report', 'orders-load', 'customers-hourly', 'dw.public.report', 'dw.public.adhoc'].map((title) => byTitle[title]!.color);
+    expect(colours).toEqual(['#F2495C', '#73BF69', '#FF9830', '#FF9830', '#8E8E8E']);
     // Upstream pipelines (contract/lineage-sql.ts) and a dataset's writers in the node's details.
     expect(byTitle['orders-report']!['detail__Upstream']).toBe('orders-load');
     expect(byTitle['dw.public.orders']!['detail__Upstream']).toBe('orders-load');
@@ -205,6 +216,9 @@ describe.each(backends())('the Lineage dashboard on $name', (backend) => {
         [node('dw.public.events_raw'), node('events-sync'), ''],
         [node('events-sync'), node('dw.public.events_clean'), '10 rows'],
         [node('adhoc-load'), node('dw.public.adhoc'), ''],
+        [node('customers-hourly'), node('dw.public.customers'), ''],
+        [node('customers-daily'), node('dw.public.customers'), ''],
+        [node('exports'), node('dw.public.exports'), ''],
       ].sort(),
     );
     expect(node('orders-load')).toBe(`pipeline:${acme}:orders-load`);
@@ -245,24 +259,28 @@ describe.each(backends())('the Lineage dashboard on $name', (backend) => {
       dataset: row.Dataset,
       freshness: row.Freshness,
       writers: row.Writers,
+      writer: row.Writer,
       run: row.Run,
       interval: row['Expected interval'],
       hoursSince: row['Since write'] === null ? null : Math.round(row['Since write'] / 3600),
     }));
     expect(rows).toEqual([
+      // Its only run failed: never written.
+      { dataset: EXPORTS, freshness: 'stale', writers: 'exports', writer: 'exports', run: null, interval: 3600, hoursSince: null },
       // Its stage failed (the run too): the last write that counts is the run before, five hours ago, past two hours.
-      { dataset: EVENTS_CLEAN, freshness: 'stale', writers: 'events-sync', run: 'e-1', interval: 3600, hoursSince: 5 },
+      { dataset: EVENTS_CLEAN, freshness: 'stale', writers: 'events-sync', writer: 'events-sync', run: 'e-1', interval: 3600, hoursSince: 5 },
       // Its latest run failed (the run wrote it, not a stage): five hours too, a minute later.
-      { dataset: REPORT, freshness: 'stale', writers: 'orders-report', run: 'r-1', interval: 3600, hoursSince: 5 },
+      { dataset: REPORT, freshness: 'stale', writers: 'orders-report', writer: 'orders-report', run: 'r-1', interval: 3600, hoursSince: 5 },
       // Read only: no writer to judge it by.
-      { dataset: SHOP_ORDERS, freshness: 'unknown', writers: null, run: null, interval: null, hoursSince: null },
+      { dataset: SHOP_ORDERS, freshness: 'unknown', writers: null, writer: null, run: null, interval: null, hoursSince: null },
       // Written, but its writer declares no interval and has too few runs to infer one.
-      { dataset: ADHOC, freshness: 'unknown', writers: 'adhoc-load', run: 'a-1', interval: null, hoursSince: 1 },
+      { dataset: ADHOC, freshness: 'unknown', writers: 'adhoc-load', writer: 'adhoc-load', run: 'a-1', interval: null, hoursSince: 1 },
+      // The last write decides: the daily writer's, three hours ago, within two days.
+      { dataset: CUSTOMERS, freshness: 'fresh', writers: 'customers-daily, customers-hourly', writer: 'customers-daily', run: 'd-1', interval: 86_400, hoursSince: 3 },
       // Its stage succeeded in the run that failed after it: the write counts.
-      { dataset: EVENTS_RAW, freshness: 'fresh', writers: 'events-sync', run: 'e-2', interval: 3600, hoursSince: 1 },
-      { dataset: ORDERS, freshness: 'fresh', writers: 'orders-load', run: 'l-2', interval: 3600, hoursSince: 1 },
+      { dataset: EVENTS_RAW, freshness: 'fresh', writers: 'events-sync', writer: 'events-sync', run: 'e-2', interval: 3600, hoursSince: 1 },
+      { dataset: ORDERS, freshness: 'fresh', writers: 'orders-load', writer: 'orders-load', run: 'l-2', interval: 3600, hoursSince: 1 },
     ]);
-    expect(FRESHNESS).toEqual(['stale', 'unknown', 'fresh']);
   });
 
   it('returns no rows, and no error, before any lineage is stored', async () => {
