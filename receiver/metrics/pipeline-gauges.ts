@@ -119,7 +119,7 @@ export function registerPipelineGauges(registry: client.Registry, options: Pipel
  * Unhealthy as the alerts judge it, by pipeline-facts.ts: its latest ended runs failed (what
  * PipelineRunFailed counts), it is late, or a running run's heartbeat stopped (stuck).
  */
-export function isUnhealthy(state: PipelineState, nowSeconds: number): boolean {
+function isUnhealthy(state: PipelineState, nowSeconds: number): boolean {
   return state.consecutiveFailures > 0 || isLate(state, nowSeconds) || isStuck(state, nowSeconds);
 }
 
