@@ -6,6 +6,7 @@
  * query functions return and the web view reads from them.
  */
 import { RESULTS, RUN_STATES } from '../../contract/vocabulary.js';
+import { MAX_DEPTH, MAX_NODES } from '../query/lineage-walk.js';
 import type { JsonSchema } from './params.js';
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
@@ -299,7 +300,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
         items: object({ pipeline: string, hops: hops("the run's pipeline") }),
         description: 'The pipelines that read those datasets, directly (1) or through others, by hops.',
       },
-      truncated: { type: 'boolean', description: 'The walk stopped at its bound (10 hops, 1,000 nodes): more may be affected.' },
+      truncated: { type: 'boolean', description: `The walk stopped at its bound (${MAX_DEPTH} hops, ${MAX_NODES} nodes): more may be affected.` },
     },
     'Who a failed or stuck run leaves without data.',
   ),
@@ -329,7 +330,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     depth: integer,
     nodes: { type: 'array', items: ref('LineageNode') },
     edges: { type: 'array', items: ref('LineageEdge') },
-    truncated: { type: 'boolean', description: 'The walk stopped at its bound of 1,000 nodes before reaching the depth.' },
+    truncated: { type: 'boolean', description: `The walk stopped at its bound of ${MAX_NODES} nodes before reaching the depth.` },
   }),
   Key: object({ key_id: string, scopes: { type: 'array', items: string }, created_at: dateTime, revoked_at: nullable(dateTime) }),
   KeyPage: object({ items: { type: 'array', items: ref('Key') }, next_cursor: { type: 'null', description: 'Always null: every key is on one page.' } }),

@@ -479,7 +479,7 @@ export interface Impact {
     /** Pipeline hops from the run's pipeline. */
     hops: number;
   }[];
-  /** The walk stopped at its bound (10 hops, 1,000 nodes): more may be affected. */
+  /** The walk stopped at its bound (10 hops, 1000 nodes): more may be affected. */
   truncated: boolean;
 }
 
@@ -557,7 +557,7 @@ export interface LineageGraph {
   depth: number;
   nodes: LineageNode[];
   edges: LineageEdge[];
-  /** The walk stopped at its bound of 1,000 nodes before reaching the depth. */
+  /** The walk stopped at its bound of 1000 nodes before reaching the depth. */
   truncated: boolean;
 }
 

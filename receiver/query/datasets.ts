@@ -9,7 +9,7 @@ import { FAILED_RESULTS } from '../../contract/vocabulary.js';
 import type { Queryable } from '../storage/database.js';
 import type { Dataset, DatasetDetail, DatasetEdge, DatasetPage, DatasetWrite, SchemaField } from './api-types.js';
 import { Conditions, orderBy, pageOf, textColumn, type KeyColumn, type Keyset } from './pages.js';
-import { readPipelineStates } from './pipeline-state.js';
+import { readStatesOf } from './pipeline-state.js';
 import { isoOrNull } from './shape.js';
 
 export interface DatasetFilter {
@@ -23,7 +23,7 @@ export interface DatasetFilter {
 const FAILED = FAILED_RESULTS.map((result) => `'${result}'`).join(', ');
 
 /** Whether run_datasets row `w`, a write, counts: its run (a stage's write: its stage) did not fail. */
-export const writeCounts = (w: string) => `NOT CASE WHEN ${w}.stage_run_id = ''
+const writeCounts = (w: string) => `NOT CASE WHEN ${w}.stage_run_id = ''
   THEN EXISTS (SELECT FROM pipeline_runs r WHERE r.tenant_id = ${w}.tenant_id AND r.run_id = ${w}.run_id AND r.result IN (${FAILED}))
   ELSE EXISTS (SELECT FROM pipeline_stages s WHERE s.tenant_id = ${w}.tenant_id AND s.run_id = ${w}.run_id AND s.stage_run_id = ${w}.stage_run_id AND s.result IN (${FAILED}))
 END`;
@@ -89,7 +89,7 @@ function shapeDataset(row: DatasetRow, writer: PipelineState | undefined, nowSec
 /** The rows shaped, with their last writers' states read once for all of them. */
 async function shapeDatasets(db: Queryable, tenantId: number, rows: DatasetRow[], nowMs: number): Promise<Dataset[]> {
   const writers = [...new Set(rows.flatMap((row) => (row.write_pipeline === null ? [] : [row.write_pipeline])))];
-  const states = writers.length === 0 ? [] : await readPipelineStates(db, tenantId, writers);
+  const states = await readStatesOf(db, tenantId, writers);
   const byPipeline = new Map(states.map((state) => [state.pipeline, state]));
   return rows.map((row) => shapeDataset(row, row.write_pipeline === null ? undefined : byPipeline.get(row.write_pipeline), nowMs / 1000));
 }

@@ -7,7 +7,7 @@ import type { Queryable } from '../storage/database.js';
 import type { LineageEdge, LineageGraph, LineageNode } from './api-types.js';
 import { datasetsByIds } from './datasets.js';
 import { mergeWalks, walkLineage, type EdgeRow, type Way } from './lineage-walk.js';
-import { readPipelineStates } from './pipeline-state.js';
+import { readStatesOf } from './pipeline-state.js';
 import { pipelineStatus, stateWithoutRuns } from './pipeline-status.js';
 
 export const LINEAGE_DIRECTIONS = ['up', 'down', 'both'] as const;
@@ -45,7 +45,9 @@ function shapeEdge(edge: EdgeRow): LineageEdge {
   };
 }
 
-const byHopsThenId = (a: LineageNode, b: LineageNode) => a.hops - b.hops || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byHopsThenId = (a: LineageNode, b: LineageNode) => a.hops - b.hops || compare(a.id, b.id);
+const bySourceThenTarget = (a: LineageEdge, b: LineageEdge) => compare(a.source, b.source) || compare(a.target, b.target);
 
 /** Null when the root is not the tenant's. */
 export async function lineageGraph(
@@ -61,7 +63,7 @@ export async function lineageGraph(
   const ways: Way[] = direction === 'both' ? ['up', 'down'] : [direction];
   const walk = mergeWalks(await Promise.all(ways.map((way) => walkLineage(db, tenantId, start, way, depth))));
   const names = [...walk.pipelines.keys()];
-  const [states, datasets] = await Promise.all([readPipelineStates(db, tenantId, names), datasetsByIds(db, tenantId, [...walk.datasets.keys()], nowMs)]);
+  const [states, datasets] = await Promise.all([readStatesOf(db, tenantId, names), datasetsByIds(db, tenantId, [...walk.datasets.keys()], nowMs)]);
   const stateOf = new Map(states.map((state) => [state.pipeline, state]));
   const nodes: LineageNode[] = [
     ...names.map((name) => ({
@@ -77,7 +79,7 @@ export async function lineageGraph(
     direction,
     depth,
     nodes: nodes.sort(byHopsThenId),
-    edges: [...walk.edges.values()].map(shapeEdge).sort((a, b) => (a.source + a.target < b.source + b.target ? -1 : 1)),
+    edges: [...walk.edges.values()].map(shapeEdge).sort(bySourceThenTarget),
     truncated: walk.truncated,
   };
 }

@@ -10,16 +10,22 @@ import type { Queryable } from '../storage/database.js';
 
 const epoch = (column: string) => `extract(epoch FROM ${column})::float8`;
 
-const STATE_SQL = `
-${pipelinesOfTenants('$1::int IS NULL OR t.tenant_id = $1')},
+const stateSql = (pipelines: string) => `
+${pipelines},
 facts AS (${pipelineFacts()})
 SELECT tenant, pipeline, COALESCE(owner, '') AS owner, expected_interval,
        ${epoch('last_success')} AS last_success, last_run_id, ${epoch('last_end')} AS last_end, last_duration,
        rows_read, rows_written, rows_rejected, failed_checks, failed_check_names, usual_rows_written, consecutive_failures, running,
        ${epoch('oldest_heartbeat')} AS oldest_heartbeat, ${epoch('oldest_start')} AS oldest_start
   FROM facts
- WHERE $2::text[] IS NULL OR pipeline = ANY($2)
  ORDER BY tenant, pipeline`;
+
+const STATE_SQL = stateSql(pipelinesOfTenants('$1::int IS NULL OR t.tenant_id = $1'));
+// Named pipelines start from their names, not from a walk over all of the tenant's: a few cost a few.
+// One without runs has no latest run, and so no row.
+const NAMED_STATE_SQL = stateSql(`WITH pipelines AS (
+  SELECT t.tenant_id, t.name AS tenant, p.pipeline FROM tenants t CROSS JOIN (SELECT DISTINCT unnest($2::text[]) AS pipeline) p
+   WHERE t.tenant_id = $1)`);
 
 interface StateRow {
   tenant: string;
@@ -42,12 +48,18 @@ interface StateRow {
   oldest_start: number | null;
 }
 
-/**
- * Every pipeline's state, of every tenant or of `tenantId` only; of the named `pipelines` only, when given
- * (the condition reaches the pipelines before their facts are read, so a few cost a few).
- */
-export async function readPipelineStates(db: Queryable, tenantId: number | null = null, pipelines: readonly string[] | null = null): Promise<PipelineState[]> {
-  const { rows } = await db.query<StateRow>(STATE_SQL, [tenantId, pipelines]);
+/** Every pipeline's state, of every tenant or of `tenantId` only. */
+export async function readPipelineStates(db: Queryable, tenantId: number | null = null): Promise<PipelineState[]> {
+  return shapeStates((await db.query<StateRow>(STATE_SQL, [tenantId])).rows);
+}
+
+/** The states of a tenant's `pipelines` that have runs. */
+export async function readStatesOf(db: Queryable, tenantId: number, pipelines: readonly string[]): Promise<PipelineState[]> {
+  if (pipelines.length === 0) return [];
+  return shapeStates((await db.query<StateRow>(NAMED_STATE_SQL, [tenantId, pipelines])).rows);
+}
+
+function shapeStates(rows: StateRow[]): PipelineState[] {
   return rows.map((row) => ({
     tenant: row.tenant,
     pipeline: row.pipeline,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../../contract/alert-config.js';
 import { dataHealth } from '../../../contract/pipeline-facts.js';
-import { readPipelineStates } from '../../../receiver/query/pipeline-state.js';
+import { readPipelineStates, readStatesOf } from '../../../receiver/query/pipeline-state.js';
 import { ATTR, EVENT } from '../../../contract/vocabulary.js';
 import { logsRequest, post, receiverBackends, SeverityNumber, startTestReceiver, type LogSpec, type TestReceiver } from '../../helpers/receiver.js';
 
@@ -68,6 +68,14 @@ describe.each(receiverBackends())('pipeline state on $name', (backend) => {
     expect((await post(r.url, '/v1/logs', logsRequest(records), { key: r.key })).status).toBe(200);
   });
   afterAll(() => r?.close());
+
+  it('reads named pipelines alone as it reads them among all, and nothing of a name without runs', async () => {
+    const { rows } = await r.receiver.db.query<{ tenant_id: number }>("SELECT tenant_id FROM tenants WHERE name = 'acme'");
+    const all = await readPipelineStates(r.receiver.db, rows[0]!.tenant_id);
+    const named = await readStatesOf(r.receiver.db, rows[0]!.tenant_id, ['hung', 'billing', 'no-runs', 'billing']);
+    expect(named).toEqual(all.filter((state) => ['billing', 'hung'].includes(state.pipeline)));
+    expect(await readStatesOf(r.receiver.db, rows[0]!.tenant_id + 1000, ['billing'])).toEqual([]);
+  });
 
   it('reads each pipeline: owner, interval, latest run, failures since the last success, running runs', async () => {
     const states = new Map((await readPipelineStates(r.receiver.db)).map((s) => [s.pipeline, s]));
