@@ -118,6 +118,20 @@ export function isLate(state: PipelineState, nowSeconds: number, rules: MixinCon
   return nowSeconds - since > rules.late.expectedIntervals * state.expectedIntervalSeconds;
 }
 
+export type Freshness = 'fresh' | 'stale' | 'unknown';
+
+/**
+ * A dataset's freshness, by the PipelineLate rule with its last write that happened in place of its
+ * writer's last success: stale when that write is older than the rule allows, or when nothing it wrote
+ * ever happened; unknown when the writer cannot be judged (no expected interval, or no run ended yet).
+ * The Grafana Lineage dashboard states the same in SQL (dashboards/grafana/lineage.ts), held to this by its test.
+ */
+export function freshnessOf(writer: PipelineState | undefined, lastWriteSeconds: number | null, nowSeconds: number, rules: MixinConfig = config): Freshness {
+  if (writer === undefined || writer.expectedIntervalSeconds === null || writer.lastRunEndSeconds === null) return 'unknown';
+  if (lastWriteSeconds === null) return 'stale';
+  return isLate({ ...writer, lastSuccessSeconds: lastWriteSeconds }, nowSeconds, rules) ? 'stale' : 'fresh';
+}
+
 export function isStuck(state: PipelineState, nowSeconds: number, rules: MixinConfig = config): boolean {
   return state.oldestRunningHeartbeatSeconds !== null && heartbeatStopped(state.oldestRunningHeartbeatSeconds, nowSeconds, rules);
 }

@@ -1,16 +1,16 @@
 /**
  * Lineage: which datasets each pipeline reads and writes, as a node graph (pipelines coloured by their
  * status, datasets by their freshness), and each dataset's freshness: whether a writer wrote it
- * successfully within the late rule's window of its expected interval. Read from the lineage tables
+ * successfully within the late rule's window of its expected interval (contract/pipeline-facts.ts freshnessOf). Read from the lineage tables
  * (receiver/storage/lineage-rows.ts) around the selected pipelines: the datasets they read or write, and
  * every pipeline that reads or writes those.
  */
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { pipelineUpstreams } from '../../contract/lineage-sql.js';
+import { lastWriteOf, pipelineUpstreams } from '../../contract/lineage-sql.js';
 import { pipelineFacts } from '../../contract/pipeline-facts.js';
 import { overdueSql, statusSql } from './attention.js';
 import { finish, pipemonDashboard } from './dashboard-base.js';
-import { FAILED_SQL, pipelineOrAllIs, tenantIs, withTenant } from './filters.js';
+import { pipelineOrAllIs, tenantIs, withTenant } from './filters.js';
 import { UID, linkTo } from './links.js';
 import { sql, sqlText } from './queries-builders.js';
 import { FRESHNESS_MAPPINGS, STATUS_MAPPINGS, cssColourSql, freshnessColumn, linkColumn, nodeGraphPanel, tablePanel, unitColumn } from './panels.js';
@@ -47,30 +47,10 @@ const AROUND = sqlText`
     SELECT e.* FROM tenant_edges e JOIN around USING (tenant_id, dataset_id)
   )`;
 
-/** Whether run or stage `x` ended with a result other than a failure. */
-const endedWell = (x: string) => `${x}.state = 'ended' AND ${x}.result NOT IN (${FAILED_SQL})`;
-
 /**
- * Dataset `a`'s last write that happened: by a run (or a stage, for a stage's row) that ended with a result
- * other than a failure; static lineage (no run) and runs still running wrote nothing yet. Newest first
- * through run_datasets' dataset index, each row's run or stage probed by its key (scalar subqueries, which
- * the planner cannot turn into a hash of every run), to the first that counts.
- */
-const lastWrite = (a: string) => sqlText`
-  SELECT u.pipeline, u.at, u.run_id
-    FROM run_datasets u
-   WHERE u.tenant_id = ${a}.tenant_id AND u.dataset_id = ${a}.dataset_id AND u.direction = 'write' AND u.run_id <> ''
-     AND CASE WHEN u.stage_run_id = ''
-              THEN (SELECT ${endedWell('r')} FROM pipeline_runs r WHERE r.tenant_id = u.tenant_id AND r.run_id = u.run_id)
-              ELSE (SELECT ${endedWell('s')} FROM pipeline_stages s WHERE s.tenant_id = u.tenant_id AND s.run_id = u.run_id AND s.stage_run_id = u.stage_run_id)
-         END
-   ORDER BY u.at DESC
-   LIMIT 1`;
-
-/**
- * Dataset `d`'s freshness, by the late rule on its last successful write and its writer's facts: unknown
- * where the rule cannot judge the writer (no expected interval, no ended run), stale once overdue or when
- * it was never written successfully, else fresh.
+ * Dataset `d`'s freshness as contract/pipeline-facts.ts freshnessOf() judges it, in SQL: unknown where the
+ * rule cannot judge the writer (no expected interval, no ended run), stale once overdue or when no write
+ * of it ever happened (contract/lineage-sql.ts lastWriteOf), else fresh.
  */
 const freshnessSql = (d: string) => `CASE
   WHEN ${d}.expected_interval IS NULL OR ${d}.last_end IS NULL THEN 'unknown'
@@ -99,7 +79,7 @@ const FRESHNESS_CTES = sqlText`
            f.expected_interval, f.last_end
       FROM around a
       LEFT JOIN LATERAL (
-        ${lastWrite('a')}
+        ${lastWriteOf('a')}
       ) l ON true
       LEFT JOIN writers w ON w.tenant_id = a.tenant_id AND w.dataset_id = a.dataset_id AND w.pipeline = COALESCE(l.pipeline, w.pipeline)
       LEFT JOIN facts f ON f.tenant_id = w.tenant_id AND f.pipeline = w.pipeline

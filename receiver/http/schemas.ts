@@ -174,16 +174,16 @@ const dataset = {
   last_write: nullable(
     object(
       { at: dateTime, run_id: string, pipeline: string, stage: stageName, rows: nullable(number) },
-      'Its latest write that counts: by a run that did not fail (for a stage\'s write, a stage that did not fail).',
+      'Its latest write that happened: by a run that ended in success (for a stage\'s write, a stage that did).',
     ),
   ),
   freshness: {
     type: 'string',
     enum: ['fresh', 'stale', 'unknown'],
     description:
-      "Its last write against its writer's expected interval, by the PipelineLate rule: stale when older than that rule allows, fresh otherwise; unknown without a counted write, or when that writer has no expected interval.",
+      "Its last write that happened against its writer's expected interval, by the PipelineLate rule: stale when older than that rule allows or when no write of it ever happened, fresh otherwise; unknown when the writer (of that write, else any) has no expected interval or no ended run.",
   },
-  expected_interval_seconds: nullable({ type: 'number', description: "The expected interval of the pipeline of its last write (declared, or inferred from its runs' starts)." }),
+  expected_interval_seconds: nullable({ type: 'number', description: "The expected interval of the writer it is judged by (declared, or inferred from its runs' starts)." }),
 };
 
 const hops = (of: string): JsonSchema => ({ type: 'integer', minimum: 0, description: `Pipeline hops from ${of}.` });
@@ -270,7 +270,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
       at: dateTime,
       rows: nullable({ type: 'number', description: "The run's own count, else the sum of its stages' counts (as a run's rows roll up); null when none was reported." }),
       bytes: nullable(number),
-      failed: { type: 'boolean', description: 'Its run failed (for stages\' writes, every stage that wrote it failed): not a write that counts.' },
+      counted: { type: 'boolean', description: 'A write that happened: its run (for stages\' writes, a stage that wrote it) ended in success. Freshness counts only these.' },
     },
     'One run writing the dataset.',
   ),

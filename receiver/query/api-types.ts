@@ -356,7 +356,7 @@ export interface Dataset {
   writers: string[];
   /** The pipelines that read it, sorted. */
   readers: string[];
-  /** Its latest write that counts: by a run that did not fail (for a stage's write, a stage that did not fail). */
+  /** Its latest write that happened: by a run that ended in success (for a stage's write, a stage that did). */
   last_write: {
     at: string;
     run_id: string;
@@ -365,9 +365,9 @@ export interface Dataset {
     stage: string | null;
     rows: number | null;
   } | null;
-  /** Its last write against its writer's expected interval, by the PipelineLate rule: stale when older than that rule allows, fresh otherwise; unknown without a counted write, or when that writer has no expected interval. */
+  /** Its last write that happened against its writer's expected interval, by the PipelineLate rule: stale when older than that rule allows or when no write of it ever happened, fresh otherwise; unknown when the writer (of that write, else any) has no expected interval or no ended run. */
   freshness: "fresh" | "stale" | "unknown";
-  /** The expected interval of the pipeline of its last write (declared, or inferred from its runs' starts). */
+  /** The expected interval of the writer it is judged by (declared, or inferred from its runs' starts). */
   expected_interval_seconds: number | null;
 }
 
@@ -407,8 +407,8 @@ export interface DatasetWrite {
   /** The run's own count, else the sum of its stages' counts (as a run's rows roll up); null when none was reported. */
   rows: number | null;
   bytes: number | null;
-  /** Its run failed (for stages' writes, every stage that wrote it failed): not a write that counts. */
-  failed: boolean;
+  /** A write that happened: its run (for stages' writes, a stage that wrote it) ended in success. Freshness counts only these. */
+  counted: boolean;
 }
 
 export interface DatasetDetail {
@@ -423,7 +423,7 @@ export interface DatasetDetail {
   writers: string[];
   /** The pipelines that read it, sorted. */
   readers: string[];
-  /** Its latest write that counts: by a run that did not fail (for a stage's write, a stage that did not fail). */
+  /** Its latest write that happened: by a run that ended in success (for a stage's write, a stage that did). */
   last_write: {
     at: string;
     run_id: string;
@@ -432,9 +432,9 @@ export interface DatasetDetail {
     stage: string | null;
     rows: number | null;
   } | null;
-  /** Its last write against its writer's expected interval, by the PipelineLate rule: stale when older than that rule allows, fresh otherwise; unknown without a counted write, or when that writer has no expected interval. */
+  /** Its last write that happened against its writer's expected interval, by the PipelineLate rule: stale when older than that rule allows or when no write of it ever happened, fresh otherwise; unknown when the writer (of that write, else any) has no expected interval or no ended run. */
   freshness: "fresh" | "stale" | "unknown";
-  /** The expected interval of the pipeline of its last write (declared, or inferred from its runs' starts). */
+  /** The expected interval of the writer it is judged by (declared, or inferred from its runs' starts). */
   expected_interval_seconds: number | null;
   /** Who writes it, per pipeline and stage, latest first. */
   written_by: DatasetEdge[];

@@ -1,11 +1,10 @@
 /**
  * Datasets (storage/lineage-rows.ts keeps them): a tenant's list by name, filtered by part of the name,
  * namespace or a pipeline that uses it, and one dataset's detail. Each shows who writes and reads it,
- * its last write that counts (by a run, or for a stage's write a stage, that did not fail) and its
- * freshness: that write against its writer's expected interval by the PipelineLate rule.
+ * its last write that happened (contract/lineage-sql.ts) and its freshness (contract/pipeline-facts.ts).
  */
-import { isLate, type PipelineState } from '../../contract/pipeline-facts.js';
-import { FAILED_RESULTS } from '../../contract/vocabulary.js';
+import { lastWriteOf, writeHappened } from '../../contract/lineage-sql.js';
+import { freshnessOf, type PipelineState } from '../../contract/pipeline-facts.js';
 import type { Queryable } from '../storage/database.js';
 import type { Dataset, DatasetDetail, DatasetEdge, DatasetPage, DatasetWrite, SchemaField } from './api-types.js';
 import { Conditions, orderBy, pageOf, textColumn, type KeyColumn, type Keyset } from './pages.js';
@@ -20,26 +19,14 @@ export interface DatasetFilter {
   pipeline?: string;
 }
 
-const FAILED = FAILED_RESULTS.map((result) => `'${result}'`).join(', ');
-
-/** Whether run_datasets row `w`, a write, counts: its run (a stage's write: its stage) did not fail. */
-const writeCounts = (w: string) => `NOT CASE WHEN ${w}.stage_run_id = ''
-  THEN EXISTS (SELECT FROM pipeline_runs r WHERE r.tenant_id = ${w}.tenant_id AND r.run_id = ${w}.run_id AND r.result IN (${FAILED}))
-  ELSE EXISTS (SELECT FROM pipeline_stages s WHERE s.tenant_id = ${w}.tenant_id AND s.run_id = ${w}.run_id AND s.stage_run_id = ${w}.stage_run_id AND s.result IN (${FAILED}))
-END`;
-
 const usedBy = (direction: string) =>
   `ARRAY(SELECT DISTINCT e.pipeline FROM lineage_edges e WHERE e.tenant_id = d.tenant_id AND e.dataset_id = d.dataset_id AND e.direction = '${direction}' ORDER BY 1)`;
 
-// The last counted write: the newest writes first (run_datasets_dataset), the failed ones skipped.
 const DATASET_SELECT = `SELECT d.dataset_id::text AS id, d.dataset, d.namespace, d.name, d.first_seen, d.last_seen,
        ${usedBy('write')} AS writers, ${usedBy('read')} AS readers,
        lw.at AS write_at, lw.run_id AS write_run_id, lw.pipeline AS write_pipeline, lw.stage AS write_stage, lw.rows::float8 AS write_rows
   FROM datasets d
-  LEFT JOIN LATERAL (
-    SELECT w.at, w.run_id, w.pipeline, w.stage, w.rows FROM run_datasets w
-     WHERE w.tenant_id = d.tenant_id AND w.dataset_id = d.dataset_id AND w.direction = 'write' AND w.run_id <> '' AND ${writeCounts('w')}
-     ORDER BY w.at DESC, w.run_id DESC LIMIT 1) lw ON true`;
+  LEFT JOIN LATERAL (${lastWriteOf('d')}) lw ON true`;
 
 interface DatasetRow {
   id: string;
@@ -59,16 +46,17 @@ interface DatasetRow {
 
 const nonEmpty = (text: string | null) => (text === '' ? null : text);
 
-/** Fresh or stale by the PipelineLate rule, with the dataset's last counted write in place of its writer's last success. */
-function freshnessOf(row: DatasetRow, writer: PipelineState | undefined, nowSeconds: number): Pick<Dataset, 'freshness' | 'expected_interval_seconds'> {
-  const interval = writer?.expectedIntervalSeconds ?? null;
-  if (row.write_at === null || writer === undefined || interval === null) return { freshness: 'unknown', expected_interval_seconds: interval };
-  const since = new Date(row.write_at).getTime() / 1000;
-  const stale = isLate({ ...writer, lastSuccessSeconds: since, lastRunEndSeconds: null }, nowSeconds);
-  return { freshness: stale ? 'stale' : 'fresh', expected_interval_seconds: interval };
+const judgeable = (state: PipelineState | undefined) => state !== undefined && state.expectedIntervalSeconds !== null && state.lastRunEndSeconds !== null;
+
+/** The writer a dataset is judged by: the one of its last write that happened, else (none happened) a writer that can be judged. */
+function writerOf(row: DatasetRow, states: Map<string, PipelineState>): PipelineState | undefined {
+  if (row.write_pipeline !== null) return states.get(row.write_pipeline);
+  return row.writers.map((pipeline) => states.get(pipeline)).find(judgeable);
 }
 
-function shapeDataset(row: DatasetRow, writer: PipelineState | undefined, nowSeconds: number): Dataset {
+function shapeDataset(row: DatasetRow, states: Map<string, PipelineState>, nowSeconds: number): Dataset {
+  const writer = writerOf(row, states);
+  const lastWriteSeconds = row.write_at === null ? null : new Date(row.write_at).getTime() / 1000;
   return {
     id: row.id,
     dataset: row.dataset,
@@ -82,16 +70,17 @@ function shapeDataset(row: DatasetRow, writer: PipelineState | undefined, nowSec
       row.write_at === null
         ? null
         : { at: new Date(row.write_at).toISOString(), run_id: row.write_run_id!, pipeline: row.write_pipeline!, stage: nonEmpty(row.write_stage), rows: row.write_rows },
-    ...freshnessOf(row, writer, nowSeconds),
+    freshness: freshnessOf(writer, lastWriteSeconds, nowSeconds),
+    expected_interval_seconds: writer?.expectedIntervalSeconds ?? null,
   };
 }
 
-/** The rows shaped, with their last writers' states read once for all of them. */
+/** The rows shaped, with their writers' states read once for all of them. */
 async function shapeDatasets(db: Queryable, tenantId: number, rows: DatasetRow[], nowMs: number): Promise<Dataset[]> {
-  const writers = [...new Set(rows.flatMap((row) => (row.write_pipeline === null ? [] : [row.write_pipeline])))];
+  const writers = [...new Set(rows.flatMap((row) => row.writers))];
   const states = await readStatesOf(db, tenantId, writers);
   const byPipeline = new Map(states.map((state) => [state.pipeline, state]));
-  return rows.map((row) => shapeDataset(row, row.write_pipeline === null ? undefined : byPipeline.get(row.write_pipeline), nowMs / 1000));
+  return rows.map((row) => shapeDataset(row, byPipeline, nowMs / 1000));
 }
 
 const idColumn: KeyColumn = { sql: 'd.dataset_id', cast: 'bigint', valid: (value) => /^[0-9]{1,18}$/.test(value) };
@@ -131,8 +120,8 @@ const ROWS_PER_RUN = 10;
 const ROLLED_UP = (column: string) => `COALESCE(max(${column}) FILTER (WHERE stage_run_id = ''), sum(${column}) FILTER (WHERE stage_run_id <> ''))::float8`;
 const WRITES_SQL = `
 SELECT run_id, pipeline, COALESCE(array_agg(DISTINCT stage ORDER BY stage) FILTER (WHERE stage_run_id <> ''), '{}') AS stages,
-       max(at) AS at, ${ROLLED_UP('rows')} AS rows, ${ROLLED_UP('bytes')} AS bytes, NOT bool_or(counts) AS failed
-  FROM (SELECT w.run_id, w.pipeline, w.stage_run_id, w.stage, w.at, w.rows, w.bytes, ${writeCounts('w')} AS counts
+       max(at) AS at, ${ROLLED_UP('rows')} AS rows, ${ROLLED_UP('bytes')} AS bytes, bool_or(counted) AS counted
+  FROM (SELECT w.run_id, w.pipeline, w.stage_run_id, w.stage, w.at, w.rows, w.bytes, ${writeHappened('w')} AS counted
           FROM run_datasets w
          WHERE w.tenant_id = $1 AND w.dataset_id = $2 AND w.direction = 'write' AND w.run_id <> ''
            AND w.at >= COALESCE($3::timestamptz, '-infinity') AND w.at < COALESCE($4::timestamptz, 'infinity')

@@ -3,6 +3,7 @@
  * datasets its pipeline writes that no succeeded stage of this run wrote, and the pipelines that read
  * them, directly or through others (lineage-walk.ts), each with its distance in hops.
  */
+import { writeHappened } from '../../contract/lineage-sql.js';
 import type { Queryable } from '../storage/database.js';
 import type { Impact, RunDataset } from './api-types.js';
 import { MAX_DEPTH, walkLineage } from './lineage-walk.js';
@@ -23,15 +24,14 @@ export async function runDatasets(db: Queryable, tenantId: number, pipeline: str
   return rows.map((row) => ({ ...row, at: new Date(row.at).toISOString() }));
 }
 
-/** The datasets `pipeline` writes (in any stage, or by static lineage) that no stage of run `runId` wrote with success. */
+/** The datasets `pipeline` writes (in any stage, or by static lineage) that run `runId` did not write: no write of it happened. */
 const UNWRITTEN_SQL = `
 SELECT DISTINCT e.dataset_id::text AS dataset_id FROM lineage_edges e
  WHERE e.tenant_id = $1 AND e.pipeline = $2 AND e.direction = 'write'
    AND NOT EXISTS (
      SELECT FROM run_datasets w
-       JOIN pipeline_stages s ON s.tenant_id = w.tenant_id AND s.run_id = w.run_id AND s.stage_run_id = w.stage_run_id
       WHERE w.tenant_id = e.tenant_id AND w.pipeline = e.pipeline AND w.run_id = $3 AND w.direction = 'write'
-        AND w.dataset_id = e.dataset_id AND s.result = 'success')`;
+        AND w.dataset_id = e.dataset_id AND ${writeHappened('w')})`;
 
 const byHopsThenName = <T extends { hops: number }>(name: (item: T) => string) => (a: T, b: T) =>
   a.hops - b.hops || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);

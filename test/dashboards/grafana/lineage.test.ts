@@ -19,6 +19,7 @@ import type { Tenant } from '../../../receiver/model/records.js';
 import type { Database } from '../../../receiver/storage/database.js';
 import { createPartitionManager } from '../../../receiver/storage/partitions.js';
 import { writeBatch } from '../../../receiver/storage/write-batch.js';
+import { listDatasets } from '../../../receiver/query/datasets.js';
 import { backends, freshDatabase } from '../../helpers/backends.js';
 import { otlpJsonLogs, type JsonRecord, type Value } from '../../helpers/otlp-json.js';
 
@@ -281,6 +282,15 @@ describe.each(backends())('the Lineage dashboard on $name', (backend) => {
       { dataset: EVENTS_RAW, freshness: 'fresh', writers: 'events-sync', writer: 'events-sync', run: 'e-2', interval: 3600, hoursSince: 1 },
       { dataset: ORDERS, freshness: 'fresh', writers: 'orders-load', writer: 'orders-load', run: 'l-2', interval: 3600, hoursSince: 1 },
     ]);
+  });
+
+  it('judges each dataset as the API judges it (contract/pipeline-facts.ts freshnessOf)', async () => {
+    const db = await freshDatabase(backend);
+    const { acme } = await seed(db);
+    const panel = Object.fromEntries((await freshness(db, ['acme'], ALL)).map((row) => [row.Dataset, [row.Freshness, row.Writer, row.Run]]));
+    const api = (await listDatasets(db, acme, {}, 100)).items;
+    expect(Object.fromEntries(api.map((d) => [d.dataset, [d.freshness, d.last_write?.pipeline ?? (d.freshness === 'unknown' ? null : d.writers[0]), d.last_write?.run_id ?? null]]))).toEqual(panel);
+    expect(new Set(api.map((d) => d.freshness))).toEqual(new Set(['fresh', 'stale', 'unknown']));
   });
 
   it('returns no rows, and no error, before any lineage is stored', async () => {

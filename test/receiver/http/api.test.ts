@@ -275,7 +275,7 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     const orders = listed.find((d) => d.dataset === 'dw://orders')!;
     const detail = await get(`/api/v1/datasets/${orders.id}?writes=1`, key);
     expect(detail.status).toBe(200);
-    expect(detail.body).toMatchObject({ dataset: 'dw://orders', freshness: 'stale', last_write: { run_id: 't-1' }, writes: [{ run_id: 't-2', failed: true }] });
+    expect(detail.body).toMatchObject({ dataset: 'dw://orders', freshness: 'stale', last_write: { run_id: 't-1' }, writes: [{ run_id: 't-2', counted: false }] });
     expect(detail.body.read_by.map((e: any) => e.pipeline)).toEqual(['report']);
     for (const k of [other, key]) {
       const missing = await get(`/api/v1/datasets/${k === other ? orders.id : '999999999'}`, k);

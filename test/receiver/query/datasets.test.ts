@@ -1,6 +1,6 @@
 /**
  * Datasets (receiver/query/datasets.ts) on real PostgreSQL, fed through the write path: the list by name
- * with its filters and keyset pages, who writes and reads each, the last write that counts (a failed
+ * with its filters and keyset pages, who writes and reads each, the last write that happened (a failed
  * stage's is not one), freshness by the writer's expected interval, and one dataset's detail with its
  * edges, facets and writes over time; another tenant's datasets never appear.
  */
@@ -99,7 +99,7 @@ describe.each(backends())('datasets on $name', (backend) => {
       ['airflow/export', null, expect.stringMatching(/^[0-9a-f-]{36}$/)],
       ['report', 'render', 'r-1'],
     ]);
-    expect(detail.writes.map((w) => [w.run_id, w.stages, w.rows, w.failed])).toEqual([
+    expect(detail.writes.map((w) => [w.run_id, w.stages, w.rows, !w.counted])).toEqual([
       ['t-2', ['build'], null, true],
       ['t-1', ['build'], 90, false],
     ]);
@@ -116,7 +116,7 @@ describe.each(backends())('datasets on $name', (backend) => {
     expect(withFacets.column_lineage).toEqual({ total: { inputFields: [{ namespace: 'dw', name: 'orders', field: 'amount' }] } });
     expect(withFacets.facets).toHaveProperty('schema');
     expect(withFacets.facets_at).toBe(new Date(NOW - HOUR).toISOString());
-    expect(withFacets.writes.map((w) => [w.pipeline, w.stages, w.rows, w.failed])).toEqual([['airflow/export', [], 7, false]]);
+    expect(withFacets.writes.map((w) => [w.pipeline, w.stages, w.rows, !w.counted])).toEqual([['airflow/export', [], 7, false]]);
   });
 
   it("keeps each tenant's datasets its own: never listed, never found by id", async () => {
