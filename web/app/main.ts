@@ -5,7 +5,10 @@
 import { ApiError, getJson, KeyError, keyRefusal } from './lib/api.js';
 import { fill, h } from './lib/dom.js';
 import { forgetKey, savedKey, saveKey, takeKeyFromFragment } from './lib/key.js';
+import { mountDataset } from './pages/dataset.js';
+import { mountDatasets } from './pages/datasets.js';
 import { mountHealth } from './pages/health.js';
+import { mountLineage } from './pages/lineage.js';
 import { mountLogs } from './pages/logs.js';
 import { mountOverview } from './pages/overview.js';
 import { mountPipeline } from './pages/pipeline.js';
@@ -27,11 +30,15 @@ const MOUNTS: Record<PageName, Mount> = {
   run: mountRun,
   logs: mountLogs,
   health: mountHealth,
+  datasets: mountDatasets,
+  dataset: mountDataset,
+  lineage: mountLineage,
   unknown: mountUnknown,
 };
 
 const NAV: [Exclude<PageName, 'unknown'>, string, PageName[]][] = [
   ['overview', 'Pipelines', ['overview', 'pipeline', 'run']],
+  ['datasets', 'Datasets', ['datasets', 'dataset', 'lineage']],
   ['logs', 'Logs', ['logs']],
   ['health', 'pipemon health', ['health']],
 ];

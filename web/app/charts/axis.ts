@@ -1,5 +1,5 @@
 /**
- * Axes for the hand-made charts: a duration scale of a few round values, start times along a row of
+ * Axes for the hand-made charts: a duration or count scale of a few round values, start times along a row of
  * bars, and the time since a start along a run's timeline. Each is an SVG of its own without a viewBox,
  * placed in percent of its width or height: the plot beside it stretches to any width, and text
  * stretched with it would be distorted.
@@ -29,13 +29,26 @@ export function tickDuration(seconds: number): string {
   return `${trim(seconds / 86_400)} d`;
 }
 
-/** The duration scale on the left of a plot: each value at its height, the top one being `ticks` last. */
-export function durationAxis(ticks: number[]): SVGSVGElement {
+/** The scale's values from 0 up to the first round count (1, 2, 5 of each power of ten) at or above `max`. */
+export function countTicks(max: number): number[] {
+  const top = Math.max(max, 1);
+  const power = 10 ** Math.floor(Math.log10(top / MOST_TICKS));
+  const step = [1, 2, 5, 10].map((m) => Math.max(1, m * power)).find((s) => Math.ceil(top / s) <= MOST_TICKS)!;
+  return Array.from({ length: Math.ceil(top / step) + 1 }, (_, i) => i * step);
+}
+
+const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
+
+/** A count scale's value, short ("12K"). */
+export const tickCount = (value: number) => compact.format(value);
+
+/** The scale on the left of a plot: each value at its height, the top one being `ticks` last, in `label`'s words. */
+export function valueAxis(ticks: number[], label: (value: number) => string): SVGSVGElement {
   const top = ticks[ticks.length - 1]!;
   return svg(
     'svg',
     { class: 'y-axis', 'aria-hidden': 'true' },
-    ticks.map((value) => svg('text', { x: '100%', y: `${(1 - value / top) * 100}%`, dx: -6, 'dominant-baseline': 'middle', 'text-anchor': 'end' }, tickDuration(value))),
+    ticks.map((value) => svg('text', { x: '100%', y: `${(1 - value / top) * 100}%`, dx: -6, 'dominant-baseline': 'middle', 'text-anchor': 'end' }, label(value))),
   );
 }
 

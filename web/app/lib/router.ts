@@ -3,35 +3,53 @@
  * the back button works; the fragment never reaches the server, which serves one page for all of them.
  */
 
-export type PageName = 'overview' | 'pipeline' | 'run' | 'logs' | 'health' | 'unknown';
+export type PageName = 'overview' | 'pipeline' | 'run' | 'logs' | 'health' | 'datasets' | 'dataset' | 'lineage' | 'unknown';
 
 export interface Route {
   page: PageName;
-  /** The pipeline name or run id of the pipeline and run pages. */
+  /** The pipeline name, run id or dataset id of the pipeline, run and dataset pages. */
   id: string;
   params: URLSearchParams;
 }
 
-const PATHS: Record<string, PageName> = { '': 'overview', pipelines: 'pipeline', runs: 'run', logs: 'logs', health: 'health' };
+/** Each path's page without an id, and with one (null: that form names no page). */
+const PATHS: Record<string, [PageName | null, PageName | null]> = {
+  '': ['overview', null],
+  pipelines: [null, 'pipeline'],
+  runs: [null, 'run'],
+  logs: ['logs', null],
+  health: ['health', null],
+  datasets: ['datasets', 'dataset'],
+  lineage: ['lineage', null],
+};
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?', 2);
   const [first = '', ...rest] = path.split('/');
-  const page = Object.hasOwn(PATHS, first) ? PATHS[first]! : 'unknown';
+  const params = new URLSearchParams(query);
   let id = '';
   try {
     id = decodeURIComponent(rest.join('/'));
   } catch {
     return { page: 'unknown', id: '', params: new URLSearchParams() };
   }
-  const needsId = page === 'pipeline' || page === 'run';
-  if (needsId !== (id !== '')) return { page: 'unknown', id, params: new URLSearchParams(query) };
-  return { page, id, params: new URLSearchParams(query) };
+  const forms = Object.hasOwn(PATHS, first) ? PATHS[first]! : [null, null];
+  return { page: forms[id === '' ? 0 : 1] ?? 'unknown', id, params };
 }
+
+const PREFIX: Record<Exclude<PageName, 'unknown'>, string> = {
+  overview: '',
+  pipeline: 'pipelines/',
+  run: 'runs/',
+  logs: 'logs',
+  health: 'health',
+  datasets: 'datasets',
+  dataset: 'datasets/',
+  lineage: 'lineage',
+};
 
 /** The fragment of a page, with its filters (empty ones left out). */
 export function href(page: Exclude<PageName, 'unknown'>, id = '', params: Record<string, string | undefined> = {}): string {
-  const path = { overview: '', pipeline: 'pipelines/', run: 'runs/', logs: 'logs', health: 'health' }[page];
   const query = new URLSearchParams(Object.entries(params).filter((entry): entry is [string, string] => Boolean(entry[1]))).toString();
-  return `#/${path}${id ? encodeURIComponent(id) : ''}${query ? `?${query}` : ''}`;
+  return `#/${PREFIX[page]}${id ? encodeURIComponent(id) : ''}${query ? `?${query}` : ''}`;
 }

@@ -1,9 +1,9 @@
 /** What every page is: an element, filled by refresh() (called at once, then every intervalMs while shown), and the pieces pages share. */
-import { h, type Child } from './dom.js';
-import { badge } from './format.js';
-import type { Route } from './router.js';
-import { conditions, warningWords } from './status.js';
-import type { PipelineFigures } from './types.js';
+import { fill, h, type Child } from './dom.js';
+import { ago, badge, duration } from './format.js';
+import { href, type Route } from './router.js';
+import { conditions, warningWords, type StatusFacts } from './status.js';
+import type { Dataset } from './types.js';
 
 export interface View {
   title: string;
@@ -16,6 +16,19 @@ export interface View {
 export type Mount = (route: Route) => View;
 
 export const REFRESH_MS = 15_000;
+
+/**
+ * fill(), keeping the reader's focus on the link to the same place when a refresh redraws the links
+ * under it, so that auto-refresh never throws a keyboard reader back to the top.
+ */
+export function refill(parent: Element, ...children: Child[]): void {
+  const active = document.activeElement;
+  const target = active && parent.contains(active) ? active.getAttribute('href') : null;
+  const same = () => [...parent.querySelectorAll('[href]')].filter((link) => link.getAttribute('href') === target) as (HTMLElement | SVGElement)[];
+  const nth = target === null ? -1 : same().indexOf(active as HTMLElement);
+  fill(parent, ...children);
+  if (nth >= 0) same()[nth]?.focus();
+}
 
 export function section(title: string, ...children: Child[]): HTMLElement {
   const id = `s-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
@@ -51,7 +64,7 @@ export function tiles(items: [string, Child, 'wide'?][]): HTMLElement {
 }
 
 /** A pipeline's status: its badge, its other conditions, and why its data is suspect when it is. */
-export function statusCell(p: PipelineFigures): HTMLElement {
+export function statusCell(p: StatusFacts): HTMLElement {
   const [status, ...also] = conditions(p);
   const why = warningWords(p);
   return h(
@@ -61,4 +74,25 @@ export function statusCell(p: PipelineFigures): HTMLElement {
     also.length > 0 ? h('span', { class: 'also' }, `also ${also.join(', ')}`) : null,
     why.length > 0 ? h('span', { class: 'why' }, `Latest run: ${why.join('; ')}`) : null,
   );
+}
+
+/** Why a dataset is fresh, stale or unknown: its last write that happened against the expected interval of the pipeline it is judged by. */
+export function freshnessWords(d: Pick<Dataset, 'last_write' | 'expected_interval_seconds'>): string {
+  const interval = d.expected_interval_seconds === null ? 'no expected interval' : `expected every ${duration(d.expected_interval_seconds)}`;
+  const write = d.last_write;
+  if (!write) return `no write of it has happened yet; its writer has ${interval}`;
+  return `last written ${ago(write.at)} by ${write.pipeline}, ${d.expected_interval_seconds === null ? 'which has no expected interval' : interval}`;
+}
+
+/** A dataset's freshness: its badge, and against what it is judged. */
+export function freshnessCell(d: Dataset): HTMLElement {
+  return h('span', { class: 'status', 'data-freshness': d.freshness }, badge(d.freshness), h('span', { class: 'also' }, freshnessWords(d)));
+}
+
+export const pipelineLink = (pipeline: string) => h('a', { href: href('pipeline', pipeline), 'data-pipeline': pipeline }, pipeline);
+export const datasetLink = (id: string, name: string) => h('a', { href: href('dataset', id), 'data-dataset': id }, name);
+
+/** Links, comma-separated; `none` when there are none. */
+export function linkList(links: HTMLElement[], none = '–'): Child {
+  return links.length === 0 ? none : links.flatMap((link, i) => (i === 0 ? [link] : [', ', link]));
 }

@@ -1,6 +1,6 @@
 /**
  * One pipeline: its run history as a chart, and from its latest runs' details the stage durations, rows
- * per stage and target, data-quality checks and recent errors.
+ * per stage and target, data-quality checks and recent errors; a link to its lineage graph.
  */
 import { ApiError, getJson } from '../lib/api.js';
 import { historyChart } from '../charts/history.js';
@@ -67,6 +67,7 @@ export const mountPipeline: Mount = (route: Route) => {
     h('p', { class: 'crumbs' }, h('a', { href: href('overview') }, 'Pipelines'), ' / '),
     h('h1', null, name),
     header,
+    h('p', null, h('a', { href: href('lineage', '', { pipeline: name }), class: 'lineage-link' }, `Lineage of ${name}`), ': the datasets it reads and writes, what feeds it and who uses its data.'),
     section('Run history', history),
     section(`Stages (latest ${DETAILED_RUNS} runs)`, stages),
     section(`Data-quality checks (latest ${DETAILED_RUNS} runs)`, checks),

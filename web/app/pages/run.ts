@@ -1,11 +1,15 @@
-/** One run: its stages as a timeline, rows, checks, its error, and its logs with severity. */
+/**
+ * One run: its stages as a timeline, rows, checks, its error, the datasets it read and wrote, and its
+ * logs with severity. A failed or stuck run says first who it leaves without data: the datasets it did
+ * not write and the pipelines that read them, directly or through others.
+ */
 import { getJson } from '../lib/api.js';
 import { timeline } from '../charts/timeline.js';
 import { fill, h } from '../lib/dom.js';
 import { badge, count, elapsed, errorText, exactTime, outcome, plain, when } from '../lib/format.js';
 import { href, type Route } from '../lib/router.js';
-import type { RunDetail } from '../lib/types.js';
-import { REFRESH_MS, section, table, tiles, type Mount } from '../lib/view.js';
+import type { Impact, RunDataset, RunDetail } from '../lib/types.js';
+import { datasetLink, pipelineLink, REFRESH_MS, section, table, tiles, type Mount } from '../lib/view.js';
 import { logRows, LOG_HEADERS } from './logs.js';
 
 /** What a run's own end said, where it shows its stages' failure instead. */
@@ -14,6 +18,31 @@ function ownWords(reported: NonNullable<RunDetail['reported']>): string {
   return `${reported.result ?? 'nothing'}${error}`;
 }
 
+const hopsText = (hops: number) => `${count(hops)} ${hops === 1 ? 'hop' : 'hops'}`;
+const datasetDistance = (hops: number) => (hops === 0 ? 'its own output, not written' : `written ${hopsText(hops)} downstream`);
+const pipelineDistance = (hops: number) => (hops === 1 ? '1 hop: reads its output' : `${hopsText(hops)}, through others`);
+
+/** Who the run leaves without data, nearest first, with a link to the graph downstream of its pipeline. */
+function impactPart(run: RunDetail, impact: Impact) {
+  const hops = Math.max(1, ...impact.pipelines.map((p) => p.hops), ...impact.datasets.map((d) => d.hops));
+  const summary = `This run ${run.stuck ? 'is stuck' : 'failed'}: ${count(impact.datasets.length)} datasets are left without its data and ${count(impact.pipelines.length)} pipelines downstream read them.`;
+  return [
+    h('p', { class: 'impact-summary' }, summary, impact.truncated ? ' The walk stopped at its bound (10 hops, 1,000 nodes): more may be affected.' : ''),
+    table('Datasets left without data', ['Dataset', 'Distance'], impact.datasets.map((d) => [datasetLink(d.dataset_id, d.dataset), datasetDistance(d.hops)]), {
+      empty: 'Its pipeline writes no dataset that lineage knows of.',
+      className: 'impact-datasets',
+    }),
+    table('Pipelines downstream', ['Pipeline', 'Distance'], impact.pipelines.map((p) => [pipelineLink(p.pipeline), pipelineDistance(p.hops)]), {
+      empty: 'No pipeline reads what it writes.',
+      className: 'impact-pipelines',
+    }),
+    h('p', null, h('a', { href: href('lineage', '', { pipeline: run.pipeline, direction: 'down', depth: String(Math.min(hops, 10)) }) }, `The lineage graph downstream of ${run.pipeline}`)),
+  ];
+}
+
+const datasetRows = (datasets: RunDataset[]) =>
+  datasets.map((d) => [d.direction === 'read' ? 'read' : 'wrote', datasetLink(d.dataset_id, d.dataset), d.stage ?? '–', count(d.rows), when(d.at)]);
+
 export const mountRun: Mount = (route: Route) => {
   const runId = route.id;
   const crumbs = h('p', { class: 'crumbs' });
@@ -21,6 +50,8 @@ export const mountRun: Mount = (route: Route) => {
   const problem = h('div');
   const stages = h('div');
   const checks = h('div');
+  const datasets = h('div');
+  const impact = h('section', { 'aria-labelledby': 's-downstream-impact', class: 'impact', hidden: true });
   const logs = h('div');
   const element = h(
     'div',
@@ -29,7 +60,9 @@ export const mountRun: Mount = (route: Route) => {
     h('h1', null, 'Run ', h('code', null, runId)),
     header,
     problem,
+    impact,
     section('Timeline', stages),
+    section('Datasets read and written', datasets),
     section('Data-quality checks', checks),
     section('Logs', logs),
   );
@@ -66,7 +99,16 @@ export const mountRun: Mount = (route: Route) => {
           : null,
         run.reported ? h('p', { class: 'reported' }, `Its own end said ${ownWords(run.reported)}; it shows what its stages reported.`) : null,
       );
+      impact.hidden = run.impact === null;
+      fill(impact, run.impact ? [h('h2', { id: 's-downstream-impact' }, 'Downstream impact'), impactPart(run, run.impact)] : null);
       fill(stages, timeline(run, nowMs));
+      fill(
+        datasets,
+        table('Datasets this run read and wrote', ['Direction', 'Dataset', 'Stage', 'Rows', 'When'], datasetRows(run.datasets), {
+          empty: 'This run named no dataset it read or wrote (inputs, outputs or a target).',
+          className: 'run-datasets',
+        }),
+      );
       fill(
         checks,
         table(
