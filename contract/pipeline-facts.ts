@@ -118,6 +118,15 @@ export function isLate(state: PipelineState, nowSeconds: number, rules: MixinCon
   return nowSeconds - since > rules.late.expectedIntervals * state.expectedIntervalSeconds;
 }
 
+/**
+ * Unhealthy as the alerts judge it: its latest ended runs failed (what PipelineRunFailed counts), it is
+ * late, or a running run's heartbeat stopped (stuck). A pipeline downstream of an unhealthy one waits on
+ * it: pipemon_pipeline_upstream_unhealthy, and the API's upstream_unhealthy.
+ */
+export function isUnhealthy(state: PipelineState, nowSeconds: number, rules: MixinConfig = config): boolean {
+  return state.consecutiveFailures > 0 || isLate(state, nowSeconds, rules) || isStuck(state, nowSeconds, rules);
+}
+
 export type Freshness = 'fresh' | 'stale' | 'unknown';
 
 /**

@@ -121,6 +121,12 @@ const pipelineNow = {
   consecutive_failures: integer,
   late: { type: 'boolean', description: 'As the PipelineLate alert judges it now (without its for: wait).' },
   stuck: { type: 'boolean', description: 'As the PipelineRunStuck alert judges it now (without its for: wait).' },
+  upstream_unhealthy: {
+    type: 'array',
+    items: string,
+    description:
+      'Its direct upstream pipelines (each writes a dataset it reads) that are failing, late or stuck now, as pipemon_pipeline_upstream_unhealthy judges them, sorted: what it waits on, and why it is likely late. Its own late and stuck alerts are inhibited meanwhile.',
+  },
   warning: {
     type: 'boolean',
     description:

@@ -6,7 +6,7 @@
  */
 import client from 'prom-client';
 import type { PipelineUpstream } from '../../contract/lineage-sql.js';
-import { isLate, isStuck, type PipelineState } from '../../contract/pipeline-facts.js';
+import { isUnhealthy, type PipelineState } from '../../contract/pipeline-facts.js';
 import { createLabelBound, type LabelBound } from './label-bound.js';
 import { describeDatabaseError } from '../model/database-errors.js';
 
@@ -113,14 +113,6 @@ export function registerPipelineGauges(registry: client.Registry, options: Pipel
     });
   }
   registerUpstreamGauge(registry, snapshot, bounded, options.now ?? Date.now);
-}
-
-/**
- * Unhealthy as the alerts judge it, by pipeline-facts.ts: its latest ended runs failed (what
- * PipelineRunFailed counts), it is late, or a running run's heartbeat stopped (stuck).
- */
-function isUnhealthy(state: PipelineState, nowSeconds: number): boolean {
-  return state.consecutiveFailures > 0 || isLate(state, nowSeconds) || isStuck(state, nowSeconds);
 }
 
 /**

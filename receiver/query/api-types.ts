@@ -303,6 +303,8 @@ export interface PipelineFigures {
   late: boolean;
   /** As the PipelineRunStuck alert judges it now (without its for: wait). */
   stuck: boolean;
+  /** Its direct upstream pipelines (each writes a dataset it reads) that are failing, late or stuck now, as pipemon_pipeline_upstream_unhealthy judges them, sorted: what it waits on, and why it is likely late. Its own late and stuck alerts are inhibited meanwhile. */
+  upstream_unhealthy: string[];
   /** Its latest ended run failed a data-quality check, rejected rows, or wrote 0 rows (and the pipeline is not in zeroRows.allowedPipelines), as PipelineDataQualityCheckFailed, PipelineRowsRejected and PipelineZeroRowsWritten judge it now (without their for: wait); data_health says which. */
   warning: boolean;
   /** The latest ended run, as the data-health alerts read it. */
@@ -496,6 +498,8 @@ export interface PipelineStatus {
   late: boolean;
   /** As the PipelineRunStuck alert judges it now (without its for: wait). */
   stuck: boolean;
+  /** Its direct upstream pipelines (each writes a dataset it reads) that are failing, late or stuck now, as pipemon_pipeline_upstream_unhealthy judges them, sorted: what it waits on, and why it is likely late. Its own late and stuck alerts are inhibited meanwhile. */
+  upstream_unhealthy: string[];
   /** Its latest ended run failed a data-quality check, rejected rows, or wrote 0 rows (and the pipeline is not in zeroRows.allowedPipelines), as PipelineDataQualityCheckFailed, PipelineRowsRejected and PipelineZeroRowsWritten judge it now (without their for: wait); data_health says which. */
   warning: boolean;
   /** The latest ended run, as the data-health alerts read it. */

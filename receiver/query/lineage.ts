@@ -9,6 +9,7 @@ import { datasetsByIds } from './datasets.js';
 import { mergeWalks, walkLineage, type EdgeRow, type Way } from './lineage-walk.js';
 import { readStatesOf } from './pipeline-state.js';
 import { pipelineStatus, stateWithoutRuns } from './pipeline-status.js';
+import { unhealthyUpstreams } from './pipeline-upstreams.js';
 
 export const LINEAGE_DIRECTIONS = ['up', 'down', 'both'] as const;
 export type LineageDirection = (typeof LINEAGE_DIRECTIONS)[number];
@@ -65,12 +66,13 @@ export async function lineageGraph(
   const names = [...walk.pipelines.keys()];
   const [states, datasets] = await Promise.all([readStatesOf(db, tenantId, names), datasetsByIds(db, tenantId, [...walk.datasets.keys()], nowMs)]);
   const stateOf = new Map(states.map((state) => [state.pipeline, state]));
+  const upstreams = await unhealthyUpstreams(db, tenantId, states, nowMs / 1000);
   const nodes: LineageNode[] = [
     ...names.map((name) => ({
       kind: 'pipeline' as const,
       id: pipelineNode(name),
       hops: walk.pipelines.get(name)!,
-      pipeline: pipelineStatus(stateOf.get(name) ?? stateWithoutRuns('', name), nowMs / 1000),
+      pipeline: pipelineStatus(stateOf.get(name) ?? stateWithoutRuns('', name), nowMs / 1000, upstreams),
     })),
     ...[...datasets.values()].map((dataset) => ({ kind: 'dataset' as const, id: datasetNode(dataset.id), hops: walk.datasets.get(dataset.id)!, dataset })),
   ];

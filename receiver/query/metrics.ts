@@ -6,6 +6,7 @@ import { heartbeatStopped } from '../../contract/pipeline-facts.js';
 import type { Result, RunState } from '../../contract/vocabulary.js';
 import { readPipelineStates } from './pipeline-state.js';
 import { pipelineNow } from './pipeline-status.js';
+import { unhealthyUpstreams } from './pipeline-upstreams.js';
 import type { Queryable } from '../storage/database.js';
 import type { Overview, PipelinePage, RecentRun } from './api-types.js';
 import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcDay } from '../storage/run-days.js';
@@ -150,12 +151,15 @@ export async function metricsPerPipeline(db: Queryable, tenantId: number, days: 
   const nowSeconds = nowMs / 1000;
   const [{ since, rows }, states] = await Promise.all([figures(db, PER_PIPELINE_SQL, tenantId, days, nowMs), readPipelineStates(db, tenantId)]);
   const byPipeline = new Map(rows.map((row) => [row.pipeline, row]));
-  const recentOf = await recentRuns(db, tenantId, states.map((state) => state.pipeline), recent, nowSeconds);
+  const [recentOf, upstreams] = await Promise.all([
+    recentRuns(db, tenantId, states.map((state) => state.pipeline), recent, nowSeconds),
+    unhealthyUpstreams(db, tenantId, states, nowSeconds),
+  ]);
   const items = states.map((state) => ({
     pipeline: state.pipeline,
     owner: state.owner,
     ...shapeFigures(byPipeline.get(state.pipeline) ?? EMPTY),
-    ...pipelineNow(state, nowSeconds),
+    ...pipelineNow(state, nowSeconds, upstreams),
     recent_runs: recentOf.get(state.pipeline)!,
   }));
   return { days, since, items, next_cursor: null };

@@ -25,8 +25,11 @@ function shapeDataHealth(state: PipelineState) {
   };
 }
 
-/** The fields of a pipeline's state now, as PipelineFigures and PipelineStatus share them. */
-export function pipelineNow(state: PipelineState, nowSeconds: number) {
+/**
+ * The fields of a pipeline's state now, as PipelineFigures and PipelineStatus share them; `upstreams`:
+ * its unhealthy direct upstreams (pipeline-upstreams.ts unhealthyUpstreams).
+ */
+export function pipelineNow(state: PipelineState, nowSeconds: number, upstreams: Map<string, string[]>) {
   return {
     last_success_at: epochIso(state.lastSuccessSeconds),
     last_run_ended_at: epochIso(state.lastRunEndSeconds),
@@ -34,12 +37,13 @@ export function pipelineNow(state: PipelineState, nowSeconds: number) {
     consecutive_failures: state.consecutiveFailures,
     late: isLate(state, nowSeconds),
     stuck: isStuck(state, nowSeconds),
+    upstream_unhealthy: upstreams.get(state.pipeline) ?? [],
     ...shapeDataHealth(state),
   };
 }
 
-export function pipelineStatus(state: PipelineState, nowSeconds: number): PipelineStatus {
-  return { pipeline: state.pipeline, owner: state.owner, running: state.running, ...pipelineNow(state, nowSeconds) };
+export function pipelineStatus(state: PipelineState, nowSeconds: number, upstreams: Map<string, string[]>): PipelineStatus {
+  return { pipeline: state.pipeline, owner: state.owner, running: state.running, ...pipelineNow(state, nowSeconds, upstreams) };
 }
 
 /** The state of a pipeline without runs (one that only static lineage names): nothing known, nothing due. */
