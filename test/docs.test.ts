@@ -254,6 +254,13 @@ const CHECKS: Record<string, Check> = {
     expect((byName.get('inventory-snapshot') as any).stuck).toBe(true);
     expect((byName.get('finance-daily-report') as any).late).toBe(true);
   },
+  'api-lineage': ({ stdout }) => {
+    const { nodes, edges } = JSON.parse(stdout);
+    const pipelines = new Map(nodes.filter((node: any) => node.kind === 'pipeline').map((node: any) => [node.pipeline.pipeline, node.pipeline]));
+    expect([...pipelines.keys()].sort()).toEqual(['dw-orders-load', 'revenue-export', 'revenue-report']);
+    expect(pipelines.get('revenue-report')).toMatchObject({ late: true, upstream_unhealthy: ['dw-orders-load'] });
+    expect(edges.length).toBeGreaterThanOrEqual(4);
+  },
   'otlp-http-env': async ({ env }) => {
     await sendSpanWith(env, 'docs-otlp-http');
   },
