@@ -7,7 +7,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { ReceiverOptions } from '../../receiver/index.js';
+import { api } from './api.js';
+import { startTestReceiver, type TestReceiver } from './receiver.js';
 import { fixturePath } from './repo.js';
+import { tempDir } from './temp.js';
 import { warnSkipped } from './tools.js';
 
 /** Where .ci/run installs the producers. */
@@ -84,3 +89,39 @@ export function runProducer(command: string, args: string[], options: { cwd: str
 }
 
 export const described = (exit: Exit) => `exit code ${exit.code}, signal ${exit.signal}; its output ends:\n${exit.output.slice(-4_000)}`;
+
+/** A producers suite's receiver, work directories and API reads; see producerSuite. */
+export interface ProducerSuite {
+  receiver(): TestReceiver;
+  /** A fresh directory, removed after the suite. */
+  workDir(name: string): string;
+  /** The API's answer to GET `pathAndQuery` with the receiver's key, expected 200. */
+  get(pathAndQuery: string): Promise<any>;
+}
+
+/** A receiver for the suite's producers, started before its tests; after them, the producers, the receiver and the directories end. */
+export function producerSuite(options: () => Promise<ReceiverOptions>): ProducerSuite {
+  let r: TestReceiver | undefined;
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    r = await startTestReceiver(await options());
+  });
+  afterAll(async () => {
+    endProducers();
+    await r?.close();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    receiver: () => r!,
+    workDir(name) {
+      const dir = tempDir(`pipemon-${name}-`);
+      dirs.push(dir);
+      return dir;
+    },
+    async get(pathAndQuery) {
+      const answer = await api(r!.url, pathAndQuery, { key: r!.key });
+      expect(answer.status, `GET ${pathAndQuery}: ${answer.text.slice(0, 300)}`).toBe(200);
+      return answer.body;
+    },
+  };
+}

@@ -10,16 +10,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import { run, shutdown, start } from '../../../sdk/index.js';
-import { api } from '../../helpers/api.js';
 import { backends } from '../../helpers/backends.js';
 import { openlineageClient } from '../../helpers/openlineage.js';
-import { CACHE, described, endProducers, installed, pinned, runProducer } from '../../helpers/producers.js';
+import { CACHE, described, installed, pinned, producerSuite, runProducer } from '../../helpers/producers.js';
 import { fixturePath } from '../../helpers/repo.js';
-import { startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
 import { required, withTools } from '../../helpers/tools.js';
-import { tempDir } from '../../helpers/temp.js';
 
 const SUITE = 'test/receiver/http/lineage-across-tools.test.ts';
 const OPENLINEAGE_DBT = pinned('dbt-requirements.txt', /^openlineage-dbt==(\S+)$/m);
@@ -42,30 +39,11 @@ const REPORT_OUTPUT = 's3://reports/orders_daily.csv';
 const backend = backends()[0]!;
 
 describe(`one lineage graph from the Node SDK, dbt and the OpenLineage Python client on ${backend.name}`, () => {
-  let r: TestReceiver;
+  const { receiver, workDir, get } = producerSuite(async () => ({ databaseUrl: await backend.databaseUrl() }));
   let warehouse: URL;
-  const dirs: string[] = [];
   beforeAll(async () => {
-    r = await startTestReceiver({ databaseUrl: await backend.databaseUrl() });
     warehouse = new URL(await backend.databaseUrl());
   });
-  afterAll(async () => {
-    endProducers();
-    await r?.close();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  function workDir(name: string): string {
-    const dir = tempDir(`pipemon-${name}-`);
-    dirs.push(dir);
-    return dir;
-  }
-
-  async function get(pathAndQuery: string): Promise<any> {
-    const answer = await api(r.url, pathAndQuery, { key: r.key });
-    expect(answer.status, `GET ${pathAndQuery}: ${answer.text.slice(0, 300)}`).toBe(200);
-    return answer.body;
-  }
 
   /** As OpenLineage names a table of the warehouse: what dbt-ol sends, and what the SDK pipeline and the job name. */
   const namespace = () => `postgres://${warehouse.hostname}:${warehouse.port}`;
@@ -76,7 +54,7 @@ describe(`one lineage graph from the Node SDK, dbt and the OpenLineage Python cl
 
   /** The SDK pipeline: a stage that creates and fills raw_orders, naming it as its target. */
   async function loadOrders(): Promise<string> {
-    start({ endpoint: r.url, apiKey: r.key, spoolDir: workDir('sdk-spool'), flushMs: 20, handleExit: false, heartbeatSeconds: 0 });
+    start({ endpoint: receiver().url, apiKey: receiver().key, spoolDir: workDir('sdk-spool'), flushMs: 20, handleExit: false, heartbeatSeconds: 0 });
     let runId = '';
     await run(LOADER, async (runner) => {
       runId = runner.runId;
@@ -116,8 +94,8 @@ describe(`one lineage graph from the Node SDK, dbt and the OpenLineage Python cl
         DBT_PG_PASSWORD: decodeURIComponent(warehouse.password),
         DBT_PG_DATABASE: warehouse.pathname.slice(1),
         // The OpenLineage client's own settings, as a user sets them.
-        OPENLINEAGE_URL: r.url,
-        OPENLINEAGE_API_KEY: r.key,
+        OPENLINEAGE_URL: receiver().url,
+        OPENLINEAGE_API_KEY: receiver().key,
         OPENLINEAGE_NAMESPACE: 'dbt',
       },
     });
@@ -132,7 +110,7 @@ describe(`one lineage graph from the Node SDK, dbt and the OpenLineage Python cl
     const dir = workDir('openlineage-job');
     const producer = await runProducer(
       python,
-      [fixturePath('openlineage', 'job_run.py'), r.url, r.key, jobNamespace, job, 'in', namespace(), table('orders_daily'), 'out', 's3://reports', 'orders_daily.csv'],
+      [fixturePath('openlineage', 'job_run.py'), receiver().url, receiver().key, jobNamespace, job, 'in', namespace(), table('orders_daily'), 'out', 's3://reports', 'orders_daily.csv'],
       { cwd: dir, env: { PATH: process.env.PATH, HOME: dir } },
     );
     expect(producer.code, described(producer)).toBe(0);

@@ -7,14 +7,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { api } from '../../helpers/api.js';
+import { describe, expect } from 'vitest';
 import { sleep } from '../../helpers/async.js';
-import { CACHE, described, endProducers, installed, pinned, runProducer, type Exit } from '../../helpers/producers.js';
+import { CACHE, described, installed, pinned, producerSuite, runProducer, type Exit } from '../../helpers/producers.js';
 import { fixturePath } from '../../helpers/repo.js';
-import { receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
+import { receiverBackends } from '../../helpers/receiver.js';
 import { required, tool, withTools } from '../../helpers/tools.js';
-import { tempDir } from '../../helpers/temp.js';
 
 const SUITE = 'test/receiver/http/lineage-producers.test.ts';
 const SCRIPTS = fixturePath('openlineage', 'recorders');
@@ -58,28 +56,7 @@ const summary = (run: any) =>
 const backend = receiverBackends()[0]!;
 
 describe(`real OpenLineage producers against the receiver on ${backend.name}`, () => {
-  let r: TestReceiver;
-  const dirs: string[] = [];
-  beforeAll(async () => {
-    r = await startTestReceiver(await backend.options());
-  });
-  afterAll(async () => {
-    endProducers();
-    await r?.close();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  function workDir(name: string): string {
-    const dir = tempDir(`pipemon-${name}-`);
-    dirs.push(dir);
-    return dir;
-  }
-
-  async function get(pathAndQuery: string): Promise<any> {
-    const answer = await api(r.url, pathAndQuery, { key: r.key });
-    expect(answer.status, `GET ${pathAndQuery}: ${answer.text.slice(0, 300)}`).toBe(200);
-    return answer.body;
-  }
+  const { receiver, workDir, get } = producerSuite(() => backend.options());
 
   /** Every run the receiver lists, with its stages: what arrived, for a failure message. */
   async function arrived(): Promise<string> {
@@ -131,7 +108,7 @@ describe(`real OpenLineage producers against the receiver on ${backend.name}`, (
     const jar = required(LISTENER_WHAT, listenerJar, INSTALL_HINT);
     required('java', java, JAVA_HINT);
     const dir = workDir(`spark-${scenario}`);
-    const producer = await runProducer(python, [path.join(SCRIPTS, 'spark_jobs.py'), scenario, r.url, jar, '--dir', dir, '--api-key', r.key], {
+    const producer = await runProducer(python, [path.join(SCRIPTS, 'spark_jobs.py'), scenario, receiver().url, jar, '--dir', dir, '--api-key', receiver().key], {
       cwd: dir,
       env: {
         PATH: process.env.PATH,
@@ -217,7 +194,7 @@ describe(`real OpenLineage producers against the receiver on ${backend.name}`, (
         AIRFLOW_HOME: home,
         AIRFLOW__CORE__LOAD_EXAMPLES: 'False',
         AIRFLOW__OPENLINEAGE__NAMESPACE: 'airflow-fixtures',
-        AIRFLOW__OPENLINEAGE__TRANSPORT: JSON.stringify({ type: 'http', url: r.url, auth: { type: 'api_key', apiKey: r.key } }),
+        AIRFLOW__OPENLINEAGE__TRANSPORT: JSON.stringify({ type: 'http', url: receiver().url, auth: { type: 'api_key', apiKey: receiver().key } }),
         // Where the DAG's tasks read and name their files.
         OL_FIXTURE_DIR: dir,
       };

@@ -8,8 +8,9 @@ import { decodeLineageEvent } from '../../../receiver/decode/openlineage.js';
 import { decodeLogsJson } from '../../../receiver/decode/otlp-json.js';
 import { deriveFromLog, deriveFromSpan } from '../../../receiver/model/derive.js';
 import { lineageOfLog, lineageOfSpan } from '../../../receiver/model/lineage.js';
-import type { LogRow, SpanRow } from '../../../receiver/model/records.js';
+import type { LogRow } from '../../../receiver/model/records.js';
 import { datasetEvent, facet, jobEvent, runEvent } from '../../helpers/openlineage.js';
+import { spanRow } from '../../helpers/rows.js';
 import { otlpJsonLogs, type Value } from '../../helpers/otlp-json.js';
 
 const T0 = Date.UTC(2031, 6, 1);
@@ -81,27 +82,13 @@ describe('lineage facts', () => {
   });
 
   it("reads a stage span's attributes, at its end", () => {
-    const span = {
-      resource: { attributes: {}, schemaUrl: '', droppedAttributesCount: 0 },
-      scope: { name: '', version: '', attributes: {}, schemaUrl: '' },
-      traceId: 'ab'.repeat(16),
-      spanId: 'cd'.repeat(8),
+    const span = spanRow({
       parentSpanId: 'ef'.repeat(8),
-      traceState: '',
-      flags: 0,
-      name: 'load',
-      kind: 1,
+      spanId: 'cd'.repeat(8),
       startTimeUnixNano: `${T0}000000`,
       endTimeUnixNano: `${T0 + 5}000000`,
       attributes: { [ATTR.pipelineName]: 'orders', [ATTR.runId]: 'r-1', [ATTR.stageName]: 'load', [ATTR.lineageInputs]: ['s3://raw/orders'] },
-      droppedAttributesCount: 0,
-      events: [],
-      droppedEventsCount: 0,
-      links: [],
-      droppedLinksCount: 0,
-      statusCode: 0,
-      statusMessage: '',
-    } satisfies SpanRow;
+    });
     expect(lineageOfSpan(span, deriveFromSpan(span))).toEqual({
       pipeline: 'orders',
       runId: 'r-1',
