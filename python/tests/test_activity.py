@@ -159,6 +159,42 @@ def test_attributes_source_capabilities_and_targets(records: Captured) -> None:
     assert records.span("b").attributes[ATTR.DB_COLLECTION] == "orders"
 
 
+def test_inputs_and_outputs_name_each_dataset_once_in_the_order_first_named(records: Captured) -> None:
+    with pipemon.run("orders", inputs=["s3://raw/orders"]) as r:
+        target = {"namespace": "dw", "collection": "orders"}
+        with r.stage("load", inputs=["postgres://shop:5432/shop.public.orders", ""], target=target) as s:
+            s.input({"namespace": "dw", "collection": "customers"}, "postgres://shop:5432/shop.public.orders")
+            s.output("s3://lake/orders", {"namespace": "dw"}, None, 7)
+    run_span, stage_span = records.span("orders"), records.span("load")
+    assert run_span.attributes[ATTR.LINEAGE_INPUTS] == ["s3://raw/orders"]
+    assert ATTR.LINEAGE_OUTPUTS not in run_span.attributes
+    # An empty name, a target without its collection and what is no dataset name nothing.
+    assert stage_span.attributes[ATTR.LINEAGE_INPUTS] == ["postgres://shop:5432/shop.public.orders", "dw://customers"]
+    assert stage_span.attributes[ATTR.LINEAGE_OUTPUTS] == ["s3://lake/orders"]
+    # The start record has what the options named, the end record what the stage named by the end, as its span.
+    assert records.log(EVENT.STAGE_START).attributes[ATTR.LINEAGE_INPUTS] == ["postgres://shop:5432/shop.public.orders"]
+    assert records.log(EVENT.STAGE_END).attributes == stage_span.attributes
+
+
+def test_datasets_named_after_the_end_or_unreadable_change_nothing(records: Captured) -> None:
+    with pipemon.run("orders", outputs="s3://lake/orders", inputs=7) as r:  # type: ignore[arg-type]
+        pass
+    r.input("s3://raw/late")
+    r.output("s3://lake/late")
+    attributes = records.span("orders").attributes
+    assert attributes[ATTR.LINEAGE_OUTPUTS] == ["s3://lake/orders"] and ATTR.LINEAGE_INPUTS not in attributes
+
+
+def test_a_decorated_function_s_every_run_names_its_datasets(records: Captured) -> None:
+    @pipemon.run("orders", inputs=(name for name in ["s3://raw/orders"]))
+    def load() -> None:
+        pass
+
+    load()
+    load()
+    assert [span.attributes[ATTR.LINEAGE_INPUTS] for span in records.spans] == [["s3://raw/orders"]] * 2
+
+
 class _BrokenMapping(dict):  # type: ignore[type-arg]
     def items(self) -> Any:
         raise RuntimeError("a lazy mapping whose source went away")
@@ -225,8 +261,10 @@ def test_concurrent_rows_are_all_counted(records: Captured) -> None:
 
 NODE_PAIR = """
 import { run, shutdown, checks } from './dist/sdk/index.js';
-await run('orders', { owner: 'team-data', expectedIntervalSeconds: 3600 }, async (r) => {
-  await r.stage('load', { target: { namespace: 'dw', collection: 'orders' } }, async (s) => {
+await run('orders', { owner: 'team-data', expectedIntervalSeconds: 3600, inputs: ['s3://raw/orders'] }, async (r) => {
+  const load = { target: { namespace: 'dw', collection: 'orders' }, outputs: ['s3://lake/orders'] };
+  await r.stage('load', load, async (s) => {
+    s.input({ namespace: 'dw', collection: 'customers' }, 's3://raw/orders', '');
     s.rows({ read: 120, written: 118, rejected: 2 });
     checks.nullRatio(s, 'email', ['a', null], 0.01);
   });
@@ -252,8 +290,9 @@ def test_the_records_are_the_node_sdk_s_for_the_same_code(records: Captured, tmp
     subprocess.run(["node", "--input-type=module", "-e", NODE_PAIR], cwd=ROOT, env=env, check=True, timeout=60)
     node = [json.loads(line) for line in output.read_text().splitlines()]
 
-    with pipemon.run("orders", owner="team-data", expected_interval="1h") as r:
-        with r.stage("load", target="dw.orders") as s:
+    with pipemon.run("orders", owner="team-data", expected_interval="1h", inputs=["s3://raw/orders"]) as r:
+        with r.stage("load", target="dw.orders", outputs=["s3://lake/orders"]) as s:
+            s.input({"namespace": "dw", "collection": "customers"}, "s3://raw/orders", "")
             s.rows(read=120, written=118, rejected=2)
             pipemon.checks.null_ratio(s, "email", ["a", None], max_ratio=0.01)
         with r.stage("bad", allow_failure=True):

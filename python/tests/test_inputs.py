@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipemon._inputs import is_empty, parse_target, row_count, truth
+from pipemon._inputs import dataset_of, datasets_of, is_empty, parse_target, row_count, truth
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,38 @@ def test_truth_and_targets() -> None:
     assert truth(1) and not truth(Ambiguous())
     assert parse_target("dw.sales.orders") == ("dw.sales", "orders") and parse_target("orders") == (None, "orders")
     assert parse_target({"collection": "orders"}) == (None, "orders") and parse_target(7) == (None, None)
+
+
+class _BrokenMapping(dict):  # type: ignore[type-arg]
+    def get(self, key: Any, default: Any = None) -> Any:
+        raise RuntimeError("a lazy mapping whose source went away")
+
+
+@pytest.mark.parametrize(
+    "dataset, name",
+    [
+        ("postgres://shop:5432/shop.public.orders", "postgres://shop:5432/shop.public.orders"),
+        ("dw.orders", "dw.orders"),  # a name is taken as is: only a target's parts are joined
+        ({"namespace": "dw", "collection": "orders"}, "dw://orders"),
+        (
+            {"namespace": "postgres://shop:5432", "collection": "shop.public.orders"},
+            "postgres://shop:5432/shop.public.orders",
+        ),
+        ("", None),
+        ({"namespace": "dw"}, None),
+        ({"namespace": "", "collection": "orders"}, None),
+        (None, None),
+        (7, None),
+        (_BrokenMapping(namespace="dw", collection="orders"), None),
+    ],
+)
+def test_dataset_of(dataset: Any, name: str | None) -> None:
+    assert dataset_of(dataset) == name
+
+
+def test_datasets_of_reads_an_option_once() -> None:
+    assert datasets_of(name for name in ["s3://a", "s3://b"]) == ("s3://a", "s3://b")
+    # One dataset alone is one, not its characters or keys.
+    assert datasets_of("s3://a") == ("s3://a",)
+    assert datasets_of({"namespace": "dw", "collection": "x"}) == ({"namespace": "dw", "collection": "x"},)
+    assert datasets_of(None) == () and datasets_of(7) == ()

@@ -1,6 +1,6 @@
 """What a run and a stage have in common (the twin of ActivityImpl in sdk/activity/run.ts): a span, a start
 record emitted at once, and an end record carrying the same attributes as the span (result, duration,
-rows, target, error), which the receiver derives runs and stages from (receiver/ingest/derive.ts).
+rows, target, datasets, error), which the receiver derives runs and stages from (receiver/ingest/derive.ts).
 
 Every method is safe after the end (a no-op; logs and checks are still recorded) and never raises.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import _telemetry
@@ -26,7 +26,7 @@ from ._context import (
     observed_time,
     remove_loose,
 )
-from ._inputs import NOT_GIVEN, is_empty, parse_target, row_count, truth
+from ._inputs import NOT_GIVEN, dataset_of, datasets_of, is_empty, parse_target, row_count, truth
 from ._logging import reattach as reattach_logging
 from ._records import SPAN_KIND_INTERNAL, SPAN_KIND_SERVER, STATUS_ERROR, LogRecord, Span, SpanEvent
 from ._serialize import is_sensitive_key, to_attribute_value, to_log_value
@@ -120,6 +120,10 @@ class Activity(Block):
             self.capability(*options["capabilities"])
         if options.get("target"):
             self.target(options["target"])
+        if options.get("inputs"):
+            self.input(*options["inputs"])
+        if options.get("outputs"):
+            self.output(*options["outputs"])
         if options.get("attributes"):
             self.set(options["attributes"])
         if self.kind == "stage":
@@ -199,6 +203,23 @@ class Activity(Block):
         if collection or parsed_collection:
             self._attrs[ATTR.DB_COLLECTION] = str(collection or parsed_collection)
 
+    def input(self, *datasets: Any) -> None:
+        """Adds datasets it reads (pipemon.lineage.inputs): "postgres://db:5432/shop.public.orders" or a target's
+        {"namespace": "dw", "collection": "orders"} (dw://orders)."""
+        self._add_datasets(ATTR.LINEAGE_INPUTS, datasets)
+
+    def output(self, *datasets: Any) -> None:
+        """Adds datasets it writes besides its target (pipemon.lineage.outputs), named as input() names them."""
+        self._add_datasets(ATTR.LINEAGE_OUTPUTS, datasets)
+
+    def _add_datasets(self, key: str, datasets: tuple[Any, ...]) -> None:
+        """Each named once, in the order first named; what names nothing is left out."""
+        if not self._live():
+            return
+        named = [name for name in map(dataset_of, datasets) if name is not None]
+        if named:
+            self._attrs[key] = list(dict.fromkeys([*self._attrs.get(key, []), *named]))
+
     def source(self, system: str) -> None:
         """Where the data comes from (jira, s3, postgres...)."""
         if self._live():
@@ -271,6 +292,8 @@ class Activity(Block):
         name: str,
         *,
         target: Any = None,
+        inputs: Iterable[Any] = (),
+        outputs: Iterable[Any] = (),
         source: str | None = None,
         capabilities: tuple[str, ...] | list[str] = (),
         attributes: Mapping[str, Any] | None = None,
@@ -283,12 +306,14 @@ class Activity(Block):
         allow_failure: an exception in the `with` block ends the stage as `failure` (marked
         failure_allowed) and is not re-raised, so the run goes on. skip_when_empty: when that input is
         empty the stage ends at once as `skip` (`s.skipped` is then true: guard the block's work with it).
-        timeout (seconds) applies to `async with`.
+        timeout (seconds) applies to `async with`. inputs, outputs: the datasets it reads and writes (see input()).
         """
         self._live()
         stage = Activity("stage", str(name))
         options = {
             "target": target,
+            "inputs": datasets_of(inputs),
+            "outputs": datasets_of(outputs),
             "source": source,
             "capabilities": capabilities,
             "attributes": attributes,

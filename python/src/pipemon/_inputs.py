@@ -8,6 +8,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+from ._dataset_name import dataset_name
+
 # Marks "no value given" where None is a value (skip_when_empty=None skips: None is empty).
 NOT_GIVEN: Any = object()
 
@@ -55,3 +57,31 @@ def parse_target(target: Any) -> tuple[str | None, str | None]:
         namespace, dot, collection = target.rpartition(".")
         return (namespace, collection) if dot else (None, target)
     return None, None
+
+
+def dataset_of(dataset: Any) -> str | None:
+    """A dataset's one name: a string as is (as OpenLineage names it: "postgres://db:5432/shop.public.orders"),
+    {"namespace", "collection"} as its target names it ("dw" and "orders": "dw://orders"). None for an empty
+    name, a target without both parts, or anything else."""
+    try:
+        if isinstance(dataset, str):
+            return dataset or None
+        if isinstance(dataset, Mapping):
+            namespace, collection = dataset.get("namespace"), dataset.get("collection")
+            return dataset_name(str(namespace), str(collection)) if namespace and collection else None
+    except Exception:
+        pass  # A mapping that cannot be read names nothing.
+    return None
+
+
+def datasets_of(datasets: Any) -> tuple[Any, ...]:
+    """The datasets of an `inputs=` or `outputs=` option, read once (a generator would be spent after a decorated
+    function's first run): an iterable of them, or one alone; none when it cannot be read."""
+    if datasets is None:
+        return ()
+    if isinstance(datasets, (str, Mapping)):
+        return (datasets,)
+    try:
+        return tuple(datasets)
+    except Exception:
+        return ()

@@ -21,7 +21,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from . import _telemetry
@@ -39,6 +39,7 @@ from ._context import (
     remove_loose,
     steps_in,
 )
+from ._inputs import datasets_of
 from ._open_runs import OpenRun
 from ._timer import scheduler
 from .vocabulary import ATTR, EVENT
@@ -278,6 +279,8 @@ def run(
     source: str | None = None,
     capabilities: tuple[str, ...] | list[str] = (),
     target: Any = None,
+    inputs: Iterable[Any] = (),
+    outputs: Iterable[Any] = (),
     attributes: Mapping[str, Any] | None = None,
 ) -> Run:
     """A pipeline run: `with`, `async with`, a decorator, or started at first use (see the module).
@@ -288,6 +291,7 @@ def run(
     timeout (seconds): an `async with` run or async function still running then is cancelled and ends
     as `timeout`, raising pipemon.TimeoutError; a synchronous block cannot be interrupted, so there it
     is refused. source: where the data comes from. target: "dw.orders" or {"namespace", "collection"}.
+    inputs, outputs: the datasets it reads and writes besides its target, for the lineage graph (see input()).
     A bad value raises ValueError here: it is a mistake in the code, not in the data.
     """
     schedule: dict[str, Any] = {}
@@ -300,6 +304,8 @@ def run(
         "source": source,
         "capabilities": capabilities,
         "target": target,
+        "inputs": datasets_of(inputs),
+        "outputs": datasets_of(outputs),
         "attributes": {**schedule, **(attributes or {})},
     }
     heartbeat = _seconds("heartbeat_seconds", heartbeat_seconds)
