@@ -11,6 +11,7 @@ import type { Database } from '../receiver/storage/database.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
 import { ensurePartitions } from '../receiver/storage/record-copy.js';
 import { writeBatch } from '../receiver/storage/write-batch.js';
+import { planLineage } from './query-lineage.js';
 import { recordMaker } from './query-records.js';
 import { pipelines, random, schedule, TENANTS, type Pipeline } from './query-world.js';
 
@@ -39,6 +40,7 @@ export interface Loaded {
 export async function load(db: Database, target: number, nowMs: number, onProgress: (records: number) => void = () => {}): Promise<Loaded> {
   const rng = random(10);
   const all = pipelines(rng);
+  const lineage = planLineage(all);
   const plan = schedule(all, Math.max(1, Math.round(target / RECORDS_PER_RUN)), nowMs, rng);
   const maker = recordMaker(rng);
   const tenants: BenchTenant[] = [];
@@ -55,7 +57,7 @@ export async function load(db: Database, target: number, nowMs: number, onProgre
     let size = 0;
     for (let i = 0; i < plan.startMs.length; i++) {
       const p = all[plan.pipeline[i]!]!;
-      const rows = maker.run(p, i, plan.startMs[i]!, plan.intervalSeconds[plan.pipeline[i]!]!, nowMs);
+      const rows = maker.run(p, lineage[plan.pipeline[i]!]!, i, plan.startMs[i]!, plan.intervalSeconds[plan.pipeline[i]!]!, nowMs);
       batch[p.tenant]!.push(...rows);
       // The service outside any pipeline belongs to the biggest tenant, beside its pipelines.
       if (rng() < SERVICE_RECORDS_PER_RUN) {

@@ -3,12 +3,15 @@
  * pipemon SDK sends for a run (run and stage starts and ends, data-quality checks, heartbeats while it
  * runs) and ordinary log records in between, plus records of a service outside any pipeline. Ordinary
  * records are the `realisticLogsRequest` fixture's record (~100-byte body, 10 attributes, trace and span
- * ids, 7 resource attributes), decoded by the receiver's own decoder, with this run's values.
+ * ids, 7 resource attributes), decoded by the receiver's own decoder, with this run's values. Runs and
+ * stages name the datasets they read and write (query-lineage.ts) as the SDK sends them.
  */
 import { decodeLogsJson } from '../receiver/decode/otlp-json.js';
 import type { Attributes, LogRow, Resource } from '../receiver/model/records.js';
+import { datasetName } from '../contract/dataset-name.js';
 import { ATTR, CHECK, EVENT } from '../contract/vocabulary.js';
 import { realisticLogsRequest } from '../harness/otlp-fixtures.js';
+import type { PipelineLineage } from './query-lineage.js';
 import type { Pipeline } from './query-world.js';
 
 const [TEMPLATE] = decodeLogsJson(
@@ -53,6 +56,7 @@ interface RunScope {
   p: Pipeline;
   runId: string;
   base: Attributes;
+  lineage: LineageAttributes;
   rootSpan: string;
   fate: Fate;
   add: Add;
@@ -99,7 +103,7 @@ export function recordMaker(rng: () => number) {
   }
 
   /** A run's records up to nowMs: those after it have not happened yet, so the run shows as running. */
-  function run(p: Pipeline, runNumber: number, startMs: number, intervalSeconds: number, nowMs: number): LogRow[] {
+  function run(p: Pipeline, lineage: PipelineLineage, runNumber: number, startMs: number, intervalSeconds: number, nowMs: number): LogRow[] {
     const resource = resourceOf(p.service, p.environment, Math.floor(rng() * HOSTS_PER_PIPELINE));
     const runId = `${p.name}-${runNumber}`;
     const traceId = hex(rng, 16);
@@ -114,7 +118,7 @@ export function recordMaker(rng: () => number) {
       [ATTR.pipelineOwner]: p.owner,
       [ATTR.expectedIntervalSeconds]: intervalSeconds,
     };
-    runRecords(rng, { p, runId, base, rootSpan, fate: drawFate(rng, p), add }, startMs, nowMs);
+    runRecords(rng, { p, runId, base, lineage: lineageAttributes(lineage), rootSpan, fate: drawFate(rng, p), add }, startMs, nowMs);
     return rows;
   }
 
@@ -168,15 +172,37 @@ function drawFate(rng: () => number, p: Pipeline): Fate {
   return { stuck, failing, error: ERRORS[Math.floor(rng() * ERRORS.length)]! };
 }
 
+/** The attributes that name a run's datasets: on its start and end records, or on its first and last stages' records. */
+interface LineageAttributes {
+  run: Attributes;
+  firstStage: Attributes;
+  lastStage: Attributes;
+}
+
+function lineageAttributes({ inputs, outputs, declared }: PipelineLineage): LineageAttributes {
+  const reads: Attributes = inputs.length > 0 ? { [ATTR.lineageInputs]: inputs } : {};
+  if (declared === 'run') return { run: { ...reads, [ATTR.lineageOutputs]: outputs.map(datasetName) }, firstStage: {}, lastStage: {} };
+  const [target, ...more] = outputs;
+  const writes: Attributes = { [ATTR.dbNamespace]: target!.namespace, [ATTR.dbCollection]: target!.name };
+  if (more.length > 0) writes[ATTR.lineageOutputs] = more.map(datasetName);
+  return { run: {}, firstStage: reads, lastStage: writes };
+}
+
 /** Start, stages in order until one fails or hangs, then the end, or a heartbeat while still running at now. */
 function runRecords(rng: () => number, run: RunScope, startMs: number, nowMs: number): void {
-  const { p, base, rootSpan, fate, add } = run;
-  add(startMs, 'INFO', `run started: ${p.name}`, base, rootSpan, EVENT.runStart);
+  const { p, base, lineage, rootSpan, fate, add } = run;
+  add(startMs, 'INFO', `run started: ${p.name}`, { ...base, ...lineage.run }, rootSpan, EVENT.runStart);
   const totals: RowCounts = { read: 0, written: 0, rejected: 0 };
   let atMs = startMs + 1000;
   for (const [index, stage] of p.stages.entries()) {
     const spanId = hex(rng, 8);
-    const attrs: Attributes = { ...base, [ATTR.stageName]: stage, [ATTR.stageRunId]: `${run.runId}-${stage}` };
+    const attrs: Attributes = {
+      ...base,
+      ...(index === 0 ? lineage.firstStage : {}),
+      ...(index === p.stages.length - 1 ? lineage.lastStage : {}),
+      [ATTR.stageName]: stage,
+      [ATTR.stageRunId]: `${run.runId}-${stage}`,
+    };
     add(atMs, 'INFO', `stage started: ${stage}`, attrs, spanId, EVENT.stageStart);
     if (fate.stuck) {
       add(atMs + 60_000, 'INFO', `run running for 60s: ${p.name}`, { ...base, [ATTR.durationSeconds]: 60 }, rootSpan, EVENT.runHeartbeat);
@@ -197,7 +223,7 @@ function runRecords(rng: () => number, run: RunScope, startMs: number, nowMs: nu
   }
   const failed = fate.failing >= 0;
   const outcome = outcomeAttributes(ATTR.runResult, failed, (atMs - startMs) / 1000, totals, failed ? fate.error : null, p.table);
-  add(atMs, failed ? 'ERROR' : 'INFO', `run ${failed ? 'failure' : 'success'}: ${p.name}`, { ...base, ...outcome }, rootSpan, EVENT.runEnd);
+  add(atMs, failed ? 'ERROR' : 'INFO', `run ${failed ? 'failure' : 'success'}: ${p.name}`, { ...base, ...lineage.run, ...outcome }, rootSpan, EVENT.runEnd);
 }
 
 /** A stage's records after its start: ordinary records, maybe a check, the error if it fails, its end. */
