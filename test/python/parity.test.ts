@@ -1,8 +1,8 @@
 /**
  * What the Python SDK states again in its own language, asked of both SDKs live and compared: the
  * configuration one environment gives (defaults, precedence, endpoint, spool directory) and the sentence a
- * process says about records it could not deliver, and which log records the spool keeps apart (never evicted,
- * on disk before the call returns). The Python tests hold the same figures as literals;
+ * process says about records it could not deliver, which log records the spool keeps apart (never evicted,
+ * on disk before the call returns), and a dataset's one name (contract/dataset-name.ts). The Python tests hold the same figures as literals;
  * this is what keeps those literals and the Node SDK from drifting apart.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import { deliveryReport } from '../../sdk/delivery/delivery-report.js';
 import type { DeliveryStats } from '../../sdk/delivery/delivery-stats.js';
 import { mustKeepLog } from '../../sdk/activity/providers.js';
 import { EVENT } from '../../contract/vocabulary.js';
+import { datasetName, type DatasetRef } from '../../contract/dataset-name.js';
 import { repoPath } from '../helpers/repo.js';
 
 const SRC = repoPath('python/src');
@@ -115,6 +116,30 @@ for log in json.load(sys.stdin):
 print(json.dumps(out))
 `;
 
+// Every way a namespace and a name are joined: a bare scheme, an authority, a name already starting with a slash,
+// a namespace already ending with one, Airflow's `file://` with a relative path; and names an SDK may be given.
+const DATASETS: DatasetRef[] = [
+  { namespace: 'dw', name: 'orders' },
+  { namespace: 'bigquery', name: 'project.dataset.table' },
+  { namespace: 'file', name: '/tmp/in.csv' },
+  { namespace: 'postgres://db:5432', name: 'shop.public.orders' },
+  { namespace: 's3://lake', name: 'orders/2026/part-0.parquet' },
+  { namespace: 's3://lake/', name: 'orders' },
+  { namespace: 's3://lake', name: '/orders' },
+  { namespace: 'file://', name: 'tmp/x' },
+  { namespace: 'file://', name: '/tmp/x' },
+  { namespace: 'hdfs://nn:8020/', name: '/warehouse/t' },
+  { namespace: 'dw', name: 'sales.orders' },
+  { namespace: 'dw', name: '' },
+  { namespace: 'lager', name: 'bestände/größe' },
+];
+
+const PYTHON_DATASET_NAMES = `
+import json, sys
+from pipemon._dataset_name import dataset_name
+print(json.dumps([dataset_name(d["namespace"], d["name"]) for d in json.load(sys.stdin)]))
+`;
+
 describe('the Python SDK beside the Node SDK', () => {
   it('resolves the same configuration from the same environment (defaults, precedence, endpoint, spool directory)', () => {
     expect(python(PYTHON_CONFIG, ENVIRONMENTS)).toEqual(ENVIRONMENTS.map(nodeConfig));
@@ -125,6 +150,15 @@ describe('the Python SDK beside the Node SDK', () => {
     expect(node).toContain(true);
     expect(node).toContain(false);
     expect(python(PYTHON_KEPT, LOGS)).toEqual(node);
+  });
+
+  it("names a dataset as contract/dataset-name.ts does, in each of its joins", () => {
+    const node = DATASETS.map(datasetName);
+    const joins = DATASETS.map(({ namespace, name }, i) =>
+      node[i] === `${namespace}://${name}` ? 'scheme' : node[i] === `${namespace}${name}` ? 'joined' : 'slash',
+    );
+    expect(new Set(joins)).toEqual(new Set(['scheme', 'joined', 'slash']));
+    expect(python(PYTHON_DATASET_NAMES, DATASETS)).toEqual(node);
   });
 
   it('says the same sentence about records it could not deliver', () => {
