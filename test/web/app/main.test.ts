@@ -1,14 +1,14 @@
 /**
  * The web view in Debian's Chromium, against a receiver holding the demo's pipelines: every page in
  * light and dark without a console error and without serious accessibility violations (screenshots in
- * test-artifacts/web), the demo's failing, stuck and suspect-data pipelines shown so, search, log rows
+ * test-artifacts/web), the lineage pages among them (their behaviour is lineage.test.ts's), the demo's failing, stuck and suspect-data pipelines shown so, search, log rows
  * linked to their runs with their errors, a run's timeline and a stuck run's elapsed time, the run
  * history's axes, the health page's storage row, the key prompt, a refused key, and the first-start
  * link of a real `pipemon serve`.
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { DEMO_PIPELINES, runDemo } from '../../../demo/index.js';
+import { DEMO_DATASETS, DEMO_PIPELINES, runDemo } from '../../../demo/index.js';
 import { until } from '../../helpers/async.js';
 import { backends } from '../../helpers/backends.js';
 import { CHROMIUM_HINT, launchChromium, openPage, ready, screenshot, seriousViolations } from '../../helpers/browser.js';
@@ -57,12 +57,18 @@ describe('the web view with the demo loaded', () => {
   it('renders every page in light and dark without a console error or a serious accessibility violation', async () => {
     const hung = (await api(`/api/v1/runs?pipeline=${DEMO_PIPELINES.hanging}&state=running`)).items[0];
     const failed = (await api(`/api/v1/runs?pipeline=${DEMO_PIPELINES.flaky}&result=failure&limit=1`)).items[0];
+    const broken = (await api(`/api/v1/runs?pipeline=${DEMO_PIPELINES.loader}&result=failure&limit=1`)).items[0];
+    const orders = (await api(`/api/v1/datasets?q=${encodeURIComponent(DEMO_DATASETS.orders)}`)).items[0];
     const pages: [string, string, string][] = [
       ['overview', '#/', 'overview'],
       ['pipeline-flaky', `#/pipelines/${DEMO_PIPELINES.flaky}`, 'pipeline'],
       ['pipeline-quality', `#/pipelines/${DEMO_PIPELINES.quality}`, 'pipeline'],
       ['run-failed', `#/runs/${encodeURIComponent(failed.run_id)}`, 'run'],
       ['run-hung', `#/runs/${encodeURIComponent(hung.run_id)}`, 'run'],
+      ['run-impact', `#/runs/${encodeURIComponent(broken.run_id)}`, 'run'],
+      ['datasets', '#/datasets', 'datasets'],
+      ['dataset', `#/datasets/${orders.id}`, 'dataset'],
+      ['lineage', `#/lineage?pipeline=${DEMO_PIPELINES.report}`, 'lineage'],
       ['logs', '#/logs?severity_min=WARN', 'logs'],
       ['health', '#/health', 'health'],
     ];

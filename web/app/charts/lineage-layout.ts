@@ -28,7 +28,7 @@ export interface RoutedEdge {
   target: string;
   /** An SVG path from the source's right side to the target's left side. */
   path: string;
-  /** It goes right to left or within a layer: a cycle's closing edge. */
+  /** It goes right to left or within a layer (a cycle's closing edge): drawn under the nodes. */
   back: boolean;
 }
 
@@ -39,26 +39,34 @@ export interface Layout {
   edges: RoutedEdge[];
 }
 
-export const NODE_SIZE = { width: 210, height: 50, gapX: 80, gapY: 20 };
+export const NODE_SIZE = { width: 180, height: 50, gapX: 56, gapY: 20 };
 
 type Size = typeof NODE_SIZE;
 
-/** Each node's layer: downstream walks first (forward along edges), then upstream, then whatever hangs off those. */
-export function layers(graph: LayoutGraph): Map<string, number> {
-  const layer = new Map<string, number>([[graph.root, 0]]);
-  const walk = (from: 'source' | 'target', to: 'source' | 'target', step: number) => {
-    const queue = [graph.root];
-    for (let at = queue.shift(); at !== undefined; at = queue.shift()) {
-      for (const edge of graph.edges) {
-        if (edge[from] !== at || layer.has(edge[to])) continue;
-        layer.set(edge[to], layer.get(at)! + step);
-        queue.push(edge[to]);
-      }
+/** Edges from the root to each node it reaches following edges `from` → `to`. */
+function distances(graph: LayoutGraph, from: 'source' | 'target', to: 'source' | 'target'): Map<string, number> {
+  const found = new Map<string, number>([[graph.root, 0]]);
+  const queue = [graph.root];
+  for (let at = queue.shift(); at !== undefined; at = queue.shift()) {
+    for (const edge of graph.edges) {
+      if (edge[from] !== at || found.has(edge[to])) continue;
+      found.set(edge[to], found.get(at)! + 1);
+      queue.push(edge[to]);
     }
-  };
-  walk('source', 'target', 1);
-  walk('target', 'source', -1);
-  // Nodes neither walk reaches from the root (the API's walks leave none): beside a placed neighbour, and
+  }
+  return found;
+}
+
+/**
+ * Each node's layer: downstream of the root to its right, upstream to its left, at its distance in edges.
+ * A node both ways (a cycle through the root) goes where it is nearer, downstream on a tie.
+ */
+export function layers(graph: LayoutGraph): Map<string, number> {
+  const [down, up] = [distances(graph, 'source', 'target'), distances(graph, 'target', 'source')];
+  const layer = new Map<string, number>();
+  for (const [id, edges] of down) layer.set(id, edges);
+  for (const [id, edges] of up) if (edges < (down.get(id) ?? Infinity)) layer.set(id, -edges);
+  // Nodes neither way reaches from the root (the API's walks leave none): beside a placed neighbour, and
   // a part the root's edges do not reach at all from its first node, in the root's layer.
   for (const stray of graph.nodes) {
     placeNeighbours(graph, layer);
@@ -119,6 +127,17 @@ function route(from: PlacedNode, to: PlacedNode, size: Size): string {
   return `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`;
 }
 
+/** A cycle's closing edge: out of the source's right side, back along `below` under every node, into the target's left side. */
+function routeBack(from: PlacedNode, to: PlacedNode, size: Size, below: number): string {
+  const [x1, y1] = [from.x + size.width, from.y + size.height / 2];
+  const [x2, y2] = [to.x, to.y + size.height / 2];
+  const bend = size.gapX / 2;
+  return `M${x1},${y1} C${x1 + bend},${y1} ${x1 + bend},${below} ${x1},${below} L${x2},${below} C${x2 - bend},${below} ${x2 - bend},${y2} ${x2},${y2}`;
+}
+
+/** Room under the nodes for each closing edge's own line. */
+const BACK_LANE = 8;
+
 export function layoutLineage(graph: LayoutGraph, size: Size = NODE_SIZE): Layout {
   const layer = layers(graph);
   const byLayer = order(graph, layer);
@@ -132,14 +151,19 @@ export function layoutLineage(graph: LayoutGraph, size: Size = NODE_SIZE): Layou
     const top = ((tallest - ids.length) * pitchY) / 2;
     ids.forEach((id, row) => placed.set(id, { id, layer: n, row, x: (n - first) * (size.width + size.gapX), y: top + row * pitchY }));
   }
+  const nodesHeight = tallest * pitchY - size.gapY;
+  let lanes = 0;
   const edges = graph.edges.flatMap(({ source, target }) => {
     const [from, to] = [placed.get(source), placed.get(target)];
-    return from && to ? [{ source, target, path: route(from, to, size), back: to.layer <= from.layer }] : [];
+    if (!from || !to) return [];
+    if (to.layer > from.layer) return [{ source, target, path: route(from, to, size), back: false }];
+    lanes += 1;
+    return [{ source, target, path: routeBack(from, to, size, nodesHeight + size.gapY / 2 + lanes * BACK_LANE), back: true }];
   });
   const columns = numbers.length ? Math.max(...numbers) - first + 1 : 1;
   return {
     width: columns * size.width + (columns - 1) * size.gapX,
-    height: tallest * pitchY - size.gapY,
+    height: nodesHeight + (lanes ? size.gapY / 2 + (lanes + 1) * BACK_LANE : 0),
     nodes: graph.nodes.flatMap(({ id }) => placed.get(id) ?? []),
     edges,
   };

@@ -10,11 +10,11 @@ import { href } from '../lib/router.js';
 import { conditions } from '../lib/status.js';
 import type { LineageEdge, LineageGraph, LineageNode } from '../lib/types.js';
 import { datasetLink, freshnessCell, linkList, pipelineLink, statusCell, table } from '../lib/view.js';
-import { layoutLineage, NODE_SIZE, type PlacedNode } from './lineage-layout.js';
+import { layoutLineage, NODE_SIZE, type Layout, type PlacedNode } from './lineage-layout.js';
 
 const { width: W, height: H } = NODE_SIZE;
 /** Characters that fit a node's width at the stylesheet's node font. */
-const FITS = 27;
+const FITS = 21;
 const ARROW = 'lineage-arrow';
 
 const clip = (text: string) => (text.length > FITS ? `${text.slice(0, FITS - 1)}…` : text);
@@ -37,12 +37,13 @@ function cylinder(): SVGElement {
 
 function drawNode(node: LineageNode, at: PlacedNode, root: boolean): SVGElement {
   const facts = nodeFacts(node);
-  const label = `${facts.kind} ${facts.name}: ${facts.word}${facts.detail && node.kind === 'pipeline' ? `, ${facts.detail}` : ''}${root ? ' (the graph starts here)' : ''}`;
+  const label = `${facts.name}, ${facts.kind}: ${facts.word}${facts.detail && node.kind === 'pipeline' ? `, ${facts.detail}` : ''}${root ? ' (the graph starts here)' : ''}`;
   const shape = node.kind === 'pipeline' ? svg('rect', { class: 'shape', width: W, height: H, rx: 10 }) : cylinder();
   const top = node.kind === 'dataset' ? 24 : 21;
   return svg(
     'a',
-    { href: facts.link, 'aria-label': label, class: `node node-${facts.kind} node-${facts.word}${root ? ' node-root' : ''}`, 'data-node': node.id, transform: `translate(${at.x},${at.y})` },
+    // Named by its title, which starts with its full name (the box may show it cut short).
+    { href: facts.link, class: `node node-${facts.kind} node-${facts.word}${root ? ' node-root' : ''}`, 'data-node': node.id, transform: `translate(${at.x},${at.y})` },
     svg('title', null, label),
     shape,
     svg('text', { class: 'node-name', x: 12, y: top }, clip(node.kind === 'dataset' ? node.dataset.name : facts.name)),
@@ -56,8 +57,7 @@ function edgeTitle(edge: LineageEdge): string {
   return `${edge.pipeline}${stages} ${edge.direction === 'write' ? 'writes' : 'reads'} it${rows}`;
 }
 
-function drawing(graph: LineageGraph, name: string): SVGSVGElement {
-  const layout = layoutLineage(graph);
+function drawing(graph: LineageGraph, layout: Layout, name: string): SVGSVGElement {
   const nodes = new Map(graph.nodes.map((node) => [node.id, node]));
   const pad = 8;
   const marker = svg('marker', { id: ARROW, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, orient: 'auto-start-reverse' }, svg('path', { class: 'arrow-head', d: 'M0,0 L10,5 L0,10 z' }));
@@ -89,35 +89,45 @@ function nodeLink(node: LineageNode): HTMLElement {
   return node.kind === 'pipeline' ? pipelineLink(node.pipeline.pipeline) : datasetLink(node.dataset.id, node.dataset.dataset);
 }
 
-/** The graph as rows: each node with its status and the nodes its edges come from and go to. */
-function nodeRows(graph: LineageGraph) {
+const hopsText = (hops: number) => `${count(hops)} pipeline ${hops === 1 ? 'hop' : 'hops'}`;
+
+/** The graph as rows, in the drawing's order (left to right, top to bottom): each node with its status, where it stands, and the nodes its edges come from and go to. */
+function nodeRows(graph: LineageGraph, layout: Layout) {
   const nodes = new Map(graph.nodes.map((node) => [node.id, node]));
   const ends = (id: string, from: 'source' | 'target', to: 'source' | 'target') =>
     linkList(graph.edges.filter((edge) => edge[from] === id && nodes.has(edge[to])).map((edge) => nodeLink(nodes.get(edge[to])!)));
-  return graph.nodes.map((node) => [
-    node.kind,
-    nodeLink(node),
-    node.kind === 'pipeline' ? statusCell(node.pipeline) : freshnessCell(node.dataset),
-    node.id === graph.root ? 'start' : count(node.hops),
-    ends(node.id, 'target', 'source'),
-    ends(node.id, 'source', 'target'),
-  ]);
+  const where = (node: LineageNode, at: PlacedNode) =>
+    node.id === graph.root ? 'start' : `${at.layer < 0 ? 'upstream' : 'downstream'}, ${node.hops === 0 ? 'next to the start' : hopsText(node.hops)}`;
+  return [...layout.nodes]
+    .sort((a, b) => a.x - b.x || a.y - b.y)
+    .map((at) => {
+      const node = nodes.get(at.id)!;
+      return [
+        node.kind,
+        nodeLink(node),
+        node.kind === 'pipeline' ? statusCell(node.pipeline) : freshnessCell(node.dataset),
+        where(node, at),
+        ends(node.id, 'target', 'source'),
+        ends(node.id, 'source', 'target'),
+      ];
+    });
 }
 
 /** `name` names the root in words, for the drawing's accessible name. */
 export function lineageChart(graph: LineageGraph, name: string): HTMLElement {
   const pipelines = graph.nodes.filter((node) => node.kind === 'pipeline').length;
+  const layout = layoutLineage(graph);
   return h(
     'figure',
     { class: 'lineage' },
-    h('div', { class: 'lineage-scroll' }, drawing(graph, name)),
+    h('div', { class: 'lineage-scroll' }, drawing(graph, layout, name)),
     h(
       'figcaption',
       null,
       `${count(pipelines)} pipelines and ${count(graph.nodes.length - pipelines)} datasets, upstream to the left, downstream to the right: `,
-      'boxes are pipelines (by status), cylinders are datasets (by freshness); arrows go from a pipeline to what it writes and from a dataset to who reads it.',
+      'boxes are pipelines (by status), cylinders are datasets (by freshness); arrows go from a pipeline to what it writes and from a dataset to who reads it; a dashed arrow under the others closes a cycle.',
       graph.truncated ? ' The walk stopped at its bound of 1,000 nodes: more lie beyond.' : '',
     ),
-    table(`Lineage around ${name}`, ['Kind', 'Name', 'Status', 'Hops', 'Comes from', 'Goes to'], nodeRows(graph), { className: 'lineage-nodes' }),
+    table(`Lineage around ${name}`, ['Kind', 'Name', 'Status', 'Where', 'Comes from', 'Goes to'], nodeRows(graph, layout), { className: 'lineage-nodes' }),
   );
 }

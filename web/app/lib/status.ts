@@ -11,16 +11,16 @@
  * a pipeline whose latest run delivered bad data is not fine, whether or not a new run is under way.
  */
 import { count } from './format.js';
-import type { PipelineFigures, PipelineStatus } from './types.js';
+import type { LineageNode, PipelineFigures } from './types.js';
 
-/** What the status is read from: a lineage node's pipeline state, or the pipelines list's figures. */
-export type StatusFacts = PipelineStatus & Partial<Pick<PipelineFigures, 'recent_runs'>>;
+/** What the status is read from: a lineage node's pipeline state, or the pipelines list's figures (which add recent runs). */
+export type StatusFacts = Extract<LineageNode, { kind: 'pipeline' }>['pipeline'] & Partial<Pick<PipelineFigures, 'recent_runs'>>;
 
 export const STATUSES = ['failing', 'stuck', 'late', 'warning', 'running', 'ok', 'idle'] as const;
-export type StatusWord = (typeof STATUSES)[number];
+export type PipelineStatus = (typeof STATUSES)[number];
 
-export function conditions(p: StatusFacts): StatusWord[] {
-  const found: StatusWord[] = [];
+export function conditions(p: StatusFacts): PipelineStatus[] {
+  const found: PipelineStatus[] = [];
   if (p.consecutive_failures > 0) found.push('failing');
   if (p.stuck) found.push('stuck');
   if (p.late) found.push('late');

@@ -19,7 +19,6 @@ export type {
   LogPage,
   Overview,
   PipelineFigures,
-  PipelineStatus,
   RecentRun,
   Run,
   RunDataset,

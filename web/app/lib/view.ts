@@ -77,9 +77,10 @@ export function statusCell(p: StatusFacts): HTMLElement {
 }
 
 /** Why a dataset is fresh, stale or unknown: its last write that happened against the expected interval of the pipeline it is judged by. */
-export function freshnessWords(d: Pick<Dataset, 'last_write' | 'expected_interval_seconds'>): string {
+export function freshnessWords(d: Pick<Dataset, 'last_write' | 'expected_interval_seconds' | 'writers'>): string {
   const interval = d.expected_interval_seconds === null ? 'no expected interval' : `expected every ${duration(d.expected_interval_seconds)}`;
   const write = d.last_write;
+  if (d.writers.length === 0) return 'no pipeline here writes it: a source';
   if (!write) return `no write of it has happened yet; its writer has ${interval}`;
   return `last written ${ago(write.at)} by ${write.pipeline}, ${d.expected_interval_seconds === null ? 'which has no expected interval' : interval}`;
 }

@@ -90,10 +90,10 @@ export const mountDataset: Mount = (route: Route) => {
       fill(
         header,
         tiles([
-          ['Freshness', freshnessCell(d)],
+          ['Freshness', freshnessCell(d), 'wide'],
           ['Namespace', d.namespace],
           ['Name', d.name],
-          ['Last successful write', lastWrite(d)],
+          ['Last successful write', lastWrite(d), 'wide'],
           ['Its rows', count(d.last_write?.rows)],
           ['Expected every', duration(d.expected_interval_seconds)],
           ['First seen', when(d.first_seen)],

@@ -83,6 +83,29 @@ describe('the lineage layout', () => {
     ]);
   });
 
+  it('puts a node that is both upstream and downstream (a cycle through the root) where it is nearer', () => {
+    // raw feeds the root directly, and comes back from it three edges on.
+    const loop = graph('p:root', [
+      ['d:raw', 'p:root'],
+      ['p:root', 'd:out'],
+      ['d:out', 'p:back'],
+      ['p:back', 'd:raw'],
+    ]);
+    expect(Object.fromEntries(layers(loop))).toEqual({ 'p:root': 0, 'd:out': 1, 'p:back': 2, 'd:raw': -1 });
+    const layout = layoutLineage(loop);
+    const back = layout.edges.filter((e) => e.back);
+    expect(back.map((e) => [e.source, e.target])).toEqual([['p:back', 'd:raw']]);
+    // It runs under every node, inside the drawing, from the source's right side into the target's left side.
+    const ys = back[0]!.path.match(/-?\d+(\.\d+)?/g)!.map(Number).filter((_, i) => i % 2 === 1);
+    const bottom = Math.max(...layout.nodes.map((n) => n.y + NODE_SIZE.height));
+    expect(Math.max(...ys)).toBeGreaterThan(bottom);
+    expect(Math.max(...ys)).toBeLessThan(layout.height);
+    const at = new Map(layout.nodes.map((n) => [n.id, n]));
+    const numbers = back[0]!.path.match(/-?\d+(\.\d+)?/g)!.map(Number);
+    expect(numbers.slice(0, 1)).toEqual([at.get('p:back')!.x + NODE_SIZE.width]);
+    expect(numbers.slice(-2, -1)).toEqual([at.get('d:raw')!.x]);
+  });
+
   it('lays out a lone root, and keeps a node no edge reaches beside the root', () => {
     expect(layoutLineage(graph('p:alone', []))).toMatchObject({ width: NODE_SIZE.width, height: NODE_SIZE.height, edges: [] });
     const stray = layoutLineage(graph('p:root', [['d:x', 'p:y']], ['p:far']));
