@@ -220,12 +220,15 @@ export function exceptionAttributes(error: unknown): Attributes {
   return attributes;
 }
 
-/** Copies attributes into a new object; spreading `{ ...attrs, key: v }` took V8's slow path (~0.8 µs). */
-/** A dataset's one name; none for an empty name or a target without both parts. */
+/** A dataset's one name; none for an empty name, a target without both parts, or anything else (from untyped callers). */
 function nameOf(dataset: Dataset): string[] {
   if (typeof dataset === 'string') return dataset === '' ? [] : [dataset];
-  return dataset.namespace && dataset.collection ? [datasetName({ namespace: dataset.namespace, name: dataset.collection })] : [];
+  if (typeof dataset !== 'object' || dataset === null) return [];
+  const { namespace, collection } = dataset;
+  return typeof namespace === 'string' && namespace && typeof collection === 'string' && collection ? [datasetName({ namespace, name: collection })] : [];
 }
+
+/** Copies attributes into a new object; spreading `{ ...attrs, key: v }` took V8's slow path (~0.8 µs). */
 
 function copyInto<T extends Record<string, unknown>>(target: T, source: Record<string, unknown>): T {
   for (const key in source) (target as Record<string, unknown>)[key] = source[key];
@@ -396,6 +399,7 @@ class ActivityImpl implements Activity {
   }
 
   private addDatasets(key: string, datasets: Dataset[]): void {
+    if (this.ended) return;
     const named = datasets.flatMap(nameOf);
     if (named.length === 0) return;
     const known = (this.attrs[key] as string[] | undefined) ?? [];

@@ -59,18 +59,21 @@ describe('runs and stages against the real receiver', () => {
   it('names the datasets a run and its stages read and write, for the lineage graph', async () => {
     startSdk();
     let runId = '';
+    let stage: Stage | undefined;
     await run('orders', { inputs: ['s3://raw/orders'] }, async (r) => {
       runId = r.runId;
       await r.stage('load', { inputs: ['postgres://shop:5432/shop.public.orders', ''], target: { namespace: 'dw', collection: 'orders' } }, (s) => {
         s.input({ namespace: 'dw', collection: 'customers' }, 'postgres://shop:5432/shop.public.orders');
-        s.output('s3://lake/orders', { namespace: 'dw' });
+        s.output('s3://lake/orders', { namespace: 'dw' }, null as unknown as string, { namespace: 'dw', collection: 42 } as unknown as string);
+        stage = s;
       });
+      stage!.output('s3://after/the/end');
     });
     await shutdown(10_000);
 
     const detail = await runDetail(runId);
     expect(detail.attributes['pipemon.lineage.inputs']).toEqual(['s3://raw/orders']);
-    // A dataset named twice is named once; an empty name and a target without its collection name none.
+    // A dataset named twice is named once; an empty name, a target without its collection, what is no dataset and a name after the end name none.
     expect(detail.stages[0].attributes).toMatchObject({
       'pipemon.lineage.inputs': ['postgres://shop:5432/shop.public.orders', 'dw://customers'],
       'pipemon.lineage.outputs': ['s3://lake/orders'],
