@@ -4,7 +4,7 @@
  * and an OpenLineage DatasetEvent with a schema. The graph draws the API's nodes and edges in layers with
  * their status words and links through to a dataset's page and on to a pipeline's; the direction and
  * depth controls redraw it; the failed upstream run's page shows who it leaves without data; the dataset
- * page shows freshness, writes and schema; the datasets list filters and pages. Every page passes axe.
+ * page shows freshness, writes and schema; the datasets list filters and pages; a refresh keeps the focus on its node. Every page passes axe.
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -33,8 +33,10 @@ async function api<T = any>(path: string): Promise<T> {
   return body;
 }
 
-async function rendered(fragment: string, page: string) {
+/** A page rendered; `clock` installs Playwright's clock first, so the test moves the page's time. */
+async function rendered(fragment: string, page: string, clock = false) {
   const watched = await openPage(browser, { savedKey: r.key });
+  if (clock) await watched.page.clock.install();
   await watched.page.goto(`${r.url}/${fragment}`);
   await ready(watched.page, page);
   return watched;
@@ -198,7 +200,7 @@ describe('lineage in the web view', () => {
     await ok.context.close();
   });
 
-  it('lists the datasets by filter, pages on request, and reaches a graph node from the keyboard', async () => {
+  it('lists the datasets by filter, pages on request, and reaches a graph node from the keyboard, which keeps the focus through a refresh', async () => {
     const all = (await api('/api/v1/datasets')).items.map((d: any) => d.dataset);
     const { page, context, problems } = await rendered('#/datasets?limit=3', 'datasets');
     expect(await page.getAttribute('nav a[aria-current=page]', 'href')).toBe('#/datasets');
@@ -214,13 +216,18 @@ describe('lineage in the web view', () => {
     expect(await names()).toEqual(all.filter((name: string) => name.includes('orders')));
     await context.close();
 
-    const { page: graph, context: graphContext } = await rendered('#/lineage?pipeline=transform', 'lineage');
+    const { page: graph, context: graphContext } = await rendered('#/lineage?pipeline=transform', 'lineage', true);
     let reached = false;
     for (let presses = 0; presses < 40 && !reached; presses++) {
       await graph.keyboard.press('Tab');
       reached = await graph.evaluate(() => document.activeElement?.getAttribute('data-node') === 'pipeline:report');
     }
     expect(reached).toBe(true);
+    // The refresh 15 s on draws the graph anew, and the focus stays on the same node.
+    const before = await graph.evaluateHandle(() => document.querySelector('svg.lineage-graph'));
+    await graph.clock.fastForward(16_000);
+    await graph.waitForFunction((old) => document.querySelector('svg.lineage-graph') !== old, before);
+    expect(await graph.evaluate(() => document.activeElement?.getAttribute('data-node'))).toBe('pipeline:report');
     await graph.keyboard.press('Enter');
     await ready(graph, 'pipeline');
     expect(await graph.textContent('h1')).toBe('report');
