@@ -67,6 +67,8 @@ function anyValue(value: unknown): object {
   if (typeof value === 'string') return { stringValue: value };
   if (typeof value === 'boolean') return { boolValue: value };
   if (typeof value === 'number') return Number.isInteger(value) ? { intValue: value } : { doubleValue: value };
+  // The datasets a run reads and writes: a list of names.
+  if (Array.isArray(value)) return { arrayValue: { values: value.map(anyValue) } };
   return { stringValue: JSON.stringify(value) };
 }
 
