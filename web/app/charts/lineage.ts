@@ -19,14 +19,15 @@ const ARROW = 'lineage-arrow';
 
 const clip = (text: string) => (text.length > FITS ? `${text.slice(0, FITS - 1)}…` : text);
 
-/** The words on a node: its name, its status or freshness, and its page. */
-export function nodeFacts(node: LineageNode): { name: string; word: string; detail: string; link: string; kind: string } {
+/** A node's words: its full name, the name and second line its box shows, its status or freshness, and its page. */
+function wordsOf(node: LineageNode) {
   if (node.kind === 'pipeline') {
     const [word, ...also] = conditions(node.pipeline);
-    return { name: node.pipeline.pipeline, word: word!, detail: also.length ? `also ${also.join(', ')}` : '', link: href('pipeline', node.pipeline.pipeline), kind: 'pipeline' };
+    const name = node.pipeline.pipeline;
+    return { full: name, shown: name, word: word!, second: word!, also: also.length ? `also ${also.join(', ')}` : '', link: href('pipeline', name) };
   }
   const { dataset } = node;
-  return { name: dataset.dataset, word: dataset.freshness, detail: dataset.namespace, link: href('dataset', dataset.id), kind: 'dataset' };
+  return { full: dataset.dataset, shown: dataset.name, word: dataset.freshness, second: `${dataset.freshness} · ${dataset.namespace}`, also: '', link: href('dataset', dataset.id) };
 }
 
 /** A cylinder: the usual drawing of stored data. */
@@ -36,18 +37,18 @@ function cylinder(): SVGElement {
 }
 
 function drawNode(node: LineageNode, at: PlacedNode, root: boolean): SVGElement {
-  const facts = nodeFacts(node);
-  const label = `${facts.name}, ${facts.kind}: ${facts.word}${facts.detail && node.kind === 'pipeline' ? `, ${facts.detail}` : ''}${root ? ' (the graph starts here)' : ''}`;
+  const words = wordsOf(node);
+  const label = `${words.full}, ${node.kind}: ${words.word}${words.also ? `, ${words.also}` : ''}${root ? ' (the graph starts here)' : ''}`;
   const shape = node.kind === 'pipeline' ? svg('rect', { class: 'shape', width: W, height: H, rx: 10 }) : cylinder();
   const top = node.kind === 'dataset' ? 24 : 21;
   return svg(
     'a',
     // Named by its title, which starts with its full name (the box may show it cut short).
-    { href: facts.link, class: `node node-${facts.kind} node-${facts.word}${root ? ' node-root' : ''}`, 'data-node': node.id, transform: `translate(${at.x},${at.y})` },
+    { href: words.link, class: `node node-${node.kind} node-${words.word}${root ? ' node-root' : ''}`, 'data-node': node.id, transform: `translate(${at.x},${at.y})` },
     svg('title', null, label),
     shape,
-    svg('text', { class: 'node-name', x: 12, y: top }, clip(node.kind === 'dataset' ? node.dataset.name : facts.name)),
-    svg('text', { class: 'node-word', x: 12, y: top + 16 }, clip(node.kind === 'dataset' ? `${facts.word} · ${facts.detail}` : facts.word)),
+    svg('text', { class: 'node-name', x: 12, y: top }, clip(words.shown)),
+    svg('text', { class: 'node-word', x: 12, y: top + 16 }, clip(words.second)),
   );
 }
 
