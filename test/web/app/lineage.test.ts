@@ -166,6 +166,9 @@ describe('lineage in the web view', () => {
     await page.click('section[aria-labelledby="s-read-by"] a[data-pipeline="report"]');
     await ready(page, 'pipeline');
     expect(await page.textContent('h1')).toBe('report');
+    // transform, which writes what report reads, is failing: report says it waits on it, with a link.
+    expect(await page.textContent('.status .waits')).toBe('Waits on transform upstream');
+    expect(await page.getAttribute('.status .waits a', 'href')).toBe('#/pipelines/transform');
     await page.click('a.lineage-link');
     await ready(page, 'lineage');
     expect((await drawn(page)).nodes.find((n) => n.id === 'pipeline:report')!.label).toContain('(the graph starts here)');

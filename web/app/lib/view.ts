@@ -63,16 +63,21 @@ export function tiles(items: [string, Child, 'wide'?][]): HTMLElement {
   );
 }
 
-/** A pipeline's status: its badge, its other conditions, and why its data is suspect when it is. */
+/**
+ * A pipeline's status: its badge, its other conditions, why its data is suspect when it is, and the
+ * upstream pipelines it waits on (failing, late or stuck): the likely cause when it is late.
+ */
 export function statusCell(p: StatusFacts): HTMLElement {
   const [status, ...also] = conditions(p);
   const why = warningWords(p);
+  const upstreams = p.upstream_unhealthy;
   return h(
     'span',
     { class: 'status', 'data-status': status },
     badge(status!),
     also.length > 0 ? h('span', { class: 'also' }, `also ${also.join(', ')}`) : null,
     why.length > 0 ? h('span', { class: 'why' }, `Latest run: ${why.join('; ')}`) : null,
+    upstreams.length > 0 ? h('span', { class: 'waits' }, 'Waits on ', ...upstreams.flatMap((name, i) => [i > 0 ? ', ' : '', pipelineLink(name)]), ' upstream') : null,
   );
 }
 
