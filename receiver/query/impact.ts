@@ -18,7 +18,7 @@ export async function runDatasets(db: Queryable, tenantId: number, pipeline: str
             w.at, w.rows::float8 AS rows, w.bytes::float8 AS bytes
        FROM run_datasets w JOIN datasets d USING (tenant_id, dataset_id)
       WHERE w.tenant_id = $1 AND w.pipeline = $2 AND w.run_id = $3
-      ORDER BY d.dataset, w.direction, w.stage_run_id`,
+      ORDER BY d.dataset, w.direction, w.stage, w.at, w.stage_run_id`,
     [tenantId, pipeline, runId],
   );
   return rows.map((row) => ({ ...row, at: new Date(row.at).toISOString() }));
