@@ -108,6 +108,22 @@ describe.each(backends())('lineage rows on $name', (backend) => {
     expect(a.edges).toHaveLength(6);
   });
 
+  it('lets concurrent transactions write the same datasets and edges without a deadlock, converging as one after another would', async () => {
+    const runs = Array.from({ length: 12 }, (_, i) => sdkRecords(`c-${String(i).padStart(2, '0')}`, T0 + i * 60_000, 10 + i));
+    // Each batch names the shared datasets with its runs in another order, so that unsorted writes would lock them crosswise.
+    const batches = runs.map((_, i) => [...runs.slice(i), ...runs.slice(0, i)].slice(0, 3).flat());
+    const together = await freshDatabase(backend);
+    await Promise.all(batches.map((logs) => write(together, DEFAULT, logs)));
+    const oneByOne = await freshDatabase(backend);
+    for (const logs of batches) await write(oneByOne, DEFAULT, logs);
+    const [a, b] = [await lineage(together), await lineage(oneByOne)];
+    expect(a).toEqual(b);
+    expect(a.edges.map((e) => [e.direction, e.last_run_id, e.rows])).toEqual([
+      ['read', 'c-11', 21],
+      ['write', 'c-11', 21],
+    ]);
+  });
+
   it('keeps each tenant’s datasets its own', async () => {
     const db = await freshDatabase(backend);
     await write(db, DEFAULT, sdkRecords('r-1', T0, 100));
