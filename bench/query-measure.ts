@@ -5,7 +5,7 @@
  */
 import type { Database, Queryable } from '../receiver/storage/database.js';
 import type { BenchTenant } from './query-load.js';
-import { indexesOf, recording, withoutIndexes } from './query-indexes.js';
+import { indexesOf, recording, withoutIndexes, type Statement } from './query-indexes.js';
 import { latency, type Latency } from './query-timing.js';
 
 /** Each measurement stops repeating after this long (at least 5 repetitions). */
@@ -28,6 +28,8 @@ export interface Measured {
   without_vs_with_p95: number | null;
   /** The API's p95 (the SQL's where there is no route) within the goal. */
   meets_goal: boolean;
+  /** Missing it: EXPLAIN ANALYZE of its slowest statement, to see why. */
+  slowest_plan?: string[];
 }
 
 export interface Query {
@@ -55,6 +57,7 @@ async function measureOrThrow(db: Database, receiverUrl: string, reps: number, q
   const indexes = await indexesOf(db, recorded.statements);
   const without = indexes.length === 0 ? null : await timeWithout(db, indexes, query);
   const p95 = (api ?? sql).p95_ms;
+  const slowest = p95 < query.goalMs ? {} : { slowest_plan: await slowestPlan(db, recorded.statements) };
   return {
     name: query.name,
     goal_ms: query.goalMs,
@@ -64,7 +67,22 @@ async function measureOrThrow(db: Database, receiverUrl: string, reps: number, q
     without_indexes: without,
     without_vs_with_p95: without && 'p95_ms' in without ? Math.round((without.p95_ms / sql.p95_ms) * 10) / 10 : null,
     meets_goal: p95 < query.goalMs,
+    ...slowest,
   };
+}
+
+const PLAN_LINES = 60;
+
+/** The plan, with times, of the slowest of these statements. */
+async function slowestPlan(db: Queryable, statements: Statement[]): Promise<string[]> {
+  let slowest: { ms: number; lines: string[] } = { ms: -1, lines: [] };
+  for (const { sql, params } of statements) {
+    const { rows } = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
+    const lines = rows.map((row) => row['QUERY PLAN']);
+    const ms = Number(/Execution Time: ([0-9.]+)/.exec(lines.at(-1) ?? '')?.[1] ?? 0);
+    if (ms > slowest.ms) slowest = { ms, lines };
+  }
+  return slowest.lines.slice(0, PLAN_LINES);
 }
 
 /** GET of an API path with a tenant's key; refuses anything but 200, so a broken query is not timed as a fast one. */
