@@ -183,7 +183,7 @@ export function lineageDashboard(): Dashboard {
       tablePanel('Dataset freshness', sql(FRESHNESS_TABLE), {
         size: { w: 24, h: 10 },
         description:
-          'Each dataset around the selected pipelines: its writers, the last write that succeeded (its run or stage did not fail), and the expected interval of the writer that made it. Stale once that write is older than the late rule allows (as a late pipeline), or when no write succeeded; unknown when the writer has no expected interval or no ended run.',
+          'Each dataset around the selected pipelines: its writers, the last write that happened (its run, or for a stage\'s write its stage, ended in success), and the expected interval of the writer that made it. Stale once that write is older than the late rule allows (as a late pipeline), or when no write succeeded; unknown when the writer has no expected interval or no ended run.',
       })
         .overrideByName('Freshness', freshnessColumn())
         .overrideByName('Writer', linkColumn(TO_WRITER))
