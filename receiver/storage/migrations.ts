@@ -26,6 +26,15 @@ const READABLE_TABLES = ['tenants', 'logs', 'spans', 'pipeline_runs', 'pipeline_
 /** What the logs view reads since migration 4: granted too, for direct use (the view reads them as its owner). */
 const LOG_TABLES = ['log_records', 'log_streams', 'logs_v1'];
 
+/** SELECT on `tables` for the read-only role, where it exists (a migration after 2 adds tables dashboards show). */
+const grantToReader = (tables: string[]) => `DO $$
+BEGIN
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${READER_ROLE}') THEN
+    GRANT SELECT ON ${tables.join(', ')} TO ${READER_ROLE};
+  END IF;
+END $$;
+`;
+
 /**
  * Migration 4. A log record took 1,123 bytes on disk (heap 1,024), 2.4 times its OTLP protobuf, mostly
  * for what every record of a batch repeats: the resource and scope (as jsonb, keys and all), the
@@ -202,13 +211,7 @@ INSERT INTO pipeline_checks ${CHECKS_FROM_LOGS};
 CREATE INDEX pipeline_runs_ended_at ON pipeline_runs (tenant_id, ended_at) WHERE ended_at IS NOT NULL;
 CREATE INDEX pipeline_stages_pipeline ON pipeline_stages (tenant_id, pipeline, started_at);
 
-DO $$
-BEGIN
-  IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${READER_ROLE}') THEN
-    GRANT SELECT ON pipeline_days, pipeline_day_durations, pipeline_checks TO ${READER_ROLE};
-  END IF;
-END $$;
-`;
+${grantToReader(['pipeline_days', 'pipeline_day_durations', 'pipeline_checks'])}`;
 
 export interface Migration {
   version: number;
@@ -268,13 +271,7 @@ CREATE TABLE lineage_edges (
 );
 CREATE INDEX lineage_edges_dataset ON lineage_edges (tenant_id, dataset_id, direction);
 
-DO $$
-BEGIN
-  IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${READER_ROLE}') THEN
-    GRANT SELECT ON datasets, run_datasets, lineage_edges TO ${READER_ROLE};
-  END IF;
-END $$;
-`;
+${grantToReader(['datasets', 'run_datasets', 'lineage_edges'])}`;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
