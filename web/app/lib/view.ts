@@ -77,7 +77,8 @@ export function statusCell(p: StatusFacts): HTMLElement {
     badge(status!),
     also.length > 0 ? h('span', { class: 'also' }, `also ${also.join(', ')}`) : null,
     why.length > 0 ? h('span', { class: 'why' }, `Latest run: ${why.join('; ')}`) : null,
-    upstreams.length > 0 ? h('span', { class: 'waits' }, 'Waits on ', ...upstreams.flatMap((name, i) => [i > 0 ? ', ' : '', pipelineLink(name)]), ' upstream') : null,
+    // Plain links: a row's [data-pipeline] link is its own pipeline's.
+    upstreams.length > 0 ? h('span', { class: 'waits' }, 'Waits on ', ...upstreams.flatMap((name, i) => [i > 0 ? ', ' : '', h('a', { href: href('pipeline', name) }, name)]), ' upstream') : null,
   );
 }
 
