@@ -12,7 +12,7 @@ import { listLogs } from '../query/logs.js';
 import { metricsOverview, metricsPerPipeline } from '../query/metrics.js';
 import type { Page } from '../query/pages.js';
 import { getRun, listRuns, RUN_SORTS, type RunSort } from '../query/runs.js';
-import { getDataset, listDatasets } from '../query/datasets.js';
+import { DATASET_ID, getDataset, listDatasets } from '../query/datasets.js';
 import { lineageGraph, LINEAGE_DIRECTIONS } from '../query/lineage.js';
 import { MAX_DEPTH } from '../query/lineage-walk.js';
 import { getTrace } from '../query/traces.js';
@@ -104,8 +104,8 @@ const runFilters = {
 /** A dataset's id, as /api/v1/datasets lists it: a 400 names what it takes, rather than a 404 for a typo. */
 const datasetId = (description: string): Param<string> => ({
   description,
-  schema: { type: 'string', pattern: '^[0-9]{1,18}$' },
-  parse: (raw, name) => (/^[0-9]{1,18}$/.test(raw) ? raw : refuse(`"${name}" must be a dataset id as /api/v1/datasets lists it (digits), got "${raw}"`)),
+  schema: { type: 'string', pattern: DATASET_ID.source },
+  parse: (raw, name) => (DATASET_ID.test(raw) ? raw : refuse(`"${name}" must be a dataset id as /api/v1/datasets lists it (digits), got "${raw}"`)),
 });
 
 const DEFAULT_DEPTH = 2;

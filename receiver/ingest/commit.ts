@@ -16,7 +16,6 @@ import type { WriterReport } from '../metrics/writer-report.js';
 import { createBatchQueue, type Waiting } from './batch-queue.js';
 import { createBudget, type Reservation } from './budget.js';
 
-
 export interface Writer {
   /** Reserves `bytes` of the budget or throws Refusal('overloaded'). */
   reserve(bytes: number): Reservation;

@@ -93,7 +93,6 @@ function runOfStage(stage: StageFacts, get: (key: string) => unknown, traceId: s
   return runFacts(base, (key) => (RESOURCE_KEYS.has(key) ? get(key) : undefined), traceId, lastSeenMs);
 }
 
-
 const PASSED: Record<string, boolean> = { true: true, false: false };
 
 /** The check a `pipeline.check` record reports, or null for any other record. */

@@ -17,6 +17,9 @@ import { logTimeNanos, nanosToMs, type LogRow, type SpanRow } from './records.js
 import { DERIVING_EVENTS, type Derived } from './runs.js';
 
 export const DIRECTIONS = ['read', 'write'] as const;
+
+/** Names in code-unit order, so that every process sorts keys (and so takes row locks) alike, whatever its locale. */
+export const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export type Direction = (typeof DIRECTIONS)[number];
 
 export interface DatasetUse {

@@ -133,7 +133,8 @@ function decidingEnd<F extends RunFacts | StageFacts>(later: F, earlier: F): [de
 }
 
 const pick = <T>(first: T | null, second: T | null): T | null => (first !== null ? first : second);
-const most = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+/** The larger of two counts or times, a known one beating null: how facts that only grow combine. */
+export const most = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 const least = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 
 /**

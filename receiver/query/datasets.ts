@@ -83,7 +83,10 @@ async function shapeDatasets(db: Queryable, tenantId: number, rows: DatasetRow[]
   return rows.map((row) => shapeDataset(row, byPipeline, nowMs / 1000));
 }
 
-const idColumn: KeyColumn = { sql: 'd.dataset_id', cast: 'bigint', valid: (value) => /^[0-9]{1,18}$/.test(value) };
+/** A dataset id as the API shows it: a bigint's digits (18 of them always fit). */
+export const DATASET_ID = /^[0-9]{1,18}$/;
+
+const idColumn: KeyColumn = { sql: 'd.dataset_id', cast: 'bigint', valid: (value) => DATASET_ID.test(value) };
 /** By name, which is unique per tenant (the id only completes the keyset's pair); the (tenant_id, dataset) index serves it. */
 const BY_NAME: Keyset<DatasetRow> = { name: 'dataset', columns: [textColumn('d.dataset'), idColumn], descending: false, key: (row) => [row.dataset, row.id] };
 

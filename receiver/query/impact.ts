@@ -6,7 +6,7 @@
 import { writeHappened } from '../../contract/lineage-sql.js';
 import type { Queryable } from '../storage/database.js';
 import type { Impact, RunDataset } from './api-types.js';
-import { MAX_DEPTH, walkLineage } from './lineage-walk.js';
+import { byHopsThen, MAX_DEPTH, walkLineage } from './lineage-walk.js';
 
 interface RunDatasetRow extends Omit<RunDataset, 'at'> {
   at: Date;
@@ -33,9 +33,6 @@ SELECT DISTINCT e.dataset_id::text AS dataset_id FROM lineage_edges e
       WHERE w.tenant_id = e.tenant_id AND w.pipeline = e.pipeline AND w.run_id = $3 AND w.direction = 'write'
         AND w.dataset_id = e.dataset_id AND ${writeHappened('w')})`;
 
-const byHopsThenName = <T extends { hops: number }>(name: (item: T) => string) => (a: T, b: T) =>
-  a.hops - b.hops || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);
-
 export async function runImpact(db: Queryable, tenantId: number, pipeline: string, runId: string): Promise<Impact> {
   const unwritten = (await db.query<{ dataset_id: string }>(UNWRITTEN_SQL, [tenantId, pipeline, runId])).rows.map((row) => row.dataset_id);
   // Its own pipeline reading what it writes is no one downstream.
@@ -45,8 +42,8 @@ export async function runImpact(db: Queryable, tenantId: number, pipeline: strin
     [tenantId, [...walk.datasets.keys()]],
   );
   return {
-    datasets: names.map(({ dataset_id, dataset }) => ({ dataset_id, dataset, hops: walk.datasets.get(dataset_id)! })).sort(byHopsThenName((d) => d.dataset)),
-    pipelines: [...walk.pipelines].map(([name, hops]) => ({ pipeline: name, hops })).sort(byHopsThenName((p) => p.pipeline)),
+    datasets: names.map(({ dataset_id, dataset }) => ({ dataset_id, dataset, hops: walk.datasets.get(dataset_id)! })).sort(byHopsThen((d) => d.dataset)),
+    pipelines: [...walk.pipelines].map(([name, hops]) => ({ pipeline: name, hops })).sort(byHopsThen((p) => p.pipeline)),
     truncated: walk.truncated,
   };
 }

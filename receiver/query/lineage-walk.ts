@@ -5,10 +5,13 @@
  * tenant's whole graph; a node is expanded once, so cycles end, and the walk stops at `depth` hops or
  * MAX_NODES nodes. The lineage graph (lineage.ts) and a failed run's impact (impact.ts) both walk it.
  */
-import type { Direction } from '../model/lineage.js';
+import { compareText, type Direction } from '../model/lineage.js';
 import type { Queryable } from '../storage/database.js';
 
 export type Way = 'up' | 'down';
+
+/** Nearest first, then by `name`: how the graph's nodes and a run's impact are listed. */
+export const byHopsThen = <T extends { hops: number }>(name: (item: T) => string) => (a: T, b: T) => a.hops - b.hops || compareText(name(a), name(b));
 
 /** One pipeline's use of one dataset, over all its stages: the latest use's run, time and counts. */
 export interface EdgeRow {

@@ -3,10 +3,11 @@
  * as nodes, a pipeline's state now as the pipelines list shows it, a dataset's freshness as the datasets
  * list shows it, and edges pipeline → dataset (writes) and dataset → pipeline (reads).
  */
+import { compareText } from '../model/lineage.js';
 import type { Queryable } from '../storage/database.js';
 import type { LineageEdge, LineageGraph, LineageNode } from './api-types.js';
 import { datasetsByIds } from './datasets.js';
-import { mergeWalks, walkLineage, type EdgeRow, type Way } from './lineage-walk.js';
+import { byHopsThen, mergeWalks, walkLineage, type EdgeRow, type Way } from './lineage-walk.js';
 import { readStatesOf } from './pipeline-state.js';
 import { pipelineStatus, stateWithoutRuns } from './pipeline-status.js';
 import { unhealthyUpstreams } from './pipeline-upstreams.js';
@@ -46,9 +47,7 @@ function shapeEdge(edge: EdgeRow): LineageEdge {
   };
 }
 
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const byHopsThenId = (a: LineageNode, b: LineageNode) => a.hops - b.hops || compare(a.id, b.id);
-const bySourceThenTarget = (a: LineageEdge, b: LineageEdge) => compare(a.source, b.source) || compare(a.target, b.target);
+const bySourceThenTarget = (a: LineageEdge, b: LineageEdge) => compareText(a.source, b.source) || compareText(a.target, b.target);
 
 /** Null when the root is not the tenant's. */
 export async function lineageGraph(
@@ -80,7 +79,7 @@ export async function lineageGraph(
     root: 'pipeline' in root ? pipelineNode(root.pipeline) : datasetNode(root.datasetId),
     direction,
     depth,
-    nodes: nodes.sort(byHopsThenId),
+    nodes: nodes.sort(byHopsThen((node) => node.id)),
     edges: [...walk.edges.values()].map(shapeEdge).sort(bySourceThenTarget),
     truncated: walk.truncated,
   };

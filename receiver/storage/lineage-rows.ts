@@ -14,7 +14,8 @@
  * the same rows. Rows are written in key order, so that two transactions lock them in the same order.
  */
 import { datasetOfName } from '../../contract/dataset-name.js';
-import type { Direction, LineageFacts } from '../model/lineage.js';
+import { compareText, type Direction, type LineageFacts } from '../model/lineage.js';
+import { most } from '../model/runs.js';
 import type { Queryable } from './database.js';
 
 export interface TenantLineage {
@@ -70,8 +71,6 @@ export async function writeLineage(tx: Queryable, found: TenantLineage[]): Promi
   await upsertEdges(tx, merged);
 }
 
-const most = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
-
 /** One row per dataset named, merged as the upsert below merges it with the stored one. */
 function datasetRows(found: TenantLineage[]): DatasetRow[] {
   const rows = new Map<string, DatasetRow>();
@@ -91,15 +90,13 @@ function datasetRows(found: TenantLineage[]): DatasetRow[] {
     for (const use of lineage.uses) add(tenantId, use.dataset, lineage.atMs, null);
     for (const { dataset, facets } of lineage.facets) add(tenantId, dataset, lineage.atMs, facets);
   }
-  return [...rows.values()].sort((a, b) => a.tenant_id - b.tenant_id || compare(a.dataset, b.dataset));
+  return [...rows.values()].sort((a, b) => a.tenant_id - b.tenant_id || compareText(a.dataset, b.dataset));
 }
 
 /** The upsert's rule in the batch: the later facets win, then the greater text (as jsonb prints it, near enough for ties). */
 function newerFacets(atMs: number, facets: object, storedAt: number, stored: object): boolean {
   return atMs !== storedAt ? atMs > storedAt : JSON.stringify(facets) > JSON.stringify(stored);
 }
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const NEWER_FACETS = 'excluded.facets IS NOT NULL AND (d.facets IS NULL OR (excluded.facets_at, excluded.facets::text) > (d.facets_at, d.facets::text))';
 const UPSERT_DATASETS = `
@@ -136,7 +133,7 @@ function runDatasetRows(found: TenantLineage[]): RunDatasetRow[] {
       [row.rows, row.bytes] = [most(row.rows, count), most(row.bytes, bytes)];
     }
   }
-  return [...rows.entries()].sort(([a], [b]) => compare(a, b)).map(([, row]) => row);
+  return [...rows.entries()].sort(([a], [b]) => compareText(a, b)).map(([, row]) => row);
 }
 
 // GREATEST and LEAST ignore nulls: a count reported once is kept when a later record omits it.
@@ -182,7 +179,7 @@ async function upsertEdges(tx: Queryable, merged: MergedRunDataset[]): Promise<v
     }
   }
   const rows = [...edges.entries()]
-    .sort(([a], [b]) => compare(a, b))
+    .sort(([a], [b]) => compareText(a, b))
     .map(([, { first_at, last }]) => ({
       tenant_id: last.tenant_id,
       pipeline: last.pipeline,
