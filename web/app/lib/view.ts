@@ -103,3 +103,22 @@ export const datasetLink = (id: string, name: string) => h('a', { href: href('da
 export function linkList(links: HTMLElement[], none = '–'): Child {
   return links.length === 0 ? none : links.flatMap((link, i) => (i === 0 ? [link] : [', ', link]));
 }
+
+/** The values of `filters` in the route's query, '' where absent: what a filtered page asks and shows. */
+export function filterParams<F extends string>(route: Route, filters: readonly F[]): Record<F, string> {
+  return Object.fromEntries(filters.map((name) => [name, route.params.get(name) ?? ''])) as Record<F, string>;
+}
+
+export function filterField(name: string, label: string, value: string, type = 'search'): HTMLElement {
+  return h('label', null, label, h('input', { name, type, value, autocomplete: 'off', spellcheck: 'false' }));
+}
+
+/** A search form of filters (its fields among `children`): submitted, `go` gets each of `filters` trimmed. */
+export function filterForm(filters: readonly string[], go: (values: Record<string, string>) => void, ...children: Child[]): HTMLFormElement {
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const data = new FormData(event.target as HTMLFormElement);
+    go(Object.fromEntries(filters.map((name) => [name, String(data.get(name) ?? '').trim()])));
+  };
+  return h('form', { class: 'filters', role: 'search', onsubmit: submit }, ...children);
+}

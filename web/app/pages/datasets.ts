@@ -8,14 +8,10 @@ import { fill, h } from '../lib/dom.js';
 import { count, when } from '../lib/format.js';
 import { href, type Route } from '../lib/router.js';
 import type { Dataset, DatasetPage } from '../lib/types.js';
-import { datasetLink, freshnessCell, linkList, pipelineLink, table, type Mount } from '../lib/view.js';
+import { datasetLink, filterField, filterForm, filterParams, freshnessCell, linkList, pipelineLink, table, type Mount } from '../lib/view.js';
 
 const FILTERS = ['q', 'namespace', 'pipeline'] as const;
 const PAGE = 100;
-
-function field(name: string, label: string, value: string, type = 'search') {
-  return h('label', null, label, h('input', { name, type, value, autocomplete: 'off', spellcheck: 'false' }));
-}
 
 function lastWrite(d: Dataset) {
   const write = d.last_write;
@@ -33,26 +29,20 @@ const row = (d: Dataset) => [
 ];
 
 export const mountDatasets: Mount = (route: Route) => {
-  const params = Object.fromEntries(FILTERS.map((name) => [name, route.params.get(name) ?? ''])) as Record<(typeof FILTERS)[number], string>;
+  const params = filterParams(route, FILTERS);
   // A page size in the URL (`limit=`, as the API takes it) is kept; the default is a page of PAGE.
   const limit = Number(route.params.get('limit') ?? PAGE);
   const results = h('div');
   const more = h('div');
   let shown: Dataset[] = [];
-  const form = h(
-    'form',
-    {
-      class: 'filters',
-      role: 'search',
-      onsubmit: (event: Event) => {
-        event.preventDefault();
-        const data = new FormData(event.target as HTMLFormElement);
-        location.hash = href('datasets', '', Object.fromEntries(FILTERS.map((name) => [name, String(data.get(name) ?? '').trim()])));
-      },
+  const form = filterForm(
+    FILTERS,
+    (values) => {
+      location.hash = href('datasets', '', values);
     },
-    field('q', 'Name contains', params.q),
-    field('namespace', 'Namespace', params.namespace, 'text'),
-    field('pipeline', 'Read or written by pipeline', params.pipeline, 'text'),
+    filterField('q', 'Name contains', params.q),
+    filterField('namespace', 'Namespace', params.namespace, 'text'),
+    filterField('pipeline', 'Read or written by pipeline', params.pipeline, 'text'),
     h('button', { type: 'submit' }, 'Filter'),
   );
   const render = (page: DatasetPage, append: boolean) => {

@@ -7,7 +7,7 @@ import { fill, h } from '../lib/dom.js';
 import { errorText, exactTime } from '../lib/format.js';
 import { href, type Route } from '../lib/router.js';
 import type { Log, LogPage, RunError } from '../lib/types.js';
-import { table, type Mount } from '../lib/view.js';
+import { filterField, filterForm, filterParams, table, type Mount } from '../lib/view.js';
 
 const TAIL_MS = 3_000;
 const FILTERS = ['q', 'pipeline', 'stage', 'run_id', 'severity_min'] as const;
@@ -61,12 +61,8 @@ export function logRows(logs: Log[], here?: string) {
   });
 }
 
-function field(name: string, label: string, value: string, type = 'search') {
-  return h('label', null, label, h('input', { name, type, value, autocomplete: 'off', spellcheck: 'false' }));
-}
-
 export const mountLogs: Mount = (route: Route) => {
-  const params = Object.fromEntries(FILTERS.map((name) => [name, route.params.get(name) ?? ''])) as Record<(typeof FILTERS)[number], string>;
+  const params = filterParams(route, FILTERS);
   const tail = route.params.get('tail') === '1';
   const results = h('div');
   const more = h('div');
@@ -75,21 +71,13 @@ export const mountLogs: Mount = (route: Route) => {
   const go = (changes: Record<string, string>) => {
     location.hash = href('logs', '', { ...params, tail: tail ? '1' : '', ...changes });
   };
-  const form = h(
-    'form',
-    {
-      class: 'filters',
-      role: 'search',
-      onsubmit: (event: Event) => {
-        event.preventDefault();
-        const data = new FormData(event.target as HTMLFormElement);
-        go(Object.fromEntries(FILTERS.map((name) => [name, String(data.get(name) ?? '').trim()])));
-      },
-    },
-    field('q', 'Search', params.q),
-    field('pipeline', 'Pipeline', params.pipeline, 'text'),
-    field('stage', 'Stage', params.stage, 'text'),
-    field('run_id', 'Run', params.run_id, 'text'),
+  const form = filterForm(
+    FILTERS,
+    go,
+    filterField('q', 'Search', params.q),
+    filterField('pipeline', 'Pipeline', params.pipeline, 'text'),
+    filterField('stage', 'Stage', params.stage, 'text'),
+    filterField('run_id', 'Run', params.run_id, 'text'),
     h(
       'label',
       null,
