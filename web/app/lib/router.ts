@@ -37,16 +37,10 @@ export function parseRoute(hash: string): Route {
   return { page: forms[id === '' ? 0 : 1] ?? 'unknown', id, params };
 }
 
-const PREFIX: Record<Exclude<PageName, 'unknown'>, string> = {
-  overview: '',
-  pipeline: 'pipelines/',
-  run: 'runs/',
-  logs: 'logs',
-  health: 'health',
-  datasets: 'datasets',
-  dataset: 'datasets/',
-  lineage: 'lineage',
-};
+/** Each page's path, read off PATHS: its path, and a slash before the id of a page that has one. */
+const PREFIX = Object.fromEntries(
+  Object.entries(PATHS).flatMap(([path, [bare, withId]]) => [...(bare ? [[bare, path]] : []), ...(withId ? [[withId, `${path}/`]] : [])]),
+) as Record<Exclude<PageName, 'unknown'>, string>;
 
 /** The fragment of a page, with its filters (empty ones left out). */
 export function href(page: Exclude<PageName, 'unknown'>, id = '', params: Record<string, string | undefined> = {}): string {
