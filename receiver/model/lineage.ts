@@ -74,9 +74,10 @@ function ownerOf(derived: Derived, get: (key: string) => unknown): Owner | null 
 }
 
 export function lineageOfLog(row: LogRow, derived: Derived): LineageFacts | null {
+  // Every record passes here: a plain log line leaves at the first test, before any attribute is read.
+  if (!derived.run && !derived.stage && !OPENLINEAGE_EVENTS.has(row.eventName)) return null;
   const get = (key: string) => lookup(row.attributes, row.resource.attributes, key);
   const openLineage = OPENLINEAGE_EVENTS.has(row.eventName) || get(ATTR.sourceSystem) === 'openlineage';
-  if (!openLineage && !derived.run && !derived.stage) return null;
   const atMs = nanosToMs(logTimeNanos(row));
   const event = openLineage ? eventOf(row.body) : null;
   if (event && isObject(event['dataset'])) {
