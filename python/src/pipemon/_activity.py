@@ -1,6 +1,6 @@
 """What a run and a stage have in common (the twin of ActivityImpl in sdk/activity/run.ts): a span, a start
 record emitted at once, and an end record carrying the same attributes as the span (result, duration,
-rows, target, datasets, error), which the receiver derives runs and stages from (receiver/ingest/derive.ts).
+rows, target, datasets, error), which the receiver derives runs and stages from (receiver/model/derive.ts).
 
 Every method is safe after the end (a no-op; logs and checks are still recorded) and never raises.
 """
