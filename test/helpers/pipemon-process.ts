@@ -1,5 +1,5 @@
 /**
- * `pipemon serve` as a separate process, as an operator runs it. Every process started here is killed
+ * `pipemon serve` as a separate process, as an operator runs it. Every process started here is stopped
  * after each test (a failed test must not leave a receiver running), and its data directory removed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,8 +24,25 @@ export interface PipemonProcess {
 const children: ChildProcess[] = [];
 const directories: string[] = [];
 
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+const STOP_MS = 30_000;
+
+/**
+ * Stops a receiver still running as an operator would (SIGTERM: it stops its embedded PostgreSQL server
+ * too), and kills it only when it does not exit in time. A SIGKILL alone would leave that server running,
+ * still writing into the data directory as it is removed.
+ */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, STOP_MS)))]);
+  clearTimeout(timer);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+afterEach(async () => {
+  await Promise.all(children.splice(0).map(stop));
   for (const dir of directories.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
