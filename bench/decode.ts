@@ -3,18 +3,23 @@
  * against protobufjs (reflection decode, and decode + flatten to the same rows for a fair comparison) and
  * against JSON.parse + our OTLP/JSON decoder, all in one process, rounds interleaved, median reported.
  * Checks first that all paths produce the same rows. Prints one JSON object.
+ *
+ * `npm run bench:decode -- --small`: 3 rounds of 2 requests, every path checked and timed as in a full run,
+ * in about a second; CI runs it so that the bench cannot rot (its figures then mean little).
  */
 import { deepStrictEqual } from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
+import { loadavg } from 'node:os';
 import { decodeLogsJson } from '../receiver/decode/otlp-json.js';
 import { decodeLogsProtobuf } from '../receiver/decode/otlp-protobuf.js';
 import type { Attributes, LogRow } from '../receiver/model/records.js';
 import { bodyText, doubleValue, int64Value, newResource, newScope, setAttribute } from '../receiver/decode/otlp-values.js';
 import { otlpString, otlpType, realisticLogsRequest, type OtlpValueShapes, type RealisticLogsRequest } from '../harness/otlp-fixtures.js';
 
+const SMALL = process.argv.includes('--small');
 const RECORDS = 1000;
-const REQUESTS_PER_ROUND = 40;
-const ROUNDS = 9;
+const REQUESTS_PER_ROUND = SMALL ? 2 : 40;
+const ROUNDS = SMALL ? 3 : 9;
 
 const Request = otlpType('ExportLogsServiceRequest');
 
@@ -182,6 +187,8 @@ console.log(
   JSON.stringify({
     benchmark: 'decode OTLP logs requests',
     node: process.version,
+    small: SMALL,
+    load_average: loadavg().map((x) => Math.round(x * 100) / 100),
     records_per_request: RECORDS,
     request_bytes: { protobuf: protobufBody.length, json: Buffer.byteLength(jsonBody) },
     rounds: ROUNDS,

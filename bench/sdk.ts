@@ -11,6 +11,10 @@
  * < 1 µs sampled out and < 5 µs sampled in; a log record costs at most 1.5x OpenTelemetry's
  * `logger.emit`. Two rounds of each SDK, alternating so that neither gets all of the JIT's warm-up; the
  * faster round of each is kept, and what each lost is summed.
+ *
+ * Flags (`npm run bench:sdk -- --small --busy`): --small runs every measurement at a tenth of the calls and
+ * a 20 000-record burst, in seconds, so that CI can run the whole bench (its figures then mean little);
+ * --busy keeps as many CPU-burning processes running as there are CPUs while it measures.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,9 +35,19 @@ import { pino } from 'pino';
 import { decodeLogsProtobuf, decodeTracesProtobuf } from '../receiver/decode/otlp-protobuf.js';
 import { monitored, run, shutdown, start } from '../sdk/index.js';
 
+const FLAGS = ['--small', '--busy'];
+const args = process.argv.slice(2);
+const unknown = args.filter((arg) => arg.startsWith('--') && !FLAGS.includes(arg));
+if (unknown.length > 0) {
+  console.error(`bench:sdk: unknown flag ${unknown.join(' ')}; it takes ${FLAGS.join(' and ')} (npm run bench:sdk -- --small)`);
+  process.exit(2);
+}
+const SMALL = args.includes('--small');
+const BUSY = args.includes('--busy');
+
 const CHUNK = 2_000;
-const N = 200_000;
-const BURST = 1_000_000;
+const N = SMALL ? 20_000 : 200_000;
+const BURST = SMALL ? 20_000 : 1_000_000;
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 const plain = (a: number, b: number) => a + b;
 let sinkValue = 0;
@@ -42,9 +56,11 @@ let sinkValue = 0;
 async function nsPerCall(total: number, body: (i: number) => void): Promise<number> {
   const samples: number[] = [];
   for (let done = 0; done < total; done += CHUNK) {
+    // Exactly `total` calls: the sink counts what each case sent.
+    const calls = Math.min(CHUNK, total - done);
     const t0 = performance.now();
-    for (let i = 0; i < CHUNK; i++) body(done + i);
-    samples.push(((performance.now() - t0) * 1e6) / CHUNK);
+    for (let i = 0; i < calls; i++) body(done + i);
+    samples.push(((performance.now() - t0) * 1e6) / calls);
     await tick();
   }
   samples.sort((a, b) => a - b);
@@ -243,7 +259,8 @@ type BurstFigures = Awaited<ReturnType<typeof pipemonBurst>>;
 
 /** A burst in a fresh process (this file, `burst <sdk> <url>`), so its memory figures carry nothing of the rounds or the other burst. */
 async function burstApart(sdk: keyof typeof BURSTS, url: string): Promise<BurstFigures> {
-  const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), 'burst', sdk, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const size = SMALL ? ['--small'] : [];
+  const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), 'burst', sdk, url, ...size], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -297,7 +314,17 @@ function summary(pipemon: Round, otel: Round, bursts: Record<keyof typeof BURSTS
   };
 }
 
+/** As many CPU-burning processes as there are CPUs, killed when this process exits, however it exits. */
+function burnCpus(): number {
+  const burners = Array.from({ length: os.availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }));
+  for (const burner of burners) burner.unref();
+  process.once('exit', () => burners.forEach((burner) => burner.kill('SIGKILL')));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(128 + os.constants.signals[signal]));
+  return burners.length;
+}
+
 async function main(): Promise<void> {
+  const busyProcesses = BUSY ? burnCpus() : 0;
   const sink = await startSink();
   let pipemon: Round | undefined;
   let otel: Round | undefined;
@@ -311,7 +338,8 @@ async function main(): Promise<void> {
 
   const down = await deadUrl();
   const bursts = { pipemon: await burstApart('pipemon', down), opentelemetry: await burstApart('opentelemetry', down) };
-  console.log(JSON.stringify({ ...summary(pipemon!, otel!, bursts), pino_null_stream_ns: pinoNullStream, checksum: sinkValue > 0 }));
+  const conditions = { small: SMALL, busy_processes: busyProcesses, load_average: os.loadavg().map((x) => Math.round(x * 100) / 100) };
+  console.log(JSON.stringify({ ...conditions, ...summary(pipemon!, otel!, bursts), pino_null_stream_ns: pinoNullStream, checksum: sinkValue > 0 }));
 }
 
 function round1(value: number): number {
@@ -322,7 +350,7 @@ function mb(bytes: number): number {
   return Math.round(bytes / 2 ** 20);
 }
 
-const [mode, sdk, url] = process.argv.slice(2);
+const [mode, sdk, url] = args.filter((arg) => !arg.startsWith('--'));
 const work = mode === 'burst' ? BURSTS[sdk as keyof typeof BURSTS](url!).then((figures) => console.log(JSON.stringify(figures))) : main();
 work.catch((error: unknown) => {
   console.error(error);

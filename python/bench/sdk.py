@@ -1,5 +1,5 @@
-"""`npm run bench:python [-- --busy]`: the cost a Python pipeline pays per call, beside the OpenTelemetry Python
-SDK's logger.emit in the same process. Prints one JSON object. The Node twin is bench/sdk.ts.
+"""`npm run bench:python [-- --busy --small]`: the cost a Python pipeline pays per call, beside the OpenTelemetry
+Python SDK's logger.emit in the same process. Prints one JSON object. The Node twin is bench/sdk.ts.
 
 A throwaway receiver substitute (a local HTTP server in a child process, answering every export with 200) takes
 what both send. Calls run in timed chunks; between chunks the caller sleeps a millisecond, so export threads
@@ -7,7 +7,8 @@ mostly work off the clock, as they do while a real pipeline waits on I/O; each c
 has been delivered. Per case, the median ns/op of its chunks, then the median over ROUNDS rounds.
 Goals: @monitored adds < 2 us sampled out and < 30 us sampled in; a log record costs at most 1.5x OpenTelemetry's
 logger.emit (with its standard BatchLogRecordProcessor and OTLP/HTTP exporter). With --busy, as many
-CPU-burning processes as there are CPUs load the machine while it measures.
+CPU-burning processes as there are CPUs load the machine while it measures. With --small, every case runs a tenth
+of its calls in 2 rounds, in seconds, so that CI can run the whole bench (its figures then mean little).
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ import pipemon
 
 CHUNK = 500
 ROUNDS = 5
+SMALL_ROUNDS = 2
+# Calls per case in a full run; --small runs a tenth of each.
+CALLS = {
+    "bare_call": 20_000,
+    "monitored_sampled_out": 20_000,
+    "monitored_sampled_in": 5_000,
+    "log_record": 10_000,
+    "stage": 2_000,
+    "otel_log_emit": 10_000,
+}
 SETTLE_TIMEOUT_S = 60
 GOAL_SAMPLED_OUT_NS = 2_000
 GOAL_SAMPLED_IN_NS = 30_000
@@ -103,10 +114,11 @@ def ns_per_op(calls: int, body: Callable[[int], object]) -> float:
     """The median, over chunks of CHUNK calls, of the nanoseconds per call of body(i)."""
     samples = []
     for done in range(0, calls, CHUNK):
+        end = min(done + CHUNK, calls)
         t0 = time.perf_counter_ns()
-        for i in range(done, done + CHUNK):
+        for i in range(done, end):
             body(i)
-        samples.append((time.perf_counter_ns() - t0) / CHUNK)
+        samples.append((time.perf_counter_ns() - t0) / (end - done))
         time.sleep(0.001)
     return statistics.median(samples)
 
@@ -127,8 +139,8 @@ def settle() -> None:
         time.sleep(0.01)
 
 
-def measure(url: str) -> tuple[dict[str, float], dict[str, Any]]:
-    """Each case's median ns/op over ROUNDS rounds, and pipemon's shutdown report."""
+def measure(url: str, rounds: int, calls: dict[str, int]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Each case's median ns/op over the rounds (calls[case] calls each), and pipemon's shutdown report."""
     pipemon.start(service_name="bench")
     provider, otel = otel_logs(url)
 
@@ -150,25 +162,25 @@ def measure(url: str) -> tuple[dict[str, float], dict[str, Any]]:
         otel.emit(severity_number=SeverityNumber.INFO, severity_text="INFO", body="row loaded", attributes=attrs(i))
 
     with pipemon.run("bench") as r:
-        cases: dict[str, tuple[int, Callable[[int], object]]] = {
-            "bare_call": (20_000, lambda i: plain(i, 1)),
-            "monitored_sampled_out": (20_000, lambda i: sampled_out(i, 1)),
-            "monitored_sampled_in": (5_000, lambda i: sampled_in(i, 1)),
-            "log_record": (10_000, lambda i: r.log.info("row loaded", **attrs(i))),
-            "stage": (2_000, lambda i: stage(r)),
+        cases: dict[str, Callable[[int], object]] = {
+            "bare_call": lambda i: plain(i, 1),
+            "monitored_sampled_out": lambda i: sampled_out(i, 1),
+            "monitored_sampled_in": lambda i: sampled_in(i, 1),
+            "log_record": lambda i: r.log.info("row loaded", **attrs(i)),
+            "stage": lambda i: stage(r),
         }
-        for _ in range(ROUNDS):
-            for name, (calls, body) in cases.items():
-                samples.setdefault(name, []).append(ns_per_op(calls, body))
+        for _ in range(rounds):
+            for name, body in cases.items():
+                samples.setdefault(name, []).append(ns_per_op(calls[name], body))
                 settle()
-            samples.setdefault("otel_log_emit", []).append(ns_per_op(10_000, otel_emit))
+            samples.setdefault("otel_log_emit", []).append(ns_per_op(calls["otel_log_emit"], otel_emit))
             provider.force_flush()
     report = pipemon.shutdown(30)
     provider.shutdown()
     return {name: round(statistics.median(values), 1) for name, values in samples.items()}, report
 
 
-def summary(ns: dict[str, float], report: Any, busy: int) -> dict[str, Any]:
+def summary(ns: dict[str, float], report: Any, busy: int, small: bool) -> dict[str, Any]:
     sampled_out_us = (ns["monitored_sampled_out"] - ns["bare_call"]) / 1000
     sampled_in_us = (ns["monitored_sampled_in"] - ns["bare_call"]) / 1000
     log_ratio = ns["log_record"] / ns["otel_log_emit"]
@@ -177,7 +189,9 @@ def summary(ns: dict[str, float], report: Any, busy: int) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
         "busy_processes": busy,
-        "rounds": ROUNDS,
+        "small": small,
+        "load_average": [round(load, 2) for load in os.getloadavg()],
+        "rounds": SMALL_ROUNDS if small else ROUNDS,
         "ns_per_op": ns,
         "monitored_overhead_us": {"sampled_out": round(sampled_out_us, 3), "sampled_in": round(sampled_in_us, 3)},
         "log_record_vs_otel_log_emit": round(log_ratio, 2),
@@ -193,7 +207,10 @@ def summary(ns: dict[str, float], report: Any, busy: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--busy", action="store_true", help="load every CPU with a burning process while measuring")
+    parser.add_argument("--small", action="store_true", help="a tenth of the calls in 2 rounds: seconds, for CI")
     args = parser.parse_args()
+    rounds = SMALL_ROUNDS if args.small else ROUNDS
+    calls = {name: count // 10 if args.small else count for name, count in CALLS.items()}
     throwaways = Throwaways()
     try:
         url = throwaways.sink()
@@ -206,10 +223,10 @@ def main() -> None:
             PIPEMON_SPOOL_DIR=throwaways.spool,
             PIPEMON_HEARTBEAT_SECONDS="0",
         )
-        ns, report = measure(url)
+        ns, report = measure(url, rounds, calls)
     finally:
         throwaways.stop()
-    print(json.dumps(summary(ns, report, busy)))
+    print(json.dumps(summary(ns, report, busy, args.small)))
 
 
 if __name__ == "__main__":
