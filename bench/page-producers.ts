@@ -13,12 +13,7 @@ import { pathToFileURL } from 'node:url';
 export const PRODUCERS = ['sdk', 'exec', 'openlineage'] as const;
 export type ProducerName = (typeof PRODUCERS)[number];
 
-export interface Failed {
-  /** The pipeline as the receiver names it. */
-  pipeline: string;
-  /** When the producer saw its failure acknowledged (Unix ms, this machine's clock). */
-  acknowledgedAt: number;
-}
+const OPENLINEAGE_NAMESPACE = 'bench-page';
 
 export interface ProducerTarget {
   /** The receiver's base URL and a key with the ingest scope. */
@@ -30,7 +25,12 @@ export interface ProducerTarget {
   workDir: string;
 }
 
-export type Producer = (name: string) => Promise<Failed>;
+export interface Producer {
+  /** The pipeline as the receiver names the runs of `name`. */
+  pipeline(name: string): string;
+  /** Makes a run of `name` fail; resolves with when the producer saw the failure acknowledged (Unix ms). */
+  fail(name: string): Promise<number>;
+}
 
 // The SDK's pipeline: a run whose function throws, then shutdown(), which returns once it is delivered.
 const SDK_SCRIPT = `const [sdk, pipeline] = process.argv.slice(2);
@@ -47,10 +47,12 @@ export function producers(target: ProducerTarget): Record<ProducerName, Producer
   const script = path.join(target.workDir, 'sdk-pipeline.mjs');
   fs.writeFileSync(script, SDK_SCRIPT);
   const env = producerEnv(target);
+  const sdk = pathToFileURL(path.join(target.dist, 'sdk/index.js')).href;
+  const named = (name: string) => name;
   return {
-    sdk: async (name) => ({ pipeline: name, acknowledgedAt: await exited(process.execPath, [script, pathToFileURL(path.join(target.dist, 'sdk/index.js')).href, name], env, 0) }),
-    exec: async (name) => ({ pipeline: name, acknowledgedAt: await exited(process.execPath, [path.join(target.dist, 'bin/pipemon.js'), 'exec', '--pipeline', name, '--', 'false'], env, 1) }),
-    openlineage: (name) => openLineageFailure(target, name),
+    sdk: { pipeline: named, fail: (name) => exited(process.execPath, [script, sdk, name], env, 0) },
+    exec: { pipeline: named, fail: (name) => exited(process.execPath, [path.join(target.dist, 'bin/pipemon.js'), 'exec', '--pipeline', name, '--', 'false'], env, 1) },
+    openlineage: { pipeline: (name) => `${OPENLINEAGE_NAMESPACE}/${name}`, fail: (name) => openLineageFailure(target, name) },
   };
 }
 
@@ -77,14 +79,12 @@ function exited(command: string, args: string[], env: NodeJS.ProcessEnv, expecte
   });
 }
 
-const OPENLINEAGE_NAMESPACE = 'bench-page';
-
 /** A START (not timed: the run exists before it fails, as in any scheduler), then the timed FAIL. */
-async function openLineageFailure(target: ProducerTarget, name: string): Promise<Failed> {
+async function openLineageFailure(target: ProducerTarget, name: string): Promise<number> {
   const runId = randomUUID();
   await postLineage(target, lineageEvent('START', runId, name));
   await postLineage(target, lineageEvent('FAIL', runId, name));
-  return { pipeline: `${OPENLINEAGE_NAMESPACE}/${name}`, acknowledgedAt: Date.now() };
+  return Date.now();
 }
 
 function lineageEvent(eventType: 'START' | 'FAIL', runId: string, name: string) {

@@ -35,7 +35,7 @@ interface Shipped {
 }
 
 /** The shipped files, read from the checkout at `repo`; a missing one is named with how to get it. */
-export function readShipped(repo: string): Shipped {
+function readShipped(repo: string): Shipped {
   const read = (file: string) => {
     const at = path.join(repo, file);
     if (!fs.existsSync(at)) throw new Error(`bench:page reads the shipped ${file} and found none at ${at}: run it from the repository's root`);
@@ -94,14 +94,6 @@ function settingsOf(prometheusYaml: string, rules: Record<string, string>, alert
   };
 }
 
-/** Seconds of a Prometheus duration such as 15s, 1m30s or 500ms. */
-export function seconds(duration: string): number {
-  const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 };
-  const parts = [...duration.matchAll(/(\d+)(ms|s|m|h|d)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== duration) throw new Error(`"${duration}" is not a Prometheus duration such as 15s or 1m`);
-  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit!]!, 0);
-}
-
 export interface Notification {
   receivedAt: number;
   receiver: string;
@@ -146,6 +138,13 @@ export interface Stack {
   webhook: Webhook;
   settings: PageSettings;
   stop(): Promise<void>;
+}
+
+/** The settings `mode` runs with, read from the shipped files at `repo` without starting anything. */
+export function shippedSettings(repo: string, mode: Mode): PageSettings {
+  const shipped = readShipped(repo);
+  const { 'prometheus.yml': prometheusYaml, ...rules } = prometheusFiles(shipped, mode, { metrics: 'pipemon:9464', alertmanager: 'alertmanager:9093' });
+  return settingsOf(prometheusYaml, rules, alertmanagerConfig(shipped, mode, 'http://127.0.0.1:9'));
 }
 
 /** Starts the webhook, Alertmanager and Prometheus scraping `metricsHost` (host:port); stop() stops what started, whatever failed. */

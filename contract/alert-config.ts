@@ -109,9 +109,12 @@ export const config: MixinConfig = {
   // A placeholder: point it at where your team reads dashboards/RUNBOOK.md (your repository, a wiki).
   runbookUrl: 'https://github.com/OWNER/pipemon/blob/main/dashboards/RUNBOOK.md',
   for: {
+    // A failed run is a stored fact, not a level that wavers: nothing to wait out, so it fires at the
+    // first evaluation that sees it (dashboards/RUNBOOK.md, "Time to page"). Pipelines whose failures
+    // a retry usually mends page later through failedRuns.flakyPipelines, not through a wait.
+    PipelineRunFailed: '0s',
     // Gauges of the last run change once per run: a short wait only rides over one odd scrape (they
     // are read from the database at scrape time; a failed read repeats the previous values).
-    PipelineRunFailed: '1m',
     PipelineZeroRowsWritten: '1m',
     PipelineRowsRejected: '1m',
     PipelineDataQualityCheckFailed: '1m',

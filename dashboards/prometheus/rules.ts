@@ -48,6 +48,13 @@ function renderRuleFile(file: RuleFile<AlertingRule | RecordingRule>): string {
 
 /** Prometheus' duration syntax (model.ParseDuration). */
 const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 };
+
+/** Seconds of a Prometheus duration such as 15s, 1m30s or 500ms; throws on what is none. */
+export function durationSeconds(duration: string): number {
+  if (!DURATION.test(duration)) throw new Error(`"${duration}" is not a Prometheus duration such as 15s or 1m`);
+  return [...duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)].reduce((sum, [, n, unit]) => sum + Number(n) * UNIT_SECONDS[unit!]!, 0);
+}
 
 function validate(config: MixinConfig): void {
   const fail = (setting: string, expected: string, value: unknown) => {

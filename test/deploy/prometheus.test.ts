@@ -31,7 +31,7 @@ describe("the stack's Prometheus (deploy/prometheus.yml)", () => {
   const prometheus = service('prometheus');
   const configFile = flag(prometheus.command ?? [], '--config.file') ?? '/etc/prometheus/prometheus.yml';
   const promConfig = parse(readRepoFile('deploy/prometheus.yml')) as {
-    global: { scrape_interval: string };
+    global: { scrape_interval: string; evaluation_interval: string };
     rule_files: string[];
     alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
     scrape_configs: { job_name: string; scrape_interval?: string; static_configs: { targets: string[] }[] }[];
@@ -81,6 +81,11 @@ describe("the stack's Prometheus (deploy/prometheus.yml)", () => {
       expect(target.split(':')[0]).toBe('alertmanager');
       expectReachable(target.split(':')[0]!, portOf(target), `alertmanager target ${target}`);
     }
+  });
+
+  it('evaluates the rules as often as it scrapes pipemon: a new sample is judged at the next evaluation, none is judged twice for nothing', () => {
+    const job = promConfig.scrape_configs.find((c) => c.job_name === 'pipemon')!;
+    expect(promConfig.global.evaluation_interval).toBe(job.scrape_interval ?? promConfig.global.scrape_interval);
   });
 
   it("scrapes pipemon at the interval Grafana's Prometheus datasource declares", () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { generatedFiles } from '../../../dashboards/prometheus/generated-files.js';
-import { ALERT_NAMES, buildRules, config, forEveryAlert, REBUILD_COMMAND, renderRules } from '../../../dashboards/prometheus/rules.js';
+import { ALERT_NAMES, buildRules, config, durationSeconds, forEveryAlert, REBUILD_COMMAND, renderRules } from '../../../dashboards/prometheus/rules.js';
 import { sleep } from '../../helpers/async.js';
 import { PROMETHEUS_HINT, prometheusInstalled, startAlertmanager, type Server } from '../../helpers/prometheus.js';
 import { listenOnLoopback } from '../../helpers/net.js';
@@ -58,6 +58,11 @@ describe('the pipemon mixin', () => {
     expect(() => buildRules({ ...config, failedRuns: { failuresBeforePaging: 0, flakyPipelines: [] } })).toThrow(
       /failedRuns\.failuresBeforePaging must be an integer of at least 1, got 0/,
     );
+  });
+
+  it('reads Prometheus durations in seconds, and refuses what is none', () => {
+    expect(['15s', '1m30s', '0s', '500ms', '1w'].map(durationSeconds)).toEqual([15, 90, 0, 0.5, 604_800]);
+    expect(() => durationSeconds('5 minutes')).toThrow(/"5 minutes" is not a Prometheus duration such as 15s or 1m/);
   });
 
   it('gives every alert a severity, a summary sentence, a description with $value or labels, and a runbook section', () => {
@@ -120,6 +125,12 @@ describe('the Alertmanager config', () => {
   withTools(amtool).each(routes)('routes %s to %s', async (labels, receiver) => {
     const { stdout: output } = await run(required('amtool', amtool), ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_CONFIG}`, ...labels.split(' ')]);
     expect(output.trim()).toBe(receiver);
+  });
+
+  it("waits longer than one of Prometheus' evaluation intervals before a group's first notification, so that the copies of an alert from every receiver go out in one", () => {
+    const { route } = parse(fs.readFileSync(ALERTMANAGER_CONFIG, 'utf8')) as { route: { group_wait: string } };
+    const { global } = parse(readRepoFile('deploy/prometheus.yml')) as { global: { evaluation_interval: string } };
+    expect(durationSeconds(route.group_wait)).toBeGreaterThan(durationSeconds(global.evaluation_interval));
   });
 
   let alertmanager: Server | null = null;
