@@ -19,6 +19,7 @@ import { finish, pipemonDashboard } from './dashboard-base.js';
 import { FAILED_SQL, pipelineIs, pipelineLabel, promPipelines, runEnvironmentIs, runIs, SELECTED_TENANTS_PIPELINES } from './filters.js';
 import { UID, linkTo } from './links.js';
 import { prom, sql, sqlText } from './queries-builders.js';
+import { binOf, RANGE_FIGURES_CTES } from './range-figures.js';
 import {
   barGaugePanel,
   everyRow,
@@ -98,7 +99,8 @@ export function overviewDashboard(): Dashboard {
       tablePanel(
         'Status per pipeline',
         // Each pipeline by index lookups (its latest runs, last success, running runs), not by reading its
-        // whole history; its status from the facts the API judges its own from (receiver/query/pipeline-state.ts).
+        // whole history; its status from the facts the API judges its own from (receiver/query/pipeline-state.ts);
+        // its figures in the range from the per-day sums and the runs of the range's partial days.
         sql(sqlText`
           ${SELECTED_TENANTS_PIPELINES},
           facts AS (
@@ -109,19 +111,7 @@ export function overviewDashboard(): Dashboard {
             FROM facts f
             WHERE ${pipelineIs('f.pipeline')}
           ),
-          in_range AS (
-            SELECT r.tenant_id, r.pipeline,
-                   count(*) AS runs,
-                   count(*) FILTER (WHERE r.result IN (${FAILED_SQL})) AS failed,
-                   avg((r.result = 'success')::int) FILTER (WHERE r.result IN ('success', ${FAILED_SQL})) AS success_rate,
-                   percentile_cont(0.95) WITHIN GROUP (ORDER BY r.duration_seconds) AS p95,
-                   sum(r.rows_written) AS rows_written
-            FROM pipeline_runs r
-            JOIN tenants t ON t.tenant_id = r.tenant_id
-            WHERE ${runIs('r', 't')}
-              AND $__timeFilter(r.started_at)
-            GROUP BY r.tenant_id, r.pipeline
-          )
+          ${RANGE_FIGURES_CTES}
           SELECT f.pipeline AS "Pipeline",
                  f.tenant AS "Tenant",
                  f.status AS "Status",
@@ -138,7 +128,7 @@ export function overviewDashboard(): Dashboard {
                  i.rows_written AS "Rows written",
                  f.running AS "Running"
           FROM judged f
-          LEFT JOIN in_range i ON i.tenant_id = f.tenant_id AND i.pipeline = f.pipeline
+          LEFT JOIN range_figures i ON i.tenant_id = f.tenant_id AND i.pipeline = f.pipeline
           ORDER BY ${statusRankSql('f.status')}, f.tenant, f.pipeline`),
         {
           size: { w: 24, h: 10 },
@@ -190,17 +180,15 @@ export function overviewDashboard(): Dashboard {
       barGaugePanel(
         'Slowest by p95 duration',
         sql(sqlText`
-          SELECT ${pipelineLabel('r', 't')} AS "Pipeline",
-                 percentile_cont(0.95) WITHIN GROUP (ORDER BY r.duration_seconds) AS "p95 duration"
-          FROM pipeline_runs r
-          JOIN tenants t ON t.tenant_id = r.tenant_id
-          WHERE ${runIs('r', 't')}
-            AND r.duration_seconds IS NOT NULL
-            AND $__timeFilter(r.started_at)
-          GROUP BY t.name, r.pipeline
+          WITH ${RANGE_FIGURES_CTES}
+          SELECT ${pipelineLabel('f', 't')} AS "Pipeline",
+                 f.p95 AS "p95 duration"
+          FROM range_figures f
+          JOIN tenants t ON t.tenant_id = f.tenant_id
+          WHERE f.p95 IS NOT NULL
           ORDER BY 2 DESC
           LIMIT 10`),
-        { unit: 's', description: '95th percentile of the durations of the runs started in the time range.' },
+        { unit: 's', description: '95th percentile of the durations of the ended runs started in the time range, within 9 % (read from duration buckets, as the API reads it).' },
       ).reduceOptions(everyRow()),
     )
 
@@ -211,13 +199,17 @@ export function overviewDashboard(): Dashboard {
         [
           sql(
             sqlText`
-            SELECT $__timeGroupAlias(r.started_at, $__interval),
-                   coalesce(r.result, r.state) AS metric,
-                   count(*) AS runs
-            FROM pipeline_runs r
-            JOIN tenants t ON t.tenant_id = r.tenant_id
-            WHERE ${runIs('r', 't')}
-              AND $__timeFilter(r.started_at)
+            SELECT $__timeGroupAlias(b.bin, $__interval), b.metric, sum(b.runs) AS runs
+            FROM (
+              SELECT ${binOf('r.started_at')} AS bin,
+                     coalesce(r.result, r.state) AS metric,
+                     count(*) AS runs
+              FROM pipeline_runs r
+              JOIN tenants t ON t.tenant_id = r.tenant_id
+              WHERE ${runIs('r', 't')}
+                AND $__timeFilter(r.started_at)
+              GROUP BY 1, 2
+            ) b
             GROUP BY 1, 2
             ORDER BY 1`,
             'time_series',
@@ -232,14 +224,18 @@ export function overviewDashboard(): Dashboard {
         [
           sql(
             sqlText`
-            SELECT $__timeGroupAlias(r.ended_at, $__interval),
-                   sum(r.rows_read) AS "read",
-                   sum(r.rows_written) AS "written",
-                   sum(r.rows_rejected) AS "rejected"
-            FROM pipeline_runs r
-            JOIN tenants t ON t.tenant_id = r.tenant_id
-            WHERE ${runIs('r', 't')}
-              AND $__timeFilter(r.ended_at)
+            SELECT $__timeGroupAlias(b.bin, $__interval), sum(b.read) AS "read", sum(b.written) AS "written", sum(b.rejected) AS "rejected"
+            FROM (
+              SELECT ${binOf('r.ended_at')} AS bin,
+                     sum(r.rows_read) AS read,
+                     sum(r.rows_written) AS written,
+                     sum(r.rows_rejected) AS rejected
+              FROM pipeline_runs r
+              JOIN tenants t ON t.tenant_id = r.tenant_id
+              WHERE ${runIs('r', 't')}
+                AND $__timeFilter(r.ended_at)
+              GROUP BY 1
+            ) b
             GROUP BY 1
             ORDER BY 1`,
             'time_series',
@@ -254,14 +250,18 @@ export function overviewDashboard(): Dashboard {
         [
           sql(
             sqlText`
-            SELECT $__timeGroupAlias(r.ended_at, $__interval),
-                   coalesce(r.error_type, r.result) AS metric,
-                   count(*) AS failures
-            FROM pipeline_runs r
-            JOIN tenants t ON t.tenant_id = r.tenant_id
-            WHERE ${runIs('r', 't')}
-              AND r.result IN (${FAILED_SQL})
-              AND $__timeFilter(r.ended_at)
+            SELECT $__timeGroupAlias(b.bin, $__interval), b.metric, sum(b.failures) AS failures
+            FROM (
+              SELECT ${binOf('r.ended_at')} AS bin,
+                     coalesce(r.error_type, r.result) AS metric,
+                     count(*) AS failures
+              FROM pipeline_runs r
+              JOIN tenants t ON t.tenant_id = r.tenant_id
+              WHERE ${runIs('r', 't')}
+                AND r.result IN (${FAILED_SQL})
+                AND $__timeFilter(r.ended_at)
+              GROUP BY 1, 2
+            ) b
             GROUP BY 1, 2
             ORDER BY 1`,
             'time_series',

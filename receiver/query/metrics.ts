@@ -9,7 +9,7 @@ import { pipelineNow } from './pipeline-status.js';
 import { unhealthyUpstreams } from './pipeline-upstreams.js';
 import type { Queryable } from '../storage/database.js';
 import type { Overview, PipelinePage, RecentRun } from './api-types.js';
-import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcDay } from '../storage/run-days.js';
+import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcDay } from '../../contract/run-figures.js';
 
 /**
  * The figures of a window's runs (those that started since `since`), by `key` (a pipeline, or one row
