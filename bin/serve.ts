@@ -10,10 +10,11 @@ import { STORAGE_OPTIONS, storage } from './storage.js';
 
 const USAGE = `  pipemon serve [--port 4318] [--grpc-port 4317] [--host 127.0.0.1] [--data-dir ./.pipemon]
                 [--retention-days 30] [--max-body-bytes N] [--max-queue-bytes N]
-                [--metrics-port N [--metrics-host HOST]]
+                [--read-timeout-ms 5000] [--metrics-port N [--metrics-host HOST]]
                 runs the receiver: OTLP over HTTP (--port) and gRPC (--grpc-port), the API and the web
                 view, storing in PostgreSQL at $DATABASE_URL when set, else in the embedded PostgreSQL
-                server it runs with its data in --data-dir. --metrics-port serves /metrics apart`;
+                server it runs with its data in --data-dir. --read-timeout-ms: PostgreSQL cancels a read
+                (API query, metrics scrape) that runs longer. --metrics-port serves /metrics apart`;
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -29,6 +30,7 @@ export const serveCommand: Command = {
       'retention-days': { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'max-queue-bytes': { type: 'string' },
+      'read-timeout-ms': { type: 'string' },
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
     } }));
@@ -44,6 +46,7 @@ export const serveCommand: Command = {
       retentionDays: integerOption('retention-days', values['retention-days']),
       maxBodyBytes: integerOption('max-body-bytes', values['max-body-bytes']),
       maxQueueBytes: integerOption('max-queue-bytes', values['max-queue-bytes']),
+      readTimeoutMs: integerOption('read-timeout-ms', values['read-timeout-ms']),
       metricsPort: integerOption('metrics-port', values['metrics-port']),
       metricsHost: values['metrics-host'],
     };

@@ -16,6 +16,7 @@ import { openListeners, type Handlers, type Listeners } from './listeners.js';
 import type { Database } from './storage/database.js';
 import { describeDatabaseError } from './model/database-errors.js';
 import { openDatabase } from './storage/open.js';
+import { DEFAULT_READ_TIMEOUT_MS } from './storage/pg.js';
 import { createPartitionManager, type PartitionManager } from './storage/partitions.js';
 import { cleanupShorterRetentions } from './storage/retention.js';
 import { createWriter, type Writer } from './ingest/commit.js';
@@ -35,6 +36,8 @@ export interface ReceiverOptions {
   /** The writer's memory budget in request bytes. */
   maxQueueBytes?: number;
   maxPipelines?: number;
+  /** How long PostgreSQL lets a read (the query API, a metrics scrape) run before cancelling it. */
+  readTimeoutMs?: number;
   /**
    * Serve /metrics on a listener of its own (on metricsHost, default host) instead of the ingest port:
    * for a receiver reachable beyond loopback, since /metrics needs no key and names every tenant.
@@ -61,6 +64,7 @@ export const DEFAULTS = {
   retentionDays: 30,
   maxBodyBytes: 64 * 1024 * 1024,
   maxQueueBytes: 256 * 1024 * 1024,
+  readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
 } as const;
 
 /** OTLP/gRPC's default port (OTLP spec); `pipemon serve` listens on it unless told otherwise. */
@@ -91,6 +95,10 @@ type Settings = ReceiverOptions & Required<Pick<ReceiverOptions, keyof typeof DE
 function checkSettings(options: ReceiverOptions): Settings {
   const settings = { ...DEFAULTS, ...stripUndefined(options) };
   if (!(settings.retentionDays >= 1)) throw new Error(`retention must be at least 1 day, got ${settings.retentionDays}`);
+  // PostgreSQL reads a statement_timeout of 0 as none at all.
+  if (!(Number.isInteger(settings.readTimeoutMs) && settings.readTimeoutMs >= 1)) {
+    throw new Error(`the read time limit (--read-timeout-ms) must be a whole number of milliseconds, at least 1, got ${settings.readTimeoutMs}`);
+  }
   if (settings.maxQueueBytes < settings.maxBodyBytes) {
     throw new Error(
       `the writer budget (${settings.maxQueueBytes} bytes) is smaller than the body limit (${settings.maxBodyBytes} bytes): ` +
@@ -114,7 +122,7 @@ interface Storage {
 
 /** The database (migrated), its first key, and retention, whose first drop is done before serving. */
 async function openStorage(settings: Settings): Promise<Storage> {
-  const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
+  const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir, readTimeoutMs: settings.readTimeoutMs });
   try {
     const defaultKey = await bootstrapDefaultKey(db, settings.dataDir);
     const partitions = createPartitionManager();
@@ -159,17 +167,18 @@ function createService({ db, partitions }: Storage, settings: Settings): { write
     authenticate,
     maxBodyBytes: settings.maxBodyBytes,
     retentionDays: settings.retentionDays,
+    readTimeoutMs: settings.readTimeoutMs,
     serveMetrics: settings.metricsPort === undefined,
   });
   return { writer, handlers: { app, metricsApp: createMetricsApp(metrics), grpc: { authenticate, line, requests: metrics.requests } } };
 }
 
-/** The receiver's own metrics, and beside them the pipelines' state gauges, read from `db` at each scrape. */
+/** The receiver's own metrics, and beside them the pipelines' state gauges, read at each scrape (on the read pool). */
 function createReceiverMetrics(db: Database, maxPipelines: number | undefined): Metrics {
   const metrics = createMetrics({ maxPipelines });
   registerPipelineGauges(metrics.registry, {
-    read: () => readPipelineStates(db),
-    readUpstreams: () => readPipelineUpstreams(db),
+    read: () => readPipelineStates(db.reads),
+    readUpstreams: () => readPipelineUpstreams(db.reads),
     readFailed: () => metrics.databaseError('pipeline_state'),
     maxPipelines,
   });

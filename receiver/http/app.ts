@@ -25,6 +25,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** The server's --retention-days: the longest a tenant may keep its data. */
   retentionDays: number;
+  /** The read pool's time limit (--read-timeout-ms), named in the answer to a read it cancelled. */
+  readTimeoutMs: number;
   /** False when /metrics has a listener of its own: it names every tenant and pipeline, and needs no key. */
   serveMetrics: boolean;
 }
@@ -56,7 +58,7 @@ export function createMetricsApp(metrics: Metrics): express.Express {
   return app;
 }
 
-export function createApp({ db, line, metrics, authenticate, maxBodyBytes, retentionDays, serveMetrics }: AppOptions): express.Express {
+export function createApp({ db, line, metrics, authenticate, maxBodyBytes, retentionDays, readTimeoutMs, serveMetrics }: AppOptions): express.Express {
   const app = bareApp();
 
   for (const signal of SIGNALS) {
@@ -70,7 +72,7 @@ export function createApp({ db, line, metrics, authenticate, maxBodyBytes, reten
   const activity = createActivityHandlers({ authenticate, line, requests: metrics.requests, maxBodyBytes });
   app.post('/api/v1/logs', activity.one);
   app.all('/api/v1/logs/batch', activity.batch);
-  app.use('/api/v1', createApiRouter(db, authenticate, { retentionDays }));
+  app.use('/api/v1', createApiRouter(db, authenticate, { retentionDays, readTimeoutMs }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -41,6 +41,7 @@ function operation(route: ApiRoute) {
     responses: {
       [String(route.status)]: { description: 'OK', content: ok },
       ...REFUSALS,
+      ...(route.method === 'get' ? { '504': errorAnswer('The read ran past the time limit (--read-timeout-ms) and was cancelled: the message names the filters that narrow it.') } : {}),
       ...(route.mayNotFind || Object.keys(route.pathParams).length > 0 ? { '404': errorAnswer('Not found for this tenant.') } : {}),
     },
   };

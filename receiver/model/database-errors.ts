@@ -46,6 +46,15 @@ export function isTransient(err: unknown): boolean {
   return TRANSIENT_CODES.has(code) || !PERMANENT_CLASSES.has(code.slice(0, 2));
 }
 
+/**
+ * True when the server cancelled the statement (SQLSTATE 57014 query_canceled): past its
+ * statement_timeout, which is how the read pool's time limit ends a read, or by an operator's
+ * pg_cancel_backend. Still transient for the writer, which sets no such limit.
+ */
+export function isQueryCancelled(err: unknown): boolean {
+  return sqlState(err) === '57014';
+}
+
 const MAX_DESCRIPTION = 200;
 
 /**

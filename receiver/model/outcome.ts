@@ -16,6 +16,11 @@ export type RefusalKind =
   | 'method_not_allowed'
   | 'too_large'
   | 'unsupported_media_type'
+  /**
+   * A read ran past the server's time limit and PostgreSQL cancelled it: narrower filters answer,
+   * the same request is likely to run as long again, so this is no invitation to retry (no Retry-After).
+   */
+  | 'too_slow'
   /** The writer's memory budget is full: retry soon. */
   | 'overloaded'
   /** The database cannot be reached, or the receiver is stopping: retry later. */
@@ -46,6 +51,8 @@ export const HTTP_STATUS: Record<RefusalKind, number> = {
   method_not_allowed: 405,
   too_large: 413,
   unsupported_media_type: 415,
+  // The database (pipemon's upstream) did not answer in time: a gateway's timeout, apart from 503's "retry".
+  too_slow: 504,
   overloaded: 503,
   unavailable: 503,
   internal: 503,
@@ -55,6 +62,7 @@ export const HTTP_STATUS: Record<RefusalKind, number> = {
 export const GRPC_STATUS = {
   OK: 0,
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
@@ -72,6 +80,7 @@ export const GRPC_CODE: Record<RefusalKind, number> = {
   method_not_allowed: GRPC_STATUS.UNIMPLEMENTED,
   too_large: GRPC_STATUS.RESOURCE_EXHAUSTED,
   unsupported_media_type: GRPC_STATUS.INVALID_ARGUMENT,
+  too_slow: GRPC_STATUS.DEADLINE_EXCEEDED,
   overloaded: GRPC_STATUS.UNAVAILABLE,
   unavailable: GRPC_STATUS.UNAVAILABLE,
   internal: GRPC_STATUS.UNAVAILABLE,

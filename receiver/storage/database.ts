@@ -17,6 +17,11 @@ export interface Transaction extends Queryable {
 }
 
 export interface Database extends Queryable {
+  /**
+   * Reads on connections of their own (the query API, metrics scrapes), which the server cancels past a
+   * time limit (SQLSTATE 57014): however many or slow, they never hold a connection the writer needs.
+   */
+  readonly reads: Queryable;
   /** Runs `fn` in BEGIN ... COMMIT on one connection; ROLLBACK and rethrow when it throws. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;

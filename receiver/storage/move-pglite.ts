@@ -34,10 +34,12 @@ export function pgliteDatabase(pglite: PGlite, description: string): Database {
     params && params.length > 0
       ? { rows: (await target.query(sql, params as unknown[])).rows }
       : { rows: (await target.exec(sql)).at(-1)?.rows ?? [] };
+  const query: Database['query'] = (sql, params) => run(pglite, sql, params) as never;
   return {
     description,
     writeConcurrency: 1,
-    query: (sql, params) => run(pglite, sql, params) as never,
+    query,
+    reads: { query },
     transaction: (fn) =>
       pglite.transaction((tx) =>
         fn({

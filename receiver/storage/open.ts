@@ -18,6 +18,8 @@ export interface OpenOptions {
   dataDir?: string;
   /** When another pipemon runs the embedded server of dataDir: connect to it, or refuse (the default). */
   whenInUse?: EmbeddedServerOptions['whenInUse'];
+  /** PostgreSQL's statement_timeout for reads (Database.reads), in milliseconds. */
+  readTimeoutMs?: number;
 }
 
 /** Where an earlier pipemon kept its database (PGlite); move-pglite.ts moves it into the server. */
@@ -25,7 +27,7 @@ export const PGLITE_DIR = 'pglite';
 
 /** Opens and migrates; throws an Error saying what to fix when either fails, leaving nothing open. */
 export async function openDatabase(options: OpenOptions = {}): Promise<Database> {
-  const db = options.databaseUrl ? await openServerDatabase(options.databaseUrl) : await openEmbedded(options);
+  const db = options.databaseUrl ? await openServerDatabase(options.databaseUrl, options) : await openEmbedded(options);
   try {
     await migrate(db);
     return db;
@@ -48,7 +50,7 @@ async function openEmbedded(options: OpenOptions): Promise<Database> {
   const server = await startEmbeddedServer({ dataDir: root, whenInUse: options.whenInUse });
   let db: Database;
   try {
-    db = await openServerDatabase(server.url);
+    db = await openServerDatabase(server.url, options);
   } catch (err) {
     await server.stop();
     throw new Error(`cannot connect to the ${server.description}: ${(err as Error).message}`, { cause: err });

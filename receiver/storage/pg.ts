@@ -1,16 +1,23 @@
 /**
- * A PostgreSQL server through node-postgres: a small pool of connections, COPY through pg-copy-streams.
+ * A PostgreSQL server through node-postgres: a small pool of connections for the writer and one for reads,
+ * COPY through pg-copy-streams.
  * The one storage implementation: the user's own server and the embedded one (embedded-server.ts) alike.
  */
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { copyTarget } from './csv.js';
-import type { Database, QueryResult, Transaction } from './database.js';
+import type { Database, Queryable, QueryResult, Transaction } from './database.js';
 import { describeDatabaseError } from '../model/database-errors.js';
 
-// Two writers plus API queries and metrics scrapes; more connections would only queue on 2 cores.
-const POOL_SIZE = 6;
+// Two pools, so that reads, however slow or many, never hold a connection the writer needs. The
+// writer's: its two transactions, and beside them key lookups, retention and key or retention changes.
+const WRITE_POOL_SIZE = 4;
+// Reads (API queries, metrics scrapes): on 2 cores, more than three at once would only share the CPU;
+// the rest wait in the pool's queue rather than in the server's.
+export const READ_POOL_SIZE = 3;
+/** How long PostgreSQL lets a read run before cancelling it (SQLSTATE 57014), unless told otherwise. */
+export const DEFAULT_READ_TIMEOUT_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 5_000;
 // Client-side: a server that stops answering (network partition, frozen VM) yields an error, not a
 // hang. Generous, because a large batch or a retention DELETE legitimately takes seconds.
@@ -73,24 +80,27 @@ function transactionOn(client: pg.PoolClient): Transaction {
   };
 }
 
-/** Opens a pool on `url` and checks that it answers; throws an Error that says what to fix when not. */
-export async function openServerDatabase(url: string): Promise<Database> {
-  let server: string;
-  let database: string;
+export interface ServerDatabaseOptions {
+  /** PostgreSQL's statement_timeout on the read pool's connections, in milliseconds. */
+  readTimeoutMs?: number;
+}
+
+function where(url: string): { server: string; database: string } {
   try {
     const parsed = new pg.Client({ connectionString: url });
-    server = `${parsed.host}:${parsed.port}`;
-    database = parsed.database ?? '';
+    return { server: `${parsed.host}:${parsed.port}`, database: parsed.database ?? '' };
   } catch (err) {
     throw new Error(
       `DATABASE_URL is not a PostgreSQL connection string (${describeDatabaseError(err)}): use postgres://user:password@host:5432/database`,
     );
   }
-  const description = `${server}/${database}`;
+}
 
+/** A pool of at most `max` connections to `url`, each started with the server `settings` given. */
+function openPool(url: string, description: string, max: number, settings: string[]): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
-    max: POOL_SIZE,
+    max,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     query_timeout: QUERY_TIMEOUT_MS,
     keepAlive: true,
@@ -98,7 +108,7 @@ export async function openServerDatabase(url: string): Promise<Database> {
     // No JIT: it compiles a query's expressions when its estimated cost is high, which a plan over many
     // daily partitions always is, and pipemon's queries are short: measured on PostgreSQL 15, a runs list
     // taking 0.2 ms spent 2 s compiling (bench:query). Servers built without JIT accept the setting too.
-    options: '-c jit=off',
+    options: ['jit=off', ...settings].map((setting) => `-c ${setting}`).join(' '),
     types,
   });
   // An idle connection that dies (server restart, failover) emits 'error' on the pool; unheard, that
@@ -106,11 +116,28 @@ export async function openServerDatabase(url: string): Promise<Database> {
   pool.on('error', (err) => {
     console.warn(`pipemon: an idle connection to ${description} failed: ${describeDatabaseError(err)}`);
   });
+  return pool;
+}
+
+const queryOn = (pool: pg.Pool): Queryable['query'] =>
+  async <R>(sql: string, params?: readonly unknown[]) => rowsOf<R>(await pool.query(sql, params as unknown[] | undefined));
+
+/**
+ * Opens the writer's pool and the read pool on `url` and checks that the server answers; throws an Error
+ * that says what to fix when not. Reads are cancelled by the server after `readTimeoutMs`.
+ */
+export async function openServerDatabase(url: string, { readTimeoutMs = DEFAULT_READ_TIMEOUT_MS }: ServerDatabaseOptions = {}): Promise<Database> {
+  const { server, database } = where(url);
+  const description = `${server}/${database}`;
+  const pool = openPool(url, description, WRITE_POOL_SIZE, []);
+  // Opened lazily, like every pg pool: a command that never reads (keys, flush) never connects it.
+  const readPool = openPool(url, description, READ_POOL_SIZE, [`statement_timeout=${readTimeoutMs}`]);
+  const closeBoth = () => Promise.all([pool.end(), readPool.end()]).then(() => undefined);
 
   try {
     await pool.query('SELECT 1');
   } catch (err) {
-    await pool.end().catch(() => undefined);
+    await closeBoth().catch(() => undefined);
     throw new Error(openFailure(server, database, err), { cause: err });
   }
 
@@ -118,9 +145,8 @@ export async function openServerDatabase(url: string): Promise<Database> {
   return {
     description,
     writeConcurrency: WRITE_CONCURRENCY,
-    async query<R>(sql: string, params?: readonly unknown[]) {
-      return rowsOf<R>(await pool.query(sql, params as unknown[] | undefined));
-    },
+    query: queryOn(pool),
+    reads: { query: queryOn(readPool) },
     async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       // A connection that fails while checked out emits 'error' on the client, which the pool only
@@ -158,7 +184,7 @@ export async function openServerDatabase(url: string): Promise<Database> {
       }
     },
     close() {
-      closing ??= pool.end();
+      closing ??= closeBoth();
       return closing;
     },
   };

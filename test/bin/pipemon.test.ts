@@ -123,6 +123,9 @@ describe('pipemon serve', () => {
     expect(retention.stderr).toMatch(/retention must be at least 1 day/);
     const budget = await pipemon(['serve', '--max-queue-bytes', '1000'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     expect(budget.stderr).toMatch(/smaller than the body limit.*raise --max-queue-bytes/);
+    const readLimit = await pipemon(['serve', '--read-timeout-ms', '0'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    expect(readLimit.code).toBe(1);
+    expect(readLimit.stderr).toMatch(/the read time limit \(--read-timeout-ms\) must be .* at least 1, got 0/);
   });
 
   it('refuses --metrics-host without --metrics-port', async () => {

@@ -62,6 +62,7 @@ export function databaseFor(backend: Backend): Database {
   };
   return {
     query: <R>(sql: string, params?: readonly unknown[]) => current().query<R>(sql, params),
+    reads: { query: <R>(sql: string, params?: readonly unknown[]) => current().reads.query<R>(sql, params) },
     transaction: (fn) => current().transaction(fn),
     close: () => current().close(),
     get description() {

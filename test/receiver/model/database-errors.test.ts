@@ -3,7 +3,7 @@
  * again is transient, what the data or the SQL caused is not, and either is described in one short line.
  */
 import { describe, expect, it } from 'vitest';
-import { describeDatabaseError, isTransient } from '../../../receiver/model/database-errors.js';
+import { describeDatabaseError, isQueryCancelled, isTransient } from '../../../receiver/model/database-errors.js';
 
 describe('error classification', () => {
   const serverError = (code: string) => Object.assign(new Error(`server says ${code}`), { code, severity: 'ERROR' });
@@ -39,6 +39,14 @@ describe('error classification', () => {
     ['index row too large 54000', serverError('54000'), false],
   ])('%s is transient: %s', (_name, err, transient) => {
     expect(isTransient(err)).toBe(transient);
+  });
+
+  it('tells a statement the server cancelled (57014) from client-side timeouts and other errors', () => {
+    expect(isQueryCancelled(serverError('57014'))).toBe(true);
+    // A system error's code is no SQLSTATE, and pg's client-side timeout is not the server's cancel.
+    expect(isQueryCancelled(Object.assign(new Error('x'), { code: '57014' }))).toBe(false);
+    expect(isQueryCancelled(new Error('Query read timeout'))).toBe(false);
+    expect(isQueryCancelled(serverError('57P01'))).toBe(false);
   });
 
   it('describes an error in one short line', () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startPostgres } from '../../../harness/postgres.js';
-import { describeDatabaseError, isTransient } from '../../../receiver/model/database-errors.js';
+import { describeDatabaseError, isQueryCancelled, isTransient } from '../../../receiver/model/database-errors.js';
 import { csvField } from '../../../receiver/storage/csv.js';
 import { openDatabase } from '../../../receiver/storage/open.js';
 import { openServerDatabase } from '../../../receiver/storage/pg.js';
@@ -102,6 +102,7 @@ describe.each(backends())('pg on $name', (backend) => {
     it('runs without JIT, which compiled for seconds on plans over many partitions', async () => {
       expect((await db.query<{ jit: string }>('SHOW jit')).rows).toEqual([{ jit: 'off' }]);
       await db.transaction(async (tx) => expect((await tx.query<{ jit: string }>('SHOW jit')).rows).toEqual([{ jit: 'off' }]));
+      expect((await db.reads.query<{ jit: string }>('SHOW jit')).rows).toEqual([{ jit: 'off' }]);
     });
   });
 
@@ -184,6 +185,21 @@ describe('server database', () => {
     try {
       expect(db.description).toBe(`127.0.0.1:${url.port}/pipemon`);
       expect(db.writeConcurrency).toBe(2);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('reads on connections the server cancels past the read time limit, and writes on others that have none', async () => {
+    const db = await openServerDatabase(await createTestDatabase(serverUrl), { readTimeoutMs: 200 });
+    try {
+      expect((await db.reads.query('SHOW statement_timeout')).rows).toEqual([{ statement_timeout: '200ms' }]);
+      expect((await db.query('SHOW statement_timeout')).rows).toEqual([{ statement_timeout: '0' }]);
+      const err = await rejection(db.reads.query('SELECT pg_sleep(60)'));
+      expect(isQueryCancelled(err)).toBe(true);
+      expect(describeDatabaseError(err)).toMatch(/statement timeout \(SQLSTATE 57014\)/);
+      // The cancelled read's connection goes back to its pool in working order.
+      expect((await db.reads.query<{ ok: number }>('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
     } finally {
       await db.close();
     }
