@@ -8,7 +8,7 @@ import { createKey, isScope, listKeys, revokeKey, SCOPES, type Scope } from '../
 import type { Tenant } from '../model/records.js';
 import { Refusal } from '../model/outcome.js';
 import type { Answers } from '../query/api-types.js';
-import { listLogs } from '../query/logs.js';
+import { listLogs, LOG_SORTS, type LogSort } from '../query/logs.js';
 import { metricsOverview, metricsPerPipeline } from '../query/metrics.js';
 import type { Page } from '../query/pages.js';
 import { getRun, listRuns, RUN_SORTS, type RunSort } from '../query/runs.js';
@@ -89,6 +89,7 @@ const logFilters = {
   since: time('Records at or after this time.'),
   until: time('Records before this time.'),
   q: text('Words of the body (word search, web-search syntax: "a phrase", -excluded, or).', 500),
+  sort: oneOf(Object.keys(LOG_SORTS) as LogSort[], '-timestamp (newest first, the default) or timestamp (oldest first).'),
 };
 
 const runFilters = {
@@ -170,7 +171,7 @@ export const ROUTES: readonly ApiRoute[] = [
   route({
     method: 'get',
     path: '/logs',
-    summary: 'Log records, newest first',
+    summary: 'Log records, newest first unless sorted otherwise',
     scope: 'read',
     query: logFilters,
     pathParams: noParams,
@@ -197,6 +198,7 @@ export const ROUTES: readonly ApiRoute[] = [
           },
           limit,
           cursor,
+          q.sort,
         ),
     },
   }),

@@ -677,7 +677,7 @@ export interface Answers {
 
 /** The JSON API's GET routes: each one's parameters (path and query) and answer. */
 export interface ApiGets {
-  /** Log records, newest first */
+  /** Log records, newest first unless sorted otherwise */
   "/api/v1/logs": {
     params: {
       /** The pipeline (cicd.pipeline.name). */
@@ -700,6 +700,8 @@ export interface ApiGets {
       until?: string;
       /** Words of the body (word search, web-search syntax: "a phrase", -excluded, or). */
       q?: string;
+      /** -timestamp (newest first, the default) or timestamp (oldest first). */
+      sort?: "-timestamp" | "timestamp";
       /** Items per page (default 100, at most 1000). */
       limit?: number;
       /** The next_cursor of the previous page, unchanged (with the same filters and sort). */

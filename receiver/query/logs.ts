@@ -1,6 +1,7 @@
-/** Log records, newest first, filtered by the caller's tenant and any of the LogFilter fields. */
+/** Log records, newest or oldest first, filtered by the caller's tenant and any of the LogFilter fields. */
 import { bodyMatches } from '../storage/body-search.js';
 import type { Queryable } from '../storage/database.js';
+import { COMMON_SEVERITY_MAX, minuteOf } from '../storage/log-order.js';
 import type { Log, LogPage } from './api-types.js';
 import { Conditions, orderBy, pageOf, textColumn, timeColumn, type Keyset } from './pages.js';
 import { environmentOf } from '../../contract/run-sql.js';
@@ -51,13 +52,20 @@ export function shapeLog(row: LogDbRow): Log {
   };
 }
 
-/** Newest first; the fingerprint (read as text, whatever its stored type) breaks ties within a timestamp. */
-const NEWEST: Keyset<LogDbRow> = {
-  name: 'logs',
+/** By time; the fingerprint (read as text, whatever its stored type) breaks ties within a timestamp. */
+const byTime = (descending: boolean, name: string): Keyset<LogDbRow> => ({
+  name,
   columns: [timeColumn('ts'), textColumn('fingerprint::text', /^[0-9a-zA-Z\\-]{1,80}$/)],
-  descending: true,
+  descending,
   key: (row) => [new Date(row.ts).toISOString(), row.fingerprint],
-};
+});
+
+/** Newest first (the default: what just happened), or oldest first (reading a period forwards). */
+export const LOG_SORTS = {
+  '-timestamp': byTime(true, '-timestamp'),
+  timestamp: byTime(false, 'timestamp'),
+} as const;
+export type LogSort = keyof typeof LOG_SORTS;
 
 /**
  * Service and environment belong to a record's stream (storage/migrations.ts, migration 4): records are
@@ -71,7 +79,26 @@ function byStream(tenantId: number, streamValue: string, rowValue: string) {
     ` AND (stream_id <> 0 OR ${rowValue} = ${p})`;
 }
 
-export async function listLogs(db: Queryable, tenantId: number, filter: LogFilter, limit: number, cursor?: string): Promise<LogPage> {
+/**
+ * Whether the filter is one that migration 9's minute indexes serve (storage/log-order.ts): the page is
+ * then asked for by the minute first, the order those indexes list records in. Without one of them, the
+ * key (tenant, time) lists the records in time order itself.
+ */
+function byMinute(filter: LogFilter): boolean {
+  const severe = filter.severityMin !== undefined && filter.severityMin > COMMON_SEVERITY_MAX;
+  return severe || [filter.pipeline, filter.stage, filter.runId].some((value) => value !== undefined);
+}
+
+export async function listLogs(
+  db: Queryable,
+  tenantId: number,
+  filter: LogFilter,
+  limit: number,
+  cursor?: string,
+  sort: LogSort = '-timestamp',
+): Promise<LogPage> {
+  const keyset = LOG_SORTS[sort];
+  const minutes = byMinute(filter);
   const where = new Conditions();
   where.add((p) => `tenant_id = ${p}`, tenantId);
   where.add((p) => `pipeline = ${p}`, filter.pipeline);
@@ -81,14 +108,18 @@ export async function listLogs(db: Queryable, tenantId: number, filter: LogFilte
   where.add((p) => `severity_number >= ${p}`, filter.severityMin);
   where.add(byStream(tenantId, 's.service_name', 'service_name'), filter.service);
   where.add(byStream(tenantId, environmentOf('s'), environmentOf('l')), filter.environment);
-  where.add((p) => `ts >= ${p}`, filter.since?.toISOString());
-  where.add((p) => `ts < ${p}`, filter.until?.toISOString());
+  // The minute bounds repeat the time bounds in the terms of the minute indexes, which cannot read the
+  // time's: without them a page would walk every minute after the range (or the cursor) to reach it.
+  where.add((p) => `ts >= ${p}` + (minutes ? ` AND ${minuteOf('ts')} >= ${minuteOf(`${p}::timestamptz`)}` : ''), filter.since?.toISOString());
+  where.add((p) => `ts < ${p}` + (minutes ? ` AND ${minuteOf('ts')} <= ${minuteOf(`${p}::timestamptz`)}` : ''), filter.until?.toISOString());
   // Word search, 'simple' configuration: no stemming or stop words, as log bodies are identifiers and
   // messages in any language.
   where.add(bodyMatches, filter.q);
-  where.after(cursor, NEWEST);
-  const { rows } = await db.query<LogDbRow>(pageThenColumns(where.where, limit + 1), where.params);
-  return pageOf(rows, limit, NEWEST, shapeLog);
+  const from = where.after(cursor, keyset);
+  if (minutes && from) where.clauses.push(`${minuteOf('ts')} ${keyset.descending ? '<=' : '>='} ${minuteOf(from)}`);
+  const order = (minutes ? `${minuteOf('ts')} ${keyset.descending ? 'DESC' : 'ASC'}, ` : '') + orderBy(keyset);
+  const { rows } = await db.query<LogDbRow>(pageThenColumns(where.where, order, orderBy(keyset), limit + 1), where.params);
+  return pageOf(rows, limit, keyset, shapeLog);
 }
 
 /**
@@ -99,11 +130,11 @@ export async function listLogs(db: Queryable, tenantId: number, filter: LogFilte
  * Choosing the page over keys alone leaves it the choice between the key walk and the word index on
  * their own costs; the columns are then read for the page's rows only, each by its key.
  */
-function pageThenColumns(where: string, rows: number): string {
+function pageThenColumns(where: string, pageOrder: string, order: string, rows: number): string {
   return `WITH page AS MATERIALIZED (
-  SELECT tenant_id, ts, fingerprint FROM logs l WHERE ${where} ORDER BY ${orderBy(NEWEST)} LIMIT ${rows})
+  SELECT tenant_id, ts, fingerprint FROM logs l WHERE ${where} ORDER BY ${pageOrder} LIMIT ${rows})
 SELECT * FROM (
   SELECT r.* FROM page p CROSS JOIN LATERAL (
     ${LOG_SELECT} WHERE l.tenant_id = p.tenant_id AND l.ts = p.ts AND l.fingerprint = p.fingerprint) r) page_rows
-ORDER BY ${orderBy(NEWEST)}`;
+ORDER BY ${order}`;
 }

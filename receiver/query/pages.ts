@@ -82,20 +82,23 @@ export class Conditions {
     this.clauses.push(clause(`$${this.params.length}`));
   }
 
-  /** Rows after the cursor's key, in the keyset's direction. */
-  after<R>(cursor: string | undefined, keyset: Keyset<R>): void {
-    if (cursor === undefined) return;
+  /**
+   * Rows after the cursor's key, in the keyset's direction. Returns the cursor's first column as SQL
+   * (its parameter, cast), for a caller to bound an index by something computed from it; undefined
+   * without a cursor.
+   */
+  after<R>(cursor: string | undefined, keyset: Keyset<R>): string | undefined {
+    if (cursor === undefined) return undefined;
     const [a, b] = decodeCursor(cursor, keyset);
     this.params.push(a, b);
     const n = this.params.length;
     const [first, second] = keyset.columns;
     const [strict, loose] = keyset.descending ? ['<', '<='] : ['>', '>='];
+    const from = `$${n - 1}::${first.cast}`;
     // The lone bound on the first column is redundant but indexable: a row comparison over an
     // expression (fingerprint::text) is not, and without it each page would rescan the pages before it.
-    this.clauses.push(
-      `${first.sql} ${loose} $${n - 1}::${first.cast}`,
-      `(${first.sql}, ${second.sql}) ${strict} ($${n - 1}::${first.cast}, $${n}::${second.cast})`,
-    );
+    this.clauses.push(`${first.sql} ${loose} ${from}`, `(${first.sql}, ${second.sql}) ${strict} (${from}, $${n}::${second.cast})`);
+    return from;
   }
 
   get where(): string {

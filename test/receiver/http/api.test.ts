@@ -47,7 +47,7 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     ];
   }
 
-  it('filters logs by pipeline, stage, run, trace, severity, service, environment, time and words of the body', async () => {
+  it('filters logs by pipeline, stage, run, trace, severity, service, environment, time and words of the body, newest or oldest first', async () => {
     const key = await tenant('filters');
     const now = Date.now();
     const traceId = hex(16);
@@ -76,6 +76,13 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     expect(await bodies('q=%22rows%20into%22', key)).toEqual(['loaded 42 rows into warehouse.orders']);
     expect(await bodies('q=warehouse%20-refused', key)).toEqual(['old sdk warehouse record']);
     expect(await bodies('q=nothing-like-this', key)).toEqual([]);
+    // Oldest first, and paged so; a cursor of one order is refused by the other.
+    expect(await bodies('sort=timestamp&pipeline=orders', key)).toEqual(['loaded 42 rows into warehouse.orders', 'extracted rows from the partner API']);
+    const oldest = await get('/api/v1/logs?sort=timestamp&limit=1', key);
+    const next = await get(`/api/v1/logs?sort=timestamp&limit=1&cursor=${oldest.body.next_cursor}`, key);
+    expect([...oldest.body.items, ...next.body.items].map((log: any) => log.body)).toEqual((await bodies('sort=timestamp', key)).slice(0, 2));
+    const wrongSort = await get(`/api/v1/logs?limit=1&cursor=${oldest.body.next_cursor}`, key);
+    expect([wrongSort.status, wrongSort.body.error]).toEqual([400, expect.stringMatching(/invalid cursor.*same sort/)]);
   });
 
   it('lists runs by pipeline, result, state and environment, sorted by start or duration, each sort paged exactly', async () => {
@@ -354,6 +361,7 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     const cases: [string, RegExp][] = [
       ['/api/v1/logs?pipline=orders', /unknown parameter "pipline": this route takes pipeline, stage/],
       ['/api/v1/runs?sort=fastest', /unknown sort "fastest": use one of -started_at/],
+      ['/api/v1/logs?sort=newest', /unknown sort "newest": use one of -timestamp, timestamp/],
       ['/api/v1/runs?state=paused', /unknown state "paused"/],
       ['/api/v1/runs?result=meh', /unknown result "meh"/],
       ['/api/v1/runs/x?limit=1', /unknown parameter "limit": this route takes none/],
