@@ -59,7 +59,11 @@ export function createWriter({ db, partitions, report, budgetBytes, maxBatchReco
 /** One batch's rows in one transaction, once the partitions they go into exist. */
 async function inTransaction(db: Database, partitions: PartitionManager, batch: Prepared[]): Promise<BatchEffects> {
   await ensurePartitions(db, partitions, batch);
-  return db.transaction((tx) => writeBatch(tx, partitions, batch));
+  const effects = await db.transaction((tx) => writeBatch(tx, partitions, batch));
+  // Not awaited: the batch's requests are answered without waiting for statistics (partitions.ts).
+  void partitions.committed(db, 'log_records', batch.flatMap((p) => [...p.logDays]), effects.logs.accepted);
+  void partitions.committed(db, 'spans', batch.flatMap((p) => [...p.spanDays]), effects.spans.accepted);
+  return effects;
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
  * Daily range partitions of log_records and spans on `ts` (UTC days), named `<table>_pYYYYMMDD`: created
  * on demand by the writer, dropped whole by retention, as are those of logs_v1 (the log records written
- * before migration 4, named logs_pYYYYMMDD) and the log streams of the days dropped.
+ * before migration 4, named logs_pYYYYMMDD) and the log streams of the days dropped. A partition the
+ * writer fills is analyzed as it grows (committed()), before autovacuum may come round to it.
  */
+import { describeDatabaseError } from '../model/database-errors.js';
 import type { Database, Queryable } from './database.js';
 import { ADVISORY_LOCKS } from './migrate.js';
 import { deleteRunsBefore } from './retention.js';
@@ -18,6 +20,13 @@ export interface PartitionManager {
    */
   ensure(tx: Queryable, table: PartitionedTable, dayStartsMs: Iterable<number>): Promise<void>;
   /**
+   * Counts `records` committed into the partitions of these days (each counts them all: a batch's days
+   * are not told apart) and ANALYZEs each one whose count this process has just taken past one of
+   * ANALYZE_AT. Call it after COMMIT without awaiting it, so that no request waits for statistics; the
+   * promise resolves when those ANALYZEs are done, and never rejects: a failure is logged.
+   */
+  committed(db: Queryable, table: PartitionedTable, dayStartsMs: Iterable<number>, records: number): Promise<void>;
+  /**
    * Drops the partitions whose whole day ended more than retentionDays before nowMs, with the log streams
    * of those days, deletes the pipeline runs and stages that started before that cutoff, and returns the
    * dropped partition names.
@@ -29,6 +38,12 @@ const DAY_MS = 86_400_000;
 // Years 0000-9999: the partition name and the timestamp literal both assume four-digit years.
 const LAST_DAY_MS = Date.UTC(9999, 11, 31);
 const PARTITION_NAME = /^(log_records|logs|spans)_p(\d{4})(\d{2})(\d{2})$/;
+/**
+ * Until something analyzes it, the planner knows nothing of a new day's partition, and autovacuum comes
+ * round when it can (under a bulk load, minutes late). The records' count when a partition's statistics
+ * are refreshed: each tenfold, then autovacuum's own rule (a tenth of the rows changed) keeps up.
+ */
+export const ANALYZE_AT = [1_000, 10_000, 100_000, 1_000_000] as const;
 
 const isoDay = (dayMs: number) => new Date(dayMs).toISOString();
 // logs_v1 is the table logs renamed: its partitions kept their names.
@@ -48,12 +63,25 @@ function dayOf(name: string): number | undefined {
   return match ? Date.UTC(Number(match[2]), Number(match[3]) - 1, Number(match[4])) : undefined;
 }
 
-export function createPartitionManager(): PartitionManager {
+/** ANALYZEs `names` one after another (two would compete for the same disk), logging what fails. */
+async function analyze(db: Queryable, names: string[], warn: (message: string) => void): Promise<void> {
+  for (const name of names) {
+    try {
+      await db.query(`ANALYZE ${name}`);
+    } catch (error) {
+      warn(`pipemon: ANALYZE ${name} failed, its queries are planned without fresh statistics until autovacuum analyzes it: ${describeDatabaseError(error)}`);
+    }
+  }
+}
+
+export function createPartitionManager(warn: (message: string) => void = console.warn): PartitionManager {
   // Partitions known to be committed. Only what an earlier transaction committed gets in: a partition
   // created in a transaction that then rolls back must not be believed to exist.
   const known = new Set<string>();
   // Partitions created by a transaction still open, so that a second ensure() in it skips them.
   const createdIn = new WeakMap<Queryable, Set<string>>();
+  // Records this process committed into each partition.
+  const filled = new Map<string, number>();
 
   return {
     async ensure(tx, table, dayStartsMs) {
@@ -93,6 +121,17 @@ export function createPartitionManager(): PartitionManager {
       createdIn.set(tx, mine);
     },
 
+    committed(db, table, dayStartsMs, records) {
+      const due: string[] = [];
+      for (const day of new Set(Array.from(dayStartsMs, dayStart))) {
+        const name = partitionName(table, day);
+        const before = filled.get(name) ?? 0;
+        filled.set(name, before + records);
+        if (ANALYZE_AT.some((at) => before < at && before + records >= at)) due.push(name);
+      }
+      return analyze(db, due, warn);
+    },
+
     async dropOlderThan(db, retentionDays, nowMs = Date.now()) {
       if (!(retentionDays > 0)) throw new RangeError(`retention must be a positive number of days, got ${retentionDays}`);
       const cutoffMs = nowMs - retentionDays * DAY_MS;
@@ -116,7 +155,10 @@ export function createPartitionManager(): PartitionManager {
         await tx.query('DELETE FROM log_streams WHERE day <= $1::date', [isoDay(Math.floor(cutoffMs / DAY_MS) * DAY_MS - DAY_MS).slice(0, 10)]);
         return old;
       });
-      for (const name of dropped) known.delete(name);
+      for (const name of dropped) {
+        known.delete(name);
+        filled.delete(name);
+      }
       // Outside the partition transaction: dropping holds an exclusive lock on logs and spans, which
       // should not wait for these deletes.
       const cutoff = new Date(cutoffMs).toISOString();

@@ -1,12 +1,12 @@
 /**
  * Daily partitions (receiver/storage/partitions.ts) on every supported server: created on demand, once,
- * also by two receivers at once, known without asking the catalog again, and dropped whole past retention
- * with the runs, stages, streams and days' figures that go with them.
+ * also by two receivers at once, known without asking the catalog again, analyzed as the writer fills
+ * them, and dropped whole past retention with the runs, stages, streams and days' figures that go with them.
  */
 import { describe, expect, it } from 'vitest';
 import type { Database, Queryable } from '../../../receiver/storage/database.js';
 import { openDatabase } from '../../../receiver/storage/open.js';
-import { createPartitionManager } from '../../../receiver/storage/partitions.js';
+import { ANALYZE_AT, createPartitionManager } from '../../../receiver/storage/partitions.js';
 import { addRunChanges } from '../../../receiver/storage/run-days.js';
 import { rejection } from '../../helpers/async.js';
 import { backends, databaseFor, freshDatabase } from '../../helpers/backends.js';
@@ -59,6 +59,39 @@ describe.each(backends())('partitions on $name', (backend) => {
       return spy.sql;
     });
     expect(third).toEqual([]);
+  });
+
+  it('analyzes a partition as the records committed into it pass each of ANALYZE_AT, once each, and logs a failure', async () => {
+    const warnings: string[] = [];
+    const partitions = createPartitionManager((message) => warnings.push(message));
+    const filling = Date.UTC(2031, 6, 1);
+    await db.transaction((tx) => partitions.ensure(tx, 'log_records', [filling]));
+    // As a new day's partition is before autovacuum comes round: never analyzed.
+    await db.query('ALTER TABLE log_records_p20310701 SET (autovacuum_enabled = off)');
+    const tuples = async () =>
+      (await db.query<{ n: number }>(`SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'log_records_p20310701'`)).rows[0]!.n;
+    const commit = async (records: number) => {
+      await db.query(
+        `INSERT INTO log_records (tenant_id, ts, fingerprint, stream_id, time_unix_nano, flags, severity_number, severity_text, event_name, attribute_values)
+         SELECT 1, $1::timestamptz + n * interval '1 ms', (random() * 9e18)::bigint, 0, 0, 0, 9, 'INFO', '', '[]' FROM generate_series(1, $2) AS n`,
+        [new Date(filling).toISOString(), records],
+      );
+      await partitions.committed(db, 'log_records', [filling + 1000], records);
+    };
+
+    await commit(ANALYZE_AT[0] - 1);
+    expect(await tuples()).toBeLessThan(1);
+    await commit(1);
+    expect(await tuples()).toBe(ANALYZE_AT[0]);
+    // Past the first mark, not yet the second: left as analyzed.
+    await commit(100);
+    expect(await tuples()).toBe(ANALYZE_AT[0]);
+    await commit(ANALYZE_AT[1] - ANALYZE_AT[0] - 100);
+    expect(await tuples()).toBe(ANALYZE_AT[1]);
+
+    // A partition that is not there (dropped meanwhile): logged, and the caller's promise still resolves.
+    await partitions.committed(db, 'spans', [Date.UTC(2031, 6, 2)], ANALYZE_AT[0]);
+    expect(warnings).toEqual([expect.stringMatching(/^pipemon: ANALYZE spans_p20310702 failed, .*autovacuum.*: .*does not exist/)]);
   });
 
   it('creates a partition again when the transaction that created it rolled back', async () => {
