@@ -1,5 +1,5 @@
 /**
- * The lineage queries bench:query times, as query-cases.ts times the others: the graph three hops both
+ * The lineage queries bench:query times, beside the cases of query-routes.ts: the graph three hops both
  * ways around the busiest pipeline and around datasets in the middle of chains, the datasets list (first
  * page, and filtered by part of a name, a namespace or a pipeline), a dataset's detail, and a failed
  * run's detail with who it leaves without data downstream.

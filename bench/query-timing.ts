@@ -20,12 +20,12 @@ function percentile(sorted: number[], p: number): number {
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-/** `run(i)` for i = 0, 1, ... up to `reps` times, or fewer once `budgetMs` is spent (at least MIN_REPS). */
-export async function latency(run: (i: number) => Promise<unknown>, reps: number, budgetMs: number, warm = WARM_RUNS): Promise<Latency> {
+/** `run(i)` for i = 0, 1, ... up to `reps` times, or fewer once `budgetMs` is spent (at least `minReps`). */
+export async function latency(run: (i: number) => Promise<unknown>, reps: number, budgetMs: number, warm = WARM_RUNS, minReps = MIN_REPS): Promise<Latency> {
   for (let i = 0; i < warm; i++) await run(i);
   const times: number[] = [];
   const started = performance.now();
-  for (let i = 0; i < reps && (i < MIN_REPS || performance.now() - started < budgetMs); i++) {
+  for (let i = 0; i < reps && (i < minReps || performance.now() - started < budgetMs); i++) {
     const at = performance.now();
     await run(i);
     times.push(performance.now() - at);
