@@ -152,7 +152,7 @@ describe.each(backends())('logs list on $name', (backend) => {
         for (const sort of Object.keys(LOG_SORTS) as LogSort[]) {
           const expected = await reference(db, ranged, sort);
           expect([name, sort, ranged === filter, expected.length > 0]).toEqual([name, sort, ranged === filter, true]);
-          expect([name, sort, ranged === filter, await walk(db, ranged, sort, 700)]).toEqual([name, sort, ranged === filter, expected]);
+          expect([name, sort, ranged === filter, await walk(db, ranged, sort, 1000)]).toEqual([name, sort, ranged === filter, expected]);
         }
       }
     }
