@@ -317,14 +317,18 @@ export const ROUTES: readonly ApiRoute[] = [
     path: '/metrics/pipelines',
     summary: 'The overview per pipeline, with its last success, rows moved, and whether it is late or stuck',
     scope: 'read',
-    query: { days, recent: integer(0, MAX_RECENT_RUNS, `Each pipeline's latest this many runs in recent_runs, newest first (default 0, at most ${MAX_RECENT_RUNS}).`) },
+    query: {
+      days,
+      recent: integer(0, MAX_RECENT_RUNS, `Each pipeline's latest this many runs in recent_runs, newest first (default 0, at most ${MAX_RECENT_RUNS}).`),
+      pipeline: text('Only this pipeline (cicd.pipeline.name): an empty list when it has no runs.'),
+    },
     pathParams: noParams,
     status: 200,
     response: 'PipelinePage',
     list: {
       item: 'PipelineFigures',
       paged: false,
-      page: ({ db, tenant, query }) => metricsPerPipeline(db, tenant.id, query.days ?? DEFAULT_DAYS, query.recent ?? 0),
+      page: ({ db, tenant, query }) => metricsPerPipeline(db, tenant.id, query.days ?? DEFAULT_DAYS, query.recent ?? 0, Date.now(), query.pipeline ?? null),
     },
   }),
   route({

@@ -3,13 +3,17 @@
  * each pipeline's state now (last success, late, stuck, data health) as the alerts judge it (pipeline-state.ts).
  */
 import { heartbeatStopped } from '../../contract/pipeline-facts.js';
+import { pipelinesOfTenants } from '../../contract/run-sql.js';
 import type { Result, RunState } from '../../contract/vocabulary.js';
-import { readPipelineStates } from './pipeline-state.js';
+import { readPipelineStates, readStatesOf } from './pipeline-state.js';
 import { pipelineNow } from './pipeline-status.js';
 import { unhealthyUpstreams } from './pipeline-upstreams.js';
 import type { Queryable } from '../storage/database.js';
 import type { Overview, PipelinePage, RecentRun } from './api-types.js';
 import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcDay } from '../../contract/run-figures.js';
+
+/** Every pipeline, or the one named by $4. */
+const PIPELINE_IS = '($4::text IS NULL OR pipeline = $4)';
 
 /**
  * The figures of a window's runs (those that started since `since`), by `key` (a pipeline, or one row
@@ -21,8 +25,8 @@ import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcD
 function figuresSql(key: string): string {
   return `WITH edge AS (
   SELECT pipeline, started_at, state, result, duration_seconds, rows_read, rows_written, rows_rejected FROM pipeline_runs
-   WHERE tenant_id = $1 AND started_at >= $2::timestamptz AND started_at < $3::timestamptz),
-days AS (SELECT * FROM pipeline_days WHERE tenant_id = $1 AND day >= ${utcDay('$3::timestamptz')}),
+   WHERE tenant_id = $1 AND started_at >= $2::timestamptz AND started_at < $3::timestamptz AND ${PIPELINE_IS}),
+days AS (SELECT * FROM pipeline_days WHERE tenant_id = $1 AND day >= ${utcDay('$3::timestamptz')} AND ${PIPELINE_IS}),
 figures AS (
   SELECT ${key} AS key, ${FIGURE_NAMES.map((name) => `sum(${RUN_FIGURES[name]}) AS ${name}`).join(', ')} FROM edge GROUP BY 1
   UNION ALL
@@ -31,7 +35,7 @@ p95 AS (${p95FromBuckets(
     `SELECT ${key} AS key, ${DURATION_BUCKET} AS bucket, count(*) AS n FROM edge WHERE ${TIMED} GROUP BY 1, 2
      UNION ALL
      SELECT ${key}, bucket, sum(runs) FROM pipeline_day_durations
-      WHERE tenant_id = $1 AND day >= ${utcDay('$3::timestamptz')} GROUP BY 1, 2`,
+      WHERE tenant_id = $1 AND day >= ${utcDay('$3::timestamptz')} AND ${PIPELINE_IS} GROUP BY 1, 2`,
     'key',
   )})
 SELECT f.key AS pipeline, sum(runs)::int AS runs, sum(running)::int AS running, sum(ended)::int AS ended,
@@ -92,9 +96,9 @@ function window(days: number, nowMs: number) {
   return { since: new Date(sinceMs).toISOString(), firstDay: new Date(Math.ceil(sinceMs / DAY_MS) * DAY_MS).toISOString() };
 }
 
-async function figures(db: Queryable, sql: string, tenantId: number, days: number, nowMs: number) {
+async function figures(db: Queryable, sql: string, tenantId: number, days: number, nowMs: number, pipeline: string | null = null) {
   const { since, firstDay } = window(days, nowMs);
-  const { rows } = await db.query<FigureRow & { pipeline: string }>(sql, [tenantId, since, firstDay]);
+  const { rows } = await db.query<FigureRow & { pipeline: string }>(sql, [tenantId, since, firstDay, pipeline]);
   return { since, rows };
 }
 
@@ -123,44 +127,59 @@ const shapeRecent = (row: RecentRunRow, nowSeconds: number): RecentRun => ({
 });
 
 /**
- * The latest `count` runs of each pipeline, newest first, whatever their age: a pipeline that stopped
- * still shows how its last runs went. One index probe per pipeline (pipeline_runs_pipeline), so a page
- * of hundreds of pipelines costs no scan of their whole history.
+ * The latest `count` runs of each of the tenant's pipelines (or of `pipeline`), newest first, whatever
+ * their age: a pipeline that stopped still shows how its last runs went. The pipelines found by skipping
+ * through pipeline_runs_pipeline and one index probe each, so a page of hundreds of pipelines costs no
+ * scan of their whole history, and needs not wait for their states.
  */
-async function recentRuns(db: Queryable, tenantId: number, pipelines: string[], count: number, nowSeconds: number) {
-  const byPipeline = new Map<string, RecentRun[]>(pipelines.map((pipeline) => [pipeline, []]));
-  if (count === 0 || pipelines.length === 0) return byPipeline;
-  const { rows } = await db.query<RecentRunRow>(
-    `SELECT p.pipeline, r.run_id, r.state, r.result, r.started_at, r.duration_seconds, r.last_seen_at
-       FROM unnest($2::text[]) AS p(pipeline)
-       CROSS JOIN LATERAL (
-         SELECT run_id, state, result, started_at, duration_seconds, last_seen_at FROM pipeline_runs
-          WHERE tenant_id = $1 AND pipeline = p.pipeline AND started_at IS NOT NULL
-          ORDER BY started_at DESC, run_id DESC LIMIT $3) r`,
-    [tenantId, pipelines, count],
-  );
-  for (const row of rows) byPipeline.get(row.pipeline)!.push(shapeRecent(row, nowSeconds));
+async function recentRuns(db: Queryable, tenantId: number, count: number, nowSeconds: number, pipeline: string | null) {
+  const byPipeline = new Map<string, RecentRun[]>();
+  if (count === 0) return byPipeline;
+  const { rows } = await db.query<RecentRunRow>(RECENT_RUNS_SQL, [tenantId, count, pipeline]);
+  for (const row of rows) {
+    const runs = byPipeline.get(row.pipeline) ?? [];
+    runs.push(shapeRecent(row, nowSeconds));
+    byPipeline.set(row.pipeline, runs);
+  }
   return byPipeline;
 }
 
+const RECENT_RUNS_SQL = `${pipelinesOfTenants('t.tenant_id = $1')}
+SELECT p.pipeline, r.run_id, r.state, r.result, r.started_at, r.duration_seconds, r.last_seen_at
+  FROM (SELECT pipeline FROM pipelines WHERE $3::text IS NULL UNION ALL SELECT $3 WHERE $3 IS NOT NULL) p
+  CROSS JOIN LATERAL (
+    SELECT run_id, state, result, started_at, duration_seconds, last_seen_at FROM pipeline_runs
+     WHERE tenant_id = $1 AND pipeline = p.pipeline AND started_at IS NOT NULL
+     ORDER BY started_at DESC, run_id DESC LIMIT $2) r`;
+
 /**
- * Every pipeline the tenant has runs of, by name; one without runs in the window shows zeros. With
- * `recent`, each carries its latest runs (for a sparkline and the last run's result, in one request).
+ * Every pipeline the tenant has runs of (or the one named `pipeline`, if it has), by name; one without
+ * runs in the window shows zeros. With `recent`, each carries its latest runs (for a sparkline and the
+ * last run's result, in one request).
  */
-export async function metricsPerPipeline(db: Queryable, tenantId: number, days: number, recent = 0, nowMs = Date.now()): Promise<PipelinePage> {
+export async function metricsPerPipeline(
+  db: Queryable,
+  tenantId: number,
+  days: number,
+  recent = 0,
+  nowMs = Date.now(),
+  pipeline: string | null = null,
+): Promise<PipelinePage> {
   const nowSeconds = nowMs / 1000;
-  const [{ since, rows }, states] = await Promise.all([figures(db, PER_PIPELINE_SQL, tenantId, days, nowMs), readPipelineStates(db, tenantId)]);
-  const byPipeline = new Map(rows.map((row) => [row.pipeline, row]));
-  const [recentOf, upstreams] = await Promise.all([
-    recentRuns(db, tenantId, states.map((state) => state.pipeline), recent, nowSeconds),
-    unhealthyUpstreams(db, tenantId, states, nowSeconds),
+  // Three reads at once, each on a connection of its own; only the upstreams wait for the states.
+  const [{ since, rows }, states, recentOf] = await Promise.all([
+    figures(db, PER_PIPELINE_SQL, tenantId, days, nowMs, pipeline),
+    pipeline === null ? readPipelineStates(db, tenantId) : readStatesOf(db, tenantId, [pipeline]),
+    recentRuns(db, tenantId, recent, nowSeconds, pipeline),
   ]);
+  const byPipeline = new Map(rows.map((row) => [row.pipeline, row]));
+  const upstreams = await unhealthyUpstreams(db, tenantId, states, nowSeconds);
   const items = states.map((state) => ({
     pipeline: state.pipeline,
     owner: state.owner,
     ...shapeFigures(byPipeline.get(state.pipeline) ?? EMPTY),
     ...pipelineNow(state, nowSeconds, upstreams),
-    recent_runs: recentOf.get(state.pipeline)!,
+    recent_runs: recentOf.get(state.pipeline) ?? [],
   }));
   return { days, since, items, next_cursor: null };
 }

@@ -814,6 +814,8 @@ export interface ApiGets {
       days?: number;
       /** Each pipeline's latest this many runs in recent_runs, newest first (default 0, at most 100). */
       recent?: number;
+      /** Only this pipeline (cicd.pipeline.name): an empty list when it has no runs. */
+      pipeline?: string;
       /** json (the default) or csv, the same as Accept: text/csv. */
       format?: "json" | "csv";
     };

@@ -81,9 +81,9 @@ export const mountPipeline: Mount = (route: Route) => {
     async refresh() {
       const [runs, pipelines] = await Promise.all([
         getJson('/api/v1/runs', { pipeline: name, limit: HISTORY_RUNS }),
-        getJson('/api/v1/metrics/pipelines', { days: DAYS }),
+        getJson('/api/v1/metrics/pipelines', { days: DAYS, pipeline: name }),
       ]);
-      const figures = pipelines.items.find((p) => p.pipeline === name);
+      const figures = pipelines.items[0];
       if (!figures) throw new ApiError(404, `No pipeline "${name}" has reported to this tenant.`);
       const details = await Promise.all(
         runs.items.slice(0, DETAILED_RUNS).map((run) => getJson('/api/v1/runs/{runId}', { runId: run.run_id })),
