@@ -196,6 +196,7 @@ const WEB_CASES: { page: string; path: string; picked: string[]; given?: Record<
   { page: 'overview: runs, success and errors', path: '/metrics/overview', picked: [], given: { days: '7' } },
   { page: 'overview: every pipeline with its recent runs', path: '/metrics/pipelines', picked: [], given: { days: '7', recent: '20' } },
   { page: 'pipeline: its latest runs', path: '/runs', picked: ['pipeline'], given: { limit: String(LIMIT) } },
+  { page: 'pipeline: its figures', path: '/metrics/pipelines', picked: ['pipeline'], given: { days: '7' } },
   { page: "pipeline: the link to its logs (no time range)", path: '/logs', picked: ['pipeline'] },
   { page: 'run: the link to its logs', path: '/logs', picked: ['run_id'] },
   { page: 'logs: a pipeline and a stage', path: '/logs', picked: ['pipeline', 'stage'] },
