@@ -20,14 +20,15 @@
  *    buffers what the client may send unasked: one stream's flow-control window (65,535 bytes, Node's
  *    default, which grpc-js keeps), on at most `grpc.max_concurrent_streams` streams per connection.
  *
- * When a deposit does not fit: if other calls hold deposits, they shrink or end as soon as their
- * messages are in, so the call waits for them (FIFO) instead of being sent away while the budget is
- * mostly empty; if none do, the budget is full of data being decoded or written, and the call is
- * answered UNAVAILABLE with RetryInfo (model/outcome.ts, 'overloaded') before a byte of its message is read.
+ * When a deposit does not fit, the budget (ingest/budget.ts) decides: if other deposits are out, they
+ * shrink or end as soon as their messages are in, so the call waits for them (in arrival order, beside
+ * OTLP/HTTP requests waiting likewise) instead of being sent away while the budget is mostly empty; if
+ * none are, the budget is full of data being decoded or written, and the call is answered UNAVAILABLE
+ * with RetryInfo (model/outcome.ts, 'overloaded') before a byte of its message is read.
  * The cost: at most budget / maxMessageBytes calls upload at once (4 with the defaults); the rest wait.
  */
 import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
-import type { Reservation } from '../ingest/budget.js';
+import type { Budget, Deposit } from '../ingest/budget.js';
 import type { Signal } from '../../contract/signal.js';
 import type { IngestReport } from '../metrics/ingest-report.js';
 import { Refusal, refusalOf } from '../model/outcome.js';
@@ -36,89 +37,27 @@ import { codeName, grpcStatusOf } from './status.js';
 
 export interface AdmissionOptions {
   /** The writer's budget, as the ingest line hands it out. */
-  budget: { reserve(bytes: number): Reservation };
+  budget: Pick<Budget, 'deposit'>;
   maxMessageBytes: number;
   /** A call refused here is answered, and so recorded, without reaching the export handler. */
   requests: IngestReport;
 }
 
-interface Waiter {
-  gone: () => boolean;
-  grant: (deposit: Reservation) => void;
-  refuse: (refusal: Refusal) => void;
-}
-
-/** Deposits of `bytes` from `budget`: granted, queued behind deposits that will shrink, or refused. */
-function createDeposits(budget: AdmissionOptions['budget'], bytes: number) {
-  /** Deposits granted and not yet settled (shrunk to a message's length, or released). */
-  let out = 0;
-  const waiting: Waiter[] = [];
-
-  /** The deposit, or why not; null when it should wait for an outstanding deposit to settle. */
-  function claim(): Reservation | Refusal | null {
-    try {
-      const deposit = budget.reserve(bytes);
-      out += 1;
-      return deposit;
-    } catch (error) {
-      const refusal = refusalOf(error);
-      return refusal.kind === 'overloaded' && out > 0 ? null : refusal;
-    }
-  }
-
-  function drain(): void {
-    while (waiting.length > 0) {
-      const waiter = waiting[0]!;
-      if (waiter.gone()) {
-        waiting.shift();
-        continue;
-      }
-      const claimed = claim();
-      if (claimed === null) return;
-      waiting.shift();
-      if (claimed instanceof Refusal) waiter.refuse(claimed);
-      else waiter.grant(claimed);
-    }
-  }
-
-  return {
-    take(waiter: Waiter): void {
-      const claimed = waiting.length > 0 ? null : claim();
-      if (claimed === null) waiting.push(waiter);
-      else if (claimed instanceof Refusal) waiter.refuse(claimed);
-      else waiter.grant(claimed);
-    },
-    /** One granted deposit is settled: waiters may now fit, or learn that the budget is full. */
-    settle(): void {
-      out -= 1;
-      drain();
-    },
-  };
-}
-
 export function createAdmission({ budget, maxMessageBytes, requests }: AdmissionOptions): ServerInterceptor {
-  const deposits = createDeposits(budget, maxMessageBytes);
   const signals = new Map<string, Signal>(Object.entries(SERVICES).map(([signal, service]) => [service.Export!.path, signal as Signal]));
 
   return (method, call) => {
     const signal = signals.get(method.path);
     const request = signal ? requests.start(signal) : null;
     /** The budget this call holds: its deposit, then its message's length. */
-    let held: Reservation | null = null;
-    let isDeposit = false;
+    let held: Deposit | null = null;
     let delivered = false;
     let ended = false;
 
-    const settle = () => {
-      if (!isDeposit) return;
-      isDeposit = false;
-      deposits.settle();
-    };
     const release = () => {
       ended = true;
       held?.release();
       held = null;
-      settle();
     };
     const refuse = (refusal: Refusal) => {
       release();
@@ -131,29 +70,26 @@ export function createAdmission({ budget, maxMessageBytes, requests }: Admission
       start(next) {
         next({
           onReceiveMetadata(metadata, proceed) {
-            deposits.take({
-              gone: () => ended,
-              grant(deposit) {
+            budget.deposit(maxMessageBytes).then(
+              (deposit) => {
+                // A call cancelled while it waited gives its deposit straight back.
+                if (ended) return deposit.release();
                 held = deposit;
-                isDeposit = true;
-                // Called synchronously or from a settle: never while this call is already ended.
                 proceed(metadata);
               },
-              refuse,
-            });
+              (error: unknown) => {
+                if (!ended) refuse(refusalOf(error));
+              },
+            );
           },
           onReceiveMessage(message: Buffer, proceed) {
-            // The message is in (inflated): hold its length instead of the deposit. Releasing first
-            // cannot make the claim fail for want of budget; it fails only if the receiver is closing.
-            held?.release();
-            held = null;
+            // The message is in (inflated, at most the deposit): hold its length instead.
             try {
-              held = budget.reserve(message.length);
+              held?.settle(message.length);
             } catch (error) {
               refuse(refusalOf(error));
               return;
             }
-            settle();
             delivered = true;
             proceed(message);
           },

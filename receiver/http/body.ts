@@ -83,9 +83,9 @@ export async function readBody(req: IncomingMessage, limit: number, hold: Hold):
   return decompress(raw, encoding, limit, hold);
 }
 
-/** Claims memory-budget bytes; the writer's Reservation, as the ingest line hands it out. */
+/** Claims memory-budget bytes, waiting its turn behind gRPC deposits; the writer's, as the ingest line hands it out. */
 export interface Budget {
-  reserve(bytes: number): { grow(bytes: number): void; release(): void };
+  claim(bytes: number): Promise<{ grow(bytes: number): void; release(): void }>;
 }
 
 /**
@@ -95,7 +95,7 @@ export interface Budget {
  */
 export async function readBudgetedBody(req: IncomingMessage, limit: number, budget: Budget) {
   let prepaid = Math.min(Number(req.headers['content-length']) || 0, limit);
-  const reservation = budget.reserve(prepaid);
+  const reservation = await budget.claim(prepaid);
   try {
     const body = await readBody(req, limit, (bytes) => {
       const covered = Math.min(prepaid, bytes);

@@ -14,11 +14,12 @@ import { ensurePartitions } from '../storage/record-copy.js';
 import { writeBatch, type BatchEffects, type Prepared } from '../storage/write-batch.js';
 import type { WriterReport } from '../metrics/writer-report.js';
 import { createBatchQueue, type Waiting } from './batch-queue.js';
-import { createBudget, type Reservation } from './budget.js';
+import { createBudget, type Budget } from './budget.js';
 
-export interface Writer {
-  /** Reserves `bytes` of the budget or throws Refusal('overloaded'). */
-  reserve(bytes: number): Reservation;
+/** Claims on the writer's memory budget (budget.ts), refused once the writer is closing. */
+export type Admission = Pick<Budget, 'claim' | 'deposit'>;
+
+export interface Writer extends Admission {
   /** Resolves after COMMIT; rejects with a Refusal. */
   write(prepared: Prepared, records: number): Promise<void>;
   /** Stops taking writes and resolves when everything taken is committed or failed. */
@@ -43,11 +44,11 @@ export function createWriter({ db, partitions, report, budgetBytes, maxBatchReco
     maxBatchRecords,
   });
   let closing = false;
+  const whileOpen = <T>(claim: () => Promise<T>) =>
+    closing ? Promise.reject(new Refusal('unavailable', 'the receiver is shutting down: retry later')) : claim();
   return {
-    reserve(bytes) {
-      if (closing) throw new Refusal('unavailable', 'the receiver is shutting down: retry later');
-      return budget.reserve(bytes);
-    },
+    claim: (bytes) => whileOpen(() => budget.claim(bytes)),
+    deposit: (bytes) => whileOpen(() => budget.deposit(bytes)),
     write: (prepared, records) => (records === 0 ? Promise.resolve() : batches.submit(prepared, records)),
     async close() {
       closing = true;

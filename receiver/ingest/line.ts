@@ -12,8 +12,7 @@
 import type { LogRow, SpanRow, Tenant } from '../model/records.js';
 import { refusalOf } from '../model/outcome.js';
 import type { RecordOutcomes } from '../metrics/ingest-report.js';
-import type { Reservation } from './budget.js';
-import type { Writer } from './commit.js';
+import type { Admission, Writer } from './commit.js';
 import { prepare } from './prepare.js';
 import { timeWindow, validateLogs, validateSpans } from './validate.js';
 
@@ -33,9 +32,8 @@ export interface Ingested {
   problems: { logs: Map<number, string>; spans: Map<number, string> };
 }
 
-export interface IngestLine {
-  /** Claims `bytes` of the writer's memory budget before a body is read; throws Refusal('overloaded'). */
-  reserve(bytes: number): Reservation;
+/** A body is claimed from the writer's memory budget before it is read (budget.ts). */
+export interface IngestLine extends Admission {
   /** Validates, prepares and commits one request, telling `outcomes` what became of its records; rejects with a Refusal. */
   ingest(tenant: Tenant, decoded: Decoded, outcomes: RecordOutcomes): Promise<Ingested>;
 }
@@ -55,7 +53,8 @@ export interface LineOptions {
 
 export function createIngestLine({ writer, retentionDays, now = Date.now }: LineOptions): IngestLine {
   return {
-    reserve: (bytes) => writer.reserve(bytes),
+    claim: (bytes) => writer.claim(bytes),
+    deposit: (bytes) => writer.deposit(bytes),
 
     async ingest(tenant, decoded, outcomes) {
       const window = timeWindow(retentionDays, now());

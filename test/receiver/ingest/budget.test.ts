@@ -57,4 +57,45 @@ describe('the writer memory budget', () => {
     kept.release();
     expect(held.at(-1)).toBe(0);
   });
+
+  it('has a claim that does not fit wait while deposits are out, and grants it, in arrival order, once they settle', async () => {
+    const { held, report } = reported();
+    const budget = createBudget(100, report);
+    const first = await budget.deposit(60);
+    const second = await budget.deposit(40);
+    const order: string[] = [];
+    const large = budget.claim(50).then((r) => (order.push('large'), r));
+    // Fits now, but waits its turn behind the claim before it.
+    const small = budget.claim(1).then((r) => (order.push('small'), r));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+
+    first.settle(10);
+    await large;
+    expect(order).toEqual(['large']);
+    second.settle(20);
+    await small;
+    expect(order).toEqual(['large', 'small']);
+    expect(held.at(-1)).toBe(10 + 20 + 50 + 1);
+  });
+
+  it('refuses a claim at once when no deposit is out: the budget is full of data', async () => {
+    const budget = createBudget(100, reported().report);
+    budget.reserve(60);
+    await expect(budget.claim(41)).rejects.toMatchObject({ kind: 'overloaded', message: 'writer memory budget full (60 of 100 bytes held): retry later' });
+  });
+
+  it('refuses a waiting claim once the deposits it waited for are settled and it still does not fit', async () => {
+    const budget = createBudget(100, reported().report);
+    const data = budget.reserve(50);
+    const deposit = await budget.deposit(50);
+    const waiting = budget.claim(60);
+    deposit.settle(45);
+    await expect(waiting).rejects.toMatchObject({ kind: 'overloaded' });
+    data.release();
+    // A deposit settled counts as data: releasing it twice frees nothing more, and lets no claim wait.
+    deposit.release();
+    deposit.release();
+    await expect(budget.claim(100)).resolves.toBeDefined();
+  });
 });

@@ -105,13 +105,16 @@ describe('the writer', () => {
     expect(batches).toEqual([{ records: 5, end: 'unavailable' }]);
   });
 
-  it('reserves from its budget until closed, then refuses as unavailable', async () => {
+  it('claims from its budget until closed, then refuses as unavailable', async () => {
     const { budgets, report } = recordingReport();
     const writer = createWriter({ db: failingDatabase(new Refusal('internal', 'unused')) as unknown as Database, partitions, report, budgetBytes: 100 });
-    writer.reserve(40).release();
-    expect(() => writer.reserve(101)).toThrow(/writer memory budget full/);
+    (await writer.claim(40)).release();
+    (await writer.deposit(30)).release();
+    await expect(writer.claim(101)).rejects.toThrow(/writer memory budget full/);
     await writer.close();
-    expect(() => writer.reserve(1)).toThrow(expect.objectContaining({ kind: 'unavailable', message: 'the receiver is shutting down: retry later' }));
-    expect(budgets).toEqual([0, 40, 0]);
+    const closed = expect.objectContaining({ kind: 'unavailable', message: 'the receiver is shutting down: retry later' });
+    await expect(writer.claim(1)).rejects.toEqual(closed);
+    await expect(writer.deposit(1)).rejects.toEqual(closed);
+    expect(budgets).toEqual([0, 40, 0, 30, 0]);
   });
 });

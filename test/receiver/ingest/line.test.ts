@@ -60,7 +60,8 @@ describe('validate', () => {
 describe('the ingest line', () => {
   const tenant = { id: 1, name: 'acme' };
   const failingWriter = (error: unknown): Writer => ({
-    reserve: () => ({ grow() {}, release() {} }),
+    claim: async () => ({ grow() {}, release() {} }),
+    deposit: async () => ({ grow() {}, release() {}, settle() {} }),
     write: () => Promise.reject(error),
     close: async () => {},
   });
