@@ -27,7 +27,7 @@ export interface Measured {
   api: Latency | null;
   sql: Latency;
   indexes: string[];
-  /** The SQL with `indexes` dropped; `plan_indexes` are those the planner fell back to. */
+  /** The SQL with `indexes` dropped; `plan_indexes` are those the planner fell back to. Null when it has none, or when not asked for. */
   without_indexes: (Latency & { plan_indexes: string[] }) | { timed_out_after_ms: number } | { failed: string } | null;
   /** How many times slower the p95 is without the indexes; timed out, at least this many times. */
   without_vs_with_p95: number | null;
@@ -45,23 +45,33 @@ export interface Query {
   sql(db: Queryable, i: number): Promise<unknown>;
 }
 
-/** A query that fails is reported with its error (a dashboard panel would show it), and the bench goes on. */
-export async function measure(db: Database, receiverUrl: string, reps: number, query: Query): Promise<Measured | { name: string; failed: string; meets_goal: false }> {
+/**
+ * A query that fails is reported with its error (a dashboard panel would show it), and the bench goes on.
+ * `withoutIndexes: false` leaves out the run without the indexes (under load or on a fresh day, where
+ * the figure beside is the same query quiet or analyzed).
+ */
+export async function measure(
+  db: Database,
+  receiverUrl: string,
+  reps: number,
+  query: Query,
+  { withoutIndexes = true } = {},
+): Promise<Measured | { name: string; failed: string; meets_goal: false }> {
   try {
-    return await measureOrThrow(db, receiverUrl, reps, query);
+    return await measureOrThrow(db, receiverUrl, reps, query, withoutIndexes);
   } catch (error) {
     return { name: query.name, failed: (error as Error).message, meets_goal: false };
   }
 }
 
-async function measureOrThrow(db: Database, receiverUrl: string, reps: number, query: Query): Promise<Measured> {
+async function measureOrThrow(db: Database, receiverUrl: string, reps: number, query: Query, withoutIndexes: boolean): Promise<Measured> {
   const { api: route } = query;
   const api = route ? await latency((i) => getApi(receiverUrl, route(i).tenant, route(i).path), reps, BUDGET_MS) : null;
   const sql = await latency((i) => query.sql(db, i), reps, BUDGET_MS);
   const recorded = recording(db);
   await query.sql(recorded.db, 0);
   const indexes = await indexesOf(db, recorded.statements);
-  const without = indexes.length === 0 ? null : await timeWithout(db, indexes, query);
+  const without = indexes.length === 0 || !withoutIndexes ? null : await timeWithout(db, indexes, query);
   const p95 = (api ?? sql).p95_ms;
   const slowest = p95 < query.goalMs ? {} : { slowest_plan: await slowestPlan(db, recorded.statements) };
   return {

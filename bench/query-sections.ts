@@ -54,11 +54,12 @@ export function busiestOf(world: World) {
   return { pipeline, tenant: world.tenants[pipeline.tenant]! };
 }
 
-async function measureAll(bench: Bench, label: string, queries: Query[]): Promise<Measured[]> {
+/** Each chosen query; beside the same SQL without its indexes only quiet (`withoutIndexes`), where that is the comparison. */
+async function measureAll(bench: Bench, label: string, queries: Query[], withoutIndexes = false): Promise<Measured[]> {
   const measured: Measured[] = [];
   for (const query of queries.filter((q) => bench.chosen(q.name))) {
     bench.log(`${label}: ${query.name}`);
-    measured.push(await measure(bench.world.db, bench.receiverUrl, bench.reps, query));
+    measured.push(await measure(bench.world.db, bench.receiverUrl, bench.reps, query, { withoutIndexes }));
   }
   return measured;
 }
@@ -101,7 +102,7 @@ export async function quiet(bench: Bench) {
   const queries = await allQueries(world, picks);
   const oldestMs = world.nowMs - world.retentionDays * 86_400_000;
   const pages = await pageQueries(bench.receiverUrl, routeCases(picks), picks, oldestMs, bench.chosen);
-  return { queries: await measureAll(bench, 'quiet', [...queries, ...pages.queries]), page_seeks: pages.seeks };
+  return { queries: await measureAll(bench, 'quiet', [...queries, ...pages.queries], true), page_seeks: pages.seeks };
 }
 
 /** The list cases' first pages on a fresh day before ANALYZE, then after: the same queries on the same data. */

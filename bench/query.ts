@@ -12,7 +12,8 @@
  * BENCH_QUERY_EMBEDDED_RECORDS (default 1,000,000; 0 skips it). BENCH_QUERY_REPS repetitions per
  * query (default 30). Flags:
  *   --records=, --embedded-records=, --reps= override the variables;
- *   --cases=WORD times only the queries whose name holds WORD (any case), e.g. --cases=lineage;
+ *   --cases=WORD[,WORD...] times only the queries whose name holds one of the words (any case), e.g.
+ *     --cases=lineage or --cases="api: /logs,api: /runs", in every section;
  *   --database-url=URL measures a world bench:query-load.ts filled before instead of filling one (it
  *     adds a key per tenant, and --fresh and --load write into it);
  *   --fresh adds a fresh day into new partitions and times the list cases before and after ANALYZE;
@@ -47,6 +48,7 @@ const SIZES = counts(setting('records', 'BENCH_QUERY_RECORDS', '1000000,10000000
 const EMBEDDED_SIZES = counts(setting('embedded-records', 'BENCH_QUERY_EMBEDDED_RECORDS', '1000000'), 'BENCH_QUERY_EMBEDDED_RECORDS');
 const REPS = counts(setting('reps', 'BENCH_QUERY_REPS', '30'), 'BENCH_QUERY_REPS')[0] ?? 30;
 const CASES = setting('cases', 'BENCH_QUERY_CASES', '').toLowerCase();
+const CASE_WORDS = CASES.split(',').filter((word) => word !== '');
 const DATABASE_URL = setting('database-url', 'BENCH_QUERY_DATABASE_URL', '');
 const FRESH = process.argv.includes('--fresh');
 const LOAD = setting('load', 'BENCH_QUERY_LOAD', 'none');
@@ -116,7 +118,7 @@ async function reusedWorld(url: string): Promise<World> {
 /** Each section asked for, on `world`, with a receiver on it for the API. */
 async function sections(world: World, label: string) {
   const receiver = await startReceiver({ port: 0, databaseUrl: world.url, retentionDays: world.retentionDays });
-  const bench: Bench = { world, receiverUrl: receiver.url, reps: REPS, chosen: (name) => name.toLowerCase().includes(CASES), ingestSeconds: INGEST_SECONDS, log: (m) => log(`${label}: ${m}`) };
+  const bench: Bench = { world, receiverUrl: receiver.url, reps: REPS, chosen: (name) => CASE_WORDS.length === 0 || CASE_WORDS.some((word) => name.toLowerCase().includes(word)), ingestSeconds: INGEST_SECONDS, log: (m) => log(`${label}: ${m}`) };
   try {
     const loadBefore = load1();
     const measured = await quiet(bench);
