@@ -17,11 +17,15 @@
  * - overload: a receiver with a small --max-queue-bytes budget under many clients that resend at once
  *   (embedded default only).
  *
- * Every run checks rows stored == records acknowledged. Prints one JSON object.
+ * Every run checks rows stored == records acknowledged. Requests refused on the way (a 503 or
+ * UNAVAILABLE outside the overload run) are counted with their messages in the JSON rather than ending
+ * the run. Prints one JSON object. `--small` runs each part at a size that takes seconds (CI runs it:
+ * test/bench/ingest.test.ts): its figures say the parts work, not how fast.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client as GrpcClient, Metadata, credentials, status as grpcStatus } from '@grpc/grpc-js';
 import pg from 'pg';
 import protobuf from 'protobufjs';
@@ -40,17 +44,23 @@ import { DEBIAN_HINT, debianBinaries } from '../harness/postgres.js';
 const RECORDS = 1000;
 const CLIENTS = 8;
 const WARMUP_REQUESTS = CLIENTS;
-/**
- * End to end and raw COPY run in alternation, ROUNDS times each, and their ratio is the median of each
- * round's ratio: other load on the machine (another process, a checkpoint) then weighs on both alike.
- */
-const ROUNDS = 5;
-const REQUESTS_PER_ROUND = 100;
 const COPY_BATCH_ROWS = 5000;
-const INSERT_SAMPLE_ROWS = 20_000;
 const OVERLOAD_CLIENTS = 32;
 const OVERLOAD_BUDGET_BYTES = 2 * 1024 * 1024;
-const OVERLOAD_MS = 8000;
+
+export interface BenchSize {
+  /**
+   * End to end and raw COPY run in alternation, `rounds` times each, and their ratio is the median of
+   * each round's ratio: other load on the machine (another process, a checkpoint) then weighs on both alike.
+   */
+  rounds: number;
+  requestsPerRound: number;
+  insertSampleRows: number;
+  overloadMs: number;
+}
+
+export const FULL_SIZE: BenchSize = { rounds: 5, requestsPerRound: 100, insertSampleRows: 20_000, overloadMs: 8000 };
+export const SMALL_SIZE: BenchSize = { rounds: 1, requestsPerRound: 8, insertSampleRows: 1000, overloadMs: 1000 };
 const RSS_SAMPLE_MS = 50;
 /** The default tenant a fresh receiver creates; raw loads file their rows under the same id. */
 const TENANT_ID = 1;
@@ -111,33 +121,61 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakRs
   }
 }
 
-async function send(url: string, key: string, body: Uint8Array<ArrayBuffer>): Promise<{ status: number; retryAfter: string | null }> {
+const RpcStatus = otlpType('RpcStatus');
+
+interface Sent {
+  status: number;
+  retryAfter: string | null;
+  /** The OTLP Status message of a refusal; empty on success. */
+  message: string;
+}
+
+async function send(url: string, key: string, body: Uint8Array<ArrayBuffer>): Promise<Sent> {
   const response = await fetch(`${url}/v1/logs`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${key}` },
     body,
   });
-  await response.arrayBuffer();
-  return { status: response.status, retryAfter: response.headers.get('retry-after') };
+  const answer = new Uint8Array(await response.arrayBuffer());
+  const message = response.ok ? '' : (RpcStatus.toObject(RpcStatus.decode(answer)).message as string | undefined) ?? '';
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), message };
+}
+
+/** A refused request as the JSON counts it: the status (HTTP, or gRPC's code name) and the message. */
+type Refused = string;
+
+/** Refused requests by status and message, for the JSON: what a run met instead of ending it. */
+function tally(refused: Refused[]) {
+  const byAnswer: Record<string, number> = {};
+  for (const answer of refused) byAnswer[answer] = (byAnswer[answer] ?? 0) + 1;
+  return { count: refused.length, by_answer: byAnswer };
 }
 
 const LOGS_EXPORT = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 const raw = (bytes: Buffer) => bytes;
 
-/** One OTLP/gRPC channel sending the same request bodies; resolves each call's status code. */
+/** One OTLP/gRPC channel sending the same request bodies; resolves null on success, else what was refused. */
 function grpcSender(address: string, key: string) {
   const client = new GrpcClient(address, credentials.createInsecure());
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${key}`);
   return {
     send: (body: Uint8Array<ArrayBuffer>) =>
-      new Promise<number>((resolve) => {
+      new Promise<Refused | null>((resolve) => {
         const message = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-        client.makeUnaryRequest(LOGS_EXPORT, raw, raw, message, metadata, (error) => resolve(error ? (error.code ?? -1) : grpcStatus.OK));
+        client.makeUnaryRequest(LOGS_EXPORT, raw, raw, message, metadata, (error) =>
+          resolve(error ? `${grpcStatus[error.code ?? grpcStatus.UNKNOWN]} ${error.details}` : null),
+        );
       }),
     close: () => client.close(),
   };
 }
+
+/** OTLP/HTTP in the shape of grpcSender: null on success, else what was refused. */
+const httpSender = (url: string, key: string) => async (body: Uint8Array<ArrayBuffer>): Promise<Refused | null> => {
+  const { status, message } = await send(url, key, body);
+  return status === 200 ? null : `${status} ${message}`;
+};
 
 async function countLogs(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM logs');
@@ -162,21 +200,26 @@ interface Phase {
   recordsPerSecond: number;
   latenciesMs: number[];
   peakRssMb: number;
+  refused: Refused[];
 }
 
 interface EndToEndRound {
   http: Phase;
   grpc: Phase;
+  /** Refused warm-up requests, both transports. */
+  warmUpRefused: Refused[];
   /** Commits of both phases: they share the receiver's writer. */
   commits: { count: number; meanRecords: number; meanMs: number };
 }
 
-/** REQUESTS_PER_ROUND requests numbered from `first`, from CLIENTS concurrent clients; `sendOne` resolves `ok` on success. */
-async function phase<S>(sendOne: (body: Uint8Array<ArrayBuffer>) => Promise<S>, ok: S, first: number): Promise<Phase> {
+type Sender = (body: Uint8Array<ArrayBuffer>) => Promise<Refused | null>;
+
+/** `requests` requests numbered from `first`, from CLIENTS concurrent clients. */
+async function phase(sendOne: Sender, first: number, requests: number): Promise<Phase> {
   let next = first;
-  const last = first + REQUESTS_PER_ROUND;
+  const last = first + requests;
   const latenciesMs: number[] = [];
-  const failures: S[] = [];
+  const refused: Refused[] = [];
   const { result: seconds, peakRssMb } = await withPeakRss(async () => {
     const started = performance.now();
     await Promise.all(
@@ -185,45 +228,41 @@ async function phase<S>(sendOne: (body: Uint8Array<ArrayBuffer>) => Promise<S>, 
           const body = requestBody(next++);
           const sent = performance.now();
           const answer = await sendOne(body);
-          if (answer === ok) latenciesMs.push(performance.now() - sent);
-          else failures.push(answer);
+          if (answer === null) latenciesMs.push(performance.now() - sent);
+          else refused.push(answer);
         }
       }),
     );
     return (performance.now() - started) / 1000;
   });
-  check(failures.length === 0, `end-to-end requests answered ${failures.join(',')}`);
-  return { recordsPerSecond: (latenciesMs.length * RECORDS) / seconds, latenciesMs, peakRssMb };
+  return { recordsPerSecond: (latenciesMs.length * RECORDS) / seconds, latenciesMs, peakRssMb, refused };
 }
 
 /** One receiver, the same requests over OTLP/HTTP and OTLP/gRPC; `grpcFirst` alternates the order between rounds. */
-async function endToEnd(databaseUrl: string, grpcFirst: boolean): Promise<EndToEndRound> {
+async function endToEnd(databaseUrl: string, grpcFirst: boolean, requests: number): Promise<EndToEndRound> {
   const receiver = await startReceiver({ port: 0, grpcPort: 0, databaseUrl });
   const grpc = grpcSender(receiver.grpcAddress!, receiver.defaultKey!);
   try {
-    const key = receiver.defaultKey!;
-    const sendHttp = async (body: Uint8Array<ArrayBuffer>) => (await send(receiver.url, key, body)).status;
-    // Creates the day's partitions and warms the JIT on both paths; acknowledged, so counted in the check below.
-    // Each transport warms up alone: a gRPC message holds the writer budget for its largest size (64 MB)
-    // before a byte is read, so four at once hold all 256 MB and an HTTP request beside them is answered 503.
-    const warmHttp = await Promise.all(Array.from({ length: WARMUP_REQUESTS / 2 }, (_, i) => sendHttp(requestBody(2 * i))));
-    const warmGrpc = await Promise.all(Array.from({ length: WARMUP_REQUESTS / 2 }, (_, i) => grpc.send(requestBody(2 * i + 1))));
-    check(warmHttp.every((answer) => answer === 200) && warmGrpc.every((answer) => answer === grpcStatus.OK), `warm-up answered ${warmHttp} over HTTP, ${warmGrpc} over gRPC`);
+    const sendHttp = httpSender(receiver.url, receiver.defaultKey!);
+    // Creates the day's partitions and warms the JIT on both paths, at once as a fresh receiver may be
+    // met; acknowledged, so counted in the check below.
+    const warmUp = await Promise.all(Array.from({ length: WARMUP_REQUESTS }, (_, i) => (i % 2 === 0 ? sendHttp : grpc.send)(requestBody(i))));
+    const warmUpRefused = warmUp.filter((answer) => answer !== null);
 
     // The second phase sends the next requests: each request's records are new rows.
-    const overHttp = (first: number) => phase(sendHttp, 200, first);
-    const overGrpc = (first: number) => phase(grpc.send, grpcStatus.OK, first);
-    const [first, second] = [WARMUP_REQUESTS, WARMUP_REQUESTS + REQUESTS_PER_ROUND];
+    const overHttp = (first: number) => phase(sendHttp, first, requests);
+    const overGrpc = (first: number) => phase(grpc.send, first, requests);
+    const [first, second] = [WARMUP_REQUESTS, WARMUP_REQUESTS + requests];
     const phases = grpcFirst
       ? { grpc: await overGrpc(first), http: await overHttp(second) }
       : { http: await overHttp(first), grpc: await overGrpc(second) };
     const stored = await countLogs(receiver.db);
-    const acknowledged = (WARMUP_REQUESTS + phases.http.latenciesMs.length + phases.grpc.latenciesMs.length) * RECORDS;
+    const acknowledged = (WARMUP_REQUESTS - warmUpRefused.length + phases.http.latenciesMs.length + phases.grpc.latenciesMs.length) * RECORDS;
     check(stored === acknowledged, `end to end: ${stored} rows stored, ${acknowledged} records acknowledged`);
 
     const batch = await histogramMean(receiver.url, 'pipemon_writer_batch_records');
     const commit = await histogramMean(receiver.url, 'pipemon_writer_commit_duration_seconds');
-    return { ...phases, commits: { count: batch.count, meanRecords: batch.mean, meanMs: commit.mean * 1000 } };
+    return { ...phases, warmUpRefused, commits: { count: batch.count, meanRecords: batch.mean, meanMs: commit.mean * 1000 } };
   } finally {
     grpc.close();
     await receiver.close();
@@ -249,13 +288,13 @@ async function copyRendered(tx: Transaction, partitions: PartitionManager, rende
  * The same rows as a round of endToEnd, rendered by renderLog and COPYed straight into the log tables by
  * `connections` loops in parallel, each taking the next batch.
  */
-async function rawCopy(databaseUrl: string, connections: 1 | 2): Promise<number> {
+async function rawCopy(databaseUrl: string, connections: 1 | 2, requests: number): Promise<number> {
   const db = await openDatabase({ databaseUrl });
   try {
     const partitions = createPartitionManager();
     // Decoding is the receiver's work, not the database's: rows are decoded before the clock starts,
     // while rendering (the receiver's renderLog) and COPY are timed.
-    const chunks = [...decodedChunks(WARMUP_REQUESTS + REQUESTS_PER_ROUND, COPY_BATCH_ROWS / RECORDS)];
+    const chunks = [...decodedChunks(WARMUP_REQUESTS + requests, COPY_BATCH_ROWS / RECORDS)];
     let copied = 0;
     const started = performance.now();
     await Promise.all(
@@ -304,7 +343,7 @@ function csvFields(line: string): (string | null)[] {
   }
 }
 
-async function insertPerRecord(databaseUrl: string) {
+async function insertPerRecord(databaseUrl: string, sampleRows: number) {
   // Tables and partitions as the receiver makes them; then one plain connection, one INSERT per record.
   const db = await openDatabase({ databaseUrl });
   try {
@@ -328,7 +367,7 @@ async function insertPerRecord(databaseUrl: string) {
     };
     let seconds = 0;
     let inserted = 0;
-    for (const rows of decodedChunks(INSERT_SAMPLE_ROWS / RECORDS, 1)) {
+    for (const rows of decodedChunks(sampleRows / RECORDS, 1)) {
       const rendered = rows.map((row) => renderLog(TENANT_ID, row));
       const values = rendered.map((r) => csvFields(r.line));
       check(values.every((fields) => fields.length === LOG_RECORD_COLUMNS.length), 'a rendered line did not split into one field per column');
@@ -347,7 +386,7 @@ async function insertPerRecord(databaseUrl: string) {
   }
 }
 
-async function overload(databaseUrl: string) {
+async function overload(databaseUrl: string, overloadMs: number) {
   const receiver = await startReceiver({ port: 0, databaseUrl, maxQueueBytes: OVERLOAD_BUDGET_BYTES, maxBodyBytes: OVERLOAD_BUDGET_BYTES });
   try {
     const key = receiver.defaultKey!;
@@ -355,7 +394,7 @@ async function overload(databaseUrl: string) {
     let withoutRetryAfter = 0;
     let next = 0;
     const { peakRssMb, startRssMb } = await withPeakRss(async () => {
-      const stopAt = performance.now() + OVERLOAD_MS;
+      const stopAt = performance.now() + overloadMs;
       // Clients that ignore Retry-After and resend at once: the worst case for the budget.
       await Promise.all(
         Array.from({ length: OVERLOAD_CLIENTS }, async () => {
@@ -375,7 +414,7 @@ async function overload(databaseUrl: string) {
     return {
       clients: OVERLOAD_CLIENTS,
       max_queue_bytes: OVERLOAD_BUDGET_BYTES,
-      seconds: OVERLOAD_MS / 1000,
+      seconds: overloadMs / 1000,
       requests: next,
       answered_200: ok,
       answered_503: statuses.get(503) ?? 0,
@@ -471,23 +510,21 @@ async function bytesPerRecord(databaseUrl: string) {
 }
 
 /** End to end beside raw COPY (one connection, and two in parallel) on one server, in alternating rounds. */
-async function endToEndBesideCopy(server: ServerUnderTest) {
+async function endToEndBesideCopy(server: ServerUnderTest, size: BenchSize) {
   const endToEndRounds: EndToEndRound[] = [];
   const rawCopyRounds: number[] = [];
   const rawCopyTwoRounds: number[] = [];
   let lastEndToEnd = '';
-  for (let r = 0; r < ROUNDS; r++) {
+  const copyRound = async () => {
+    rawCopyRounds.push(await rawCopy(await server.freshDatabase(), 1, size.requestsPerRound));
+    rawCopyTwoRounds.push(await rawCopy(await server.freshDatabase(), 2, size.requestsPerRound));
+  };
+  for (let r = 0; r < size.rounds; r++) {
     // Alternating which goes first, so that neither always follows the other's writes.
-    if (r % 2 === 1) {
-      rawCopyRounds.push(await rawCopy(await server.freshDatabase(), 1));
-      rawCopyTwoRounds.push(await rawCopy(await server.freshDatabase(), 2));
-    }
+    if (r % 2 === 1) await copyRound();
     lastEndToEnd = await server.freshDatabase();
-    endToEndRounds.push(await endToEnd(lastEndToEnd, r % 2 === 1));
-    if (r % 2 === 0) {
-      rawCopyRounds.push(await rawCopy(await server.freshDatabase(), 1));
-      rawCopyTwoRounds.push(await rawCopy(await server.freshDatabase(), 2));
-    }
+    endToEndRounds.push(await endToEnd(lastEndToEnd, r % 2 === 1, size.requestsPerRound));
+    if (r % 2 === 0) await copyRound();
   }
   const latencies = (transport: 'http' | 'grpc') => endToEndRounds.flatMap((round) => round[transport].latenciesMs).sort((a, b) => a - b);
   const http = latencies('http');
@@ -503,8 +540,8 @@ async function endToEndBesideCopy(server: ServerUnderTest) {
       postgres: server.postgres,
       end_to_end: {
         clients: CLIENTS,
-        rounds: ROUNDS,
-        records_per_round: REQUESTS_PER_ROUND * RECORDS,
+        rounds: size.rounds,
+        records_per_round: size.requestsPerRound * RECORDS,
         records_per_second_median: round(endToEndRate),
         records_per_second_rounds: endToEndRounds.map((r) => round(r.http.recordsPerSecond)),
         latency_ms: { p50: round(percentile(http, 0.5), 1), p99: round(percentile(http, 0.99), 1) },
@@ -517,6 +554,12 @@ async function endToEndBesideCopy(server: ServerUnderTest) {
         records_per_second_rounds: endToEndRounds.map((r) => round(r.grpc.recordsPerSecond)),
         latency_ms: { p50: round(percentile(grpc, 0.5), 1), p99: round(percentile(grpc, 0.99), 1) },
         peak_rss_mb: Math.max(...endToEndRounds.map((r) => r.grpc.peakRssMb)),
+      },
+      // Requests answered other than 200 / OK, by answer: counted rather than ending the run.
+      refused: {
+        warm_up: tally(endToEndRounds.flatMap((r) => r.warmUpRefused)),
+        http: tally(endToEndRounds.flatMap((r) => r.http.refused)),
+        grpc: tally(endToEndRounds.flatMap((r) => r.grpc.refused)),
       },
       grpc_vs_http: round(median(endToEndRounds.map((r) => r.grpc.recordsPerSecond / r.http.recordsPerSecond)), 2),
       raw_copy: {
@@ -536,44 +579,49 @@ async function endToEndBesideCopy(server: ServerUnderTest) {
   };
 }
 
-check(decodeLogsProtobuf(requestBody(0)).length === RECORDS, 'a request does not decode to its records');
-const started = performance.now();
-const results: Record<string, unknown> = {};
-// The embedded default (what npm start runs), then Debian's server where installed: a server of one's own.
-const embedded = await startServer();
-try {
-  const { endToEndRate, report } = await endToEndBesideCopy(embedded);
-  const insert = await insertPerRecord(await embedded.freshDatabase());
-  results.embedded_default = {
-    ...report,
-    insert_per_record: insert,
-    end_to_end_vs_insert_per_record: round(endToEndRate / insert.records_per_second, 1),
-    overload: await overload(await embedded.freshDatabase()),
-  };
-} finally {
-  await embedded.close();
-}
-const debian = debianBinaries();
-if (debian) {
-  const server = await startServer(debian);
+/** Every measurement at `size`, on the embedded default and on Debian's server where installed: the JSON printed. */
+export async function runIngestBench(size: BenchSize): Promise<Record<string, unknown>> {
+  check(decodeLogsProtobuf(requestBody(0)).length === RECORDS, 'a request does not decode to its records');
+  const started = performance.now();
+  const results: Record<string, unknown> = {};
+  // The embedded default (what npm start runs), then Debian's server where installed: a server of one's own.
+  const embedded = await startServer();
   try {
-    results.debian_server = (await endToEndBesideCopy(server)).report;
+    const { endToEndRate, report } = await endToEndBesideCopy(embedded, size);
+    const insert = await insertPerRecord(await embedded.freshDatabase(), size.insertSampleRows);
+    results.embedded_default = {
+      ...report,
+      insert_per_record: insert,
+      end_to_end_vs_insert_per_record: round(endToEndRate / insert.records_per_second, 1),
+      overload: await overload(await embedded.freshDatabase(), size.overloadMs),
+    };
   } finally {
-    await server.close();
+    await embedded.close();
   }
-} else {
-  results.debian_server = `not measured: ${DEBIAN_HINT}`;
-}
-
-console.log(
-  JSON.stringify({
+  const debian = debianBinaries();
+  if (debian) {
+    const server = await startServer(debian);
+    try {
+      results.debian_server = (await endToEndBesideCopy(server, size)).report;
+    } finally {
+      await server.close();
+    }
+  } else {
+    results.debian_server = `not measured: ${DEBIAN_HINT}`;
+  }
+  return {
     benchmark: 'ingest OTLP logs into PostgreSQL',
     node: process.version,
+    size,
     records_per_request: RECORDS,
     request_bytes: requestBody(0).length,
     ...results,
-    // Printed only when every run passed its check() of rows stored against records acknowledged.
+    // Returned only when every run passed its check() of rows stored against records acknowledged.
     every_acknowledged_record_stored: true,
     seconds: round((performance.now() - started) / 1000, 1),
-  }),
-);
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(JSON.stringify(await runIngestBench(process.argv.includes('--small') ? SMALL_SIZE : FULL_SIZE)));
+}
