@@ -18,10 +18,10 @@ import { COMMON_WORD, RARE_WORD } from './query-records.js';
 import type { Pipeline } from './query-world.js';
 
 /** A page as the web view asks for it (its default) and as the API gives one without `limit`. */
-export const LIMIT = 100;
+const LIMIT = 100;
 const HOUR_MS = 3_600_000;
 
-export interface PickedRun {
+interface PickedRun {
   run_id: string;
   started_at: Date;
   trace_id: string | null;
@@ -121,7 +121,7 @@ const REQUIRED: Record<string, { params: Record<string, string>; alternatives: s
 };
 
 /** The GET routes a read key asks: the admin routes (keys, retention) read a tenant's own few rows. */
-export const measuredRoutes = () => ROUTES.filter((route) => route.method === 'get' && route.scope === 'read');
+const measuredRoutes = () => ROUTES.filter((route) => route.method === 'get' && route.scope === 'read');
 
 function pickerOf(route: ApiRoute, name: string): Picker | undefined {
   return PICKERS[`${route.path} ${name}`] ?? PICKERS[name];
@@ -237,7 +237,7 @@ export function routeCases(picks: RoutePicks, routes: readonly ApiRoute[] = meas
 }
 
 /** The case's parameters at repetition i, split as the route takes them. */
-export function paramsAt(c: RouteCase, i: number): { path: Record<string, string>; query: Record<string, string> } {
+function paramsAt(c: RouteCase, i: number): { path: Record<string, string>; query: Record<string, string> } {
   const all = Object.entries(c.values).map(([name, value]) => [name, value(i)] as const);
   const isPath = ([name]: readonly [string, string]) => Object.hasOwn(c.route.pathParams, name);
   return { path: Object.fromEntries(all.filter(isPath)), query: Object.fromEntries(all.filter((entry) => !isPath(entry))) };
