@@ -1,7 +1,7 @@
 /** Log records, newest or oldest first, filtered by the caller's tenant and any of the LogFilter fields. */
 import { bodyMatches } from '../storage/body-search.js';
 import type { Queryable } from '../storage/database.js';
-import { COMMON_SEVERITY_MAX, minuteOf } from '../storage/log-order.js';
+import { bucketOf, COMMON_SEVERITY_MAX } from '../storage/log-order.js';
 import type { Log, LogPage } from './api-types.js';
 import { Conditions, orderBy, pageOf, textColumn, timeColumn, type Keyset } from './pages.js';
 import { environmentOf } from '../../contract/run-sql.js';
@@ -88,13 +88,14 @@ async function byStream(db: Queryable, where: Conditions, tenantId: number, valu
 const serviceOf = (alias: string) => `${alias}.service_name`;
 
 /**
- * Whether the filter is one that migration 9's minute indexes serve (storage/log-order.ts): the page is
- * then asked for by the minute first, the order those indexes list records in. Without one of them, the
- * key (tenant, time) lists the records in time order itself.
+ * Whether the filter is one that migration 9's time-bucket indexes serve (storage/log-order.ts): the page
+ * is then asked for by the bucket first, the order those indexes list records in. Without one of them,
+ * the key (tenant, time) lists the records in time order itself, or the filter's index finds few enough
+ * to sort (a run's, a trace's, a rare word's).
  */
-function byMinute(filter: LogFilter): boolean {
+function byBucket(filter: LogFilter): boolean {
   const severe = filter.severityMin !== undefined && filter.severityMin > COMMON_SEVERITY_MAX;
-  return severe || [filter.pipeline, filter.stage, filter.runId].some((value) => value !== undefined);
+  return severe || filter.pipeline !== undefined || filter.stage !== undefined;
 }
 
 export async function listLogs(
@@ -106,7 +107,7 @@ export async function listLogs(
   sort: LogSort = '-timestamp',
 ): Promise<LogPage> {
   const keyset = LOG_SORTS[sort];
-  const minutes = byMinute(filter);
+  const buckets = byBucket(filter);
   const where = new Conditions();
   where.add((p) => `tenant_id = ${p}`, tenantId);
   where.add((p) => `pipeline = ${p}`, filter.pipeline);
@@ -116,16 +117,16 @@ export async function listLogs(
   where.add((p) => `severity_number >= ${p}`, filter.severityMin);
   await byStream(db, where, tenantId, filter.service, serviceOf);
   await byStream(db, where, tenantId, filter.environment, environmentOf);
-  // The minute bounds repeat the time bounds in the terms of the minute indexes, which cannot read the
-  // time's: without them a page would walk every minute after the range (or the cursor) to reach it.
-  where.add((p) => `ts >= ${p}` + (minutes ? ` AND ${minuteOf('ts')} >= ${minuteOf(`${p}::timestamptz`)}` : ''), filter.since?.toISOString());
-  where.add((p) => `ts < ${p}` + (minutes ? ` AND ${minuteOf('ts')} <= ${minuteOf(`${p}::timestamptz`)}` : ''), filter.until?.toISOString());
+  // The bucket bounds repeat the time bounds in the terms of the bucket indexes, which cannot read the
+  // time's: without them a page would walk every bucket after the range (or the cursor) to reach it.
+  where.add((p) => `ts >= ${p}` + (buckets ? ` AND ${bucketOf('ts')} >= ${bucketOf(`${p}::timestamptz`)}` : ''), filter.since?.toISOString());
+  where.add((p) => `ts < ${p}` + (buckets ? ` AND ${bucketOf('ts')} <= ${bucketOf(`${p}::timestamptz`)}` : ''), filter.until?.toISOString());
   // Word search, 'simple' configuration: no stemming or stop words, as log bodies are identifiers and
   // messages in any language.
   where.add(bodyMatches, filter.q);
   const from = where.after(cursor, keyset);
-  if (minutes && from) where.clauses.push(`${minuteOf('ts')} ${keyset.descending ? '<=' : '>='} ${minuteOf(from)}`);
-  const order = (minutes ? `${minuteOf('ts')} ${keyset.descending ? 'DESC' : 'ASC'}, ` : '') + orderBy(keyset);
+  if (buckets && from) where.clauses.push(`${bucketOf('ts')} ${keyset.descending ? '<=' : '>='} ${bucketOf(from)}`);
+  const order = (buckets ? `${bucketOf('ts')} ${keyset.descending ? 'DESC' : 'ASC'}, ` : '') + orderBy(keyset);
   const { rows } = await db.query<LogDbRow>(pageThenColumns(where.where, order, orderBy(keyset), limit + 1), where.params);
   return pageOf(rows, limit, keyset, shapeLog);
 }

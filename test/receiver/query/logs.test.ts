@@ -1,8 +1,8 @@
 /**
  * The logs list (receiver/query/logs.ts) on every supported server: each filter, alone and combined as
  * the web view combines them, with and without a time range, newest or oldest first, pages to exactly
- * the records a plain ORDER BY of the logs relation lists; and the filters that migration 9's minute
- * indexes serve read about one page of records per page, from the first page to the last, also in a
+ * the records a plain ORDER BY of the logs relation lists; and the filters that migration 9's
+ * time-bucket indexes serve read about one page of records per page, from the first page to the last, also in a
  * partition that nothing has analyzed.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -146,19 +146,20 @@ describe.each(backends())('logs list on $name', (backend) => {
     await writeDay(db, FRESH_DAY);
   });
 
-  it('pages every filter, with and without a time range, newest and oldest first, to exactly the records of a plain ORDER BY', async () => {
-    for (const [name, filter] of Object.entries(FILTERS)) {
-      for (const ranged of [filter, { ...filter, ...RANGE }]) {
-        for (const sort of Object.keys(LOG_SORTS) as LogSort[]) {
-          const expected = await reference(db, ranged, sort);
-          expect([name, sort, ranged === filter, expected.length > 0]).toEqual([name, sort, ranged === filter, true]);
-          expect([name, sort, ranged === filter, await walk(db, ranged, sort, 1000)]).toEqual([name, sort, ranged === filter, expected]);
-        }
+  it.each(Object.entries(FILTERS))('pages %s, with and without a time range, newest and oldest first, to exactly the records of a plain ORDER BY', async (_, filter) => {
+    for (const ranged of [filter, { ...filter, ...RANGE }]) {
+      for (const sort of Object.keys(LOG_SORTS) as LogSort[]) {
+        const expected = await reference(db, ranged, sort);
+        const where = [sort, ranged === filter ? 'all times' : 'a range'];
+        expect([...where, expected.length > 0]).toEqual([...where, true]);
+        // Four pages or so, whatever the filter finds: every walk crosses pages.
+        const limit = Math.ceil(expected.length / 4) + 1;
+        expect([...where, await walk(db, ranged, sort, limit)]).toEqual([...where, expected]);
       }
     }
   });
 
-  it('reads about a page of records per page through the minute indexes, in a partition never analyzed too', async () => {
+  it('reads about a page of records per page through the time-bucket indexes, in a partition never analyzed too', async () => {
     const { rows } = await db.query<{ analyzed: boolean; tuples: number }>(
       `SELECT s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL AS analyzed, c.reltuples::float8 AS tuples
          FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relname = $1`,
@@ -167,14 +168,13 @@ describe.each(backends())('logs list on $name', (backend) => {
     expect(rows).toEqual([{ analyzed: false, tuples: expect.any(Number) }]);
     expect(rows[0]!.tuples).toBeLessThan(1);
 
-    const minuteIndexed: Record<string, LogFilter> = {
+    const bucketIndexed: Record<string, LogFilter> = {
       pipeline: { pipeline: 'big' },
       stage: { stage: 'load' },
-      run: { runId: `big-${FRESH_DAY}-3` },
       severe: { severityMin: 13 },
       'pipeline and severity': { pipeline: 'big', severityMin: 13 },
     };
-    for (const [name, filter] of Object.entries(minuteIndexed)) {
+    for (const [name, filter] of Object.entries(bucketIndexed)) {
       for (const sort of Object.keys(LOG_SORTS) as LogSort[]) {
         // The first page, and one deep into the walk: a cursor 4,000 records in.
         const deep = (await listLogs(db, 1, filter, 4000, undefined, sort)).next_cursor ?? undefined;
@@ -182,9 +182,9 @@ describe.each(backends())('logs list on $name', (backend) => {
           const plan = await pagePlan(db, filter, sort, cursor);
           const where = [name, sort, cursor ? 'deep' : 'first'];
           expect([...where, plan.some((node) => node['Relation Name'] === FRESH_PARTITION && /date_bin_idx\d*$/.test(node['Index Name'] ?? ''))]).toEqual([...where, true]);
-          // A page of 200 reads its own records, those of the minutes it starts and ends in (about 17 each),
-          // and one more per partition, where the walk stopped: never the filter's 40,000 records and more.
-          expect([...where, scanned(plan) < 200 + 2 * 20 + 10]).toEqual([...where, true]);
+          // A page of 200 reads its own records, those of the ten minutes it starts and ends in (about 170
+          // each), and one more per partition, where the walk stopped: never the filter's 40,000 records.
+          expect([...where, scanned(plan) < 200 + 2 * 180 + 10]).toEqual([...where, true]);
         }
       }
     }

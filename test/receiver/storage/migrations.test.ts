@@ -35,7 +35,7 @@ describe.each(backends())('migrations on $name', (backend) => {
       [6, '5723fbba001a851b'],
       [7, 'ed76c2d1f826309c'],
       [8, '20f697d2eb2410b7'],
-      [9, '6384fc42d4ae45c7'],
+      [9, 'a1111a12534a4a87'],
     ]);
   });
 
