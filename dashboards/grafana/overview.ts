@@ -183,7 +183,7 @@ export function overviewDashboard(): Dashboard {
           WITH ${RANGE_FIGURES_CTES}
           SELECT ${pipelineLabel('f', 't')} AS "Pipeline",
                  f.p95 AS "p95 duration"
-          FROM range_figures f
+          FROM range_p95 f
           JOIN tenants t ON t.tenant_id = f.tenant_id
           WHERE f.p95 IS NOT NULL
           ORDER BY 2 DESC
