@@ -512,4 +512,20 @@ CREATE INDEX pipeline_runs_ended ON pipeline_runs (tenant_id, pipeline, ended_at
     name: "the logs filters find their records in time order: a pipeline's and a stage's by ten minutes, and the records above INFO",
     sql: LOG_ORDER_SQL,
   },
+  {
+    version: 10,
+    name: "the read-only role's sessions compile no plans (JIT off), as pipemon's own do",
+    // Grafana connects as the reader with the server's defaults: on a server built with JIT (Debian's),
+    // compiling the plan of the overview's status panel took 210 ms of its 340 at 10 M records.
+    sql: `
+DO $$
+BEGIN
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${READER_ROLE}') THEN
+    ALTER ROLE ${READER_ROLE} SET jit = off;
+  END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE NOTICE 'pipemon: % may not alter role ${READER_ROLE}: ask an administrator to ALTER ROLE ${READER_ROLE} SET jit = off, or the dashboards compile their plans', current_user;
+END $$;
+`,
+  },
 ];

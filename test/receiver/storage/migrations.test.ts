@@ -36,6 +36,7 @@ describe.each(backends())('migrations on $name', (backend) => {
       [7, 'ed76c2d1f826309c'],
       [8, '20f697d2eb2410b7'],
       [9, 'a1111a12534a4a87'],
+      [10, '117b044e660a366d'],
     ]);
   });
 
