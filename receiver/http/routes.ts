@@ -12,6 +12,7 @@ import { listLogs, LOG_SORTS, type LogSort } from '../query/logs.js';
 import { metricsOverview, metricsPerPipeline } from '../query/metrics.js';
 import type { Page } from '../query/pages.js';
 import { getRun, listRuns, RUN_SORTS, type RunSort } from '../query/runs.js';
+import { latestChecks, latestStages } from '../query/latest-runs.js';
 import { DATASET_ID, getDataset, listDatasets } from '../query/datasets.js';
 import { lineageGraph, LINEAGE_DIRECTIONS } from '../query/lineage.js';
 import { MAX_DEPTH } from '../query/lineage-walk.js';
@@ -101,6 +102,21 @@ const runFilters = {
   until: time('Runs that started before this time.'),
   sort: oneOf(Object.keys(RUN_SORTS) as RunSort[], '-started_at (newest first, the default), started_at, -duration (slowest ended runs first) or duration.'),
 };
+
+const DEFAULT_LATEST_RUNS = 10;
+const MAX_LATEST_RUNS = 100;
+
+/** The pipeline and how many of its latest runs (/runs?pipeline=, newest first) to list the stages or checks of. */
+const latestRunsParams = {
+  pipeline: text('The pipeline (cicd.pipeline.name): required.'),
+  runs: integer(1, MAX_LATEST_RUNS, `Of its latest this many runs, as /runs?pipeline= lists them (default ${DEFAULT_LATEST_RUNS}, at most ${MAX_LATEST_RUNS}).`),
+};
+
+/** The pipeline and run count of a latest-runs read: a pipeline is required, as every pipeline's latest runs would be an export. */
+function latestRuns(query: Parsed<typeof latestRunsParams>): [string, number] {
+  if (query.pipeline === undefined) refuse('"pipeline" is required: give the pipeline (cicd.pipeline.name) whose latest runs to read; /runs lists every pipeline\'s runs');
+  return [query.pipeline!, query.runs ?? DEFAULT_LATEST_RUNS];
+}
 
 /** A dataset's id, as /api/v1/datasets lists it: a 400 names what it takes, rather than a 404 for a typo. */
 const datasetId = (description: string): Param<string> => ({
@@ -235,6 +251,36 @@ export const ROUTES: readonly ApiRoute[] = [
     status: 200,
     response: 'RunDetail',
     handle: async ({ db, tenant, path }) => requireFound(await getRun(db, tenant.id, path.runId!), `run ${path.runId}`),
+  }),
+  route({
+    method: 'get',
+    path: '/stages',
+    summary: "The stages of a pipeline's latest runs, newest run first: what their details show of them, in one read",
+    scope: 'read',
+    query: latestRunsParams,
+    pathParams: noParams,
+    status: 200,
+    response: 'RunStagePage',
+    list: {
+      item: 'RunStage',
+      paged: false,
+      page: ({ db, tenant, query }) => latestStages(db, tenant.id, ...latestRuns(query)),
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/checks',
+    summary: "The data-quality checks of a pipeline's latest runs, newest run first: what their details show of them, in one read",
+    scope: 'read',
+    query: latestRunsParams,
+    pathParams: noParams,
+    status: 200,
+    response: 'RunCheckPage',
+    list: {
+      item: 'RunCheck',
+      paged: false,
+      page: ({ db, tenant, query }) => latestChecks(db, tenant.id, ...latestRuns(query)),
+    },
   }),
   route({
     method: 'get',

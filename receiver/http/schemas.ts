@@ -75,6 +75,18 @@ const run = {
   stuck: stuckRun,
 };
 
+const stage = {
+  stage: string,
+  stage_run_id: string,
+  ...runCommon,
+  span_id: nullable(string),
+  failure_allowed: { type: 'boolean', description: 'Declared tolerated (pipemon.stage.failure_allowed): its failure does not fail its run.' },
+};
+
+const check = { timestamp: dateTime, name: nullable(string), passed: nullable({ type: 'boolean' }), details: {}, stage: nullable(string) };
+const CHECK_DESCRIPTION =
+  'A pipeline.check record: its pipemon.check.name, .passed (a boolean, or null when it sent neither a boolean nor "true" or "false") and .details (as sent).';
+
 const span = {
   trace_id: string,
   span_id: string,
@@ -219,17 +231,12 @@ export const SCHEMAS: Record<string, JsonSchema> = {
   LogPage: page('Log', 'Log records, newest first.'),
   Run: object(run),
   RunPage: page('Run', 'Pipeline runs, in the requested sort.'),
-  Stage: object({
-    stage: string,
-    stage_run_id: string,
-    ...runCommon,
-    span_id: nullable(string),
-    failure_allowed: { type: 'boolean', description: 'Declared tolerated (pipemon.stage.failure_allowed): its failure does not fail its run.' },
-  }),
-  Check: object(
-    { timestamp: dateTime, name: nullable(string), passed: nullable({ type: 'boolean' }), details: {}, stage: nullable(string) },
-    'A pipeline.check record: its pipemon.check.name, .passed (a boolean, or null when it sent neither a boolean nor "true" or "false") and .details (as sent).',
-  ),
+  Stage: object(stage),
+  Check: object(check, CHECK_DESCRIPTION),
+  RunStage: object({ run_id: string, ...stage }, "A stage, with its run: as the run's detail shows it."),
+  RunStagePage: page('RunStage', "The stages of a pipeline's latest runs, newest run first, each run's in the order they started."),
+  RunCheck: object({ run_id: string, ...check }, `A data-quality check, with its run. ${CHECK_DESCRIPTION}`),
+  RunCheckPage: page('RunCheck', "The data-quality checks of a pipeline's latest runs, newest run first, each run's in the order they ran."),
   Span: object(span),
   SpanNode: object({ ...span, children: { type: 'array', items: ref('SpanNode') } }),
   RunDetail: object({

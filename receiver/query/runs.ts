@@ -28,7 +28,7 @@ export interface RunFilter {
 /** The stored rows (storage/run-columns.ts), with their times as dates. */
 type RunCommonRow = SharedRunRow<Date>;
 type RunRow = StoredRunRow<Date>;
-type StageRow = StoredStageRow<Date>;
+export type StageRow = StoredStageRow<Date>;
 
 const errorOf = (type: string | null | undefined, message: string | null | undefined) => (type || message ? { type: type ?? null, message: message ?? null } : null);
 
@@ -73,7 +73,7 @@ function shapeRun(row: RunRow): Run {
   };
 }
 
-function shapeStage(row: StageRow): Stage {
+export function shapeStage(row: StageRow): Stage {
   return { stage: row.stage, stage_run_id: row.stage_run_id, ...shapeCommon(row), span_id: row.span_id, failure_allowed: isTolerated(row.attributes) };
 }
 
@@ -132,17 +132,27 @@ export async function listRuns(
 /** How many of a run's logs its detail shows; the page's next_cursor continues at /api/v1/logs?run_id=. */
 const DETAIL_LOGS = 100;
 
-type CheckRow = Pick<StoredCheckRow<Date>, 'ts' | 'stage' | 'name' | 'passed' | 'details'>;
+export type CheckRow = Pick<StoredCheckRow<Date>, 'ts' | 'stage' | 'name' | 'passed' | 'details'>;
+
+/** The columns of a check that its answer shows, and the answer from them. */
+export const CHECK_SELECT = 'ts, stage, name, passed, details';
+/** A run's checks: its run id's, looked for from its start (less the slack) so that the lookup skips older daily partitions. */
+export const checkOfRun = (started: string) => `ts >= COALESCE(${started} - ${RECORD_SLACK}, '-infinity')`;
+export const CHECK_ORDER = 'ts, fingerprint';
+/** A run's stages as its detail lists them, in the order they started. */
+export const STAGE_SELECT = selectColumns(STAGE_COLUMNS, timeAsDate);
+export const STAGE_ORDER = 'started_at, stage_run_id';
+export const shapeCheck = (row: CheckRow): Check => ({ timestamp: new Date(row.ts).toISOString(), name: row.name, passed: row.passed, details: row.details, stage: row.stage });
 
 /** The run's data-quality checks (`pipeline.check` records, kept in pipeline_checks), in the order they ran. */
 async function checksOf(db: Queryable, tenantId: number, run: RunRow): Promise<Check[]> {
   const { rows } = await db.query<CheckRow>(
-    `SELECT ts, stage, name, passed, details FROM pipeline_checks
-      WHERE tenant_id = $1 AND run_id = $2 AND ts >= COALESCE($3::timestamptz - ${RECORD_SLACK}, '-infinity')
-      ORDER BY ts, fingerprint`,
+    `SELECT ${CHECK_SELECT} FROM pipeline_checks
+      WHERE tenant_id = $1 AND run_id = $2 AND ${checkOfRun('$3::timestamptz')}
+      ORDER BY ${CHECK_ORDER}`,
     [tenantId, run.run_id, run.started_at],
   );
-  return rows.map((row) => ({ timestamp: new Date(row.ts).toISOString(), name: row.name, passed: row.passed, details: row.details, stage: row.stage }));
+  return rows.map(shapeCheck);
 }
 
 export async function getRun(db: Queryable, tenantId: number, runId: string): Promise<RunDetail | null> {
@@ -153,8 +163,7 @@ export async function getRun(db: Queryable, tenantId: number, runId: string): Pr
   const hurts = shown.stuck || (shown.state === 'ended' && shown.result !== null && FAILED_RESULTS.includes(shown.result));
   const [stages, checks, logs, spans, datasets, impact] = await Promise.all([
     db.query<StageRow>(
-      `SELECT ${selectColumns(STAGE_COLUMNS, timeAsDate)} FROM pipeline_stages
-        WHERE tenant_id = $1 AND run_id = $2 ORDER BY started_at, stage_run_id`,
+      `SELECT ${STAGE_SELECT} FROM pipeline_stages WHERE tenant_id = $1 AND run_id = $2 ORDER BY ${STAGE_ORDER}`,
       [tenantId, runId],
     ),
     checksOf(db, tenantId, run),

@@ -128,6 +128,61 @@ export interface Check {
   stage: string | null;
 }
 
+/** A stage, with its run: as the run's detail shows it. */
+export interface RunStage {
+  run_id: string;
+  stage: string;
+  stage_run_id: string;
+  pipeline: string;
+  state: "running" | "ended";
+  result: "success" | "failure" | "error" | "timeout" | "cancellation" | "skip" | null;
+  started_at: string | null;
+  /** No start record arrived: started_at is the earliest thing known of it (a stage start, a start its producer carried, its end minus its duration). */
+  start_estimated: boolean;
+  ended_at: string | null;
+  duration_seconds: number | null;
+  /** As reported; a run that reported none of a count shows the sum of its stages' counts. */
+  rows: {
+    read: number | null;
+    written: number | null;
+    rejected: number | null;
+  };
+  error: {
+    type: string | null;
+    message: string | null;
+  } | null;
+  target: {
+    namespace: string | null;
+    collection: string | null;
+  } | null;
+  attributes: Record<string, unknown>;
+  span_id: string | null;
+  /** Declared tolerated (pipemon.stage.failure_allowed): its failure does not fail its run. */
+  failure_allowed: boolean;
+}
+
+/** The stages of a pipeline's latest runs, newest run first, each run's in the order they started. */
+export interface RunStagePage {
+  items: RunStage[];
+  next_cursor: string | null;
+}
+
+/** A data-quality check, with its run. A pipeline.check record: its pipemon.check.name, .passed (a boolean, or null when it sent neither a boolean nor "true" or "false") and .details (as sent). */
+export interface RunCheck {
+  run_id: string;
+  timestamp: string;
+  name: string | null;
+  passed: boolean | null;
+  details: unknown;
+  stage: string | null;
+}
+
+/** The data-quality checks of a pipeline's latest runs, newest run first, each run's in the order they ran. */
+export interface RunCheckPage {
+  items: RunCheck[];
+  next_cursor: string | null;
+}
+
 export interface Span {
   trace_id: string;
   span_id: string;
@@ -643,6 +698,10 @@ export interface Answers {
   RunPage: RunPage;
   Stage: Stage;
   Check: Check;
+  RunStage: RunStage;
+  RunStagePage: RunStagePage;
+  RunCheck: RunCheck;
+  RunCheckPage: RunCheckPage;
   Span: Span;
   SpanNode: SpanNode;
   RunDetail: RunDetail;
@@ -744,6 +803,30 @@ export interface ApiGets {
       runId: string;
     };
     answer: RunDetail;
+  };
+  /** The stages of a pipeline's latest runs, newest run first: what their details show of them, in one read */
+  "/api/v1/stages": {
+    params: {
+      /** The pipeline (cicd.pipeline.name): required. */
+      pipeline?: string;
+      /** Of its latest this many runs, as /runs?pipeline= lists them (default 10, at most 100). */
+      runs?: number;
+      /** json (the default) or csv, the same as Accept: text/csv. */
+      format?: "json" | "csv";
+    };
+    answer: RunStagePage;
+  };
+  /** The data-quality checks of a pipeline's latest runs, newest run first: what their details show of them, in one read */
+  "/api/v1/checks": {
+    params: {
+      /** The pipeline (cicd.pipeline.name): required. */
+      pipeline?: string;
+      /** Of its latest this many runs, as /runs?pipeline= lists them (default 10, at most 100). */
+      runs?: number;
+      /** json (the default) or csv, the same as Accept: text/csv. */
+      format?: "json" | "csv";
+    };
+    answer: RunCheckPage;
   };
   /** Datasets the pipelines read and write, by name, with who writes and reads them, their last write and freshness */
   "/api/v1/datasets": {

@@ -22,7 +22,9 @@ export type {
   RecentRun,
   Run,
   RunDataset,
+  RunCheck,
   RunDetail,
+  RunStage,
   Stage,
 } from './api-types.js';
 

@@ -1,17 +1,17 @@
 /**
- * One pipeline: its run history as a chart, and from its latest runs' details the stage durations, rows
- * per stage and target, data-quality checks and recent errors; a link to its lineage graph.
+ * One pipeline: its run history as a chart, and from its latest runs the stage durations, rows per stage
+ * and target, data-quality checks and recent errors; a link to its lineage graph.
  */
 import { ApiError, getJson } from '../lib/api.js';
 import { historyChart } from '../charts/history.js';
 import { fill, h } from '../lib/dom.js';
 import { badge, count, duration, elapsed, outcome, percent, plain, when } from '../lib/format.js';
 import { href, type Route } from '../lib/router.js';
-import type { Run, RunDetail, Stage } from '../lib/types.js';
+import type { Run, RunCheck, RunStage } from '../lib/types.js';
 import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../lib/view.js';
 
 const HISTORY_RUNS = 100;
-/** Runs whose details (stages, checks) are read: one request each, so a handful. */
+/** Runs whose stages and checks are shown (/stages and /checks of the latest this many). */
 const DETAILED_RUNS = 10;
 const DAYS = 7;
 
@@ -22,12 +22,12 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-const targetOf = (stage: Stage) => (stage.target ? [stage.target.namespace, stage.target.collection].filter(Boolean).join('.') : '–');
+const targetOf = (stage: RunStage) => (stage.target ? [stage.target.namespace, stage.target.collection].filter(Boolean).join('.') : '–');
 
-/** One row per stage name, in the latest run's order: its latest figures and its median duration over the runs read. */
-function stageRows(details: RunDetail[], nowMs: number) {
-  const byName = new Map<string, Stage[]>();
-  for (const run of details) for (const stage of run.stages) byName.set(stage.stage, [...(byName.get(stage.stage) ?? []), stage]);
+/** One row per stage name, in the latest run's order: its latest figures and its median duration over the runs read (newest run first). */
+function stageRows(runStages: RunStage[], nowMs: number) {
+  const byName = new Map<string, RunStage[]>();
+  for (const stage of runStages) byName.set(stage.stage, [...(byName.get(stage.stage) ?? []), stage]);
   return [...byName.entries()].map(([name, stages]) => {
     const latest = stages[0]!;
     const durations = stages.flatMap((stage) => (stage.duration_seconds === null ? [] : [stage.duration_seconds]));
@@ -35,16 +35,14 @@ function stageRows(details: RunDetail[], nowMs: number) {
   });
 }
 
-function checkRows(details: RunDetail[]) {
-  return details.flatMap((run) =>
-    run.checks.map((check) => [
-      h('a', { href: href('run', run.run_id) }, when(check.timestamp)),
-      check.stage ?? '–',
-      plain(check.name),
-      badge(check.passed === true ? 'passed' : check.passed === false ? 'failed' : 'unknown'),
-      h('span', { class: 'details' }, plain(check.details)),
-    ]),
-  );
+function checkRows(checks: RunCheck[]) {
+  return checks.map((check) => [
+    h('a', { href: href('run', check.run_id) }, when(check.timestamp)),
+    check.stage ?? '–',
+    plain(check.name),
+    badge(check.passed === true ? 'passed' : check.passed === false ? 'failed' : 'unknown'),
+    h('span', { class: 'details' }, plain(check.details)),
+  ]);
 }
 
 function errorRows(runs: Run[]) {
@@ -79,15 +77,14 @@ export const mountPipeline: Mount = (route: Route) => {
     element,
     intervalMs: REFRESH_MS,
     async refresh() {
-      const [runs, pipelines] = await Promise.all([
+      const [runs, pipelines, runStages, runChecks] = await Promise.all([
         getJson('/api/v1/runs', { pipeline: name, limit: HISTORY_RUNS }),
         getJson('/api/v1/metrics/pipelines', { days: DAYS, pipeline: name }),
+        getJson('/api/v1/stages', { pipeline: name, runs: DETAILED_RUNS }),
+        getJson('/api/v1/checks', { pipeline: name, runs: DETAILED_RUNS }),
       ]);
       const figures = pipelines.items[0];
       if (!figures) throw new ApiError(404, `No pipeline "${name}" has reported to this tenant.`);
-      const details = await Promise.all(
-        runs.items.slice(0, DETAILED_RUNS).map((run) => getJson('/api/v1/runs/{runId}', { runId: run.run_id })),
-      );
       fill(
         header,
         tiles([
@@ -101,8 +98,8 @@ export const mountPipeline: Mount = (route: Route) => {
         ]),
       );
       fill(history, runs.items.length ? historyChart(runs.items) : h('p', { class: 'empty' }, 'No runs.'));
-      fill(stages, table('Stages', ['Stage', 'Latest', 'Duration', 'Median duration', 'Rows read', 'Rows written', 'Rows rejected', 'Target'], stageRows(details, Date.now()), { empty: 'No stages reported.' }));
-      fill(checks, table('Data-quality checks', ['When', 'Stage', 'Check', 'Result', 'Details'], checkRows(details), { empty: 'No data-quality checks in these runs.' }));
+      fill(stages, table('Stages', ['Stage', 'Latest', 'Duration', 'Median duration', 'Rows read', 'Rows written', 'Rows rejected', 'Target'], stageRows(runStages.items, Date.now()), { empty: 'No stages reported.' }));
+      fill(checks, table('Data-quality checks', ['When', 'Stage', 'Check', 'Result', 'Details'], checkRows(runChecks.items), { empty: 'No data-quality checks in these runs.' }));
       fill(errors, table('Recent errors', ['Run', 'Result', 'Error', 'Message'], errorRows(runs.items), { empty: `No errors in the latest ${HISTORY_RUNS} runs.` }));
     },
   };
