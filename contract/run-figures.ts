@@ -1,12 +1,41 @@
 /**
- * What a run adds to the figures of the UTC day it started, as SQL over a run's stored columns: the rule
- * stated once for the receiver, which keeps each pipeline's day sums (receiver/storage/run-days.ts) and
- * reads them (receiver/query/metrics.ts), and for the Grafana dashboards, which read the same sums.
+ * What a run adds to the figures of the UTC day and hour it started, as SQL over a run's stored columns:
+ * the rule stated once for the receiver, which keeps each pipeline's day and hour sums
+ * (receiver/storage/run-days.ts) and reads them (receiver/query/metrics.ts), and for the Grafana
+ * dashboards, which read the same sums.
  */
 import { FAILED_RESULTS } from './vocabulary.js';
 
 /** The UTC day of a timestamptz: the days of pipeline_days. */
 export const utcDay = (timestamp: string) => `(${timestamp} AT TIME ZONE 'UTC')::date`;
+
+/**
+ * A width the runs are summed by: its two tables (figures, duration buckets), their column naming the
+ * unit a run started in, of SQL type `type` (UTC), and the unit of a timestamptz. The same tables and
+ * rule for every width, so that a read takes whole days from the days, whole hours of the partial days
+ * from the hours, and only the partial hours from the runs.
+ */
+export interface SumWidth {
+  readonly sums: string;
+  readonly durations: string;
+  readonly column: string;
+  /** date_trunc's name of the unit. */
+  readonly unit: 'day' | 'hour';
+  readonly type: 'date' | 'timestamp';
+  unitOf(timestamptz: string): string;
+}
+
+export const DAYS: SumWidth = { sums: 'pipeline_days', durations: 'pipeline_day_durations', column: 'day', unit: 'day', type: 'date', unitOf: utcDay };
+export const HOURS: SumWidth = {
+  sums: 'pipeline_hours',
+  durations: 'pipeline_hour_durations',
+  column: 'hour',
+  unit: 'hour',
+  type: 'timestamp',
+  unitOf: (timestamp) => `date_trunc('hour', ${timestamp} AT TIME ZONE 'UTC')`,
+};
+/** Coarsest first: each finer width holds what the coarser one leaves over. */
+export const SUM_WIDTHS: readonly SumWidth[] = [DAYS, HOURS];
 
 const when = (condition: string) => `CASE WHEN ${condition} THEN 1 ELSE 0 END`;
 /** Ended runs that report a duration: the mean and p95 are over these. */

@@ -10,32 +10,45 @@ import { pipelineNow } from './pipeline-status.js';
 import { unhealthyUpstreams } from './pipeline-upstreams.js';
 import type { Queryable } from '../storage/database.js';
 import type { Overview, PipelinePage, RecentRun } from './api-types.js';
-import { DURATION_BUCKET, FIGURE_NAMES, p95FromBuckets, RUN_FIGURES, TIMED, utcDay } from '../../contract/run-figures.js';
+import { DAYS, DURATION_BUCKET, FIGURE_NAMES, HOURS, p95FromBuckets, RUN_FIGURES, TIMED, type SumWidth } from '../../contract/run-figures.js';
 
 /** Every pipeline, or the one named by $4. */
 const PIPELINE_IS = '($4::text IS NULL OR pipeline = $4)';
 
+/** A window's units of `width` from the one `from` starts in (a timestamptz parameter) to the one `to` starts in, or on without end. */
+function unitsWithin(width: SumWidth, from: string, to: string | null): string {
+  const within = `${width.column} >= ${width.unitOf(from)}${to === null ? '' : ` AND ${width.column} < ${width.unitOf(to)}`}`;
+  return `tenant_id = $1 AND ${within} AND ${PIPELINE_IS}`;
+}
+
+/** The window's parts kept summed: the whole hours of its first, partial UTC day ($5 to $3), then its whole days. */
+const SUMMED_PARTS = [
+  { width: HOURS, from: '$5::timestamptz', to: '$3::timestamptz' },
+  { width: DAYS, from: '$3::timestamptz', to: null },
+] as const;
+
 /**
  * The figures of a window's runs (those that started since `since`), by `key` (a pipeline, or one row
- * for all): its first, partial UTC day from the runs themselves, its whole days from their sums
- * (storage/run-days.ts, which states what each run adds). The success rate and the errors are over
+ * for all): its first, partial UTC hour from the runs themselves, the rest from the sums kept by hour and
+ * by day (storage/run-days.ts, which states what each run adds). The success rate and the errors are over
  * ended runs, as the error-rate alert counts them; the mean and p95 duration over ended runs that
  * report one, the p95 from the duration buckets.
  */
 function figuresSql(key: string): string {
+  const sums = SUMMED_PARTS.map(({ width, from, to }) =>
+    `SELECT ${key}, ${FIGURE_NAMES.map((name) => `sum(${name})`).join(', ')} FROM ${width.sums} WHERE ${unitsWithin(width, from, to)} GROUP BY 1`);
+  const buckets = SUMMED_PARTS.map(({ width, from, to }) => `SELECT ${key}, bucket, sum(runs) FROM ${width.durations} WHERE ${unitsWithin(width, from, to)} GROUP BY 1, 2`);
   return `WITH edge AS (
   SELECT pipeline, started_at, state, result, duration_seconds, rows_read, rows_written, rows_rejected FROM pipeline_runs
-   WHERE tenant_id = $1 AND started_at >= $2::timestamptz AND started_at < $3::timestamptz AND ${PIPELINE_IS}),
-days AS (SELECT * FROM pipeline_days WHERE tenant_id = $1 AND day >= ${utcDay('$3::timestamptz')} AND ${PIPELINE_IS}),
+   WHERE tenant_id = $1 AND started_at >= $2::timestamptz AND started_at < $5::timestamptz AND ${PIPELINE_IS}),
 figures AS (
   SELECT ${key} AS key, ${FIGURE_NAMES.map((name) => `sum(${RUN_FIGURES[name]}) AS ${name}`).join(', ')} FROM edge GROUP BY 1
   UNION ALL
-  SELECT ${key}, ${FIGURE_NAMES.map((name) => `sum(${name})`).join(', ')} FROM days GROUP BY 1),
+  ${sums.join('\n  UNION ALL\n  ')}),
 p95 AS (${p95FromBuckets(
     `SELECT ${key} AS key, ${DURATION_BUCKET} AS bucket, count(*) AS n FROM edge WHERE ${TIMED} GROUP BY 1, 2
      UNION ALL
-     SELECT ${key}, bucket, sum(runs) FROM pipeline_day_durations
-      WHERE tenant_id = $1 AND day >= ${utcDay('$3::timestamptz')} AND ${PIPELINE_IS} GROUP BY 1, 2`,
+     ${buckets.join('\n     UNION ALL\n     ')}`,
     'key',
   )})
 SELECT f.key AS pipeline, sum(runs)::int AS runs, sum(running)::int AS running, sum(ended)::int AS ended,
@@ -75,7 +88,8 @@ const EMPTY: FigureRow = {
   rows_rejected: null,
 };
 
-const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 function shapeFigures(row: FigureRow) {
   return {
@@ -90,15 +104,16 @@ function shapeFigures(row: FigureRow) {
   };
 }
 
-/** The window's start, and the start of its first whole UTC day (the start itself when it is a midnight). */
+/** The window's start, and the starts of its first whole UTC hour and day (the start itself when it is one). */
 function window(days: number, nowMs: number) {
   const sinceMs = nowMs - days * DAY_MS;
-  return { since: new Date(sinceMs).toISOString(), firstDay: new Date(Math.ceil(sinceMs / DAY_MS) * DAY_MS).toISOString() };
+  const first = (unitMs: number) => new Date(Math.ceil(sinceMs / unitMs) * unitMs).toISOString();
+  return { since: new Date(sinceMs).toISOString(), firstHour: first(HOUR_MS), firstDay: first(DAY_MS) };
 }
 
 async function figures(db: Queryable, sql: string, tenantId: number, days: number, nowMs: number, pipeline: string | null = null) {
-  const { since, firstDay } = window(days, nowMs);
-  const { rows } = await db.query<FigureRow & { pipeline: string }>(sql, [tenantId, since, firstDay, pipeline]);
+  const { since, firstHour, firstDay } = window(days, nowMs);
+  const { rows } = await db.query<FigureRow & { pipeline: string }>(sql, [tenantId, since, firstDay, pipeline, firstHour]);
   return { since, rows };
 }
 

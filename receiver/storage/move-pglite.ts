@@ -18,7 +18,7 @@ import { createPartitionManager, type PartitionedTable } from './partitions.js';
 import { openServerDatabase } from './pg.js';
 
 /** Tables in an order that satisfies their foreign keys. */
-const TABLES = ['tenants', 'api_keys', 'log_streams', 'pipeline_runs', 'pipeline_stages', 'pipeline_days', 'pipeline_day_durations', 'pipeline_checks'] as const;
+const TABLES = ['tenants', 'api_keys', 'log_streams', 'pipeline_runs', 'pipeline_stages', 'pipeline_days', 'pipeline_day_durations', 'pipeline_hours', 'pipeline_hour_durations', 'pipeline_checks'] as const;
 const PARTITIONED: readonly PartitionedTable[] = ['logs_v1', 'log_records', 'spans'];
 
 export interface MoveResult {

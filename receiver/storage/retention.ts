@@ -4,7 +4,7 @@
  * are shared by all tenants, so a tenant's shorter retention cannot drop them: it deletes its rows.
  */
 import type { Queryable } from './database.js';
-import { deleteDaysBefore } from './run-days.js';
+import { deleteSumsBefore } from './run-days.js';
 
 const DAY_MS = 86_400_000;
 
@@ -36,14 +36,14 @@ async function deleteByDay(db: Queryable, table: 'log_records' | 'logs_v1' | 'sp
 
 /**
  * A run or stage is as old as its start (or, with none known, its last record): the rule for every
- * retention. Its day's figures go by day (run-days.ts); a check goes with its record, by its time; lineage
+ * retention. Its day's and hour's figures go by day and hour (run-days.ts); a check goes with its record, by its time; lineage
  * by its last use.
  */
 export async function deleteRunsBefore(db: Queryable, cutoff: string, tenantId: number | null): Promise<Pick<Deleted, 'runs' | 'stages'>> {
   const tenant = '($2::int IS NULL OR tenant_id = $2)';
   const stages = await count(db, `DELETE FROM pipeline_stages WHERE COALESCE(started_at, ended_at) < $1 AND ${tenant}`, [cutoff, tenantId]);
   const runs = await count(db, `DELETE FROM pipeline_runs WHERE COALESCE(started_at, last_seen_at) < $1 AND ${tenant}`, [cutoff, tenantId]);
-  await deleteDaysBefore(db, cutoff, tenantId);
+  await deleteSumsBefore(db, cutoff, tenantId);
   await db.query(`DELETE FROM pipeline_checks WHERE ts < $1 AND ${tenant}`, [cutoff, tenantId]);
   await deleteLineageBefore(db, cutoff, tenantId);
   return { runs, stages };

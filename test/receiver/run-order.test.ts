@@ -181,12 +181,15 @@ describe.each(receiverBackends())('runs whatever order their records arrive in, 
     }
   });
 
-  it("sums each run into its day's figures once, as it stands after every order", async () => {
+  it.each([
+    { unit: 'day', sums: 'pipeline_days', durations: 'pipeline_day_durations', of: "(started_at AT TIME ZONE 'UTC')::date" },
+    { unit: 'hour', sums: 'pipeline_hours', durations: 'pipeline_hour_durations', of: "date_trunc('hour', started_at AT TIME ZONE 'UTC')" },
+  ])("sums each run into its $unit's figures once, as it stands after every order", async ({ unit, sums, durations, of }) => {
     const db = r.receiver.db;
-    const figures = (await db.query(`SELECT pipeline, day::text, ${FIGURE_NAMES.map((name) => `${name}::float8`).join(', ')} FROM pipeline_days WHERE runs <> 0 ORDER BY 1, 2`)).rows;
+    const figures = (await db.query(`SELECT pipeline, ${unit}::text AS unit, ${FIGURE_NAMES.map((name) => `${name}::float8`).join(', ')} FROM ${sums} WHERE runs <> 0 ORDER BY 1, 2`)).rows;
     // The plain statement of what each run adds, over the runs as stored.
     const runs = await db.query(
-      `SELECT pipeline, (started_at AT TIME ZONE 'UTC')::date::text AS day, count(*)::float8 AS runs,
+      `SELECT pipeline, ${of}::text AS unit, count(*)::float8 AS runs,
               count(*) FILTER (WHERE state = 'running')::float8 AS running, count(*) FILTER (WHERE state = 'ended')::float8 AS ended,
               count(*) FILTER (WHERE result = 'success')::float8 AS successes, count(*) FILTER (WHERE result IN ('failure', 'error', 'timeout'))::float8 AS errors,
               count(duration_seconds) FILTER (WHERE state = 'ended')::float8 AS timed, coalesce(sum(duration_seconds) FILTER (WHERE state = 'ended'), 0)::float8 AS duration_sum,
@@ -194,13 +197,13 @@ describe.each(receiverBackends())('runs whatever order their records arrive in, 
          FROM pipeline_runs WHERE started_at IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`,
     );
     expect(figures).toEqual(runs.rows);
-    expect((await db.query(`SELECT count(*)::int AS n FROM pipeline_days WHERE runs = 0 AND (${FIGURE_NAMES.map((name) => `${name} <> 0`).join(' OR ')})`)).rows).toEqual([{ n: 0 }]);
-    const buckets = (await db.query('SELECT pipeline, day, bucket, runs::int FROM pipeline_day_durations WHERE runs <> 0 ORDER BY 1, 2, 3')).rows;
-    const durations = await db.query(
-      `SELECT pipeline, (started_at AT TIME ZONE 'UTC')::date AS day, ${DURATION_BUCKET} AS bucket, count(*)::int AS runs
+    expect((await db.query(`SELECT count(*)::int AS n FROM ${sums} WHERE runs = 0 AND (${FIGURE_NAMES.map((name) => `${name} <> 0`).join(' OR ')})`)).rows).toEqual([{ n: 0 }]);
+    const buckets = (await db.query(`SELECT pipeline, ${unit}::text AS unit, bucket, runs::int FROM ${durations} WHERE runs <> 0 ORDER BY 1, 2, 3`)).rows;
+    const counted = await db.query(
+      `SELECT pipeline, ${of}::text AS unit, ${DURATION_BUCKET} AS bucket, count(*)::int AS runs
          FROM pipeline_runs WHERE started_at IS NOT NULL AND ${TIMED} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
     );
-    expect(buckets).toEqual(durations.rows);
+    expect(buckets).toEqual(counted.rows);
     expect(buckets.length).toBeGreaterThan(0);
   });
 

@@ -1,9 +1,10 @@
 /**
- * The overview's panels that read the kept per-day sums (dashboards/grafana/range-figures.ts) answer as
- * the scans of every run they replace did, on the same runs written through the receiver's merge (which
- * keeps the sums): for ranges with whole days and edges, aligned to midnights, shorter than a day, and
- * with an environment chosen (when the sums cannot answer); the p95 as the API reads it, from the same
- * duration buckets. Red stays red: every failure is counted where the scan counted it.
+ * The overview's panels that read the kept per-day and per-hour sums (dashboards/grafana/range-figures.ts)
+ * answer as the scans of every run they replace did, on the same runs written through the receiver's
+ * merge (which keeps the sums): for ranges with whole days, whole hours and partial hours, aligned to
+ * midnights or hours, shorter than a day, shorter than an hour, and with an environment chosen (when the
+ * sums cannot answer); the p95 as the API reads it, from the same duration buckets. Red stays red: every
+ * failure is counted where the scan counted it.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTenant } from '../../../receiver/auth/keys.js';
@@ -82,9 +83,12 @@ const SCANNED = {
 } as const;
 
 const RANGES = [
-  { name: 'whole days and edges', from: NOW - 7 * DAY - 3 * HOUR, to: NOW, intervalMs: HOUR },
+  { name: 'whole days, whole hours and partial hours', from: NOW - 7 * DAY - 3 * HOUR, to: NOW, intervalMs: HOUR },
   { name: 'from midnight to midnight', from: MIDNIGHT - 3 * DAY, to: MIDNIGHT, intervalMs: MINUTE },
-  { name: 'under a day', from: NOW - 20 * HOUR, to: NOW, intervalMs: 30_000 },
+  { name: 'under a day: whole hours and partial hours', from: NOW - 20 * HOUR, to: NOW, intervalMs: 30_000 },
+  { name: 'whole hours either side of a whole day', from: MIDNIGHT - 30 * HOUR - 17 * MINUTE, to: MIDNIGHT + 5 * HOUR + 3 * MINUTE, intervalMs: 10 * MINUTE },
+  { name: 'from one hour to another', from: MIDNIGHT - 9 * HOUR, to: MIDNIGHT + 2 * HOUR, intervalMs: MINUTE },
+  { name: 'no whole hour', from: MIDNIGHT + 10 * HOUR + 50 * MINUTE, to: MIDNIGHT + 11 * HOUR + 49 * MINUTE, intervalMs: MINUTE },
 ];
 const ENVIRONMENTS = [null, 'staging'];
 

@@ -1,10 +1,11 @@
 /**
  * The per-pipeline figures (receiver/query/metrics.ts): one pipeline asked for by name is answered as it
- * stands in the list of all, its recent runs newest first; a name without runs is an empty list.
+ * stands in the list of all, its recent runs newest first; a name without runs is an empty list; the
+ * figures read from the kept day and hour sums and the runs of the partial hour are those of every run.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTenant } from '../../../receiver/auth/keys.js';
-import { metricsPerPipeline } from '../../../receiver/query/metrics.js';
+import { metricsOverview, metricsPerPipeline } from '../../../receiver/query/metrics.js';
 import type { Database } from '../../../receiver/storage/database.js';
 import { mergeRuns } from '../../../receiver/storage/merge-runs.js';
 import { openDatabase } from '../../../receiver/storage/open.js';
@@ -57,5 +58,37 @@ describe.each(inject('databaseServers'))('per-pipeline figures on $name', (serve
   it('answers an empty list for a pipeline without runs, and no recent runs when none are asked for', async () => {
     expect((await metricsPerPipeline(db, tenantId, 7, 5, NOW, 'nothing')).items).toEqual([]);
     expect((await metricsPerPipeline(db, tenantId, 7, 0, NOW)).items.every((item) => item.recent_runs.length === 0)).toBe(true);
+  });
+
+  it.each([
+    { days: 1, nowMs: NOW - 70 * 60_000 },
+    { days: 2, nowMs: NOW },
+    { days: 7, nowMs: NOW + 25 * 60_000 },
+  ])('counts over $days days from the sums and the partial hour what a scan of every run counts ($nowMs)', async ({ days, nowMs }) => {
+    const since = new Date(nowMs - days * 24 * HOUR).toISOString();
+    const { rows } = await db.query<{ pipeline: string; runs: number; running: number; ended: number; successes: number; errors: number; mean: number | null; first: Date }>(
+      `SELECT pipeline, count(*)::int AS runs, count(*) FILTER (WHERE state = 'running')::int AS running, count(*) FILTER (WHERE state = 'ended')::int AS ended,
+              count(*) FILTER (WHERE result = 'success')::int AS successes, count(*) FILTER (WHERE result = 'failure')::int AS errors,
+              avg(duration_seconds)::float8 AS mean, min(started_at) AS first
+         FROM pipeline_runs WHERE tenant_id = $1 AND started_at >= $2 GROUP BY 1 ORDER BY 1`,
+      [tenantId, since],
+    );
+    const page = await metricsPerPipeline(db, tenantId, days, 0, nowMs);
+    expect(page.items.filter((item) => item.runs > 0).map(({ pipeline, runs, running, ended, successes, errors, duration_seconds }) => ({ pipeline, runs, running, ended, successes, errors, mean: duration_seconds.mean }))).toEqual(
+      rows.map(({ first: _, ...row }) => row),
+    );
+    const overview = await metricsOverview(db, tenantId, days, nowMs);
+    expect(overview.runs).toBe(rows.reduce((sum, row) => sum + row.runs, 0));
+    expect(overview.errors).toBe(rows.reduce((sum, row) => sum + row.errors, 0));
+  });
+
+  it("has a run in the one-day window's partial first hour, so that the case above reads runs, hours and days", async () => {
+    // 70 minutes before NOW, a day's window starts at 12:27 the day before: the run of 12:37 is in its partial hour.
+    const nowMs = NOW - 70 * 60_000;
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pipeline_runs WHERE started_at >= $1 AND started_at < $2', [
+      new Date(nowMs - 24 * HOUR).toISOString(),
+      new Date(Math.ceil((nowMs - 24 * HOUR) / HOUR) * HOUR).toISOString(),
+    ]);
+    expect(rows[0]!.n).toBeGreaterThan(0);
   });
 });

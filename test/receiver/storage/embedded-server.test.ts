@@ -274,7 +274,7 @@ describe('pipemon move-pglite', () => {
     const { dir, key } = await earlierDataDir();
     const moved = await movePglite(dir);
     expect(moved.rows).toEqual({
-      tenants: 1, api_keys: 1, log_streams: 0, pipeline_runs: 1, pipeline_stages: 0, pipeline_days: 1, pipeline_day_durations: 0, pipeline_checks: 1,
+      tenants: 1, api_keys: 1, log_streams: 0, pipeline_runs: 1, pipeline_stages: 0, pipeline_days: 1, pipeline_day_durations: 0, pipeline_hours: 1, pipeline_hour_durations: 0, pipeline_checks: 1,
       logs_v1: 2, log_records: 0, spans: 0,
     });
     expect(fs.existsSync(path.join(dir, 'pglite'))).toBe(false);

@@ -37,6 +37,7 @@ describe.each(backends())('migrations on $name', (backend) => {
       [8, '20f697d2eb2410b7'],
       [9, 'a1111a12534a4a87'],
       [10, '117b044e660a366d'],
+      [11, '381510a609c6b573'],
     ]);
   });
 
@@ -47,7 +48,7 @@ describe.each(backends())('migrations on $name', (backend) => {
       [READER_ROLE],
     );
     expect(grants.rows.sort((a, b) => (a.table_name < b.table_name ? -1 : 1))).toEqual(
-      ['datasets', 'lineage_edges', 'log_records', 'log_streams', 'logs', 'logs_v1', 'pipeline_checks', 'pipeline_day_durations', 'pipeline_days', 'pipeline_runs', 'pipeline_stages', 'run_datasets', 'spans', 'tenants'].map((table_name) => ({
+      ['datasets', 'lineage_edges', 'log_records', 'log_streams', 'logs', 'logs_v1', 'pipeline_checks', 'pipeline_day_durations', 'pipeline_days', 'pipeline_hour_durations', 'pipeline_hours', 'pipeline_runs', 'pipeline_stages', 'run_datasets', 'spans', 'tenants'].map((table_name) => ({
         table_name,
         privilege_type: 'SELECT',
       })),

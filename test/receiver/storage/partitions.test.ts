@@ -154,7 +154,7 @@ describe.each(backends())('partitions on $name', (backend) => {
           [ts, new Date(ts).toISOString().slice(0, 10)],
         );
       }
-      // Days' figures (run-days.ts) before the cutoff's day, on it (a run started before the cutoff) and after it.
+      // Days' and hours' figures (run-days.ts) before the cutoff's day, on it (a run started before the cutoff) and after it.
       await addRunChanges(
         tx,
         [31, 30.25, 29].map((ago) => ({
@@ -196,6 +196,10 @@ describe.each(backends())('partitions on $name', (backend) => {
         table,
         [{ day: '2032-01-01', runs: 1 }, { day: '2032-01-02', runs: 1 }],
       ]);
+    }
+    // By the hour, the run of 06:00 on the cutoff's day goes: its hour ends before the cutoff.
+    for (const table of ['pipeline_hours', 'pipeline_hour_durations']) {
+      expect([table, (await fresh.query(`SELECT hour::text, runs::int FROM ${table} ORDER BY hour`)).rows]).toEqual([table, [{ hour: '2032-01-02 12:00:00', runs: 1 }]]);
     }
     expect(await partitions.dropOlderThan(fresh, 30, now)).toEqual([]);
 
