@@ -243,6 +243,24 @@ describe('the web view with the demo loaded', () => {
     await context.close();
   });
 
+  it("shows the stages and data-quality checks of the pipeline's latest runs, as /stages and /checks list them", async () => {
+    const name = DEMO_PIPELINES.quality;
+    const [stages, checks] = await Promise.all([api(`/api/v1/stages?pipeline=${name}&runs=10`), api(`/api/v1/checks?pipeline=${name}&runs=10`)]);
+    expect(checks.items.length).toBeGreaterThan(0);
+    const { page, context } = await rendered(`#/pipelines/${name}`, 'pipeline');
+    const shown = await page.evaluate(() => {
+      const cells = (caption: string, column: number) =>
+        [...document.querySelectorAll('table')].find((table) => table.caption?.textContent === caption)!.querySelectorAll(`tbody tr td:nth-child(${column})`);
+      return {
+        stages: [...cells('Stages', 1)].map((cell) => cell.textContent),
+        checkRuns: [...cells('Data-quality checks', 1)].map((cell) => cell.querySelector('a')!.getAttribute('href')),
+      };
+    });
+    expect(shown.stages).toEqual([...new Set(stages.items.map((stage: { stage: string }) => stage.stage))]);
+    expect(shown.checkRuns).toEqual(checks.items.map((check: { run_id: string }) => `#/runs/${encodeURIComponent(check.run_id)}`));
+    await context.close();
+  });
+
   it("gives the health page's storage its own row, so a long path is not broken into a word per line", async () => {
     const { page, context } = await rendered('#/health', 'health');
     const widths = await page.evaluate(() => {
