@@ -18,20 +18,33 @@ export const utcDay = (timestamp: string) => `(${timestamp} AT TIME ZONE 'UTC'):
 export interface SumWidth {
   readonly sums: string;
   readonly durations: string;
-  readonly column: string;
+  readonly column: 'day' | 'hour';
   /** date_trunc's name of the unit. */
   readonly unit: 'day' | 'hour';
   readonly type: 'date' | 'timestamp';
+  /** The tables' key (the durations' with bucket last): the order rows are written and read in. */
+  readonly key: readonly ('tenant_id' | 'pipeline' | SumWidth['column'])[];
   unitOf(timestamptz: string): string;
 }
 
-export const DAYS: SumWidth = { sums: 'pipeline_days', durations: 'pipeline_day_durations', column: 'day', unit: 'day', type: 'date', unitOf: utcDay };
+export const DAYS: SumWidth = {
+  sums: 'pipeline_days',
+  durations: 'pipeline_day_durations',
+  column: 'day',
+  unit: 'day',
+  type: 'date',
+  key: ['tenant_id', 'pipeline', 'day'],
+  unitOf: utcDay,
+};
 export const HOURS: SumWidth = {
   sums: 'pipeline_hours',
   durations: 'pipeline_hour_durations',
   column: 'hour',
   unit: 'hour',
   type: 'timestamp',
+  // By the hour first: a range's few hours are read for hundreds of pipelines at once, which a key by
+  // pipeline first would read as one probe per pipeline or a scan of every hour.
+  key: ['tenant_id', 'hour', 'pipeline'],
   unitOf: (timestamp) => `date_trunc('hour', ${timestamp} AT TIME ZONE 'UTC')`,
 };
 /** Coarsest first: each finer width holds what the coarser one leaves over. */

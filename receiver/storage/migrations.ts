@@ -174,7 +174,7 @@ CREATE TABLE ${width.sums} (
   pipeline text NOT NULL,
   ${width.column} ${width.type} NOT NULL,
   ${FIGURE_NAMES.map((name) => `${name} ${name.startsWith('rows_') || name === 'duration_sum' ? 'double precision' : 'bigint'} NOT NULL`).join(',\n  ')},
-  PRIMARY KEY (tenant_id, pipeline, ${width.column})
+  PRIMARY KEY (${width.key.join(', ')})
 );
 CREATE TABLE ${width.durations} (
   tenant_id integer NOT NULL,
@@ -182,7 +182,7 @@ CREATE TABLE ${width.durations} (
   ${width.column} ${width.type} NOT NULL,
   bucket smallint NOT NULL,
   runs bigint NOT NULL,
-  PRIMARY KEY (tenant_id, pipeline, ${width.column}, bucket)
+  PRIMARY KEY (${width.key.join(', ')}, bucket)
 );
 ${addChangesSql('(SELECT 1 AS sign, * FROM pipeline_runs WHERE started_at IS NOT NULL) AS c', width).join(';\n')};
 `;

@@ -32,8 +32,8 @@ export type RunChange = Pick<StoredRunRow<string>, 'pipeline' | 'state' | 'resul
 
 /**
  * The upserts that add `source` (a relation of CHANGE_COLUMNS) to both tables of `width`. Rows are
- * written in key order, so that two transactions adding to the same units wait for each other rather
- * than deadlock; the figures before the durations, and days before hours, in every transaction, for the
+ * written in the width's key order, so that two transactions adding to the same units wait for each
+ * other rather than deadlock; the figures before the durations, and days before hours, in every transaction, for the
  * same reason. Changes that cancel out (a heartbeat's row replacing an equal one) write nothing.
  */
 export function addChangesSql(source: string, width: SumWidth = DAYS): [figures: string, durations: string] {
@@ -41,16 +41,19 @@ export function addChangesSql(source: string, width: SumWidth = DAYS): [figures:
   const sums = FIGURE_NAMES.map((name) => `sum(sign * ${RUN_FIGURES[name]})`).join(', ');
   const changed = FIGURE_NAMES.map((name) => `sum(sign * ${RUN_FIGURES[name]}) <> 0`).join(' OR ');
   const unit = width.unitOf('started_at');
+  // In the tables' key order, which for hours also lays each hour's rows together on disk.
+  const inKeyOrder = width.key.map((column) => (column === width.column ? unit : column)).join(', ');
+  const positions = width.key.map((column) => (column === 'tenant_id' ? 1 : column === 'pipeline' ? 2 : 3)).join(', ');
   return [
     `INSERT INTO ${width.sums} AS d (tenant_id, pipeline, ${width.column}, ${names})
      SELECT tenant_id, pipeline, ${unit}, ${sums} FROM ${source}
       GROUP BY tenant_id, pipeline, ${unit} HAVING ${changed}
-      ORDER BY tenant_id, pipeline, ${unit}
+      ORDER BY ${inKeyOrder}
      ON CONFLICT (tenant_id, pipeline, ${width.column}) DO UPDATE SET ${FIGURE_NAMES.map((name) => `${name} = d.${name} + EXCLUDED.${name}`).join(', ')}`,
     `INSERT INTO ${width.durations} AS d (tenant_id, pipeline, ${width.column}, bucket, runs)
      SELECT tenant_id, pipeline, ${unit}, ${DURATION_BUCKET}, sum(sign) FROM ${source}
       WHERE ${TIMED}
-      GROUP BY 1, 2, 3, 4 HAVING sum(sign) <> 0 ORDER BY 1, 2, 3, 4
+      GROUP BY 1, 2, 3, 4 HAVING sum(sign) <> 0 ORDER BY ${positions}, 4
      ON CONFLICT (tenant_id, pipeline, ${width.column}, bucket) DO UPDATE SET runs = d.runs + EXCLUDED.runs`,
   ];
 }

@@ -37,7 +37,7 @@ describe.each(backends())('migrations on $name', (backend) => {
       [8, '20f697d2eb2410b7'],
       [9, 'a1111a12534a4a87'],
       [10, '117b044e660a366d'],
-      [11, '381510a609c6b573'],
+      [11, 'bd8998cfc229cd1d'],
     ]);
   });
 
