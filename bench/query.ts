@@ -115,6 +115,18 @@ async function reusedWorld(url: string): Promise<World> {
   return { db, url, tenants, pipelines: pipelines(random(10)), nowMs: rows[0]!.newest.getTime(), records: rows[0]!.records, retentionDays: REUSED_RETENTION_DAYS };
 }
 
+/** A section that fails is reported with its error, so that the sections before it still print. */
+async function orFailure<T>(section: () => Promise<T>): Promise<T | { failed: string }> {
+  try {
+    return await section();
+  } catch (error) {
+    log(`a section failed: ${(error as Error).stack}`);
+    return { failed: (error as Error).message };
+  }
+}
+
+const listOf = (section: object | undefined, key: string) => (section && key in section ? ((section as Record<string, unknown>)[key] as Outcome[]) : []);
+
 /** Each section asked for, on `world`, with a receiver on it for the API. */
 async function sections(world: World, label: string) {
   const receiver = await startReceiver({ port: 0, databaseUrl: world.url, retentionDays: world.retentionDays });
@@ -123,8 +135,8 @@ async function sections(world: World, label: string) {
     const loadBefore = load1();
     const measured = await quiet(bench);
     const loadAfterQuiet = load1();
-    const freshDay = FRESH ? await fresh(bench) : undefined;
-    const loaded = LOAD === 'half' ? await underLoad(bench) : undefined;
+    const freshDay = FRESH ? await orFailure(() => fresh(bench)) : undefined;
+    const loaded = LOAD === 'half' ? await orFailure(() => underLoad(bench)) : undefined;
     return {
       load_average_1m: { before_queries: loadBefore, after_quiet: loadAfterQuiet, after: load1() },
       ...measured,
@@ -158,9 +170,9 @@ async function report(world: World, label: string, setup: Record<string, unknown
     ...measured,
     goals_missed: [
       ...missed(measured.queries as Outcome[]),
-      ...missed(measured.fresh?.before_analyze as Outcome[], 'fresh, before ANALYZE: '),
-      ...missed(measured.fresh?.after_analyze as Outcome[], 'fresh, after ANALYZE: '),
-      ...missed(measured.under_load?.queries as Outcome[], 'under half load: '),
+      ...missed(listOf(measured.fresh, 'before_analyze'), 'fresh, before ANALYZE: '),
+      ...missed(listOf(measured.fresh, 'after_analyze'), 'fresh, after ANALYZE: '),
+      ...missed(listOf(measured.under_load, 'queries'), 'under half load: '),
     ],
   };
 }
