@@ -3,7 +3,8 @@
  * the web view combines them, with and without a time range, newest or oldest first, pages to exactly
  * the records a plain ORDER BY of the logs relation lists; and the filters that migration 9's
  * time-bucket indexes serve read about one page of records per page, from the first page to the last, also in a
- * partition that nothing has analyzed.
+ * partition that nothing has analyzed. An environment of more streams than the list of ids the query passes
+ * (a wide one: a service per record) pages the same.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ATTR } from '../../../contract/vocabulary.js';
@@ -50,6 +51,18 @@ async function writeDay(db: Database, day: number) {
     const prepared = requests.map((body) => prepare({ id: 1, name: 'default' }, decodeLogsJson(body), []));
     await db.transaction((tx) => writeBatch(tx, partitions, prepared));
   }
+}
+
+/** More streams than logs.ts passes as a list of ids: each a service of the wide environment, with one record. */
+const WIDE_STREAMS = 1001;
+
+async function writeWide(db: Database, day: number) {
+  const requests = Array.from({ length: WIDE_STREAMS }, (_, k) =>
+    otlpJsonLogs({ 'service.name': `wide-${k}`, 'deployment.environment.name': 'wide' }, [{ timeMs: day + 5 * 3_600_000 + k * 1_000, body: `wide ${k}` }]),
+  );
+  const resourceLogs = requests.flatMap((body) => (JSON.parse(body) as { resourceLogs: unknown[] }).resourceLogs);
+  const prepared = prepare({ id: 1, name: 'default' }, decodeLogsJson(JSON.stringify({ resourceLogs })), []);
+  await db.transaction((tx) => writeBatch(tx, createPartitionManager(), [prepared]));
 }
 
 /** The filters of the API, as the reference query writes them against the logs relation. */
@@ -99,6 +112,7 @@ const FILTERS: Record<string, LogFilter> = {
   'severity INFO': { severityMin: 9 },
   service: { service: 'etl-staging' },
   environment: { environment: 'staging' },
+  'environment of many streams': { environment: 'wide' },
   q: { q: 'deadlock' },
   'pipeline and stage': { pipeline: 'big', stage: 'transform' },
   'pipeline and severity': { pipeline: 'big', severityMin: 17 },
@@ -140,6 +154,7 @@ describe.each(backends())('logs list on $name', (backend) => {
 
   beforeAll(async () => {
     await writeDay(db, OLD_DAY);
+    await writeWide(db, OLD_DAY);
     await db.query('ANALYZE log_records');
     await db.transaction((tx) => createPartitionManager().ensure(tx, 'log_records', [FRESH_DAY]));
     await db.query(`ALTER TABLE ${FRESH_PARTITION} SET (autovacuum_enabled = off)`);
@@ -157,6 +172,14 @@ describe.each(backends())('logs list on $name', (backend) => {
         expect([...where, await walk(db, ranged, sort, limit)]).toEqual([...where, expected]);
       }
     }
+  });
+
+  it('matches an environment of more streams than a list of ids by each record\'s stream', async () => {
+    const sent: (readonly unknown[] | undefined)[] = [];
+    const page = await listLogs({ query: (text, params) => (sent.push(params), db.query(text, params)) }, 1, { environment: 'wide' }, 10);
+    expect(page.items.map((log) => log.body)).toEqual(Array.from({ length: 10 }, (_, k) => `wide ${WIDE_STREAMS - 1 - k}`));
+    const longest = Math.max(...sent.flatMap((params) => (params ?? []).map((value) => (Array.isArray(value) ? value.length : 0))));
+    expect(longest).toBeLessThan(WIDE_STREAMS);
   });
 
   it('reads about a page of records per page through the time-bucket indexes, in a partition never analyzed too', async () => {
