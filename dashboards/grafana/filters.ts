@@ -35,7 +35,9 @@ export const severityName = (l: string) =>
  */
 export const SQL_ALL = "'__all'";
 
-const anyOf = (expr: string, variable: string) => `${expr} = ANY(ARRAY[\${${variable}:sqlstring}]::text[])`;
+const listOf = (variable: string) => `ARRAY[\${${variable}:sqlstring}]::text[]`;
+
+const anyOf = (expr: string, variable: string) => `${expr} = ANY(${listOf(variable)})`;
 
 /** For the variables whose All is SQL_ALL (variables.ts): every row, including those without a value. */
 const allOr = (expr: string, variable: string) => `(${SQL_ALL} IN (\${${variable}:sqlstring}) OR ${expr} IN (\${${variable}:sqlstring}))`;
@@ -50,6 +52,13 @@ export const tenantIs = (t: string) => anyOf(`${t}.name`, 'tenant');
 export const ONE_TENANT_ID = `(SELECT tenant_id FROM tenants WHERE name = \${tenant:sqlstring})`;
 
 export const pipelineIs = (column: string) => anyOf(column, 'pipeline');
+
+/**
+ * pipelineIs as a semi-join to the list, for a query that filters by it in many places: the planner weighs
+ * an ANY list value by value against each table's statistics, and All lists every pipeline (at 500, about
+ * 4 ms of planning at each place). Not where the column should bound an index scan, as pipelineIs does.
+ */
+export const pipelineAmong = (column: string) => `${column} IN (SELECT unnest(${listOf('pipeline')}))`;
 
 /** A pipeline variable whose All is SQL_ALL: every row, whatever pipeline it names (or none). */
 export const pipelineOrAllIs = (column: string) => allOr(column, 'pipeline');
@@ -72,10 +81,10 @@ export const ofRunEnvironmentIs = (x: string) =>
   SELECT ${runEnvironmentOf('run')} FROM pipeline_runs run WHERE run.tenant_id = ${x}.tenant_id AND run.run_id = ${x}.run_id
   ) IN (\${environment:sqlstring}))`;
 
-/** tenant, pipeline and environment of pipeline_runs `r` joined to tenants `t`. */
-export const runIs = (r: string, t: string) => sqlText`
+/** tenant, pipeline (by `pipelineFilter`) and environment of pipeline_runs `r` joined to tenants `t`. */
+export const runIs = (r: string, t: string, pipelineFilter = pipelineIs) => sqlText`
   ${tenantIs(t)}
-    AND ${pipelineIs(`${r}.pipeline`)}
+    AND ${pipelineFilter(`${r}.pipeline`)}
     AND ${runEnvironmentIs(r)}`;
 
 export const severityIs = (l: string) => `${severityRange(l)} = ANY(ARRAY[\${severity:sqlstring}]::int[])`;

@@ -8,7 +8,7 @@
  *   arithmetic costs more than reading a run, runs once per bin rather than once per run.
  */
 import { DURATION_BUCKET, RUN_FIGURES, SUM_WIDTHS, TIMED, p95FromBuckets, type SumWidth } from '../../contract/run-figures.js';
-import { pipelineIs, runIs, SQL_ALL, tenantIs } from './filters.js';
+import { pipelineAmong, runIs, SQL_ALL, tenantIs } from './filters.js';
 import { sqlText } from './queries-builders.js';
 
 // Immutable expressions of the range's literal bounds, so that the planner folds them into constants
@@ -64,7 +64,7 @@ const EDGE_RUNS = [`r.started_at < ${asStart(FINEST.first)}`, `r.started_at >= $
       SELECT ${RUN_COLUMNS}
         FROM pipeline_runs r
         JOIN tenants t ON t.tenant_id = r.tenant_id
-       WHERE ${runIs('r', 't')}
+       WHERE ${runIs('r', 't', pipelineAmong)}
          AND $__timeFilter(r.started_at)
          AND ${side}`,
   )
@@ -79,7 +79,7 @@ const summedRows = (table: 'sums' | 'durations', columns: string) =>
           FROM ${units.width[table]} d
           JOIN tenants t ON t.tenant_id = d.tenant_id
          WHERE ${tenantIs('t')}
-           AND ${pipelineIs('d.pipeline')}
+           AND ${pipelineAmong('d.pipeline')}
            AND ${units.whole}
            AND ${within}`,
     ),
