@@ -1,7 +1,7 @@
 /** Log records, newest or oldest first, filtered by the caller's tenant and any of the LogFilter fields. */
 import { bodyMatches } from '../storage/body-search.js';
 import type { Queryable } from '../storage/database.js';
-import { bucketOf, COMMON_SEVERITY_MAX } from '../storage/log-order.js';
+import { bucketOf, COMMON_SEVERITY_MAX, pairIsFew } from '../storage/log-order.js';
 import type { Log, LogPage } from './api-types.js';
 import { Conditions, orderBy, pageOf, textColumn, timeColumn, type Keyset } from './pages.js';
 import { environmentOf } from '../../contract/run-sql.js';
@@ -97,14 +97,25 @@ const MANY_STREAMS = 1000;
 const serviceOf = (alias: string) => `${alias}.service_name`;
 
 /**
+ * Whether the filter's records are few enough to find through their index and sort, whatever the
+ * estimates: a run's or a trace's (a trace's hex form has none worth the name: the planner would walk the
+ * key through every record), or a pipeline's records of one stage when it has few (log-order.ts).
+ */
+async function fewMatches(db: Queryable, tenantId: number, filter: LogFilter): Promise<boolean> {
+  if (filter.runId !== undefined || filter.traceId !== undefined) return true;
+  if (filter.pipeline === undefined || filter.stage === undefined) return false;
+  return pairIsFew(db, tenantId, filter.pipeline, filter.stage);
+}
+
+/**
  * Whether the filter is one that migration 9's time-bucket indexes serve (storage/log-order.ts): the page
  * is then asked for by the bucket first, the order those indexes list records in. Without one of them,
  * the key (tenant, time) lists the records in time order itself, or the filter's index finds few enough
- * to sort (a run's, a trace's, a rare word's).
+ * to sort (a run's, a trace's, a rare word's, a rare pipeline and stage's).
  */
-function byBucket(filter: LogFilter): boolean {
+function byBucket(filter: LogFilter, few: boolean): boolean {
   const severe = filter.severityMin !== undefined && filter.severityMin > COMMON_SEVERITY_MAX;
-  return severe || filter.pipeline !== undefined || filter.stage !== undefined;
+  return !few && (severe || filter.pipeline !== undefined || filter.stage !== undefined);
 }
 
 export async function listLogs(
@@ -116,7 +127,8 @@ export async function listLogs(
   sort: LogSort = '-timestamp',
 ): Promise<LogPage> {
   const keyset = LOG_SORTS[sort];
-  const buckets = byBucket(filter);
+  const few = await fewMatches(db, tenantId, filter);
+  const buckets = byBucket(filter, few);
   const where = new Conditions();
   where.add((p) => `tenant_id = ${p}`, tenantId);
   where.add((p) => `pipeline = ${p}`, filter.pipeline);
@@ -136,9 +148,6 @@ export async function listLogs(
   const from = where.after(cursor, keyset);
   if (buckets && from) where.clauses.push(`${bucketOf('ts')} ${keyset.descending ? '<=' : '>='} ${bucketOf(from)}`);
   const order = (buckets ? `${bucketOf('ts')} ${keyset.descending ? 'DESC' : 'ASC'}, ` : '') + orderBy(keyset);
-  // A run's or a trace's records are few: found through their index and sorted, whatever the estimates
-  // (a trace's hex form has none worth the name: the planner would walk the key through every record).
-  const few = filter.runId !== undefined || filter.traceId !== undefined;
   const { rows } = await db.query<LogDbRow>(pageThenColumns(where.where, few, order, orderBy(keyset), limit + 1), where.params);
   return pageOf(rows, limit, keyset, shapeLog);
 }

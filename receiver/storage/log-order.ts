@@ -15,6 +15,8 @@
  * time; a page then sorts at most ten minutes of one pipeline's records (about 400 of the busiest's).
  */
 
+import type { Queryable } from './database.js';
+
 /** The start of the ten UTC minutes that the SQL timestamptz `ts` falls in: an immutable expression, so indexable. */
 export const bucketOf = (ts: string) => `date_bin('10 minutes', ${ts}, '2000-01-01 00:00:00+00')`;
 
@@ -24,3 +26,22 @@ export const bucketOf = (ts: string) => `date_bin('10 minutes', ${ts}, '2000-01-
  * by the key.
  */
 export const COMMON_SEVERITY_MAX = 9;
+
+/**
+ * A pipeline's records of one stage when the pipeline has few or none of them: walking the pipeline's
+ * index would read all its records, checking each one's stage, to fill a page (457 K records for an
+ * absent stage of a busy pipeline at 10 M records). Migration 12's index of the pair, (tenant, pipeline,
+ * stage) without the time, counts them up to FEW_PAIR_RECORDS + 1 by its keys alone. As few: the query
+ * finds them through it and sorts them. More: the pipeline's or the stage's ten-minute walk reads about
+ * a page. The bound is measured on bench:query's 10 M-record world (docs/storage.md, migration 12).
+ */
+export const FEW_PAIR_RECORDS = 5000;
+
+export async function pairIsFew(db: Queryable, tenantId: number, pipeline: string, stage: string): Promise<boolean> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT FROM log_records
+       WHERE tenant_id = $1 AND pipeline = $2 AND stage = $3 LIMIT ${FEW_PAIR_RECORDS + 1}) pair`,
+    [tenantId, pipeline, stage],
+  );
+  return rows[0]!.n <= FEW_PAIR_RECORDS;
+}

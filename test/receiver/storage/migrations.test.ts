@@ -38,6 +38,7 @@ describe.each(backends())('migrations on $name', (backend) => {
       [9, 'a1111a12534a4a87'],
       [10, '117b044e660a366d'],
       [11, 'bd8998cfc229cd1d'],
+      [12, '9436027c3f135030'],
     ]);
   });
 
