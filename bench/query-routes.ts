@@ -100,6 +100,8 @@ export const PICKERS: Record<string, Picker> = {
   recent: () => [fixed('20')],
   depth: () => [fixed('1'), fixed('3'), fixed('10')],
   writes: () => [fixed('1000')],
+  // The latest runs whose stages or checks are read: the pipeline page's 10, and the most the API takes.
+  runs: () => [fixed('10'), fixed('100')],
 };
 
 /** Query parameters that choose no rows, with why they are not measured as filters. */
@@ -114,10 +116,13 @@ const WINDOW = ['since', 'until'] as const;
 
 /**
  * The parameters a route needs before it answers, and the alternatives that take their place: the
- * lineage graph starts from exactly one pipeline or dataset.
+ * lineage graph starts from exactly one pipeline or dataset; the latest runs' stages and checks are a
+ * pipeline's.
  */
 const REQUIRED: Record<string, { params: Record<string, string>; alternatives: string[] }> = {
   '/lineage': { params: { pipeline: 'pipeline' }, alternatives: ['pipeline', 'dataset'] },
+  '/stages': { params: { pipeline: 'pipeline' }, alternatives: [] },
+  '/checks': { params: { pipeline: 'pipeline' }, alternatives: [] },
 };
 
 /** The GET routes a read key asks: the admin routes (keys, retention) read a tenant's own few rows. */
@@ -197,6 +202,8 @@ const WEB_CASES: { page: string; path: string; picked: string[]; given?: Record<
   { page: 'overview: every pipeline with its recent runs', path: '/metrics/pipelines', picked: [], given: { days: '7', recent: '20' } },
   { page: 'pipeline: its latest runs', path: '/runs', picked: ['pipeline'], given: { limit: String(LIMIT) } },
   { page: 'pipeline: its figures', path: '/metrics/pipelines', picked: ['pipeline'], given: { days: '7' } },
+  { page: 'pipeline: the stages of its latest runs', path: '/stages', picked: ['pipeline'], given: { runs: '10' } },
+  { page: 'pipeline: the checks of its latest runs', path: '/checks', picked: ['pipeline'], given: { runs: '10' } },
   { page: "pipeline: the link to its logs (no time range)", path: '/logs', picked: ['pipeline'] },
   { page: 'run: the link to its logs', path: '/logs', picked: ['run_id'] },
   { page: 'logs: a pipeline and a stage', path: '/logs', picked: ['pipeline', 'stage'] },

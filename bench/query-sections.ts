@@ -137,7 +137,11 @@ async function readWhile<T>(bench: Bench, queries: Query[], done: Promise<T>) {
   const refused: Record<string, number> = {};
   while (!settled && routed.length > 0) {
     const { tenant, path } = routed[reads % routed.length]!.api!(reads);
-    await getApi(bench.receiverUrl, tenant, path).catch((error: Error) => (refused[error.message.slice(0, 120)] = (refused[error.message.slice(0, 120)] ?? 0) + 1));
+    await getApi(bench.receiverUrl, tenant, path).catch((error: Error) => {
+      // By route and answer: the same refusal of each request's own values counted once.
+      const why = `${path.split('?')[0]} ${error.message.replace(/^GET \S+ /, '').slice(0, 120)}`;
+      refused[why] = (refused[why] ?? 0) + 1;
+    });
     reads++;
   }
   const result = await finished;
