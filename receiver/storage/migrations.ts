@@ -547,4 +547,12 @@ ${grantToReader([HOURS.sums, HOURS.durations])}`,
     // (log-order.ts says what reads it).
     sql: `CREATE INDEX log_records_pipeline_stage ON log_records (tenant_id, pipeline, stage) WHERE stage IS NOT NULL;`,
   },
+  {
+    version: 13,
+    name: 'the runs that did not succeed, by result and start: a runs list by result finds them rather than walking every run',
+    // Without it, a result that is rare or absent (error, timeout, skip) walked all of a tenant's runs
+    // newest first: 490 ms for none of a million runs, 0.05 ms with it. Successes are most runs and
+    // are found at once by the start index, so they stay out of this one.
+    sql: `CREATE INDEX pipeline_runs_unsuccessful ON pipeline_runs (tenant_id, result, started_at DESC) WHERE result <> 'success';`,
+  },
 ];

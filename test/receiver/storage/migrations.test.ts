@@ -39,6 +39,7 @@ describe.each(backends())('migrations on $name', (backend) => {
       [10, '117b044e660a366d'],
       [11, 'bd8998cfc229cd1d'],
       [12, '9436027c3f135030'],
+      [13, '8396b2a7aad24e1c'],
     ]);
   });
 
