@@ -3,37 +3,28 @@
  * lineage, and each query answers through HTTP with what it is about (a graph with depth, datasets, a
  * dataset's writes, a failed run's impact downstream) and finds the indexes it uses. No timings are asserted.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { lineageCases, pickLineage, type LineagePicks } from '../../bench/query-lineage-cases.js';
-import { load, type Loaded } from '../../bench/query-load.js';
+import type { Loaded } from '../../bench/query-load.js';
 import { getApi, measure } from '../../bench/query-measure.js';
 import type { DatasetDetail, DatasetPage, LineageGraph, RunDetail } from '../../receiver/query/api-types.js';
-import { startReceiver, type Receiver } from '../../receiver/serve.js';
+import type { Receiver } from '../../receiver/serve.js';
 import type { Database } from '../../receiver/storage/database.js';
-import { openDatabase } from '../../receiver/storage/open.js';
-import { createTestDatabase } from '../helpers/backends.js';
+import { benchWorld } from '../helpers/bench-world.js';
 
 const RECORDS = 20_000;
 
 describe.each(inject('databaseServers'))('bench:query lineage on $name', (server) => {
+  const world = benchWorld(server.url, RECORDS);
   let db: Database;
   let receiver: Receiver;
   let loaded: Loaded;
   let picks: LineagePicks;
 
   beforeAll(async () => {
-    const databaseUrl = await createTestDatabase(server.url);
-    db = await openDatabase({ databaseUrl });
-    loaded = await load(db, RECORDS, Date.now());
-    await db.query('VACUUM ANALYZE');
-    receiver = await startReceiver({ port: 0, databaseUrl });
+    ({ db, receiver, loaded } = world());
     const busiest = loaded.pipelines[0]!;
     picks = await pickLineage(db, loaded.tenants[busiest.tenant]!, busiest.name, 5);
-  });
-
-  afterAll(async () => {
-    await receiver?.close();
-    await db?.close();
   });
 
   const answer = async <T>(name: string, i = 0): Promise<T> => {

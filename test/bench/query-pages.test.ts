@@ -2,16 +2,13 @@
  * bench:query's deep pages at a tiny size: the cursors it seeks with are the API's own, its middle page
  * lies between the first and the last, and its last page ends the list where walking page by page ends it.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { load } from '../../bench/query-load.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { getApi } from '../../bench/query-measure.js';
 import { pageQueries, type Seek } from '../../bench/query-pages.js';
 import { apiPath, pickAround, routeCases, type RoutePicks } from '../../bench/query-routes.js';
 import type { Query } from '../../bench/query-measure.js';
-import { startReceiver, type Receiver } from '../../receiver/serve.js';
-import type { Database } from '../../receiver/storage/database.js';
-import { openDatabase } from '../../receiver/storage/open.js';
-import { createTestDatabase } from '../helpers/backends.js';
+import type { Receiver } from '../../receiver/serve.js';
+import { benchWorld } from '../helpers/bench-world.js';
 
 const RECORDS = 5000;
 const DAY_MS = 86_400_000;
@@ -22,26 +19,17 @@ interface Page {
 }
 
 describe.each(inject('databaseServers'))('bench:query pages on $name', (server) => {
-  let db: Database;
+  const world = benchWorld(server.url, RECORDS);
   let receiver: Receiver;
   let picks: RoutePicks;
   let pages: { queries: Query[]; seeks: Seek[] };
 
   beforeAll(async () => {
-    const databaseUrl = await createTestDatabase(server.url);
-    db = await openDatabase({ databaseUrl });
-    const nowMs = Date.now();
-    const loaded = await load(db, RECORDS, nowMs);
-    await db.query('VACUUM ANALYZE');
-    receiver = await startReceiver({ port: 0, databaseUrl });
+    const { db, loaded, nowMs } = world();
+    receiver = world().receiver;
     const busiest = loaded.pipelines[0]!;
     picks = await pickAround(db, loaded.tenants[busiest.tenant]!, busiest, 5);
     pages = await pageQueries(receiver.url, routeCases(picks), picks, nowMs - 30 * DAY_MS, () => true);
-  });
-
-  afterAll(async () => {
-    await receiver?.close();
-    await db?.close();
   });
 
   const get = async (query: Query) => (await getApi(receiver.url, picks.tenant, query.api!(0).path)) as Page;

@@ -4,17 +4,16 @@
  * route cannot go unmeasured; and at a tiny size each case answers through HTTP exactly what the route's
  * own SQL gives the bench to time, with the rows its filter asks for.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { load, type Loaded } from '../../bench/query-load.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Loaded } from '../../bench/query-load.js';
 import { getApi } from '../../bench/query-measure.js';
 import { apiPath, NOT_FILTERS, pickAround, PICKERS, routeCases, runCase, unpicked, type RouteCase, type RoutePicks } from '../../bench/query-routes.js';
 import { pipelines, random } from '../../bench/query-world.js';
 import { text } from '../../receiver/http/params.js';
 import { ROUTES, type ApiRoute } from '../../receiver/http/routes.js';
-import { startReceiver, type Receiver } from '../../receiver/serve.js';
+import type { Receiver } from '../../receiver/serve.js';
 import type { Database } from '../../receiver/storage/database.js';
-import { openDatabase } from '../../receiver/storage/open.js';
-import { createTestDatabase } from '../helpers/backends.js';
+import { benchWorld } from '../helpers/bench-world.js';
 
 const RECORDS = 5000;
 
@@ -48,6 +47,7 @@ describe('the value pickers', () => {
 });
 
 describe.each(inject('databaseServers'))('bench:query route cases on $name', (server) => {
+  const world = benchWorld(server.url, RECORDS);
   let db: Database;
   let receiver: Receiver;
   let loaded: Loaded;
@@ -55,19 +55,10 @@ describe.each(inject('databaseServers'))('bench:query route cases on $name', (se
   let cases: RouteCase[];
 
   beforeAll(async () => {
-    const databaseUrl = await createTestDatabase(server.url);
-    db = await openDatabase({ databaseUrl });
-    loaded = await load(db, RECORDS, Date.now());
-    await db.query('VACUUM ANALYZE');
-    receiver = await startReceiver({ port: 0, databaseUrl });
+    ({ db, receiver, loaded } = world());
     const busiest = loaded.pipelines[0]!;
     picks = await pickAround(db, loaded.tenants[busiest.tenant]!, busiest, 5);
     cases = routeCases(picks);
-  });
-
-  afterAll(async () => {
-    await receiver?.close();
-    await db?.close();
   });
 
   it('asks each list route with each filter alone and in a day, each sort, and what the web view asks', () => {

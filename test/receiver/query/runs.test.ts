@@ -4,7 +4,7 @@
  * oldest first, rather than by walking every run of the tenant; the page is what a plain ORDER BY lists.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { listRuns, RUN_SORTS, type RunSort } from '../../../receiver/query/runs.js';
+import { listRuns, RUN_SORTS, type RunFilter, type RunSort } from '../../../receiver/query/runs.js';
 import type { Queryable } from '../../../receiver/storage/database.js';
 import { backends, databaseFor } from '../../helpers/backends.js';
 
@@ -22,7 +22,7 @@ interface PlanNode {
 const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
 
 /** The plan of the list's query, run: every node. */
-async function planOf(db: Queryable, result: string, sort: RunSort): Promise<PlanNode[]> {
+async function planOf(db: Queryable, result: RunFilter['result'], sort: RunSort): Promise<PlanNode[]> {
   const sent: [string, readonly unknown[] | undefined][] = [];
   await listRuns({ query: (text, params) => (sent.push([text, params]), db.query(text, params)) }, 1, { result }, 50, undefined, sort);
   const [text, params] = sent[0]!;
