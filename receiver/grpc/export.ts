@@ -1,5 +1,5 @@
 /**
- * LogsService/Export and TraceService/Export: the OTLP/gRPC counterpart of http/otlp.ts. The call is
+ * LogsService/Export, TraceService/Export and MetricsService/Export: the OTLP/gRPC counterpart of http/otlp.ts. The call is
  * authenticated from its metadata, decoded and handed to the ingest line; the answer (an ExportResponse
  * with partial success, or a status from outcome.ts) goes out only after COMMIT. Before this runs,
  * admission.ts has held the message against the writer's memory budget (until the answer), and grpc-js
@@ -7,6 +7,7 @@
  */
 import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { decodeLogsProtobuf, decodeTracesProtobuf, encodeExportResponseProtobuf } from '../decode/otlp-protobuf.js';
+import { decodeMetricsProtobuf } from '../decode/otlp-metrics-protobuf.js';
 import type { Decoded, IngestLine } from '../ingest/line.js';
 import type { Signal } from '../../contract/signal.js';
 import type { IngestOperation, IngestReport } from '../metrics/ingest-report.js';
@@ -23,8 +24,9 @@ export interface ExportHandlerOptions {
 }
 
 const DECODERS: Record<Signal, (message: Buffer) => Decoded> = {
-  logs: (message) => ({ logs: decodeLogsProtobuf(message), spans: [] }),
-  traces: (message) => ({ logs: [], spans: decodeTracesProtobuf(message) }),
+  logs: (message) => ({ logs: decodeLogsProtobuf(message), spans: [], points: [] }),
+  traces: (message) => ({ logs: [], spans: decodeTracesProtobuf(message), points: [] }),
+  metrics: (message) => ({ logs: [], spans: [], points: decodeMetricsProtobuf(message) }),
 };
 
 export function createExportHandler({ signal, authenticate, line, requests }: ExportHandlerOptions) {

@@ -1,5 +1,5 @@
 /**
- * The two OTLP/gRPC services (opentelemetry/proto/collector/{logs,trace}/v1/*_service.proto), each
+ * The three OTLP/gRPC services (opentelemetry/proto/collector/{logs,trace,metrics}/v1/*_service.proto), each
  * with its one unary method Export. Messages stay raw Buffers through grpc-js: decode/otlp-protobuf.ts
  * reads the request bytes straight into rows, as for OTLP/HTTP, with no generated message classes.
  */
@@ -25,4 +25,5 @@ function exportService(path: string): ServiceDefinition {
 export const SERVICES: Record<Signal, ServiceDefinition> = {
   logs: exportService('/opentelemetry.proto.collector.logs.v1.LogsService/Export'),
   traces: exportService('/opentelemetry.proto.collector.trace.v1.TraceService/Export'),
+  metrics: exportService('/opentelemetry.proto.collector.metrics.v1.MetricsService/Export'),
 };

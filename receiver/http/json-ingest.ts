@@ -117,7 +117,7 @@ async function ingest<T>(line: IngestLine, tenant: Tenant, format: JsonFormat<T>
   });
   const problems = new Map<number, string>();
   if (logs.length > 0) {
-    const ingested = await line.ingest(tenant, { logs, spans: [] }, request);
+    const ingested = await line.ingest(tenant, { logs, spans: [], points: [] }, request);
     for (const [row, problem] of ingested.problems.logs) if (!problems.has(owner[row]!)) problems.set(owner[row]!, problem);
   }
   return decoded.map((item, index) => ('record' in item ? { index, record: item.record, problem: problems.get(index) } : { index, error: item.error }));

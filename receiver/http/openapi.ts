@@ -107,6 +107,7 @@ export function openApiDocument() {
   const paths: Record<string, Record<string, unknown>> = {
     '/v1/logs': otlpIngest('logs'),
     '/v1/traces': otlpIngest('traces'),
+    '/v1/metrics': otlpIngest('metrics'),
     '/api/v1/openapi.json': {
       get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } },
     },

@@ -1,5 +1,5 @@
 /**
- * POST /v1/logs and /v1/traces: OTLP over HTTP, in protobuf or JSON. The request is authenticated, read
+ * POST /v1/logs, /v1/traces and /v1/metrics: OTLP over HTTP, in protobuf or JSON. The request is authenticated, read
  * against the memory budget, decoded and handed to the ingest line; the answer is an OTLP
  * ExportResponse (with partial success) or an OTLP Status with the status code of outcome.ts.
  */
@@ -11,6 +11,8 @@ import {
   encodeExportResponseProtobuf,
   encodeStatusProtobuf,
 } from '../decode/otlp-protobuf.js';
+import { decodeMetricsJson } from '../decode/otlp-metrics-json.js';
+import { decodeMetricsProtobuf } from '../decode/otlp-metrics-protobuf.js';
 import type { Signal } from '../../contract/signal.js';
 import type { Decoded, IngestLine } from '../ingest/line.js';
 import type { IngestReport } from '../metrics/ingest-report.js';
@@ -37,12 +39,16 @@ const CONTENT_TYPES: Record<string, Format> = {
 
 const DECODERS: Record<Signal, Record<Format, (body: Buffer) => Decoded>> = {
   logs: {
-    protobuf: (body) => ({ logs: decodeLogsProtobuf(body), spans: [] }),
-    json: (body) => ({ logs: decodeLogsJson(body.toString('utf8')), spans: [] }),
+    protobuf: (body) => ({ logs: decodeLogsProtobuf(body), spans: [], points: [] }),
+    json: (body) => ({ logs: decodeLogsJson(body.toString('utf8')), spans: [], points: [] }),
   },
   traces: {
-    protobuf: (body) => ({ logs: [], spans: decodeTracesProtobuf(body) }),
-    json: (body) => ({ logs: [], spans: decodeTracesJson(body.toString('utf8')) }),
+    protobuf: (body) => ({ logs: [], spans: decodeTracesProtobuf(body), points: [] }),
+    json: (body) => ({ logs: [], spans: decodeTracesJson(body.toString('utf8')), points: [] }),
+  },
+  metrics: {
+    protobuf: (body) => ({ logs: [], spans: [], points: decodeMetricsProtobuf(body) }),
+    json: (body) => ({ logs: [], spans: [], points: decodeMetricsJson(body.toString('utf8')) }),
   },
 };
 

@@ -361,11 +361,11 @@ export const SCHEMAS: Record<string, JsonSchema> = {
   }),
   OtlpExportResponse: {
     type: 'object',
-    description: 'ExportLogsServiceResponse / ExportTraceServiceResponse in OTLP/JSON: empty, or the partial success.',
+    description: 'ExportLogsServiceResponse / ExportTraceServiceResponse / ExportMetricsServiceResponse in OTLP/JSON: empty, or the partial success.',
     properties: {
       partialSuccess: {
         type: 'object',
-        properties: { rejectedLogRecords: int64, rejectedSpans: int64, errorMessage: string },
+        properties: { rejectedLogRecords: int64, rejectedSpans: int64, rejectedDataPoints: int64, errorMessage: string },
         additionalProperties: false,
       },
     },

@@ -9,17 +9,18 @@
  * What became of the records is told to the request's operation (ingest-report.ts), which the
  * transport ends with its answer; what COMMIT changed is counted by the writer's report.
  */
-import type { LogRow, SpanRow, Tenant } from '../model/records.js';
+import type { LogRow, MetricPointRow, SpanRow, Tenant } from '../model/records.js';
 import { refusalOf } from '../model/outcome.js';
 import type { RecordOutcomes } from '../metrics/ingest-report.js';
 import type { Admission, Writer } from './commit.js';
 import { prepare } from './prepare.js';
-import { timeWindow, validateLogs, validateSpans } from './validate.js';
+import { timeWindow, validateLogs, validatePoints, validateSpans, type Validated } from './validate.js';
 
 /** A request's records as its decoder produced them. */
 export interface Decoded {
   logs: LogRow[];
   spans: SpanRow[];
+  points: MetricPointRow[];
 }
 
 /** What was left out of a committed request, for the answer. */
@@ -28,8 +29,8 @@ export interface Ingested {
   rejected: number;
   /** Empty when nothing was rejected; else counts per reason (OTLP partial_success.error_message). */
   message: string;
-  /** Why each left-out record was, by its index in Decoded.logs / Decoded.spans. */
-  problems: { logs: Map<number, string>; spans: Map<number, string> };
+  /** Why each left-out record was, by its index in Decoded.logs / Decoded.spans / Decoded.points. */
+  problems: { logs: Map<number, string>; spans: Map<number, string>; points: Map<number, string> };
 }
 
 /** A body is claimed from the writer's memory budget before it is read (budget.ts). */
@@ -38,10 +39,10 @@ export interface IngestLine extends Admission {
   ingest(tenant: Tenant, decoded: Decoded, outcomes: RecordOutcomes): Promise<Ingested>;
 }
 
-/** Refusal counts of logs and spans together: a reason both share is counted for both. */
-function sumReasons(a: Map<string, number>, b: Map<string, number>): Map<string, number> {
-  const sum = new Map(a);
-  for (const [reason, n] of b) sum.set(reason, (sum.get(reason) ?? 0) + n);
+/** Refusal counts of every kind of record together: a reason two share is counted for both. */
+function sumReasons(validated: Validated<unknown>[]): Map<string, number> {
+  const sum = new Map<string, number>();
+  for (const { reasons } of validated) for (const [reason, n] of reasons) sum.set(reason, (sum.get(reason) ?? 0) + n);
   return sum;
 }
 
@@ -60,20 +61,22 @@ export function createIngestLine({ writer, retentionDays, now = Date.now }: Line
       const window = timeWindow(retentionDays, now());
       const logs = validateLogs(decoded.logs, window);
       const spans = validateSpans(decoded.spans, window);
-      const records = logs.valid.length + spans.valid.length;
+      const points = validatePoints(decoded.points, window);
+      const validated = [logs, spans, points];
+      const records = logs.valid.length + spans.valid.length + points.valid.length;
       try {
-        await writer.write(prepare(tenant, logs.valid, spans.valid), records);
+        await writer.write(prepare(tenant, logs.valid, spans.valid, points.valid), records);
       } catch (error) {
         const refusal = refusalOf(error);
         outcomes.failed(refusal.kind, records);
         throw refusal;
       }
       // Counted once committed: a request answered 503 comes back with the same invalid records.
-      outcomes.refused(sumReasons(logs.reasons, spans.reasons));
+      outcomes.refused(sumReasons(validated));
       return {
-        rejected: logs.rejected + spans.rejected,
-        message: [logs.message, spans.message].filter((m) => m !== '').join('; '),
-        problems: { logs: logs.problems, spans: spans.problems },
+        rejected: logs.rejected + spans.rejected + points.rejected,
+        message: validated.map((v) => v.message).filter((m) => m !== '').join('; '),
+        problems: { logs: logs.problems, spans: spans.problems, points: points.problems },
       };
     },
   };

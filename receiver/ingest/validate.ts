@@ -4,7 +4,7 @@
  * record never costs a batch.
  */
 import { ATTR } from '../../contract/vocabulary.js';
-import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type SpanRow } from '../model/records.js';
+import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type MetricPointRow, type SpanRow } from '../model/records.js';
 
 export interface Validated<R> {
   valid: R[];
@@ -122,6 +122,52 @@ function spanProblem(row: SpanRow, window: TimeWindow): string | null {
   return timeProblem(row.startTimeUnixNano, window);
 }
 
+function pointHoldsNul(row: MetricPointRow): boolean {
+  return (
+    holdsNul(row.attributes) || holdsNul(row.exemplars) || sharedHoldsNul(row.metric) || sharedHoldsNul(row.resource) ||
+    sharedHoldsNul(row.scope)
+  );
+}
+
+/** The bounds a histogram's counts fall between: finite and increasing, one count more than bounds (or none). */
+function histogramProblem(row: MetricPointRow): string | null {
+  const bounds = row.explicitBounds;
+  if (!bounds.every((b, i) => Number.isFinite(b) && (i === 0 || b > bounds[i - 1]!))) {
+    return 'histogram explicit_bounds not finite and increasing';
+  }
+  if (row.bucketCounts.length !== 0 && row.bucketCounts.length !== bounds.length + 1) {
+    return 'histogram bucket_counts not one more than explicit_bounds';
+  }
+  return null;
+}
+
+/** The uint64 counts of a point, stored as bigint. */
+function counts(row: MetricPointRow): string[] {
+  const { exponential: e } = row;
+  return [row.count, ...row.bucketCounts, ...(e ? [e.zeroCount, ...e.positive.bucketCounts, ...e.negative.bucketCounts] : [])];
+}
+
+const validExemplarIds = (row: MetricPointRow) =>
+  row.exemplars.every((e) => (e.traceId === '' || validTraceId(e.traceId)) && (e.spanId === '' || HEX_SPAN_ID.test(e.spanId)));
+
+function pointProblem(row: MetricPointRow, window: TimeWindow): string | null {
+  if (row.metric.name === '') return 'a metric without a name';
+  if (Buffer.byteLength(row.metric.name) > MAX_KEY_BYTES) return `a metric name over ${MAX_KEY_BYTES} bytes`;
+  if (beyondInt64(row.timeUnixNano) || beyondInt64(row.startTimeUnixNano)) return 'timestamp beyond the int64 range';
+  if (row.timeUnixNano === '0') return 'no timestamp (time_unix_nano is 0)';
+  if (BigInt(row.startTimeUnixNano) > BigInt(row.timeUnixNano)) return 'start_time_unix_nano after time_unix_nano';
+  if (counts(row).some(beyondInt64)) return 'a count beyond the int64 range';
+  if (row.metric.kind === 'histogram') {
+    const problem = histogramProblem(row);
+    if (problem !== null) return problem;
+  }
+  if (row.quantileValues.some((q) => !(q.quantile >= 0 && q.quantile <= 1))) return 'summary quantile out of range 0-1';
+  if (!validExemplarIds(row)) return 'invalid exemplar trace_id or span_id';
+  if (pointHoldsNul(row)) return NUL_PROBLEM;
+  if (keyTooLong(row.attributes, row.resource.attributes)) return LONG_KEY_PROBLEM;
+  return timeProblem(row.timeUnixNano, window);
+}
+
 function validate<R>(rows: R[], problem: (row: R) => string | null, noun: string): Validated<R> {
   const valid: R[] = [];
   const reasons = new Map<string, number>();
@@ -146,6 +192,10 @@ export function validateLogs(rows: LogRow[], window: TimeWindow): Validated<LogR
 
 export function validateSpans(rows: SpanRow[], window: TimeWindow): Validated<SpanRow> {
   return validate(rows, (row) => spanProblem(row, window), 'spans');
+}
+
+export function validatePoints(rows: MetricPointRow[], window: TimeWindow): Validated<MetricPointRow> {
+  return validate(rows, (row) => pointProblem(row, window), 'data points');
 }
 
 /** The accepted window for record times given the retention: from the oldest kept day to a week ahead. */

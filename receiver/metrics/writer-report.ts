@@ -65,7 +65,7 @@ function committedEffects(m: Instruments, bounded: LabelBound): (effects: BatchE
     }
   };
   return (effects) => {
-    for (const [signal, { accepted, duplicates }] of [['logs', effects.logs], ['traces', effects.spans]] as const) {
+    for (const [signal, { accepted, duplicates }] of [['logs', effects.logs], ['traces', effects.spans], ['metrics', effects.points]] as const) {
       if (accepted > 0) m.accepted.inc({ signal }, accepted);
       if (duplicates > 0) m.duplicates.inc({ signal }, duplicates);
     }

@@ -114,3 +114,71 @@ export function logTimeNanos(row: LogRow): string {
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
 }
+
+/** OTLP Metric's data field: which of Gauge, Sum, Histogram, ExponentialHistogram and Summary it holds. */
+export const METRIC_KINDS = ['gauge', 'sum', 'histogram', 'exponential_histogram', 'summary'] as const;
+export type MetricKind = (typeof METRIC_KINDS)[number];
+
+/** One OTLP Metric's description, shared by its data points (decoders make one object per Metric). */
+export interface Metric {
+  name: string;
+  description: string;
+  unit: string;
+  kind: MetricKind;
+  /** OTLP AggregationTemporality: 0 unspecified (gauges, summaries), 1 delta, 2 cumulative. */
+  temporality: number;
+  /** Sum.is_monotonic; false for every other kind. */
+  monotonic: boolean;
+  /** Metric.metadata: a KeyValue list, empty when absent. */
+  metadata: Attributes;
+}
+
+export interface Exemplar {
+  filteredAttributes: Attributes;
+  timeUnixNano: string;
+  /** as_double, or as_int (conventions above: a number when safe, else a decimal string); null when neither is set. */
+  value: number | string | null;
+  traceId: string;
+  spanId: string;
+}
+
+export interface ExponentialBuckets {
+  offset: number;
+  /** uint64 counts as decimal strings. */
+  bucketCounts: string[];
+}
+
+/**
+ * One data point of any kind, flattened like LogRow: the fields a kind lacks stay at their empty value.
+ * Doubles that are not finite (NaN, ±Infinity) stay numbers here; storage writes them as PostgreSQL's
+ * float8 spellings. uint64 and int64 values are decimal strings: exact, and what COPY wants.
+ */
+export interface MetricPointRow {
+  resource: Resource;
+  scope: Scope;
+  metric: Metric;
+  attributes: Attributes;
+  startTimeUnixNano: string;
+  timeUnixNano: string;
+  /** DataPointFlags (bit 0: no recorded value). */
+  flags: number;
+  /** A gauge's or sum's point: as_double, or null. */
+  asDouble: number | null;
+  /** A gauge's or sum's point: as_int as a decimal string, or null. */
+  asInt: string | null;
+  /** Histograms and summaries: count (uint64, decimal string); '0' for number points. */
+  count: string;
+  /** Histograms and summaries: sum, or null when not recorded. */
+  sum: number | null;
+  /** Histograms: min and max, or null when not recorded. */
+  min: number | null;
+  max: number | null;
+  /** Histogram: bucket_counts (uint64 decimal strings) and explicit_bounds. */
+  bucketCounts: string[];
+  explicitBounds: number[];
+  /** Exponential histogram: null for every other kind. */
+  exponential: { scale: number; zeroCount: string; zeroThreshold: number; positive: ExponentialBuckets; negative: ExponentialBuckets } | null;
+  /** Summary: quantile_values in the order sent. */
+  quantileValues: { quantile: number; value: number }[];
+  exemplars: Exemplar[];
+}

@@ -1,7 +1,8 @@
 /**
- * Daily range partitions of log_records and spans on `ts` (UTC days), named `<table>_pYYYYMMDD`: created
+ * Daily range partitions of log_records and spans on `ts` (UTC days), and of metric_points on
+ * time_unix_nano (the same days in nanoseconds), named `<table>_pYYYYMMDD`: created
  * on demand by the writer, dropped whole by retention, as are those of logs_v1 (the log records written
- * before migration 4, named logs_pYYYYMMDD) and the log streams of the days dropped. A partition the
+ * before migration 4, named logs_pYYYYMMDD) and the log and metric streams of the days dropped. A partition the
  * writer fills is analyzed as it grows (committed()), before autovacuum may come round to it.
  */
 import { describeDatabaseError } from '../model/database-errors.js';
@@ -10,8 +11,8 @@ import { ADVISORY_LOCKS } from './migrate.js';
 import { deleteRunsBefore } from './retention.js';
 
 /** logs_v1 is written only by move-pglite, which moves an earlier pipemon's records as they were. */
-export type PartitionedTable = 'log_records' | 'logs_v1' | 'spans';
-const RETAINED: readonly PartitionedTable[] = ['log_records', 'logs_v1', 'spans'];
+export type PartitionedTable = 'log_records' | 'logs_v1' | 'spans' | 'metric_points';
+const RETAINED: readonly PartitionedTable[] = ['log_records', 'logs_v1', 'spans', 'metric_points'];
 
 export interface PartitionManager {
   /**
@@ -37,7 +38,7 @@ export interface PartitionManager {
 const DAY_MS = 86_400_000;
 // Years 0000-9999: the partition name and the timestamp literal both assume four-digit years.
 const LAST_DAY_MS = Date.UTC(9999, 11, 31);
-const PARTITION_NAME = /^(log_records|logs|spans)_p(\d{4})(\d{2})(\d{2})$/;
+const PARTITION_NAME = /^(log_records|logs|spans|metric_points)_p(\d{4})(\d{2})(\d{2})$/;
 /**
  * Until something analyzes it, the planner knows nothing of a new day's partition, and autovacuum comes
  * round when it can (under a bulk load, minutes late). The records' count when a partition's statistics
@@ -49,6 +50,12 @@ const isoDay = (dayMs: number) => new Date(dayMs).toISOString();
 // logs_v1 is the table logs renamed: its partitions kept their names.
 const partitionName = (table: PartitionedTable, dayMs: number) =>
   `${table === 'logs_v1' ? 'logs' : table}_p${isoDay(dayMs).slice(0, 10).replaceAll('-', '')}`;
+
+/** A day's partition bounds in its table's partition key: a timestamptz, or metric_points' nanoseconds. */
+function bounds(table: PartitionedTable, day: number): string {
+  if (table === 'metric_points') return `FROM (${BigInt(day) * 1_000_000n}) TO (${BigInt(day + DAY_MS) * 1_000_000n})`;
+  return `FROM ('${isoDay(day)}') TO ('${isoDay(day + DAY_MS)}')`;
+}
 
 function dayStart(ms: number): number {
   const day = Math.floor(ms / DAY_MS) * DAY_MS;
@@ -112,7 +119,7 @@ export function createPartitionManager(warn: (message: string) => void = console
       const statements = [`SELECT pg_advisory_xact_lock(${ADVISORY_LOCKS.partitions})`];
       for (const [name, day] of missing) {
         statements.push(
-          `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF ${table} FOR VALUES FROM ('${isoDay(day)}') TO ('${isoDay(day + DAY_MS)}')`,
+          `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF ${table} FOR VALUES ${bounds(table, day)}`,
         );
       }
       await tx.query(statements.join(';\n'));
@@ -152,7 +159,9 @@ export function createPartitionManager(warn: (message: string) => void = console
           .sort();
         if (old.length > 0) await tx.query(old.map((name) => `DROP TABLE IF EXISTS ${name}`).join(';\n'));
         // The last day dropped, whether or not it had a partition: its streams go with it.
-        await tx.query('DELETE FROM log_streams WHERE day <= $1::date', [isoDay(Math.floor(cutoffMs / DAY_MS) * DAY_MS - DAY_MS).slice(0, 10)]);
+        const lastDay = isoDay(Math.floor(cutoffMs / DAY_MS) * DAY_MS - DAY_MS).slice(0, 10);
+        await tx.query('DELETE FROM log_streams WHERE day <= $1::date', [lastDay]);
+        await tx.query('DELETE FROM metric_streams WHERE day <= $1::date', [lastDay]);
         return old;
       });
       for (const name of dropped) {

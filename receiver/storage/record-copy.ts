@@ -1,5 +1,5 @@
 /**
- * A batch's records copied into log_streams, log_records and spans: COPY into a temporary staging table
+ * A batch's records copied into log_streams, log_records, spans, metric_streams and metric_points: COPY into a temporary staging table
  * (per connection, emptied at COMMIT), then INSERT ... ON CONFLICT DO NOTHING, so that a resent record
  * conflicts and is not stored twice. Returns how many records were new, and the keys of the new ones
  * that describe runs, stages or checks: only those are merged (merge-runs.ts).
@@ -7,6 +7,7 @@
 import { LOG_EVENTS_TO_DERIVE } from '../model/lineage.js';
 import type { Queryable, Transaction } from './database.js';
 import type { PartitionManager } from './partitions.js';
+import { METRIC_POINT_COLUMNS, METRIC_STREAM_COLUMNS } from './metric-csv.js';
 import { LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, SPAN_COLUMNS } from './rows-csv.js';
 
 /** A request's records rendered as COPY lines (ingest/prepare.ts). */
@@ -17,6 +18,10 @@ export interface RecordLines {
   spanLines: string[];
   logDays: Set<number>;
   spanDays: Set<number>;
+  pointLines: string[];
+  /** The metric_streams lines the point lines refer to, by stream key (RenderedMetricStream). */
+  metricStreamLines: Map<string, string>;
+  pointDays: Set<number>;
 }
 
 /** Keys of new records: prepare.ts files what a record derives under its key, copyRecords() returns the new ones'. */
@@ -31,6 +36,7 @@ export interface Counts {
 export interface Copied {
   logs: Counts;
   spans: Counts;
+  points: Counts;
   /** logKey()s and spanKey()s of the new records that derive runs, stages or checks: logs first, then spans. */
   newKeys: string[];
 }
@@ -48,17 +54,19 @@ interface Staged {
   key: (tenant: number, a: string, b: string) => string;
 }
 
-const STAGED: Record<'streams' | 'logs' | 'spans', Staged> = {
+/** The statement that moves a staging table's rows of records no derivation reads: counted, no keys returned. */
+const countedMove = (table: string, staging: string, order = '') => `WITH ins AS (
+             INSERT INTO ${table} SELECT * FROM ${staging}${order} ON CONFLICT DO NOTHING RETURNING 1)
+           SELECT count(*)::int AS inserted, '{}'::int[] AS tenants, '{}'::text[] AS a, '{}'::text[] AS b FROM ins`;
+
+const STAGED: Record<'streams' | 'logs' | 'spans' | 'metricStreams' | 'points', Staged> = {
   // In key order, so that two transactions storing the same new streams take their row locks in one
   // order and cannot deadlock; the count is not reported (streams are not records).
   streams: {
     create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_log_streams_staging (LIKE log_streams) ON COMMIT DELETE ROWS`,
     table: 'pipemon_log_streams_staging',
     columns: LOG_STREAM_COLUMNS,
-    move: `WITH ins AS (
-             INSERT INTO log_streams SELECT * FROM pipemon_log_streams_staging ORDER BY tenant_id, stream_id
-             ON CONFLICT DO NOTHING RETURNING 1)
-           SELECT count(*)::int AS inserted, '{}'::int[] AS tenants, '{}'::text[] AS a, '{}'::text[] AS b FROM ins`,
+    move: countedMove('log_streams', 'pipemon_log_streams_staging', ' ORDER BY tenant_id, stream_id'),
     params: [],
     key: () => '',
   },
@@ -89,6 +97,24 @@ const STAGED: Record<'streams' | 'logs' | 'spans', Staged> = {
     params: [],
     key: (tenant: number, traceId: string, spanId: string) => spanKey(tenant, traceId, spanId),
   },
+  // In key order, as log streams are.
+  metricStreams: {
+    create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_metric_streams_staging (LIKE metric_streams) ON COMMIT DELETE ROWS`,
+    table: 'pipemon_metric_streams_staging',
+    columns: METRIC_STREAM_COLUMNS,
+    move: countedMove('metric_streams', 'pipemon_metric_streams_staging', ' ORDER BY tenant_id, stream_id'),
+    params: [],
+    key: () => '',
+  },
+  // Points derive nothing: a run finds its points by their stream's run or their exemplar's trace when read.
+  points: {
+    create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_metric_points_staging (LIKE metric_points) ON COMMIT DELETE ROWS`,
+    table: 'pipemon_metric_points_staging',
+    columns: METRIC_POINT_COLUMNS,
+    move: countedMove('metric_points', 'pipemon_metric_points_staging'),
+    params: [],
+    key: () => '',
+  },
 };
 
 async function insertStaged(tx: Transaction, staged: Staged, lines: string[]): Promise<{ inserted: number; keys: string[] }> {
@@ -108,14 +134,18 @@ async function insertStaged(tx: Transaction, staged: Staged, lines: string[]): P
 export async function ensurePartitions(db: Queryable, partitions: PartitionManager, batch: RecordLines[]): Promise<void> {
   const logDays = batch.flatMap((p) => [...p.logDays]);
   const spanDays = batch.flatMap((p) => [...p.spanDays]);
+  const pointDays = batch.flatMap((p) => [...p.pointDays]);
   if (logDays.length > 0) await partitions.ensure(db, 'log_records', new Set(logDays));
   if (spanDays.length > 0) await partitions.ensure(db, 'spans', new Set(spanDays));
+  if (pointDays.length > 0) await partitions.ensure(db, 'metric_points', new Set(pointDays));
 }
 
 export async function copyRecords(tx: Transaction, partitions: PartitionManager, batch: RecordLines[]): Promise<Copied> {
   const logLines = batch.flatMap((p) => p.logLines);
   const spanLines = batch.flatMap((p) => p.spanLines);
-  const copied: Copied = { logs: { accepted: 0, duplicates: 0 }, spans: { accepted: 0, duplicates: 0 }, newKeys: [] };
+  const pointLines = batch.flatMap((p) => p.pointLines);
+  const none = () => ({ accepted: 0, duplicates: 0 });
+  const copied: Copied = { logs: none(), spans: none(), points: none(), newKeys: [] };
   if (logLines.length > 0) {
     await partitions.ensure(tx, 'log_records', new Set(batch.flatMap((p) => [...p.logDays])));
     await insertStaged(tx, STAGED.streams, [...new Map(batch.flatMap((p) => [...p.streamLines])).values()]);
@@ -128,6 +158,12 @@ export async function copyRecords(tx: Transaction, partitions: PartitionManager,
     const moved = await insertStaged(tx, STAGED.spans, spanLines);
     copied.spans = { accepted: moved.inserted, duplicates: spanLines.length - moved.inserted };
     copied.newKeys.push(...moved.keys);
+  }
+  if (pointLines.length > 0) {
+    await partitions.ensure(tx, 'metric_points', new Set(batch.flatMap((p) => [...p.pointDays])));
+    await insertStaged(tx, STAGED.metricStreams, [...new Map(batch.flatMap((p) => [...p.metricStreamLines])).values()]);
+    const moved = await insertStaged(tx, STAGED.points, pointLines);
+    copied.points = { accepted: moved.inserted, duplicates: pointLines.length - moved.inserted };
   }
   return copied;
 }

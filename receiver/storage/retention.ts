@@ -11,6 +11,7 @@ const DAY_MS = 86_400_000;
 export interface Deleted {
   logs: number;
   spans: number;
+  points: number;
   runs: number;
   stages: number;
 }
@@ -18,19 +19,30 @@ export interface Deleted {
 const count = async (db: Queryable, deleteSql: string, params: unknown[]) =>
   (await db.query<{ n: number }>(`WITH gone AS (${deleteSql} RETURNING 1) SELECT count(*)::int AS n FROM gone`, params)).rows[0]!.n;
 
+/** Each partitioned table's time as milliseconds, and a time in milliseconds as a value to compare with it. */
+const TIMES = {
+  ts: { ms: 'extract(epoch FROM min(ts)) * 1000', at: (ms: number) => new Date(ms).toISOString() },
+  time_unix_nano: { ms: 'min(time_unix_nano) / 1000000', at: (ms: number) => String(BigInt(ms) * 1_000_000n) },
+};
+
 /**
  * Deletes a tenant's rows of `table` older than `cutoff` a day (a partition) per statement, oldest first,
  * so that lowering a retention from 30 days to 1 never makes one statement of a month of rows.
  */
-async function deleteByDay(db: Queryable, table: 'log_records' | 'logs_v1' | 'spans', tenantId: number, cutoff: string): Promise<number> {
+async function deleteByDay(db: Queryable, table: 'log_records' | 'logs_v1' | 'spans' | 'metric_points', tenantId: number, cutoff: string): Promise<number> {
+  const column = table === 'metric_points' ? 'time_unix_nano' : 'ts';
+  const time = TIMES[column];
+  const cutoffMs = Date.parse(cutoff);
   let deleted = 0;
   for (;;) {
-    const { rows } = await db.query<{ oldest: Date | null }>(`SELECT min(ts) AS oldest FROM ${table} WHERE tenant_id = $1 AND ts < $2`, [tenantId, cutoff]);
+    const { rows } = await db.query<{ oldest: string | null }>(
+      `SELECT (${time.ms})::bigint::text AS oldest FROM ${table} WHERE tenant_id = $1 AND ${column} < $2`,
+      [tenantId, time.at(cutoffMs)],
+    );
     const oldest = rows[0]?.oldest;
-    if (!oldest) return deleted;
-    const dayEnd = Math.floor(oldest.getTime() / DAY_MS) * DAY_MS + DAY_MS;
-    const until = dayEnd < Date.parse(cutoff) ? new Date(dayEnd).toISOString() : cutoff;
-    deleted += await count(db, `DELETE FROM ${table} WHERE tenant_id = $1 AND ts < $2`, [tenantId, until]);
+    if (oldest === null || oldest === undefined) return deleted;
+    const dayEnd = Math.floor(Number(oldest) / DAY_MS) * DAY_MS + DAY_MS;
+    deleted += await count(db, `DELETE FROM ${table} WHERE tenant_id = $1 AND ${column} < $2`, [tenantId, time.at(Math.min(dayEnd, cutoffMs))]);
   }
 }
 
@@ -91,7 +103,13 @@ export async function cleanupTenant(db: Queryable, tenantId: number, serverDays:
     [tenantId, cutoff],
   );
   const spans = await deleteByDay(db, 'spans', tenantId, cutoff);
-  const deleted: Deleted = { logs, spans, ...(await deleteRunsBefore(db, cutoff, tenantId)) };
+  const points = await deleteByDay(db, 'metric_points', tenantId, cutoff);
+  await db.query(
+    `DELETE FROM metric_streams s WHERE s.tenant_id = $1 AND s.day < $2::date
+        AND NOT EXISTS (SELECT 1 FROM metric_points p WHERE p.tenant_id = s.tenant_id AND p.stream_id = s.stream_id)`,
+    [tenantId, cutoff],
+  );
+  const deleted: Deleted = { logs, spans, points, ...(await deleteRunsBefore(db, cutoff, tenantId)) };
   return { retention_days: days, cutoff, deleted };
 }
 

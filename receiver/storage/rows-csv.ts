@@ -29,12 +29,12 @@ export const SPAN_COLUMNS = [
   'scope_version', 'scope_attributes', 'scope_schema_url',
 ] as const;
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /** Resource and scope columns, rendered once per object: every row of a ResourceLogs shares them. */
 const rendered = new WeakMap<Resource | Scope, string>();
 
-function resourceCsv(resource: Resource): string {
+export function resourceCsv(resource: Resource): string {
   let csv = rendered.get(resource);
   if (csv === undefined) {
     csv = csvField(JSON.stringify(resource.attributes)) + ',' + csvField(resource.schemaUrl);
@@ -43,7 +43,7 @@ function resourceCsv(resource: Resource): string {
   return csv;
 }
 
-function scopeCsv(scope: Scope): string {
+export function scopeCsv(scope: Scope): string {
   let csv = rendered.get(scope);
   if (csv === undefined) {
     csv = [scope.name, scope.version, JSON.stringify(scope.attributes), scope.schemaUrl].map(csvField).join(',');
@@ -52,28 +52,28 @@ function scopeCsv(scope: Scope): string {
   return csv;
 }
 
-function serviceName(resource: Resource): string {
+export function serviceName(resource: Resource): string {
   const name = resource.attributes[ATTR.serviceName];
   return typeof name === 'string' ? name : '';
 }
 
 /** An attribute copied into its own column for queries: the record's, else its resource's. */
-function column(attributes: Attributes, resource: Resource, key: string): string | null {
+export function column(attributes: Attributes, resource: Resource, key: string): string | null {
   const value = attributes[key] ?? resource.attributes[key];
   if (value === undefined || value === null || value === '') return null;
   return typeof value === 'string' ? value : String(value);
 }
 
 /** '' for an absent id: an unquoted empty CSV field is NULL. */
-function nullable(value: string | null): string {
+export function nullable(value: string | null): string {
   return value === null || value === '' ? '' : csvField(value);
 }
 
 /** A hex id as a bytea field (validated hex: ingest/validate.ts), or NULL when absent. */
-const byteaField = (hex: string) => (hex === '' ? '' : `"\\x${hex}"`);
+export const byteaField = (hex: string) => (hex === '' ? '' : `"\\x${hex}"`);
 
 /** The first 8 bytes of an MD5 as a signed bigint, in the decimal form PostgreSQL prints int8 in. */
-const hash64 = (content: string) => hash('md5', content, 'buffer').readBigInt64BE(0).toString();
+export const hash64 = (content: string) => hash('md5', content, 'buffer').readBigInt64BE(0).toString();
 
 /** The attribute keys whose string value is stored in a column (pipeline, run_id, stage), in that order. */
 const COLUMN_KEYS = [ATTR.pipelineName, ATTR.runId, ATTR.stageName] as const;

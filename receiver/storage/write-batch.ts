@@ -1,6 +1,6 @@
 /**
  * One group-commit transaction: the records of every request in the batch are copied into their tables
- * (record-copy.ts), and what the new ones among them describe (a resent record is not new) is merged into
+ * (record-copy.ts), metric points with them, and what the new ones among them describe (a resent record is not new) is merged into
  * the stored runs, stages and checks (merge-runs.ts), all before one COMMIT: a record and what it derives
  * are stored together, once.
  */
@@ -18,11 +18,12 @@ export interface Prepared extends RecordLines {
 export interface BatchEffects extends RunEffects {
   logs: Counts;
   spans: Counts;
+  points: Counts;
 }
 
 export async function writeBatch(tx: Transaction, partitions: PartitionManager, batch: Prepared[]): Promise<BatchEffects> {
-  const { logs, spans, newKeys } = await copyRecords(tx, partitions, batch);
+  const { logs, spans, points, newKeys } = await copyRecords(tx, partitions, batch);
   const candidates = new Map(batch.flatMap((p) => [...p.candidates]));
   const merged = await mergeRuns(tx, newKeys.flatMap((key) => candidates.get(key) ?? []));
-  return { logs, spans, ...merged };
+  return { logs, spans, points, ...merged };
 }

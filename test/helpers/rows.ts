@@ -1,5 +1,5 @@
-/** Log and span rows as the decoders make them (receiver/model/records.ts), written by hand: a test names only what it sets. */
-import type { LogRow, Resource, SpanRow } from '../../receiver/model/records.js';
+/** Log, span and metric point rows as the decoders make them (receiver/model/records.ts), written by hand: a test names only what it sets. */
+import type { LogRow, Metric, MetricPointRow, Resource, SpanRow } from '../../receiver/model/records.js';
 
 /** When a row happened unless a test says otherwise. */
 export const ROW_TIME_MS = Date.UTC(2026, 10, 30, 12);
@@ -54,6 +54,36 @@ export function spanRow(extra: Partial<SpanRow> = {}): SpanRow {
     droppedLinksCount: 0,
     statusCode: 0,
     statusMessage: '',
+    ...extra,
+  };
+}
+
+/** A metric's description: a cumulative monotonic sum named `records` unless `extra` says otherwise. */
+export function metricOf(extra: Partial<Metric> = {}): Metric {
+  return { name: 'records', description: '', unit: '1', kind: 'sum', temporality: 2, monotonic: true, metadata: {}, ...extra };
+}
+
+/** A data point at ROW_TIME_MS of `metric` (a new cumulative sum unless given), valued 1 unless `extra` says otherwise. */
+export function pointRow(extra: Partial<MetricPointRow> = {}): MetricPointRow {
+  return {
+    resource,
+    scope,
+    metric: metricOf(),
+    attributes: {},
+    startTimeUnixNano: nanos(ROW_TIME_MS - 60_000),
+    timeUnixNano: nanos(ROW_TIME_MS),
+    flags: 0,
+    asDouble: null,
+    asInt: '1',
+    count: '0',
+    sum: null,
+    min: null,
+    max: null,
+    bucketCounts: [],
+    explicitBounds: [],
+    exponential: null,
+    quantileValues: [],
+    exemplars: [],
     ...extra,
   };
 }

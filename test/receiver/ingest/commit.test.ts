@@ -8,7 +8,7 @@ import type { PartitionManager } from '../../../receiver/storage/partitions.js';
 import type { BatchEffects, Prepared } from '../../../receiver/storage/write-batch.js';
 import { rejection } from '../../helpers/async.js';
 
-const EFFECTS: BatchEffects = { logs: { accepted: 1, duplicates: 0 }, spans: { accepted: 0, duplicates: 0 }, runsEnded: [], stagesEnded: [] };
+const EFFECTS: BatchEffects = { logs: { accepted: 1, duplicates: 0 }, spans: { accepted: 0, duplicates: 0 }, points: { accepted: 0, duplicates: 0 }, runsEnded: [], stagesEnded: [] };
 
 /** A report that keeps each transaction's records and how it ended. */
 function recordingReport() {
@@ -77,7 +77,10 @@ describe('committing one batch', () => {
 });
 
 describe('the writer', () => {
-  const prepared = (): Prepared => ({ logLines: [], streamLines: new Map(), spanLines: [], logDays: new Set(), spanDays: new Set(), candidates: new Map() });
+  const prepared = (): Prepared => ({
+    logLines: [], streamLines: new Map(), spanLines: [], logDays: new Set(), spanDays: new Set(),
+    pointLines: [], metricStreamLines: new Map(), pointDays: new Set(), candidates: new Map(),
+  });
   const partitions = { ensure: () => Promise.resolve() } as unknown as PartitionManager;
 
   /** A database whose every transaction fails with `refusal`, counting them. */

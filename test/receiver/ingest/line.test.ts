@@ -82,7 +82,7 @@ describe('the ingest line', () => {
   it('answers a bug in pipemon as a retryable internal error, never as the client data being bad, and counts it', async () => {
     const metrics = createMetrics();
     const line = createIngestLine({ writer: failingWriter(new TypeError("Cannot read properties of undefined (reading 'x')")), retentionDays: 30, now: () => NOW_MS });
-    const refusal = await rejection(ingestAlone(line, metrics, { logs: [log(), log()], spans: [] }));
+    const refusal = await rejection(ingestAlone(line, metrics, { logs: [log(), log()], spans: [], points: [] }));
     expect(refusal).toBeInstanceOf(Refusal);
     expect((refusal as Refusal).kind).toBe('internal');
     expect(refusal.message).toMatch(/internal error in the receiver \(Cannot read properties.*\): retry later/);
@@ -94,12 +94,12 @@ describe('the ingest line', () => {
     const metrics = createMetrics();
     const refused = Object.assign(new Error('value too long'), { code: '22001', severity: 'ERROR' });
     const line = createIngestLine({ writer: failingWriter(refused), retentionDays: 30, now: () => NOW_MS });
-    expect((await rejection(ingestAlone(line, metrics, { logs: [log()], spans: [] }))).message).toMatch(/the database refused this request: value too long \(SQLSTATE 22001\)/);
+    expect((await rejection(ingestAlone(line, metrics, { logs: [log()], spans: [], points: [] }))).message).toMatch(/the database refused this request: value too long \(SQLSTATE 22001\)/);
     expect(await failedCount(metrics, 'database_error')).toBe(1);
 
     const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     const unavailable = createIngestLine({ writer: failingWriter(down), retentionDays: 30, now: () => NOW_MS });
-    expect(((await rejection(ingestAlone(unavailable, metrics, { logs: [log(), log(), log()], spans: [] }))) as Refusal).kind).toBe('unavailable');
+    expect(((await rejection(ingestAlone(unavailable, metrics, { logs: [log(), log(), log()], spans: [], points: [] }))) as Refusal).kind).toBe('unavailable');
     expect(await failedCount(metrics, 'database_unavailable')).toBe(3);
   });
 
@@ -107,7 +107,7 @@ describe('the ingest line', () => {
     const written: number[] = [];
     const writer: Writer = { ...failingWriter(null), write: async (_prepared, records) => void written.push(records) };
     const line = createIngestLine({ writer, retentionDays: 30, now: () => NOW_MS });
-    const answer = await ingestAlone(line, createMetrics(), { logs: [log(), log({ timeUnixNano: '0' })], spans: [] });
+    const answer = await ingestAlone(line, createMetrics(), { logs: [log(), log({ timeUnixNano: '0' })], spans: [], points: [] });
     expect(written).toEqual([1]);
     expect(answer).toMatchObject({ rejected: 1, message: expect.stringMatching(/1 with no timestamp/) });
     expect([...answer.problems.logs.keys()]).toEqual([1]);
@@ -118,7 +118,7 @@ describe('the ingest line', () => {
     const writer: Writer = { ...failingWriter(null), write: async () => {} };
     const line = createIngestLine({ writer, retentionDays: 30, now: () => NOW_MS });
     const old = nanos(NOW_MS - 40 * 86_400_000);
-    await ingestAlone(line, metrics, { logs: [log({ timeUnixNano: old })], spans: [span({ startTimeUnixNano: old, endTimeUnixNano: old })] });
+    await ingestAlone(line, metrics, { logs: [log({ timeUnixNano: old })], spans: [span({ startTimeUnixNano: old, endTimeUnixNano: old })], points: [] });
     const refused = (await metrics.registry.getSingleMetric('pipemon_receiver_refused_records_total')!.get()).values;
     expect(refused.find((v) => v.labels.reason === 'timestamp older than the retention window')?.value).toBe(2);
   });

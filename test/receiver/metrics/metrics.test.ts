@@ -29,6 +29,7 @@ async function value(metrics: Metrics, name: string, labels: Record<string, stri
 const effects = (extra: Partial<BatchEffects> = {}): BatchEffects => ({
   logs: { accepted: 0, duplicates: 0 },
   spans: { accepted: 0, duplicates: 0 },
+  points: { accepted: 0, duplicates: 0 },
   runsEnded: [],
   stagesEnded: [],
   ...extra,

@@ -40,17 +40,18 @@ describe.each(backends())('migrations on $name', (backend) => {
       [11, 'bd8998cfc229cd1d'],
       [12, '9436027c3f135030'],
       [13, '8396b2a7aad24e1c'],
+      [14, 'd1d0f20759807b7e'],
     ]);
   });
 
   it('grants the read-only role SELECT on what dashboards show, and nothing on the keys', async () => {
     const grants = await db.query<{ table_name: string; privilege_type: string }>(
       `SELECT table_name, privilege_type FROM information_schema.role_table_grants
-        WHERE grantee = $1 AND table_name NOT LIKE '%\\_p%'`,
+        WHERE grantee = $1 AND table_name !~ '_p[0-9]{8}$'`,
       [READER_ROLE],
     );
     expect(grants.rows.sort((a, b) => (a.table_name < b.table_name ? -1 : 1))).toEqual(
-      ['datasets', 'lineage_edges', 'log_records', 'log_streams', 'logs', 'logs_v1', 'pipeline_checks', 'pipeline_day_durations', 'pipeline_days', 'pipeline_hour_durations', 'pipeline_hours', 'pipeline_runs', 'pipeline_stages', 'run_datasets', 'spans', 'tenants'].map((table_name) => ({
+      ['datasets', 'lineage_edges', 'log_records', 'log_streams', 'logs', 'logs_v1', 'metric_points', 'metric_streams', 'pipeline_checks', 'pipeline_day_durations', 'pipeline_days', 'pipeline_hour_durations', 'pipeline_hours', 'pipeline_runs', 'pipeline_stages', 'run_datasets', 'spans', 'tenants'].map((table_name) => ({
         table_name,
         privilege_type: 'SELECT',
       })),

@@ -40,7 +40,10 @@ function span(id: string, name: string, attributes: SpanRow['attributes']): Span
 
 /** The records rendered as ingest/prepare.ts renders them, and the keys copyRecords() names them by. */
 function linesOf(logs = LOGS, spans = SPANS): RecordLines & { logKeys: string[] } {
-  const lines: RecordLines & { logKeys: string[] } = { logLines: [], streamLines: new Map(), spanLines: [], logDays: new Set(), spanDays: new Set(), logKeys: [] };
+  const lines: RecordLines & { logKeys: string[] } = {
+    logLines: [], streamLines: new Map(), spanLines: [], logDays: new Set(), spanDays: new Set(),
+    pointLines: [], metricStreamLines: new Map(), pointDays: new Set(), logKeys: [],
+  };
   for (const row of logs) {
     const { line, fingerprint, stream, dayMs } = renderLog(TENANT, row);
     lines.logLines.push(line);
@@ -76,7 +79,7 @@ describe.each(backends())('record copy on $name', (backend) => {
   it('stores a resent record once and names none of the resent ones', async () => {
     const streams = await count(db, 'log_streams');
     const copied = await db.transaction((tx) => copyRecords(tx, createPartitionManager(), [linesOf()]));
-    expect(copied).toEqual({ logs: { accepted: 0, duplicates: 3 }, spans: { accepted: 0, duplicates: 2 }, newKeys: [] });
+    expect(copied).toEqual({ logs: { accepted: 0, duplicates: 3 }, spans: { accepted: 0, duplicates: 2 }, points: { accepted: 0, duplicates: 0 }, newKeys: [] });
     expect(await count(db, 'log_records')).toBe(3);
     expect(await count(db, 'log_streams')).toBe(streams);
     expect(await count(db, 'spans')).toBe(2);
@@ -93,7 +96,7 @@ describe.each(backends())('record copy on $name', (backend) => {
 
   it('copies nothing for a batch without records', async () => {
     const copied = await db.transaction((tx) => copyRecords(tx, createPartitionManager(), [linesOf([], [])]));
-    expect(copied).toEqual({ logs: { accepted: 0, duplicates: 0 }, spans: { accepted: 0, duplicates: 0 }, newKeys: [] });
+    expect(copied).toEqual({ logs: { accepted: 0, duplicates: 0 }, spans: { accepted: 0, duplicates: 0 }, points: { accepted: 0, duplicates: 0 }, newKeys: [] });
   });
 
   it('makes the partitions of a batch days ahead of its transaction', async () => {
