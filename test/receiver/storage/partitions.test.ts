@@ -8,6 +8,9 @@ import type { Database, Queryable } from '../../../receiver/storage/database.js'
 import { openDatabase } from '../../../receiver/storage/open.js';
 import { ANALYZE_AT, createPartitionManager } from '../../../receiver/storage/partitions.js';
 import { addRunChanges } from '../../../receiver/storage/run-days.js';
+import { writeBatch } from '../../../receiver/storage/write-batch.js';
+import { prepare } from '../../../receiver/ingest/prepare.js';
+import { nanos, pointRow } from '../../helpers/rows.js';
 import { rejection } from '../../helpers/async.js';
 import { backends, databaseFor, freshDatabase } from '../../helpers/backends.js';
 import { recording } from '../../helpers/storage.js';
@@ -206,5 +209,23 @@ describe.each(backends())('partitions on $name', (backend) => {
     // Forgotten when dropped: asked for again, the partition is created again.
     await fresh.transaction((tx) => partitions.ensure(tx, 'log_records', [days[0]!]));
     expect(await partitionsOf(fresh, 'log_records')).toContain('log_records_p20311222');
+  });
+
+  it('partitions metric points by the nanoseconds of their day, and drops them and their series past retention', async () => {
+    const fresh = await freshDatabase(backend);
+    const partitions = createPartitionManager();
+    const now = Date.UTC(2032, 0, 31, 12);
+    const points = [31, 30, 0].map((ago) => pointRow({ startTimeUnixNano: '0', timeUnixNano: nanos(now - ago * DAY_MS) }));
+    await fresh.transaction((tx) => writeBatch(tx, partitions, [prepare({ id: 1, name: 'default' }, [], [], points)]));
+    expect(await partitionsOf(fresh, 'metric_points')).toEqual(['metric_points_p20311231', 'metric_points_p20320101', 'metric_points_p20320131']);
+    // A point at the last nanosecond of a day is that day's; the next day's partition starts at the next.
+    const { rows: bounds } = await fresh.query<{ bound: string }>(
+      `SELECT pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_class c WHERE c.relname = 'metric_points_p20320131'`,
+    );
+    expect(bounds[0]!.bound).toBe(`FOR VALUES FROM ('${BigInt(Date.UTC(2032, 0, 31)) * 1_000_000n}') TO ('${BigInt(Date.UTC(2032, 1, 1)) * 1_000_000n}')`);
+
+    expect(await partitions.dropOlderThan(fresh, 30, now)).toEqual(['metric_points_p20311231']);
+    expect((await fresh.query<{ day: string }>('SELECT day::text FROM metric_streams ORDER BY day')).rows).toEqual([{ day: '2032-01-01' }, { day: '2032-01-31' }]);
+    expect((await fresh.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_points')).rows[0]!.n).toBe(2);
   });
 });
