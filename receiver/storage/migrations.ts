@@ -341,6 +341,8 @@ CREATE INDEX metric_streams_day ON metric_streams (day);
 CREATE INDEX metric_streams_run ON metric_streams (tenant_id, run_id, metric_name) WHERE run_id IS NOT NULL;
 CREATE INDEX metric_streams_pipeline ON metric_streams (tenant_id, pipeline, metric_name, day) WHERE pipeline IS NOT NULL;
 CREATE INDEX metric_streams_name ON metric_streams (tenant_id, metric_name, day);
+-- A series' streams, day by day: the API's series_id filter, and a point's predecessor for increases.
+CREATE INDEX metric_streams_series ON metric_streams (tenant_id, series_id, day);
 
 -- Columns ordered widest first after the two int4s: no alignment padding between them.
 CREATE TABLE metric_points (

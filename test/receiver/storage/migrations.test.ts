@@ -40,7 +40,7 @@ describe.each(backends())('migrations on $name', (backend) => {
       [11, 'bd8998cfc229cd1d'],
       [12, '9436027c3f135030'],
       [13, '8396b2a7aad24e1c'],
-      [14, 'd1d0f20759807b7e'],
+      [14, 'f0bb62c076c8b520'],
     ]);
   });
 
