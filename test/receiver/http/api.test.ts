@@ -420,7 +420,7 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     }
     expect((await get('/api/v1/metrics/overview', theirs)).body).toMatchObject({ runs: 0, errors: 0, success_rate: null });
     const cleanup = await api(r.url, '/api/v1/retention/cleanup', { key: theirs, method: 'POST' });
-    expect(cleanup.body.deleted).toEqual({ logs: 0, spans: 0, runs: 0, stages: 0 });
+    expect(cleanup.body.deleted).toEqual({ logs: 0, spans: 0, points: 0, runs: 0, stages: 0 });
     expect((await items('/api/v1/logs', mine)).length).toBe(3 + lineageGraphRecords(NOW).length);
   });
 
@@ -453,7 +453,7 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
         [name, new Date(Date.now() - 2 * DAY).toISOString()],
       )).rows[0]!.n;
     expect([await oldStreams('retention'), (await oldStreams('retention-other')) > 0]).toEqual([0, true]);
-    expect((await api(r.url, '/api/v1/retention/cleanup', { key, method: 'POST' })).body.deleted).toEqual({ logs: 0, spans: 0, runs: 0, stages: 0 });
+    expect((await api(r.url, '/api/v1/retention/cleanup', { key, method: 'POST' })).body.deleted).toEqual({ logs: 0, spans: 0, points: 0, runs: 0, stages: 0 });
     expect((await api(r.url, '/api/v1/retention', { key, method: 'PUT', body: { retention_days: null } })).body.retention_days).toBe(30);
   });
 

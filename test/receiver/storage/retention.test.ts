@@ -1,6 +1,7 @@
 /**
  * Retention of what the write path derives (receiver/storage/retention.ts): lineage goes by its last use,
- * and only the tenant whose retention it is loses any.
+ * a tenant's shorter retention deletes its metric points and their series a day at a time, and only the
+ * tenant whose retention it is loses any.
  */
 import { describe, expect, it } from 'vitest';
 import { ATTR, EVENT } from '../../../contract/vocabulary.js';
@@ -9,10 +10,11 @@ import { prepare } from '../../../receiver/ingest/prepare.js';
 import type { Tenant } from '../../../receiver/model/records.js';
 import type { Database } from '../../../receiver/storage/database.js';
 import { createPartitionManager } from '../../../receiver/storage/partitions.js';
-import { deleteRunsBefore } from '../../../receiver/storage/retention.js';
+import { cleanupTenant, deleteRunsBefore, setTenantRetentionDays } from '../../../receiver/storage/retention.js';
 import { writeBatch } from '../../../receiver/storage/write-batch.js';
 import { backends, freshDatabase } from '../../helpers/backends.js';
 import { otlpJsonLogs } from '../../helpers/otlp-json.js';
+import { nanos, pointRow } from '../../helpers/rows.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2031, 6, 1);
@@ -54,5 +56,26 @@ describe.each(backends())('retention on $name', (backend) => {
       '2 dw://orders',
       '2 dw://revenue_v1',
     ]);
+  });
+
+  it("deletes a tenant's metric points older than its retention, and the series no point is left in, and no other tenant's", async () => {
+    const db = await freshDatabase(backend);
+    const now = T0 + 10 * DAY;
+    const points = [9, 8, 0].map((ago) => pointRow({ startTimeUnixNano: '0', timeUnixNano: nanos(now - ago * DAY) }));
+    const tenants = [];
+    for (const name of ['short', 'long']) {
+      const { rows } = await db.query<{ id: number }>(`INSERT INTO tenants (name) VALUES ($1) RETURNING tenant_id AS id`, [name]);
+      tenants.push({ id: rows[0]!.id, name });
+      await db.transaction((tx) => writeBatch(tx, createPartitionManager(), [prepare(tenants.at(-1)!, [], [], points)]));
+    }
+    const [short, long] = tenants as [Tenant, Tenant];
+    await setTenantRetentionDays(db, short.id, 5);
+    const cleaned = await cleanupTenant(db, short.id, 30, now);
+    expect(cleaned.deleted.points).toBe(2);
+    const days = (...ago: number[]) => ago.map((a) => new Date(now - a * DAY).toISOString().slice(0, 10));
+    const streamDays = (tenant: Tenant) => names(db, `SELECT day::text AS v FROM metric_streams WHERE tenant_id = ${tenant.id} ORDER BY 1`);
+    expect([await streamDays(short), await streamDays(long)]).toEqual([days(0), days(9, 8, 0)]);
+    const pointsOf = async (tenant: Tenant) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_points WHERE tenant_id = $1', [tenant.id])).rows[0]!.n;
+    expect([await pointsOf(short), await pointsOf(long)]).toEqual([1, 3]);
   });
 });
