@@ -461,7 +461,7 @@ describe.each(receiverBackends())('query API on $name', (backend) => {
     const { status, body } = await api(r.url, '/api/v1/openapi.json');
     expect([status, body.openapi]).toEqual([200, '3.1.0']);
     for (const route of ROUTES) expect(body.paths[`/api/v1${route.path}`]?.[route.method], `${route.method} ${route.path}`).toBeDefined();
-    for (const path of ['/v1/logs', '/v1/traces', '/api/v1/logs', '/api/v1/logs/batch', '/api/v1/lineage']) expect(body.paths[path]?.post, path).toBeDefined();
+    for (const path of ['/v1/logs', '/v1/traces', '/v1/metrics', '/api/v1/logs', '/api/v1/logs/batch', '/api/v1/lineage']) expect(body.paths[path]?.post, path).toBeDefined();
     // Answers outside the JSON API are checked too: an OTLP partial success and a refusal.
     const missing = await api(r.url, '/api/v1/runs/none', { key: r.key });
     expect(missing.status).toBe(404);
