@@ -68,6 +68,20 @@ export const logPipelineIs = (l: string) => pipelineOrAllIs(`${l}.pipeline`);
 
 export const logEnvironmentIs = (l: string) => allOr(environmentOf(l), 'environment');
 
+/** The UTC day of a time macro's text ($__timeFrom(), $__timeTo()): metric_streams are kept per UTC day. */
+const utcDay = (macro: string) => `(${macro}::timestamptz AT TIME ZONE 'UTC')::date`;
+
+/**
+ * metric_streams `ms` of the dashboard's one tenant and pipeline, in the selected environments (its
+ * resource's, as a log record's), on the days of the time range: what the metric_streams_pipeline index
+ * finds by equalities and a day range.
+ */
+export const pipelineStreamsIs = (ms: string) => sqlText`
+  ${ms}.tenant_id = ${ONE_TENANT_ID}
+    AND ${ms}.pipeline = \${pipeline:sqlstring}
+    AND ${ms}.day BETWEEN ${utcDay('$__timeFrom()')} AND ${utcDay('$__timeTo()')}
+    AND ${logEnvironmentIs(ms)}`;
+
 /**
  * Run `r` (pipeline_runs) in the selected environments, by the API's rule of a run's environment
  * (receiver/query/shape.ts): as the run stores it (what the environment variable lists), for runs

@@ -1,6 +1,6 @@
 /**
- * One pipeline: its state now (Prometheus), and its runs, stages, rows, errors and data-quality checks
- * in the time range (PostgreSQL).
+ * One pipeline: its state now (Prometheus), and its runs, stages, rows, errors, data-quality checks and
+ * the metrics its applications reported in the time range (PostgreSQL).
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
@@ -24,7 +24,8 @@ import {
   unitColumn,
   zeroIsGood,
 } from './panels.js';
-import { environmentVariable, pipelineVariable, tenantVariable } from './variables.js';
+import { metricOverTime, pipelineLastValues } from './metrics.js';
+import { environmentVariable, metricVariable, pipelineVariable, tenantVariable } from './variables.js';
 
 const SELECTOR = promPipelines(false);
 
@@ -63,10 +64,11 @@ const LOGS_IN_RANGE = sqlText`
     AND $__timeFilter(l.ts)`;
 
 export function pipelineDashboard(): Dashboard {
-  const builder = pipemonDashboard(UID.pipeline, 'One pipeline: its state now, and its runs, stages, rows, errors and checks in the time range.')
+  const builder = pipemonDashboard(UID.pipeline, 'One pipeline: its state now, and its runs, stages, rows, errors, checks and reported metrics in the time range.')
     .withVariable(tenantVariable(false))
     .withVariable(pipelineVariable({ multi: false }))
     .withVariable(environmentVariable())
+    .withVariable(metricVariable())
 
     .withRow(new RowBuilder('Now'))
     .withPanel(
@@ -318,6 +320,22 @@ export function pipelineDashboard(): Dashboard {
           ORDER BY 4 DESC, 1, 2`),
         { size: { w: 24, h: 8 }, description: `Data-quality checks (${EVENT.check} records) in the time range, by check and stage; with an environment selected, the checks of its runs.` },
       ).overrideByName('Failed', [{ id: 'thresholds', value: zeroIsGood().build() }, { id: 'custom.cellOptions', value: { type: 'color-text' } }]),
+    )
+
+    .withRow(new RowBuilder('Metrics reported'))
+    .withPanel(
+      timeSeriesPanel('Metric: $metric', [metricOverTime()], {
+        size: { w: 24, h: 8 },
+        description:
+          'The metric chosen above, as the pipeline\'s applications reported it (OTLP metrics), a line per run and attribute set: gauges and up-down sums by value, counters by their increase per interval, histograms and summaries by their mean.',
+      }),
+    )
+    .withPanel(
+      tablePanel('Metrics by run', pipelineLastValues(), {
+        size: { w: 24, h: 8 },
+        description:
+          'Every metric series the pipeline reported in the time range, by run, with its last value (a delta sum: its total; a histogram or summary: its mean, and its count), latest first.',
+      }).overrideByName('Run', linkColumn(toRun)),
     );
   return finish(builder);
 }

@@ -1,6 +1,6 @@
 /**
- * One run: its outcome, its stages on a timeline, the rows they moved, its checks and its log records,
- * all from PostgreSQL (a run id is never a Prometheus label).
+ * One run: its outcome, its stages on a timeline, the rows they moved, its checks, the metrics it
+ * reported and its log records, all from PostgreSQL (a run id is never a Prometheus label).
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
@@ -8,6 +8,7 @@ import { ATTR } from '../../contract/vocabulary.js';
 import { finish, pipemonDashboard } from './dashboard-base.js';
 import { ONE_TENANT_ID, severityName, tenantIs } from './filters.js';
 import { UID } from './links.js';
+import { runLastValues } from './metrics.js';
 import { sql, sqlText } from './queries-builders.js';
 import {
   NO_END_REPORTED,
@@ -62,7 +63,7 @@ const ITS_CHECKS = sqlText`
     AND c.run_id = \${run_id:sqlstring}`;
 
 export function runDashboard(): Dashboard {
-  const builder = pipemonDashboard(UID.run, 'One pipeline run: its outcome, stages, rows, checks and log records.')
+  const builder = pipemonDashboard(UID.run, 'One pipeline run: its outcome, stages, rows, checks, reported metrics and log records.')
     .withVariable(tenantVariable(false))
     .withVariable(pipelineVariable({ multi: false }))
     .withVariable(runVariable())
@@ -186,6 +187,13 @@ export function runDashboard(): Dashboard {
         { id: 'mappings', value: [{ type: 'value', options: { passed: { color: 'green', index: 0 }, failed: { color: 'red', index: 1 }, unknown: { color: 'orange', index: 2 } } }] },
         { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorText } },
       ]),
+    )
+    .withPanel(
+      tablePanel('Metrics reported', runLastValues(), {
+        size: { w: 24, h: 8 },
+        description:
+          'Every metric series the run reported (OTLP metrics naming its run id), with its last value (a delta sum: its total; a histogram or summary: its mean, and its count), latest first.',
+      }),
     )
     .withPanel(
       logsPanel(

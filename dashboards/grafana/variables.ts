@@ -17,7 +17,7 @@ import {
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { POSTGRES, PROMETHEUS } from './datasources.js';
 import { sqlText } from './queries-builders.js';
-import { SELECTED_TENANTS_PIPELINES, SEVERITIES, SQL_ALL, tenantIs } from './filters.js';
+import { SELECTED_TENANTS_PIPELINES, SEVERITIES, SQL_ALL, pipelineStreamsIs, tenantIs } from './filters.js';
 import { ALL } from './interpolate.js';
 
 const ALL_SELECTED = { text: 'All', value: ALL };
@@ -99,6 +99,23 @@ export function runVariable(): QueryVariableBuilder {
     ORDER BY r.started_at DESC
     LIMIT 500`,
   )
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .multi(false)
+    .includeAll(false);
+}
+
+/** The names of the metrics the selected pipeline reported on the days of the time range (metric_streams). */
+export function metricVariable(): QueryVariableBuilder {
+  return sqlVariable(
+    'metric',
+    'Metric',
+    sqlText`
+    SELECT DISTINCT ms.metric_name
+    FROM metric_streams ms
+    WHERE ${pipelineStreamsIs('ms')}
+    ORDER BY 1`,
+  )
+    .description('An application metric of the pipeline (OTLP metrics), for the Metrics reported row')
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .multi(false)
     .includeAll(false);

@@ -49,7 +49,7 @@ function linksIn(node: unknown, found: { title?: string; url?: string }[] = []):
 const REFERENCES = /\$(\w+)|\[\[(\w+?)(?::\w+)?\]\]|\$\{(\w+)(?:\.[^:^}]+)?(?::[^}]+)?\}/g;
 const referenced = (text: string) => [...text.matchAll(REFERENCES)].map((m) => (m[1] ?? m[2] ?? m[3])!);
 /** Names Grafana or its datasources replace themselves: built-in variables and the SQL macros. */
-const BUILT_IN = /^__(interval|interval_ms|rate_interval|range|range_s|range_ms|from|to|timeFilter|timeFrom|timeTo|timeGroup|timeGroupAlias)$/;
+const BUILT_IN = /^__(interval|interval_ms|rate_interval|range|range_s|range_ms|from|to|timeFilter|timeFrom|timeTo|timeGroup|timeGroupAlias|unixEpochNanoFilter|unixEpochNanoFrom)$/;
 
 describe('Grafana dashboards', () => {
   it('are committed exactly as the TypeScript builds them (rebuild: npm run build && node dist/dashboards/grafana/build.js)', () => {
@@ -134,10 +134,10 @@ describe('Grafana dashboards', () => {
     }
   });
 
-  it('declare tenant, pipeline and environment where they filter pipelines, and a run on the run dashboard', () => {
+  it('declare tenant, pipeline and environment where they filter pipelines, a metric on the pipeline dashboard and a run on the run dashboard', () => {
     const names = (uid: string) => (dashboards.find((d) => d.uid === uid)!.templating.list ?? []).map((v: VariableModel) => v.name);
     expect(names(UID.overview)).toEqual(['tenant', 'pipeline', 'environment']);
-    expect(names(UID.pipeline)).toEqual(['tenant', 'pipeline', 'environment']);
+    expect(names(UID.pipeline)).toEqual(['tenant', 'pipeline', 'environment', 'metric']);
     expect(names(UID.run)).toEqual(['tenant', 'pipeline', 'run_id']);
     expect(names(UID.logs)).toEqual(['tenant', 'pipeline', 'environment', 'severity', 'run_id', 'search']);
     expect(names(UID.lineage)).toEqual(['tenant', 'pipeline']);

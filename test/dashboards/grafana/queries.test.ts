@@ -25,6 +25,7 @@ import { createTestDatabase } from '../../helpers/backends.js';
 import { encodeLogs, logsRequest, post, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
 import { UID } from '../../../dashboards/grafana/links.js';
 import { NO_END_REPORTED, RESULT_MAPPINGS, TOLERATED } from '../../../dashboards/grafana/panels.js';
+import { metric, point, resourceOf, tenantNamed, writePoints } from './metric-points.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -343,11 +344,40 @@ async function seed(receiver: TestReceiver, now: number): Promise<Seeded> {
   };
   await send(receiver.key, acme);
   await send(await receiver.keyFor('globex', ['ingest']), globex);
+  await seedMetrics(receiver, 'acme', 'orders-hourly');
 
   return {
     single: { tenant: 'acme', pipeline: 'orders-hourly', environment: 'prod', severity: '5', run_id: failedOrdersRun, search: 'timeout' },
     multi: { tenant: ['acme', 'globex'], pipeline: ['orders-hourly', 'flaky-sync'], environment: ['prod', 'staging'], severity: ['4', '5'] },
   };
+}
+
+/**
+ * The metrics an application reports during each stored run of `pipeline`, in the run's service and
+ * environment: a rows counter (cumulative, from the run's start) and a memory gauge, written through the
+ * receiver's write path as lineage.test.ts writes its records.
+ */
+async function seedMetrics(receiver: TestReceiver, tenant: string, pipeline: string): Promise<void> {
+  const { db } = receiver.receiver;
+  const { rows } = await db.query<{ run_id: string; started_at: Date; service_name: string | null; environment: string | null }>(
+    `SELECT r.run_id, r.started_at, r.service_name, r.environment
+     FROM pipeline_runs r JOIN tenants t ON t.tenant_id = r.tenant_id
+     WHERE t.name = $1 AND r.pipeline = $2 AND r.started_at IS NOT NULL`,
+    [tenant, pipeline],
+  );
+  expect(rows.length, `runs of ${pipeline}`).toBeGreaterThan(0);
+  const points = rows.flatMap((run, i) => {
+    const resource = resourceOf({ [ATTR.serviceName]: run.service_name ?? pipeline, [ATTR.environment]: run.environment ?? 'prod' });
+    const attributes = { [ATTR.pipelineName]: pipeline, [ATTR.runId]: run.run_id };
+    const rowsProcessed = metric('etl.rows.processed', 'sum', { temporality: 'cumulative', monotonic: true });
+    const memory = metric('process.memory.usage', 'gauge', { unit: 'By' });
+    const start = run.started_at.getTime();
+    return [1, 2].flatMap((minute) => [
+      point({ resource, metric: rowsProcessed, attributes: { ...attributes, table: 'orders' }, atMs: start + minute * 60_000, startMs: start, value: minute * (500 + i) }),
+      point({ resource, metric: memory, attributes, atMs: start + minute * 60_000, value: 2 ** 20 * (minute + i) }),
+    ]);
+  });
+  await writePoints(db, await tenantNamed(db, tenant), points);
 }
 
 /**
@@ -361,6 +391,7 @@ async function seedDemo(receiver: TestReceiver, now: number): Promise<Seeded> {
     [DEMO_PIPELINES.flaky],
   );
   expect(demo.backfill.pipelines[DEMO_PIPELINES.flaky]?.runs.failure).toBeGreaterThan(0);
+  await seedMetrics(receiver, 'acme', DEMO_PIPELINES.flaky);
   return {
     single: { tenant: 'acme', pipeline: DEMO_PIPELINES.flaky, environment: 'demo', severity: '5', run_id: rows[0]!.run_id, search: 'reset' },
     multi: { tenant: ['acme'], pipeline: [DEMO_PIPELINES.flaky, DEMO_PIPELINES.healthy], environment: ['demo'], severity: ['4', '5'] },

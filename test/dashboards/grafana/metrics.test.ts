@@ -1,0 +1,287 @@
+/**
+ * The Metrics reported row of the Pipeline dashboard and the run dashboard's Metrics reported table
+ * (dashboards/grafana/metrics.ts) on metric points written through the receiver's write path, with
+ * Grafana's variables and macros expanded as its PostgreSQL datasource does, run as the read-only role
+ * pipemon_reader: the `metric` variable's options, the values Grafana would plot for each kind of metric
+ * (gauges by value, counters by their increase, histograms by their mean), and each series' last value.
+ */
+import pg from 'pg';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { ATTR } from '../../../contract/vocabulary.js';
+import { buildDashboards } from '../../../dashboards/grafana/dashboards.js';
+import { ALL, type Selection, type VariableState } from '../../../dashboards/grafana/interpolate.js';
+import { UID } from '../../../dashboards/grafana/links.js';
+import { sqlQueries } from '../../../dashboards/grafana/queries.js';
+import { expandSql } from '../../../dashboards/grafana/sql-macros.js';
+import type { MetricPointRow, Resource } from '../../../receiver/model/records.js';
+import { READER_ROLE } from '../../../receiver/storage/migrations.js';
+import { openDatabase } from '../../../receiver/storage/open.js';
+import { backends, type Backend } from '../../helpers/backends.js';
+import { metric, point, resourceOf, writePoints, type PointSpec } from './metric-points.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** 22:00 UTC: the points cross midnight, so that a series has a stream on each of two days. */
+const T0 = Date.UTC(2026, 2, 1, 22);
+const at = (hh: number, mm: number) => T0 + (hh - 22) * HOUR + mm * MINUTE;
+
+const ETL = resourceOf({ [ATTR.serviceName]: 'orders-etl', [ATTR.environment]: 'prod' });
+const ETL_2 = resourceOf({ [ATTR.serviceName]: 'orders-etl-2', [ATTR.environment]: 'prod' });
+const STAGING = resourceOf({ [ATTR.serviceName]: 'orders-etl', [ATTR.environment]: 'staging' });
+
+const ROWS = metric('rows.processed', 'sum', { temporality: 'cumulative', monotonic: true });
+const BYTES = metric('bytes.sent', 'sum', { temporality: 'delta', monotonic: true, unit: 'By' });
+const QUEUE = metric('queue.depth', 'gauge');
+const OPEN = metric('connections.open', 'sum', { temporality: 'cumulative', monotonic: false });
+const DURATION = metric('batch.duration', 'histogram', { temporality: 'cumulative', unit: 's' });
+const STAGING_ONLY = metric('staging.only', 'gauge');
+const INVOICES = metric('invoices', 'gauge');
+
+const of = (pipeline: string, runId?: string, more: Record<string, string> = {}) => ({
+  [ATTR.pipelineName]: pipeline,
+  ...(runId && { [ATTR.runId]: runId }),
+  ...more,
+});
+
+type Spec = Omit<PointSpec, 'resource' | 'metric' | 'attributes'>;
+
+/** A series' points, under a Metric object of their own, as decoders make one per OTLP Metric (of one resource). */
+function series(resource: Resource, m: PointSpec['metric'], attributes: PointSpec['attributes'], specs: Spec[]): MetricPointRow[] {
+  const own = { ...m };
+  return specs.map((spec) => point({ resource, metric: own, attributes, ...spec }));
+}
+
+/**
+ * acme's orders: run-1 counts rows (restarting at 23:15, on through midnight) and times batches; run-2
+ * counts rows from 23:30 and sends bytes as deltas; two services report queue depth per partition (both
+ * a partition 0), and one its open connections (an up-down counter, as int values); staging a metric of
+ * its own. acme's billing and globex's orders report metrics that orders of acme must not show.
+ */
+const ACME: MetricPointRow[] = [
+  ...series(ETL, ROWS, of('orders', 'run-1', { table: 'orders' }), [
+    { atMs: at(22, 10), startMs: T0, value: 100 },
+    { atMs: at(22, 30), startMs: T0, value: 250 },
+    { atMs: at(22, 50), startMs: T0, value: 400 },
+    { atMs: at(23, 10), startMs: T0, value: 600 },
+    { atMs: at(23, 20), startMs: at(23, 15), value: 50 },
+    { atMs: at(23, 40), startMs: at(23, 15), value: 120 },
+    { atMs: at(24, 10), startMs: at(23, 15), value: 200 },
+  ]),
+  ...series(ETL, ROWS, of('orders', 'run-2', { table: 'orders' }), [
+    { atMs: at(23, 40), startMs: at(23, 30), value: 10 },
+    { atMs: at(24, 20), startMs: at(23, 30), value: 30 },
+  ]),
+  ...series(ETL, BYTES, of('orders', 'run-2'), [
+    { atMs: at(23, 35), startMs: at(23, 30), value: '10' },
+    { atMs: at(23, 50), startMs: at(23, 35), value: '20' },
+    { atMs: at(24, 5), startMs: at(23, 50), value: '30' },
+  ]),
+  ...series(ETL, DURATION, of('orders', 'run-1'), [
+    { atMs: at(22, 15), startMs: T0, count: 2, sum: 3 },
+    { atMs: at(22, 45), startMs: T0, count: 5, sum: 9 },
+    { atMs: at(23, 15), startMs: T0, count: 6, sum: 13 },
+  ]),
+  ...series(ETL, QUEUE, of('orders', undefined, { partition: '0' }), [
+    { atMs: at(22, 5), value: 5 },
+    { atMs: at(22, 55), value: 7 },
+  ]),
+  ...series(ETL, QUEUE, of('orders', undefined, { partition: '1' }), [
+    { atMs: at(22, 10), value: 1 },
+    { atMs: at(23, 5), value: 2 },
+  ]),
+  ...series(ETL_2, QUEUE, of('orders', undefined, { partition: '0' }), [{ atMs: at(22, 30), value: 10 }]),
+  ...series(ETL, OPEN, of('orders'), [
+    { atMs: at(22, 10), startMs: T0, value: '3' },
+    { atMs: at(22, 40), startMs: T0, value: '1' },
+    { atMs: at(23, 10), startMs: T0, value: '4' },
+  ]),
+  ...series(STAGING, STAGING_ONLY, of('orders'), [{ atMs: at(22, 20), value: 1 }]),
+  ...series(ETL, INVOICES, of('billing', 'b-1'), [{ atMs: at(22, 20), value: 1 }]),
+];
+const GLOBEX: MetricPointRow[] = series(ETL, ROWS, of('orders', 'g-1', { table: 'orders' }), [{ atMs: at(22, 20), startMs: T0, value: 999 }]);
+
+interface World {
+  reader: (sql: string) => Promise<Record<string, any>[]>;
+}
+
+/** A migrated database with the points of ACME and GLOBEX, and a client that reads it as pipemon_reader. */
+async function world(backend: Backend): Promise<World> {
+  const url = await backend.databaseUrl();
+  const db = await openDatabase({ databaseUrl: url });
+  onTestFinished(() => db.close());
+  const { rows } = await db.query<{ tenant_id: number; name: string }>(`INSERT INTO tenants (name) VALUES ('acme'), ('globex') RETURNING tenant_id, name`);
+  const [acme, globex] = rows.map((row) => ({ id: row.tenant_id, name: row.name }));
+  await writePoints(db, acme!, ACME);
+  await writePoints(db, globex!, GLOBEX);
+  // The server's superuser takes the reader's role and a read-only transaction, as Grafana's connection has
+  // them (queries.test.ts logs in as the role; its grants are what is checked here).
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  onTestFinished(() => client.end());
+  const reader = async (sql: string) => {
+    await client.query(`BEGIN READ ONLY; SET LOCAL ROLE ${READER_ROLE}`);
+    try {
+      return (await client.query<Record<string, any>>(sql)).rows;
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  };
+  return { reader };
+}
+
+const dashboard = (uid: string): Dashboard => buildDashboards().find((d) => d.uid === uid)!;
+
+interface Choice {
+  /** Each variable's selection by name; environment is All unless given. */
+  values: Record<string, Selection>;
+  from?: number;
+  to?: number;
+  intervalMs?: number;
+}
+
+/** The SQL of `panel` (`$metric`: the variable's query) on `uid`, as Grafana sends it with these selections. */
+function grafanaSql(uid: string, panel: string, choice: Choice): string {
+  const found = sqlQueries([dashboard(uid)]).find((q) => q.panel === panel);
+  expect(found, `${uid} / ${panel}`).toBeDefined();
+  const variables: VariableState[] = (dashboard(uid).templating.list ?? []).map((definition) => ({
+    definition,
+    selection: choice.values[definition.name] ?? ALL,
+  }));
+  const range = { from: new Date(choice.from ?? T0), to: new Date(choice.to ?? at(25, 0)), intervalMs: choice.intervalMs ?? HOUR };
+  return expandSql(found!.rawSql, { ...range, variables });
+}
+
+const ORDERS = { tenant: 'acme', pipeline: 'orders' };
+const utc = (hh: number, mm = 0) => new Date(at(hh, mm)).toISOString();
+
+/** The time series panel's rows as [time, legend, value], values to 4 places. */
+async function plotted(w: World, name: string, choice: Omit<Choice, 'values'> & { values?: Record<string, Selection> } = {}) {
+  const rows = await w.reader(grafanaSql(UID.pipeline, 'Metric: $metric', { ...choice, values: { ...ORDERS, metric: name, ...choice.values } }));
+  return rows.map((row) => [(row.time as Date).toISOString(), row.metric, row.value === null ? null : Math.round(row.value * 1e4) / 1e4]);
+}
+
+describe('the Metrics reported row', () => {
+  it('is a row of the Pipeline dashboard with a time series of the chosen metric and a table of last values, and the run dashboard has the table', () => {
+    const panels = dashboard(UID.pipeline).panels as { type: string; title?: string }[];
+    const row = panels.findIndex((p) => p.type === 'row' && p.title === 'Metrics reported');
+    expect(panels.slice(row + 1).map((p) => [p.type, p.title])).toEqual([
+      ['timeseries', 'Metric: $metric'],
+      ['table', 'Metrics by run'],
+    ]);
+    expect((dashboard(UID.pipeline).templating.list ?? []).map((v) => v.name)).toContain('metric');
+    expect(sqlQueries([dashboard(UID.pipeline)]).find((q) => q.panel === 'Metric: $metric')!.format).toBe('time_series');
+    expect(sqlQueries([dashboard(UID.run)]).some((q) => q.panel === 'Metrics reported')).toBe(true);
+  });
+});
+
+describe.each(backends())('the Metrics reported row on $name, as pipemon_reader', (backend) => {
+  it("lists the pipeline's metric names of the time range's days in its environments, not another pipeline's or tenant's", async () => {
+    const w = await world(backend);
+    // The reader's role is in effect: what it may not read is refused.
+    await expect(w.reader('SELECT * FROM api_keys')).rejects.toThrow(/permission denied/);
+    const names = async (values: Record<string, Selection>, from = T0) =>
+      (await w.reader(grafanaSql(UID.pipeline, '$metric', { values: { ...ORDERS, ...values }, from }))).map((row) => row.metric_name);
+    expect(await names({})).toEqual(['batch.duration', 'bytes.sent', 'connections.open', 'queue.depth', 'rows.processed', 'staging.only']);
+    expect(await names({ environment: ['staging'] })).toEqual(['staging.only']);
+    expect(await names({ pipeline: 'billing' })).toEqual(['invoices']);
+    expect(await names({ tenant: 'globex' })).toEqual(['rows.processed']);
+    // Only run-1's and run-2's series reach the second day.
+    expect(await names({}, at(24, 30))).toEqual(['bytes.sent', 'rows.processed']);
+  });
+
+  it('plots a counter as its increase per interval, a line per run, across a restart and midnight', async () => {
+    const w = await world(backend);
+    expect(await plotted(w, 'rows.processed')).toEqual([
+      // run-1 started at 22:00, in the range: its first point counts whole (100 + 150 + 150).
+      [utc(22), 'run-1 table=orders', 400],
+      // 600 - 400, then restarted at 23:15 (a new start time): 50, then 70.
+      [utc(23), 'run-1 table=orders', 320],
+      [utc(23), 'run-2 table=orders', 10],
+      // 200 - 120, from the next day's stream of the same series.
+      [utc(24), 'run-1 table=orders', 80],
+      [utc(24), 'run-2 table=orders', 20],
+    ]);
+    // From 22:20, run-1's first point in the range (22:30) started before it: what it added is not known.
+    expect((await plotted(w, 'rows.processed', { from: at(22, 20) }))[0]).toEqual([utc(22), 'run-1 table=orders', 150]);
+    // Per 30 minutes.
+    expect((await plotted(w, 'rows.processed', { intervalMs: 30 * MINUTE })).slice(0, 3)).toEqual([
+      [utc(22), 'run-1 table=orders', 100],
+      [utc(22, 30), 'run-1 table=orders', 300],
+      [utc(23), 'run-1 table=orders', 250],
+    ]);
+  });
+
+  it('plots a delta counter as the sum of its points per interval', async () => {
+    const w = await world(backend);
+    expect(await plotted(w, 'bytes.sent')).toEqual([
+      [utc(23), 'run-2', 30],
+      [utc(24), 'run-2', 30],
+    ]);
+  });
+
+  it('plots a gauge and an up-down counter by their last value per interval, series of one legend summed', async () => {
+    const w = await world(backend);
+    expect(await plotted(w, 'queue.depth')).toEqual([
+      // partition 0: 7 from orders-etl and 10 from orders-etl-2.
+      [utc(22), 'partition=0', 17],
+      [utc(22), 'partition=1', 1],
+      [utc(23), 'partition=1', 2],
+    ]);
+    expect(await plotted(w, 'connections.open')).toEqual([
+      [utc(22), 'connections.open', 1],
+      [utc(23), 'connections.open', 4],
+    ]);
+  });
+
+  it('plots a histogram by its mean per interval: the increase of its sum over that of its count', async () => {
+    const w = await world(backend);
+    expect(await plotted(w, 'batch.duration')).toEqual([
+      [utc(22), 'run-1', 1.8],
+      [utc(23), 'run-1', 4],
+    ]);
+  });
+
+  it('keeps to the selected environment and tenant, and plots nothing for a metric of none', async () => {
+    const w = await world(backend);
+    expect(await plotted(w, 'rows.processed', { values: { environment: ['staging'] } })).toEqual([]);
+    expect(await plotted(w, 'staging.only', { values: { environment: ['staging'] } })).toEqual([[utc(22), 'staging.only', 1]]);
+    expect(await plotted(w, 'rows.processed', { values: { tenant: 'globex' } })).toEqual([[utc(22), 'g-1 table=orders', 999]]);
+    expect(await plotted(w, '')).toEqual([]);
+  });
+
+  it("tables each series' last value in the range by run, latest first", async () => {
+    const w = await world(backend);
+    const rows = await w.reader(grafanaSql(UID.pipeline, 'Metrics by run', { values: ORDERS }));
+    expect(
+      rows.map((row) => [row.Run, row.Metric, row.Attributes, Math.round(row.Value * 1e4) / 1e4, row.Count === null ? null : Number(row.Count), row.Unit, row.Kind, row.At.toISOString()]),
+    ).toEqual([
+      ['run-2', 'rows.processed', 'table=orders', 30, null, '', 'sum', utc(24, 20)],
+      ['run-1', 'rows.processed', 'table=orders', 200, null, '', 'sum', utc(24, 10)],
+      // Deltas: their total.
+      ['run-2', 'bytes.sent', null, 60, null, 'By', 'sum', utc(24, 5)],
+      // The last point's mean, 13 / 6, and count.
+      ['run-1', 'batch.duration', null, 2.1667, 6, 's', 'histogram', utc(23, 15)],
+      [null, 'connections.open', null, 4, null, '', 'sum', utc(23, 10)],
+      [null, 'queue.depth', 'partition=1', 2, null, '', 'gauge', utc(23, 5)],
+      [null, 'queue.depth', 'partition=0', 7, null, '', 'gauge', utc(22, 55)],
+      [null, 'queue.depth', 'partition=0', 10, null, '', 'gauge', utc(22, 30)],
+      [null, 'staging.only', null, 1, null, '', 'gauge', utc(22, 20)],
+    ]);
+    // Within the range: before 23:00, run-1's counter was at 400.
+    const early = await w.reader(grafanaSql(UID.pipeline, 'Metrics by run', { values: ORDERS, to: at(23, 0) }));
+    expect(early.find((row) => row.Run === 'run-1' && row.Metric === 'rows.processed')!.Value).toBe(400);
+  });
+
+  it("tables the selected run's series whatever the time range", async () => {
+    const w = await world(backend);
+    const rows = await w.reader(
+      grafanaSql(UID.run, 'Metrics reported', { values: { ...ORDERS, run_id: 'run-1' }, from: T0 - 10 * 24 * HOUR, to: T0 - 9 * 24 * HOUR }),
+    );
+    expect(rows.map((row) => [row.Metric, row.Attributes, Math.round(row.Value * 1e4) / 1e4, row.At.toISOString()])).toEqual([
+      ['rows.processed', 'table=orders', 200, utc(24, 10)],
+      ['batch.duration', null, 2.1667, utc(23, 15)],
+    ]);
+    expect(await w.reader(grafanaSql(UID.run, 'Metrics reported', { values: { tenant: 'globex', pipeline: 'orders', run_id: 'run-1' } }))).toEqual([]);
+  });
+});
