@@ -2,10 +2,10 @@
  * Metric data points rendered as COPY (FORMAT csv) lines for metric_points, and the series they belong to
  * for metric_streams (migration 14 says why the layout), in the column order of METRIC_POINT_COLUMNS /
  * METRIC_STREAM_COLUMNS. As for log records (rows-csv.ts), what a series' points share is rendered and
- * hashed once, here per Metric object and attribute set.
+ * hashed once, here per resource, scope, Metric object and attribute set.
  */
 import { ATTR } from '../../contract/vocabulary.js';
-import { nanosToMs, type Exemplar, type Metric, type MetricPointRow } from '../model/records.js';
+import { nanosToMs, type Exemplar, type Metric, type MetricPointRow, type Resource, type Scope } from '../model/records.js';
 import { csvField } from './csv.js';
 import { byteaField, column, DAY_MS, hash64, nullable, resourceCsv, scopeCsv, serviceName } from './rows-csv.js';
 
@@ -39,12 +39,22 @@ export interface RenderedMetricStream {
   line: string;
 }
 
-/** Streams already rendered, per Metric object (which names its resource and scope) and (tenant, day, attributes, bounds). */
-const streams = new WeakMap<Metric, Map<string, RenderedMetricStream>>();
+/** Streams already rendered, per resource, scope and Metric object, and (tenant, day, attributes, bounds). */
+const streams = new WeakMap<Resource, WeakMap<Scope, WeakMap<Metric, Map<string, RenderedMetricStream>>>>();
+
+/** The streams rendered for this row's resource, scope and metric: objects decoders share among a message's points. */
+function renderedFor({ resource, scope, metric }: MetricPointRow): Map<string, RenderedMetricStream> {
+  let byScope = streams.get(resource);
+  if (!byScope) streams.set(resource, (byScope = new WeakMap()));
+  let byMetric = byScope.get(scope);
+  if (!byMetric) byScope.set(scope, (byMetric = new WeakMap()));
+  let byContent = byMetric.get(metric);
+  if (!byContent) byMetric.set(metric, (byContent = new Map()));
+  return byContent;
+}
 
 function streamOf(tenantId: number, row: MetricPointRow, dayMs: number): RenderedMetricStream {
-  let byContent = streams.get(row.metric);
-  if (!byContent) streams.set(row.metric, (byContent = new Map()));
+  const byContent = renderedFor(row);
   const attributes = JSON.stringify(row.attributes);
   const bounds = row.metric.kind === 'histogram' ? arrayField(row.explicitBounds) : '';
   const lookup = `${tenantId},${dayMs},${bounds},${attributes}`;

@@ -62,7 +62,7 @@ describe.each(backends())('retention on $name', (backend) => {
     const db = await freshDatabase(backend);
     const now = T0 + 10 * DAY;
     const points = [9, 8, 0].map((ago) => pointRow({ startTimeUnixNano: '0', timeUnixNano: nanos(now - ago * DAY) }));
-    const tenants = [];
+    const tenants: Tenant[] = [];
     for (const name of ['short', 'long']) {
       const { rows } = await db.query<{ id: number }>(`INSERT INTO tenants (name) VALUES ($1) RETURNING tenant_id AS id`, [name]);
       tenants.push({ id: rows[0]!.id, name });
