@@ -6,6 +6,7 @@
  *
  * Errors name the JSON path: functions report paths relative to the object they read, and each caller
  * prefixes its own segment as the error passes through (only errors pay for building the path).
+ * otlp-metrics-json.ts reads metrics with the request walk and the value readers exported here.
  */
 import { Buffer } from 'node:buffer';
 import type { Signal } from '../../contract/signal.js';
@@ -32,7 +33,7 @@ import {
 } from './otlp-values.js';
 
 // JSON.parse output is untyped; fields are read through this and checked one by one.
-type Json = Record<string, any>;
+export type Json = Record<string, any>;
 
 const SEVERITY_NAMES = ['UNSPECIFIED'].concat(
   ...['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].map((level) => [level, `${level}2`, `${level}3`, `${level}4`]),
@@ -41,86 +42,86 @@ const SEVERITY_NUMBERS = enumNumbers('SEVERITY_NUMBER_', SEVERITY_NAMES);
 const SPAN_KINDS = enumNumbers('SPAN_KIND_', ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER']);
 const STATUS_CODES = enumNumbers('STATUS_CODE_', ['UNSET', 'OK', 'ERROR']);
 
-function enumNumbers(prefix: string, names: string[]): Map<string, number> {
+export function enumNumbers(prefix: string, names: string[]): Map<string, number> {
   return new Map(names.map((name, i) => [prefix + name, i]));
 }
 
 /** Decodes an OTLP/JSON ExportLogsServiceRequest into one row per log record. */
 export function decodeLogsJson(text: string): LogRow[] {
-  const root = parse(text);
-  const rows: LogRow[] = [];
-  const resourceLogs = array(root.resourceLogs ?? root.resource_logs, 'resourceLogs');
-  for (let i = 0; i < resourceLogs.length; i++) {
-    const entry = object(resourceLogs[i], `resourceLogs[${i}]`);
-    try {
-      const resource = resourceOf(entry);
-      const scopeLogs = array(entry.scopeLogs ?? entry.scope_logs, 'scopeLogs');
-      for (let j = 0; j < scopeLogs.length; j++) {
-        const scopeEntry = object(scopeLogs[j], `scopeLogs[${j}]`);
-        try {
-          const scope = scopeOf(scopeEntry);
-          const records = array(scopeEntry.logRecords ?? scopeEntry.log_records, 'logRecords');
-          for (let k = 0; k < records.length; k++) {
-            const record = object(records[k], `logRecords[${k}]`);
-            try {
-              rows.push(logRecord(record, resource, scope));
-            } catch (e) {
-              throw within(e, `logRecords[${k}]`);
-            }
-          }
-        } catch (e) {
-          throw within(e, `scopeLogs[${j}]`);
-        }
-      }
-    } catch (e) {
-      throw within(e, `resourceLogs[${i}]`);
-    }
-  }
-  return rows;
+  return decodeRequestJson(text, LOGS, logRecord);
 }
 
 /** Decodes an OTLP/JSON ExportTraceServiceRequest into one row per span. */
 export function decodeTracesJson(text: string): SpanRow[] {
+  return decodeRequestJson(text, TRACES, span);
+}
+
+/** The keys of a signal's request's levels: [lowerCamelCase, snake_case]; errors name the first. */
+export interface JsonRequestKeys {
+  resources: readonly [string, string];
+  scopes: readonly [string, string];
+  items: readonly [string, string];
+}
+const LOGS: JsonRequestKeys = { resources: ['resourceLogs', 'resource_logs'], scopes: ['scopeLogs', 'scope_logs'], items: ['logRecords', 'log_records'] };
+const TRACES: JsonRequestKeys = { resources: ['resourceSpans', 'resource_spans'], scopes: ['scopeSpans', 'scope_spans'], items: ['spans', 'spans'] };
+
+/** Reads one item of a Scope{Logs,Spans,Metrics} (a log record, span or metric) into its rows. */
+export type JsonItemReader<Row> = (o: Json, resource: Resource, scope: Scope, rows: Row[]) => void;
+
+/**
+ * Export{Logs,Trace,Metrics}ServiceRequest, its ResourceX and ScopeX: the same layout for every signal.
+ * Each ResourceX and ScopeX gets one Resource or Scope object, shared by the rows of its items.
+ */
+export function decodeRequestJson<Row>(text: string, keys: JsonRequestKeys, item: JsonItemReader<Row>): Row[] {
   const root = parse(text);
-  const rows: SpanRow[] = [];
-  const resourceSpans = array(root.resourceSpans ?? root.resource_spans, 'resourceSpans');
-  for (let i = 0; i < resourceSpans.length; i++) {
-    const entry = object(resourceSpans[i], `resourceSpans[${i}]`);
+  const rows: Row[] = [];
+  const name = keys.resources[0];
+  const entries = array(root[name] ?? root[keys.resources[1]], name);
+  for (let i = 0; i < entries.length; i++) {
+    const entry = object(entries[i], `${name}[${i}]`);
     try {
-      const resource = resourceOf(entry);
-      const scopeSpans = array(entry.scopeSpans ?? entry.scope_spans, 'scopeSpans');
-      for (let j = 0; j < scopeSpans.length; j++) {
-        const scopeEntry = object(scopeSpans[j], `scopeSpans[${j}]`);
-        try {
-          const scope = scopeOf(scopeEntry);
-          const spans = array(scopeEntry.spans, 'spans');
-          for (let k = 0; k < spans.length; k++) {
-            const s = object(spans[k], `spans[${k}]`);
-            try {
-              rows.push(span(s, resource, scope));
-            } catch (e) {
-              throw within(e, `spans[${k}]`);
-            }
-          }
-        } catch (e) {
-          throw within(e, `scopeSpans[${j}]`);
-        }
-      }
+      resourceEntry(entry, keys, item, rows);
     } catch (e) {
-      throw within(e, `resourceSpans[${i}]`);
+      throw within(e, `${name}[${i}]`);
     }
   }
   return rows;
 }
 
-/** Export{Logs,Trace}ServiceResponse in OTLP/JSON: `{}` on full success; int64 as a string. */
+function resourceEntry<Row>(entry: Json, keys: JsonRequestKeys, item: JsonItemReader<Row>, rows: Row[]): void {
+  const resource = resourceOf(entry);
+  const name = keys.scopes[0];
+  const scopeEntries = array(entry[name] ?? entry[keys.scopes[1]], name);
+  for (let j = 0; j < scopeEntries.length; j++) {
+    const scopeEntry = object(scopeEntries[j], `${name}[${j}]`);
+    try {
+      const scope = scopeOf(scopeEntry);
+      const items = array(scopeEntry[keys.items[0]] ?? scopeEntry[keys.items[1]], keys.items[0]);
+      for (let k = 0; k < items.length; k++) {
+        const o = object(items[k], `${keys.items[0]}[${k}]`);
+        try {
+          item(o, resource, scope, rows);
+        } catch (e) {
+          throw within(e, `${keys.items[0]}[${k}]`);
+        }
+      }
+    } catch (e) {
+      throw within(e, `${name}[${j}]`);
+    }
+  }
+}
+
+/** Export{Logs,Trace,Metrics}ServiceResponse in OTLP/JSON: `{}` on full success; int64 as a string. */
 export function encodeExportResponseJson(signal: Signal, rejected: number, errorMessage: string): string {
   if (rejected === 0 && errorMessage === '') return '{}';
   const partialSuccess: Record<string, string> = {};
-  if (rejected !== 0) partialSuccess[signal === 'logs' ? 'rejectedLogRecords' : 'rejectedSpans'] = String(rejected);
+  if (rejected !== 0) partialSuccess[REJECTED[signal]] = String(rejected);
   if (errorMessage !== '') partialSuccess.errorMessage = errorMessage;
   return JSON.stringify({ partialSuccess });
 }
+
+/** Each signal's ExportXPartialSuccess field counting what was rejected. */
+const REJECTED: Record<Signal, string> = { logs: 'rejectedLogRecords', traces: 'rejectedSpans', metrics: 'rejectedDataPoints' };
 
 /** google.rpc.Status in JSON, the body of a failed OTLP/HTTP request. */
 export function encodeStatusJson(code: number, message: string): string {
@@ -171,10 +172,10 @@ function scopeOf(entry: Json): Scope {
   return scope;
 }
 
-function logRecord(o: Json, resource: Resource, scope: Scope): LogRow {
+function logRecord(o: Json, resource: Resource, scope: Scope, rows: LogRow[]): void {
   const body = o.body;
   const recordAttributes = attributes(o.attributes);
-  return {
+  rows.push({
     resource,
     scope,
     timeUnixNano: fixed64(o.timeUnixNano ?? o.time_unix_nano, 'timeUnixNano'),
@@ -188,7 +189,7 @@ function logRecord(o: Json, resource: Resource, scope: Scope): LogRow {
     traceId: hexId(o.traceId ?? o.trace_id, 'traceId'),
     spanId: hexId(o.spanId ?? o.span_id, 'spanId'),
     eventName: eventNameOf(string(o.eventName ?? o.event_name, 'eventName'), recordAttributes),
-  };
+  });
 }
 
 function bodyOf(body: unknown): string | null {
@@ -201,7 +202,7 @@ function bodyOf(body: unknown): string | null {
   }
 }
 
-function span(o: Json, resource: Resource, scope: Scope): SpanRow {
+function span(o: Json, resource: Resource, scope: Scope, rows: SpanRow[]): void {
   const status = o.status;
   let statusCode = 0;
   let statusMessage = '';
@@ -214,7 +215,7 @@ function span(o: Json, resource: Resource, scope: Scope): SpanRow {
       throw within(e, 'status');
     }
   }
-  return {
+  rows.push({
     resource,
     scope,
     traceId: hexId(o.traceId ?? o.trace_id, 'traceId'),
@@ -234,7 +235,7 @@ function span(o: Json, resource: Resource, scope: Scope): SpanRow {
     droppedLinksCount: uint32(o.droppedLinksCount ?? o.dropped_links_count, 'droppedLinksCount'),
     statusCode,
     statusMessage,
-  };
+  });
 }
 
 function spanEvent(o: Json): SpanEvent {
@@ -257,7 +258,7 @@ function spanLink(o: Json): SpanLink {
   };
 }
 
-function eachObject<T>(v: unknown, name: string, convert: (o: Json) => T): T[] {
+export function eachObject<T>(v: unknown, name: string, convert: (o: Json) => T): T[] {
   const items = array(v, name);
   const out: T[] = new Array(items.length);
   for (let i = 0; i < items.length; i++) {
@@ -278,7 +279,7 @@ function attributes(v: unknown): Attributes {
 }
 
 /** A repeated KeyValue (attributes, kvlistValue.values) into `into`; a missing value is null. */
-function attributesInto(into: Attributes, v: unknown, name = 'attributes', depth = 1): void {
+export function attributesInto(into: Attributes, v: unknown, name = 'attributes', depth = 1): void {
   const list = array(v, name);
   for (let i = 0; i < list.length; i++) {
     const kv = object(list[i], `${name}[${i}]`);
@@ -335,7 +336,7 @@ function anyValue(o: Json, depth: number): unknown {
   return null;
 }
 
-function string(v: unknown, path: string): string {
+export function string(v: unknown, path: string): string {
   if (typeof v === 'string') return wellFormed(withoutNul(v));
   if (v === undefined || v === null) return '';
   throw new DecodeError(`${path}: expected a string, got ${kind(v)}`);
@@ -352,7 +353,7 @@ function wellFormed(s: string): string {
 }
 
 /** Trace and span ids: hex in any case (OTLP/JSON, not base64), kept lowercase. */
-function hexId(v: unknown, path: string): string {
+export function hexId(v: unknown, path: string): string {
   if (v === undefined || v === null || v === '') return '';
   if (typeof v === 'string' && v.length % 2 === 0 && HEX.test(v)) return v.toLowerCase();
   throw new DecodeError(`${path}: expected a hex string, got ${kind(v)}`);
@@ -360,7 +361,7 @@ function hexId(v: unknown, path: string): string {
 const HEX = /^[0-9a-fA-F]+$/;
 
 /** A fixed64 time: a non-negative integer as a decimal string or number, kept as its decimal string. */
-function fixed64(v: unknown, path: string): string {
+export function fixed64(v: unknown, path: string): string {
   if (typeof v === 'string') {
     const s = canonicalDigits(v);
     if (s !== null && (s.length < 20 || (s.length === 20 && s <= '18446744073709551615'))) return s;
@@ -386,7 +387,7 @@ function canonicalDigits(s: string): string | null {
   return first === 0 ? s : first === -1 ? '0' : s.slice(first);
 }
 
-function int64(v: unknown, path: string): number | string {
+export function int64(v: unknown, path: string): number | string {
   if (typeof v === 'string' && INTEGER.test(v)) {
     const n = Number(v);
     if (Number.isSafeInteger(n)) return n === 0 ? 0 : n; // no -0: protobuf has none
@@ -400,7 +401,7 @@ function int64(v: unknown, path: string): number | string {
 }
 const INTEGER = /^-?[0-9]+$/;
 
-function uint32(v: unknown, path: string): number {
+export function uint32(v: unknown, path: string): number {
   if (v === undefined || v === null) return 0;
   const n = typeof v === 'string' && DIGITS.test(v) ? Number(v) : v;
   if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff) return n;
@@ -409,7 +410,7 @@ function uint32(v: unknown, path: string): number {
 const DIGITS = /^[0-9]+$/;
 
 /** An enum as its number (the OTLP/JSON form) or its name (proto3 JSON, which the Collector accepts). */
-function enumValue(v: unknown, names: Map<string, number>, path: string): number {
+export function enumValue(v: unknown, names: Map<string, number>, path: string): number {
   if (v === undefined || v === null) return 0;
   if (typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff) return v === 0 ? 0 : v;
   const n = typeof v === 'string' ? names.get(v) : undefined;
@@ -417,12 +418,15 @@ function enumValue(v: unknown, names: Map<string, number>, path: string): number
   throw new DecodeError(`${path}: expected an enum number or name, got ${kind(v)}`);
 }
 
-/** A double, or "NaN"/"Infinity"/"-Infinity"/a numeric string as proto3 JSON allows. */
+/** An AnyValue double as stored (non-finite ones as strings, see otlp-values.ts). */
 function double(v: unknown, path: string): number | string {
-  if (typeof v === 'number') return doubleValue(v);
-  if (typeof v === 'string' && (NUMBER.test(v) || v === 'NaN' || v === 'Infinity' || v === '-Infinity')) {
-    return doubleValue(Number(v));
-  }
+  return doubleValue(number(v, path));
+}
+
+/** A double: a number, or "NaN"/"Infinity"/"-Infinity"/a numeric string as proto3 JSON allows. */
+export function number(v: unknown, path: string): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && (NUMBER.test(v) || v === 'NaN' || v === 'Infinity' || v === '-Infinity')) return Number(v);
   throw new DecodeError(`${path}: expected a number, got ${kind(v)}`);
 }
 const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
@@ -434,19 +438,19 @@ function base64(v: unknown, path: string): string {
 }
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
-function array(v: unknown, path: string): unknown[] {
+export function array(v: unknown, path: string): unknown[] {
   if (Array.isArray(v)) return v;
   if (v === undefined || v === null) return [];
   throw new DecodeError(`${path}: expected an array, got ${kind(v)}`);
 }
 
-function object(v: unknown, path: string): Json {
+export function object(v: unknown, path: string): Json {
   if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Json;
   throw new DecodeError(`${path}: expected an object, got ${kind(v)}`);
 }
 
 /** Prefixes a path segment onto a DecodeError from one level down; other errors pass unchanged. */
-function within(e: unknown, segment: string): unknown {
+export function within(e: unknown, segment: string): unknown {
   if (e instanceof DecodeError) {
     // Inner paths start with a field name, an index or, for the object itself, ':'.
     const m = e.message;
@@ -456,7 +460,7 @@ function within(e: unknown, segment: string): unknown {
 }
 
 /** How a wrong value reads in an error: short strings quoted, otherwise its JSON type. */
-function kind(v: unknown): string {
+export function kind(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
   if (typeof v === 'string') return v.length <= 40 ? JSON.stringify(v) : 'a string';

@@ -2,11 +2,12 @@
  * Hand-written decoder for ExportLogsServiceRequest and ExportTraceServiceRequest
  * (opentelemetry-proto v1), straight into rows: one cursor over the request, no intermediate message
  * objects. Field numbers follow opentelemetry/proto/{common,resource,logs,trace,collector}/v1/*.proto.
+ * The request's levels, Resource, InstrumentationScope and KeyValue are read here for every signal
+ * (otlp-metrics-protobuf.ts reads metrics with them); the wire format in protobuf-reader.ts.
  *
  * Every malformed input ends in a DecodeError: each read is bounded by the end of the enclosing
  * message, each loop consumes at least one byte, and recursion is bounded (AnyValue depth, groups).
  */
-import { Buffer } from 'node:buffer';
 import { ProtobufWriter } from '../../contract/protobuf-writer.js';
 import {
   DecodeError,
@@ -27,22 +28,29 @@ import {
   newResource,
   newScope,
   setAttribute,
-  withoutNul,
 } from './otlp-values.js';
+import {
+  I32,
+  I64,
+  LEN,
+  NONE,
+  Reader,
+  VARINT,
+  cachedString,
+  double,
+  fixed32,
+  fixed64,
+  hex,
+  lenEnd,
+  skipField,
+  string,
+  tag,
+  varint,
+} from './protobuf-reader.js';
 
-// Wire types (protobuf encoding spec). Tags in the switches below are written as (field << 3 | wire).
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-const SGROUP = 3;
-const EGROUP = 4;
-const I32 = 5;
-const NONE = -1;
-
-// Declared wire type of each field number of a message (NONE: not a field). A known field arriving with
-// another wire type is an error; an unknown field, or a known one we do not keep, is skipped.
+// Declared wire type of each field number of a message (see protobuf-reader.ts).
 const REQUEST = [NONE, LEN];
-const RESOURCE_ENTRIES = [NONE, LEN, LEN, LEN]; // ResourceLogs/ScopeLogs/ResourceSpans/ScopeSpans
+const RESOURCE_ENTRIES = [NONE, LEN, LEN, LEN]; // Resource{Logs,Spans,Metrics}, Scope{Logs,Spans,Metrics}
 const RESOURCE = [NONE, LEN, VARINT, LEN];
 const SCOPE = [NONE, LEN, LEN, LEN, VARINT];
 const KEY_VALUE = [NONE, LEN, LEN, VARINT];
@@ -54,100 +62,87 @@ const EVENT = [NONE, I64, LEN, LEN, VARINT];
 const LINK = [NONE, LEN, LEN, LEN, LEN, VARINT, I32];
 const STATUS = [NONE, NONE, LEN, VARINT];
 
-/** Slots of each string cache: a power of two, comfortably more than the keys of one request. */
-const CACHE_SLOTS = 256;
-
-/** Unknown groups (deprecated, never in OTLP) may nest; this bounds the recursion that skips them. */
-const MAX_GROUP_DEPTH = 32;
-
-class Reader {
-  pos = 0;
-  /** High 32 bits of the last varint read (the return value holds the low 32). */
-  hi = 0;
-  /** Where the last tag started, for error messages. */
-  tagAt = 0;
-  /** Whether the last AnyValue read was a string_value: a string body is kept as is, not as JSON. */
-  isString = false;
-  /** Recent attribute keys and short string values (see cachedString). */
-  readonly keys: (string | undefined)[] = new Array(CACHE_SLOTS);
-  readonly values: (string | undefined)[] = new Array(CACHE_SLOTS);
-  readonly buf: Buffer;
-  readonly view: DataView;
-
-  constructor(bytes: Uint8Array) {
-    // A Buffer view (no copy) decodes UTF-8, hex and base64 natively without a subarray per string.
-    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-}
-
 /** Decodes an ExportLogsServiceRequest into one row per log record. */
 export function decodeLogsProtobuf(buf: Uint8Array): LogRow[] {
-  const r = new Reader(buf);
-  const rows: LogRow[] = [];
-  const end = buf.byteLength;
-  while (r.pos < end) {
-    const t = tag(r, end, 'ExportLogsServiceRequest');
-    if (t === 10) resourceLogs(r, lenEnd(r, end, 1, 'ExportLogsServiceRequest'), rows);
-    else skipField(r, end, t, REQUEST, 'ExportLogsServiceRequest');
-  }
-  return rows;
+  return decodeRequest(buf, LOGS, logRecord);
 }
 
 /** Decodes an ExportTraceServiceRequest into one row per span. */
 export function decodeTracesProtobuf(buf: Uint8Array): SpanRow[] {
+  return decodeRequest(buf, TRACES, span);
+}
+
+/** The names of a signal's request and its two levels of entries, as errors name them. */
+export interface RequestNames {
+  request: string;
+  resource: string;
+  scope: string;
+}
+const LOGS: RequestNames = { request: 'ExportLogsServiceRequest', resource: 'ResourceLogs', scope: 'ScopeLogs' };
+const TRACES: RequestNames = { request: 'ExportTraceServiceRequest', resource: 'ResourceSpans', scope: 'ScopeSpans' };
+
+/** Reads one item of a Scope{Logs,Spans,Metrics} (a LogRecord, Span or Metric) into its rows. */
+export type ItemReader<Row> = (r: Reader, end: number, resource: Resource, scope: Scope, rows: Row[]) => void;
+
+/**
+ * Export{Logs,Trace,Metrics}ServiceRequest{resource_* = 1}, ResourceX{resource = 1, scope_* = 2,
+ * schema_url = 3} and ScopeX{scope = 1, items = 2, schema_url = 3}: the same layout for every signal.
+ * Each ResourceX and ScopeX gets one Resource or Scope object, shared by the rows of its items.
+ */
+export function decodeRequest<Row>(buf: Uint8Array, names: RequestNames, item: ItemReader<Row>): Row[] {
   const r = new Reader(buf);
-  const rows: SpanRow[] = [];
+  const rows: Row[] = [];
   const end = buf.byteLength;
   while (r.pos < end) {
-    const t = tag(r, end, 'ExportTraceServiceRequest');
-    if (t === 10) resourceSpans(r, lenEnd(r, end, 1, 'ExportTraceServiceRequest'), rows);
-    else skipField(r, end, t, REQUEST, 'ExportTraceServiceRequest');
+    const t = tag(r, end, names.request);
+    if (t === 10) resourceEntry(r, lenEnd(r, end, 1, names.request), names, item, rows);
+    else skipField(r, end, t, REQUEST, names.request);
   }
   return rows;
 }
 
-function resourceLogs(r: Reader, end: number, rows: LogRow[]): void {
+function resourceEntry<Row>(r: Reader, end: number, names: RequestNames, item: ItemReader<Row>, rows: Row[]): void {
   const resource = newResource();
+  const msg = names.resource;
   while (r.pos < end) {
-    const t = tag(r, end, 'ResourceLogs');
+    const t = tag(r, end, msg);
     switch (t) {
       case 10: // resource = 1
-        resourceFields(r, lenEnd(r, end, 1, 'ResourceLogs'), resource);
+        resourceFields(r, lenEnd(r, end, 1, msg), resource);
         break;
-      case 18: // scope_logs = 2
-        scopeLogs(r, lenEnd(r, end, 2, 'ResourceLogs'), resource, rows);
+      case 18: // scope_logs, scope_spans, scope_metrics = 2
+        scopeEntry(r, lenEnd(r, end, 2, msg), names.scope, resource, item, rows);
         break;
       case 26: // schema_url = 3
-        resource.schemaUrl = string(r, end, 3, 'ResourceLogs');
+        resource.schemaUrl = string(r, end, 3, msg);
         break;
       default:
-        skipField(r, end, t, RESOURCE_ENTRIES, 'ResourceLogs');
+        skipField(r, end, t, RESOURCE_ENTRIES, msg);
     }
   }
 }
 
-function scopeLogs(r: Reader, end: number, resource: Resource, rows: LogRow[]): void {
+function scopeEntry<Row>(r: Reader, end: number, msg: string, resource: Resource, item: ItemReader<Row>, rows: Row[]): void {
   const scope = newScope();
   while (r.pos < end) {
-    const t = tag(r, end, 'ScopeLogs');
+    const t = tag(r, end, msg);
     switch (t) {
       case 10: // scope = 1
-        scopeFields(r, lenEnd(r, end, 1, 'ScopeLogs'), scope);
+        scopeFields(r, lenEnd(r, end, 1, msg), scope);
         break;
-      case 18: // log_records = 2
-        rows.push(logRecord(r, lenEnd(r, end, 2, 'ScopeLogs'), resource, scope));
+      case 18: // log_records, spans, metrics = 2
+        item(r, lenEnd(r, end, 2, msg), resource, scope, rows);
         break;
       case 26: // schema_url = 3
-        scope.schemaUrl = string(r, end, 3, 'ScopeLogs');
+        scope.schemaUrl = string(r, end, 3, msg);
         break;
       default:
-        skipField(r, end, t, RESOURCE_ENTRIES, 'ScopeLogs');
+        skipField(r, end, t, RESOURCE_ENTRIES, msg);
     }
   }
 }
 
-function logRecord(r: Reader, end: number, resource: Resource, scope: Scope): LogRow {
+function logRecord(r: Reader, end: number, resource: Resource, scope: Scope, rows: LogRow[]): void {
   let timeUnixNano = '0';
   let observedTimeUnixNano = '0';
   let severityNumber = 0;
@@ -202,7 +197,7 @@ function logRecord(r: Reader, end: number, resource: Resource, scope: Scope): Lo
         skipField(r, end, t, LOG_RECORD, 'LogRecord');
     }
   }
-  return {
+  rows.push({
     resource,
     scope,
     timeUnixNano,
@@ -216,50 +211,10 @@ function logRecord(r: Reader, end: number, resource: Resource, scope: Scope): Lo
     traceId,
     spanId,
     eventName: eventNameOf(eventName, attributes),
-  };
+  });
 }
 
-function resourceSpans(r: Reader, end: number, rows: SpanRow[]): void {
-  const resource = newResource();
-  while (r.pos < end) {
-    const t = tag(r, end, 'ResourceSpans');
-    switch (t) {
-      case 10: // resource = 1
-        resourceFields(r, lenEnd(r, end, 1, 'ResourceSpans'), resource);
-        break;
-      case 18: // scope_spans = 2
-        scopeSpans(r, lenEnd(r, end, 2, 'ResourceSpans'), resource, rows);
-        break;
-      case 26: // schema_url = 3
-        resource.schemaUrl = string(r, end, 3, 'ResourceSpans');
-        break;
-      default:
-        skipField(r, end, t, RESOURCE_ENTRIES, 'ResourceSpans');
-    }
-  }
-}
-
-function scopeSpans(r: Reader, end: number, resource: Resource, rows: SpanRow[]): void {
-  const scope = newScope();
-  while (r.pos < end) {
-    const t = tag(r, end, 'ScopeSpans');
-    switch (t) {
-      case 10: // scope = 1
-        scopeFields(r, lenEnd(r, end, 1, 'ScopeSpans'), scope);
-        break;
-      case 18: // spans = 2
-        rows.push(span(r, lenEnd(r, end, 2, 'ScopeSpans'), resource, scope));
-        break;
-      case 26: // schema_url = 3
-        scope.schemaUrl = string(r, end, 3, 'ScopeSpans');
-        break;
-      default:
-        skipField(r, end, t, RESOURCE_ENTRIES, 'ScopeSpans');
-    }
-  }
-}
-
-function span(r: Reader, end: number, resource: Resource, scope: Scope): SpanRow {
+function span(r: Reader, end: number, resource: Resource, scope: Scope, rows: SpanRow[]): void {
   let traceId = '';
   let spanId = '';
   let parentSpanId = '';
@@ -340,7 +295,7 @@ function span(r: Reader, end: number, resource: Resource, scope: Scope): SpanRow
         skipField(r, end, t, SPAN, 'Span');
     }
   }
-  return {
+  rows.push({
     resource,
     scope,
     traceId,
@@ -360,7 +315,7 @@ function span(r: Reader, end: number, resource: Resource, scope: Scope): SpanRow
     droppedLinksCount,
     statusCode,
     statusMessage,
-  };
+  });
 }
 
 function spanEvent(r: Reader, end: number): SpanEvent {
@@ -448,7 +403,7 @@ function scopeFields(r: Reader, end: number, scope: Scope): void {
 }
 
 /** KeyValue{key = 1, value = 2} into `into`; a missing value is null. */
-function keyValue(r: Reader, end: number, into: Attributes, depth: number): void {
+export function keyValue(r: Reader, end: number, into: Attributes, depth: number): void {
   let key = '';
   let value: unknown = null;
   while (r.pos < end) {
@@ -486,7 +441,7 @@ function anyValue(r: Reader, end: number, depth: number): unknown {
         break;
       }
       case 33: // double_value = 4
-        value = doubleValue(r.view.getFloat64(fixed(r, end, 8, 4, 'AnyValue'), true));
+        value = doubleValue(double(r, end, 4, 'AnyValue'));
         break;
       case 42: {
         // array_value = 5: ArrayValue{values = 1}
@@ -531,211 +486,10 @@ function anyValue(r: Reader, end: number, depth: number): unknown {
   return value;
 }
 
-function tag(r: Reader, end: number, msg: string): number {
-  r.tagAt = r.pos;
-  const t = varint(r, end, 0, msg);
-  if (r.hi !== 0) throw new DecodeError(`invalid protobuf: tag of ${msg} at byte ${r.tagAt} is longer than 32 bits`);
-  return t;
-}
-
-/** Reads a varint of up to 64 bits: returns its low 32 bits (unsigned) and leaves the high 32 in r.hi. */
-function varint(r: Reader, end: number, field: number, msg: string): number {
-  const pos = r.pos;
-  if (pos < end) {
-    const b = r.buf[pos];
-    if (b < 0x80) {
-      r.pos = pos + 1;
-      r.hi = 0;
-      return b;
-    }
-  }
-  return longVarint(r, end, field, msg);
-}
-
-function longVarint(r: Reader, end: number, field: number, msg: string): number {
-  const buf = r.buf;
-  const start = r.pos;
-  const last = Math.min(end, start + 10);
-  let pos = start;
-  let lo = 0;
-  let hi = 0;
-  // Bytes 1-4 carry bits 0-27, byte 5 bits 28-34, bytes 6-9 bits 35-62, byte 10 bit 63.
-  for (let shift = 0; shift < 28 && pos < last; shift += 7) {
-    const b = buf[pos++];
-    lo |= (b & 0x7f) << shift;
-    if (b < 0x80) return varintDone(r, pos, lo, 0);
-  }
-  if (pos < last) {
-    const b = buf[pos++];
-    lo |= (b & 0x7f) << 28;
-    hi = (b & 0x7f) >>> 4;
-    if (b < 0x80) return varintDone(r, pos, lo, hi);
-  }
-  for (let shift = 3; shift < 31 && pos < last; shift += 7) {
-    const b = buf[pos++];
-    hi |= (b & 0x7f) << shift;
-    if (b < 0x80) return varintDone(r, pos, lo, hi);
-  }
-  if (pos < last) {
-    const b = buf[pos++];
-    if (b <= 1) return varintDone(r, pos, lo, hi | (b << 31));
-    throw new DecodeError(`invalid protobuf: varint in ${fieldOf(field, msg)} at byte ${start} is longer than 64 bits`);
-  }
-  throw new DecodeError(`truncated protobuf: varint in ${fieldOf(field, msg)} at byte ${start} runs past the end`);
-}
-
-function varintDone(r: Reader, pos: number, lo: number, hi: number): number {
-  r.pos = pos;
-  r.hi = hi >>> 0;
-  return lo >>> 0;
-}
-
-/** Reads a length prefix and returns where the value ends, after checking it lies within `end`. */
-function lenEnd(r: Reader, end: number, field: number, msg: string): number {
-  const len = varint(r, end, field, msg);
-  const pos = r.pos;
-  if (r.hi !== 0 || len > end - pos) {
-    const need = r.hi * 0x100000000 + len;
-    throw new DecodeError(`truncated protobuf: ${fieldOf(field, msg)} at byte ${pos} needs ${need} bytes, ${end - pos} remain`);
-  }
-  return pos + len;
-}
-
-/** Claims `size` bytes of a fixed-width value and returns where they start. */
-function fixed(r: Reader, end: number, size: number, field: number, msg: string): number {
-  const pos = r.pos;
-  if (end - pos < size) {
-    throw new DecodeError(`truncated protobuf: ${fieldOf(field, msg)} at byte ${pos} needs ${size} bytes, ${end - pos} remain`);
-  }
-  r.pos = pos + size;
-  return pos;
-}
-
-function fixed32(r: Reader, end: number, field: number, msg: string): number {
-  return r.view.getUint32(fixed(r, end, 4, field, msg), true);
-}
-
-/** A fixed64 nanosecond time as its exact decimal string. */
-function fixed64(r: Reader, end: number, field: number, msg: string): string {
-  const pos = fixed(r, end, 8, field, msg);
-  const view = r.view;
-  const lo = view.getUint32(pos, true);
-  const hi = view.getUint32(pos + 4, true);
-  if (hi < 0x200000) return String(hi * 0x100000000 + lo); // below 2^53: exact as a double
-  // Measured (Node 20): splitting into base-1e9 halves by hand is no faster here than BigInt's toString.
-  return view.getBigUint64(pos, true).toString();
-}
-
-function string(r: Reader, end: number, field: number, msg: string): string {
-  const stringEnd = lenEnd(r, end, field, msg);
-  const pos = r.pos;
-  r.pos = stringEnd;
-  return pos === stringEnd ? '' : utf8(r.buf, pos, stringEnd);
-}
-
-function utf8(buf: Buffer, start: number, end: number): string {
-  // Buffer's UTF-8 decoding replaces invalid bytes with U+FFFD exactly as TextDecoder does (a test checks
-  // this) and needs no subarray: with TextDecoder, bench/decode.ts drops from 320k to 230k records/s.
-  return withoutNul(buf.toString('utf8', start, end));
-}
-
 /**
- * Attribute keys, and often short values, come back in every record of a request. Returning the same
- * string object spares decoding it and, for keys, hashing and internalizing a fresh string on every
- * property store. Measured with bench/decode.ts: +55% records/s for keys, +14% more for values. A
- * direct-mapped cache of ASCII strings up to 64 bytes, checked byte by byte.
- */
-function cachedString(r: Reader, end: number, field: number, msg: string, cache: (string | undefined)[]): string {
-  const stringEnd = lenEnd(r, end, field, msg);
-  const pos = r.pos;
-  r.pos = stringEnd;
-  const n = stringEnd - pos;
-  if (n === 0) return '';
-  const buf = r.buf;
-  if (n > 64) return utf8(buf, pos, stringEnd);
-  const slot = (n * 7 + buf[pos] * 3 + buf[pos + (n >> 1)] * 5 + buf[stringEnd - 1]) & (CACHE_SLOTS - 1);
-  const cached = cache[slot];
-  if (cached !== undefined && cached.length === n) {
-    let i = 0;
-    while (i < n && cached.charCodeAt(i) === buf[pos + i]) i++;
-    if (i === n) return cached;
-  }
-  const decoded = utf8(buf, pos, stringEnd);
-  // As many characters as bytes: every byte was ASCII or invalid (U+FFFD, which never equals a byte),
-  // so a later match byte for byte means the same ASCII string.
-  if (decoded.length === n) cache[slot] = decoded;
-  return decoded;
-}
-
-/** Id bytes as lowercase hex, of any length (ingest/validate.ts checks it). */
-function hex(r: Reader, end: number, field: number, msg: string): string {
-  const hexEnd = lenEnd(r, end, field, msg);
-  const pos = r.pos;
-  r.pos = hexEnd;
-  return pos === hexEnd ? '' : r.buf.toString('hex', pos, hexEnd);
-}
-
-function skipField(r: Reader, end: number, t: number, wires: readonly number[], msg: string): void {
-  const field = t >>> 3;
-  const wire = t & 7;
-  if (field === 0) throw new DecodeError(`invalid protobuf: field number 0 in ${msg} at byte ${r.tagAt}`);
-  if (field < wires.length && wires[field] !== NONE && wires[field] !== wire) {
-    throw new DecodeError(
-      `invalid protobuf: field ${field} of ${msg} at byte ${r.tagAt} has wire type ${wire}, expected ${wires[field]}`,
-    );
-  }
-  skipValue(r, end, field, wire, msg, 0);
-}
-
-function skipValue(r: Reader, end: number, field: number, wire: number, msg: string, depth: number): void {
-  switch (wire) {
-    case VARINT:
-      varint(r, end, field, msg);
-      return;
-    case I64:
-      fixed(r, end, 8, field, msg);
-      return;
-    case LEN:
-      r.pos = lenEnd(r, end, field, msg);
-      return;
-    case I32:
-      fixed(r, end, 4, field, msg);
-      return;
-    case SGROUP:
-      skipGroup(r, end, field, msg, depth + 1);
-      return;
-    case EGROUP:
-      throw new DecodeError(`invalid protobuf: end-group of field ${field} in ${msg} at byte ${r.tagAt} closes no group`);
-    default:
-      throw new DecodeError(`invalid protobuf: field ${field} of ${msg} at byte ${r.tagAt} has invalid wire type ${wire}`);
-  }
-}
-
-/** Skips an unknown group up to its matching end-group tag. */
-function skipGroup(r: Reader, end: number, field: number, msg: string, depth: number): void {
-  const start = r.tagAt;
-  if (depth > MAX_GROUP_DEPTH) {
-    throw new DecodeError(`invalid protobuf: groups in ${msg} at byte ${start} are nested deeper than ${MAX_GROUP_DEPTH} levels`);
-  }
-  while (r.pos < end) {
-    const t = tag(r, end, msg);
-    const inner = t >>> 3;
-    const wire = t & 7;
-    if (wire === EGROUP && inner === field) return;
-    if (inner === 0) throw new DecodeError(`invalid protobuf: field number 0 in ${msg} at byte ${r.tagAt}`);
-    skipValue(r, end, inner, wire, msg, depth);
-  }
-  throw new DecodeError(`truncated protobuf: group of field ${field} in ${msg} at byte ${start} has no end-group`);
-}
-
-function fieldOf(field: number, msg: string): string {
-  return field === 0 ? `a tag of ${msg}` : `field ${field} of ${msg}`;
-}
-
-/**
- * Export{Logs,Trace}ServiceResponse: partial_success = 1 {rejected_log_records | rejected_spans = 1,
- * error_message = 2}; both signals share the layout. Empty (full success) when nothing was rejected
- * and there is no message.
+ * Export{Logs,Trace,Metrics}ServiceResponse: partial_success = 1 {rejected_log_records | rejected_spans |
+ * rejected_data_points = 1, error_message = 2}; every signal shares the layout. Empty (full success)
+ * when nothing was rejected and there is no message.
  */
 export function encodeExportResponseProtobuf(rejected: number, errorMessage: string): Uint8Array {
   if (rejected === 0 && errorMessage === '') return new Uint8Array(0);

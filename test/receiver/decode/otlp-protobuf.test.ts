@@ -12,6 +12,8 @@ import {
   encodeStatusProtobuf,
 } from '../../../receiver/decode/otlp-protobuf.js';
 import { DecodeError } from '../../../receiver/model/records.js';
+import { random } from '../../../bench/query-world.js';
+import { decodesOrRefuses } from '../../helpers/decode-refusal.js';
 import { decode, encode, sdkLogRecords, sdkSpans, SPAN_ID, TRACE_ID } from '../../helpers/otlp-decode.js';
 
 // Raw protobuf, for what no well-behaved encoder writes.
@@ -31,25 +33,6 @@ const str = (field: number, s: string): number[] => len(field, Buffer.from(s));
 /** An ExportLogsServiceRequest holding one LogRecord with these raw fields. */
 const logsRequest = (record: number[]): Uint8Array => Uint8Array.from(len(1, len(2, len(2, record))));
 const keyValue = (key: string, value: number[]): number[] => [...str(1, key), ...len(2, value)];
-
-/** Deterministic PRNG (mulberry32), so fuzz failures reproduce. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Decoding returns rows or throws a DecodeError: never anything else. */
-function decodesOrRefuses(fn: () => unknown): void {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof DecodeError)) throw e;
-  }
-}
 
 describe('protobuf decoding', () => {
   it('decodes log records serialized by the OpenTelemetry JS exporter field for field', () => {
