@@ -15,9 +15,15 @@
  * - insert_per_record: one INSERT per record, as a logging API that stores each posted record on its own does, on a smaller sample
  *   (embedded default only);
  * - overload: a receiver with a small --max-queue-bytes budget under many clients that resend at once
- *   (embedded default only).
+ *   (embedded default only);
+ * - metrics: end_to_end, end_to_end_grpc and raw_copy as above for OTLP metrics (POST /v1/metrics and
+ *   MetricsService/Export), with requests of 1,000 data points as four services' OpenTelemetry SDKs
+ *   export them each interval (harness/otlp-fixtures.ts), each request the next interval; raw COPY
+ *   renders them by renderPoint into metric_streams (each series once) and metric_points; and bytes on
+ *   disk per point of both tables (receiver/storage/point-bytes.ts) beside their OTLP protobuf size.
  *
- * Every run checks rows stored == records acknowledged. Requests refused on the way (a 503 or
+ * Every run checks rows stored == records (or points) acknowledged, and that a request sent again once
+ * stored is answered 200, counted as duplicates and stores nothing new. Requests refused on the way (a 503 or
  * UNAVAILABLE outside the overload run) are counted with their messages in the JSON rather than ending
  * the run. Prints one JSON object. `--small` runs each part at a size that takes seconds (CI runs it:
  * test/bench/ingest.test.ts): its figures say the parts work, not how fast.
@@ -29,16 +35,25 @@ import { fileURLToPath } from 'node:url';
 import { Client as GrpcClient, Metadata, credentials, status as grpcStatus } from '@grpc/grpc-js';
 import pg from 'pg';
 import protobuf from 'protobufjs';
-import { startReceiver } from '../receiver/serve.js';
+import { startReceiver, type Receiver } from '../receiver/serve.js';
+import { decodeMetricsProtobuf } from '../receiver/decode/otlp-metrics-protobuf.js';
 import { decodeLogsProtobuf } from '../receiver/decode/otlp-protobuf.js';
-import type { LogRow } from '../receiver/model/records.js';
+import type { LogRow, MetricPointRow } from '../receiver/model/records.js';
 import type { Queryable, Transaction } from '../receiver/storage/database.js';
 import { startEmbeddedServer, type PostgresBinaries } from '../receiver/storage/embedded-server.js';
 import { measureLogBytes } from '../receiver/storage/log-bytes.js';
-import { createPartitionManager, type PartitionManager } from '../receiver/storage/partitions.js';
+import { METRIC_POINT_COLUMNS, METRIC_STREAM_COLUMNS, renderPoint } from '../receiver/storage/metric-csv.js';
+import { createPartitionManager, type PartitionedTable, type PartitionManager } from '../receiver/storage/partitions.js';
+import { measurePointBytes } from '../receiver/storage/point-bytes.js';
 import { openDatabase } from '../receiver/storage/open.js';
-import { LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, renderLog, type RenderedLog } from '../receiver/storage/rows-csv.js';
-import { otlpString, otlpType, realisticLogsRequest } from '../harness/otlp-fixtures.js';
+import { LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, renderLog } from '../receiver/storage/rows-csv.js';
+import {
+  METRIC_POINTS_PER_REQUEST,
+  otlpString,
+  otlpType,
+  realisticLogsRequest,
+  realisticMetricsRequests,
+} from '../harness/otlp-fixtures.js';
 import { DEBIAN_HINT, debianBinaries } from '../harness/postgres.js';
 
 const RECORDS = 1000;
@@ -99,6 +114,72 @@ function requestBody(n: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(protobuf.Writer.create().uint32(0x0a).bytes(resourceLogs).finish());
 }
 
+// --- What each signal sends and stores ----------------------------------------------------------
+
+/** A row rendered for COPY by rows-csv.ts or metric-csv.ts: its line, its stream's line, and its day. */
+interface Rendered {
+  line: string;
+  stream: { key: string; line: string };
+  dayMs: number;
+}
+
+/** One signal's part: the requests its clients send, the rows the receiver makes of them, and their tables. */
+interface Workload<Row> {
+  signal: 'logs' | 'metrics';
+  /** What the JSON counts: log records or data points. */
+  unit: 'records' | 'points';
+  perRequest: number;
+  grpcMethod: string;
+  /** Request n, from 0: every request's rows are new rows. */
+  body(n: number): Uint8Array<ArrayBuffer>;
+  decode(body: Uint8Array): Row[];
+  render(tenantId: number, row: Row): Rendered;
+  rows: { table: PartitionedTable; columns: readonly string[] };
+  streams: { table: string; columns: readonly string[] };
+  /** Bytes on disk per row of the database an end-to-end round filled, beside their OTLP size. */
+  bytesPerRow(databaseUrl: string): Promise<Record<string, unknown>>;
+}
+
+const LOGS: Workload<LogRow> = {
+  signal: 'logs',
+  unit: 'records',
+  perRequest: RECORDS,
+  grpcMethod: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+  body: requestBody,
+  decode: decodeLogsProtobuf,
+  render: renderLog,
+  rows: { table: 'log_records', columns: LOG_RECORD_COLUMNS },
+  streams: { table: 'log_streams', columns: LOG_STREAM_COLUMNS },
+  bytesPerRow: (databaseUrl) => bytesPerRecord(databaseUrl),
+};
+
+const METRICS_INTERVAL_NANOS = 10_000_000_000n;
+
+/**
+ * The metrics part's `requests` requests, made before any is sent: the fixture runs the SDK (about 10 ms
+ * a request), which would take the CPU the receiver is timed on. Their intervals end by now.
+ */
+async function metricsWorkload(requests: number): Promise<Workload<MetricPointRow>> {
+  const startUnixNano = BigInt(Date.now()) * 1_000_000n - BigInt(requests) * METRICS_INTERVAL_NANOS;
+  const bodies = await realisticMetricsRequests(requests, { startUnixNano, intervalNanos: METRICS_INTERVAL_NANOS });
+  return {
+    signal: 'metrics',
+    unit: 'points',
+    perRequest: METRIC_POINTS_PER_REQUEST,
+    grpcMethod: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+    body(n) {
+      const body = bodies[n];
+      if (body === undefined) throw new Error(`metrics request ${n} was not made: make more than ${requests} in metricsWorkload()`);
+      return body;
+    },
+    decode: decodeMetricsProtobuf,
+    render: renderPoint,
+    rows: { table: 'metric_points', columns: METRIC_POINT_COLUMNS },
+    streams: { table: 'metric_streams', columns: METRIC_STREAM_COLUMNS },
+    bytesPerRow: (databaseUrl) => bytesPerPoint(databaseUrl, bodies),
+  };
+}
+
 // --- Measuring ----------------------------------------------------------------------------------
 
 const MB = 1024 * 1024;
@@ -130,8 +211,8 @@ interface Sent {
   message: string;
 }
 
-async function send(url: string, key: string, body: Uint8Array<ArrayBuffer>): Promise<Sent> {
-  const response = await fetch(`${url}/v1/logs`, {
+async function send(url: string, path: string, key: string, body: Uint8Array<ArrayBuffer>): Promise<Sent> {
+  const response = await fetch(`${url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${key}` },
     body,
@@ -151,11 +232,10 @@ function tally(refused: Refused[]) {
   return { count: refused.length, by_answer: byAnswer };
 }
 
-const LOGS_EXPORT = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 const raw = (bytes: Buffer) => bytes;
 
-/** One OTLP/gRPC channel sending the same request bodies; resolves null on success, else what was refused. */
-function grpcSender(address: string, key: string) {
+/** One OTLP/gRPC channel sending request bodies to `method`; resolves null on success, else what was refused. */
+function grpcSender(address: string, method: string, key: string) {
   const client = new GrpcClient(address, credentials.createInsecure());
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${key}`);
@@ -163,7 +243,7 @@ function grpcSender(address: string, key: string) {
     send: (body: Uint8Array<ArrayBuffer>) =>
       new Promise<Refused | null>((resolve) => {
         const message = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-        client.makeUnaryRequest(LOGS_EXPORT, raw, raw, message, metadata, (error) =>
+        client.makeUnaryRequest(method, raw, raw, message, metadata, (error) =>
           resolve(error ? `${grpcStatus[error.code ?? grpcStatus.UNKNOWN]} ${error.details}` : null),
         );
       }),
@@ -171,14 +251,14 @@ function grpcSender(address: string, key: string) {
   };
 }
 
-/** OTLP/HTTP in the shape of grpcSender: null on success, else what was refused. */
-const httpSender = (url: string, key: string) => async (body: Uint8Array<ArrayBuffer>): Promise<Refused | null> => {
-  const { status, message } = await send(url, key, body);
+/** OTLP/HTTP to `path` in the shape of grpcSender: null on success, else what was refused. */
+const httpSender = (url: string, path: string, key: string) => async (body: Uint8Array<ArrayBuffer>): Promise<Refused | null> => {
+  const { status, message } = await send(url, path, key, body);
   return status === 200 ? null : `${status} ${message}`;
 };
 
-async function countLogs(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM logs');
+async function countRows(db: Queryable, table: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
   return rows[0]!.n;
 }
 
@@ -194,10 +274,16 @@ async function histogramMean(url: string, name: string): Promise<{ count: number
   return { count, mean: value('sum') / count };
 }
 
+/** A counter's value for one signal from the receiver's /metrics (0 before its first increment). */
+async function signalCounter(url: string, name: string, signal: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(new RegExp(`^${name}\\{signal="${signal}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
 // --- The runs -----------------------------------------------------------------------------------
 
 interface Phase {
-  recordsPerSecond: number;
+  rowsPerSecond: number;
   latenciesMs: number[];
   peakRssMb: number;
   refused: Refused[];
@@ -215,7 +301,7 @@ interface EndToEndRound {
 type Sender = (body: Uint8Array<ArrayBuffer>) => Promise<Refused | null>;
 
 /** `requests` requests numbered from `first`, from CLIENTS concurrent clients. */
-async function phase(sendOne: Sender, first: number, requests: number): Promise<Phase> {
+async function phase<Row>(workload: Workload<Row>, sendOne: Sender, first: number, requests: number): Promise<Phase> {
   let next = first;
   const last = first + requests;
   const latenciesMs: number[] = [];
@@ -225,7 +311,7 @@ async function phase(sendOne: Sender, first: number, requests: number): Promise<
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
         while (next < last) {
-          const body = requestBody(next++);
+          const body = workload.body(next++);
           const sent = performance.now();
           const answer = await sendOne(body);
           if (answer === null) latenciesMs.push(performance.now() - sent);
@@ -235,30 +321,49 @@ async function phase(sendOne: Sender, first: number, requests: number): Promise<
     );
     return (performance.now() - started) / 1000;
   });
-  return { recordsPerSecond: (latenciesMs.length * RECORDS) / seconds, latenciesMs, peakRssMb, refused };
+  return { rowsPerSecond: (latenciesMs.length * workload.perRequest) / seconds, latenciesMs, peakRssMb, refused };
+}
+
+/**
+ * Sends stored request n again, as a client does whose answer was lost: answered 200, its rows counted as
+ * duplicates, nothing new stored.
+ */
+async function resendStored<Row>(workload: Workload<Row>, receiver: Receiver, sendHttp: Sender, n: number): Promise<void> {
+  const duplicates = () => signalCounter(receiver.url, 'pipemon_receiver_duplicate_records_total', workload.signal);
+  const [stored, counted] = [await countRows(receiver.db, workload.rows.table), await duplicates()];
+  const answer = await sendHttp(workload.body(n));
+  check(answer === null, `request ${n} sent again was answered ${answer}`);
+  const [storedAfter, countedAfter] = [await countRows(receiver.db, workload.rows.table), await duplicates()];
+  check(storedAfter === stored, `request ${n} sent again stored ${storedAfter - stored} new rows`);
+  check(countedAfter - counted === workload.perRequest, `request ${n} sent again counted ${countedAfter - counted} duplicates`);
 }
 
 /** One receiver, the same requests over OTLP/HTTP and OTLP/gRPC; `grpcFirst` alternates the order between rounds. */
-async function endToEnd(databaseUrl: string, grpcFirst: boolean, requests: number): Promise<EndToEndRound> {
+async function endToEnd<Row>(workload: Workload<Row>, databaseUrl: string, grpcFirst: boolean, requests: number): Promise<EndToEndRound> {
   const receiver = await startReceiver({ port: 0, grpcPort: 0, databaseUrl });
-  const grpc = grpcSender(receiver.grpcAddress!, receiver.defaultKey!);
+  const grpc = grpcSender(receiver.grpcAddress!, workload.grpcMethod, receiver.defaultKey!);
   try {
-    const sendHttp = httpSender(receiver.url, receiver.defaultKey!);
+    const sendHttp = httpSender(receiver.url, `/v1/${workload.signal}`, receiver.defaultKey!);
     // Creates the day's partitions and warms the JIT on both paths, at once as a fresh receiver may be
     // met; acknowledged, so counted in the check below.
-    const warmUp = await Promise.all(Array.from({ length: WARMUP_REQUESTS }, (_, i) => (i % 2 === 0 ? sendHttp : grpc.send)(requestBody(i))));
+    const warmUp = await Promise.all(
+      Array.from({ length: WARMUP_REQUESTS }, (_, i) => (i % 2 === 0 ? sendHttp : grpc.send)(workload.body(i))),
+    );
     const warmUpRefused = warmUp.filter((answer) => answer !== null);
 
-    // The second phase sends the next requests: each request's records are new rows.
-    const overHttp = (first: number) => phase(sendHttp, first, requests);
-    const overGrpc = (first: number) => phase(grpc.send, first, requests);
+    // The second phase sends the next requests: each request's rows are new rows.
+    const overHttp = (first: number) => phase(workload, sendHttp, first, requests);
+    const overGrpc = (first: number) => phase(workload, grpc.send, first, requests);
     const [first, second] = [WARMUP_REQUESTS, WARMUP_REQUESTS + requests];
     const phases = grpcFirst
       ? { grpc: await overGrpc(first), http: await overHttp(second) }
       : { http: await overHttp(first), grpc: await overGrpc(second) };
-    const stored = await countLogs(receiver.db);
-    const acknowledged = (WARMUP_REQUESTS - warmUpRefused.length + phases.http.latenciesMs.length + phases.grpc.latenciesMs.length) * RECORDS;
-    check(stored === acknowledged, `end to end: ${stored} rows stored, ${acknowledged} records acknowledged`);
+    const stored = await countRows(receiver.db, workload.rows.table);
+    const acknowledged = (WARMUP_REQUESTS - warmUpRefused.length + phases.http.latenciesMs.length + phases.grpc.latenciesMs.length) * workload.perRequest;
+    check(stored === acknowledged, `end to end: ${stored} rows stored, ${acknowledged} ${workload.unit} acknowledged`);
+    const firstStored = warmUp.indexOf(null);
+    check(firstStored !== -1, 'end to end: every warm-up request was refused');
+    await resendStored(workload, receiver, sendHttp, firstStored);
 
     const batch = await histogramMean(receiver.url, 'pipemon_writer_batch_records');
     const commit = await histogramMean(receiver.url, 'pipemon_writer_commit_duration_seconds');
@@ -270,44 +375,58 @@ async function endToEnd(databaseUrl: string, grpcFirst: boolean, requests: numbe
 }
 
 /** The rows of the first `requests` requests as the receiver decodes them, `perChunk` requests at a time. */
-function* decodedChunks(requests: number, perChunk: number): Generator<LogRow[]> {
+function* decodedChunks<Row>(workload: Workload<Row>, requests: number, perChunk: number): Generator<Row[]> {
   for (let n = 0; n < requests; n += perChunk) {
-    yield Array.from({ length: Math.min(perChunk, requests - n) }, (_, i) => decodeLogsProtobuf(requestBody(n + i))).flat();
+    yield Array.from({ length: Math.min(perChunk, requests - n) }, (_, i) => workload.decode(workload.body(n + i))).flat();
   }
 }
 
-/** One batch of rendered rows COPYed as the writer's staging would, without its idempotency. */
-async function copyRendered(tx: Transaction, partitions: PartitionManager, rendered: RenderedLog[]): Promise<void> {
-  await partitions.ensure(tx, 'log_records', new Set(rendered.map((r) => r.dayMs)));
-  const streams = new Map(rendered.map((r) => [r.stream.key, r.stream.line]));
-  await tx.copyCsv('log_streams', LOG_STREAM_COLUMNS, [...streams.values()].join(''));
-  await tx.copyCsv('log_records', LOG_RECORD_COLUMNS, rendered.map((r) => r.line).join(''));
+/**
+ * One batch of rendered rows COPYed as the writer's staging would, without its idempotency: each stream
+ * once, the first batch to meet it copying it (`copiedStreams`, shared by the connections).
+ */
+async function copyRendered<Row>(
+  workload: Workload<Row>,
+  tx: Transaction,
+  partitions: PartitionManager,
+  rendered: Rendered[],
+  copiedStreams: Set<string>,
+): Promise<void> {
+  await partitions.ensure(tx, workload.rows.table, new Set(rendered.map((r) => r.dayMs)));
+  const streams = new Map<string, string>();
+  for (const { stream } of rendered) {
+    if (!copiedStreams.has(stream.key)) streams.set(stream.key, stream.line);
+    copiedStreams.add(stream.key);
+  }
+  if (streams.size > 0) await tx.copyCsv(workload.streams.table, workload.streams.columns, [...streams.values()].join(''));
+  await tx.copyCsv(workload.rows.table, workload.rows.columns, rendered.map((r) => r.line).join(''));
 }
 
 /**
- * The same rows as a round of endToEnd, rendered by renderLog and COPYed straight into the log tables by
- * `connections` loops in parallel, each taking the next batch.
+ * The same rows as a round of endToEnd, rendered as the receiver renders them and COPYed straight into
+ * their tables by `connections` loops in parallel, each taking the next batch.
  */
-async function rawCopy(databaseUrl: string, connections: 1 | 2, requests: number): Promise<number> {
+async function rawCopy<Row>(workload: Workload<Row>, databaseUrl: string, connections: 1 | 2, requests: number): Promise<number> {
   const db = await openDatabase({ databaseUrl });
   try {
     const partitions = createPartitionManager();
+    const copiedStreams = new Set<string>();
     // Decoding is the receiver's work, not the database's: rows are decoded before the clock starts,
-    // while rendering (the receiver's renderLog) and COPY are timed.
-    const chunks = [...decodedChunks(WARMUP_REQUESTS + requests, COPY_BATCH_ROWS / RECORDS)];
+    // while rendering (the receiver's renderLog or renderPoint) and COPY are timed.
+    const chunks = [...decodedChunks(workload, WARMUP_REQUESTS + requests, COPY_BATCH_ROWS / workload.perRequest)];
     let copied = 0;
     const started = performance.now();
     await Promise.all(
       Array.from({ length: connections }, async () => {
         for (let rows = chunks.shift(); rows; rows = chunks.shift()) {
-          const rendered = rows.map((row) => renderLog(TENANT_ID, row));
-          await db.transaction((tx) => copyRendered(tx, partitions, rendered));
+          const rendered = rows.map((row) => workload.render(TENANT_ID, row));
+          await db.transaction((tx) => copyRendered(workload, tx, partitions, rendered, copiedStreams));
           copied += rendered.length;
         }
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    const stored = await countLogs(db);
+    const stored = await countRows(db, workload.rows.table);
     check(stored === copied, `raw COPY: ${stored} rows stored, ${copied} copied`);
     return copied / seconds;
   } finally {
@@ -367,7 +486,7 @@ async function insertPerRecord(databaseUrl: string, sampleRows: number) {
     };
     let seconds = 0;
     let inserted = 0;
-    for (const rows of decodedChunks(sampleRows / RECORDS, 1)) {
+    for (const rows of decodedChunks(LOGS, sampleRows / RECORDS, 1)) {
       const rendered = rows.map((row) => renderLog(TENANT_ID, row));
       const values = rendered.map((r) => csvFields(r.line));
       check(values.every((fields) => fields.length === LOG_RECORD_COLUMNS.length), 'a rendered line did not split into one field per column');
@@ -399,7 +518,7 @@ async function overload(databaseUrl: string, overloadMs: number) {
       await Promise.all(
         Array.from({ length: OVERLOAD_CLIENTS }, async () => {
           while (performance.now() < stopAt) {
-            const { status, retryAfter } = await send(receiver.url, key, requestBody(next++));
+            const { status, retryAfter } = await send(receiver.url, '/v1/logs', key, requestBody(next++));
             statuses.set(status, (statuses.get(status) ?? 0) + 1);
             if (status === 503 && retryAfter === null) withoutRetryAfter++;
           }
@@ -407,7 +526,7 @@ async function overload(databaseUrl: string, overloadMs: number) {
       );
     });
     const ok = statuses.get(200) ?? 0;
-    const stored = await countLogs(receiver.db);
+    const stored = await countRows(receiver.db, 'log_records');
     check(stored === ok * RECORDS, `overload: ${stored} rows stored, ${ok * RECORDS} records acknowledged`);
     check([...statuses.keys()].every((status) => status === 200 || status === 503), `overload answered ${[...statuses.keys()]}`);
     check(withoutRetryAfter === 0, `${withoutRetryAfter} answers 503 without Retry-After`);
@@ -509,49 +628,78 @@ async function bytesPerRecord(databaseUrl: string) {
   }
 }
 
-/** End to end beside raw COPY (one connection, and two in parallel) on one server, in alternating rounds. */
-async function endToEndBesideCopy(server: ServerUnderTest, size: BenchSize) {
+/**
+ * Bytes on disk per data point of what one end-to-end round stored (the requests sent from the first on,
+ * and each series' metric_streams row of the day spread over its points), beside their OTLP protobuf size.
+ */
+async function bytesPerPoint(databaseUrl: string, bodies: Uint8Array[]) {
+  const db = await openDatabase({ databaseUrl });
+  try {
+    const measured = await measurePointBytes(db);
+    const requests = measured.points / METRIC_POINTS_PER_REQUEST;
+    check(Number.isInteger(requests) && requests <= bodies.length, `${measured.points} points stored: not whole requests of those sent`);
+    const protobufBytes = bodies.slice(0, requests).reduce((sum, body) => sum + body.length, 0);
+    const protobuf = round(protobufBytes / measured.points, 1);
+    return {
+      points: measured.points,
+      streams: measured.streams,
+      otlp_protobuf: protobuf,
+      stored: { ...measured.per_point, by_table: measured.per_point_by_table, indexes_each: measured.index_per_point },
+      stored_vs_protobuf: round(measured.per_point!.total / protobuf, 2),
+    };
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * End to end beside raw COPY (one connection, and two in parallel) of one workload on one server, in
+ * alternating rounds; the JSON names its rates by the workload's unit (records_per_second, points_per_second).
+ */
+async function endToEndBesideCopy<Row>(server: ServerUnderTest, size: BenchSize, workload: Workload<Row>) {
   const endToEndRounds: EndToEndRound[] = [];
   const rawCopyRounds: number[] = [];
   const rawCopyTwoRounds: number[] = [];
   let lastEndToEnd = '';
   const copyRound = async () => {
-    rawCopyRounds.push(await rawCopy(await server.freshDatabase(), 1, size.requestsPerRound));
-    rawCopyTwoRounds.push(await rawCopy(await server.freshDatabase(), 2, size.requestsPerRound));
+    rawCopyRounds.push(await rawCopy(workload, await server.freshDatabase(), 1, size.requestsPerRound));
+    rawCopyTwoRounds.push(await rawCopy(workload, await server.freshDatabase(), 2, size.requestsPerRound));
   };
   for (let r = 0; r < size.rounds; r++) {
     // Alternating which goes first, so that neither always follows the other's writes.
     if (r % 2 === 1) await copyRound();
     lastEndToEnd = await server.freshDatabase();
-    endToEndRounds.push(await endToEnd(lastEndToEnd, r % 2 === 1, size.requestsPerRound));
+    endToEndRounds.push(await endToEnd(workload, lastEndToEnd, r % 2 === 1, size.requestsPerRound));
     if (r % 2 === 0) await copyRound();
   }
+  const { unit } = workload;
+  const rates = (rounds: number[]) => ({
+    [`${unit}_per_second_median`]: round(median(rounds)),
+    [`${unit}_per_second_rounds`]: rounds.map((rate) => round(rate)),
+  });
   const latencies = (transport: 'http' | 'grpc') => endToEndRounds.flatMap((round) => round[transport].latenciesMs).sort((a, b) => a - b);
   const http = latencies('http');
   const grpc = latencies('grpc');
   const commits = endToEndRounds.map((round) => round.commits);
   const commitCount = commits.reduce((sum, c) => sum + c.count, 0);
   const weighted = (value: (c: (typeof commits)[number]) => number) => commits.reduce((sum, c) => sum + value(c) * c.count, 0) / commitCount;
-  const endToEndRate = median(endToEndRounds.map((round) => round.http.recordsPerSecond));
-  const ratio = (copies: number[]) => round(median(endToEndRounds.map((round, i) => round.http.recordsPerSecond / copies[i]!)), 2);
+  const endToEndRate = median(endToEndRounds.map((round) => round.http.rowsPerSecond));
+  const ratio = (copies: number[]) => round(median(endToEndRounds.map((round, i) => round.http.rowsPerSecond / copies[i]!)), 2);
   return {
     endToEndRate,
     report: {
-      postgres: server.postgres,
       end_to_end: {
         clients: CLIENTS,
         rounds: size.rounds,
-        records_per_round: size.requestsPerRound * RECORDS,
-        records_per_second_median: round(endToEndRate),
-        records_per_second_rounds: endToEndRounds.map((r) => round(r.http.recordsPerSecond)),
+        [`${unit}_per_round`]: size.requestsPerRound * workload.perRequest,
+        ...rates(endToEndRounds.map((r) => r.http.rowsPerSecond)),
         latency_ms: { p50: round(percentile(http, 0.5), 1), p99: round(percentile(http, 0.99), 1) },
         peak_rss_mb: Math.max(...endToEndRounds.map((r) => r.http.peakRssMb)),
         // Both transports' commits: they share the writer.
         commits: { count: commitCount, mean_records: round(weighted((c) => c.meanRecords)), mean_ms: round(weighted((c) => c.meanMs), 1) },
       },
       end_to_end_grpc: {
-        records_per_second_median: round(median(endToEndRounds.map((r) => r.grpc.recordsPerSecond))),
-        records_per_second_rounds: endToEndRounds.map((r) => round(r.grpc.recordsPerSecond)),
+        ...rates(endToEndRounds.map((r) => r.grpc.rowsPerSecond)),
         latency_ms: { p50: round(percentile(grpc, 0.5), 1), p99: round(percentile(grpc, 0.99), 1) },
         peak_rss_mb: Math.max(...endToEndRounds.map((r) => r.grpc.peakRssMb)),
       },
@@ -561,33 +709,35 @@ async function endToEndBesideCopy(server: ServerUnderTest, size: BenchSize) {
         http: tally(endToEndRounds.flatMap((r) => r.http.refused)),
         grpc: tally(endToEndRounds.flatMap((r) => r.grpc.refused)),
       },
-      grpc_vs_http: round(median(endToEndRounds.map((r) => r.grpc.recordsPerSecond / r.http.recordsPerSecond)), 2),
-      raw_copy: {
-        batch_rows: COPY_BATCH_ROWS,
-        records_per_second_median: round(median(rawCopyRounds)),
-        records_per_second_rounds: rawCopyRounds.map((rate) => round(rate)),
-      },
-      raw_copy_two_connections: {
-        batch_rows: COPY_BATCH_ROWS,
-        records_per_second_median: round(median(rawCopyTwoRounds)),
-        records_per_second_rounds: rawCopyTwoRounds.map((rate) => round(rate)),
-      },
+      grpc_vs_http: round(median(endToEndRounds.map((r) => r.grpc.rowsPerSecond / r.http.rowsPerSecond)), 2),
+      raw_copy: { batch_rows: COPY_BATCH_ROWS, ...rates(rawCopyRounds) },
+      raw_copy_two_connections: { batch_rows: COPY_BATCH_ROWS, ...rates(rawCopyTwoRounds) },
       end_to_end_vs_raw_copy: ratio(rawCopyRounds),
       end_to_end_vs_raw_copy_two_connections: ratio(rawCopyTwoRounds),
-      bytes_per_record: await bytesPerRecord(lastEndToEnd),
+      [`bytes_per_${unit === 'records' ? 'record' : 'point'}`]: await workload.bytesPerRow(lastEndToEnd),
     },
   };
+}
+
+/** Logs, then metrics, on one server: the JSON of both, the metrics under `metrics`. */
+async function logsAndMetrics(server: ServerUnderTest, size: BenchSize, metrics: Workload<MetricPointRow>) {
+  const logs = await endToEndBesideCopy(server, size, LOGS);
+  const points = await endToEndBesideCopy(server, size, metrics);
+  return { endToEndRate: logs.endToEndRate, report: { postgres: server.postgres, ...logs.report, metrics: points.report } };
 }
 
 /** Every measurement at `size`, on the embedded default and on Debian's server where installed: the JSON printed. */
 export async function runIngestBench(size: BenchSize): Promise<Record<string, unknown>> {
   check(decodeLogsProtobuf(requestBody(0)).length === RECORDS, 'a request does not decode to its records');
   const started = performance.now();
+  // Each round sends its warm-up and both phases' requests.
+  const metrics = await metricsWorkload(WARMUP_REQUESTS + 2 * size.requestsPerRound);
+  check(metrics.decode(metrics.body(0)).length === METRIC_POINTS_PER_REQUEST, 'a metrics request does not decode to its points');
   const results: Record<string, unknown> = {};
   // The embedded default (what npm start runs), then Debian's server where installed: a server of one's own.
   const embedded = await startServer();
   try {
-    const { endToEndRate, report } = await endToEndBesideCopy(embedded, size);
+    const { endToEndRate, report } = await logsAndMetrics(embedded, size, metrics);
     const insert = await insertPerRecord(await embedded.freshDatabase(), size.insertSampleRows);
     results.embedded_default = {
       ...report,
@@ -602,7 +752,7 @@ export async function runIngestBench(size: BenchSize): Promise<Record<string, un
   if (debian) {
     const server = await startServer(debian);
     try {
-      results.debian_server = (await endToEndBesideCopy(server, size)).report;
+      results.debian_server = (await logsAndMetrics(server, size, metrics)).report;
     } finally {
       await server.close();
     }
@@ -610,13 +760,15 @@ export async function runIngestBench(size: BenchSize): Promise<Record<string, un
     results.debian_server = `not measured: ${DEBIAN_HINT}`;
   }
   return {
-    benchmark: 'ingest OTLP logs into PostgreSQL',
+    benchmark: 'ingest OTLP logs and metrics into PostgreSQL',
     node: process.version,
     size,
     records_per_request: RECORDS,
     request_bytes: requestBody(0).length,
+    points_per_request: METRIC_POINTS_PER_REQUEST,
+    metrics_request_bytes: metrics.body(0).length,
     ...results,
-    // Returned only when every run passed its check() of rows stored against records acknowledged.
+    // Returned only when every run passed its check() of rows stored against records and points acknowledged.
     every_acknowledged_record_stored: true,
     seconds: round((performance.now() - started) / 1000, 1),
   };

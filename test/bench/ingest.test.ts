@@ -1,8 +1,8 @@
 /**
  * bench:ingest at its small size (bench/ingest.ts, SMALL_SIZE), so that it keeps running to the end as the
- * receiver and the storage change: every part answers on both servers, every acknowledged record is
- * stored, a fresh receiver's warm-up (OTLP/HTTP and gRPC at once) is refused nothing, and the figures are
- * in their places with sane values. No timings are asserted.
+ * receiver and the storage change: every part answers on both servers, for logs and for metrics, every
+ * acknowledged record and point is stored, a fresh receiver's warm-up (OTLP/HTTP and gRPC at once) is
+ * refused nothing, and the figures are in their places with sane values. No timings are asserted.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runIngestBench, SMALL_SIZE } from '../../bench/ingest.js';
@@ -16,17 +16,25 @@ describe('bench:ingest at its small size', () => {
   }, 600_000);
 
   it('stores every acknowledged record and says at what size it ran', () => {
-    expect(result).toMatchObject({ benchmark: 'ingest OTLP logs into PostgreSQL', size: SMALL_SIZE, records_per_request: 1000, every_acknowledged_record_stored: true });
+    expect(result).toMatchObject({
+      benchmark: 'ingest OTLP logs and metrics into PostgreSQL',
+      size: SMALL_SIZE,
+      records_per_request: 1000,
+      points_per_request: 1000,
+      every_acknowledged_record_stored: true,
+    });
     expect(result.request_bytes).toBeGreaterThan(1000 * 100);
+    // Histograms' buckets and every series' attributes: well over 100 bytes a point.
+    expect(result.metrics_request_bytes).toBeGreaterThan(1000 * 100);
   });
 
-  it.each(['embedded_default', 'debian_server'])('measures end to end beside raw COPY on %s, with durable settings', (server) => {
-    const report = result[server];
-    expect(report.postgres).toMatchObject({ fsync: 'on', synchronous_commit: 'on' });
-    for (const rate of [report.end_to_end, report.end_to_end_grpc, report.raw_copy, report.raw_copy_two_connections].map((part) => part.records_per_second_median)) {
-      expect(rate).toBeGreaterThan(0);
+  /** The end-to-end and raw COPY parts of one signal's report, rates named by `unit`. */
+  function expectEndToEndBesideCopy(report: Record<string, any>, unit: 'records' | 'points') {
+    for (const part of [report.end_to_end, report.end_to_end_grpc, report.raw_copy, report.raw_copy_two_connections]) {
+      expect(part[`${unit}_per_second_median`]).toBeGreaterThan(0);
+      expect(part[`${unit}_per_second_rounds`]).toHaveLength(SMALL_SIZE.rounds);
     }
-    expect(report.end_to_end).toMatchObject({ clients: 8, rounds: SMALL_SIZE.rounds, records_per_round: SMALL_SIZE.requestsPerRound * 1000 });
+    expect(report.end_to_end).toMatchObject({ clients: 8, rounds: SMALL_SIZE.rounds, [`${unit}_per_round`]: SMALL_SIZE.requestsPerRound * 1000 });
     expect(report.end_to_end.commits.count).toBeGreaterThan(0);
     expect(report.end_to_end.latency_ms.p99).toBeGreaterThanOrEqual(report.end_to_end.latency_ms.p50);
     expect([report.end_to_end_vs_raw_copy, report.end_to_end_vs_raw_copy_two_connections, report.grpc_vs_http]).toEqual([positive, positive, positive]);
@@ -37,6 +45,30 @@ describe('bench:ingest at its small size', () => {
       const { count, by_answer } = report.refused[transport];
       expect(count).toBe(Object.values(by_answer as Record<string, number>).reduce((sum, n) => sum + n, 0));
     }
+  }
+
+  it.each(['embedded_default', 'debian_server'])('measures end to end beside raw COPY on %s, with durable settings', (server) => {
+    expect(result[server].postgres).toMatchObject({ fsync: 'on', synchronous_commit: 'on' });
+    expectEndToEndBesideCopy(result[server], 'records');
+  });
+
+  it.each(['embedded_default', 'debian_server'])('measures metrics end to end beside raw COPY on %s, in data points', (server) => {
+    expectEndToEndBesideCopy(result[server].metrics, 'points');
+  });
+
+  it.each(['embedded_default', 'debian_server'])('counts bytes per data point on %s, both tables, beside their OTLP size', (server) => {
+    const bytes = result[server].metrics.bytes_per_point;
+    // Every request of the last end-to-end round, warm-up and both phases, each stored once.
+    expect(bytes.points).toBe((8 + 2 * SMALL_SIZE.requestsPerRound) * 1000);
+    // One series a point of a request: at most the first request's series and the next run's.
+    expect(bytes.streams).toBeGreaterThanOrEqual(1000);
+    expect(bytes.streams).toBeLessThan(bytes.points);
+    expect(bytes.otlp_protobuf).toBeCloseTo(result.metrics_request_bytes / 1000, -1);
+    const { stored } = bytes;
+    expect(stored.total).toBeCloseTo(stored.heap + stored.indexes + stored.toast, 0);
+    expect(stored.by_table.metric_points + stored.by_table.metric_streams).toBeCloseTo(stored.total, 0);
+    expect(Object.keys(stored.indexes_each)).toEqual(expect.arrayContaining(['metric_points_pkey', 'metric_streams_pkey']));
+    expect(bytes.stored_vs_protobuf).toBeCloseTo(stored.total / bytes.otlp_protobuf, 1);
   });
 
   it.each(['embedded_default', 'debian_server'])('counts bytes per record on %s, the slimmer layout below the one before migration 4', (server) => {
