@@ -1,11 +1,12 @@
 /**
  * pipemon's own OpenTelemetry providers: ended spans go to the delivery's trace queue, log records to
- * its log queue and to the local output (a file, stdout or stderr), each when configured.
+ * its log queue and to the local output (a file, stdout or stderr), each when configured, and runs'
+ * metrics to its metrics queue (run-meters.ts).
  */
-import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { createNoopMeter, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { LoggerProvider, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { AlwaysOnSampler, BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Config } from '../delivery/config.js';
@@ -13,9 +14,11 @@ import type { Delivery } from '../delivery/delivery.js';
 import { closingRecord, findDeadRuns } from '../spool/open-runs.js';
 import { createLeanLogger, type LeanLogger } from './lean-logger.js';
 import { createLocalOutput } from './local-output.js';
+import { metricChannel } from './metric-points.js';
+import { createRunMeters, deliveredRunProvider, sharedRunProvider, type RunMeters, type RunProvider } from './run-meters.js';
 import { ATTR, EVENT } from '../../contract/vocabulary.js';
 
-/** The instrumentation scope of every span and log record pipemon makes. */
+/** The instrumentation scope of every span, log record and run meter pipemon makes. */
 export const SCOPE = 'pipemon';
 
 /** Log records that are never evicted: errors and the records that make up a run's history. */
@@ -41,6 +44,8 @@ type LogSink = (record: ReadableLogRecord) => void;
 export interface Providers {
   readonly tracer: Tracer;
   readonly logger: LeanLogger;
+  /** Runs' metrics: to the delivery, or nowhere when export is off. */
+  readonly meters: RunMeters;
   /** Stops the logger, then shuts both providers down (closing the local output). Never rejects. */
   shutdown(): Promise<void>;
 }
@@ -50,8 +55,8 @@ export function createProviders(config: Config, delivery: Delivery | null): Prov
   const resource = resourceFromAttributes(config.resource);
   const sinks: LogSink[] = [];
   const spanProcessors: SpanProcessor[] = [];
-  if (delivery) {
-    const queues = deliveryQueues(config, delivery);
+  const queues = delivery ? deliveryQueues(config, delivery, resource) : null;
+  if (queues) {
     sinks.push(queues.log);
     spanProcessors.push(queues.spans);
   }
@@ -71,6 +76,7 @@ export function createProviders(config: Config, delivery: Delivery | null): Prov
   return {
     tracer: tracerProvider.getTracer(SCOPE),
     logger,
+    meters: createRunMeters(queues?.runs ?? sharedRunProvider(createNoopMeter)),
     async shutdown() {
       logger.close();
       await Promise.allSettled([loggerProvider.shutdown(), tracerProvider.shutdown()]);
@@ -79,10 +85,10 @@ export function createProviders(config: Config, delivery: Delivery | null): Prov
 }
 
 /**
- * The delivery's log sink and span processor, over its log and trace queues; first, the runs a dead
- * process left open are ended through the log queue.
+ * The delivery's log sink, span processor and runs' meter providers, over its log, trace and metrics
+ * queues; first, the runs a dead process left open are ended through the log queue.
  */
-function deliveryQueues(config: Config, delivery: Delivery): { log: LogSink; spans: SpanProcessor } {
+function deliveryQueues(config: Config, delivery: Delivery, resource: Resource): { log: LogSink; spans: SpanProcessor; runs: () => RunProvider } {
   // The same serializers as the official OTLP/protobuf exporters: the spool holds the bytes they would send.
   const logQueue = delivery.queue<ReadableLogRecord>({
     signal: 'logs',
@@ -102,7 +108,9 @@ function deliveryQueues(config: Config, delivery: Delivery): { log: LogSink; spa
     logQueue.push(closingRecord(dead));
     dead.release();
   }
+  const metricQueue = delivery.queue(metricChannel(resource));
   return {
+    runs: deliveredRunProvider({ queue: metricQueue, resource, scope: SCOPE, intervalMs: config.metricIntervalMs }),
     log: (record) => logQueue.push(record),
     spans: {
       onStart: () => undefined,

@@ -17,6 +17,7 @@ import {
   trace,
   type Attributes,
   type Context,
+  type Meter,
   type Span,
   type TimeInput,
 } from '@opentelemetry/api';
@@ -26,6 +27,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { isSensitiveKey, toAttributeValue, toLogValue } from './serialize.js';
 import { runTime, type Clock, type RunTime } from './clock.js';
 import type { RunMarker } from '../spool/open-runs.js';
+import type { RunMeter } from './run-meters.js';
 import { pipemon } from './telemetry.js';
 import { datasetName } from '../../contract/dataset-name.js';
 import { ATTR, CHECK, EVENT, FAILED_RESULTS, type Result } from '../../contract/vocabulary.js';
@@ -119,6 +121,12 @@ export interface Activity {
   /** Aborted on timeout or cancel(): pass it to fetch, streams, queries to stop work early. */
   readonly signal: AbortSignal;
   readonly log: ActivityLog;
+  /**
+   * An OpenTelemetry Meter whose measurements carry the run's id and pipeline (and, on a stage's, the
+   * stage's name) as data point attributes. Collected every OTEL_METRIC_EXPORT_INTERVAL and at the
+   * run's end; measurements after the end are dropped and counted in `stats().dropped`.
+   */
+  readonly meter: Meter;
   /** Adds to the row counts (call it once per batch). */
   rows(counts: Rows): void;
   target(target: Target): void;
@@ -280,6 +288,9 @@ class ActivityImpl implements Activity {
   private stopHeartbeat: (() => void) | null = null;
   /** A run's marker in the spool (open-runs.ts): if this process dies, the next start ends the run. */
   private marker: RunMarker | null = null;
+  /** A run's meters, opened on first use: a run that records no metric has none. Its stages use them. */
+  private runMeter: RunMeter | null = null;
+  private activityMeter: Meter | null = null;
   private readonly failureAllowed: boolean;
 
   constructor(
@@ -331,6 +342,25 @@ class ActivityImpl implements Activity {
       if (this.aborted) this.controller.abort(this.abortReason);
     }
     return this.controller.signal;
+  }
+
+  get meter(): Meter {
+    if (this.activityMeter === null) {
+      const identity: Attributes = { [ATTR.pipelineName]: this.pipeline, [ATTR.runId]: this.runId };
+      if (this.kind === 'stage') identity[ATTR.stageName] = this.name;
+      this.activityMeter = this.metersOfRun().meter(identity, () => !this.ended);
+    }
+    return this.activityMeter;
+  }
+
+  private metersOfRun(): RunMeter {
+    if (this.parent) return this.parent.metersOfRun();
+    if (this.runMeter === null) {
+      this.runMeter = pipemon().meters.open();
+      // Opened after the end, which already collected: it must take no measurement.
+      if (this.ended) this.runMeter.close();
+    }
+    return this.runMeter;
   }
 
   /** The first reason wins, as with AbortController itself. */
@@ -523,6 +553,7 @@ class ActivityImpl implements Activity {
     }
     this.ended = true;
     this.stopHeartbeat?.();
+    this.runMeter?.close();
     if (this.parent) {
       this.parent.children?.delete(this);
       this.parent.childCounts.read += this.counts.read;

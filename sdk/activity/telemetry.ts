@@ -1,11 +1,11 @@
 /**
- * The process-wide SDK instance: OpenTelemetry tracer and logger providers wired to the durable
- * delivery (delivery.ts), or the application's own providers when it registered them (sdk-node), so
+ * The process-wide SDK instance: OpenTelemetry tracer, logger and runs' meter providers wired to the
+ * durable delivery (delivery.ts), or the application's own providers when it registered them (sdk-node), so
  * pipemon adds runs and stages to an existing setup instead of fighting it. Its parts: our own providers
  * (providers.ts), what it says about undelivered records (reporting.ts), the process's exit and signals
  * (exit-hooks.ts).
  */
-import { isSpanContextValid, ProxyTracerProvider, trace, type Tracer } from '@opentelemetry/api';
+import { isSpanContextValid, metrics, ProxyTracerProvider, trace, type Tracer } from '@opentelemetry/api';
 import { logs, type Logger } from '@opentelemetry/api-logs';
 import { resolveConfig, type Config, type StartOptions } from '../delivery/config.js';
 import { createDelivery } from '../delivery/delivery.js';
@@ -15,6 +15,7 @@ import { NO_JOURNAL, openRunJournal, type RunJournal } from '../spool/open-runs.
 import { installExitHooks } from './exit-hooks.js';
 import { createProviders, SCOPE } from './providers.js';
 import { startReporting } from './reporting.js';
+import { createRunMeters, sharedRunProvider, type RunMeters } from './run-meters.js';
 
 
 export interface Pipemon {
@@ -25,6 +26,8 @@ export interface Pipemon {
   readonly usingGlobalProviders: boolean;
   /** Markers of the runs in progress, for the next start to end them if this process dies. */
   readonly runs: RunJournal;
+  /** The meters of runs, each run's collected at its end and by flush() and shutdown(). */
+  readonly meters: RunMeters;
   /** Exports what is queued; resolves by the deadline at the latest. Never rejects. */
   flush(deadlineMs?: number): Promise<void>;
   /**
@@ -92,7 +95,8 @@ function create(config: Config): Pipemon {
 
   const delivery = config.export ? createDelivery(config) : null;
   const providers = createProviders(config, delivery);
-  const stats = () => delivery?.stats() ?? NOTHING_HELD;
+  const meters = providers.meters;
+  const stats = () => withLate(delivery?.stats() ?? NOTHING_HELD, meters);
   const reporting = startReporting({ config, stats, logger: providers.logger, everyMs: DROP_REPORT_MS });
   let stopped: Promise<DeliveryReport> | null = null;
   const instance: Pipemon = {
@@ -101,16 +105,22 @@ function create(config: Config): Pipemon {
     logger: providers.logger,
     usingGlobalProviders: false,
     runs: delivery ? openRunJournal(config.spoolDir, { fsync: config.spoolFsync }) : NO_JOURNAL,
+    meters,
     async flush(deadlineMs = config.shutdownMs) {
+      const deadline = Date.now() + deadlineMs;
+      await meters.flush(deadline);
       reporting.drops();
-      await delivery?.flush(deadlineMs);
+      await delivery?.flush(Math.max(0, deadline - Date.now()));
     },
     shutdown(deadlineMs = config.shutdownMs) {
       stopped ??= (async () => {
+        const deadline = Date.now() + deadlineMs;
         reporting.stop();
         exitHooks?.removeSignals();
+        // Runs still open send their metrics' last values now: nothing collects them later.
+        await meters.shutdown(deadline);
         reporting.drops();
-        await delivery?.shutdown(deadlineMs);
+        await delivery?.shutdown(Math.max(0, deadline - Date.now()));
         instance.runs.close();
         // Only now: an application's own SIGTERM handler may call process.exit() while the flush above
         // is still waiting, and then the exit hook is what puts memory and in-flight batches on disk.
@@ -128,8 +138,10 @@ function create(config: Config): Pipemon {
 }
 
 function createOnGlobal(config: Config): Pipemon {
+  // Runs record on the application's meter provider; its readers collect and export them.
+  const meters = createRunMeters(sharedRunProvider(() => metrics.getMeter(SCOPE)));
   const flushGlobal = async () => {
-    const providers = [trace.getTracerProvider(), logs.getLoggerProvider()].map(
+    const providers = [trace.getTracerProvider(), logs.getLoggerProvider(), metrics.getMeterProvider()].map(
       (p) => (p instanceof ProxyTracerProvider ? p.getDelegate() : p) as { forceFlush?: () => Promise<void> },
     );
     await Promise.allSettled(providers.map((p) => p.forceFlush?.()));
@@ -141,16 +153,23 @@ function createOnGlobal(config: Config): Pipemon {
     usingGlobalProviders: true,
     // The application's providers deliver (or lose) the records: there is no spool of ours to close runs from.
     runs: NO_JOURNAL,
+    meters,
     flush: (deadlineMs = config.shutdownMs) => Promise.race([flushGlobal(), sleep(deadlineMs)]),
     // The application owns its providers and their shutdown; we only make sure our records left.
     async shutdown(deadlineMs = config.shutdownMs) {
       if (current === this) current = null;
+      await meters.shutdown(Date.now());
       await Promise.race([flushGlobal(), sleep(deadlineMs)]);
-      // Their exporters deliver and report: nothing passed through us.
-      return deliveryReport(NOTHING_HELD, config);
+      // Their exporters deliver and report: nothing passed through us but late measurements.
+      return deliveryReport(withLate(NOTHING_HELD, meters), config);
     },
-    stats: () => NOTHING_HELD,
+    stats: () => withLate(NOTHING_HELD, meters),
   };
+}
+
+/** Measurements made after their run ended never reach a delivery: they count among its drops. */
+function withLate(stats: DeliveryStats, meters: RunMeters): DeliveryStats {
+  return meters.late === 0 ? stats : { ...stats, dropped: stats.dropped + meters.late, late: meters.late };
 }
 
 function sleep(ms: number): Promise<void> {

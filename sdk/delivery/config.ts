@@ -43,6 +43,8 @@ export interface StartOptions {
   exportTimeoutMs?: number;
   /** Seconds between heartbeats of a running run (PIPEMON_HEARTBEAT_SECONDS, default 60; 0 disables). */
   heartbeatSeconds?: number;
+  /** Milliseconds between collections of a running run's metrics (OTEL_METRIC_EXPORT_INTERVAL, default 60000); its end collects them once more. */
+  metricIntervalMs?: number;
   /** Deadline for flushing at exit and on shutdown() without an argument (default 5000). */
   shutdownMs?: number;
   /**
@@ -72,6 +74,7 @@ export interface Config {
   flushMs: number;
   exportTimeoutMs: number;
   heartbeatSeconds: number;
+  metricIntervalMs: number;
   shutdownMs: number;
   useGlobalProviders: boolean | 'auto';
   explicitEndpoint: boolean;
@@ -146,6 +149,7 @@ export function resolveConfig(options: StartOptions = {}, env: Env = process.env
     flushMs: number(options.flushMs ?? env.PIPEMON_FLUSH_MS, 'flushMs', 1000),
     exportTimeoutMs: number(options.exportTimeoutMs ?? env.PIPEMON_EXPORT_TIMEOUT_MS, 'exportTimeoutMs', 5000),
     heartbeatSeconds: number(options.heartbeatSeconds ?? env.PIPEMON_HEARTBEAT_SECONDS, 'heartbeatSeconds', 60),
+    metricIntervalMs: Math.max(1, number(options.metricIntervalMs ?? env.OTEL_METRIC_EXPORT_INTERVAL, 'metricIntervalMs', 60_000)),
     shutdownMs: number(options.shutdownMs, 'shutdownMs', 5000),
     useGlobalProviders: options.useGlobalProviders ?? 'auto',
     explicitEndpoint: options.endpoint !== undefined || env.PIPEMON_ENDPOINT !== undefined,

@@ -17,7 +17,7 @@ type Destination = Pick<Config, 'endpoint' | 'spoolDir'>;
 
 export function deliveryReport(stats: DeliveryStats, destination: Destination): DeliveryReport {
   const { undelivered, delivered, dropped, refused, spooledBytes, lastFailure } = stats;
-  const parts = [leftBehind(stats, destination), refusedPart(stats, destination.endpoint), droppedPart(stats)];
+  const parts = [leftBehind(stats, destination), refusedPart(stats, destination.endpoint), droppedPart(stats), latePart(stats)];
   const said = parts.filter((part): part is string => part !== null);
   const message = said.length === 0 ? null : `pipemon: ${said.join(' ')}`;
   return { undelivered, delivered, dropped, refused, spooledBytes, lastFailure, spoolDir: destination.spoolDir, message };
@@ -71,9 +71,15 @@ function refusedPart(stats: DeliveryStats, endpoint: string): string | null {
 }
 
 function droppedPart(stats: DeliveryStats): string | null {
-  const other = stats.dropped - stats.refused;
+  const other = stats.dropped - stats.refused - (stats.late ?? 0);
   if (other === 0) return null;
   return `${records(other)} dropped before sending: the spool was full (PIPEMON_SPOOL_MAX_BYTES sets its bound) or the disk refused them.`;
+}
+
+function latePart({ late = 0 }: DeliveryStats): string | null {
+  if (late === 0) return null;
+  const measurements = late === 1 ? '1 metric measurement' : `${late} metric measurements`;
+  return `${measurements} dropped: made after their run or stage ended, or after shutdown(); record them inside the run.`;
 }
 
 const records = (n: number) => (n === 1 ? '1 record' : `${n} records`);

@@ -15,6 +15,8 @@ export interface DeliveryStats {
   dropped: number;
   /** Of `dropped`, the records the receiver refused as malformed (HTTP 400 or 413). */
   refused: number;
+  /** Of `dropped`, metric measurements made after their run, stage or the SDK ended, which nothing collects (absent: none). */
+  late?: number;
   /** Records not delivered yet: in memory or in the spool, for a later pass or the next process using the spool. */
   undelivered: number;
   /** Records the receiver took. */

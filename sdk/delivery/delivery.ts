@@ -91,7 +91,8 @@ export function createDelivery(config: Config, options: DeliveryOptions = {}): D
   };
 }
 
-async function withDeadline(work: Promise<unknown>, deadline: number, now: () => number): Promise<void> {
+/** Waits for `work` until `deadline` (epoch ms by `now`) at the latest; never rejects. */
+export async function withDeadline(work: Promise<unknown>, deadline: number, now: () => number): Promise<void> {
   const left = deadline - now();
   if (left <= 0) return;
   let timer: NodeJS.Timeout | undefined;

@@ -4,9 +4,9 @@
  * opening it.
  */
 import type { Owner } from './owner.js';
-import type { Signal } from '../../contract/signal.js';
+import { SIGNALS, type Signal } from '../../contract/signal.js';
 
-const SEGMENT = /^(\d{13})-(\d+)-([0-9a-f]{8})-(\d+)-(logs|traces)-([en])\.wal$/;
+const SEGMENT = new RegExp(`^(\\d{13})-(\\d+)-([0-9a-f]{8})-(\\d+)-(${SIGNALS.join('|')})-([en])\\.wal$`);
 
 export interface SegmentName {
   writer: Owner;

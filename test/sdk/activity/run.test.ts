@@ -1,5 +1,6 @@
+import type { Counter } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { run, shutdown, start, TimeoutError, type Stage } from '../../../sdk/index.js';
+import { ATTR, run, shutdown, start, TimeoutError, type Stage } from '../../../sdk/index.js';
 import { useHarness } from '../../helpers/sdk.js';
 import { tempDir } from '../../helpers/temp.js';
 
@@ -300,6 +301,53 @@ describe('runs and stages against the real receiver', () => {
     expect(error.severity_number).toBe(17);
     expect(error.attributes['cicd.pipeline.task.name']).toBe('step');
     expect(error.attributes['exception.type']).toBe('Error');
+  });
+
+  it('stores the metrics a run and its stages record, attached to the run and stage, with the values the run ended with', async () => {
+    startSdk();
+    let runId = '';
+    await run('orders', async (r) => {
+      runId = r.runId;
+      const rows = r.meter.createCounter('orders.rows', { unit: '{row}' });
+      rows.add(100, { table: 'orders' });
+      await r.stage('load', async (s) => {
+        s.meter.createCounter('orders.rows', { unit: '{row}' }).add(58, { table: 'orders', [ATTR.runId]: 'not-this-run' });
+        s.meter.createHistogram('orders.batch.duration', { unit: 's' }).record(0.4);
+      });
+      rows.add(20, { table: 'orders' });
+    });
+    await shutdown(10_000);
+
+    const { rows } = await harness.receiver.db.query<Record<string, unknown>>(
+      `SELECT s.metric_name, s.kind, s.unit, s.pipeline, s.run_id, s.stage, s.attributes, p.value, p.count
+         FROM metric_streams s JOIN metric_points p USING (tenant_id, stream_id)
+        WHERE s.run_id = $1 ORDER BY s.metric_name, s.stage NULLS FIRST`,
+      [runId],
+    );
+    const run_ = { pipeline: 'orders', run_id: runId };
+    const identity = { [ATTR.pipelineName]: 'orders', [ATTR.runId]: runId };
+    expect(rows).toEqual([
+      { metric_name: 'orders.batch.duration', kind: 'histogram', unit: 's', ...run_, stage: 'load', attributes: { ...identity, [ATTR.stageName]: 'load' }, value: 0.4, count: '1' },
+      { metric_name: 'orders.rows', kind: 'sum', unit: '{row}', ...run_, stage: null, attributes: { ...identity, table: 'orders' }, value: 120, count: null },
+      { metric_name: 'orders.rows', kind: 'sum', unit: '{row}', ...run_, stage: 'load', attributes: { ...identity, [ATTR.stageName]: 'load', table: 'orders' }, value: 58, count: null },
+    ]);
+  });
+
+  it('drops and counts a measurement made after its run ended or after shutdown, and says why', async () => {
+    const sdk = startSdk();
+    let late: Counter | undefined;
+    await run('orders', (r) => {
+      late = r.meter.createCounter('orders.rows');
+      late.add(1);
+    });
+    const before = sdk.stats();
+    late!.add(1);
+    expect(sdk.stats().dropped - before.dropped).toBe(1);
+    const report = await shutdown(10_000);
+    expect(report!.message).toContain('1 metric measurement dropped: made after their run or stage ended');
+    // After shutdown the instance's meters take nothing; its stats still count what it dropped.
+    late!.add(1);
+    expect(sdk.stats().late).toBe(2);
   });
 
   it('emits heartbeats for a long run', async () => {

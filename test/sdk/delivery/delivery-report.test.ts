@@ -90,6 +90,16 @@ describe('the words of the delivery report', () => {
     );
   });
 
+  it('with metric measurements made after their run ended: counted apart from the spool\'s drops, with what to do', () => {
+    expect(deliveryReport(stats({ dropped: 5, late: 3 }), destination).message).toBe(
+      'pipemon: 2 records dropped before sending: the spool was full (PIPEMON_SPOOL_MAX_BYTES sets its bound) or the disk refused them. ' +
+        '3 metric measurements dropped: made after their run or stage ended, or after shutdown(); record them inside the run.',
+    );
+    expect(deliveryReport(stats({ dropped: 1, late: 1 }), destination).message).toBe(
+      'pipemon: 1 metric measurement dropped: made after their run or stage ended, or after shutdown(); record them inside the run.',
+    );
+  });
+
   it('with records only not sent yet when the process stopped, and a spool path that needs quoting', () => {
     const report = deliveryReport(stats({ undelivered: 2, spooledBytes: 2048 }), { ...destination, spoolDir: "/tmp/o'neil spool" });
     expect(report.message).toBe(

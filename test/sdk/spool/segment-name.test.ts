@@ -8,9 +8,15 @@ describe('segment names', () => {
     const namer = new SegmentNamer(writer, () => 1_700_000_000_123);
     const logs = namer.segment('logs', true);
     const traces = namer.segment('traces', false);
-    expect([logs, traces]).toEqual(['1700000000123-4242-0a1b2c3d-0-logs-e.wal', '1700000000123-4242-0a1b2c3d-1-traces-n.wal']);
+    const metrics = namer.segment('metrics', true);
+    expect([logs, traces, metrics]).toEqual([
+      '1700000000123-4242-0a1b2c3d-0-logs-e.wal',
+      '1700000000123-4242-0a1b2c3d-1-traces-n.wal',
+      '1700000000123-4242-0a1b2c3d-2-metrics-e.wal',
+    ]);
     expect(parseSegmentName(logs)).toEqual({ writer, signal: 'logs', keep: true });
     expect(parseSegmentName(traces)).toEqual({ writer, signal: 'traces', keep: false });
+    expect(parseSegmentName(metrics)).toEqual({ writer, signal: 'metrics', keep: true });
   });
 
   it('counts memory pieces with the segments, so that both sort by age among each other, and never parses one as a file', () => {
@@ -27,7 +33,7 @@ describe('segment names', () => {
       '1700000000000-1-0-logs-n-7.otlp',
       '1700000000000-1-0a1b2c3d-0-logs-n.wal.tmp',
       '1700000000000-1-0A1B2C3D-0-logs-n.wal',
-      '1700000000000-1-0a1b2c3d-0-metrics-n.wal',
+      '1700000000000-1-0a1b2c3d-0-profiles-n.wal',
       '1700000000000-1-0a1b2c3d-0-logs-x.wal',
       '170000000000-1-0a1b2c3d-0-logs-n.wal',
     ]) {
