@@ -9,6 +9,7 @@ import protobuf from 'protobufjs';
 export const EXPORT_PATHS = {
   logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
   traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+  metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
 } as const;
 
 export interface GrpcAnswer {
