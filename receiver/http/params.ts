@@ -87,6 +87,16 @@ export const traceId: Param<string> = {
   parse: (raw) => (/^[0-9a-f]{32}$/i.test(raw) ? raw.toLowerCase() : refuse(`trace id must be 32 hex characters, got "${raw}"`)),
 };
 
+/** A fraction above 0 and at most 1, such as a quantile: 0.5, 0.99, 1. */
+export const fraction = (description: string): Param<number> => ({
+  description,
+  schema: { type: 'string', pattern: '^(0|1)?(\\.[0-9]{1,15})?$' },
+  parse: (raw, name) => {
+    const n = /^(0|1)?(\.\d{1,15})?$/.test(raw) ? Number(raw) : NaN;
+    return n > 0 && n <= 1 ? n : refuse(`"${name}" must be a number above 0 and at most 1 (0.5, 0.99), got "${raw}"`);
+  },
+});
+
 function refuseNul(name: string, value: string): void {
   // PostgreSQL text cannot hold a NUL byte: one is refused before any SQL.
   if (value.includes('\u0000')) refuse(`"${name}" contains a NUL byte (%00), which no stored value holds: remove it`);

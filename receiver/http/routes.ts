@@ -17,9 +17,14 @@ import { DATASET_ID, getDataset, listDatasets } from '../query/datasets.js';
 import { lineageGraph, LINEAGE_DIRECTIONS } from '../query/lineage.js';
 import { MAX_DEPTH } from '../query/lineage-walk.js';
 import { getTrace } from '../query/traces.js';
+import { METRIC_AS, type MetricAs } from '../query/metric-as.js';
+import { listMetricNames } from '../query/metric-names.js';
+import { MAX_POINTS, MAX_READ, MAX_SERIES, metricPoints } from '../query/metric-points.js';
+import type { MetricScope } from '../query/metric-scope.js';
+import { isSeriesId, listSeries } from '../query/metric-series.js';
 import type { Queryable } from '../storage/database.js';
 import { cleanupTenant, effectiveRetentionDays, setTenantRetentionDays, tenantRetentionDays } from '../storage/retention.js';
-import { cursor, format, integer, limit, oneOf, refuse, severity, text, time, traceId, type JsonSchema, type Param, type Params, type Parsed } from './params.js';
+import { cursor, format, fraction, integer, limit, oneOf, refuse, severity, text, time, traceId, type JsonSchema, type Param, type Params, type Parsed } from './params.js';
 
 export interface RouteContext<Q extends Params, P extends Params> {
   db: Queryable;
@@ -143,6 +148,60 @@ function lineageRoot(query: Parsed<typeof lineageParams>) {
     refuse('give exactly one of "pipeline" (a pipeline name) and "dataset" (a dataset id, as /api/v1/datasets lists them)');
   }
   return pipeline !== undefined ? { pipeline } : { datasetId: dataset! };
+}
+
+/** Whose metrics a read is about: a pipeline's or a run's, within since and until. */
+const metricScopeParams = {
+  pipeline: text('The pipeline (cicd.pipeline.name) whose metrics to read; give it or run_id.'),
+  run_id: text(
+    "The run (cicd.pipeline.run.id) whose metrics to read, give it or pipeline: its series (its id among their point or resource attributes) and, of other series, the points whose exemplar names the run's trace.",
+  ),
+  since: time('Points at or after this time.'),
+  until: time('Points before this time.'),
+};
+
+const metricName = text('The metric (its OTLP name, as /api/v1/metric-names lists them): required.');
+
+const metricPointParams = {
+  ...metricScopeParams,
+  metric: text('The metric (its OTLP name, as /api/v1/metric-names lists them): required unless series_id is given.'),
+  series_id: {
+    description: 'One series, as /api/v1/series lists it: alone, or within the pipeline or run.',
+    schema: { type: 'string', pattern: '^-?[0-9]{1,19}$' },
+    parse: (raw: string, name: string) => (isSeriesId(raw) ? raw : refuse(`"${name}" must be a series id as /api/v1/series lists them (a 64-bit integer), got "${raw}"`)),
+  } satisfies Param<string>,
+  as: oneOf(
+    Object.keys(METRIC_AS) as MetricAs[],
+    'value (the default): each point as sent, any kind. ' +
+      "increase, rate (sums): what each interval between consecutive points counted, or that per second; a delta point's is its own value over its start time; " +
+      "of a cumulative series, the point less the one before it, where a monotonic sum that dropped was reset (it counts from 0 again) and a new start time is a restart (counted from it), as Prometheus' increase() reads counters. " +
+      "quantile (histograms, exponential histograms, summaries): the quantile of each interval's observations, with quantile=: a cumulative histogram's of its bucket counts less the previous point's, a delta one's of its own; " +
+      "explicit buckets interpolated linearly within the bucket, exponential ones on their logarithmic scale, as Prometheus' histogram_quantile() does; a summary's is the value it sent for that quantile (null when it sent none).",
+  ),
+  quantile: fraction('With as=quantile: which one, above 0 and at most 1 (0.5 the median, 0.99).'),
+  step: integer(
+    1,
+    366 * 86_400,
+    `One point per step of this many seconds, counted from the Unix epoch: a step's last point (as=value, and a summary's quantile), or its intervals added up (their increase, rate over their span, quantile of their observations together). Without it, a series of more than ${MAX_POINTS} points in the range is refused.`,
+  ),
+};
+
+/** The pipeline or the run of a metric read: one of them, or for points a series_id alone. */
+function metricScope(query: Parsed<typeof metricPointParams>, metricRequired: boolean): MetricScope {
+  const { pipeline, run_id: runId, series_id: seriesId, metric, since, until } = query;
+  if (pipeline !== undefined && runId !== undefined) refuse('give one of "pipeline" and "run_id", not both: a run\'s metrics are read by its id alone');
+  if (pipeline === undefined && runId === undefined && seriesId === undefined) {
+    refuse(`"pipeline" or "run_id" is required: give the pipeline (cicd.pipeline.name) or the run (cicd.pipeline.run.id) whose metrics to read`);
+  }
+  if (metricRequired && metric === undefined && seriesId === undefined) refuse('"metric" is required: give a metric name, as /api/v1/metric-names lists them');
+  return { pipeline, runId, seriesId, metric, since, until };
+}
+
+/** as=quantile and quantile= go together. */
+function quantileOf(query: Parsed<typeof metricPointParams>): number | undefined {
+  if (query.as === 'quantile' && query.quantile === undefined) refuse('"quantile" is required with as=quantile: give one above 0 and at most 1, such as 0.5 or 0.99');
+  if (query.as !== 'quantile' && query.quantile !== undefined) refuse('"quantile" goes with as=quantile: add it, or leave quantile out');
+  return query.quantile;
 }
 
 const noParams = {};
@@ -376,6 +435,48 @@ export const ROUTES: readonly ApiRoute[] = [
       paged: false,
       page: ({ db, tenant, query }) => metricsPerPipeline(db, tenant.id, query.days ?? DEFAULT_DAYS, query.recent ?? 0, Date.now(), query.pipeline ?? null),
     },
+  }),
+  route({
+    method: 'get',
+    path: '/metric-names',
+    summary: "The OTLP metrics of a pipeline or a run: each name with its kind, unit, description, temporality and how many series it has",
+    scope: 'read',
+    query: metricScopeParams,
+    pathParams: noParams,
+    status: 200,
+    response: 'MetricNamePage',
+    list: {
+      item: 'MetricName',
+      paged: false,
+      page: ({ db, tenant, query }) => listMetricNames(db, tenant.id, metricScope(query, false)),
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/series',
+    summary: "The series of a pipeline's or a run's metric: each attribute set with its resource, scope, histogram bounds, and first and last point",
+    scope: 'read',
+    query: { ...metricScopeParams, metric: metricName },
+    pathParams: noParams,
+    status: 200,
+    response: 'MetricSeriesPage',
+    list: {
+      item: 'MetricSeries',
+      paged: true,
+      page: ({ db, tenant, query }, limit, cursor) => listSeries(db, tenant.id, metricScope(query, true), limit, cursor),
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/metric-points',
+    summary: `The points of a pipeline's or a run's metric, or of one series, by series, oldest first: as sent, or each interval's increase, rate or quantile (at most ${MAX_SERIES} series of ${MAX_POINTS} points, read from ${MAX_READ} stored ones; step= thins)`,
+    scope: 'read',
+    query: metricPointParams,
+    pathParams: noParams,
+    status: 200,
+    response: 'MetricPoints',
+    handle: ({ db, tenant, query }) =>
+      metricPoints(db, tenant.id, { scope: metricScope(query, true), as: query.as ?? 'value', quantile: quantileOf(query), stepSeconds: query.step }),
   }),
   route({
     method: 'get',

@@ -6,7 +6,10 @@
  * query functions return and the web view reads from them.
  */
 import { RESULTS, RUN_STATES } from '../../contract/vocabulary.js';
+import { METRIC_KINDS } from '../model/records.js';
 import { MAX_DEPTH, MAX_NODES } from '../query/lineage-walk.js';
+import { MAX_METRIC_NAMES } from '../query/metric-names.js';
+import { METRIC_AS } from '../query/metric-as.js';
 import type { JsonSchema } from './params.js';
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
@@ -204,6 +207,38 @@ const dataset = {
   expected_interval_seconds: nullable({ type: 'number', description: "The expected interval of the writer it is judged by (declared, or inferred from its runs' starts)." }),
 };
 
+/**
+ * A measured value exactly: a number, an integer beyond 2^53 as its decimal string (JSON numbers lose
+ * precision past it), or a double JSON cannot hold as "NaN", "Infinity" or "-Infinity".
+ */
+const exact: JsonSchema = { anyOf: [number, { type: 'string', pattern: '^(-?[0-9]+|NaN|-?Infinity)$' }] };
+const exacts: JsonSchema = { type: 'array', items: exact };
+
+/** What a metric's series share: the OTLP Metric's name, kind, unit, description, temporality and monotonicity. */
+const metricKind = {
+  kind: { type: 'string', enum: [...METRIC_KINDS] },
+  unit: string,
+  description: string,
+  temporality: nullable({ type: 'string', enum: ['delta', 'cumulative'], description: "A sum's or histogram's aggregation temporality; null for gauges and summaries." }),
+  monotonic: { type: 'boolean', description: "A sum's is_monotonic (a counter: a drop is a reset); false for the other kinds." },
+};
+
+const metricSeries = {
+  series_id: { ...int64, description: 'The series (its metric, attributes, resource and scope) across days: what series_id= of /metric-points reads.' },
+  metric: string,
+  ...metricKind,
+  service_name: string,
+  pipeline: nullable(string),
+  run_id: nullable(string),
+  stage: nullable(string),
+  attributes: { ...attributes, description: "Its points' attributes." },
+  explicit_bounds: nullable({ ...exacts, description: "A histogram's bucket bounds: bucket i counts the values up to bound i (above the one before), the last bucket those above the last bound. Null for other kinds." }),
+  resource,
+  scope,
+};
+
+const exponentialBuckets = object({ offset: integer, bucket_counts: exacts });
+
 const hops = (of: string): JsonSchema => ({ type: 'integer', minimum: 0, description: `Pipeline hops from ${of}.` });
 
 export const SCHEMAS: Record<string, JsonSchema> = {
@@ -345,6 +380,69 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     edges: { type: 'array', items: ref('LineageEdge') },
     truncated: { type: 'boolean', description: `The walk stopped at its bound of ${MAX_NODES} nodes before reaching the depth.` },
   }),
+  MetricName: object(
+    { name: string, ...metricKind, series: { type: 'integer', description: 'Its series (attribute sets, resources) in the range.' } },
+    'A metric of the pipeline or run, once per name, kind, unit, description and temporality.',
+  ),
+  MetricNamePage: object({
+    items: { type: 'array', items: ref('MetricName') },
+    next_cursor: { type: 'null', description: `Always null: every name is on one page (at most ${MAX_METRIC_NAMES}).` },
+  }),
+  MetricSeries: object(
+    {
+      ...metricSeries,
+      first_time: dateTime,
+      first_time_unix_nano: int64,
+      last_time: dateTime,
+      last_time_unix_nano: int64,
+    },
+    'A series of the metric: its first and last points in the range (of a run: those of the run).',
+  ),
+  MetricSeriesPage: page('MetricSeries', 'The series of a metric, by service name, then series id.'),
+  MetricPoint: object(
+    {
+      time: dateTime,
+      time_unix_nano: int64,
+      start_time_unix_nano: nullable(int64),
+      flags: { type: 'integer', description: 'OTLP DataPointFlags: 1 is a point without a recorded value.' },
+      value: nullable({ ...exact, description: "A gauge's or sum's value (as_double or as_int); null for the other kinds." }),
+      count: nullable({ ...exact, description: "A histogram's or summary's count; null for gauges and sums." }),
+      sum: nullable(exact),
+      min: nullable(exact),
+      max: nullable(exact),
+      bucket_counts: nullable({ ...exacts, description: "A histogram's counts per bucket of the series' explicit_bounds." }),
+      exponential: nullable(
+        object(
+          { scale: integer, zero_count: exact, zero_threshold: exact, positive: exponentialBuckets, negative: exponentialBuckets },
+          "An exponential histogram's buckets: bucket index i of scale s counts values in (base^i, base^(i+1)], base = 2^(2^-s).",
+        ),
+      ),
+      quantile_values: nullable({ type: 'array', items: object({ quantile: exact, value: exact }), description: "A summary's quantiles, as sent." }),
+      exemplars: { type: 'array', items: object({ filtered_attributes: attributes, time_unix_nano: int64, value: nullable(exact), trace_id: string, span_id: string }) },
+    },
+    'A point as sent (as=value).',
+  ),
+  MetricChange: object(
+    {
+      from_time: nullable(dateTime),
+      from_time_unix_nano: nullable({ ...int64, description: 'Where the interval starts: the previous point, or the start time of a delta or restarted point; null when unknown.' }),
+      time: dateTime,
+      time_unix_nano: int64,
+      value: nullable({ ...exact, description: 'The increase, the rate per second or the quantile over the interval; null when it has none (no observations, an unknown start).' }),
+      reset: { type: 'boolean', description: 'A cumulative series restarted in the interval (a new start time, or a counter that dropped): its value counts from the restart.' },
+    },
+    'An interval ending at a point (as=increase, rate or quantile), or one step of them.',
+  ),
+  MetricPointSeries: object({
+    ...metricSeries,
+    points: { type: 'array', items: { anyOf: [ref('MetricPoint'), ref('MetricChange')] }, description: 'Oldest first: MetricPoints for as=value, MetricChanges otherwise.' },
+  }),
+  MetricPoints: object({
+    as: { type: 'string', enum: Object.keys(METRIC_AS) },
+    quantile: nullable(number),
+    step_seconds: nullable(integer),
+    series: { type: 'array', items: ref('MetricPointSeries') },
+  }),
   Key: object({ key_id: string, scopes: { type: 'array', items: string }, created_at: dateTime, revoked_at: nullable(dateTime) }),
   KeyPage: object({ items: { type: 'array', items: ref('Key') }, next_cursor: { type: 'null', description: 'Always null: every key is on one page.' } }),
   CreatedKey: object({ key: string, key_id: string, tenant: string, scopes: { type: 'array', items: string } }),
@@ -357,7 +455,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
   Cleanup: object({
     retention_days: integer,
     cutoff: dateTime,
-    deleted: object({ logs: integer, spans: integer, runs: integer, stages: integer }),
+    deleted: object({ logs: integer, spans: integer, points: integer, runs: integer, stages: integer }),
   }),
   OtlpExportResponse: {
     type: 'object',

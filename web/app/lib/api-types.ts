@@ -620,6 +620,165 @@ export interface LineageGraph {
   truncated: boolean;
 }
 
+/** A metric of the pipeline or run, once per name, kind, unit, description and temporality. */
+export interface MetricName {
+  name: string;
+  kind: "gauge" | "sum" | "histogram" | "exponential_histogram" | "summary";
+  unit: string;
+  description: string;
+  /** A sum's or histogram's aggregation temporality; null for gauges and summaries. */
+  temporality: "delta" | "cumulative" | null;
+  /** A sum's is_monotonic (a counter: a drop is a reset); false for the other kinds. */
+  monotonic: boolean;
+  /** Its series (attribute sets, resources) in the range. */
+  series: number;
+}
+
+export interface MetricNamePage {
+  items: MetricName[];
+  /** Always null: every name is on one page (at most 1000). */
+  next_cursor: null;
+}
+
+/** A series of the metric: its first and last points in the range (of a run: those of the run). */
+export interface MetricSeries {
+  /** The series (its metric, attributes, resource and scope) across days: what series_id= of /metric-points reads. */
+  series_id: string;
+  metric: string;
+  kind: "gauge" | "sum" | "histogram" | "exponential_histogram" | "summary";
+  unit: string;
+  description: string;
+  /** A sum's or histogram's aggregation temporality; null for gauges and summaries. */
+  temporality: "delta" | "cumulative" | null;
+  /** A sum's is_monotonic (a counter: a drop is a reset); false for the other kinds. */
+  monotonic: boolean;
+  service_name: string;
+  pipeline: string | null;
+  run_id: string | null;
+  stage: string | null;
+  /** Its points' attributes. */
+  attributes: Record<string, unknown>;
+  /** A histogram's bucket bounds: bucket i counts the values up to bound i (above the one before), the last bucket those above the last bound. Null for other kinds. */
+  explicit_bounds: (number | string)[] | null;
+  resource: {
+    attributes: Record<string, unknown>;
+    schema_url: string;
+  };
+  scope: {
+    name: string;
+    version: string;
+    attributes: Record<string, unknown>;
+    schema_url: string;
+  };
+  first_time: string;
+  first_time_unix_nano: string;
+  last_time: string;
+  last_time_unix_nano: string;
+}
+
+/** The series of a metric, by service name, then series id. */
+export interface MetricSeriesPage {
+  items: MetricSeries[];
+  next_cursor: string | null;
+}
+
+/** A point as sent (as=value). */
+export interface MetricPoint {
+  time: string;
+  time_unix_nano: string;
+  start_time_unix_nano: string | null;
+  /** OTLP DataPointFlags: 1 is a point without a recorded value. */
+  flags: number;
+  /** A gauge's or sum's value (as_double or as_int); null for the other kinds. */
+  value: number | string | null;
+  /** A histogram's or summary's count; null for gauges and sums. */
+  count: number | string | null;
+  sum: number | string | null;
+  min: number | string | null;
+  max: number | string | null;
+  /** A histogram's counts per bucket of the series' explicit_bounds. */
+  bucket_counts: (number | string)[] | null;
+  /** An exponential histogram's buckets: bucket index i of scale s counts values in (base^i, base^(i+1)], base = 2^(2^-s). */
+  exponential: {
+    scale: number;
+    zero_count: number | string;
+    zero_threshold: number | string;
+    positive: {
+      offset: number;
+      bucket_counts: (number | string)[];
+    };
+    negative: {
+      offset: number;
+      bucket_counts: (number | string)[];
+    };
+  } | null;
+  /** A summary's quantiles, as sent. */
+  quantile_values: {
+    quantile: number | string;
+    value: number | string;
+  }[] | null;
+  exemplars: {
+    filtered_attributes: Record<string, unknown>;
+    time_unix_nano: string;
+    value: number | string | null;
+    trace_id: string;
+    span_id: string;
+  }[];
+}
+
+/** An interval ending at a point (as=increase, rate or quantile), or one step of them. */
+export interface MetricChange {
+  from_time: string | null;
+  /** Where the interval starts: the previous point, or the start time of a delta or restarted point; null when unknown. */
+  from_time_unix_nano: string | null;
+  time: string;
+  time_unix_nano: string;
+  /** The increase, the rate per second or the quantile over the interval; null when it has none (no observations, an unknown start). */
+  value: number | string | null;
+  /** A cumulative series restarted in the interval (a new start time, or a counter that dropped): its value counts from the restart. */
+  reset: boolean;
+}
+
+export interface MetricPointSeries {
+  /** The series (its metric, attributes, resource and scope) across days: what series_id= of /metric-points reads. */
+  series_id: string;
+  metric: string;
+  kind: "gauge" | "sum" | "histogram" | "exponential_histogram" | "summary";
+  unit: string;
+  description: string;
+  /** A sum's or histogram's aggregation temporality; null for gauges and summaries. */
+  temporality: "delta" | "cumulative" | null;
+  /** A sum's is_monotonic (a counter: a drop is a reset); false for the other kinds. */
+  monotonic: boolean;
+  service_name: string;
+  pipeline: string | null;
+  run_id: string | null;
+  stage: string | null;
+  /** Its points' attributes. */
+  attributes: Record<string, unknown>;
+  /** A histogram's bucket bounds: bucket i counts the values up to bound i (above the one before), the last bucket those above the last bound. Null for other kinds. */
+  explicit_bounds: (number | string)[] | null;
+  resource: {
+    attributes: Record<string, unknown>;
+    schema_url: string;
+  };
+  scope: {
+    name: string;
+    version: string;
+    attributes: Record<string, unknown>;
+    schema_url: string;
+  };
+  /** Oldest first: MetricPoints for as=value, MetricChanges otherwise. */
+  points: (MetricPoint | MetricChange)[];
+}
+
+export interface MetricPoints {
+  as: "value" | "increase" | "rate" | "quantile";
+  quantile: number | null;
+  step_seconds: number | null;
+  series: MetricPointSeries[];
+}
+
 export interface Key {
   key_id: string;
   scopes: string[];
@@ -659,16 +818,18 @@ export interface Cleanup {
   deleted: {
     logs: number;
     spans: number;
+    points: number;
     runs: number;
     stages: number;
   };
 }
 
-/** ExportLogsServiceResponse / ExportTraceServiceResponse in OTLP/JSON: empty, or the partial success. */
+/** ExportLogsServiceResponse / ExportTraceServiceResponse / ExportMetricsServiceResponse in OTLP/JSON: empty, or the partial success. */
 export interface OtlpExportResponse {
   partialSuccess?: {
     rejectedLogRecords?: string;
     rejectedSpans?: string;
+    rejectedDataPoints?: string;
     errorMessage?: string;
   };
 }
@@ -722,6 +883,14 @@ export interface Answers {
   LineageNode: LineageNode;
   LineageEdge: LineageEdge;
   LineageGraph: LineageGraph;
+  MetricName: MetricName;
+  MetricNamePage: MetricNamePage;
+  MetricSeries: MetricSeries;
+  MetricSeriesPage: MetricSeriesPage;
+  MetricPoint: MetricPoint;
+  MetricChange: MetricChange;
+  MetricPointSeries: MetricPointSeries;
+  MetricPoints: MetricPoints;
   Key: Key;
   KeyPage: KeyPage;
   CreatedKey: CreatedKey;
@@ -903,6 +1072,68 @@ export interface ApiGets {
       format?: "json" | "csv";
     };
     answer: PipelinePage;
+  };
+  /** The OTLP metrics of a pipeline or a run: each name with its kind, unit, description, temporality and how many series it has */
+  "/api/v1/metric-names": {
+    params: {
+      /** The pipeline (cicd.pipeline.name) whose metrics to read; give it or run_id. */
+      pipeline?: string;
+      /** The run (cicd.pipeline.run.id) whose metrics to read, give it or pipeline: its series (its id among their point or resource attributes) and, of other series, the points whose exemplar names the run's trace. */
+      run_id?: string;
+      /** Points at or after this time. RFC 3339 (2024-06-01T00:00:00Z), or Unix milliseconds as Grafana's ${__from} gives them. */
+      since?: string;
+      /** Points before this time. RFC 3339 (2024-06-01T00:00:00Z), or Unix milliseconds as Grafana's ${__from} gives them. */
+      until?: string;
+      /** json (the default) or csv, the same as Accept: text/csv. */
+      format?: "json" | "csv";
+    };
+    answer: MetricNamePage;
+  };
+  /** The series of a pipeline's or a run's metric: each attribute set with its resource, scope, histogram bounds, and first and last point */
+  "/api/v1/series": {
+    params: {
+      /** The pipeline (cicd.pipeline.name) whose metrics to read; give it or run_id. */
+      pipeline?: string;
+      /** The run (cicd.pipeline.run.id) whose metrics to read, give it or pipeline: its series (its id among their point or resource attributes) and, of other series, the points whose exemplar names the run's trace. */
+      run_id?: string;
+      /** Points at or after this time. RFC 3339 (2024-06-01T00:00:00Z), or Unix milliseconds as Grafana's ${__from} gives them. */
+      since?: string;
+      /** Points before this time. RFC 3339 (2024-06-01T00:00:00Z), or Unix milliseconds as Grafana's ${__from} gives them. */
+      until?: string;
+      /** The metric (its OTLP name, as /api/v1/metric-names lists them): required. */
+      metric?: string;
+      /** Items per page (default 100, at most 1000). */
+      limit?: number;
+      /** The next_cursor of the previous page, unchanged (with the same filters and sort). */
+      cursor?: string;
+      /** json (the default) or csv, the same as Accept: text/csv. */
+      format?: "json" | "csv";
+    };
+    answer: MetricSeriesPage;
+  };
+  /** The points of a pipeline's or a run's metric, or of one series, by series, oldest first: as sent, or each interval's increase, rate or quantile (at most 100 series of 1000 points, read from 100000 stored ones; step= thins) */
+  "/api/v1/metric-points": {
+    params: {
+      /** The pipeline (cicd.pipeline.name) whose metrics to read; give it or run_id. */
+      pipeline?: string;
+      /** The run (cicd.pipeline.run.id) whose metrics to read, give it or pipeline: its series (its id among their point or resource attributes) and, of other series, the points whose exemplar names the run's trace. */
+      run_id?: string;
+      /** Points at or after this time. RFC 3339 (2024-06-01T00:00:00Z), or Unix milliseconds as Grafana's ${__from} gives them. */
+      since?: string;
+      /** Points before this time. RFC 3339 (2024-06-01T00:00:00Z), or Unix milliseconds as Grafana's ${__from} gives them. */
+      until?: string;
+      /** The metric (its OTLP name, as /api/v1/metric-names lists them): required unless series_id is given. */
+      metric?: string;
+      /** One series, as /api/v1/series lists it: alone, or within the pipeline or run. */
+      series_id?: string;
+      /** value (the default): each point as sent, any kind. increase, rate (sums): what each interval between consecutive points counted, or that per second; a delta point's is its own value over its start time; of a cumulative series, the point less the one before it, where a monotonic sum that dropped was reset (it counts from 0 again) and a new start time is a restart (counted from it), as Prometheus' increase() reads counters. quantile (histograms, exponential histograms, summaries): the quantile of each interval's observations, with quantile=: a cumulative histogram's of its bucket counts less the previous point's, a delta one's of its own; explicit buckets interpolated linearly within the bucket, exponential ones on their logarithmic scale, as Prometheus' histogram_quantile() does; a summary's is the value it sent for that quantile (null when it sent none). */
+      as?: "value" | "increase" | "rate" | "quantile";
+      /** With as=quantile: which one, above 0 and at most 1 (0.5 the median, 0.99). */
+      quantile?: string;
+      /** One point per step of this many seconds, counted from the Unix epoch: a step's last point (as=value, and a summary's quantile), or its intervals added up (their increase, rate over their span, quantile of their observations together). Without it, a series of more than 1000 points in the range is refused. */
+      step?: number;
+    };
+    answer: MetricPoints;
   };
   /** The tenant's API keys (never the keys themselves) */
   "/api/v1/keys": {
