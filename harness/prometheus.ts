@@ -77,15 +77,16 @@ async function startServer(binary: string, args: (dir: string, address: string) 
 
 /**
  * A Prometheus on `files`: `prometheus.yml` and what it names beside it (rule files resolve relative to
- * the configuration file).
+ * the configuration file), with `flags` added to its command line.
  */
-export function startPrometheusWithFiles(files: { 'prometheus.yml': string } & Record<string, string>): Promise<Server> {
+export function startPrometheusWithFiles(files: { 'prometheus.yml': string } & Record<string, string>, flags: string[] = []): Promise<Server> {
   return startServer(
     BINARIES.prometheus,
     (dir, address) => [
       `--config.file=${path.join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${path.join(dir, 'data')}`,
       `--web.listen-address=${address}`,
+      ...flags,
     ],
     files,
     '/-/ready',

@@ -59,8 +59,11 @@ beforeAll(() => {
 const RECORD = 'test.record';
 
 const OVERLAYS_DIR = path.join(REPO, 'collector', 'backends');
-/** Each overlay with the variables it needs and the exporter it adds to each pipeline. */
-const OVERLAYS: { name: string; env: Record<string, string>; exporter: string; pipelines: string[] }[] = [
+/**
+ * Each overlay with the variables it needs and the exporter it adds to each pipeline; `memoryQueue` when
+ * the exporter has a queue of its own rather than a sending_queue (prometheus.yaml says why).
+ */
+const OVERLAYS: { name: string; env: Record<string, string>; exporter: string; pipelines: string[]; memoryQueue?: true }[] = [
   { name: 'loki', env: {}, exporter: 'otlp_http/loki', pipelines: ['logs'] },
   { name: 'tempo', env: {}, exporter: 'otlp_grpc/tempo', pipelines: ['traces'] },
   { name: 'jaeger', env: {}, exporter: 'otlp_http/jaeger', pipelines: ['traces'] },
@@ -71,7 +74,10 @@ const OVERLAYS: { name: string; env: Record<string, string>; exporter: string; p
     exporter: 'otlp_http/vendor',
     pipelines: ['logs', 'traces', 'metrics'],
   },
+  // Run end to end with Prometheus in test/collector/backends/prometheus.test.ts.
+  { name: 'prometheus', env: {}, exporter: 'prometheus_remote_write', pipelines: ['metrics'], memoryQueue: true },
 ];
+const PIPELINES = ['logs', 'metrics', 'traces'];
 const PIPEMON_EXPORTERS = ['otlp_http/pipemon', 'debug'];
 
 const configArgs = (overlay?: string) => ['--config', GATEWAY_CONFIG, ...(overlay ? ['--config', path.join(OVERLAYS_DIR, `${overlay}.yaml`)] : [])];
@@ -91,11 +97,11 @@ withCollector('the gateway config, with the built Collector', () => {
     expect(fs.readdirSync(OVERLAYS_DIR).sort()).toEqual(OVERLAYS.map((o) => `${o.name}.yaml`).sort());
   });
 
-  it('validates alone, and routes logs and traces to pipemon through memory_limiter, with no batch processor', () => {
+  it('validates alone, and routes logs, traces and metrics to pipemon through memory_limiter, with no batch processor', () => {
     const { code, output } = runCollectorCommand(['validate', ...configArgs()], { PIPEMON_API_KEY: 'pm_test_key' });
     expect(code, output).toBe(0);
     const config = resolvedConfig(undefined, { PIPEMON_ENDPOINT: 'http://pipemon.test:4318' });
-    expect(Object.keys(config.service.pipelines).sort()).toEqual(['logs', 'traces']);
+    expect(Object.keys(config.service.pipelines).sort()).toEqual(PIPELINES);
     for (const pipeline of Object.values<any>(config.service.pipelines)) {
       expect(pipeline).toEqual({ receivers: ['otlp'], processors: ['memory_limiter'], exporters: PIPEMON_EXPORTERS });
     }
@@ -113,16 +119,20 @@ withCollector('the gateway config, with the built Collector', () => {
     expect(code, output).toBe(0);
     const config = resolvedConfig(overlay.name, overlay.env);
     // A later --config replaces lists whole: an overlay that forgot pipemon's exporters would cut pipemon off.
-    for (const name of ['logs', 'traces']) {
+    for (const name of PIPELINES) {
       const expected = overlay.pipelines.includes(name) ? [...PIPEMON_EXPORTERS, overlay.exporter] : PIPEMON_EXPORTERS;
       expect(config.service.pipelines[name], name).toEqual({ receivers: ['otlp'], processors: ['memory_limiter'], exporters: expected });
     }
-    if (overlay.pipelines.includes('metrics')) {
-      expect(config.service.pipelines.metrics).toEqual({ receivers: ['otlp'], processors: ['memory_limiter'], exporters: [overlay.exporter] });
+    const exporter = config.exporters[overlay.exporter];
+    if (overlay.memoryQueue) {
+      // One request at a time: Prometheus refuses a sample older than its series' last one.
+      expect(exporter.remote_write_queue).toMatchObject({ enabled: true });
+      expect(exporter.max_batch_request_parallelism).toBe(1);
+    } else {
+      // The backend's queue is persistent too, in its own file of the same storage.
+      expect(exporter.sending_queue).toMatchObject({ storage: 'file_storage', batch: { min_size: 1000 } });
     }
-    // The backend's queue is persistent too, in its own file of the same storage.
-    expect(config.exporters[overlay.exporter].sending_queue).toMatchObject({ storage: 'file_storage', batch: { min_size: 1000 } });
-    expect(config.exporters[overlay.exporter].retry_on_failure).toMatchObject({ enabled: true, max_elapsed_time: 0 });
+    expect(exporter.retry_on_failure).toMatchObject({ enabled: true, max_elapsed_time: 0 });
   });
 
   it('takes the vendor\'s headers from OTLP_VENDOR_HEADERS as a map, and refuses to start without OTLP_VENDOR_ENDPOINT', () => {

@@ -14,6 +14,8 @@ export interface PrometheusOptions {
   rules?: Record<string, string>;
   alertmanagerUrl?: string;
   intervalSeconds?: number;
+  /** Takes remote write at /api/v1/write (--web.enable-remote-write-receiver). */
+  remoteWriteReceiver?: boolean;
 }
 
 export function startPrometheus(options: PrometheusOptions): Promise<Server> {
@@ -25,5 +27,5 @@ export function startPrometheus(options: PrometheusOptions): Promise<Server> {
     rule_files: Object.keys(rules),
     ...(options.alertmanagerUrl ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [new URL(options.alertmanagerUrl).host] }] }] } } : {}),
   };
-  return startPrometheusWithFiles({ 'prometheus.yml': stringify(config), ...rules });
+  return startPrometheusWithFiles({ 'prometheus.yml': stringify(config), ...rules }, options.remoteWriteReceiver ? ['--web.enable-remote-write-receiver'] : []);
 }
