@@ -42,7 +42,7 @@ export interface SeriesKind {
 /** The interval ending at `point`, whose previous point is `prev` (null when it has none); null when it counted nothing known. */
 export function intervalOf<T>(ops: Amounts<T>, series: SeriesKind, point: Timed<T>, prev: Timed<T> | null): Interval<T> | null {
   const counted = (reset: boolean, fallback: bigint | null): Interval<T> | null => {
-    const from = point.start !== null && point.start < point.time ? point.start : fallback;
+    const from = point.start !== null && point.start <= point.time ? point.start : fallback;
     return from === null && series.temporality === CUMULATIVE ? null : { from, to: point.time, amount: point.amount, reset };
   };
   if (series.temporality !== CUMULATIVE) return counted(false, prev?.time ?? null);

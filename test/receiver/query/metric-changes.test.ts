@@ -24,6 +24,8 @@ describe('intervalOf', () => {
 
   it("counts a first point from its start time, and nothing for one without", () => {
     expect(intervalOf(SUMS, cumulative, point(20, 7n, 5), null)).toEqual({ from: 5n, to: 20n, amount: 7n, reset: false });
+    // An SDK's first collection may fall in the millisecond its instrument started: it still counted 7.
+    expect(intervalOf(SUMS, cumulative, point(20, 7n, 20), null)).toEqual({ from: 20n, to: 20n, amount: 7n, reset: false });
     expect(intervalOf(SUMS, cumulative, point(20, 7n, null), null)).toBeNull();
   });
 
