@@ -29,8 +29,12 @@ export interface RunMeters {
 export interface RunMeter {
   /** A Meter whose measurements carry `identity`; once this run is closed or `isOpen()` is false, they are dropped and counted. */
   meter(identity: Attributes, isOpen: () => boolean): Meter;
-  /** Collects the run's metrics a last time, as kept records, without waiting for it. Idempotent. */
-  close(): void;
+  /**
+   * Collects the run's metrics a last time, as kept records; later measurements are dropped. Resolves
+   * once they are on the spool (microtasks, for synchronous instruments) or at the next turn of the event
+   * loop, whichever comes first, so that waiting for it never holds a run longer. Idempotent; never rejects.
+   */
+  close(): Promise<void>;
 }
 
 /** Where one run's measurements go. */
@@ -42,6 +46,7 @@ export interface RunProvider {
 }
 
 const NOOP_METER = createNoopMeter();
+const NOTHING_TO_COLLECT = Promise.resolve();
 
 export function createRunMeters(provide: () => RunProvider): RunMeters {
   let late = 0;
@@ -50,9 +55,10 @@ export function createRunMeters(provide: () => RunProvider): RunMeters {
   const closing = new Set<Promise<void>>();
   const gateDropped = () => void late++;
 
-  const track = (closed: Promise<void>) => {
+  const track = (closed: Promise<void>): Promise<void> => {
     const settled: Promise<void> = closed.catch(() => undefined).finally(() => closing.delete(settled));
     closing.add(settled);
+    return settled;
   };
 
   const open = (): RunMeter => {
@@ -64,11 +70,13 @@ export function createRunMeters(provide: () => RunProvider): RunMeters {
         return identifiedMeter(provider?.meter ?? NOOP_METER, identity, { isOpen: () => !closed && isOpen(), dropped: gateDropped });
       },
       close() {
-        if (closed) return;
+        if (closed || provider === null) {
+          closed = true;
+          return NOTHING_TO_COLLECT;
+        }
         closed = true;
-        if (provider === null) return;
         live.delete(run);
-        track(provider.close());
+        return Promise.race([track(provider.close()), new Promise<void>((resolve) => setImmediate(resolve))]);
       },
     };
     return run;

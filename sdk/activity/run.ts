@@ -291,6 +291,8 @@ class ActivityImpl implements Activity {
   /** A run's meters, opened on first use: a run that records no metric has none. Its stages use them. */
   private runMeter: RunMeter | null = null;
   private activityMeter: Meter | null = null;
+  /** A run's last metric collection, from its end on; null without metrics. */
+  private lastCollection: Promise<void> | null = null;
   private readonly failureAllowed: boolean;
 
   constructor(
@@ -361,6 +363,14 @@ class ActivityImpl implements Activity {
       if (this.ended) this.runMeter.close();
     }
     return this.runMeter;
+  }
+
+  /**
+   * `then()` once the run's last metric collection is on the spool (a turn of the event loop at most),
+   * at once without one: a process that exits or is killed as its run's promise settles keeps them.
+   */
+  collected<T>(then: () => T): T | Promise<T> {
+    return this.lastCollection === null ? then() : this.lastCollection.then(then);
   }
 
   /** The first reason wins, as with AbortController itself. */
@@ -553,7 +563,7 @@ class ActivityImpl implements Activity {
     }
     this.ended = true;
     this.stopHeartbeat?.();
-    this.runMeter?.close();
+    this.lastCollection = this.runMeter?.close() ?? null;
     if (this.parent) {
       this.parent.children?.delete(this);
       this.parent.childCounts.read += this.counts.read;
@@ -651,12 +661,14 @@ function execute<R>(activity: ActivityImpl, fn: (activity: ActivityImpl) => R, t
   const settled = Promise.resolve(value).then(
     (resolved) => {
       activity.end();
-      return resolved;
+      return activity.collected(() => resolved);
     },
     (error: unknown) => {
       activity.thrown(error);
       activity.end();
-      throw error;
+      return activity.collected(() => {
+        throw error;
+      });
     },
   );
   if (timeoutMs === undefined || !(timeoutMs > 0)) return settled as R;

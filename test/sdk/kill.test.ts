@@ -42,6 +42,35 @@ await run('killed-' + process.env.ROUND, async (r) => {
 });
 `;
 
+/**
+ * Metrics of runs, into a spool no receiver reads: in MODE=ended the process kills itself as soon as its
+ * run's promise resolves (its last collection must be on disk by then); in MODE=running a second run counts one a step (its metrics collected every
+ * 50 ms) until the test kills it.
+ */
+const METRICS_PIPELINE = `
+import fs from 'node:fs';
+import { start, run } from ${JSON.stringify(pathToFileURL(compiledSdk).href)};
+start({ metricIntervalMs: 50, heartbeatSeconds: 0, handleExit: false });
+const ended = await run('metrics-ended', async (r) => {
+  r.meter.createCounter('orders.rows').add(42, { table: 'orders' });
+  return r.runId;
+});
+if (process.env.MODE === 'ended') {
+  console.log(JSON.stringify({ runId: ended }));
+  process.kill(process.pid, 'SIGKILL');
+}
+const progress = fs.openSync(process.env.PROGRESS_FILE, 'a');
+await run('metrics-killed', async (r) => {
+  console.log(JSON.stringify({ runId: r.runId }));
+  const rows = r.meter.createCounter('orders.rows');
+  for (let step = 1; ; step++) {
+    rows.add(1);
+    fs.writeSync(progress, step + '\\n');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+});
+`;
+
 interface Progress {
   ordinary: number;
   errors: number;
@@ -64,6 +93,16 @@ async function killAtRandom(script: string, env: NodeJS.ProcessEnv, afterMs: num
   child.kill('SIGKILL');
   await exited;
   return runId;
+}
+
+/** Runs `script`, which kills itself with SIGKILL after printing its run id; returns the id. */
+async function killedByItself(script: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  expect(signal, `the pipeline should have killed itself: ${out}`).toBe('SIGKILL');
+  return (JSON.parse(out.slice(0, out.indexOf('\n'))) as { runId: string }).runId;
 }
 
 /** The last whole progress line: a kill mid-line leaves a part that is no promise. */
@@ -157,4 +196,41 @@ describe('a pipeline killed with kill -9 at random moments', () => {
       }),
     );
   }, 240_000);
+
+  it('keeps a run\'s last metric values when killed as its run ends, and the collections before a kill mid-run', async () => {
+    expect(fs.existsSync(compiledSdk), `${compiledSdk} is missing: run npm run build`).toBe(true);
+    const spoolDir = tempDir('pipemon-kill-metrics-spool-');
+    const script = path.join(tempDir('pipemon-kill-metrics-child-'), 'pipeline.mjs');
+    fs.writeFileSync(script, METRICS_PIPELINE);
+    const progressFile = path.join(path.dirname(script), 'progress');
+    // Port 9 (discard) refuses the connection: everything stays in the spool for the next start.
+    const env = { ...process.env, PIPEMON_ENDPOINT: 'http://127.0.0.1:9', PIPEMON_SPOOL_DIR: spoolDir, PROGRESS_FILE: progressFile };
+    const ended = await killedByItself(script, { ...env, MODE: 'ended' });
+    const afterMs = 300 + Math.floor(Math.random() * 500);
+    const killed = await killAtRandom(script, { ...env, MODE: 'running' }, afterMs);
+    const steps = Number(fs.readFileSync(progressFile, 'utf8').trim().split('\n').at(-1));
+
+    const sdk = start({ endpoint: receiver.url, apiKey: receiver.key, spoolDir, flushMs: 20, handleExit: false });
+    await eventually(async () => {
+      await sdk.flush(5_000);
+      expect(fs.readdirSync(spoolDir).filter((name) => name.endsWith('.wal'))).toEqual([]);
+    }, 60_000);
+    await shutdown(5_000);
+
+    const values = async (runId: string) =>
+      (
+        await receiver.receiver.db.query<{ value: number }>(
+          `SELECT p.value FROM metric_streams s JOIN metric_points p USING (tenant_id, stream_id)
+            WHERE s.run_id = $1 AND s.metric_name = 'orders.rows' ORDER BY p.time_unix_nano`,
+          [runId],
+        )
+      ).rows.map((row) => row.value);
+    expect(await values(ended)).toContain(42);
+    // Cumulative sums, collected every 50 ms until the kill: none above what was counted, the newest within the last collections.
+    const collected = await values(killed);
+    const context = `killed after ${afterMs} ms at step ${steps}: ${JSON.stringify(collected)}`;
+    expect(collected.length, context).toBeGreaterThan(0);
+    expect(collected, context).toEqual([...collected].sort((a, b) => a - b));
+    expect(collected.at(-1)!, context).toBeLessThanOrEqual(steps);
+  }, 120_000);
 });
