@@ -186,7 +186,7 @@ const DEMO_PIPELINES = ['orders-hourly-load', 'payments-sync', 'events-aggregate
 type Check = (ran: Ran) => Promise<void> | void;
 
 /** Blocks that need the OpenTelemetry Python SDK: skipped (loudly) without its venv outside CI. */
-const NEEDS_PYTHON_SDK = new Set(['python-otel', 'exec-join']);
+const NEEDS_PYTHON_SDK = new Set(['python-otel', 'python-otel-metrics', 'exec-join']);
 
 const CHECKS: Record<string, Check> = {
   'npm-link': () => {
@@ -223,6 +223,20 @@ const CHECKS: Record<string, Check> = {
     expect(run.service_name).toBe('invoices-py');
     const full = await detail(run.run_id);
     expect(full.stages).toMatchObject([{ stage: 'load', state: 'ended', result: 'success', rows: { written: 118 } }]);
+  },
+  'python-otel-metrics': async () => {
+    const { items: names } = await api('/api/v1/metric-names?pipeline=invoices-metrics');
+    expect(names.map((m: any) => [m.name, m.kind, m.temporality, m.monotonic]).sort()).toEqual([
+      ['invoices.batch.duration', 'histogram', 'cumulative', false],
+      ['invoices.rows', 'sum', 'cumulative', true],
+    ]);
+    const points = async (metric: string) => (await api(`/api/v1/metric-points?pipeline=invoices-metrics&metric=${metric}`)).series;
+    const [rows] = await points('invoices.rows');
+    expect(rows.attributes).toEqual({ table: 'invoices' });
+    expect(rows.run_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Number(rows.points.at(-1).value)).toBe(300);
+    const [seconds] = await points('invoices.batch.duration');
+    expect(seconds.points.at(-1)).toMatchObject({ count: 3, sum: 4.5, min: 0.5, max: 2.5 });
   },
   'python-sdk': async () => {
     const run = await endedRun('payments');
