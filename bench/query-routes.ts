@@ -13,6 +13,7 @@ import type { Queryable } from '../receiver/storage/database.js';
 import { GOAL_MS } from './query-cases.js';
 import type { BenchTenant } from './query-load.js';
 import { pickLineage } from './query-lineage-cases.js';
+import { BENCH_METRICS } from './query-metrics.js';
 import type { Query } from './query-measure.js';
 import { COMMON_WORD, RARE_WORD } from './query-records.js';
 import type { Pipeline } from './query-world.js';
@@ -38,6 +39,8 @@ export interface RoutePicks {
   namespace: string;
   /** A word of dataset names. */
   word: string;
+  /** A series of the busiest pipeline's counter (query-metrics.ts). */
+  seriesId: string;
 }
 
 /** One value of a parameter, varying with the repetition; `search` when it is a body search (its own goal). */
@@ -45,6 +48,8 @@ interface Choice {
   label: string;
   value: (i: number) => string;
   search?: boolean;
+  /** Other parameters the value needs: as=quantile a histogram and which quantile. */
+  with?: Values;
 }
 
 type Picker = (p: RoutePicks) => Choice[];
@@ -60,7 +65,12 @@ export async function pickAround(db: Queryable, tenant: BenchTenant, pipeline: P
   );
   if (!runs.some((run) => run.trace_id)) throw new Error(`benchmark check failed: no run of ${pipeline.name} since ${new Date(sinceMs).toISOString()} with a trace`);
   const lineage = await pickLineage(db, tenant, pipeline.name, count);
-  return { tenant, pipeline, runs, datasets: lineage.datasets, namespace: lineage.namespace, word: lineage.word };
+  const { rows: series } = await db.query<{ series_id: string }>(
+    'SELECT series_id::text FROM metric_streams WHERE tenant_id = $1 AND pipeline = $2 AND metric_name = $3 LIMIT 1',
+    [tenant.id, pipeline.name, BENCH_METRICS.counter],
+  );
+  if (series.length === 0) throw new Error(`benchmark check failed: ${pipeline.name} has no ${BENCH_METRICS.counter} series (bench/query-metrics.ts)`);
+  return { tenant, pipeline, runs, datasets: lineage.datasets, namespace: lineage.namespace, word: lineage.word, seriesId: series[0]!.series_id };
 }
 
 const at = <T>(values: readonly T[], i: number) => values[i % values.length]!;
@@ -70,6 +80,8 @@ const dayAround = (p: RoutePicks, i: number, edgeHours: number) => new Date(at(p
 const runId: Picker = (p) => [{ label: 'a run of the busiest', value: (i) => at(p.runs, i).run_id }];
 const traceId: Picker = (p) => [{ label: 'a trace of the busiest', value: (i) => at(p.runs.filter((run) => run.trace_id), i).trace_id! }];
 const datasetId: Picker = (p) => [{ label: 'a dataset in the middle of chains', value: (i) => at(p.datasets, i) }];
+/** The busiest pipeline's histogram's median: what as=quantile needs. */
+const median: Values = { as: () => 'quantile', metric: () => BENCH_METRICS.histogram, quantile: () => '0.5' };
 
 /**
  * Values for each parameter by name, or by `path name` where a route gives the name its own meaning. A
@@ -102,6 +114,12 @@ export const PICKERS: Record<string, Picker> = {
   writes: () => [fixed('1000')],
   // The latest runs whose stages or checks are read: the pipeline page's 10, and the most the API takes.
   runs: () => [fixed('10'), fixed('100')],
+  metric: () => [fixed("the busiest's counter", BENCH_METRICS.counter)],
+  series_id: (p) => [fixed("a series of the busiest's counter", p.seriesId)],
+  // A counter's as sent, increases and rates; a histogram's quantiles.
+  '/metric-points as': () => [fixed('value'), fixed('increase'), fixed('rate'), { ...fixed('quantile'), with: median }],
+  '/metric-points quantile': () => [{ ...fixed("the histogram's median", '0.5'), with: median }],
+  step: () => [fixed('an hour', '3600')],
 };
 
 /** Query parameters that choose no rows, with why they are not measured as filters. */
@@ -117,10 +135,13 @@ const WINDOW = ['since', 'until'] as const;
 /**
  * The parameters a route needs before it answers, and the alternatives that take their place: the
  * lineage graph starts from exactly one pipeline or dataset; the latest runs' stages and checks are a
- * pipeline's.
+ * pipeline's; metrics are a pipeline's or a run's, and their series and points one metric's.
  */
 const REQUIRED: Record<string, { params: Record<string, string>; alternatives: string[] }> = {
   '/lineage': { params: { pipeline: 'pipeline' }, alternatives: ['pipeline', 'dataset'] },
+  '/metric-names': { params: { pipeline: 'pipeline' }, alternatives: ['pipeline', 'run_id'] },
+  '/series': { params: { pipeline: 'pipeline', metric: 'metric' }, alternatives: ['pipeline', 'run_id'] },
+  '/metric-points': { params: { pipeline: 'pipeline', metric: 'metric' }, alternatives: ['pipeline', 'run_id'] },
   '/stages': { params: { pipeline: 'pipeline' }, alternatives: [] },
   '/checks': { params: { pipeline: 'pipeline' }, alternatives: [] },
 };
@@ -178,7 +199,7 @@ function casesOfRoute(route: ApiRoute, picks: RoutePicks): RouteCase[] {
       .flatMap((name) =>
         choicesOf(route, name, picks).map((choice) => ({
           label: `${name}=${choice.label}`,
-          values: { [name]: choice.value },
+          values: { [name]: choice.value, ...choice.with },
           search: Boolean(choice.search),
           // An alternative to what the route needs takes its place: the graph of a dataset instead of the pipeline's.
           replaces: required.alternatives.includes(name) ? required.alternatives : [],

@@ -33,6 +33,7 @@ describe('the value pickers', () => {
       datasets: ['1'],
       namespace: 'dw',
       word: 'orders',
+      seriesId: '1',
     };
     expect(routeCases(picks, [logs]).length).toBeGreaterThan(10);
     expect(() => routeCases(picks, [grown])).toThrow(/parameter "colour" of GET \/logs: add a picker for it to PICKERS/);
@@ -101,6 +102,15 @@ describe.each(inject('databaseServers'))('bench:query route cases on $name', (se
       expect(found.length, name).toBeGreaterThan(0);
       expect(found.every(match), name).toBe(true);
     }
+  });
+
+  it("reads the busiest pipeline's metrics: its counter's and histogram's points by stage, and a run's by its trace", async () => {
+    const answer = async (name: string) => (await getApi(receiver.url, picks.tenant, apiPath(cases.find((c) => c.name.startsWith(name))!, 0))) as any;
+    const { series } = await answer('api: /metric-points as=quantile');
+    expect(series.map((s: any) => s.attributes['cicd.pipeline.task.name']).sort()).toEqual([...picks.pipeline.stages].sort());
+    expect(series.every((s: any) => s.points.length > 0 && s.points.every((p: any) => typeof p.value === 'number'))).toBe(true);
+    const names = await answer('api: /metric-names run_id=');
+    expect(names.items.map((item: any) => item.name)).toEqual(['bench.batch.duration', 'bench.rows.processed']);
   });
 });
 
