@@ -222,11 +222,16 @@ function valueOf(metric: MetricData, value: unknown): PointFacts['value'] {
   };
 }
 
-/** Points in one order whatever the order they came in: by metric, time and attributes. */
-export function sortedPoints(points: PointFacts[]): PointFacts[] {
-  const key = (p: PointFacts) => `${p.metric}\u0000${p.timeUnixNano.padStart(20, '0')}\u0000${canonical(p.attributes)}`;
+/** Points of any shape in one order whatever the order they came in: by metric, time and attributes, as `fields` reads them. */
+export function inPointOrder<T>(points: T[], fields: (p: T) => [metric: string, timeUnixNano: string, attributes: Attributes]): T[] {
+  const key = (p: T) => {
+    const [metric, time, attributes] = fields(p);
+    return `${metric}\u0000${time.padStart(20, '0')}\u0000${canonical(attributes)}`;
+  };
   return [...points].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
+
+export const sortedPoints = (points: PointFacts[]) => inPointOrder(points, (p) => [p.metric, p.timeUnixNano, p.attributes]);
 
 /** JSON with object keys sorted: attributes read back from jsonb come in another key order. */
 function canonical(value: unknown): string {

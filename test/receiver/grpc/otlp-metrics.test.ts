@@ -10,7 +10,9 @@ import { AggregationTemporalityPreference } from '@opentelemetry/exporter-metric
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { ATTR } from '../../../contract/vocabulary.js';
 import { GRPC_STATUS } from '../../../receiver/model/outcome.js';
+import { apiPoints, apiPointsOf } from '../../helpers/api-points.js';
 import { byteMutants, prefixes } from '../../helpers/fuzz.js';
 import { grpcClient, retryDelayOf, type GrpcAnswer } from '../../helpers/grpc.js';
 import {
@@ -56,7 +58,7 @@ describe.each(receiverBackends())('OTLP/gRPC metrics on $name', (backend) => {
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${r.key}`);
     const capture = capturing(new OTLPMetricExporter({ url: `http://${r.receiver.grpcAddress}`, metadata, compression, temporalityPreference }));
-    const kinds = everyKind(resourceFromAttributes({ 'service.name': service, 'exporter.mode': name }), capture.exporter, 'grpc-scope');
+    const kinds = everyKind(resourceFromAttributes({ 'service.name': service, [ATTR.pipelineName]: service, 'exporter.mode': name }), capture.exporter, 'grpc-scope');
     for (const n of [1, 2]) {
       kinds.record(n);
       await kinds.flush();
@@ -68,6 +70,7 @@ describe.each(receiverBackends())('OTLP/gRPC metrics on $name', (backend) => {
     expect(new Set(exported.map((p) => p.kind))).toEqual(new Set(['sum', 'gauge', 'histogram', 'exponential_histogram']));
     expect(exported.some((p) => p.temporality === (compression === CompressionAlgorithm.GZIP ? 1 : 2) && p.monotonic)).toBe(true);
     expect(await storedPoints(r.receiver.db, service)).toEqual(exported);
+    expect(await apiPoints(r.url, r.key, `pipeline=${service}`)).toEqual(apiPointsOf(exported));
     expect((await accepted()) - before).toBe(exported.length);
   });
 

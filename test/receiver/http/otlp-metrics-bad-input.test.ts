@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTR } from '../../../contract/vocabulary.js';
+import { apiPoints, apiPointsOf } from '../../helpers/api-points.js';
 import { byteMutants, jsonMutants, prefixes } from '../../helpers/fuzz.js';
 import {
   exportedPoints,
@@ -58,14 +59,22 @@ describe.each(receiverBackends())('POST /v1/metrics on bad input on $name', (bac
   }
 
   it('stores NaN and infinities of gauges, sums and histograms, and reads them back as such (protobuf)', async () => {
-    const request = metricsOf('bad-input-nan', [
-      numberMetric('nan.gauge', [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], { gauge: true }),
-      numberMetric('nan.sum', [Number.POSITIVE_INFINITY]),
-      histogramMetric('nan.histogram', [{ ...histogram([1, 1], [0]), sum: Number.NaN, min: Number.NEGATIVE_INFINITY, max: Number.POSITIVE_INFINITY }]),
-    ]);
+    const request = metricsOf(
+      'bad-input-nan',
+      [
+        numberMetric('nan.gauge', [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], { gauge: true }),
+        numberMetric('nan.sum', [Number.POSITIVE_INFINITY]),
+        histogramMetric('nan.histogram', [{ ...histogram([1, 1], [0]), sum: Number.NaN, min: Number.NEGATIVE_INFINITY, max: Number.POSITIVE_INFINITY }]),
+      ],
+      { [ATTR.pipelineName]: 'bad-input-nan' },
+    );
     const answer = await send(metricsBody(request));
     expect([answer.status, answer.body.length]).toEqual([200, 0]);
-    expect(await storedPoints(r.receiver.db, 'bad-input-nan')).toEqual(sortedPoints(exportedPoints([request])));
+    const exported = sortedPoints(exportedPoints([request]));
+    expect(await storedPoints(r.receiver.db, 'bad-input-nan')).toEqual(exported);
+    const read = await apiPoints(r.url, r.key, 'pipeline=bad-input-nan');
+    expect(read).toEqual(apiPointsOf(exported));
+    expect(read.map((p) => p.value ?? [p.sum, p.min, p.max])).toEqual(['NaN', 'Infinity', '-Infinity', ['NaN', '-Infinity', 'Infinity'], 'Infinity']);
   });
 
   it('stores NaN and infinities spelled as OTLP/JSON spells them, and reads them back as such', async () => {

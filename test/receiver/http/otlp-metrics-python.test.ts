@@ -1,11 +1,12 @@
 /**
  * OTLP metrics from the OpenTelemetry Python SDK and its OTLP/HTTP exporter (test/fixtures/otel_metrics_export.py)
- * against the real receiver on each backend: the points stored equal the points the script printed it
- * exported, and the run its resource names holds them.
+ * against the real receiver on each backend: the points stored, and read through the query API as the run's,
+ * equal the points the script printed it exported.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { apiPoints, apiPointsOf } from '../../helpers/api-points.js';
 import { sortedPoints, type PointFacts } from '../../helpers/metrics-sdk.js';
 import { otelPython } from '../../helpers/otel-python.js';
 import { receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
@@ -39,6 +40,7 @@ describe.each(receiverBackends())('OTLP/HTTP metrics from the OpenTelemetry Pyth
     // Two flushes and the shutdown's collection, of five series (two of rows.read).
     expect(exported.length).toBeGreaterThanOrEqual(10);
     expect(await storedPoints(r.receiver.db, 'python-metrics')).toEqual(exported);
+    expect(await apiPoints(r.url, r.key, 'run_id=python-run-1')).toEqual(apiPointsOf(exported));
     expect((await accepted()) - before).toBe(exported.length);
     expect(await storedRunIds(r.receiver.db, 'python-metrics')).toEqual({
       'batch.duration': 'python-run-1',

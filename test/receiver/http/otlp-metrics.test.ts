@@ -1,8 +1,9 @@
 /**
  * OTLP metrics over HTTP against the real receiver on each backend, sent by the official OpenTelemetry JS
  * exporters from a MeterProvider with every instrument kind: the points stored equal the points the SDK
- * exported, field for field, in protobuf (cumulative) and gzipped JSON (delta); a resend stores nothing new,
- * a run's id puts the points on the run, invalid points are a partial success, and the counters say so.
+ * exported, field for field, in the database and through the query API, in protobuf (cumulative) and gzipped
+ * JSON (delta); a resend stores nothing new, a run's id puts the points on the run, invalid points are a
+ * partial success, and the counters say so.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -10,6 +11,7 @@ import { AggregationTemporalityPreference, OTLPMetricExporter as JsonMetricExpor
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR } from '../../../contract/vocabulary.js';
+import { apiPoints, apiPointsOf } from '../../helpers/api-points.js';
 import {
   capturing,
   everyKind,
@@ -45,14 +47,20 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
   });
   afterAll(() => r?.close());
 
+  /** The points stored of `service`, which is also their pipeline, equal `exported`: in the database, and through the API. */
+  async function expectStored(service: string, exported: PointFacts[]) {
+    expect(await storedPoints(r.receiver.db, service)).toEqual(exported);
+    expect(await apiPoints(r.url, r.key, `pipeline=${service}`)).toEqual(apiPointsOf(exported));
+  }
+
   const counted = (name: string, where: Record<string, string> = {}) =>
     receiverCount(r.receiver.metricsUrl, `pipemon_receiver_${name}_total`, { signal: 'metrics', ...where });
   const headers = () => ({ Authorization: `Bearer ${r.key}` });
 
-  /** Records two rounds and shuts down (a third collection); returns every point the exporter was handed. */
+  /** Records two rounds and shuts down (a third collection); returns every point the exporter was handed. The service is the pipeline too. */
   async function exportEveryKind(service: string, capture: ReturnType<typeof capturing>): Promise<PointFacts[]> {
     const resource = resourceFromAttributes(
-      { 'service.name': service, 'service.version': '3.1.0', 'host.cores': 8, 'host.load': 0.75, 'host.virtual': true },
+      { 'service.name': service, [ATTR.pipelineName]: service, 'service.version': '3.1.0', 'host.cores': 8, 'host.load': 0.75, 'host.virtual': true },
       { schemaUrl: 'https://opentelemetry.io/schemas/1.26.0' },
     );
     const kinds = everyKind(resource, capture.exporter);
@@ -85,7 +93,7 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
     );
     // Three collections of 11 series: nothing left out before the comparison.
     expect(exported).toHaveLength(33);
-    expect(await storedPoints(r.receiver.db, 'metrics-proto')).toEqual(exported);
+    await expectStored('metrics-proto', exported);
     expect((await counted('accepted_records')) - before).toBe(exported.length);
   });
 
@@ -113,7 +121,7 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
       'files.seen': 1,
       'workers.busy': 2,
     });
-    expect(await storedPoints(r.receiver.db, 'metrics-json')).toEqual(exported);
+    await expectStored('metrics-json', exported);
     expect((await counted('accepted_records')) - before).toBe(exported.length);
   });
 
@@ -134,7 +142,7 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
     const resent = exportedPoints([first]).length;
     expect((await counted('accepted_records')) - accepted).toBe(0);
     expect((await counted('duplicate_records')) - duplicates).toBe(3 * resent);
-    expect(await storedPoints(r.receiver.db, 'metrics-resend')).toEqual(exported);
+    await expectStored('metrics-resend', exported);
   });
 
   it("puts the points on the run its id names, on the resource or on the point's attributes", async () => {
@@ -152,6 +160,8 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
     }
     expect(await storedRunIds(r.receiver.db, 'metrics-run-resource')).toEqual({ 'rows.written': 'run-on-resource', lag: 'run-on-resource' });
     expect(await storedRunIds(r.receiver.db, 'metrics-run-attributes')).toEqual({ 'rows.written': 'run-on-point', lag: null });
+    expect(await apiPoints(r.url, r.key, 'run_id=run-on-resource')).toEqual(apiPointsOf(exportedPoints([onResource])));
+    expect((await apiPoints(r.url, r.key, 'run_id=run-on-point')).map((p) => [p.metric, p.value])).toEqual([['rows.written', 4]]);
   });
 
   it.each(['protobuf', 'json'] as const)('stores the valid points beside invalid ones and answers a partial success with counts (%s)', async (format) => {
@@ -162,7 +172,7 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
       histogramMetric('bad.histogram', [histogram([1, 2, 3, 4], [1, 10]), histogram([1], [1, 10])]),
       numberMetric('x'.repeat(2_000), [1]),
     ];
-    const request = metricsOf(service, [...good, ...bad]);
+    const request = metricsOf(service, [...good, ...bad], { [ATTR.pipelineName]: service });
     const refusedBefore = await counted('refused_records', { reason: 'histogram bucket_counts not one more than explicit_bounds' });
 
     const answer = await post(r.url, '/v1/metrics', metricsBody(request, format), { key: r.key, contentType: format === 'json' ? JSON_TYPE : undefined });
@@ -173,7 +183,7 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
       '3 data points rejected: 2 with histogram bucket_counts not one more than explicit_bounds; 1 with a metric name over 1024 bytes',
     );
     expect((await counted('refused_records', { reason: 'histogram bucket_counts not one more than explicit_bounds' })) - refusedBefore).toBe(2);
-    expect(await storedPoints(r.receiver.db, service)).toEqual(sortedPoints(exportedPoints([metricsOf(service, good)])));
+    await expectStored(service, sortedPoints(exportedPoints([metricsOf(service, good, { [ATTR.pipelineName]: service })])));
   });
 
   describe('refuses what it must not store, with the status the OTLP spec says, and keeps serving', () => {
