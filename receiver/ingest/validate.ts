@@ -4,7 +4,8 @@
  * record never costs a batch.
  */
 import { ATTR } from '../../contract/vocabulary.js';
-import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type MetricPointRow, type SpanRow } from '../model/records.js';
+import { logTimeNanos, nanosToMs, type Attributes, type LogRow, type MetricPointRow, type Resource, type SpanRow } from '../model/records.js';
+import { column } from '../storage/rows-csv.js';
 
 export interface Validated<R> {
   valid: R[];
@@ -73,10 +74,11 @@ const KEY_NAMES = [ATTR.pipelineName, ATTR.runId, ATTR.stageName, ATTR.stageRunI
 const MAX_KEY_BYTES = 1024;
 const LONG_KEY_PROBLEM = `a pipeline, run or stage name over ${MAX_KEY_BYTES} bytes`;
 
-function keyTooLong(attributes: Attributes, resource: Attributes): boolean {
+/** Measured as stored (storage/rows-csv.ts column()): a value of another type goes into its column as its text. */
+function keyTooLong(attributes: Attributes, resource: Resource): boolean {
   return KEY_NAMES.some((name) => {
-    const value = attributes[name] ?? resource[name];
-    return typeof value === 'string' && value.length > MAX_KEY_BYTES / 4 && Buffer.byteLength(value) > MAX_KEY_BYTES;
+    const value = column(attributes, resource, name);
+    return value !== null && value.length > MAX_KEY_BYTES / 4 && Buffer.byteLength(value) > MAX_KEY_BYTES;
   });
 }
 
@@ -103,7 +105,7 @@ function logProblem(row: LogRow, window: TimeWindow): string | null {
   if (row.severityNumber < 0 || row.severityNumber > 24) return 'severity_number out of range 0-24';
   if (beyondInt64(row.timeUnixNano) || beyondInt64(row.observedTimeUnixNano)) return 'timestamp beyond the int64 range';
   if (logHoldsNul(row)) return NUL_PROBLEM;
-  if (keyTooLong(row.attributes, row.resource.attributes)) return LONG_KEY_PROBLEM;
+  if (keyTooLong(row.attributes, row.resource)) return LONG_KEY_PROBLEM;
   return timeProblem(logTimeNanos(row), window);
 }
 
@@ -118,7 +120,7 @@ function spanProblem(row: SpanRow, window: TimeWindow): string | null {
     return 'end_time_unix_nano before start_time_unix_nano';
   }
   if (spanHoldsNul(row)) return NUL_PROBLEM;
-  if (keyTooLong(row.attributes, row.resource.attributes)) return LONG_KEY_PROBLEM;
+  if (keyTooLong(row.attributes, row.resource)) return LONG_KEY_PROBLEM;
   return timeProblem(row.startTimeUnixNano, window);
 }
 
@@ -164,7 +166,7 @@ function pointProblem(row: MetricPointRow, window: TimeWindow): string | null {
   if (row.quantileValues.some((q) => !(q.quantile >= 0 && q.quantile <= 1))) return 'summary quantile out of range 0-1';
   if (!validExemplarIds(row)) return 'invalid exemplar trace_id or span_id';
   if (pointHoldsNul(row)) return NUL_PROBLEM;
-  if (keyTooLong(row.attributes, row.resource.attributes)) return LONG_KEY_PROBLEM;
+  if (keyTooLong(row.attributes, row.resource)) return LONG_KEY_PROBLEM;
   return timeProblem(row.timeUnixNano, window);
 }
 

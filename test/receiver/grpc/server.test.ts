@@ -185,9 +185,9 @@ describe.each(receiverBackends())('OTLP/gRPC on $name', (backend) => {
       ],
       [
         'an unknown method',
-        () => client.call('logs', valid(), { key: r.key, path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export' }),
+        () => client.call('logs', valid(), { key: r.key, path: '/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export' }),
         GRPC_STATUS.UNIMPLEMENTED,
-        /MetricsService|unimplemented|not implemented/i,
+        /ProfilesService|unimplemented|not implemented/i,
       ],
     ];
     it.each(cases)('%s', async (_name, call, code, details) => {
