@@ -13,9 +13,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { otelPython } from './helpers/otel-python.js';
 import { runEvent } from './helpers/openlineage.js';
 import { CLI } from './helpers/pipemon-process.js';
 import { fixturePath, REPO } from './helpers/repo.js';
@@ -69,20 +69,8 @@ interface Server {
 let server: Server;
 let work: string;
 let prefix: string;
-const OTEL_PYTHON = otelPythonVenv();
-
-function otelPythonVenv(): string | null {
-  const pins = fs.readFileSync(fixturePath('otel-python-requirements.txt'), 'utf8');
-  const version = /^opentelemetry-sdk==(\S+)$/m.exec(pins)![1]!;
-  const venv = path.join(os.homedir(), '.cache', 'pipemon', `venv-otel-python-${version}`);
-  if (fs.existsSync(path.join(venv, 'bin', 'python3'))) return venv;
-  warnSkipped(
-    SUITE,
-    `the OpenTelemetry Python SDK ${version} (a venv at ${venv}) is missing, so the Python blocks`,
-    `run .ci/run, or: python3 -m venv ${venv} && ${venv}/bin/pip install -r test/fixtures/otel-python-requirements.txt`,
-  );
-  return null;
-}
+/** The OpenTelemetry Python SDK's venv (its bin/ goes on the blocks' PATH), or null when missing. */
+const OTEL_PYTHON = ((python) => python && path.dirname(path.dirname(python)))(otelPython(`${SUITE}: the Python blocks`).python);
 
 async function startServer(dataDir: string): Promise<Server> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npm run build; npm test does it)`);
