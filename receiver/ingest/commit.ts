@@ -11,6 +11,7 @@ import { Refusal, refusalOf } from '../model/outcome.js';
 import type { Database } from '../storage/database.js';
 import type { PartitionManager } from '../storage/partitions.js';
 import { ensurePartitions } from '../storage/record-copy.js';
+import { createCommittedStreams, type CommittedStreams } from '../storage/committed-streams.js';
 import { writeBatch, type BatchEffects, type Prepared } from '../storage/write-batch.js';
 import type { WriterReport } from '../metrics/writer-report.js';
 import { createBatchQueue, type Waiting } from './batch-queue.js';
@@ -38,8 +39,9 @@ export interface WriterOptions {
 
 export function createWriter({ db, partitions, report, budgetBytes, maxBatchRecords = 20_000 }: WriterOptions): Writer {
   const budget = createBudget(budgetBytes, report);
+  const streams = createCommittedStreams();
   const batches = createBatchQueue<Prepared>({
-    commit: batchCommitter(report, (batch) => inTransaction(db, partitions, batch)),
+    commit: batchCommitter(report, (batch) => inTransaction(db, partitions, streams, batch)),
     concurrency: db.writeConcurrency,
     maxBatchRecords,
   });
@@ -57,10 +59,11 @@ export function createWriter({ db, partitions, report, budgetBytes, maxBatchReco
   };
 }
 
-/** One batch's rows in one transaction, once the partitions they go into exist. */
-async function inTransaction(db: Database, partitions: PartitionManager, batch: Prepared[]): Promise<BatchEffects> {
+/** One batch's rows in one transaction, once the partitions they go into exist; its streams remembered once committed. */
+async function inTransaction(db: Database, partitions: PartitionManager, streams: CommittedStreams, batch: Prepared[]): Promise<BatchEffects> {
   await ensurePartitions(db, partitions, batch);
-  const effects = await db.transaction((tx) => writeBatch(tx, partitions, batch));
+  const effects = await db.transaction((tx) => writeBatch(tx, partitions, batch, streams));
+  streams.committed(batch);
   // Not awaited: the batch's requests are answered without waiting for statistics (partitions.ts).
   void partitions.committed(db, 'log_records', batch.flatMap((p) => [...p.logDays]), effects.logs.accepted);
   void partitions.committed(db, 'spans', batch.flatMap((p) => [...p.spanDays]), effects.spans.accepted);

@@ -7,6 +7,7 @@
 import { LOG_EVENTS_TO_DERIVE } from '../model/lineage.js';
 import type { Queryable, Transaction } from './database.js';
 import type { PartitionManager } from './partitions.js';
+import { NO_COMMITTED_STREAMS } from './committed-streams.js';
 import { METRIC_POINT_COLUMNS, METRIC_STREAM_COLUMNS } from './metric-csv.js';
 import { LOG_RECORD_COLUMNS, LOG_STREAM_COLUMNS, SPAN_COLUMNS } from './rows-csv.js';
 
@@ -125,6 +126,10 @@ async function insertStaged(tx: Transaction, staged: Staged, lines: string[]): P
   return { inserted, keys: tenants.map((tenant, i) => staged.key(tenant, a[i]!, b[i]!)) };
 }
 
+async function insertStreams(tx: Transaction, staged: Staged, lines: string[]): Promise<void> {
+  if (lines.length > 0) await insertStaged(tx, staged, lines);
+}
+
 /**
  * Creates the partitions a batch needs in a short transaction of their own, committed before the batch's:
  * CREATE TABLE ... PARTITION OF locks the parent table until COMMIT, and held through a batch's inserts
@@ -140,7 +145,8 @@ export async function ensurePartitions(db: Queryable, partitions: PartitionManag
   if (pointDays.length > 0) await partitions.ensure(db, 'metric_points', new Set(pointDays));
 }
 
-export async function copyRecords(tx: Transaction, partitions: PartitionManager, batch: RecordLines[]): Promise<Copied> {
+/** `streams` says which stream lines need not be sent: those of streams known committed. */
+export async function copyRecords(tx: Transaction, partitions: PartitionManager, batch: RecordLines[], streams = NO_COMMITTED_STREAMS): Promise<Copied> {
   const logLines = batch.flatMap((p) => p.logLines);
   const spanLines = batch.flatMap((p) => p.spanLines);
   const pointLines = batch.flatMap((p) => p.pointLines);
@@ -148,7 +154,7 @@ export async function copyRecords(tx: Transaction, partitions: PartitionManager,
   const copied: Copied = { logs: none(), spans: none(), points: none(), newKeys: [] };
   if (logLines.length > 0) {
     await partitions.ensure(tx, 'log_records', new Set(batch.flatMap((p) => [...p.logDays])));
-    await insertStaged(tx, STAGED.streams, [...new Map(batch.flatMap((p) => [...p.streamLines])).values()]);
+    await insertStreams(tx, STAGED.streams, streams.unknown(batch.flatMap((p) => [...p.streamLines])));
     const moved = await insertStaged(tx, STAGED.logs, logLines);
     copied.logs = { accepted: moved.inserted, duplicates: logLines.length - moved.inserted };
     copied.newKeys.push(...moved.keys);
@@ -161,7 +167,7 @@ export async function copyRecords(tx: Transaction, partitions: PartitionManager,
   }
   if (pointLines.length > 0) {
     await partitions.ensure(tx, 'metric_points', new Set(batch.flatMap((p) => [...p.pointDays])));
-    await insertStaged(tx, STAGED.metricStreams, [...new Map(batch.flatMap((p) => [...p.metricStreamLines])).values()]);
+    await insertStreams(tx, STAGED.metricStreams, streams.unknown(batch.flatMap((p) => [...p.metricStreamLines])));
     const moved = await insertStaged(tx, STAGED.points, pointLines);
     copied.points = { accepted: moved.inserted, duplicates: pointLines.length - moved.inserted };
   }

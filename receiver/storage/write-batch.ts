@@ -7,6 +7,7 @@
 import { mergeRuns, type Derivation, type RunEffects } from './merge-runs.js';
 import type { Transaction } from './database.js';
 import type { PartitionManager } from './partitions.js';
+import type { CommittedStreams } from './committed-streams.js';
 import { copyRecords, type Counts, type RecordLines } from './record-copy.js';
 
 /** A request's records rendered as COPY lines and what they derive (ingest/prepare.ts). */
@@ -21,8 +22,8 @@ export interface BatchEffects extends RunEffects {
   points: Counts;
 }
 
-export async function writeBatch(tx: Transaction, partitions: PartitionManager, batch: Prepared[]): Promise<BatchEffects> {
-  const { logs, spans, points, newKeys } = await copyRecords(tx, partitions, batch);
+export async function writeBatch(tx: Transaction, partitions: PartitionManager, batch: Prepared[], streams?: CommittedStreams): Promise<BatchEffects> {
+  const { logs, spans, points, newKeys } = await copyRecords(tx, partitions, batch, streams);
   const candidates = new Map(batch.flatMap((p) => [...p.candidates]));
   const merged = await mergeRuns(tx, newKeys.flatMap((key) => candidates.get(key) ?? []));
   return { logs, spans, points, ...merged };
