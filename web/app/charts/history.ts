@@ -8,7 +8,7 @@ import { h, svg, type Child } from '../lib/dom.js';
 import { count, elapsed, elapsedSeconds, exactTime, outcome } from '../lib/format.js';
 import { href } from '../lib/router.js';
 import type { DatasetWrite, Run } from '../lib/types.js';
-import { countTicks, durationTicks, slotTimeAxis, tickCount, tickDuration, valueAxis } from './axis.js';
+import { countTicks, durationTicks, gridLines, slotTimeAxis, tickCount, tickDuration, valueAxis } from './axis.js';
 
 const BAR = 10;
 const HEIGHT = 120;
@@ -33,14 +33,6 @@ export interface BarChart {
   caption: Child[];
 }
 
-/** The scale's lines across the plot, behind the bars. */
-function gridLines(ticks: number[], top: number, width: number) {
-  return ticks.map((value) => {
-    const y = HEIGHT - (value / top) * HEIGHT;
-    return svg('line', { class: 'grid', x1: 0, x2: width, y1: y, y2: y, 'vector-effect': 'non-scaling-stroke' });
-  });
-}
-
 export function barChart(chart: BarChart): HTMLElement {
   const top = chart.ticks[chart.ticks.length - 1]!;
   const width = Math.max(chart.bars.length, 1) * BAR;
@@ -59,7 +51,7 @@ export function barChart(chart: BarChart): HTMLElement {
       'div',
       { class: 'chart' },
       valueAxis(chart.ticks, chart.tickLabel),
-      svg('svg', { class: 'plot', viewBox: `0 0 ${width} ${HEIGHT}`, preserveAspectRatio: 'none', role: 'group', 'aria-label': chart.name }, gridLines(chart.ticks, top, width), bars),
+      svg('svg', { class: 'plot', viewBox: `0 0 ${width} ${HEIGHT}`, preserveAspectRatio: 'none', role: 'group', 'aria-label': chart.name }, gridLines(chart.ticks, width, HEIGHT), bars),
       slotTimeAxis(chart.bars.map((bar) => bar.at)),
     ),
     h('figcaption', null, chart.caption),
