@@ -1,14 +1,16 @@
 /**
- * One pipeline: its run history as a chart, and from its latest runs the stage durations, rows per stage
- * and target, data-quality checks and recent errors; a link to its lineage graph.
+ * One pipeline: its run history as a chart, and from its latest runs the metrics they reported, the stage
+ * durations, rows per stage and target, data-quality checks and recent errors; a link to its lineage graph.
  */
 import { ApiError, getJson } from '../lib/api.js';
+import { clockAxis } from '../charts/axis.js';
 import { historyChart } from '../charts/history.js';
 import { fill, h } from '../lib/dom.js';
 import { badge, count, duration, elapsed, outcome, percent, plain, when } from '../lib/format.js';
 import { href, type Route } from '../lib/router.js';
 import type { Run, RunCheck, RunStage } from '../lib/types.js';
 import { REFRESH_MS, section, statusCell, table, tiles, type Mount } from '../lib/view.js';
+import { metricsSection, noMetrics, type MetricsScope } from './metrics.js';
 
 const HISTORY_RUNS = 100;
 /** Runs whose stages and checks are shown (/stages and /checks of the latest this many). */
@@ -52,6 +54,20 @@ function errorRows(runs: Run[]) {
     .map((run) => [h('a', { href: href('run', run.run_id) }, when(run.started_at)), badge(outcome(run)), run.error!.type ?? '–', h('span', { class: 'message' }, run.error!.message ?? '–')]);
 }
 
+/** The metrics of the latest DETAILED_RUNS runs: from the start of the oldest of them (or DAYS ago) to now. */
+function metricsScope(name: string, runs: Run[], nowMs: number): MetricsScope {
+  const starts = runs.slice(0, DETAILED_RUNS).flatMap((run) => (run.started_at ? [Date.parse(run.started_at)] : []));
+  const from = starts.length ? Math.min(...starts) : nowMs - DAYS * 86_400_000;
+  return {
+    page: 'pipeline',
+    params: { pipeline: name, since: new Date(from).toISOString() },
+    from,
+    to: nowMs,
+    timeAxis: clockAxis,
+    empty: noMetrics(`The latest ${DETAILED_RUNS} runs of ${name}`, `cicd.pipeline.name=${name}`),
+  };
+}
+
 export const mountPipeline: Mount = (route: Route) => {
   const name = route.id;
   const header = h('div');
@@ -59,6 +75,7 @@ export const mountPipeline: Mount = (route: Route) => {
   const stages = h('div');
   const checks = h('div');
   const errors = h('div');
+  const metrics = metricsSection();
   const element = h(
     'div',
     null,
@@ -67,6 +84,7 @@ export const mountPipeline: Mount = (route: Route) => {
     header,
     h('p', null, h('a', { href: href('lineage', '', { pipeline: name }), class: 'lineage-link' }, `Lineage of ${name}`), ': the datasets it reads and writes, what feeds it and who uses its data.'),
     section('Run history', history),
+    section(`Metrics (latest ${DETAILED_RUNS} runs)`, metrics.element),
     section(`Stages (latest ${DETAILED_RUNS} runs)`, stages),
     section(`Data-quality checks (latest ${DETAILED_RUNS} runs)`, checks),
     section('Recent errors', errors),
@@ -101,6 +119,8 @@ export const mountPipeline: Mount = (route: Route) => {
       fill(stages, table('Stages', ['Stage', 'Latest', 'Duration', 'Median duration', 'Rows read', 'Rows written', 'Rows rejected', 'Target'], stageRows(runStages.items, Date.now()), { empty: 'No stages reported.' }));
       fill(checks, table('Data-quality checks', ['When', 'Stage', 'Check', 'Result', 'Details'], checkRows(runChecks.items), { empty: 'No data-quality checks in these runs.' }));
       fill(errors, table('Recent errors', ['Run', 'Result', 'Error', 'Message'], errorRows(runs.items), { empty: `No errors in the latest ${HISTORY_RUNS} runs.` }));
+      // Loads after the page has rendered.
+      metrics.update(metricsScope(name, runs.items, Date.now()));
     },
   };
 };

@@ -1,9 +1,10 @@
 /**
- * One run: its stages as a timeline, rows, checks, its error, the datasets it read and wrote, and its
- * logs with severity. A failed or stuck run says first who it leaves without data: the datasets it did
- * not write and the pipelines that read them, directly or through others.
+ * One run: its stages as a timeline, the metrics it reported, rows, checks, its error, the datasets it read
+ * and wrote, and its logs with severity. A failed or stuck run says first who it leaves without data: the
+ * datasets it did not write and the pipelines that read them, directly or through others.
  */
 import { getJson } from '../lib/api.js';
+import { offsetAxis } from '../charts/axis.js';
 import { timeline } from '../charts/timeline.js';
 import { fill, h } from '../lib/dom.js';
 import { badge, count, elapsed, errorText, exactTime, outcome, plain, when } from '../lib/format.js';
@@ -11,6 +12,7 @@ import { href, type Route } from '../lib/router.js';
 import type { Impact, RunDataset, RunDetail } from '../lib/types.js';
 import { datasetLink, pipelineLink, REFRESH_MS, section, table, tiles, type Mount } from '../lib/view.js';
 import { logRows, LOG_HEADERS } from './logs.js';
+import { metricsSection, noMetrics, type MetricsScope } from './metrics.js';
 
 /** What a run's own end said, where it shows its stages' failure instead. */
 function ownWords(reported: NonNullable<RunDetail['reported']>): string {
@@ -40,6 +42,19 @@ function impactPart(run: RunDetail, impact: Impact) {
   ];
 }
 
+/** The run's metrics on its time, from its start as on the timeline, to its end or now. */
+function metricsScope(run: RunDetail, nowMs: number): MetricsScope {
+  const end = run.state === 'running' ? null : (run.ended_at ?? run.last_seen_at);
+  return {
+    page: 'run',
+    params: { run_id: run.run_id },
+    from: run.started_at ? Date.parse(run.started_at) : nowMs,
+    to: end ? Date.parse(end) : nowMs,
+    timeAxis: (from, to) => offsetAxis((to - from) / 1000),
+    empty: noMetrics('This run', `cicd.pipeline.run.id=${run.run_id}`),
+  };
+}
+
 const datasetRows = (datasets: RunDataset[]) =>
   datasets.map((d) => [d.direction === 'read' ? 'read' : 'wrote', datasetLink(d.dataset_id, d.dataset), d.stage ?? '–', count(d.rows), when(d.at)]);
 
@@ -53,6 +68,7 @@ export const mountRun: Mount = (route: Route) => {
   const datasets = h('div');
   const impact = h('section', { 'aria-labelledby': 's-downstream-impact', class: 'impact', hidden: true });
   const logs = h('div');
+  const metrics = metricsSection();
   const element = h(
     'div',
     null,
@@ -62,6 +78,7 @@ export const mountRun: Mount = (route: Route) => {
     problem,
     impact,
     section('Timeline', stages),
+    section('Metrics', metrics.element),
     section('Datasets read and written', datasets),
     section('Data-quality checks', checks),
     section('Logs', logs),
@@ -129,6 +146,8 @@ export const mountRun: Mount = (route: Route) => {
         table('Logs of this run, newest first', LOG_HEADERS, logRows(run.logs.items, runId), { empty: 'No log records.', className: 'logs' }),
         run.logs.next_cursor ? h('p', null, h('a', { href: href('logs', '', { run_id: runId }) }, 'All logs of this run')) : null,
       );
+      // Loads after the page has rendered.
+      metrics.update(metricsScope(run, nowMs));
     },
   };
 };
