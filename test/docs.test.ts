@@ -318,6 +318,14 @@ const CHECKS: Record<string, Check> = {
     expect(runs.items.every((run: any) => run.pipeline === 'orders-hourly-load')).toBe(true);
     expect(pipelines.items.map((p: any) => p.pipeline)).toEqual(expect.arrayContaining(DEMO_PIPELINES));
   },
+  'api-metrics': ({ stdout }) => {
+    const [sent, names, series, points] = jsonValues(stdout);
+    expect(JSON.stringify(sent)).not.toContain('rejected');
+    expect(names.items).toEqual([{ name: 'rows.loaded', kind: 'sum', unit: '{row}', description: '', temporality: 'cumulative', monotonic: true, series: 1 }]);
+    expect(series.items).toMatchObject([{ metric: 'rows.loaded', service_name: 'orders-etl', pipeline: 'orders-metrics' }]);
+    // As the page says: 40 from the start time, then 60.
+    expect(points.series[0].points.map((p: any) => [p.value, p.reset])).toEqual([[40, false], [60, false]]);
+  },
   csv: () => {
     const orders = fs.readFileSync(path.join(work, 'orders.csv'), 'utf8').trim().split('\n');
     expect(orders.length).toBeGreaterThan(10);
