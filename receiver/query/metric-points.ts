@@ -75,7 +75,11 @@ SELECT s.series_id::text AS series_id, ${pointColumns('p')}
     throw new Refusal('invalid', `more than ${MAX_READ} points to read in this range: narrow it (since, until) or ask one series_id`);
   }
   const bySeries = new Map<string, StoredPoint[]>();
-  for (const row of rows) bySeries.set(row.series_id, [...(bySeries.get(row.series_id) ?? []), row]);
+  for (const row of rows) {
+    const read = bySeries.get(row.series_id);
+    if (read) read.push(row);
+    else bySeries.set(row.series_id, [row]);
+  }
   return bySeries;
 }
 
