@@ -7,8 +7,7 @@ import { prepare } from '../../../receiver/ingest/prepare.js';
 import type { Database } from '../../../receiver/storage/database.js';
 import { createPartitionManager } from '../../../receiver/storage/partitions.js';
 import { writeBatch } from '../../../receiver/storage/write-batch.js';
-
-export const nanos = (ms: number) => (BigInt(ms) * 1_000_000n).toString();
+import { nanos, pointRow } from '../../helpers/rows.js';
 
 export const resourceOf = (attributes: Attributes): Resource => ({ attributes, schemaUrl: '', droppedAttributesCount: 0 });
 
@@ -36,26 +35,18 @@ export interface PointSpec {
 
 export function point(spec: PointSpec): MetricPointRow {
   const number = spec.count === undefined;
-  return {
+  return pointRow({
     resource: spec.resource,
     scope: SCOPE,
     metric: spec.metric,
     attributes: spec.attributes,
     startTimeUnixNano: spec.startMs === undefined ? '0' : nanos(spec.startMs),
     timeUnixNano: nanos(spec.atMs),
-    flags: 0,
     asDouble: number && typeof spec.value === 'number' ? spec.value : null,
     asInt: number && typeof spec.value === 'string' ? spec.value : null,
     count: String(spec.count ?? 0),
     sum: spec.sum ?? null,
-    min: null,
-    max: null,
-    bucketCounts: [],
-    explicitBounds: [],
-    exponential: null,
-    quantileValues: [],
-    exemplars: [],
-  };
+  });
 }
 
 export async function writePoints(db: Database, tenant: Tenant, points: MetricPointRow[]): Promise<void> {

@@ -26,6 +26,7 @@ import { decodeMetricsProtobuf } from '../../../receiver/decode/otlp-metrics-pro
 import { encodeExportResponseJson } from '../../../receiver/decode/otlp-json.js';
 import type { MetricPointRow } from '../../../receiver/model/records.js';
 import { decodeRefusal, decodesOrRefuses } from '../../helpers/decode-refusal.js';
+import { pointRow } from '../../helpers/rows.js';
 
 const TRACE_ID = '5b8efff798038103d269b633813fc60c';
 const SPAN_ID = 'eee19b7ec3c1b174';
@@ -90,7 +91,7 @@ function sdkRows(collected: ResourceMetrics): MetricPointRow[] {
 function sdkRow(resource: MetricPointRow['resource'], scope: MetricPointRow['scope'], data: MetricData, point: MetricData['dataPoints'][number]): MetricPointRow {
   const kinds = { [DataPointType.GAUGE]: 'gauge', [DataPointType.SUM]: 'sum', [DataPointType.HISTOGRAM]: 'histogram', [DataPointType.EXPONENTIAL_HISTOGRAM]: 'exponential_histogram' } as const;
   const kind = kinds[data.dataPointType];
-  const row: MetricPointRow = {
+  const row = pointRow({
     resource,
     scope,
     metric: {
@@ -105,19 +106,8 @@ function sdkRow(resource: MetricPointRow['resource'], scope: MetricPointRow['sco
     attributes: point.attributes as SdkAttributes,
     startTimeUnixNano: nanos(point.startTime),
     timeUnixNano: nanos(point.endTime),
-    flags: 0,
-    asDouble: null,
     asInt: null,
-    count: '0',
-    sum: null,
-    min: null,
-    max: null,
-    bucketCounts: [],
-    explicitBounds: [],
-    exponential: null,
-    quantileValues: [],
-    exemplars: [],
-  };
+  });
   const value = point.value;
   if (typeof value === 'number') {
     if (data.descriptor.valueType === ValueType.INT) row.asInt = String(value);
