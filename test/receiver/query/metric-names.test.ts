@@ -4,29 +4,16 @@
  * series count; a run's by attribute, resource and trace; within since and until; CSV; another tenant's
  * never; what to give when a parameter is missing.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/api.js';
-import { receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
-import { at, PIPELINE, postWorld, RUN_BY_ATTRIBUTE, RUN_BY_RESOURCE, RUN_BY_TRACE } from './metric-world.js';
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { receiverBackends } from '../../helpers/receiver.js';
+import { at, iso, metricWorld, PIPELINE, RUN_BY_ATTRIBUTE, RUN_BY_RESOURCE, RUN_BY_TRACE } from './metric-world.js';
 
 describe.each(receiverBackends())('metric names on $name', (backend) => {
-  let r: TestReceiver;
-  let key: string;
-  let otherKey: string;
-  beforeAll(async () => {
-    r = await startTestReceiver(await backend.options());
-    const suffix = randomBytes(3).toString('hex');
-    key = await r.keyFor(`names-${suffix}`, ['ingest', 'read']);
-    otherKey = await r.keyFor(`names-other-${suffix}`, ['ingest', 'read']);
-    await postWorld(r, key, otherKey);
-  });
-  afterAll(() => r?.close());
+  const world = metricWorld(backend, 'names');
 
-  const names = async (query: string, asKey = key) => {
-    const answer = await api(r.url, `/api/v1/metric-names?${query}`, { key: asKey });
+  const names = async (query: string, asKey = world.key) => {
+    const answer = await api(world.r.url, `/api/v1/metric-names?${query}`, { key: asKey });
     expect([query, answer.status]).toEqual([query, 200]);
     expect(answer.body.next_cursor).toBeNull();
     return answer.body.items as any[];
@@ -62,7 +49,7 @@ describe.each(receiverBackends())('metric names on $name', (backend) => {
   });
 
   it('answers CSV, one line per name', async () => {
-    const answer = await api(r.url, `/api/v1/metric-names?pipeline=${PIPELINE}&format=csv`, { key });
+    const answer = await api(world.r.url, `/api/v1/metric-names?pipeline=${PIPELINE}&format=csv`, { key: world.key });
     expect(answer.status).toBe(200);
     const lines = answer.text.trimEnd().split('\r\n');
     expect(lines[0]).toBe('name,kind,unit,description,temporality,monotonic,series');
@@ -71,7 +58,7 @@ describe.each(receiverBackends())('metric names on $name', (backend) => {
   });
 
   it("never lists another tenant's metrics", async () => {
-    expect((await names(`pipeline=${PIPELINE}`, otherKey)).map((item) => item.name)).toEqual(['rows.written', 'secret']);
+    expect((await names(`pipeline=${PIPELINE}`, world.otherKey)).map((item) => item.name)).toEqual(['rows.written', 'secret']);
     expect((await names(`pipeline=${PIPELINE}`)).map((item) => item.name)).not.toContain('secret');
   });
 
@@ -82,7 +69,7 @@ describe.each(receiverBackends())('metric names on $name', (backend) => {
       [`pipeline=${PIPELINE}&run_id=r`, /^give one of "pipeline" and "run_id", not both/],
       [`pipeline=${PIPELINE}&metric=rows.written`, /unknown parameter "metric": this route takes pipeline, run_id, since, until, format/],
     ] as const) {
-      const answer = await api(r.url, `/api/v1/metric-names?${query}`, { key });
+      const answer = await api(world.r.url, `/api/v1/metric-names?${query}`, { key: world.key });
       expect([query, answer.status, answer.body.error]).toEqual([query, 400, expect.stringMatching(message)]);
     }
   });

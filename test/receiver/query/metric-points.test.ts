@@ -5,10 +5,9 @@
  * quantiles against values computed by hand; a run's points by attribute, by resource and by its trace's
  * exemplars; bounds refused with what narrows them; other tenants' points never seen.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../../helpers/api.js';
-import { receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
+import { receiverBackends } from '../../helpers/receiver.js';
 import {
   at,
   BIG,
@@ -16,37 +15,26 @@ import {
   BUSY_POINTS,
   DURATION_BOUNDS,
   DURATIONS,
+  iso,
+  metricWorld,
   nanos,
   PIPELINE,
-  postWorld,
   ROWS_ORDERS,
   RUN_BY_ATTRIBUTE,
   RUN_BY_RESOURCE,
   RUN_BY_TRACE,
 } from './metric-world.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 describe.each(receiverBackends())('metric points on $name', (backend) => {
-  let r: TestReceiver;
-  let key: string;
-  let otherKey: string;
-  beforeAll(async () => {
-    r = await startTestReceiver(await backend.options());
-    const suffix = randomBytes(3).toString('hex');
-    key = await r.keyFor(`points-${suffix}`, ['ingest', 'read']);
-    otherKey = await r.keyFor(`points-other-${suffix}`, ['ingest', 'read']);
-    await postWorld(r, key, otherKey);
-  });
-  afterAll(() => r?.close());
+  const world = metricWorld(backend, 'points');
 
-  const points = async (query: string, asKey = key) => {
-    const answer = await api(r.url, `/api/v1/metric-points?${query}`, { key: asKey });
+  const points = async (query: string, asKey = world.key) => {
+    const answer = await api(world.r.url, `/api/v1/metric-points?${query}`, { key: asKey });
     expect([query, answer.status, answer.status === 200 ? '' : answer.body.error]).toEqual([query, 200, '']);
     return answer.body.series as any[];
   };
   const refused = async (query: string) => {
-    const answer = await api(r.url, `/api/v1/metric-points?${query}`, { key });
+    const answer = await api(world.r.url, `/api/v1/metric-points?${query}`, { key: world.key });
     expect([query, answer.status]).toEqual([query, 400]);
     return answer.body.error as string;
   };
@@ -168,11 +156,11 @@ describe.each(receiverBackends())('metric points on $name', (backend) => {
   });
 
   it("never shows another tenant's points, whatever it names", async () => {
-    const theirs = await points(`pipeline=${PIPELINE}&metric=rows.written`, otherKey);
+    const theirs = await points(`pipeline=${PIPELINE}&metric=rows.written`, world.otherKey);
     expect(theirs.map((s) => s.points.map((p: any) => p.value))).toEqual([[999]]);
     expect(await points(`pipeline=${PIPELINE}&metric=secret`)).toEqual([]);
     const mine = byTable(await points(`pipeline=${PIPELINE}&metric=rows.written`), 'orders');
-    expect(await points(`series_id=${mine.series_id}`, otherKey)).toEqual([]);
+    expect(await points(`series_id=${mine.series_id}`, world.otherKey)).toEqual([]);
   });
 
   it('refuses more points than a page holds, naming step= and the range', async () => {

@@ -3,36 +3,26 @@
  * to /v1/metrics: each attribute set with its resource, scope, bounds and first and last point in the range,
  * by service and id, paged exactly; a run's by attribute and by trace; CSV; another tenant's never.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ATTR } from '../../../contract/vocabulary.js';
 import { api } from '../../helpers/api.js';
-import { receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
-import { at, DURATION_BOUNDS, metricsRequest, nanos, PIPELINE, postMetrics, postWorld, RUN_BY_ATTRIBUTE, RUN_BY_TRACE, sum } from './metric-world.js';
+import { receiverBackends } from '../../helpers/receiver.js';
+import { at, DURATION_BOUNDS, iso, metricsRequest, metricWorld, nanos, PIPELINE, postMetrics, RUN_BY_ATTRIBUTE, RUN_BY_TRACE, sum } from './metric-world.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 /** A metric of WIDE's with a series per service and table: more than a page of 2. */
 const WIDE = 'wide';
 
 describe.each(receiverBackends())('metric series on $name', (backend) => {
-  let r: TestReceiver;
-  let key: string;
-  let otherKey: string;
+  const world = metricWorld(backend, 'series');
   beforeAll(async () => {
-    r = await startTestReceiver(await backend.options());
-    const suffix = randomBytes(3).toString('hex');
-    key = await r.keyFor(`series-${suffix}`, ['ingest', 'read']);
-    otherKey = await r.keyFor(`series-other-${suffix}`, ['ingest', 'read']);
-    await postWorld(r, key, otherKey);
     for (const service of ['b-svc', 'a-svc']) {
       const points = ['t1', 't2', 't3'].map((table) => ({ atMs: at(1), startMs: at(0), value: '1', attributes: { [ATTR.pipelineName]: WIDE, table } }));
-      await postMetrics(r, key, metricsRequest({ 'service.name': service }, [sum('rows.written', 2, true, points)]));
+      await postMetrics(world.r, world.key, metricsRequest({ 'service.name': service }, [sum('rows.written', 2, true, points)]));
     }
   });
-  afterAll(() => r?.close());
 
-  const page = async (query: string, asKey = key) => {
-    const answer = await api(r.url, `/api/v1/series?${query}`, { key: asKey });
+  const page = async (query: string, asKey = world.key) => {
+    const answer = await api(world.r.url, `/api/v1/series?${query}`, { key: asKey });
     expect([query, answer.status]).toEqual([query, 200]);
     return answer.body as { items: any[]; next_cursor: string | null };
   };
@@ -80,7 +70,7 @@ describe.each(receiverBackends())('metric series on $name', (backend) => {
   });
 
   it('answers CSV with every series, its resource spread into columns', async () => {
-    const answer = await api(r.url, `/api/v1/series?pipeline=${WIDE}&metric=rows.written&format=csv`, { key });
+    const answer = await api(world.r.url, `/api/v1/series?pipeline=${WIDE}&metric=rows.written&format=csv`, { key: world.key });
     expect(answer.status).toBe(200);
     const lines = answer.text.trimEnd().split('\r\n');
     expect(lines[0]!.split(',').slice(0, 3)).toEqual(['series_id', 'metric', 'kind']);
@@ -89,9 +79,9 @@ describe.each(receiverBackends())('metric series on $name', (backend) => {
   });
 
   it("never lists another tenant's series", async () => {
-    const theirs = (await page(`pipeline=${PIPELINE}&metric=rows.written`, otherKey)).items;
+    const theirs = (await page(`pipeline=${PIPELINE}&metric=rows.written`, world.otherKey)).items;
     expect(theirs.map((item) => item.last_time)).toEqual([iso(at(1))]);
-    expect((await page(`pipeline=${WIDE}&metric=rows.written`, otherKey)).items).toEqual([]);
+    expect((await page(`pipeline=${WIDE}&metric=rows.written`, world.otherKey)).items).toEqual([]);
   });
 
   it('refuses a read without a metric, or without a pipeline or run, and a bad cursor', async () => {
@@ -101,7 +91,7 @@ describe.each(receiverBackends())('metric series on $name', (backend) => {
       [`pipeline=${PIPELINE}&metric=rows.written&cursor=garbage`, /invalid cursor/],
       [`pipeline=${PIPELINE}&metric=rows.written&series_id=1`, /unknown parameter "series_id"/],
     ] as const) {
-      const answer = await api(r.url, `/api/v1/series?${query}`, { key });
+      const answer = await api(world.r.url, `/api/v1/series?${query}`, { key: world.key });
       expect([query, answer.status, answer.body.error]).toEqual([query, 400, expect.stringMatching(message)]);
     }
   });

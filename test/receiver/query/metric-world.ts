@@ -2,11 +2,15 @@
  * OTLP/JSON metric requests written by hand, and the metrics the query API suites read (metric-names,
  * series, metric-points): a pipeline's counters, histograms and gauges whose values, resets, restarts and
  * buckets the tests compute answers from by hand; runs named by a point attribute, by the resource, and by
- * an exemplar's trace; and another tenant's metrics of the same names.
+ * an exemplar's trace; and another tenant's metrics of the same names. A suite reads it from a receiver
+ * of its own (metricWorld).
  */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { ATTR, EVENT } from '../../../contract/vocabulary.js';
+import type { ReceiverOptions } from '../../../receiver/index.js';
 import { otlpJsonLogs, type Value } from '../../helpers/otlp-json.js';
-import { post, type TestReceiver } from '../../helpers/receiver.js';
+import { post, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -15,6 +19,7 @@ export const DAY0 = Math.floor(Date.now() / DAY) * DAY;
 /** The world's clock: minute `i` counted from three minutes before midnight. */
 export const at = (i: number) => DAY0 + (i - 3) * MINUTE;
 export const nanos = (ms: number) => String(BigInt(ms) * 1_000_000n);
+export const iso = (ms: number) => new Date(ms).toISOString();
 
 export const PIPELINE = 'orders-load';
 /** A run of PIPELINE named by its points' attributes, one by its resource's, and one its trace measured in another service. */
@@ -153,7 +158,7 @@ export const QUERIES = [
 export const BIG = '9007199254740993';
 
 /** Every metric of the world for `key`'s tenant; the other tenant gets rows.written of its own. */
-export async function postWorld(r: TestReceiver, key: string, otherKey: string): Promise<void> {
+async function postWorld(r: TestReceiver, key: string, otherKey: string): Promise<void> {
   const etl = { 'service.name': 'etl' };
   await postMetrics(r, key, metricsRequest(etl, [
     sum('rows.written', 2, true, [...ROWS_ORDERS, { atMs: at(1), startMs: at(0), value: '7', attributes: CUSTOMERS }]),
@@ -177,4 +182,45 @@ export async function postWorld(r: TestReceiver, key: string, otherKey: string):
   ]), { key, contentType: 'application/json' });
   if (run.status !== 200) throw new Error(`the receiver refused the run's records: ${run.status} ${run.body.toString('utf8')}`);
   await postMetrics(r, otherKey, metricsRequest(etl, [sum('rows.written', 2, true, [{ atMs: at(1), startMs: at(0), value: '999', attributes: ORDERS }]), gauge('secret', [{ atMs: at(1), value: '1', attributes: ORDERS }])]));
+}
+
+/** A suite's receiver with the world posted: `key` reads and writes the world's tenant, `otherKey` the other tenant's. */
+export interface MetricWorld {
+  readonly r: TestReceiver;
+  readonly key: string;
+  readonly otherKey: string;
+}
+
+/**
+ * A receiver on `backend` with the world posted for two new tenants named after `suite`, started before the
+ * suite's tests (a beforeAll the suite registers after this call may add to it) and stopped after them.
+ * It is handed out before it starts (describe bodies run first), so it reads through to it.
+ */
+export function metricWorld(backend: { options(): Promise<ReceiverOptions> }, suite: string): MetricWorld {
+  let r: TestReceiver | undefined;
+  let keys: { key: string; otherKey: string } | undefined;
+  beforeAll(async () => {
+    r = await startTestReceiver(await backend.options());
+    const suffix = randomBytes(3).toString('hex');
+    const key = await r.keyFor(`${suite}-${suffix}`, ['ingest', 'read']);
+    const otherKey = await r.keyFor(`${suite}-other-${suffix}`, ['ingest', 'read']);
+    await postWorld(r, key, otherKey);
+    keys = { key, otherKey };
+  });
+  afterAll(() => r?.close());
+  const current = () => {
+    if (!r || !keys) throw new Error('the metric world is posted in beforeAll: read it inside a test or a later hook, not in a describe body');
+    return { r, ...keys };
+  };
+  return {
+    get r() {
+      return current().r;
+    },
+    get key() {
+      return current().key;
+    },
+    get otherKey() {
+      return current().otherKey;
+    },
+  };
 }
