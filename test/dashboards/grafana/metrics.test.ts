@@ -3,7 +3,8 @@
  * (dashboards/grafana/metrics.ts) on metric points written through the receiver's write path, with
  * Grafana's variables and macros expanded as its PostgreSQL datasource does, run as the read-only role
  * pipemon_reader: the `metric` variable's options, the values Grafana would plot for each kind of metric
- * (gauges by value, counters by their increase, histograms by their mean), and each series' last value.
+ * (gauges by value, counters by their increase, histograms by their mean), and each series' last value;
+ * and that the plotted values are those /api/v1/metric-points answers (metricPoints) for the same points.
  */
 import pg from 'pg';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -14,7 +15,10 @@ import { ALL, type Selection, type VariableState } from '../../../dashboards/gra
 import { UID } from '../../../dashboards/grafana/links.js';
 import { sqlQueries } from '../../../dashboards/grafana/queries.js';
 import { expandSql } from '../../../dashboards/grafana/sql-macros.js';
-import type { MetricPointRow, Resource } from '../../../receiver/model/records.js';
+import type { MetricPointRow, Resource, Tenant } from '../../../receiver/model/records.js';
+import type { MetricAs } from '../../../receiver/query/metric-as.js';
+import { metricPoints } from '../../../receiver/query/metric-points.js';
+import type { Database } from '../../../receiver/storage/database.js';
 import { READER_ROLE } from '../../../receiver/storage/migrations.js';
 import { openDatabase } from '../../../receiver/storage/open.js';
 import { backends, type Backend } from '../../helpers/backends.js';
@@ -103,16 +107,18 @@ const GLOBEX: MetricPointRow[] = series(ETL, ROWS, of('orders', 'g-1', { table: 
 
 interface World {
   reader: (sql: string) => Promise<Record<string, any>[]>;
+  db: Database;
+  acme: Tenant;
 }
 
-/** A migrated database with the points of ACME and GLOBEX, and a client that reads it as pipemon_reader. */
-async function world(backend: Backend): Promise<World> {
+/** A migrated database with the points of ACME and GLOBEX (and acme's `more`), and a client that reads it as pipemon_reader. */
+async function world(backend: Backend, more: MetricPointRow[] = []): Promise<World> {
   const url = await backend.databaseUrl();
   const db = await openDatabase({ databaseUrl: url });
   onTestFinished(() => db.close());
   const { rows } = await db.query<{ tenant_id: number; name: string }>(`INSERT INTO tenants (name) VALUES ('acme'), ('globex') RETURNING tenant_id, name`);
   const [acme, globex] = rows.map((row) => ({ id: row.tenant_id, name: row.name }));
-  await writePoints(db, acme!, ACME);
+  await writePoints(db, acme!, [...ACME, ...more]);
   await writePoints(db, globex!, GLOBEX);
   // The server's superuser takes the reader's role and a read-only transaction, as Grafana's connection has
   // them (queries.test.ts logs in as the role; its grants are what is checked here).
@@ -127,7 +133,7 @@ async function world(backend: Backend): Promise<World> {
       await client.query('ROLLBACK');
     }
   };
-  return { reader };
+  return { reader, db, acme: acme! };
 }
 
 const dashboard = (uid: string): Dashboard => buildDashboards().find((d) => d.uid === uid)!;
@@ -283,5 +289,114 @@ describe.each(backends())('the Metrics reported row on $name, as pipemon_reader'
       ['batch.duration', null, 2.1667, utc(23, 15)],
     ]);
     expect(await w.reader(grafanaSql(UID.run, 'Metrics reported', { values: { tenant: 'globex', pipeline: 'orders', run_id: 'run-1' } }))).toEqual([]);
+  });
+});
+
+/**
+ * The loads pipeline's series for comparing the panel with the API (/api/v1/metric-points): a point every
+ * SPACING, at :05, :15 and so on, so that an interval of SPACING holds one point each, across midnight.
+ */
+const SPACING = 10 * MINUTE;
+const LOADS_TO = at(24, 30);
+const LOAD_ROWS = metric('loads.rows', 'sum', { temporality: 'cumulative', monotonic: true });
+const LOAD_BYTES = metric('loads.bytes', 'sum', { temporality: 'delta', monotonic: true, unit: 'By' });
+const LOAD_LAG = metric('loads.lag', 'gauge', { unit: 's' });
+const LOAD_OPEN = metric('loads.open', 'sum', { temporality: 'cumulative', monotonic: false });
+
+/** Points from `fromMs` on, one per SPACING, each started at `startMs(atMs)` (none: a gauge's). */
+const spaced = (fromMs: number, values: (number | string)[], startMs?: (atMs: number) => number): Spec[] =>
+  values.map((value, i) => {
+    const atMs = fromMs + i * SPACING;
+    return { atMs, value, ...(startMs && { startMs: startMs(atMs) }) };
+  });
+
+const LOADS: MetricPointRow[] = [
+  // Started at 22:00; restarted at 22:40 (a new start time only: 80 is above 70), reset at 23:05 (95 to 12).
+  ...series(ETL, LOAD_ROWS, of('loads', 'c-1'), [
+    ...spaced(at(22, 5), [10, 25, 40, 70], () => T0),
+    ...spaced(at(22, 45), [80, 95, 12, 30, 45, 47, 60, 80, 100, 130], () => at(22, 40)),
+  ]),
+  // Int values, started at 22:40, reset at 23:15 (9 to 2).
+  ...series(ETL, LOAD_ROWS, of('loads', 'c-2'), spaced(at(22, 45), ['3', '9', '9', '2', '5', '8', '8', '13', '20', '21'], () => at(22, 40))),
+  // Deltas, each over the SPACING before it.
+  ...series(ETL, LOAD_BYTES, of('loads', 'd-1'), spaced(at(22, 5), ['5', '0', '7', '3', '12', '1', '4', '4', '9', '2', '6', '8', '1', '3'], (t) => t - SPACING)),
+  ...series(ETL, LOAD_LAG, of('loads', 'g-1'), spaced(at(22, 5), [1.5, 0.25, 3, 2, 0, 7.75, 4, 1, 6, 2.5, 0.5, 3])),
+  ...series(ETL, LOAD_OPEN, of('loads', 'u-1'), spaced(at(22, 5), ['3', '1', '4', '1', '5', '9', '2', '6', '5', '3', '5', '0', '2'], () => T0)),
+];
+
+/** Values by legend (a series' run), then by the start of their interval (ISO). */
+type Bins = Record<string, Record<string, number | null>>;
+
+async function panelBins(w: World, name: string, fromMs: number, intervalMs: number): Promise<Bins> {
+  const rows = await w.reader(
+    grafanaSql(UID.pipeline, 'Metric: $metric', { values: { tenant: 'acme', pipeline: 'loads', metric: name }, from: fromMs, to: LOADS_TO, intervalMs }),
+  );
+  const bins: Bins = {};
+  for (const row of rows) (bins[row.metric] ??= {})[(row.time as Date).toISOString()] = row.value === null ? null : Number(row.value);
+  return bins;
+}
+
+/**
+ * What metricPoints (behind GET /api/v1/metric-points) answers over the same range, per interval of
+ * `intervalMs` from the epoch, as the panel's are: increases added up, values the last one. `stepped`
+ * asks the API for one per step (step=); otherwise its points are binned here.
+ */
+async function apiBins(w: World, name: string, fromMs: number, intervalMs: number, as: MetricAs, stepped: boolean): Promise<Bins> {
+  const answer = await metricPoints(w.db, w.acme.id, {
+    scope: { pipeline: 'loads', metric: name, since: new Date(fromMs), until: new Date(LOADS_TO) },
+    as,
+    ...(stepped && { stepSeconds: intervalMs / 1000 }),
+  });
+  const step = BigInt(intervalMs) * 1_000_000n;
+  const bins: Bins = {};
+  for (const series of answer.series) {
+    const own = (bins[series.run_id!] ??= {});
+    for (const point of series.points) {
+      const bin = new Date(Number(((BigInt(point.time_unix_nano) / step) * step) / 1_000_000n)).toISOString();
+      const value = Number(point.value);
+      own[bin] = as === 'value' ? value : (own[bin] ?? 0) + value;
+    }
+  }
+  return bins;
+}
+
+/** The panel's bins, after checking that the API's points binned, and its steps, are the same. */
+async function agreed(w: World, name: string, fromMs: number, intervalMs: number, as: MetricAs): Promise<Bins> {
+  const panel = await panelBins(w, name, fromMs, intervalMs);
+  const where = `${name} from ${new Date(fromMs).toISOString()} per ${intervalMs / MINUTE} min`;
+  expect(await apiBins(w, name, fromMs, intervalMs, as, false), `${where}: the API's points`).toEqual(panel);
+  expect(await apiBins(w, name, fromMs, intervalMs, as, true), `${where}: the API's steps`).toEqual(panel);
+  return panel;
+}
+
+const INTERVALS = [SPACING, 3 * SPACING, HOUR];
+
+describe.each(backends())('the Metric panel and /api/v1/metric-points on $name agree on the same points', (backend) => {
+  it("on a counter's increase per interval, across restarts (a new start time, a drop) and midnight", async () => {
+    const w = await world(backend, LOADS);
+    // Ranges where each series' first point in them started in them too (from 22:00; from 22:40, c-1's restart
+    // and c-2's start). When it started before (from 22:30 or 22:42), the panel adds nothing for it, where the
+    // API adds its change since the point before the range (30), or its whole value when that restarted or
+    // there is none (80, 3).
+    for (const from of [T0, at(22, 40)]) for (const interval of INTERVALS) await agreed(w, 'loads.rows', from, interval, 'increase');
+    // The bins compared are the counted ones: c-1 10 + 15 + 15 + 30, restarted 80 + 15; reset 12 + 18 + 15 + 2 + 13 + 20; 20 + 30.
+    // c-2 3 + 6; 0, reset 2, + 3 + 3 + 0 + 5; 7 + 1.
+    expect(await agreed(w, 'loads.rows', T0, HOUR, 'increase')).toEqual({
+      'c-1': { [utc(22)]: 165, [utc(23)]: 80, [utc(24)]: 50 },
+      'c-2': { [utc(22)]: 9, [utc(23)]: 13, [utc(24)]: 8 },
+    });
+  });
+
+  it("on a delta counter's sum per interval, its first point whole whenever the range begins", async () => {
+    const w = await world(backend, LOADS);
+    for (const from of [T0, at(22, 30)]) for (const interval of INTERVALS) await agreed(w, 'loads.bytes', from, interval, 'increase');
+    expect(await agreed(w, 'loads.bytes', at(22, 30), HOUR, 'increase')).toEqual({ 'd-1': { [utc(22)]: 16, [utc(23)]: 33, [utc(24)]: 4 } });
+  });
+
+  it("on a gauge's and an up-down counter's last value per interval", async () => {
+    const w = await world(backend, LOADS);
+    for (const name of ['loads.lag', 'loads.open']) for (const interval of INTERVALS) await agreed(w, name, at(22, 30), interval, 'value');
+    expect(await agreed(w, 'loads.lag', T0, HOUR, 'value')).toEqual({ 'g-1': { [utc(22)]: 7.75, [utc(23)]: 3 } });
+    expect(await agreed(w, 'loads.open', T0, HOUR, 'value')).toEqual({ 'u-1': { [utc(22)]: 9, [utc(23)]: 0, [utc(24)]: 2 } });
   });
 });
