@@ -5,10 +5,12 @@
  */
 import type { Queryable } from '../../receiver/storage/database.js';
 import type { MetricKind } from '../../receiver/model/records.js';
+import { pointColumns, type PointRow } from '../../receiver/query/metric-samples.js';
 import { parseMetrics, total } from '../../web/app/lib/prometheus-text.js';
 import { sortedPoints, type PointFacts } from './metrics-sdk.js';
 
-interface StoredRow {
+/** A series' columns (metric_streams) beside its point's, as the receiver's queries read them. */
+interface StoredRow extends PointRow {
   metric_name: string;
   description: string;
   unit: string;
@@ -20,29 +22,11 @@ interface StoredRow {
   scope_version: string;
   attributes: PointFacts['attributes'];
   explicit_bounds: number[] | null;
-  start_time_unix_nano: string | null;
-  time_unix_nano: string;
-  value: number | null;
-  int_value: string | null;
-  count: string | null;
-  min: number | null;
-  max: number | null;
-  bucket_counts: string[] | null;
-  exponential: StoredExponential | null;
-}
-
-interface StoredExponential {
-  scale: number;
-  zero_count: string;
-  zero_threshold: number | string;
-  positive: { offset: number; bucket_counts: string[] };
-  negative: { offset: number; bucket_counts: string[] };
 }
 
 const SELECT = `
 SELECT s.metric_name, s.description, s.unit, s.kind, s.temporality, s.monotonic, s.resource_attributes, s.scope_name,
-       s.scope_version, s.attributes, s.explicit_bounds, p.start_time_unix_nano::text, p.time_unix_nano::text, p.value,
-       p.int_value::text, p.count::text, p.min, p.max, p.bucket_counts::text[], p.exponential
+       s.scope_version, s.attributes, s.explicit_bounds, ${pointColumns('p')}
   FROM metric_points p JOIN metric_streams s USING (tenant_id, stream_id)`;
 
 /** Every point stored of the resource whose service.name is `service`, in sortedPoints' order. */
