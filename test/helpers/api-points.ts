@@ -9,6 +9,8 @@ import { expect } from 'vitest';
 import type { MetricPoint, MetricPointSeries } from '../../receiver/query/api-types.js';
 import { api } from './api.js';
 import { inPointOrder, sortedPoints, type ExponentialValue, type HistogramValue, type NumberValue, type PointFacts } from './metrics-sdk.js';
+import type { TestReceiver } from './receiver.js';
+import { storedPoints } from './stored-points.js';
 
 type SeriesFields = Pick<MetricPointSeries, 'metric' | 'kind' | 'unit' | 'description' | 'temporality' | 'monotonic' | 'attributes' | 'explicit_bounds'>;
 type PointFields = Omit<MetricPoint, 'time'>;
@@ -83,4 +85,15 @@ export async function apiPoints(url: string, key: string, scope: string): Promis
     }
   }
   return inPointOrder(points, (p) => [p.metric, p.time_unix_nano, p.attributes as Attributes]);
+}
+
+/**
+ * The points stored of `service` equal `exported`: in the database, and through the API by their pipeline,
+ * which `service` also names. Returns what the API answered.
+ */
+export async function expectStored(r: TestReceiver, service: string, exported: PointFacts[]): Promise<ApiPoint[]> {
+  expect(await storedPoints(r.receiver.db, service)).toEqual(exported);
+  const read = await apiPoints(r.url, r.key, `pipeline=${service}`);
+  expect(read).toEqual(apiPointsOf(exported));
+  return read;
 }

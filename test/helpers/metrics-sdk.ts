@@ -21,7 +21,8 @@ import {
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import type { MetricKind } from '../../receiver/model/records.js';
+import { expect } from 'vitest';
+import type { MetricKind, MetricPointRow } from '../../receiver/model/records.js';
 import { sleep } from './async.js';
 
 /**
@@ -45,31 +46,10 @@ export interface PointFacts {
   value: NumberValue | HistogramValue | ExponentialValue;
 }
 
-export interface NumberValue {
-  asDouble: number | null;
-  asInt: string | null;
-}
-
-export interface HistogramValue {
-  count: string;
-  sum: number | null;
-  min: number | null;
-  max: number | null;
-  bucketCounts: string[];
-  explicitBounds: number[];
-}
-
-export interface ExponentialValue {
-  count: string;
-  sum: number | null;
-  min: number | null;
-  max: number | null;
-  scale: number;
-  zeroCount: string;
-  zeroThreshold: number;
-  positive: { offset: number; bucketCounts: string[] };
-  negative: { offset: number; bucketCounts: string[] };
-}
+/** A point's value fields as the decoders make them (MetricPointRow), for the kinds an SDK exports. */
+export type NumberValue = Pick<MetricPointRow, 'asDouble' | 'asInt'>;
+export type HistogramValue = Pick<MetricPointRow, 'count' | 'sum' | 'min' | 'max' | 'bucketCounts' | 'explicitBounds'>;
+export type ExponentialValue = Pick<MetricPointRow, 'count' | 'sum' | 'min' | 'max'> & NonNullable<MetricPointRow['exponential']>;
 
 /** An exporter that keeps each batch it was handed, and every export that did not succeed. */
 export interface Capturing {
@@ -102,7 +82,7 @@ export function capturing(inner: PushMetricExporter): Capturing {
 const EXPONENTIAL_NAME = 'load.latency';
 
 /** A MeterProvider's instruments of every kind: a round of measurements on all, exported when flushed. */
-export interface EveryKind {
+interface EveryKind {
   /** Records round `n`'s values (different each round) and sets what the observables report next. */
   record(n: number): void;
   /** Exports what was recorded, and waits for the exporter's answer. */
@@ -112,7 +92,7 @@ export interface EveryKind {
 }
 
 /** Every instrument kind of the metrics API, with integer and double values and attributes of every type. */
-export function everyKind(resource: Resource, exporter: PushMetricExporter, scope = 'pipemon-test'): EveryKind {
+function everyKind(resource: Resource, exporter: PushMetricExporter, scope = 'pipemon-test'): EveryKind {
   // A long interval: the test's flushes export, never a timer in the middle of a round.
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000, exportTimeoutMillis: 30_000 });
   const provider = new MeterProvider({
@@ -156,6 +136,21 @@ export function everyKind(resource: Resource, exporter: PushMetricExporter, scop
       await provider.shutdown();
     },
   };
+}
+
+/**
+ * Two rounds of every instrument kind of `resource` exported through `capture`, each flushed, then a shutdown
+ * (a third collection): every point the exporter was handed, in sortedPoints' order.
+ */
+export async function exportEveryKind(resource: Resource, capture: Capturing, scope?: string): Promise<PointFacts[]> {
+  const kinds = everyKind(resource, capture.exporter, scope);
+  for (const n of [1, 2]) {
+    kinds.record(n);
+    await kinds.flush();
+  }
+  await kinds.close();
+  expect(capture.failures).toEqual([]);
+  return sortedPoints(exportedPoints(capture.exported));
 }
 
 /** What the SDK exported, point by point, as the OTLP fields of PointFacts. */
@@ -289,6 +284,9 @@ export function metricsOf(service: string, metrics: MetricData[], attributes: At
     scopeMetrics: [{ scope: { name: 'pipemon-test', version: '0.1.0' }, metrics }],
   };
 }
+
+/** The points of a request (metricsOf) in sortedPoints' order: what a receiver stores of it. */
+export const pointsOf = (request: ResourceMetrics) => sortedPoints(exportedPoints([request]));
 
 /** The request body the OTLP/HTTP exporters send: protobuf (exporter-metrics-otlp-proto) or JSON (-http). */
 export function metricsBody(metrics: ResourceMetrics, format: 'protobuf' | 'json' = 'protobuf'): Buffer {

@@ -12,21 +12,10 @@ import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR } from '../../../contract/vocabulary.js';
 import { GRPC_STATUS } from '../../../receiver/model/outcome.js';
-import { apiPoints, apiPointsOf } from '../../helpers/api-points.js';
+import { expectStored } from '../../helpers/api-points.js';
 import { byteMutants, prefixes } from '../../helpers/fuzz.js';
 import { grpcClient, retryDelayOf, type GrpcAnswer } from '../../helpers/grpc.js';
-import {
-  capturing,
-  everyKind,
-  exportedPoints,
-  histogram,
-  histogramMetric,
-  metricsAnswer,
-  metricsBody,
-  metricsOf,
-  numberMetric,
-  sortedPoints,
-} from '../../helpers/metrics-sdk.js';
+import { capturing, exportEveryKind, histogram, histogramMetric, metricsAnswer, metricsBody, metricsOf, numberMetric, pointsOf } from '../../helpers/metrics-sdk.js';
 import { everyFieldRequest } from '../../helpers/otlp-metrics-proto.js';
 import { encode } from '../../helpers/otlp-decode.js';
 import { receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
@@ -58,19 +47,12 @@ describe.each(receiverBackends())('OTLP/gRPC metrics on $name', (backend) => {
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${r.key}`);
     const capture = capturing(new OTLPMetricExporter({ url: `http://${r.receiver.grpcAddress}`, metadata, compression, temporalityPreference }));
-    const kinds = everyKind(resourceFromAttributes({ 'service.name': service, [ATTR.pipelineName]: service, 'exporter.mode': name }), capture.exporter, 'grpc-scope');
-    for (const n of [1, 2]) {
-      kinds.record(n);
-      await kinds.flush();
-    }
-    await kinds.close();
-    expect(capture.failures).toEqual([]);
-    const exported = sortedPoints(exportedPoints(capture.exported));
+    const resource = resourceFromAttributes({ 'service.name': service, [ATTR.pipelineName]: service, 'exporter.mode': name });
+    const exported = await exportEveryKind(resource, capture, 'grpc-scope');
 
     expect(new Set(exported.map((p) => p.kind))).toEqual(new Set(['sum', 'gauge', 'histogram', 'exponential_histogram']));
     expect(exported.some((p) => p.temporality === (compression === CompressionAlgorithm.GZIP ? 1 : 2) && p.monotonic)).toBe(true);
-    expect(await storedPoints(r.receiver.db, service)).toEqual(exported);
-    expect(await apiPoints(r.url, r.key, `pipeline=${service}`)).toEqual(apiPointsOf(exported));
+    await expectStored(r, service, exported);
     expect((await accepted()) - before).toBe(exported.length);
   });
 
@@ -83,7 +65,7 @@ describe.each(receiverBackends())('OTLP/gRPC metrics on $name', (backend) => {
       rejectedDataPoints: 1,
       errorMessage: '1 data points rejected: 1 with histogram bucket_counts not one more than explicit_bounds',
     });
-    expect(await storedPoints(r.receiver.db, 'grpc-partial')).toEqual(sortedPoints(exportedPoints([metricsOf('grpc-partial', good)])));
+    expect(await storedPoints(r.receiver.db, 'grpc-partial')).toEqual(pointsOf(metricsOf('grpc-partial', good)));
   });
 
   it('answers UNAUTHENTICATED without a key and PERMISSION_DENIED without the ingest scope, storing nothing', async () => {
@@ -114,7 +96,7 @@ describe.each(receiverBackends())('OTLP/gRPC metrics on $name', (backend) => {
     const answer = await exportCall(metricsBody(request));
     expect(answer.code, answer.details).toBe(GRPC_STATUS.OK);
     expect(metricsAnswer(answer.response!)).toEqual({ rejectedDataPoints: 1, errorMessage: '1 data points rejected: 1 with a count beyond the int64 range' });
-    expect(await storedPoints(r.receiver.db, 'grpc-odd-values')).toEqual(sortedPoints(exportedPoints([metricsOf('grpc-odd-values', good)])));
+    expect(await storedPoints(r.receiver.db, 'grpc-odd-values')).toEqual(pointsOf(metricsOf('grpc-odd-values', good)));
   });
 
   /** OK (its response an ExportMetricsServiceResponse) or INVALID_ARGUMENT with details: never INTERNAL, UNKNOWN or a hang. */

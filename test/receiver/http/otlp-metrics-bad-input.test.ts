@@ -6,19 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTR } from '../../../contract/vocabulary.js';
-import { apiPoints, apiPointsOf } from '../../helpers/api-points.js';
+import { expectStored } from '../../helpers/api-points.js';
 import { byteMutants, jsonMutants, prefixes } from '../../helpers/fuzz.js';
-import {
-  exportedPoints,
-  histogram,
-  histogramMetric,
-  metricsAnswer,
-  metricsBody,
-  metricsOf,
-  numberMetric,
-  sortedPoints,
-  type NumberValue,
-} from '../../helpers/metrics-sdk.js';
+import { histogram, histogramMetric, metricsAnswer, metricsBody, metricsOf, numberMetric, pointsOf, type NumberValue } from '../../helpers/metrics-sdk.js';
 import { everyFieldRequest } from '../../helpers/otlp-metrics-proto.js';
 import { encode } from '../../helpers/otlp-decode.js';
 import { post, receiverBackends, startTestReceiver, type TestReceiver } from '../../helpers/receiver.js';
@@ -70,10 +60,7 @@ describe.each(receiverBackends())('POST /v1/metrics on bad input on $name', (bac
     );
     const answer = await send(metricsBody(request));
     expect([answer.status, answer.body.length]).toEqual([200, 0]);
-    const exported = sortedPoints(exportedPoints([request]));
-    expect(await storedPoints(r.receiver.db, 'bad-input-nan')).toEqual(exported);
-    const read = await apiPoints(r.url, r.key, 'pipeline=bad-input-nan');
-    expect(read).toEqual(apiPointsOf(exported));
+    const read = await expectStored(r, 'bad-input-nan', pointsOf(request));
     expect(read.map((p) => p.value ?? [p.sum, p.min, p.max])).toEqual(['NaN', 'Infinity', '-Infinity', ['NaN', '-Infinity', 'Infinity'], 'Infinity']);
   });
 
@@ -110,7 +97,7 @@ describe.each(receiverBackends())('POST /v1/metrics on bad input on $name', (bac
         '6 data points rejected: 1 with histogram bucket_counts not one more than explicit_bounds; ' +
         '3 with histogram explicit_bounds not finite and increasing; 2 with a count beyond the int64 range',
     });
-    expect(await storedPoints(r.receiver.db, 'bad-input-histograms')).toEqual(sortedPoints(exportedPoints([metricsOf('bad-input-histograms', good)])));
+    expect(await storedPoints(r.receiver.db, 'bad-input-histograms')).toEqual(pointsOf(metricsOf('bad-input-histograms', good)));
   });
 
   it('answers integers past 64 bits, or negative where unsigned, in OTLP/JSON with a 400 naming the field', async () => {
@@ -147,8 +134,9 @@ describe.each(receiverBackends())('POST /v1/metrics on bad input on $name', (bac
     const stored = await storedPoints(r.receiver.db, service);
     const names = new Set(stored.map((p) => p.metric));
     expect(names).toContain('plain');
-    expect(stored).toEqual(sortedPoints(exportedPoints([request])).filter((p) => names.has(p.metric)));
-    expect(stored.length + rejected).toBe(exportedPoints([request]).length);
+    const sent = pointsOf(request);
+    expect(stored).toEqual(sent.filter((p) => names.has(p.metric)));
+    expect(stored.length + rejected).toBe(sent.length);
   }
 
   it.each(['protobuf', 'json'] as const)('stores points of a 1 MB attribute and of 10,000 attributes beside the others, or leaves them out saying why (%s)', async (format) => {
@@ -178,7 +166,7 @@ describe.each(receiverBackends())('POST /v1/metrics on bad input on $name', (bac
       rejectedDataPoints: 3,
       errorMessage: '3 data points rejected: 2 with a metric name over 1024 bytes; 1 with a pipeline, run or stage name over 1024 bytes',
     });
-    expect(await storedPoints(r.receiver.db, 'bad-input-names')).toEqual(sortedPoints(exportedPoints([metricsOf('bad-input-names', good)])));
+    expect(await storedPoints(r.receiver.db, 'bad-input-names')).toEqual(pointsOf(metricsOf('bad-input-names', good)));
   });
 
   describe('refuses malformed bodies with a 400 naming the problem, and keeps serving', () => {

@@ -11,18 +11,19 @@ import { AggregationTemporalityPreference, OTLPMetricExporter as JsonMetricExpor
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR } from '../../../contract/vocabulary.js';
-import { apiPoints, apiPointsOf } from '../../helpers/api-points.js';
+import { apiPoints, apiPointsOf, expectStored } from '../../helpers/api-points.js';
 import {
   capturing,
-  everyKind,
   exportedPoints,
+  exportEveryKind,
   histogram,
   histogramMetric,
   metricsAnswer,
   metricsBody,
   metricsOf,
   numberMetric,
-  sortedPoints,
+  pointsOf,
+  type Capturing,
   type PointFacts,
 } from '../../helpers/metrics-sdk.js';
 import { decodeRpcStatus } from '../../helpers/grpc.js';
@@ -47,36 +48,24 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
   });
   afterAll(() => r?.close());
 
-  /** The points stored of `service`, which is also their pipeline, equal `exported`: in the database, and through the API. */
-  async function expectStored(service: string, exported: PointFacts[]) {
-    expect(await storedPoints(r.receiver.db, service)).toEqual(exported);
-    expect(await apiPoints(r.url, r.key, `pipeline=${service}`)).toEqual(apiPointsOf(exported));
-  }
-
   const counted = (name: string, where: Record<string, string> = {}) =>
     receiverCount(r.receiver.metricsUrl, `pipemon_receiver_${name}_total`, { signal: 'metrics', ...where });
   const headers = () => ({ Authorization: `Bearer ${r.key}` });
 
-  /** Records two rounds and shuts down (a third collection); returns every point the exporter was handed. The service is the pipeline too. */
-  async function exportEveryKind(service: string, capture: ReturnType<typeof capturing>): Promise<PointFacts[]> {
-    const resource = resourceFromAttributes(
-      { 'service.name': service, [ATTR.pipelineName]: service, 'service.version': '3.1.0', 'host.cores': 8, 'host.load': 0.75, 'host.virtual': true },
-      { schemaUrl: 'https://opentelemetry.io/schemas/1.26.0' },
+  /** Every kind exported by `capture` from `service`, which is also their pipeline, with attributes of every type on the resource. */
+  const exportFrom = (service: string, capture: Capturing) =>
+    exportEveryKind(
+      resourceFromAttributes(
+        { 'service.name': service, [ATTR.pipelineName]: service, 'service.version': '3.1.0', 'host.cores': 8, 'host.load': 0.75, 'host.virtual': true },
+        { schemaUrl: 'https://opentelemetry.io/schemas/1.26.0' },
+      ),
+      capture,
     );
-    const kinds = everyKind(resource, capture.exporter);
-    for (const n of [1, 2]) {
-      kinds.record(n);
-      await kinds.flush();
-    }
-    await kinds.close();
-    expect(capture.failures).toEqual([]);
-    return sortedPoints(exportedPoints(capture.exported));
-  }
 
   it('stores every instrument kind as the protobuf exporter sent it, cumulative, point for point', async () => {
     const before = await counted('accepted_records');
     const capture = capturing(new ProtoMetricExporter({ url: `${r.url}/v1/metrics`, headers: headers() }));
-    const exported = await exportEveryKind('metrics-proto', capture);
+    const exported = await exportFrom('metrics-proto', capture);
 
     expect(new Set(exported.map(shape))).toEqual(
       new Set([
@@ -93,7 +82,7 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
     );
     // Three collections of 11 series: nothing left out before the comparison.
     expect(exported).toHaveLength(33);
-    await expectStored('metrics-proto', exported);
+    await expectStored(r, 'metrics-proto', exported);
     expect((await counted('accepted_records')) - before).toBe(exported.length);
   });
 
@@ -106,7 +95,7 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
       temporalityPreference: AggregationTemporalityPreference.DELTA,
     });
     const capture = capturing(exporter);
-    const exported = await exportEveryKind('metrics-json', capture);
+    const exported = await exportFrom('metrics-json', capture);
 
     // Delta as the OTLP exporters choose it: counters and histograms; up-down counters stay cumulative.
     const temporalities = Object.fromEntries(exported.map((p) => [p.metric, p.temporality]));
@@ -121,13 +110,13 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
       'files.seen': 1,
       'workers.busy': 2,
     });
-    await expectStored('metrics-json', exported);
+    await expectStored(r, 'metrics-json', exported);
     expect((await counted('accepted_records')) - before).toBe(exported.length);
   });
 
   it('stores a resent request once, in protobuf, gzip and JSON, and answers each with a full success', async () => {
     const capture = capturing(new ProtoMetricExporter({ url: `${r.url}/v1/metrics`, headers: headers() }));
-    const exported = await exportEveryKind('metrics-resend', capture);
+    const exported = await exportFrom('metrics-resend', capture);
     const first = capture.exported[0]!;
     const accepted = await counted('accepted_records');
     const duplicates = await counted('duplicate_records');
@@ -142,7 +131,7 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
     const resent = exportedPoints([first]).length;
     expect((await counted('accepted_records')) - accepted).toBe(0);
     expect((await counted('duplicate_records')) - duplicates).toBe(3 * resent);
-    await expectStored('metrics-resend', exported);
+    await expectStored(r, 'metrics-resend', exported);
   });
 
   it("puts the points on the run its id names, on the resource or on the point's attributes", async () => {
@@ -183,7 +172,7 @@ describe.each(receiverBackends())('OTLP/HTTP metrics on $name', (backend) => {
       '3 data points rejected: 2 with histogram bucket_counts not one more than explicit_bounds; 1 with a metric name over 1024 bytes',
     );
     expect((await counted('refused_records', { reason: 'histogram bucket_counts not one more than explicit_bounds' })) - refusedBefore).toBe(2);
-    await expectStored(service, sortedPoints(exportedPoints([metricsOf(service, good, { [ATTR.pipelineName]: service })])));
+    await expectStored(r, service, pointsOf(metricsOf(service, good, { [ATTR.pipelineName]: service })));
   });
 
   describe('refuses what it must not store, with the status the OTLP spec says, and keeps serving', () => {
