@@ -33,14 +33,46 @@ const plotOf = (ms: string) => `CASE WHEN ${ms}.kind IN ${DISTRIBUTIONS} THEN 'm
      WHEN ${ms}.kind = 'sum' AND (${ms}.temporality = ${DELTA} OR ${ms}.monotonic) THEN 'increase'
      ELSE 'value' END`;
 
+/** Nanoseconds in a day: a stream (a series' metric_streams row) holds one UTC day of its points. */
+const DAY_NS = '86400000000000';
+
+/** The first nanosecond of stream `ms`'s day: bounds its points' lookup to that day's partition. */
+const dayStartOf = (ms: string) => `((${ms}.day - DATE '1970-01-01')::bigint * ${DAY_NS})`;
+
+/**
+ * The latest point with a value (OTLP's no-recorded-value flag clear) of series `f.series_id` before
+ * `f.t`, as /api/v1/metric-points finds a point's predecessor: on the latest of the series' days up to
+ * f.t's that has one, an index lookup (metric_streams_series, then the points' key) per day tried.
+ */
+const pointBefore = (f: string) => sqlText`
+  (
+    SELECT p.time_unix_nano AS t, p.start_time_unix_nano AS st, ${pointValue('p')} AS v, p.count::float8 AS n
+    FROM metric_streams ms
+    CROSS JOIN LATERAL (
+      SELECT * FROM metric_points p
+      WHERE p.tenant_id = ms.tenant_id AND p.stream_id = ms.stream_id
+        AND p.time_unix_nano >= ${dayStartOf('ms')} AND p.time_unix_nano < ${dayStartOf('ms')} + ${DAY_NS}
+        AND p.time_unix_nano < ${f}.t AND (p.flags IS NULL OR p.flags & 1 = 0)
+      ORDER BY p.time_unix_nano DESC LIMIT 1
+    ) p
+    WHERE ms.tenant_id = ${f}.tenant_id AND ms.series_id = ${f}.series_id
+      AND ms.day <= DATE '1970-01-01' + (${f}.t / ${DAY_NS})::int
+    ORDER BY ms.day DESC LIMIT 1
+  )`;
+
+/** The columns a point carries through CHANGES: its series' and its own. */
+const POINT = 'tenant_id, metric, series_id, plot, delta, monotonic, t, st, v, n';
+
 /**
  * The selected metric's series of the pipeline and their points in the range, each point with what it
- * adds to its interval: `dv` and `dn`, the change of its value and count. A delta point is a change; a
- * cumulative one is the change since the point before, or its whole value when the series restarted
- * (a new start time, or a count or counter that fell) or started in the range; NULL for the first
- * point of a series that started before the range, whose change is not known.
+ * adds to its interval: `dv` and `dn`, the change of its value and count, as /api/v1/metric-points
+ * counts it. A delta point is a change; a cumulative one is the change since the point before it (for a
+ * series' first point in the range, its latest point before the range), or its whole value when the
+ * series restarted (a new start time, or a count or counter that fell); a cumulative point with no point
+ * before it counts whole when it has a start time (it counts from it), and NULL (not known) otherwise.
  */
 const CHANGES = sqlText`
+  -- The selected metric's streams of the pipeline (a series has one a day), and how each is plotted.
   WITH series AS (
     SELECT ms.tenant_id, ms.stream_id, ms.series_id, ms.monotonic, ms.temporality = ${String(DELTA)} AS delta,
            ${seriesLabel('ms')} AS metric,
@@ -49,24 +81,50 @@ const CHANGES = sqlText`
     WHERE ${pipelineStreamsIs('ms')}
       AND ms.metric_name = \${metric:sqlstring}
   ),
-  points AS (
-    SELECT s.metric, s.series_id, s.plot, s.delta, s.monotonic, p.time_unix_nano AS t, p.start_time_unix_nano AS st,
-           ${pointValue('p')} AS v, p.count::float8 AS n,
-           lag(p.time_unix_nano) OVER w AS prev_t, lag(p.start_time_unix_nano) OVER w AS prev_st,
-           lag(${pointValue('p')}) OVER w AS prev_v, lag(p.count::float8) OVER w AS prev_n
+  -- The series' points in the range.
+  ranged AS (
+    SELECT s.tenant_id, s.metric, s.series_id, s.plot, s.delta, s.monotonic, p.time_unix_nano AS t, p.start_time_unix_nano AS st,
+           ${pointValue('p')} AS v, p.count::float8 AS n
     FROM series s
     JOIN metric_points p ON p.tenant_id = s.tenant_id AND p.stream_id = s.stream_id
     WHERE $__unixEpochNanoFilter(p.time_unix_nano)
-    WINDOW w AS (PARTITION BY s.series_id ORDER BY p.time_unix_nano)
   ),
+  -- Each counted cumulative series' first point in the range: what it added is its change since one before the range.
+  firsts AS (
+    SELECT DISTINCT ON (series_id) ${POINT}
+    FROM ranged
+    WHERE NOT delta AND plot <> 'value'
+    ORDER BY series_id, t
+  ),
+  -- That point before the range, one lookup per series (none when the series has no earlier point).
+  befores AS (
+    SELECT f.tenant_id, f.metric, f.series_id, f.plot, f.delta, f.monotonic, b.t, b.st, b.v, b.n
+    FROM firsts f
+    CROSS JOIN LATERAL ${pointBefore('f')} b
+  ),
+  -- The range's points, and before them the points looked up (not shown), a sequence per series.
+  sequenced AS (
+    SELECT ${POINT}, true AS shown FROM ranged
+    UNION ALL
+    SELECT ${POINT}, false FROM befores
+  ),
+  -- Each point with the one before it in its series.
+  points AS (
+    SELECT *, lag(t) OVER w AS prev_t, lag(st) OVER w AS prev_st, lag(v) OVER w AS prev_v, lag(n) OVER w AS prev_n
+    FROM sequenced
+    WINDOW w AS (PARTITION BY series_id ORDER BY t)
+  ),
+  -- How each point counts: as its whole value, its change since the point before, or not at all (NULL).
   steps AS (
     SELECT metric, series_id, plot, t, v, n, prev_v, prev_n,
            CASE WHEN delta THEN 'whole'
-                WHEN prev_t IS NULL THEN CASE WHEN st >= $__unixEpochNanoFrom() THEN 'whole' END
+                WHEN prev_t IS NULL THEN CASE WHEN st <= t THEN 'whole' END
                 WHEN st IS DISTINCT FROM prev_st OR n < prev_n OR (monotonic AND v < prev_v) THEN 'whole'
                 ELSE 'change' END AS step
     FROM points
+    WHERE shown
   ),
+  -- What each point adds to its interval.
   changes AS (
     SELECT metric, series_id, plot, t, v,
            CASE step WHEN 'whole' THEN v WHEN 'change' THEN v - prev_v END AS dv,

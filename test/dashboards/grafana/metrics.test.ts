@@ -208,8 +208,8 @@ describe.each(backends())('the Metrics reported row on $name, as pipemon_reader'
       [utc(24), 'run-1 table=orders', 80],
       [utc(24), 'run-2 table=orders', 20],
     ]);
-    // From 22:20, run-1's first point in the range (22:30) started before it: what it added is not known.
-    expect((await plotted(w, 'rows.processed', { from: at(22, 20) }))[0]).toEqual([utc(22), 'run-1 table=orders', 150]);
+    // From 22:20, run-1's first point in the range (22:30) adds its change since the point before the range: 250 - 100, then 150.
+    expect((await plotted(w, 'rows.processed', { from: at(22, 20) }))[0]).toEqual([utc(22), 'run-1 table=orders', 300]);
     // Per 30 minutes.
     expect((await plotted(w, 'rows.processed', { intervalMs: 30 * MINUTE })).slice(0, 3)).toEqual([
       [utc(22), 'run-1 table=orders', 100],
@@ -374,17 +374,25 @@ const INTERVALS = [SPACING, 3 * SPACING, HOUR];
 describe.each(backends())('the Metric panel and /api/v1/metric-points on $name agree on the same points', (backend) => {
   it("on a counter's increase per interval, across restarts (a new start time, a drop) and midnight", async () => {
     const w = await world(backend, LOADS);
-    // Ranges where each series' first point in them started in them too (from 22:00; from 22:40, c-1's restart
-    // and c-2's start). When it started before (from 22:30 or 22:42), the panel adds nothing for it, where the
-    // API adds its change since the point before the range (30), or its whole value when that restarted or
-    // there is none (80, 3).
-    for (const from of [T0, at(22, 40)]) for (const interval of INTERVALS) await agreed(w, 'loads.rows', from, interval, 'increase');
+    // From 22:00 and 22:40 each series' first point in the range started in it (c-1's restart, c-2's start); from
+    // 22:30, 22:42 and midnight they started before it, and count since the point before the range (the day before's).
+    for (const from of [T0, at(22, 30), at(22, 40), at(22, 42), at(24, 0)]) {
+      for (const interval of INTERVALS) await agreed(w, 'loads.rows', from, interval, 'increase');
+    }
     // The bins compared are the counted ones: c-1 10 + 15 + 15 + 30, restarted 80 + 15; reset 12 + 18 + 15 + 2 + 13 + 20; 20 + 30.
     // c-2 3 + 6; 0, reset 2, + 3 + 3 + 0 + 5; 7 + 1.
     expect(await agreed(w, 'loads.rows', T0, HOUR, 'increase')).toEqual({
       'c-1': { [utc(22)]: 165, [utc(23)]: 80, [utc(24)]: 50 },
       'c-2': { [utc(22)]: 9, [utc(23)]: 13, [utc(24)]: 8 },
     });
+    // From 22:30, c-1's 22:35 point counts since 22:25's: 70 - 40; then 80 (restarted) and 15.
+    expect((await agreed(w, 'loads.rows', at(22, 30), SPACING, 'increase'))['c-1']![utc(22, 30)]).toBe(30);
+    expect((await agreed(w, 'loads.rows', at(22, 30), HOUR, 'increase'))['c-1']![utc(22)]).toBe(125);
+    // From 22:42, c-1's 22:45 point restarted since 22:35's (a new start time): whole, 80; c-2's has no point before it: whole, 3.
+    const from42 = await agreed(w, 'loads.rows', at(22, 42), SPACING, 'increase');
+    expect([from42['c-1']![utc(22, 40)], from42['c-2']![utc(22, 40)]]).toEqual([80, 3]);
+    // From midnight, the 00:05 points count since 23:55's, on the day before: c-1 100 - 80, then 30; c-2 20 - 13, then 1.
+    expect(await agreed(w, 'loads.rows', at(24, 0), HOUR, 'increase')).toEqual({ 'c-1': { [utc(24)]: 50 }, 'c-2': { [utc(24)]: 8 } });
   });
 
   it("on a delta counter's sum per interval, its first point whole whenever the range begins", async () => {
