@@ -7,12 +7,11 @@
  */
 import { ATTR } from '../contract/vocabulary.js';
 import { prepare } from '../receiver/ingest/prepare.js';
-import type { Metric, MetricPointRow } from '../receiver/model/records.js';
+import type { Metric, MetricPointRow, Tenant } from '../receiver/model/records.js';
 import type { Database } from '../receiver/storage/database.js';
 import { createPartitionManager } from '../receiver/storage/partitions.js';
 import { ensurePartitions } from '../receiver/storage/record-copy.js';
 import { writeBatch } from '../receiver/storage/write-batch.js';
-import type { BenchTenant } from './query-load.js';
 import type { Pipeline } from './query-world.js';
 
 export const BENCH_METRICS = { counter: 'bench.rows.processed', histogram: 'bench.batch.duration' } as const;
@@ -46,7 +45,7 @@ function stagePoints(pipeline: Pipeline, stage: string, runs: MetricRun[], metri
 }
 
 /** Writes the metrics of `pipeline`'s latest runs that started at or after `sinceMs`; returns the points written. */
-export async function loadMetrics(db: Database, tenant: BenchTenant, pipeline: Pipeline, sinceMs: number): Promise<number> {
+export async function loadMetrics(db: Database, tenant: Tenant, pipeline: Pipeline, sinceMs: number): Promise<number> {
   const { rows } = await db.query<MetricRun>(
     `SELECT started_ms, trace_id FROM (
        SELECT (extract(epoch FROM started_at) * 1000)::float8 AS started_ms, trace_id FROM pipeline_runs
