@@ -19,7 +19,9 @@ import { MAX_DEPTH } from '../query/lineage-walk.js';
 import { getTrace } from '../query/traces.js';
 import { METRIC_AS, type MetricAs } from '../query/metric-as.js';
 import { listMetricNames } from '../query/metric-names.js';
-import { MAX_POINTS, MAX_READ, MAX_SERIES, metricPoints } from '../query/metric-points.js';
+import { metricPoints } from '../query/metric-points.js';
+import { MAX_POINTS, MAX_READ, MAX_SERIES } from '../query/metric-reads.js';
+import { MAX_RUN_SERIES } from '../query/metric-runs.js';
 import type { MetricScope } from '../query/metric-scope.js';
 import { isSeriesId, listSeries } from '../query/metric-series.js';
 import type { Queryable } from '../storage/database.js';
@@ -183,6 +185,12 @@ const metricPointParams = {
     1,
     366 * 86_400,
     `One point per step of this many seconds, counted from the Unix epoch: a step's last point (as=value, and a summary's quantile), or its intervals added up (their increase, rate over their span, quantile of their observations together). Without it, a series of more than ${MAX_POINTS} points in the range is refused.`,
+  ),
+  by: oneOf(
+    ['run'],
+    `run: one line per run (in runs, not series), its series of the metric added up: gauges' and sums' values at each time (at a time some series lack, those that have a point there; with step=, each series' last of the step), ` +
+      "sums' increases and rates per time or step, histograms' bucket increases per time or step before the quantile (every series of a run of the same bounds). " +
+      `Series that name no run are one line, run_id null. Not for exponential histograms and summaries, nor a histogram's as=value. At most ${MAX_SERIES} runs, added up from at most ${MAX_RUN_SERIES} series.`,
   ),
 };
 
@@ -469,14 +477,14 @@ export const ROUTES: readonly ApiRoute[] = [
   route({
     method: 'get',
     path: '/metric-points',
-    summary: `The points of a pipeline's or a run's metric, or of one series, by series, oldest first: as sent, or each interval's increase, rate or quantile (at most ${MAX_SERIES} series of ${MAX_POINTS} points, read from ${MAX_READ} stored ones; step= thins)`,
+    summary: `The points of a pipeline's or a run's metric, or of one series, by series (or added up by run), oldest first: as sent, or each interval's increase, rate or quantile (at most ${MAX_SERIES} series or runs of ${MAX_POINTS} points, read from ${MAX_READ} stored ones; step= thins)`,
     scope: 'read',
     query: metricPointParams,
     pathParams: noParams,
     status: 200,
     response: 'MetricPoints',
     handle: ({ db, tenant, query }) =>
-      metricPoints(db, tenant.id, { scope: metricScope(query, true), as: query.as ?? 'value', quantile: quantileOf(query), stepSeconds: query.step }),
+      metricPoints(db, tenant.id, { scope: metricScope(query, true), as: query.as ?? 'value', quantile: quantileOf(query), stepSeconds: query.step, by: query.by }),
   }),
   route({
     method: 'get',

@@ -437,11 +437,37 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     ...metricSeries,
     points: { type: 'array', items: { anyOf: [ref('MetricPoint'), ref('MetricChange')] }, description: 'Oldest first: MetricPoints for as=value, MetricChanges otherwise.' },
   }),
+  MetricSum: object(
+    {
+      time: dateTime,
+      time_unix_nano: int64,
+      value: nullable({ ...exact, description: "The run's series' values at this time (with step=, each one's last of the step) added up: exact while all are integers." }),
+      summed: { type: 'integer', description: "How many of the run's series had a value at this time (or in this step): a series without one adds nothing." },
+    },
+    "A run's series' values added up (as=value by=run).",
+  ),
+  MetricRunPoints: object(
+    {
+      run_id: nullable({ ...string, description: 'The run; null for the series that name no run.' }),
+      metric: string,
+      ...metricKind,
+      explicit_bounds: nullable({ ...exacts, description: "A histogram's bucket bounds, the same on every series added up. Null for other kinds." }),
+      series: { type: 'integer', description: 'How many series of the run were added up.' },
+      points: {
+        type: 'array',
+        items: { anyOf: [ref('MetricSum'), ref('MetricChange')] },
+        description: "Oldest first: MetricSums for as=value; MetricChanges otherwise, the series' increases or rates of each time (or step) added up, or the quantile of their bucket increases added up. from_time is the earliest series' start, reset true when any series reset.",
+      },
+    },
+    "A run's series of the metric added up (by=run): one line per run, and per kind, unit and temporality where the metric was sent with more than one.",
+  ),
   MetricPoints: object({
     as: { type: 'string', enum: Object.keys(METRIC_AS) },
     quantile: nullable(number),
     step_seconds: nullable(integer),
-    series: { type: 'array', items: ref('MetricPointSeries') },
+    by: nullable({ type: 'string', enum: ['run'] }),
+    series: { type: 'array', items: ref('MetricPointSeries'), description: 'Each series, without by=; empty with by=run.' },
+    runs: { type: 'array', items: ref('MetricRunPoints'), description: 'Each run, with by=run, runs by their first point; empty without it.' },
   }),
   Key: object({ key_id: string, scopes: { type: 'array', items: string }, created_at: dateTime, revoked_at: nullable(dateTime) }),
   KeyPage: object({ items: { type: 'array', items: ref('Key') }, next_cursor: { type: 'null', description: 'Always null: every key is on one page.' } }),

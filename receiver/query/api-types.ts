@@ -772,11 +772,45 @@ export interface MetricPointSeries {
   points: (MetricPoint | MetricChange)[];
 }
 
+/** A run's series' values added up (as=value by=run). */
+export interface MetricSum {
+  time: string;
+  time_unix_nano: string;
+  /** The run's series' values at this time (with step=, each one's last of the step) added up: exact while all are integers. */
+  value: number | string | null;
+  /** How many of the run's series had a value at this time (or in this step): a series without one adds nothing. */
+  summed: number;
+}
+
+/** A run's series of the metric added up (by=run): one line per run, and per kind, unit and temporality where the metric was sent with more than one. */
+export interface MetricRunPoints {
+  /** The run; null for the series that name no run. */
+  run_id: string | null;
+  metric: string;
+  kind: "gauge" | "sum" | "histogram" | "exponential_histogram" | "summary";
+  unit: string;
+  description: string;
+  /** A sum's or histogram's aggregation temporality; null for gauges and summaries. */
+  temporality: "delta" | "cumulative" | null;
+  /** A sum's is_monotonic (a counter: a drop is a reset); false for the other kinds. */
+  monotonic: boolean;
+  /** A histogram's bucket bounds, the same on every series added up. Null for other kinds. */
+  explicit_bounds: (number | string)[] | null;
+  /** How many series of the run were added up. */
+  series: number;
+  /** Oldest first: MetricSums for as=value; MetricChanges otherwise, the series' increases or rates of each time (or step) added up, or the quantile of their bucket increases added up. from_time is the earliest series' start, reset true when any series reset. */
+  points: (MetricSum | MetricChange)[];
+}
+
 export interface MetricPoints {
   as: "value" | "increase" | "rate" | "quantile";
   quantile: number | null;
   step_seconds: number | null;
+  by: "run" | null;
+  /** Each series, without by=; empty with by=run. */
   series: MetricPointSeries[];
+  /** Each run, with by=run, runs by their first point; empty without it. */
+  runs: MetricRunPoints[];
 }
 
 export interface Key {
@@ -890,6 +924,8 @@ export interface Answers {
   MetricPoint: MetricPoint;
   MetricChange: MetricChange;
   MetricPointSeries: MetricPointSeries;
+  MetricSum: MetricSum;
+  MetricRunPoints: MetricRunPoints;
   MetricPoints: MetricPoints;
   Key: Key;
   KeyPage: KeyPage;
@@ -1111,7 +1147,7 @@ export interface ApiGets {
     };
     answer: MetricSeriesPage;
   };
-  /** The points of a pipeline's or a run's metric, or of one series, by series, oldest first: as sent, or each interval's increase, rate or quantile (at most 100 series of 1000 points, read from 100000 stored ones; step= thins) */
+  /** The points of a pipeline's or a run's metric, or of one series, by series (or added up by run), oldest first: as sent, or each interval's increase, rate or quantile (at most 100 series or runs of 1000 points, read from 100000 stored ones; step= thins) */
   "/api/v1/metric-points": {
     params: {
       /** The pipeline (cicd.pipeline.name) whose metrics to read; give it or run_id. */
@@ -1132,6 +1168,8 @@ export interface ApiGets {
       quantile?: string;
       /** One point per step of this many seconds, counted from the Unix epoch: a step's last point (as=value, and a summary's quantile), or its intervals added up (their increase, rate over their span, quantile of their observations together). Without it, a series of more than 1000 points in the range is refused. */
       step?: number;
+      /** run: one line per run (in runs, not series), its series of the metric added up: gauges' and sums' values at each time (at a time some series lack, those that have a point there; with step=, each series' last of the step), sums' increases and rates per time or step, histograms' bucket increases per time or step before the quantile (every series of a run of the same bounds). Series that name no run are one line, run_id null. Not for exponential histograms and summaries, nor a histogram's as=value. At most 100 runs, added up from at most 5000 series. */
+      by?: "run";
     };
     answer: MetricPoints;
   };

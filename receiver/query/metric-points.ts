@@ -1,119 +1,62 @@
 /**
  * The points of a metric in a scope (metric-scope.ts), series by series, oldest first: as sent, or what
  * each interval between them counted (metric-changes.ts) as an increase, a rate per second or a
- * quantile (metric-quantile.ts). The answer is bounded, so that no page pulls a metric's whole history:
- * at most MAX_SERIES series and MAX_POINTS points (or steps) each, read from at most MAX_READ stored
- * points; past a bound the read is refused with what narrows it.
+ * quantile (metric-quantile.ts); with by=run, each run's series added up (metric-runs.ts). The answer is
+ * bounded, so that no page pulls a metric's whole history: at most MAX_SERIES series and MAX_POINTS
+ * points (or steps) each, read from at most MAX_READ stored points; past a bound the read is refused
+ * with what narrows it.
  */
-import type { MetricKind } from '../model/records.js';
 import { Refusal } from '../model/outcome.js';
-import { jsonDouble } from '../storage/metric-csv.js';
 import type { Queryable } from '../storage/database.js';
 import type { MetricChange, MetricPoint, MetricPoints } from './api-types.js';
-import { appliesTo, CUMULATIVE, METRIC_AS, type MetricAs } from './metric-as.js';
-import { BUCKETS, EXPONENTIAL, intervalOf, perStep, SUMS, type Amounts, type Interval, type SumAmount, type Timed } from './metric-changes.js';
-import { bucketQuantile, exponentialQuantile, summaryQuantile, type ExponentialCounts } from './metric-quantile.js';
-import { exactInteger, hasValue, parseDouble, pointColumns, valuePoint, type PointRow, type StoredExponential } from './metric-samples.js';
-import { dayStartOf, scopeSql, type MetricScope } from './metric-scope.js';
-import { isoOfNanos, readSeries, seriesFields, type SeriesRow } from './metric-series.js';
-import { Conditions } from './pages.js';
+import { refuseKinds, type MetricAs } from './metric-as.js';
+import { BUCKETS, EXPONENTIAL, SUMS, type Interval, type SumAmount } from './metric-changes.js';
+import { bucketQuantile, exponentialQuantile, summaryQuantile } from './metric-quantile.js';
+import {
+  bounded,
+  bucketsOf,
+  change,
+  changes,
+  exactAmount,
+  exponentialOf,
+  lastPerStep,
+  MAX_SERIES,
+  predecessors,
+  rateOf,
+  readPoints,
+  sumOf,
+  type PointsQuery,
+  type StoredPoint,
+} from './metric-reads.js';
+import { runLines } from './metric-runs.js';
+import { hasValue, parseDouble, valuePoint, type PointRow } from './metric-samples.js';
+import { readSeries, seriesFields, type SeriesRow } from './metric-series.js';
 
-export const MAX_SERIES = 100;
-export const MAX_POINTS = 1000;
-export const MAX_READ = 100_000;
-
-export interface PointsQuery {
-  scope: MetricScope;
-  as: MetricAs;
-  /** For as=quantile: 0 < q <= 1. */
-  quantile?: number;
-  /** One point (or interval) per step of this many seconds. */
-  stepSeconds?: number;
-}
+export type { PointsQuery } from './metric-reads.js';
 
 type SeriesPoint = MetricPoint | MetricChange;
-type StoredPoint = PointRow & { series_id: string };
 
 export async function metricPoints(db: Queryable, tenantId: number, query: PointsQuery): Promise<MetricPoints> {
+  const answer = { as: query.as, quantile: query.quantile ?? null, step_seconds: query.stepSeconds ?? null, by: query.by ?? null };
+  if (query.by === 'run') return { ...answer, series: [], runs: await runLines(db, tenantId, query) };
+  return { ...answer, series: await seriesLines(db, tenantId, query), runs: [] };
+}
+
+async function seriesLines(db: Queryable, tenantId: number, query: PointsQuery) {
   const series = await readSeries(db, tenantId, query.scope, MAX_SERIES + 1);
   if (series.length > MAX_SERIES) {
-    throw new Refusal('invalid', `more than ${MAX_SERIES} series in this range: ask one series_id (as /api/v1/series lists them) or a narrower range (since, until)`);
+    throw new Refusal(
+      'invalid',
+      `more than ${MAX_SERIES} series in this range: ask one series_id (as /api/v1/series lists them), by=run (a line per run, its series added up) or a narrower range (since, until)`,
+    );
   }
   refuseKinds(query.as, series);
-  const points = await readPoints(db, tenantId, query.scope, series);
+  const points = await readPoints(db, tenantId, query.scope, series, 'ask one series_id');
   const before = await predecessors(db, tenantId, query.as, series, points);
-  return {
-    as: query.as,
-    quantile: query.quantile ?? null,
-    step_seconds: query.stepSeconds ?? null,
-    series: series.map((row) => ({ ...seriesFields(row), points: bounded(row, pointsOf(row, points.get(row.series_id) ?? [], before, query), query) })),
-  };
-}
-
-function refuseKinds(as: MetricAs, series: SeriesRow[]): void {
-  const wrong = [...new Set(series.filter((row) => !appliesTo(as, row.kind)).map((row) => `"${row.metric}" is a ${row.kind}`))];
-  if (wrong.length === 0) return;
-  const kinds = METRIC_AS[as] as readonly MetricKind[];
-  const other = (Object.keys(METRIC_AS) as MetricAs[]).filter((name) => series.every((row) => appliesTo(name, row.kind)));
-  throw new Refusal('invalid', `as=${as} applies to ${kinds.join(', ')} metrics, and ${wrong.join(', ')}: ask as=${other.join(' or as=')}`);
-}
-
-/** The stored points of the series, oldest first, by series id. */
-async function readPoints(db: Queryable, tenantId: number, scope: MetricScope, series: SeriesRow[]): Promise<Map<string, StoredPoint[]>> {
-  const where = new Conditions();
-  const sql = scopeSql(where, tenantId, scope);
-  const ids = sql.bind(series.map((row) => row.series_id));
-  const { rows } = await db.query<StoredPoint>(
-    `WITH ${sql.streams}
-SELECT s.series_id::text AS series_id, ${pointColumns('p')}
-  FROM streams s CROSS JOIN LATERAL (SELECT * FROM metric_points p WHERE ${sql.pointOf('p', 's')} OFFSET 0) p
- WHERE s.series_id = ANY(${ids}::bigint[])
- ORDER BY s.series_id, p.time_unix_nano LIMIT ${MAX_READ + 1}`,
-    where.params,
-  );
-  if (rows.length > MAX_READ) {
-    throw new Refusal('invalid', `more than ${MAX_READ} points to read in this range: narrow it (since, until) or ask one series_id`);
-  }
-  const bySeries = new Map<string, StoredPoint[]>();
-  for (const row of rows) {
-    const read = bySeries.get(row.series_id);
-    if (read) read.push(row);
-    else bySeries.set(row.series_id, [row]);
-  }
-  return bySeries;
-}
-
-/** Where a point's predecessor is looked up: its series and its time. */
-const lookupKey = (seriesId: string, time: string) => `${seriesId} ${time}`;
-
-/** Whether the answer reads what each point counted since the one before it: a cumulative series' increases, rates and quantiles. */
-const countsSincePrevious = (as: MetricAs, row: SeriesRow) => as !== 'value' && row.temporality === CUMULATIVE && row.kind !== 'summary';
-
-/**
- * The previous point (with a value) of each point whose previous one was not read: a series' first in
- * the range, and each of a run's points found by its trace alone, whose neighbours were not its run's.
- */
-async function predecessors(db: Queryable, tenantId: number, as: MetricAs, series: SeriesRow[], points: Map<string, StoredPoint[]>): Promise<Map<string, PointRow>> {
-  const wanted = series
-    .filter((row) => countsSincePrevious(as, row))
-    .flatMap((row) => {
-      const read = (points.get(row.series_id) ?? []).filter(hasValue);
-      return (row.by_trace ? read : read.slice(0, 1)).map((point) => [row.series_id, point.time_unix_nano] as const);
-    });
-  if (wanted.length === 0) return new Map();
-  const { rows } = await db.query<PointRow & { series_id: string; before: string }>(
-    `SELECT w.series_id::text AS series_id, w.t::text AS before, q.* FROM unnest($2::bigint[], $3::bigint[]) AS w(series_id, t)
- CROSS JOIN LATERAL (
-   SELECT ${pointColumns('p')} FROM metric_streams s CROSS JOIN LATERAL (
-     SELECT * FROM metric_points p
-      WHERE p.tenant_id = $1 AND p.stream_id = s.stream_id AND p.time_unix_nano < w.t AND (p.flags IS NULL OR p.flags & 1 = 0)
-        AND p.time_unix_nano >= ${dayStartOf('s')} AND p.time_unix_nano < ${dayStartOf('s')} + 86400000000000
-      ORDER BY p.time_unix_nano DESC LIMIT 1) p
-    WHERE s.tenant_id = $1 AND s.series_id = w.series_id AND s.day <= DATE '1970-01-01' + (w.t / 86400000000000)::int
-    ORDER BY s.day DESC LIMIT 1) q`,
-    [tenantId, wanted.map(([id]) => id), wanted.map(([, time]) => time)],
-  );
-  return new Map(rows.map((row) => [lookupKey(row.series_id, row.before), row]));
+  return series.map((row) => ({
+    ...seriesFields(row),
+    points: bounded(`series ${row.series_id} of "${row.metric}"`, pointsOf(row, points.get(row.series_id) ?? [], before, query), query),
+  }));
 }
 
 function pointsOf(row: SeriesRow, points: StoredPoint[], before: Map<string, PointRow>, query: PointsQuery): SeriesPoint[] {
@@ -133,58 +76,10 @@ function pointsOf(row: SeriesRow, points: StoredPoint[], before: Map<string, Poi
   }
 }
 
-/** The series' intervals, each point's against the one before it (read, or looked up), one per step when asked. */
-function changes<T>(ops: Amounts<T>, row: SeriesRow, points: StoredPoint[], before: Map<string, PointRow>, amount: (point: PointRow) => T, query: PointsQuery): Interval<T>[] {
-  const timed = (point: PointRow): Timed<T> => ({
-    time: BigInt(point.time_unix_nano),
-    start: point.start_time_unix_nano === null ? null : BigInt(point.start_time_unix_nano),
-    amount: amount(point),
-  });
-  const series = { temporality: row.temporality, monotonic: row.monotonic || row.kind !== 'sum' };
-  const read = points.filter(hasValue);
-  const intervals = read.flatMap((point, i) => {
-    const previous = row.by_trace || i === 0 ? before.get(lookupKey(row.series_id, point.time_unix_nano)) : read[i - 1];
-    return intervalOf(ops, series, timed(point), previous ? timed(previous) : null) ?? [];
-  });
-  return query.stepSeconds === undefined ? intervals : perStep(ops, intervals, stepNanos(query.stepSeconds));
-}
-
-const stepNanos = (seconds: number) => BigInt(seconds) * 1_000_000_000n;
-
-/** The last point of each step (all points without one). */
-function lastPerStep<P extends PointRow>(points: P[], stepSeconds: number | undefined): P[] {
-  if (stepSeconds === undefined) return points;
-  const step = stepNanos(stepSeconds);
-  return points.filter((point, i) => i === points.length - 1 || BigInt(point.time_unix_nano) / step !== BigInt(points[i + 1]!.time_unix_nano) / step);
-}
-
-const sumOf = (point: PointRow): SumAmount => (point.int_value !== null ? BigInt(point.int_value) : (point.value ?? Number.NaN));
-const bucketsOf = (point: PointRow) => (point.bucket_counts ?? []).map(BigInt);
-
-function exponentialOf(point: PointRow): ExponentialCounts {
-  const e = point.exponential as StoredExponential;
-  const side = ({ offset, bucket_counts }: StoredExponential['positive']) => new Map(bucket_counts.map((count, i) => [offset + i, BigInt(count)]));
-  return { scale: e.scale, zeroThreshold: parseDouble(e.zero_threshold), zero: BigInt(e.zero_count), positive: side(e.positive), negative: side(e.negative) };
-}
-
-/** An interval's increase, exact; or its rate per second, null when its length is unknown or none. */
+/** An interval's increase, exact; or its rate per second. */
 function amountOf(as: MetricAs, interval: Interval<SumAmount>): number | string | null {
-  const { amount, from, to } = interval;
-  if (as === 'increase') return typeof amount === 'bigint' ? exactInteger(amount) : jsonDouble(amount);
-  if (from === null || to <= from) return null;
-  return jsonDouble(Number(amount) / (Number(to - from) / 1e9));
-}
-
-function change(interval: Interval<unknown>, value: number | string | null): MetricChange {
-  const from = interval.from === null ? null : interval.from.toString();
-  return {
-    from_time: from === null ? null : isoOfNanos(from),
-    from_time_unix_nano: from,
-    time: isoOfNanos(interval.to.toString()),
-    time_unix_nano: interval.to.toString(),
-    value: typeof value === 'number' ? jsonDouble(value) : value,
-    reset: interval.reset,
-  };
+  if (as === 'rate') return rateOf(interval);
+  return exactAmount(interval.amount);
 }
 
 /** A summary's quantile is over its own window: it cannot be subtracted or added up, so a step keeps its last point. */
@@ -194,11 +89,4 @@ function summaryPoints(points: StoredPoint[], query: PointsQuery): MetricChange[
     const start = point.start_time_unix_nano === null ? null : BigInt(point.start_time_unix_nano);
     return change({ from: start, to: BigInt(point.time_unix_nano), amount: null, reset: false }, summaryQuantile(query.quantile!, quantiles));
   });
-}
-
-function bounded(row: SeriesRow, points: SeriesPoint[], query: PointsQuery): SeriesPoint[] {
-  if (points.length <= MAX_POINTS) return points;
-  const what = query.stepSeconds === undefined ? 'points' : `steps of ${query.stepSeconds} s`;
-  const remedy = query.stepSeconds === undefined ? 'give step= (seconds) to thin them to one per step' : 'give a larger step';
-  throw new Refusal('invalid', `series ${row.series_id} of "${row.metric}" has more than ${MAX_POINTS} ${what} in this range: ${remedy}, or a narrower range (since, until)`);
 }
