@@ -4,14 +4,16 @@
  * pipeline: a counter of two series, a gauge and a histogram, at times of our choosing within the runs.
  * The run page draws a line per series with its figures in the legend table (a counter's total, a gauge's
  * last, lowest and highest, a histogram's p50, p95 and count) and passes axe in light and dark; the
- * pipeline page draws each run's series with a link to its run; a run without metrics says how to send
- * them; a run of 13 metrics asks for 10 charts' points, says "3 more", and charts them on request; a
- * metric of more series than the API reads at once says why in its chart's place.
+ * pipeline page draws a line per run, its series added up, with a link to the run (an exponential
+ * histogram, which does not add up, a line per series), however many series its runs have together; a
+ * run without metrics says how to send them; a run of 13 metrics asks for 10 charts' points, says
+ * "3 more", and charts them on request; a metric of more series than the API reads at once says why in
+ * the run page's chart's place.
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { AggregationTemporality, DataPointType, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, type DataPoint, type ExponentialHistogram, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import { ATTR, EVENT } from '../../../contract/vocabulary.js';
 import { backends } from '../../helpers/backends.js';
 import { CHROMIUM_HINT, launchChromium, openPage, ready, screenshot, seriousViolations } from '../../helpers/browser.js';
@@ -30,6 +32,10 @@ const MANY_PIPELINE = 'web-metrics-many';
 const MANY_RUN = 'web-metrics-many-1';
 const MANY_NAMES = Array.from({ length: 13 }, (_, i) => `many.gauge.${String(i).padStart(2, '0')}`);
 const WIDE_RUN = 'web-metrics-wide-1';
+/** A pipeline of two runs of TABLES series each: more together than /metric-points reads a series each. */
+const TABLES_PIPELINE = 'web-metrics-tables';
+const TABLES_RUNS = ['web-metrics-tables-1', 'web-metrics-tables-2'];
+const TABLES = 60;
 /** Whole seconds, ten minutes ago: run A from T0 to T0 + 100 s, run B from T0 + 200 s to T0 + 300 s. */
 const T0 = Math.floor((Date.now() - 600_000) / 1000) * 1000;
 
@@ -65,6 +71,13 @@ const histogramMetric = (name: string, unit: string, startMs: number, values: [n
   descriptor: descriptor(name, unit, ValueType.DOUBLE),
   aggregationTemporality: cumulative,
   dataPointType: DataPointType.HISTOGRAM,
+  dataPoints: points(startMs, values),
+});
+
+const exponentialMetric = (name: string, unit: string, startMs: number, values: [number, ExponentialHistogram][]): MetricData => ({
+  descriptor: descriptor(name, unit, ValueType.DOUBLE),
+  aggregationTemporality: cumulative,
+  dataPointType: DataPointType.EXPONENTIAL_HISTOGRAM,
   dataPoints: points(startMs, values),
 });
 
@@ -107,12 +120,22 @@ async function sendWorld(): Promise<void> {
       [at(90), histogram([0, 8, 12, 0], BOUNDS, 38)],
     ]),
   ]);
-  await sendMetrics(PIPELINE, RUN_B, [counter('rows.loaded', '{row}', at(200), [[at(280), 50, orders]])]);
+  await sendMetrics(PIPELINE, RUN_B, [
+    counter('rows.loaded', '{row}', at(200), [[at(280), 50, orders]]),
+    // 2 observations in (1, 2] and 2 in (2, 4].
+    exponentialMetric('load.latency', 's', at(200), [[at(250), { count: 4, sum: 10, scale: 0, zeroCount: 0, positive: { offset: 0, bucketCounts: [2, 2] }, negative: { offset: 0, bucketCounts: [] } }]]),
+  ]);
   const many = MANY_NAMES.map((name, i) => gauge(name, '1', at(450), [[at(455), i]]));
   await sendMetrics(MANY_PIPELINE, MANY_RUN, many);
   await sendRun(MANY_PIPELINE, WIDE_RUN, at(470), 10);
   // 101 series: one more than /metric-points reads at once.
   await sendMetrics(MANY_PIPELINE, WIDE_RUN, [gauge('wide.gauge', '1', at(470), Array.from({ length: 101 }, (_, i): [number, number, Attributes] => [at(475), i, { worker: i }]))]);
+  for (const [i, runId] of TABLES_RUNS.entries()) {
+    const start = at(480 + 20 * i);
+    await sendRun(TABLES_PIPELINE, runId, start, 10);
+    // Each table's counter counted i + 2 rows: the run's total is TABLES * (i + 2).
+    await sendMetrics(TABLES_PIPELINE, runId, [counter('rows.per.table', '{row}', start, Array.from({ length: TABLES }, (_, t): [number, number, Attributes] => [start + 5000, i + 2, { table: `t${t}` }]))]);
+  }
 }
 
 /** A page rendered, and its Metrics section loaded. */
@@ -195,20 +218,39 @@ describe("the web view's metrics", () => {
     }
   });
 
-  it("draws the pipeline's metrics across its latest runs, each series with a link to its run", async () => {
+  it("draws the pipeline's metrics across its latest runs, a line per run with a link to it, its series added up", async () => {
     const { page, context, problems } = await withMetrics(`#/pipelines/${PIPELINE}`, 'pipeline');
     await screenshot(page, 'pipeline-metrics-light');
     const rows = await chartOf(page, 'rows.loaded');
-    expect(rows!.headers).toEqual(['Series', 'Run', 'Total', 'Last interval']);
-    expect(rows!.rows.map(([series, run, total]) => [series, run, total]).sort()).toEqual([
-      ['table=customers', RUN_A, '40 row'],
-      ['table=orders', RUN_A, '600 row'],
-      ['table=orders', RUN_B, '50 row'],
+    expect(rows!.headers).toEqual(['Run', 'Series', 'Total', 'Last interval']);
+    // Run A's orders and customers together: 600 + 40, and 200 + 10 in its last 20 s.
+    expect(rows!.rows.sort()).toEqual([
+      [RUN_A, '2', '640 row', '210 row'],
+      [RUN_B, '1', '50 row', '50 row'],
     ]);
-    expect(rows!.runLinks.sort()).toEqual([`#/runs/${RUN_A}`, `#/runs/${RUN_A}`, `#/runs/${RUN_B}`]);
-    expect(rows!.lines.map((line) => line.title)).toContain(`table=orders (run ${RUN_B}): last 50 row`);
+    expect(rows!.runLinks).toEqual([`#/runs/${RUN_A}`, `#/runs/${RUN_B}`]);
+    expect(rows!.lines.map((line) => line.title)).toEqual([`run ${RUN_A}: last 210 row`, `run ${RUN_B}: last 50 row`]);
+    const batch = await chartOf(page, 'batch.duration');
+    expect(batch!.headers).toEqual(['Run', 'Series', 'p50, latest', 'p95, latest']);
+    expect(batch!.rows).toEqual([[RUN_A, '1', '3.0 s', '4.8 s']]);
+    // An exponential histogram's buckets do not add up across series: a line per series, as the run page draws.
+    const latency = await chartOf(page, 'load.latency');
+    expect(latency!.headers).toEqual(['Series', 'Run', 'p50, latest', 'p95, latest', 'Count, latest point']);
+    expect(latency!.rows.map((row) => [row[0], row[1], row[4]])).toEqual([['loader', RUN_B, '4']]);
     // The span's clock times under the plot.
     expect((await page.$$eval('.metric .x-axis text', (texts) => texts.map((text) => text.textContent!))).filter((text) => /\d:\d\d/.test(text)).length).toBeGreaterThanOrEqual(5);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it(`charts a pipeline whose runs have more series together than the API reads a series each (${TABLES_RUNS.length} runs of ${TABLES}): a line per run`, async () => {
+    const { page, context, problems } = await withMetrics(`#/pipelines/${TABLES_PIPELINE}`, 'pipeline');
+    const tables = await chartOf(page, 'rows.per.table');
+    expect(tables!.heading).toBe(`rows.per.table counter, in row, ${TABLES * TABLES_RUNS.length} series`);
+    expect(await page.$$('.metric[data-metric="rows.per.table"] .error-box')).toEqual([]);
+    expect(tables!.rows.sort()).toEqual(TABLES_RUNS.map((runId, i) => [runId, String(TABLES), `${TABLES * (i + 2)} row`, `${TABLES * (i + 2)} row`]));
+    expect(tables!.lines.length).toBe(TABLES_RUNS.length);
+    expect(tables!.runLinks.sort()).toEqual(TABLES_RUNS.map((runId) => `#/runs/${runId}`));
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -248,7 +290,7 @@ describe("the web view's metrics", () => {
     await context.close();
   });
 
-  it("says in a chart's place why the API refused its points: more series than it reads at once", async () => {
+  it("says in a run page's chart's place why the API refused its points: more series than it reads at once", async () => {
     const { page, context, problems } = await withMetrics(`#/runs/${WIDE_RUN}`, 'run');
     expect(await page.textContent('.metric[data-metric="wide.gauge"] h3')).toBe('wide.gauge gauge, 101 series');
     expect(await page.textContent('.metric[data-metric="wide.gauge"] .error-box')).toMatch(/^400: more than 100 series in this range: ask one series_id/);

@@ -1,12 +1,13 @@
 /**
  * The Metrics section of the run and pipeline pages: a chart per OTLP metric the run (or the pipeline's
- * latest runs) reported, one line per series, and under it a table of the series with their figures, the
- * chart's text equivalent (metric-charts.ts says what each kind draws).
+ * latest runs) reported, one line per series (on the pipeline page, per run: its series added up), and
+ * under it a table of the lines with their figures, the chart's text equivalent (metric-charts.ts says
+ * what each kind draws).
  *
  * It loads after the page around it has rendered, so that it never holds the page up: the names first
  * (/api/v1/metric-names), then each metric's chart, two requests at a time and CHARTS_AT_ONCE charts until
  * the reader asks for more, and again at most once a minute. What the API refuses (more than its 100
- * series in the span) is said in the chart's place.
+ * series, or runs, in the span) is said in the chart's place.
  */
 import { ApiError, getJson, KeyError } from '../lib/api.js';
 import type { MetricName } from '../lib/api-types.js';
@@ -70,7 +71,7 @@ export function metricsSection(): MetricsSection {
   const readIn =
     (s: MetricsScope): Read =>
     (metric, reading) =>
-      ask(() => getJson('/api/v1/metric-points', { ...s.params, metric: metric.name, as: reading.as, quantile: reading.quantile, step: reading.step }));
+      ask(() => getJson('/api/v1/metric-points', { ...s.params, metric: metric.name, as: reading.as, quantile: reading.quantile, step: reading.step, by: reading.by }));
 
   const keyOf = (metric: MetricName) => JSON.stringify([metric.name, metric.kind, metric.unit, metric.description, metric.temporality, metric.monotonic]);
 
