@@ -119,6 +119,8 @@ export const PICKERS: Record<string, Picker> = {
   // A counter's as sent, increases and rates; a histogram's quantiles.
   '/metric-points as': () => [fixed('value'), fixed('increase'), fixed('rate'), { ...fixed('quantile'), with: median }],
   '/metric-points quantile': () => [{ ...fixed("the histogram's median", '0.5'), with: median }],
+  // Each run's series added up: the counter's values, and the histogram's buckets before its median.
+  '/metric-points by': () => [fixed('run'), { ...fixed("run, the histogram's median", 'run'), with: median }],
   step: () => [fixed('an hour', '3600')],
 };
 
