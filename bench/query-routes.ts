@@ -122,6 +122,9 @@ export const PICKERS: Record<string, Picker> = {
   // Each run's series added up: the counter's values, and the histogram's buckets before its median.
   '/metric-points by': () => [fixed('run'), { ...fixed("run, the histogram's median", 'run'), with: median }],
   step: () => [fixed('an hour', '3600')],
+  // An hour around a run: a day of the busiest's runs is more than the API adds up by run.
+  '/metric-points since': (p) => [{ label: 'an hour', value: (i) => dayAround(p, i, -0.5) }],
+  '/metric-points until': (p) => [{ label: 'an hour', value: (i) => dayAround(p, i, 0.5) }],
 };
 
 /** Query parameters that choose no rows, with why they are not measured as filters. */
@@ -143,7 +146,8 @@ const REQUIRED: Record<string, { params: Record<string, string>; alternatives: s
   '/lineage': { params: { pipeline: 'pipeline' }, alternatives: ['pipeline', 'dataset'] },
   '/metric-names': { params: { pipeline: 'pipeline' }, alternatives: ['pipeline', 'run_id'] },
   '/series': { params: { pipeline: 'pipeline', metric: 'metric' }, alternatives: ['pipeline', 'run_id'] },
-  '/metric-points': { params: { pipeline: 'pipeline', metric: 'metric' }, alternatives: ['pipeline', 'run_id'] },
+  // As the web view charts them: by run, over a span (a pipeline's runs each have their own series per stage and table).
+  '/metric-points': { params: { pipeline: 'pipeline', metric: 'metric', by: 'by', since: 'since', until: 'until' }, alternatives: ['pipeline', 'run_id'] },
   '/stages': { params: { pipeline: 'pipeline' }, alternatives: [] },
   '/checks': { params: { pipeline: 'pipeline' }, alternatives: [] },
 };
