@@ -195,7 +195,8 @@ function casesOfRoute(route: ApiRoute, picks: RoutePicks): RouteCase[] {
   const query = queryParamsOf(route);
   const required = REQUIRED[route.path] ?? { params: {}, alternatives: [] };
   const base: Values = { ...valuesOf(picks, route, Object.keys(route.pathParams)), ...valuesOf(picks, route, Object.values(required.params)) };
-  const windowed = WINDOW.every((name) => Object.hasOwn(query, name));
+  // A route that always asks a window (REQUIRED) is not asked again within a day.
+  const windowed = WINDOW.every((name) => Object.hasOwn(query, name) && !Object.hasOwn(required.params, name));
   const isFilter = (name: string) =>
     !Object.hasOwn(NOT_FILTERS, name) && !(windowed && (WINDOW as readonly string[]).includes(name)) && !Object.hasOwn(required.params, name);
   const variants = [

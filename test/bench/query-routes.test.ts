@@ -106,7 +106,7 @@ describe.each(inject('databaseServers'))('bench:query route cases on $name', (se
 
   it("reads the busiest pipeline's metrics by run: each run's series of every stage and table added up, and a run's names by its id", async () => {
     const answer = async (name: string) => (await getApi(receiver.url, picks.tenant, apiPath(cases.find((c) => c.name.startsWith(name))!, 0))) as any;
-    const { runs } = await answer('api: /metric-points, in a day');
+    const { runs } = await answer('api: /metric-points');
     expect(runs.length).toBeGreaterThan(0);
     // A counter series per run, stage and table (bench/query-metrics.ts TABLES), its run's id among its point attributes.
     expect(runs.every((r: any) => r.run_id.startsWith(picks.pipeline.name) && r.series === picks.pipeline.stages.length * 8)).toBe(true);
