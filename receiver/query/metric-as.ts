@@ -6,7 +6,6 @@
  */
 import { Refusal } from '../model/outcome.js';
 import { METRIC_KINDS, type MetricKind } from '../model/records.js';
-import type { SeriesRow } from './metric-series.js';
 
 export const METRIC_AS = {
   value: METRIC_KINDS,
@@ -29,7 +28,7 @@ const kindsOf = (as: MetricAs, byRun: boolean): readonly MetricKind[] => (byRun 
 export const appliesTo = (as: MetricAs, kind: MetricKind, byRun = false): boolean => kindsOf(as, byRun).includes(kind);
 
 /** Refuses an as= (with by=run or not) that some of the series' kinds have no meaning for, naming the as= that apply to all of them. */
-export function refuseKinds(as: MetricAs, series: readonly SeriesRow[], byRun = false): void {
+export function refuseKinds(as: MetricAs, series: readonly { metric: string; kind: MetricKind }[], byRun = false): void {
   const wrong = [...new Set(series.filter((row) => !appliesTo(as, row.kind, byRun)).map((row) => `"${row.metric}" is a ${row.kind}`))];
   if (wrong.length === 0) return;
   const by = byRun ? ' by=run' : '';
