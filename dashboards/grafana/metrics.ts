@@ -96,11 +96,13 @@ const CHANGES = sqlText`
     WHERE NOT delta AND plot <> 'value'
     ORDER BY series_id, t
   ),
-  -- That point before the range, one lookup per series (none when the series has no earlier point).
+  -- That point before the range, one lookup per series (none when the series has no earlier point). A
+  -- series that started in the range (a run's) has none of its start: it counts whole either way, unlooked.
   befores AS (
     SELECT f.tenant_id, f.metric, f.series_id, f.plot, f.delta, f.monotonic, b.t, b.st, b.v, b.n
     FROM firsts f
     CROSS JOIN LATERAL ${pointBefore('f')} b
+    WHERE f.st IS NULL OR f.st < $__unixEpochNanoFrom()
   ),
   -- The range's points, and before them the points looked up (not shown), a sequence per series.
   sequenced AS (
