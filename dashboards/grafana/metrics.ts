@@ -9,6 +9,7 @@
  * over the increase of their count.
  */
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
+import { pointBefore } from '../../contract/metric-sql.js';
 import { ATTR } from '../../contract/vocabulary.js';
 import { ONE_TENANT_ID, pipelineStreamsIs } from './filters.js';
 import { sql, sqlText } from './queries-builders.js';
@@ -33,32 +34,9 @@ const plotOf = (ms: string) => `CASE WHEN ${ms}.kind IN ${DISTRIBUTIONS} THEN 'm
      WHEN ${ms}.kind = 'sum' AND (${ms}.temporality = ${DELTA} OR ${ms}.monotonic) THEN 'increase'
      ELSE 'value' END`;
 
-/** Nanoseconds in a day: a stream (a series' metric_streams row) holds one UTC day of its points. */
-const DAY_NS = '86400000000000';
-
-/** The first nanosecond of stream `ms`'s day: bounds its points' lookup to that day's partition. */
-const dayStartOf = (ms: string) => `((${ms}.day - DATE '1970-01-01')::bigint * ${DAY_NS})`;
-
-/**
- * The latest point with a value (OTLP's no-recorded-value flag clear) of series `f.series_id` before
- * `f.t`, as /api/v1/metric-points finds a point's predecessor: on the latest of the series' days up to
- * f.t's that has one, an index lookup (metric_streams_series, then the points' key) per day tried.
- */
-const pointBefore = (f: string) => sqlText`
-  (
-    SELECT p.time_unix_nano AS t, p.start_time_unix_nano AS st, ${pointValue('p')} AS v, p.count::float8 AS n
-    FROM metric_streams ms
-    CROSS JOIN LATERAL (
-      SELECT * FROM metric_points p
-      WHERE p.tenant_id = ms.tenant_id AND p.stream_id = ms.stream_id
-        AND p.time_unix_nano >= ${dayStartOf('ms')} AND p.time_unix_nano < ${dayStartOf('ms')} + ${DAY_NS}
-        AND p.time_unix_nano < ${f}.t AND (p.flags IS NULL OR p.flags & 1 = 0)
-      ORDER BY p.time_unix_nano DESC LIMIT 1
-    ) p
-    WHERE ms.tenant_id = ${f}.tenant_id AND ms.series_id = ${f}.series_id
-      AND ms.day <= DATE '1970-01-01' + (${f}.t / ${DAY_NS})::int
-    ORDER BY ms.day DESC LIMIT 1
-  )`;
+/** A first point's predecessor before the range, as /api/v1/metric-points finds it (contract/metric-sql.ts). */
+const pointBeforeFirst = (f: string) =>
+  pointBefore({ tenant: `${f}.tenant_id`, seriesId: `${f}.series_id`, t: `${f}.t`, select: `p.time_unix_nano AS t, p.start_time_unix_nano AS st, ${pointValue('p')} AS v, p.count::float8 AS n` });
 
 /** The columns a point carries through CHANGES: its series' and its own. */
 const POINT = 'tenant_id, metric, series_id, plot, delta, monotonic, t, st, v, n';
@@ -101,7 +79,7 @@ const CHANGES = sqlText`
   befores AS (
     SELECT f.tenant_id, f.metric, f.series_id, f.plot, f.delta, f.monotonic, b.t, b.st, b.v, b.n
     FROM firsts f
-    CROSS JOIN LATERAL ${pointBefore('f')} b
+    CROSS JOIN LATERAL ${pointBeforeFirst('f')} b
     WHERE f.st IS NULL OR f.st < $__unixEpochNanoFrom()
   ),
   -- The range's points, and before them the points looked up (not shown), a sequence per series.

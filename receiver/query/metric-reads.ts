@@ -11,7 +11,8 @@ import { CUMULATIVE, type MetricAs } from './metric-as.js';
 import { intervalOf, perStep, type Amounts, type Interval, type SumAmount, type Timed } from './metric-changes.js';
 import type { ExponentialCounts } from './metric-quantile.js';
 import { exactInteger, hasValue, parseDouble, pointColumns, type PointRow, type StoredExponential } from './metric-samples.js';
-import { dayStartOf, scopeSql, type MetricScope } from './metric-scope.js';
+import { scopeSql, type MetricScope } from './metric-scope.js';
+import { pointBefore } from '../../contract/metric-sql.js';
 import { isoOfNanos, type SeriesRow } from './metric-series.js';
 import { Conditions } from './pages.js';
 
@@ -78,14 +79,7 @@ export async function predecessors(db: Queryable, tenantId: number, as: MetricAs
   if (wanted.length === 0) return new Map();
   const { rows } = await db.query<PointRow & { series_id: string; before: string }>(
     `SELECT w.series_id::text AS series_id, w.t::text AS before, q.* FROM unnest($2::bigint[], $3::bigint[]) AS w(series_id, t)
- CROSS JOIN LATERAL (
-   SELECT ${pointColumns('p')} FROM metric_streams s CROSS JOIN LATERAL (
-     SELECT * FROM metric_points p
-      WHERE p.tenant_id = $1 AND p.stream_id = s.stream_id AND p.time_unix_nano < w.t AND (p.flags IS NULL OR p.flags & 1 = 0)
-        AND p.time_unix_nano >= ${dayStartOf('s')} AND p.time_unix_nano < ${dayStartOf('s')} + 86400000000000
-      ORDER BY p.time_unix_nano DESC LIMIT 1) p
-    WHERE s.tenant_id = $1 AND s.series_id = w.series_id AND s.day <= DATE '1970-01-01' + (w.t / 86400000000000)::int
-    ORDER BY s.day DESC LIMIT 1) q`,
+ CROSS JOIN LATERAL ${pointBefore({ tenant: '$1', seriesId: 'w.series_id', t: 'w.t', select: pointColumns('p') })} q`,
     [tenantId, wanted.map(([id]) => id), wanted.map(([, time]) => time)],
   );
   return new Map(rows.map((row) => [lookupKey(row.series_id, row.before), row]));

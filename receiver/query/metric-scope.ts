@@ -5,6 +5,7 @@
  * attributes) and, of any other series, those whose exemplar names the run's trace: what its trace
  * measured in a service that knows nothing of pipelines.
  */
+import { inStreamDay } from '../../contract/metric-sql.js';
 import type { Conditions } from './pages.js';
 
 export interface MetricScope {
@@ -16,12 +17,8 @@ export interface MetricScope {
   until?: Date;
 }
 
-const DAY_NS = 86_400_000_000_000n;
 const nanosOf = (date: Date) => (BigInt(date.getTime()) * 1_000_000n).toString();
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-
-/** The first nanosecond of stream `s`'s day: bounds its points' lookup to that day's partition. */
-export const dayStartOf = (s: string) => `((${s}.day - DATE '1970-01-01')::bigint * ${DAY_NS})`;
 
 export interface ScopeSql {
   /** Binds a value as the next parameter of the read; returns its placeholder. */
@@ -77,8 +74,7 @@ streams AS NOT MATERIALIZED (
     and([
       `${p}.tenant_id = ${tenant}`,
       `${p}.stream_id = ${s}.stream_id`,
-      `${p}.time_unix_nano >= ${dayStartOf(s)}`,
-      `${p}.time_unix_nano < ${dayStartOf(s)} + ${DAY_NS}`,
+      inStreamDay(p, s),
       ...inRange(p),
       run !== undefined && `(NOT ${s}.by_trace OR ${p}.trace_id = (SELECT trace FROM run_trace))`,
     ]);
