@@ -9,10 +9,9 @@
  * MAX_SERIES runs, added up from at most MAX_RUN_SERIES series.
  */
 import { Refusal } from '../model/outcome.js';
-import { jsonDouble } from '../storage/metric-csv.js';
 import type { Queryable } from '../storage/database.js';
 import type { MetricChange, MetricRunPoints, MetricSum } from './api-types.js';
-import { refuseKinds, temporalityName } from './metric-as.js';
+import { refuseKinds } from './metric-as.js';
 import { BUCKETS, SUMS, type Interval } from './metric-changes.js';
 import { bucketQuantile } from './metric-quantile.js';
 import {
@@ -32,7 +31,7 @@ import {
   type StoredPoint,
 } from './metric-reads.js';
 import { hasValue, type PointRow } from './metric-samples.js';
-import { isoOfNanos, readSeries, type SeriesRow } from './metric-series.js';
+import { isoOfNanos, metricFields, readSeries, type SeriesRow } from './metric-series.js';
 
 /** Series a by=run read adds up at most: 50 a run of MAX_SERIES runs. */
 export const MAX_RUN_SERIES = 5000;
@@ -147,13 +146,7 @@ function lineOf({ runId, series }: RunGroup, points: (MetricSum | MetricChange)[
   const row = series[0]!;
   return {
     run_id: runId,
-    metric: row.metric,
-    kind: row.kind,
-    unit: row.unit,
-    description: row.description,
-    temporality: temporalityName(row.temporality),
-    monotonic: row.monotonic,
-    explicit_bounds: row.explicit_bounds?.map(jsonDouble) ?? null,
+    ...metricFields(row),
     series: series.length,
     points: bounded(`${runName(runId)} of "${row.metric}"`, points, query),
   };

@@ -56,22 +56,29 @@ SELECT ${SERIES_COLUMNS}, page.by_trace, span.first::text AS first_time_unix_nan
 
 export const isoOfNanos = (nanos: string) => new Date(Number(BigInt(nanos) / 1_000_000n)).toISOString();
 
-/** What a series' points share, as the API shows it beside its points or its first and last. */
-export function seriesFields(row: SeriesRow) {
+/** The metric a series is of, as the API shows it for a series or for the series of a run added up. */
+export function metricFields(row: SeriesRow) {
   return {
-    series_id: row.series_id,
     metric: row.metric,
     kind: row.kind,
     unit: row.unit,
     description: row.description,
     temporality: temporalityName(row.temporality),
     monotonic: row.monotonic,
+    explicit_bounds: row.explicit_bounds?.map(jsonDouble) ?? null,
+  };
+}
+
+/** What a series' points share, as the API shows it beside its points or its first and last. */
+export function seriesFields(row: SeriesRow) {
+  return {
+    series_id: row.series_id,
+    ...metricFields(row),
     service_name: row.service_name,
     pipeline: row.pipeline,
     run_id: row.run_id,
     stage: row.stage,
     attributes: row.attributes,
-    explicit_bounds: row.explicit_bounds?.map(jsonDouble) ?? null,
     ...resourceAndScope(row),
   };
 }

@@ -55,22 +55,24 @@ interface Staged {
   key: (tenant: number, a: string, b: string) => string;
 }
 
-/** The statement that moves a staging table's rows of records no derivation reads: counted, no keys returned. */
-const countedMove = (table: string, staging: string, order = '') => `WITH ins AS (
-             INSERT INTO ${table} SELECT * FROM ${staging}${order} ON CONFLICT DO NOTHING RETURNING 1)
-           SELECT count(*)::int AS inserted, '{}'::int[] AS tenants, '{}'::text[] AS a, '{}'::text[] AS b FROM ins`;
+/** A table whose new rows derive nothing: staged under its own name, moved (in `order`, when given) and counted. */
+function counted(table: string, columns: readonly string[], order = ''): Staged {
+  const staging = `pipemon_${table}_staging`;
+  return {
+    create: `CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table}) ON COMMIT DELETE ROWS`,
+    table: staging,
+    columns,
+    move: `WITH ins AS (INSERT INTO ${table} SELECT * FROM ${staging}${order} ON CONFLICT DO NOTHING RETURNING 1)
+           SELECT count(*)::int AS inserted, '{}'::int[] AS tenants, '{}'::text[] AS a, '{}'::text[] AS b FROM ins`,
+    params: [],
+    key: () => '',
+  };
+}
 
 const STAGED: Record<'streams' | 'logs' | 'spans' | 'metricStreams' | 'points', Staged> = {
   // In key order, so that two transactions storing the same new streams take their row locks in one
   // order and cannot deadlock; the count is not reported (streams are not records).
-  streams: {
-    create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_log_streams_staging (LIKE log_streams) ON COMMIT DELETE ROWS`,
-    table: 'pipemon_log_streams_staging',
-    columns: LOG_STREAM_COLUMNS,
-    move: countedMove('log_streams', 'pipemon_log_streams_staging', ' ORDER BY tenant_id, stream_id'),
-    params: [],
-    key: () => '',
-  },
+  streams: counted('log_streams', LOG_STREAM_COLUMNS, ' ORDER BY tenant_id, stream_id'),
   logs: {
     create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_log_records_staging (LIKE log_records) ON COMMIT DELETE ROWS`,
     table: 'pipemon_log_records_staging',
@@ -99,23 +101,9 @@ const STAGED: Record<'streams' | 'logs' | 'spans' | 'metricStreams' | 'points', 
     key: (tenant: number, traceId: string, spanId: string) => spanKey(tenant, traceId, spanId),
   },
   // In key order, as log streams are.
-  metricStreams: {
-    create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_metric_streams_staging (LIKE metric_streams) ON COMMIT DELETE ROWS`,
-    table: 'pipemon_metric_streams_staging',
-    columns: METRIC_STREAM_COLUMNS,
-    move: countedMove('metric_streams', 'pipemon_metric_streams_staging', ' ORDER BY tenant_id, stream_id'),
-    params: [],
-    key: () => '',
-  },
+  metricStreams: counted('metric_streams', METRIC_STREAM_COLUMNS, ' ORDER BY tenant_id, stream_id'),
   // Points derive nothing: a run finds its points by their stream's run or their exemplar's trace when read.
-  points: {
-    create: `CREATE TEMP TABLE IF NOT EXISTS pipemon_metric_points_staging (LIKE metric_points) ON COMMIT DELETE ROWS`,
-    table: 'pipemon_metric_points_staging',
-    columns: METRIC_POINT_COLUMNS,
-    move: countedMove('metric_points', 'pipemon_metric_points_staging'),
-    params: [],
-    key: () => '',
-  },
+  points: counted('metric_points', METRIC_POINT_COLUMNS),
 };
 
 async function insertStaged(tx: Transaction, staged: Staged, lines: string[]): Promise<{ inserted: number; keys: string[] }> {
